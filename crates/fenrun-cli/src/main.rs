@@ -1,0 +1,249 @@
+//! `fenrun`: check policies, evaluate ranks, settle batches, explain payouts.
+//!
+//! Every failure prints `error[code]: path: message` on stderr and exits 1
+//! (2 for a wrong command line).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use fenrun::{Batch, Engine, Policy, Settlement};
+use rust_decimal::Decimal;
+
+#[derive(Parser)]
+#[command(name = "fenrun", version, about = "Exact, explainable profit splits (分润) for community retail")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a policy; prints nothing but "ok" when it is valid.
+    Check {
+        /// Policy JSON file.
+        #[arg(long)]
+        policy: PathBuf,
+    },
+    /// Evaluate ranks and print the rank changes as JSON.
+    Ranks {
+        /// Policy JSON file.
+        #[arg(long)]
+        policy: PathBuf,
+        /// Batch JSON file (members, groups, events).
+        #[arg(long)]
+        batch: PathBuf,
+    },
+    /// Settle a batch: lines, totals, rank changes and summary.
+    Settle {
+        /// Policy JSON file.
+        #[arg(long)]
+        policy: PathBuf,
+        /// Batch JSON file (members, groups, events).
+        #[arg(long)]
+        batch: PathBuf,
+        /// Output format: the §9 JSON document, or the lines as CSV.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Write the output to FILE and print a short summary table instead.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Explain in words what one order (and its refunds) paid, line by line.
+    Explain {
+        /// Policy JSON file.
+        #[arg(long)]
+        policy: PathBuf,
+        /// Batch JSON file (members, groups, events).
+        #[arg(long)]
+        batch: PathBuf,
+        /// The order id.
+        #[arg(long)]
+        order: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Json,
+    Csv,
+}
+
+/// A failure of the command: a fenrun error with its code, or an I/O problem.
+enum Failure {
+    Fenrun(fenrun::Error),
+    Io(String),
+}
+
+impl From<fenrun::Error> for Failure {
+    fn from(e: fenrun::Error) -> Self {
+        Failure::Fenrun(e)
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Failure> {
+    fs::read(path).map_err(|e| Failure::Io(format!("cannot read {}: {e}", path.display())))
+}
+
+fn load(policy: &Path, batch: Option<&Path>) -> Result<(Policy, Option<Batch>), Failure> {
+    let p = Policy::from_slice(&read(policy)?)?;
+    let b = match batch {
+        Some(path) => Some(Batch::from_slice(&read(path)?, &p)?),
+        None => None,
+    };
+    Ok((p, b))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Fenrun(e)) => {
+            eprintln!("error[{}]: {e}", e.code());
+            ExitCode::FAILURE
+        }
+        Err(Failure::Io(msg)) => {
+            eprintln!("error[io]: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn write_out(out: Option<&Path>, text: &[u8]) -> Result<(), Failure> {
+    match out {
+        Some(path) => fs::write(path, text)
+            .map_err(|e| Failure::Io(format!("cannot write {}: {e}", path.display()))),
+        None => std::io::stdout()
+            .write_all(text)
+            .map_err(|e| Failure::Io(format!("cannot write to stdout: {e}"))),
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Check { policy } => {
+            let (p, _) = load(&policy, None)?;
+            println!(
+                "ok: {} ranks, {} rules",
+                p.ranks().len(),
+                p.rules().len()
+            );
+        }
+        Command::Ranks { policy, batch } => {
+            let (p, b) = load(&policy, Some(&batch))?;
+            let b = b.ok_or_else(|| Failure::Io("no batch".into()))?;
+            let engine = Engine::new(&p, &b)?;
+            let text = format!("{}\n", engine.rank_changes_json());
+            write_out(None, text.as_bytes())?;
+        }
+        Command::Settle {
+            policy,
+            batch,
+            format,
+            out,
+        } => {
+            let (p, b) = load(&policy, Some(&batch))?;
+            let b = b.ok_or_else(|| Failure::Io("no batch".into()))?;
+            let s = fenrun::settle(&p, &b)?;
+            let body = match format {
+                Format::Json => {
+                    let mut t = s.to_json();
+                    t.push('\n');
+                    t.into_bytes()
+                }
+                Format::Csv => lines_csv(&s)?,
+            };
+            write_out(out.as_deref(), &body)?;
+            if let Some(path) = &out {
+                print_summary(&s, p.currency(), path);
+            }
+        }
+        Command::Explain {
+            policy,
+            batch,
+            order,
+        } => {
+            let (p, b) = load(&policy, Some(&batch))?;
+            let b = b.ok_or_else(|| Failure::Io("no batch".into()))?;
+            for line in Engine::new(&p, &b)?.explain(&order)? {
+                println!("{line}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn lines_csv(s: &Settlement) -> Result<Vec<u8>, Failure> {
+    let scale = s.scale();
+    let money = |d: Decimal| fenrun::money_string(d, scale);
+    let short = fenrun::short_string;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| Failure::Io(format!("cannot write CSV: {e}"));
+    w.write_record([
+        "order",
+        "refund",
+        "rule",
+        "kind",
+        "beneficiary",
+        "level",
+        "base",
+        "rate",
+        "weight",
+        "amount",
+    ])
+    .map_err(io)?;
+    for l in s.lines() {
+        w.write_record([
+            l.order.unwrap_or_default().to_owned(),
+            l.refund.unwrap_or_default().to_owned(),
+            l.rule.to_owned(),
+            l.kind.to_owned(),
+            l.beneficiary.to_owned(),
+            l.level.map(|x| x.to_string()).unwrap_or_default(),
+            money(l.base),
+            l.rate.map(short).unwrap_or_default(),
+            l.weight.map(short).unwrap_or_default(),
+            money(l.amount),
+        ])
+        .map_err(io)?;
+    }
+    w.into_inner()
+        .map_err(|e| Failure::Io(format!("cannot write CSV: {e}")))
+}
+
+fn print_summary(s: &Settlement, currency: Option<&str>, out: &Path) {
+    let cur = currency.unwrap_or("");
+    let scale = s.scale();
+    let money = |d: Decimal| {
+        format!("{} {cur}", fenrun::money_string(d, scale))
+            .trim_end()
+            .to_owned()
+    };
+    println!("{:<16} {:>18}", "net sales", money(s.net_sales()));
+    println!("{:<16} {:>18}", "total paid", money(s.total_paid()));
+    let ratio = s
+        .payout_ratio()
+        .map(|r| format!("{:.2} %", r * Decimal::ONE_HUNDRED))
+        .unwrap_or_else(|| "n/a".into());
+    println!("{:<16} {:>18}", "payout ratio", ratio);
+    println!("{:<16} {:>18}", "cap cut", money(s.cap_cut()));
+    for (rule, b) in s.breakage() {
+        if !b.is_zero() {
+            println!("{:<16} {:>18}", format!("breakage {rule}"), money(b));
+        }
+    }
+    let mut top: Vec<(&str, Decimal)> = s.totals().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    println!("top earners:");
+    for (m, t) in top.iter().take(5) {
+        println!("  {:<14} {:>18}", m, money(*t));
+    }
+    println!(
+        "{} lines, {} beneficiaries; full settlement written to {}",
+        s.line_count(),
+        top.len(),
+        out.display()
+    );
+}

@@ -1,0 +1,181 @@
+//! Test helpers for fenrun: the golden-vector loader and runner shared by the
+//! Rust test suite (and mirrored by the Python and JavaScript suites).
+//!
+//! A vector is one JSON file under `tests/vectors/`; its format is described in
+//! `tests/vectors/README.md`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+/// One golden vector.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vector {
+    /// What the vector checks, in one line.
+    pub name: String,
+    /// The hand arithmetic behind the expected values.
+    pub why: String,
+    /// The policy document, kept byte for byte as written.
+    #[serde(default)]
+    pub policy: Option<Box<RawValue>>,
+    /// The policy as raw text (for inputs that are not valid JSON).
+    #[serde(default)]
+    pub policy_text: Option<String>,
+    /// The batch document; absent for policy-only vectors.
+    #[serde(default)]
+    pub batch: Option<Box<RawValue>>,
+    /// The batch as raw text (for inputs that are not valid JSON).
+    #[serde(default)]
+    pub batch_text: Option<String>,
+    /// Expected parts of the settlement document (each key compared whole).
+    #[serde(default)]
+    pub expect: Option<serde_json::Map<String, Value>>,
+    /// Expected explanation of one order: `{"order": id, "text": [lines]}`.
+    #[serde(default)]
+    pub expect_explain: Option<ExpectExplain>,
+    /// Expected error.
+    #[serde(default)]
+    pub expect_error: Option<ExpectError>,
+}
+
+/// An expected error: its code and JSON path.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectError {
+    /// The stable code.
+    pub code: String,
+    /// The JSON path of the offending value.
+    pub path: String,
+    /// Text the message must contain, if given.
+    #[serde(default)]
+    pub message_contains: Option<String>,
+}
+
+/// An expected explanation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectExplain {
+    /// The order explained.
+    pub order: String,
+    /// The lines of text, exactly.
+    pub text: Vec<String>,
+}
+
+impl Vector {
+    /// The policy text handed to the library.
+    pub fn policy_text(&self) -> String {
+        match (&self.policy_text, &self.policy) {
+            (Some(t), _) => t.clone(),
+            (None, Some(raw)) => raw.get().to_owned(),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// The batch text handed to the library, if the vector has a batch.
+    pub fn batch_text(&self) -> Option<String> {
+        match (&self.batch_text, &self.batch) {
+            (Some(t), _) => Some(t.clone()),
+            (None, Some(raw)) => Some(raw.get().to_owned()),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The folder of golden vectors in this repository.
+pub fn vectors_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors")
+}
+
+/// Every `*.json` vector below `dir`, sorted by path, with its path.
+pub fn load_vectors(dir: &Path) -> Result<Vec<(PathBuf, Vector)>, String> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+        for entry in entries {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "json") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let text = fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let v: Vector =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
+            Ok((p, v))
+        })
+        .collect()
+}
+
+/// Run one vector through the Rust library; `Err` says what differed.
+pub fn run_vector(v: &Vector) -> Result<(), String> {
+    let policy = v.policy_text();
+    let outcome: Result<Option<String>, fenrun::Error> = match v.batch_text() {
+        None => fenrun::check_policy_json(&policy).map(|_| None),
+        Some(batch) => fenrun::settle_json(&policy, &batch).map(Some),
+    };
+    match (&v.expect_error, outcome) {
+        (Some(want), Err(got)) => {
+            if got.code() != want.code || got.path() != want.path {
+                return Err(format!(
+                    "expected error {} at {}, got {} at {}: {got}",
+                    want.code,
+                    want.path,
+                    got.code(),
+                    got.path()
+                ));
+            }
+            if let Some(part) = &want.message_contains {
+                if !got.to_string().contains(part.as_str()) {
+                    return Err(format!("message {got:?} lacks {part:?}"));
+                }
+            }
+            Ok(())
+        }
+        (Some(want), Ok(_)) => Err(format!("expected error {}, got success", want.code)),
+        (None, Err(got)) => Err(format!("unexpected error {}: {got}", got.code())),
+        (None, Ok(out)) => {
+            if let (Some(expect), Some(out)) = (&v.expect, &out) {
+                let doc: Value = serde_json::from_str(out).map_err(|e| e.to_string())?;
+                for (key, want) in expect {
+                    let got = doc.get(key).unwrap_or(&Value::Null);
+                    if got != want {
+                        return Err(format!(
+                            "`{key}` differs\n  expected: {want}\n  actual:   {got}"
+                        ));
+                    }
+                }
+                // Determinism: a second run gives the same bytes.
+                let again = fenrun::settle_json(&policy, &v.batch_text().unwrap_or_default())
+                    .map_err(|e| e.to_string())?;
+                if &again != out {
+                    return Err("two runs gave different bytes".into());
+                }
+            }
+            if let (Some(want), Some(batch)) = (&v.expect_explain, v.batch_text()) {
+                let got = fenrun::explain_json(&policy, &batch, &want.order)
+                    .map_err(|e| e.to_string())?;
+                if got != want.text {
+                    return Err(format!(
+                        "explanation differs\n  expected: {:#?}\n  actual:   {got:#?}",
+                        want.text
+                    ));
+                }
+            }
+            if v.expect.is_none() && v.expect_explain.is_none() && out.is_some() {
+                return Err("vector has a batch but no expectation".into());
+            }
+            Ok(())
+        }
+    }
+}

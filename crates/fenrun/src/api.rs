@@ -1,0 +1,62 @@
+//! The data-only boundary: JSON text in, JSON text out. Bindings call these
+//! in a few lines and map [`Error::code`] to their own error classes.
+
+use crate::batch::Batch;
+use crate::error::{Error, ErrorReport, Result};
+use crate::policy::Policy;
+use crate::settle::Engine;
+
+/// Validate a policy given as JSON text.
+pub fn check_policy_json(policy: &str) -> Result<Policy> {
+    Policy::from_json(policy)
+}
+
+/// Evaluate ranks: `{"rank_changes": [...]}` as canonical JSON.
+///
+/// ```
+/// let policy = r#"{"version": 1, "evaluate_ranks": true, "ranks": [
+///   {"id": "member"},
+///   {"id": "group_owner", "rate": "0.10", "upgrade": {"metric": "largest_group", "gte": 100}}]}"#;
+/// let batch = r#"{"members": [{"id": "m1"}], "groups": [{"id": "g1", "owner": "m1", "size": 120}], "events": []}"#;
+/// assert_eq!(
+///     fenrun::evaluate_ranks_json(policy, batch).unwrap(),
+///     r#"{"rank_changes":[{"member":"m1","from":"member","to":"group_owner","because":[{"metric":"largest_group","params":{},"value":"120","op":"gte","threshold":"100"}]}]}"#
+/// );
+/// ```
+pub fn evaluate_ranks_json(policy: &str, batch: &str) -> Result<String> {
+    let policy = Policy::from_json(policy)?;
+    let batch = Batch::from_json(batch, &policy)?;
+    let engine = Engine::new(&policy, &batch)?;
+    Ok(engine.rank_changes_json())
+}
+
+/// Settle a batch: the §9 document as canonical JSON.
+pub fn settle_json(policy: &str, batch: &str) -> Result<String> {
+    let policy = Policy::from_json(policy)?;
+    let batch = Batch::from_json(batch, &policy)?;
+    Ok(settle(&policy, &batch)?.to_json())
+}
+
+/// Settle a validated batch.
+pub fn settle(policy: &Policy, batch: &Batch) -> Result<crate::Settlement> {
+    Engine::new(policy, batch)?.settle()
+}
+
+/// Explain one order's lines in words.
+pub fn explain_json(policy: &str, batch: &str, order: &str) -> Result<Vec<String>> {
+    let policy = Policy::from_json(policy)?;
+    let batch = Batch::from_json(batch, &policy)?;
+    Engine::new(&policy, &batch)?.explain(order)
+}
+
+/// An error as the JSON object `{"code","family","path","message"}`.
+pub fn error_json(err: &Error) -> String {
+    serde_json::to_string(&ErrorReport::from(err)).unwrap_or_default()
+}
+
+impl crate::Settlement {
+    /// The settlement as canonical §9 JSON.
+    pub fn to_json(&self) -> String {
+        crate::output::settlement_json(self)
+    }
+}

@@ -1,0 +1,361 @@
+//! The validated batch (§2): members in a forest, groups, and events in input
+//! order, every reference resolved to a dense index. Validation is complete
+//! before anything is computed, so nothing is ever half-applied.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+use crate::doc::{BatchDoc, EventDoc};
+use crate::error::{Error, Result};
+use crate::graph::{Forest, NONE};
+use crate::money::{decimals_by_value, short_string};
+use crate::policy::{Policy, RankIdx};
+
+/// A group owned by a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Group {
+    pub owner: u32,
+    pub size: u64,
+}
+
+/// An order, its seller and buyer resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Order {
+    pub seller: u32,
+    /// The buyer when it is a member ([`NONE`] otherwise).
+    pub buyer: u32,
+    pub amount: Decimal,
+}
+
+/// A refund of an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refund {
+    /// Index of the order event in `events`.
+    pub order_event: usize,
+    pub amount: Decimal,
+    /// This refund brings the order's refunds to its full amount.
+    pub completes: bool,
+}
+
+/// An event in input order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Event {
+    Order(Order),
+    Refund(Refund),
+}
+
+/// A validated batch for one policy. Build it with [`Batch::from_json`].
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub(crate) ids: Arc<[String]>,
+    pub(crate) event_ids: Arc<[String]>,
+    pub(crate) forest: Forest,
+    pub(crate) input_rank: Vec<RankIdx>,
+    pub(crate) input_active: Vec<bool>,
+    pub(crate) attrs: Vec<BTreeMap<String, Decimal>>,
+    pub(crate) groups: Vec<Group>,
+    pub(crate) events: Vec<Event>,
+}
+
+impl Batch {
+    /// Parse and validate a batch against `policy` (its ranks and rounding scale).
+    ///
+    /// ```
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 1, "ranks": [{"id": "member"}]}"#).unwrap();
+    /// let err = fenrun::Batch::from_json(
+    ///     r#"{"members": [{"id": "m1"}, {"id": "m2", "sponsor": "m9"}], "events": []}"#,
+    ///     &policy,
+    /// ).unwrap_err();
+    /// assert_eq!(err.code(), "unknown_sponsor");
+    /// assert_eq!(err.to_string(), r#"members[1].sponsor: member "m2" names unknown sponsor "m9""#);
+    /// ```
+    pub fn from_json(text: &str, policy: &Policy) -> Result<Batch> {
+        Batch::from_doc(crate::doc::from_str(text)?, policy)
+    }
+
+    /// Parse and validate a batch from JSON bytes (must be UTF-8).
+    pub fn from_slice(bytes: &[u8], policy: &Policy) -> Result<Batch> {
+        Batch::from_doc(crate::doc::from_slice(bytes)?, policy)
+    }
+
+    /// Validate a batch given as a parsed JSON value.
+    pub fn from_value(value: serde_json::Value, policy: &Policy) -> Result<Batch> {
+        Batch::from_doc(crate::doc::from_value(value)?, policy)
+    }
+
+    /// Number of members.
+    pub fn member_count(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Number of events (orders and refunds).
+    pub fn event_count(&self) -> usize {
+        self.events.len()
+    }
+
+    pub(crate) fn id(&self, m: u32) -> &str {
+        self.ids.get(m as usize).map_or("", String::as_str)
+    }
+
+    fn from_doc(doc: BatchDoc, policy: &Policy) -> Result<Batch> {
+        let n = doc.members.len();
+        if u32::try_from(n).map_or(true, |n| n == NONE) {
+            return Err(Error::LimitExceeded {
+                path: "members".into(),
+                detail: format!("{n} members is above the limit of {}", NONE - 1),
+            });
+        }
+        let mut index: HashMap<&str, u32> = HashMap::with_capacity(n);
+        for (i, m) in doc.members.iter().enumerate() {
+            if m.id.is_empty() {
+                return Err(Error::EmptyId {
+                    path: format!("members[{i}].id"),
+                });
+            }
+            if let Some(&first) = index.get(m.id.as_str()) {
+                return Err(Error::DuplicateMember {
+                    path: format!("members[{i}].id"),
+                    member: m.id.clone(),
+                    first: first as usize,
+                });
+            }
+            index.insert(&m.id, i as u32);
+        }
+        let mut parent = Vec::with_capacity(n);
+        let mut input_rank = Vec::with_capacity(n);
+        let mut input_active = Vec::with_capacity(n);
+        for (i, m) in doc.members.iter().enumerate() {
+            let p = match &m.sponsor {
+                None => NONE,
+                Some(s) if *s == m.id => {
+                    return Err(Error::SelfSponsor {
+                        path: format!("members[{i}].sponsor"),
+                        member: m.id.clone(),
+                    })
+                }
+                Some(s) => *index.get(s.as_str()).ok_or_else(|| Error::UnknownSponsor {
+                    path: format!("members[{i}].sponsor"),
+                    member: m.id.clone(),
+                    sponsor: s.clone(),
+                })?,
+            };
+            parent.push(p);
+            let rank = match &m.rank {
+                None => 0,
+                Some(r) => policy.rank_index(r).ok_or_else(|| Error::UnknownRank {
+                    path: format!("members[{i}].rank"),
+                    rank: r.clone(),
+                })?,
+            };
+            input_rank.push(rank);
+            input_active.push(m.active.unwrap_or(true));
+        }
+
+        let mut groups = Vec::with_capacity(doc.groups.len());
+        let mut group_ids: HashMap<&str, usize> = HashMap::with_capacity(doc.groups.len());
+        for (i, g) in doc.groups.iter().enumerate() {
+            if g.id.is_empty() {
+                return Err(Error::EmptyId {
+                    path: format!("groups[{i}].id"),
+                });
+            }
+            if group_ids.insert(&g.id, i).is_some() {
+                return Err(Error::DuplicateGroup {
+                    path: format!("groups[{i}].id"),
+                    group: g.id.clone(),
+                });
+            }
+            let owner = *index
+                .get(g.owner.as_str())
+                .ok_or_else(|| Error::UnknownOwner {
+                    path: format!("groups[{i}].owner"),
+                    group: g.id.clone(),
+                    owner: g.owner.clone(),
+                })?;
+            let size = u64::try_from(g.size).map_err(|_| Error::NegativeSize {
+                path: format!("groups[{i}].size"),
+                group: g.id.clone(),
+                size: g.size,
+            })?;
+            groups.push(Group { owner, size });
+        }
+
+        let events = validate_events(&doc.events, &index, policy)?;
+
+        let ids: Arc<[String]> = doc.members.iter().map(|m| m.id.clone()).collect();
+        let event_ids: Arc<[String]> = doc.events.iter().map(|e| e.id.clone()).collect();
+        let forest = Forest::build(parent, &ids)?;
+        let attrs = doc
+            .members
+            .into_iter()
+            .map(|m| m.attrs.into_iter().map(|(k, v)| (k, v.value())).collect())
+            .collect();
+        Ok(Batch {
+            ids,
+            event_ids,
+            forest,
+            input_rank,
+            input_active,
+            attrs,
+            groups,
+            events,
+        })
+    }
+}
+
+fn validate_events(
+    docs: &[EventDoc],
+    members: &HashMap<&str, u32>,
+    policy: &Policy,
+) -> Result<Vec<Event>> {
+    let scale = policy.rounding().scale;
+    // Event id → (index, is order). Built first so a refund before its order is told apart
+    // from a refund of an order that does not exist.
+    let mut ids: HashMap<&str, (usize, bool)> = HashMap::with_capacity(docs.len());
+    for (i, e) in docs.iter().enumerate() {
+        if e.id.is_empty() {
+            return Err(Error::EmptyId {
+                path: format!("events[{i}].id"),
+            });
+        }
+        if let Some(&(first, _)) = ids.get(e.id.as_str()) {
+            return Err(Error::DuplicateEvent {
+                path: format!("events[{i}].id"),
+                event: e.id.clone(),
+                first,
+            });
+        }
+        ids.insert(&e.id, (i, e.refund_of.is_none()));
+    }
+    let mut refunded: HashMap<usize, Decimal> = HashMap::new();
+    let mut events = Vec::with_capacity(docs.len());
+    for (i, e) in docs.iter().enumerate() {
+        let record = if e.refund_of.is_some() {
+            "refund"
+        } else {
+            "order"
+        };
+        let amount = e.amount.value();
+        if amount <= Decimal::ZERO {
+            return Err(Error::NonPositiveAmount {
+                path: format!("events[{i}].amount"),
+                record: record.into(),
+                id: e.id.clone(),
+                amount: short_string(amount),
+            });
+        }
+        if decimals_by_value(amount) > scale {
+            return Err(Error::TooManyDecimals {
+                path: format!("events[{i}].amount"),
+                record: record.into(),
+                id: e.id.clone(),
+                amount: amount.to_string(),
+                scale,
+            });
+        }
+        if let Some(at) = &e.at {
+            check_timestamp(at).map_err(|detail| Error::InvalidTimestamp {
+                path: format!("events[{i}].at"),
+                event: e.id.clone(),
+                at: at.clone(),
+                detail,
+            })?;
+        }
+        match &e.refund_of {
+            Some(of) => {
+                for (field, present) in [("seller", e.seller.is_some()), ("buyer", e.buyer.is_some())]
+                {
+                    if present {
+                        return Err(Error::UnknownField {
+                            path: format!("events[{i}]"),
+                            field: field.into(),
+                        });
+                    }
+                }
+                let order_event = match ids.get(of.as_str()) {
+                    Some(&(j, true)) if j < i => j,
+                    Some(&(j, true)) => {
+                        return Err(Error::RefundBeforeOrder {
+                            path: format!("events[{i}].refund_of"),
+                            refund: e.id.clone(),
+                            order: of.clone(),
+                            order_index: j,
+                        })
+                    }
+                    _ => {
+                        return Err(Error::UnknownOrder {
+                            path: format!("events[{i}].refund_of"),
+                            refund: e.id.clone(),
+                            order: of.clone(),
+                        })
+                    }
+                };
+                let order_amount = match events.get(order_event) {
+                    Some(Event::Order(o)) => o.amount,
+                    _ => Decimal::ZERO,
+                };
+                let so_far = refunded.entry(order_event).or_insert(Decimal::ZERO);
+                let total = so_far
+                    .checked_add(amount)
+                    .ok_or_else(|| Error::Overflow {
+                        path: format!("events[{i}].amount"),
+                        detail: format!("refunds of order \"{of}\""),
+                    })?;
+                if total > order_amount {
+                    return Err(Error::OverRefund {
+                        path: format!("events[{i}].amount"),
+                        refund: e.id.clone(),
+                        order: of.clone(),
+                        refunded: short_string(total),
+                        amount: short_string(order_amount),
+                    });
+                }
+                *so_far = total;
+                events.push(Event::Refund(Refund {
+                    order_event,
+                    amount,
+                    completes: total == order_amount,
+                }));
+            }
+            None => {
+                let buyer = e
+                    .buyer
+                    .as_deref()
+                    .and_then(|b| members.get(b).copied())
+                    .unwrap_or(NONE);
+                let seller = match &e.seller {
+                    Some(s) => *members.get(s.as_str()).ok_or_else(|| Error::UnknownSeller {
+                        path: format!("events[{i}].seller"),
+                        order: e.id.clone(),
+                        seller: s.clone(),
+                    })?,
+                    None if buyer != NONE => buyer,
+                    None => {
+                        return Err(Error::NoSeller {
+                            path: format!("events[{i}].seller"),
+                            order: e.id.clone(),
+                            buyer: e
+                                .buyer
+                                .as_ref()
+                                .map_or_else(|| "(none)".to_owned(), |b| format!("\"{b}\"")),
+                        })
+                    }
+                };
+                events.push(Event::Order(Order {
+                    seller,
+                    buyer,
+                    amount,
+                }));
+            }
+        }
+    }
+    Ok(events)
+}
+
+fn check_timestamp(at: &str) -> std::result::Result<(), String> {
+    time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,265 @@
+//! The JSON documents as written (serde shapes), and their loading with
+//! path-aware error classification. Validation of meaning lives in
+//! `policy.rs` and `batch.rs`.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::money::{Dec, RoundingMode, DECIMAL_MARK, FLOAT_MARK};
+
+/// The policy document as written (§8).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PolicyDoc {
+    pub version: i64,
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub rounding: Option<RoundingDoc>,
+    #[serde(default)]
+    pub evaluate_ranks: bool,
+    #[serde(default)]
+    pub active_if: Option<ConditionDoc>,
+    pub ranks: Vec<RankDoc>,
+    #[serde(default)]
+    pub rules: Vec<RuleDoc>,
+    #[serde(default)]
+    pub order_cap: Option<Dec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RoundingDoc {
+    #[serde(default)]
+    pub scale: Option<u64>,
+    #[serde(default)]
+    pub mode: RoundingMode,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RankDoc {
+    pub id: String,
+    #[serde(default)]
+    pub rate: Option<Dec>,
+    #[serde(default)]
+    pub upgrade: Option<ConditionDoc>,
+}
+
+/// A rule as written: one flat record, checked per `type` in `policy.rs`
+/// so that a field of another rule type is reported with its path.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RuleDoc {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub rates: Option<Vec<Dec>>,
+    #[serde(default)]
+    pub rate: Option<Dec>,
+    #[serde(default)]
+    pub min_rank: Option<String>,
+    #[serde(default)]
+    pub compress: Option<bool>,
+    #[serde(default)]
+    pub generations: Option<u64>,
+    #[serde(default, rename = "match")]
+    pub match_: Option<String>,
+    #[serde(default)]
+    pub split: Option<SplitDoc>,
+}
+
+/// `"equal"` or `{"weighted_by": "team_sales"}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum SplitDoc {
+    Name(String),
+    Weighted(WeightedDoc),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WeightedDoc {
+    pub weighted_by: String,
+}
+
+/// A condition as written: combinators and leaf fields side by side, checked in `policy.rs`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConditionDoc {
+    #[serde(default)]
+    pub all: Option<Vec<ConditionDoc>>,
+    #[serde(default)]
+    pub any: Option<Vec<ConditionDoc>>,
+    #[serde(default)]
+    pub not: Option<Box<ConditionDoc>>,
+    #[serde(default)]
+    pub metric: Option<String>,
+    #[serde(default)]
+    pub min_rank: Option<String>,
+    #[serde(default)]
+    pub min_size: Option<u64>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub gte: Option<Dec>,
+    #[serde(default)]
+    pub gt: Option<Dec>,
+    #[serde(default)]
+    pub lte: Option<Dec>,
+    #[serde(default)]
+    pub lt: Option<Dec>,
+    #[serde(default)]
+    pub eq: Option<Dec>,
+}
+
+/// The batch document as written (§2.4).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BatchDoc {
+    pub members: Vec<MemberDoc>,
+    #[serde(default)]
+    pub groups: Vec<GroupDoc>,
+    pub events: Vec<EventDoc>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MemberDoc {
+    pub id: String,
+    #[serde(default)]
+    pub sponsor: Option<String>,
+    #[serde(default)]
+    pub rank: Option<String>,
+    #[serde(default)]
+    pub active: Option<bool>,
+    #[serde(default)]
+    pub attrs: BTreeMap<String, Dec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GroupDoc {
+    pub id: String,
+    pub owner: String,
+    pub size: i64,
+}
+
+/// An order or a refund (a refund has `refund_of`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EventDoc {
+    pub id: String,
+    #[serde(default)]
+    pub seller: Option<String>,
+    #[serde(default)]
+    pub buyer: Option<String>,
+    pub amount: Dec,
+    #[serde(default)]
+    pub at: Option<String>,
+    #[serde(default)]
+    pub refund_of: Option<String>,
+}
+
+/// Parse `text` as a `T`, mapping serde's errors to fenrun's with the JSON path.
+pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(classify)?;
+    de.end().map_err(|e| Error::InvalidJson {
+        path: location(&e),
+        detail: strip_location(&e.to_string()),
+    })?;
+    Ok(value)
+}
+
+/// Parse raw bytes (which must be UTF-8) as a `T`.
+pub(crate) fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    let text = std::str::from_utf8(bytes).map_err(|e| Error::InvalidJson {
+        path: format!("byte {}", e.valid_up_to()),
+        detail: "input is not UTF-8".to_owned(),
+    })?;
+    from_str(text)
+}
+
+/// Convert an already parsed JSON value (a binding's dict) into a `T`.
+pub(crate) fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T> {
+    serde_path_to_error::deserialize(value).map_err(classify)
+}
+
+fn location(e: &serde_json::Error) -> String {
+    format!("line {} column {}", e.line(), e.column())
+}
+
+fn strip_location(msg: &str) -> String {
+    match msg.rsplit_once(" at line ") {
+        Some((head, _)) => head.to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    let path = display_path(err.path());
+    let inner = err.into_inner();
+    let msg = strip_location(&inner.to_string());
+    if !matches!(inner.classify(), serde_json::error::Category::Data) {
+        return Error::InvalidJson {
+            path: if inner.line() > 0 {
+                location(&inner)
+            } else {
+                path
+            },
+            detail: msg,
+        };
+    }
+    if let Some(rest) = msg.strip_prefix(FLOAT_MARK) {
+        return Error::FloatNumber {
+            path,
+            detail: rest.to_owned(),
+        };
+    }
+    if let Some(rest) = msg.strip_prefix(DECIMAL_MARK) {
+        return Error::InvalidDecimal {
+            path,
+            detail: rest.to_owned(),
+        };
+    }
+    if let Some(rest) = msg.strip_prefix("unknown field `") {
+        let field = rest.split('`').next().unwrap_or_default().to_owned();
+        // serde_path_to_error's path ends at the unknown key; report the record.
+        let record = path
+            .strip_suffix(&field)
+            .map(|p| p.trim_end_matches('.').to_owned())
+            .unwrap_or(path);
+        return Error::UnknownField {
+            path: record,
+            field,
+        };
+    }
+    if let Some(rest) = msg.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or_default().to_owned();
+        return Error::MissingField { path, field };
+    }
+    if msg.starts_with("invalid type") {
+        return Error::InvalidType { path, detail: msg };
+    }
+    if msg.starts_with("data did not match any variant") {
+        return Error::InvalidValue {
+            path,
+            detail: "expected \"equal\" or {\"weighted_by\": metric}".to_owned(),
+        };
+    }
+    Error::InvalidValue { path, detail: msg }
+}
+
+fn display_path(path: &serde_path_to_error::Path) -> String {
+    let p = path.to_string();
+    if p == "." {
+        "$".to_owned()
+    } else {
+        p
+    }
+}

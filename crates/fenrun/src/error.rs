@@ -1,0 +1,579 @@
+//! The one error type of fenrun, with a stable machine code per variant.
+//!
+//! Every variant carries the JSON path of the offending value (`members[3].sponsor`)
+//! and a message that names the record. Bindings map [`Error::code`] to their
+//! own exception classes and hand the message on unchanged.
+
+use serde::Serialize;
+
+/// The family an error belongs to; bindings map a family to an exception class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorFamily {
+    /// The document is not well-formed JSON of the expected shape.
+    Format,
+    /// The policy is well-formed but not valid.
+    Policy,
+    /// The batch (members, groups, events) is well-formed but not valid.
+    Input,
+    /// A size or count limit was exceeded.
+    Limit,
+    /// A computation left the range of exact decimal arithmetic.
+    Arithmetic,
+}
+
+/// Every way fenrun can refuse an input.
+///
+/// The `path` of each variant is the JSON path of the offending value, the
+/// message names the record by index and id. See `docs/errors.md` for the
+/// catalogue with examples.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Not JSON at all (syntax error, truncated input, not UTF-8).
+    #[error("{path}: invalid JSON: {detail}")]
+    InvalidJson {
+        /// Where the parser stopped (`line 3 column 7`).
+        path: String,
+        /// What the parser said.
+        detail: String,
+    },
+    /// A field that the format does not know (a misspelt `sponser`).
+    #[error("{path}: unknown field `{field}`")]
+    UnknownField {
+        /// Path of the record holding the field.
+        path: String,
+        /// The unknown field's name.
+        field: String,
+    },
+    /// A required field is absent.
+    #[error("{path}: missing field `{field}`")]
+    MissingField {
+        /// Path of the record missing the field.
+        path: String,
+        /// The missing field's name.
+        field: String,
+    },
+    /// A value of the wrong JSON type (a string where a list is expected, …).
+    #[error("{path}: {detail}")]
+    InvalidType {
+        /// Path of the value.
+        path: String,
+        /// What was expected and what was found.
+        detail: String,
+    },
+    /// Money, a rate or a threshold given as a JSON number with a fraction or exponent.
+    #[error("{path}: {detail}: decimals must be JSON strings (\"12.50\") or integers, never floating-point numbers")]
+    FloatNumber {
+        /// Path of the value.
+        path: String,
+        /// The number as written.
+        detail: String,
+    },
+    /// A string that is not a plain decimal (`-?[0-9]+(\.[0-9]+)?`) or is out of range.
+    #[error("{path}: {detail}")]
+    InvalidDecimal {
+        /// Path of the value.
+        path: String,
+        /// Why it was refused.
+        detail: String,
+    },
+    /// Any other value outside its domain (unknown enum name, bad count, …).
+    #[error("{path}: {detail}")]
+    InvalidValue {
+        /// Path of the value.
+        path: String,
+        /// Why it was refused.
+        detail: String,
+    },
+    /// The policy's `version` is not one this library implements.
+    #[error("{path}: unsupported policy version {version}; this library implements version 1")]
+    UnsupportedVersion {
+        /// Path of the version field.
+        path: String,
+        /// The version found.
+        version: i64,
+    },
+    /// `rounding.scale` above 8.
+    #[error("{path}: scale {scale} is out of range 0..=8")]
+    InvalidScale {
+        /// Path of the scale field.
+        path: String,
+        /// The scale found.
+        scale: u64,
+    },
+    /// A rate or `order_cap` outside [0, 1].
+    #[error("{path}: rate {rate} is outside [0, 1]")]
+    RateOutOfRange {
+        /// Path of the rate.
+        path: String,
+        /// The rate as written.
+        rate: String,
+    },
+    /// The ladder is empty.
+    #[error("{path}: the policy needs at least one rank")]
+    NoRanks {
+        /// Path of the ranks list.
+        path: String,
+    },
+    /// Two ranks with the same id.
+    #[error("{path}: rank \"{rank}\" is defined twice")]
+    DuplicateRank {
+        /// Path of the second definition.
+        path: String,
+        /// The rank id.
+        rank: String,
+    },
+    /// A rank's rate is lower than the rank below it.
+    #[error("{path}: rank \"{rank}\" has rate {rate}, lower than {below_rate} of the rank below it")]
+    DecreasingRate {
+        /// Path of the rate.
+        path: String,
+        /// The rank id.
+        rank: String,
+        /// Its rate.
+        rate: String,
+        /// The rate of the rank below.
+        below_rate: String,
+    },
+    /// The lowest rank has an `upgrade` condition.
+    #[error("{path}: the lowest rank \"{rank}\" cannot have an upgrade condition")]
+    LowestRankUpgrade {
+        /// Path of the condition.
+        path: String,
+        /// The rank id.
+        rank: String,
+    },
+    /// A rank id that the ladder does not define (policy or member).
+    #[error("{path}: unknown rank \"{rank}\"")]
+    UnknownRank {
+        /// Path of the reference.
+        path: String,
+        /// The rank id referenced.
+        rank: String,
+    },
+    /// Two rules with the same id.
+    #[error("{path}: rule id \"{rule}\" is used twice")]
+    DuplicateRule {
+        /// Path of the second rule.
+        path: String,
+        /// The rule id.
+        rule: String,
+    },
+    /// A malformed condition (no or several comparison operators, empty `all`/`any`,
+    /// parameters the metric does not take, a missing required parameter).
+    #[error("{path}: {detail}")]
+    InvalidCondition {
+        /// Path of the condition.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A malformed rule (no rates, zero generations, a pool weighted by a metric that needs parameters).
+    #[error("{path}: {detail}")]
+    InvalidRule {
+        /// Path of the rule field.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// An empty id string.
+    #[error("{path}: id must not be empty")]
+    EmptyId {
+        /// Path of the id.
+        path: String,
+    },
+    /// Two members with the same id.
+    #[error("{path}: member \"{member}\" is listed twice (first at members[{first}])")]
+    DuplicateMember {
+        /// Path of the second record.
+        path: String,
+        /// The member id.
+        member: String,
+        /// Index of the first record.
+        first: usize,
+    },
+    /// A sponsor that is not a member.
+    #[error("{path}: member \"{member}\" names unknown sponsor \"{sponsor}\"")]
+    UnknownSponsor {
+        /// Path of the sponsor field.
+        path: String,
+        /// The member id.
+        member: String,
+        /// The sponsor named.
+        sponsor: String,
+    },
+    /// A member that sponsors itself.
+    #[error("{path}: member \"{member}\" names itself as sponsor")]
+    SelfSponsor {
+        /// Path of the sponsor field.
+        path: String,
+        /// The member id.
+        member: String,
+    },
+    /// Sponsor edges that form a cycle.
+    #[error("{path}: sponsor cycle {}", cycle_text(.cycle))]
+    SponsorCycle {
+        /// Path of the sponsor field of the first member on the cycle.
+        path: String,
+        /// Every member on the cycle, starting at the smallest id, in sponsor direction.
+        cycle: Vec<String>,
+    },
+    /// Two groups with the same id.
+    #[error("{path}: group \"{group}\" is listed twice")]
+    DuplicateGroup {
+        /// Path of the second record.
+        path: String,
+        /// The group id.
+        group: String,
+    },
+    /// A group owner that is not a member.
+    #[error("{path}: group \"{group}\" names unknown owner \"{owner}\"")]
+    UnknownOwner {
+        /// Path of the owner field.
+        path: String,
+        /// The group id.
+        group: String,
+        /// The owner named.
+        owner: String,
+    },
+    /// A negative group size.
+    #[error("{path}: group \"{group}\" has negative size {size}")]
+    NegativeSize {
+        /// Path of the size field.
+        path: String,
+        /// The group id.
+        group: String,
+        /// The size found.
+        size: i64,
+    },
+    /// Two events with the same id.
+    #[error("{path}: event id \"{event}\" is used twice (first at events[{first}])")]
+    DuplicateEvent {
+        /// Path of the second event's id.
+        path: String,
+        /// The event id.
+        event: String,
+        /// Index of the first event.
+        first: usize,
+    },
+    /// A seller that is not a member.
+    #[error("{path}: order \"{order}\" names unknown seller \"{seller}\"")]
+    UnknownSeller {
+        /// Path of the seller field.
+        path: String,
+        /// The order id.
+        order: String,
+        /// The seller named.
+        seller: String,
+    },
+    /// An order with no seller whose buyer is not a member either.
+    #[error("{path}: order \"{order}\" has no seller and its buyer {buyer} is not a member")]
+    NoSeller {
+        /// Path of the order.
+        path: String,
+        /// The order id.
+        order: String,
+        /// The buyer, quoted, or `(none)`.
+        buyer: String,
+    },
+    /// An amount that is zero or negative.
+    #[error("{path}: {record} \"{id}\" has amount {amount}; amounts must be greater than 0")]
+    NonPositiveAmount {
+        /// Path of the amount.
+        path: String,
+        /// `order` or `refund`.
+        record: String,
+        /// The event id.
+        id: String,
+        /// The amount as written.
+        amount: String,
+    },
+    /// An amount with more decimals than the policy's rounding scale.
+    #[error("{path}: {record} \"{id}\" has amount {amount} with more than {scale} decimals")]
+    TooManyDecimals {
+        /// Path of the amount.
+        path: String,
+        /// `order` or `refund`.
+        record: String,
+        /// The event id.
+        id: String,
+        /// The amount as written.
+        amount: String,
+        /// The policy scale.
+        scale: u32,
+    },
+    /// An `at` that is not a calendar-valid RFC 3339 date-time.
+    #[error("{path}: event \"{event}\" has invalid time \"{at}\": {detail}")]
+    InvalidTimestamp {
+        /// Path of the `at` field.
+        path: String,
+        /// The event id.
+        event: String,
+        /// The value as written.
+        at: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A refund of an order the batch does not hold.
+    #[error("{path}: refund \"{refund}\" is of unknown order \"{order}\"")]
+    UnknownOrder {
+        /// Path of the `refund_of` field.
+        path: String,
+        /// The refund id.
+        refund: String,
+        /// The order named.
+        order: String,
+    },
+    /// A refund listed before its order.
+    #[error("{path}: refund \"{refund}\" comes before its order \"{order}\" (events[{order_index}])")]
+    RefundBeforeOrder {
+        /// Path of the `refund_of` field.
+        path: String,
+        /// The refund id.
+        refund: String,
+        /// The order named.
+        order: String,
+        /// Where the order is.
+        order_index: usize,
+    },
+    /// Refunds of an order that add up to more than the order.
+    #[error("{path}: refund \"{refund}\" brings refunds of order \"{order}\" to {refunded}, more than its amount {amount}")]
+    OverRefund {
+        /// Path of the refund's amount.
+        path: String,
+        /// The refund id.
+        refund: String,
+        /// The order id.
+        order: String,
+        /// Refunds of the order including this one.
+        refunded: String,
+        /// The order's amount.
+        amount: String,
+    },
+    /// A bound on input size or policy complexity was exceeded.
+    #[error("{path}: {detail}")]
+    LimitExceeded {
+        /// Path of the offending value.
+        path: String,
+        /// Which limit, and its value.
+        detail: String,
+    },
+    /// Exact decimal arithmetic overflowed.
+    #[error("{path}: arithmetic overflow: {detail}")]
+    Overflow {
+        /// Path of the record whose computation overflowed.
+        path: String,
+        /// Which computation.
+        detail: String,
+    },
+    /// `explain` was asked about an order that the settlement does not hold.
+    #[error("{path}: no order \"{order}\" in this settlement")]
+    OrderNotSettled {
+        /// Always `order`.
+        path: String,
+        /// The order id asked for.
+        order: String,
+    },
+}
+
+fn cycle_text(cycle: &[String]) -> String {
+    let mut parts: Vec<String> = cycle.iter().map(|m| format!("\"{m}\"")).collect();
+    if let Some(first) = cycle.first() {
+        parts.push(format!("\"{first}\""));
+    }
+    parts.join(" → ")
+}
+
+impl Error {
+    /// The stable machine code of this error (`"sponsor_cycle"`, `"over_refund"`, …).
+    ///
+    /// ```
+    /// let err = fenrun::check_policy_json(r#"{"version": 2, "ranks": [{"id": "member"}]}"#).unwrap_err();
+    /// assert_eq!(err.code(), "unsupported_version");
+    /// assert_eq!(err.path(), "version");
+    /// ```
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidJson { .. } => "invalid_json",
+            Error::UnknownField { .. } => "unknown_field",
+            Error::MissingField { .. } => "missing_field",
+            Error::InvalidType { .. } => "invalid_type",
+            Error::FloatNumber { .. } => "float_number",
+            Error::InvalidDecimal { .. } => "invalid_decimal",
+            Error::InvalidValue { .. } => "invalid_value",
+            Error::UnsupportedVersion { .. } => "unsupported_version",
+            Error::InvalidScale { .. } => "invalid_scale",
+            Error::RateOutOfRange { .. } => "rate_out_of_range",
+            Error::NoRanks { .. } => "no_ranks",
+            Error::DuplicateRank { .. } => "duplicate_rank",
+            Error::DecreasingRate { .. } => "decreasing_rate",
+            Error::LowestRankUpgrade { .. } => "lowest_rank_upgrade",
+            Error::UnknownRank { .. } => "unknown_rank",
+            Error::DuplicateRule { .. } => "duplicate_rule",
+            Error::InvalidCondition { .. } => "invalid_condition",
+            Error::InvalidRule { .. } => "invalid_rule",
+            Error::EmptyId { .. } => "empty_id",
+            Error::DuplicateMember { .. } => "duplicate_member",
+            Error::UnknownSponsor { .. } => "unknown_sponsor",
+            Error::SelfSponsor { .. } => "self_sponsor",
+            Error::SponsorCycle { .. } => "sponsor_cycle",
+            Error::DuplicateGroup { .. } => "duplicate_group",
+            Error::UnknownOwner { .. } => "unknown_owner",
+            Error::NegativeSize { .. } => "negative_size",
+            Error::DuplicateEvent { .. } => "duplicate_event",
+            Error::UnknownSeller { .. } => "unknown_seller",
+            Error::NoSeller { .. } => "no_seller",
+            Error::NonPositiveAmount { .. } => "non_positive_amount",
+            Error::TooManyDecimals { .. } => "too_many_decimals",
+            Error::InvalidTimestamp { .. } => "invalid_timestamp",
+            Error::UnknownOrder { .. } => "unknown_order",
+            Error::RefundBeforeOrder { .. } => "refund_before_order",
+            Error::OverRefund { .. } => "over_refund",
+            Error::LimitExceeded { .. } => "limit_exceeded",
+            Error::Overflow { .. } => "arithmetic_overflow",
+            Error::OrderNotSettled { .. } => "order_not_settled",
+        }
+    }
+
+    /// The family of this error, for bindings that map families to exception classes.
+    pub fn family(&self) -> ErrorFamily {
+        match self {
+            Error::InvalidJson { .. }
+            | Error::UnknownField { .. }
+            | Error::MissingField { .. }
+            | Error::InvalidType { .. }
+            | Error::FloatNumber { .. }
+            | Error::InvalidDecimal { .. }
+            | Error::InvalidValue { .. } => ErrorFamily::Format,
+            Error::UnsupportedVersion { .. }
+            | Error::InvalidScale { .. }
+            | Error::RateOutOfRange { .. }
+            | Error::NoRanks { .. }
+            | Error::DuplicateRank { .. }
+            | Error::DecreasingRate { .. }
+            | Error::LowestRankUpgrade { .. }
+            | Error::UnknownRank { .. }
+            | Error::DuplicateRule { .. }
+            | Error::InvalidCondition { .. }
+            | Error::InvalidRule { .. } => ErrorFamily::Policy,
+            Error::LimitExceeded { .. } => ErrorFamily::Limit,
+            Error::Overflow { .. } => ErrorFamily::Arithmetic,
+            _ => ErrorFamily::Input,
+        }
+    }
+
+    /// The JSON path of the offending value (`members[3].sponsor`).
+    pub fn path(&self) -> &str {
+        match self {
+            Error::InvalidJson { path, .. }
+            | Error::UnknownField { path, .. }
+            | Error::MissingField { path, .. }
+            | Error::InvalidType { path, .. }
+            | Error::FloatNumber { path, .. }
+            | Error::InvalidDecimal { path, .. }
+            | Error::InvalidValue { path, .. }
+            | Error::UnsupportedVersion { path, .. }
+            | Error::InvalidScale { path, .. }
+            | Error::RateOutOfRange { path, .. }
+            | Error::NoRanks { path }
+            | Error::DuplicateRank { path, .. }
+            | Error::DecreasingRate { path, .. }
+            | Error::LowestRankUpgrade { path, .. }
+            | Error::UnknownRank { path, .. }
+            | Error::DuplicateRule { path, .. }
+            | Error::InvalidCondition { path, .. }
+            | Error::InvalidRule { path, .. }
+            | Error::EmptyId { path }
+            | Error::DuplicateMember { path, .. }
+            | Error::UnknownSponsor { path, .. }
+            | Error::SelfSponsor { path, .. }
+            | Error::SponsorCycle { path, .. }
+            | Error::DuplicateGroup { path, .. }
+            | Error::UnknownOwner { path, .. }
+            | Error::NegativeSize { path, .. }
+            | Error::DuplicateEvent { path, .. }
+            | Error::UnknownSeller { path, .. }
+            | Error::NoSeller { path, .. }
+            | Error::NonPositiveAmount { path, .. }
+            | Error::TooManyDecimals { path, .. }
+            | Error::InvalidTimestamp { path, .. }
+            | Error::UnknownOrder { path, .. }
+            | Error::RefundBeforeOrder { path, .. }
+            | Error::OverRefund { path, .. }
+            | Error::LimitExceeded { path, .. }
+            | Error::Overflow { path, .. }
+            | Error::OrderNotSettled { path, .. } => path,
+        }
+    }
+
+    /// Every code this library can return, for bindings to check their mapping against.
+    pub const CODES: &'static [&'static str] = &[
+        "invalid_json",
+        "unknown_field",
+        "missing_field",
+        "invalid_type",
+        "float_number",
+        "invalid_decimal",
+        "invalid_value",
+        "unsupported_version",
+        "invalid_scale",
+        "rate_out_of_range",
+        "no_ranks",
+        "duplicate_rank",
+        "decreasing_rate",
+        "lowest_rank_upgrade",
+        "unknown_rank",
+        "duplicate_rule",
+        "invalid_condition",
+        "invalid_rule",
+        "empty_id",
+        "duplicate_member",
+        "unknown_sponsor",
+        "self_sponsor",
+        "sponsor_cycle",
+        "duplicate_group",
+        "unknown_owner",
+        "negative_size",
+        "duplicate_event",
+        "unknown_seller",
+        "no_seller",
+        "non_positive_amount",
+        "too_many_decimals",
+        "invalid_timestamp",
+        "unknown_order",
+        "refund_before_order",
+        "over_refund",
+        "limit_exceeded",
+        "arithmetic_overflow",
+        "order_not_settled",
+    ];
+}
+
+/// The error as data: `{"code", "family", "path", "message"}`, for the JSON boundary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorReport {
+    /// Stable machine code.
+    pub code: &'static str,
+    /// Family, for exception classes.
+    pub family: ErrorFamily,
+    /// JSON path of the offending value.
+    pub path: String,
+    /// Human message (names the record and field).
+    pub message: String,
+}
+
+impl From<&Error> for ErrorReport {
+    fn from(e: &Error) -> Self {
+        ErrorReport {
+            code: e.code(),
+            family: e.family(),
+            path: e.path().to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Result with fenrun's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

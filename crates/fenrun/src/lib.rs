@@ -1,0 +1,57 @@
+//! # fenrun — exact, explainable profit splits (分润) for community retail
+//!
+//! fenrun evaluates a declared referral and profit-split policy over one
+//! period's batch of members, groups, orders and refunds: who holds which
+//! rank (会员 member → 群主 group owner → 团长 team leader → 合伙人 partner),
+//! and how much each member earns from each sale, to the cent, with every
+//! payout line explained. Money is [`rust_decimal::Decimal`] end to end.
+//!
+//! The contract is SPEC.md (policy semantics version 1); `docs/` in the
+//! repository explains the concepts, the policy format and every error code.
+//!
+//! ```
+//! let policy = fenrun::Policy::from_json(r#"{
+//!   "version": 1,
+//!   "ranks": [{"id": "member"},
+//!             {"id": "group_owner", "rate": "0.10"},
+//!             {"id": "team_leader", "rate": "0.15"}],
+//!   "rules": [{"id": "spread", "type": "differential"}]
+//! }"#)?;
+//! let batch = fenrun::Batch::from_json(r#"{
+//!   "members": [{"id": "m4", "rank": "team_leader"},
+//!               {"id": "m9", "sponsor": "m4", "rank": "group_owner"}],
+//!   "events": [{"id": "o17", "seller": "m9", "buyer": "c1", "amount": "120.00"}]
+//! }"#, &policy)?;
+//! let settlement = fenrun::settle(&policy, &batch)?;
+//! // m9 earns its 10 points, m4 the 5-point differential above it (级差).
+//! assert_eq!(settlement.total_of("m9").unwrap().to_string(), "12.00");
+//! assert_eq!(settlement.total_of("m4").unwrap().to_string(), "6.00");
+//! # Ok::<(), fenrun::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod api;
+mod batch;
+mod doc;
+mod error;
+mod explain;
+mod graph;
+pub mod limits;
+mod money;
+mod output;
+mod policy;
+mod rank;
+mod settle;
+
+pub use api::{
+    check_policy_json, error_json, evaluate_ranks_json, explain_json, settle, settle_json,
+};
+pub use batch::Batch;
+pub use error::{Error, ErrorFamily, ErrorReport, Result};
+pub use money::{money_string, short_string, Rounding, RoundingMode};
+pub use policy::{
+    Condition, Leaf, Metric, Op, PeerMatch, Policy, Rank, RankIdx, Rule, RuleKind, Split,
+};
+pub use rank::{Because, Params, RankChange};
+pub use settle::{Engine, LineView, Part, Settlement};

@@ -1,0 +1,358 @@
+//! Metrics (§3), conditions and rank evaluation (§4), activity.
+//!
+//! One children-first pass over the forest (the reverse of its parents-first
+//! order, no recursion) evaluates each member after its whole downline, and
+//! accumulates the per-rank counts that `min_rank` metrics need into the
+//! member's sponsor as it goes.
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::batch::{Batch, Event};
+use crate::error::{Error, Result};
+use crate::graph::NONE;
+use crate::money::short_string;
+use crate::policy::{Condition, Leaf, Metric, Policy, RankIdx};
+
+/// Per-member metric inputs over the batch, net of refunds.
+#[derive(Debug, Clone)]
+pub(crate) struct Metrics {
+    ranks: usize,
+    pub sales: Vec<Decimal>,
+    pub purchases: Vec<Decimal>,
+    pub team_sales: Vec<Decimal>,
+    /// Descendants (the member excluded).
+    team_size: Vec<u32>,
+    children: Vec<u32>,
+    /// `desc_ge[m * ranks + r]`: descendants of m with rank ≥ r.
+    desc_ge: Vec<u32>,
+    /// `direct_ge[m * ranks + r]`: children of m with rank ≥ r.
+    direct_ge: Vec<u32>,
+    /// `legs_ge[m * ranks + r]`: children of m whose subtree holds rank ≥ r.
+    legs_ge: Vec<u32>,
+    /// Group sizes, grouped by owner: `group_sizes[group_start[m]..group_start[m+1]]`.
+    group_start: Vec<u32>,
+    group_sizes: Vec<u64>,
+    /// Net sales of the whole batch.
+    pub net_sales: Decimal,
+}
+
+fn overflow(what: &str) -> Error {
+    Error::Overflow {
+        path: "events".into(),
+        detail: what.to_owned(),
+    }
+}
+
+fn add(slot: Option<&mut Decimal>, x: Decimal, what: &str) -> Result<()> {
+    if let Some(s) = slot {
+        *s = s.checked_add(x).ok_or_else(|| overflow(what))?;
+    }
+    Ok(())
+}
+
+impl Metrics {
+    fn new(batch: &Batch, ranks: usize) -> Result<Metrics> {
+        let n = batch.ids.len();
+        let mut sales = vec![Decimal::ZERO; n];
+        let mut purchases = vec![Decimal::ZERO; n];
+        let mut net_sales = Decimal::ZERO;
+        for e in &batch.events {
+            let (seller, buyer, amount) = match e {
+                Event::Order(o) => (o.seller, o.buyer, o.amount),
+                Event::Refund(r) => match batch.events.get(r.order_event) {
+                    Some(Event::Order(o)) => (o.seller, o.buyer, -r.amount),
+                    _ => continue,
+                },
+            };
+            add(sales.get_mut(seller as usize), amount, "sales")?;
+            if buyer != NONE {
+                add(purchases.get_mut(buyer as usize), amount, "purchases")?;
+            }
+            net_sales = net_sales
+                .checked_add(amount)
+                .ok_or_else(|| overflow("net sales"))?;
+        }
+        // Group sizes by owner, as a compact index (counting sort on owner).
+        let mut group_start = vec![0u32; n + 1];
+        for g in &batch.groups {
+            if let Some(c) = group_start.get_mut(g.owner as usize + 1) {
+                *c += 1;
+            }
+        }
+        for i in 0..n {
+            let prev = group_start.get(i).copied().unwrap_or(0);
+            if let Some(c) = group_start.get_mut(i + 1) {
+                *c += prev;
+            }
+        }
+        let mut fill = group_start.clone();
+        let mut group_sizes = vec![0u64; batch.groups.len()];
+        for g in &batch.groups {
+            if let Some(pos) = fill.get_mut(g.owner as usize) {
+                if let Some(slot) = group_sizes.get_mut(*pos as usize) {
+                    *slot = g.size;
+                }
+                *pos += 1;
+            }
+        }
+        Ok(Metrics {
+            ranks,
+            team_sales: sales.clone(),
+            sales,
+            purchases,
+            team_size: vec![0; n],
+            children: vec![0; n],
+            desc_ge: vec![0; n * ranks],
+            direct_ge: vec![0; n * ranks],
+            legs_ge: vec![0; n * ranks],
+            group_start,
+            group_sizes,
+            net_sales,
+        })
+    }
+
+    fn groups_of(&self, m: u32) -> &[u64] {
+        let m = m as usize;
+        let (a, b) = (
+            self.group_start.get(m).copied().unwrap_or(0) as usize,
+            self.group_start.get(m + 1).copied().unwrap_or(0) as usize,
+        );
+        self.group_sizes.get(a..b).unwrap_or_default()
+    }
+
+    fn at(v: &[u32], ranks: usize, m: u32, r: RankIdx) -> u32 {
+        v.get(m as usize * ranks + usize::from(r))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The value of `metric` for member `m`.
+    pub fn value(&self, batch: &Batch, m: u32, metric: &Metric) -> Decimal {
+        let i = m as usize;
+        let dec = |v: Option<&Decimal>| v.copied().unwrap_or_default();
+        let count = |v: u64| Decimal::from(v);
+        match metric {
+            Metric::Sales => dec(self.sales.get(i)),
+            Metric::Purchases => dec(self.purchases.get(i)),
+            Metric::TeamSales => dec(self.team_sales.get(i)),
+            Metric::DirectReferrals(None) => count(self.children.get(i).copied().unwrap_or(0).into()),
+            Metric::DirectReferrals(Some(r)) => {
+                count(Self::at(&self.direct_ge, self.ranks, m, *r).into())
+            }
+            Metric::TeamSize(None) => count(self.team_size.get(i).copied().unwrap_or(0).into()),
+            Metric::TeamSize(Some(r)) => count(Self::at(&self.desc_ge, self.ranks, m, *r).into()),
+            Metric::Legs(r) => count(Self::at(&self.legs_ge, self.ranks, m, *r).into()),
+            Metric::Groups(None) => count(self.groups_of(m).len() as u64),
+            Metric::Groups(Some(min)) => {
+                count(self.groups_of(m).iter().filter(|s| **s >= *min).count() as u64)
+            }
+            Metric::GroupMembers => {
+                // Sum in Decimal: head counts may add past u64 only in theory, never wrap.
+                self.groups_of(m)
+                    .iter()
+                    .fold(Decimal::ZERO, |acc, s| acc.saturating_add(Decimal::from(*s)))
+            }
+            Metric::LargestGroup => count(self.groups_of(m).iter().copied().max().unwrap_or(0)),
+            Metric::Attr(name) => batch
+                .attrs
+                .get(i)
+                .and_then(|a| a.get(name))
+                .copied()
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Fold a finished member `m` (rank `rank`) into its sponsor's counts.
+    fn fold_into_parent(&mut self, m: u32, p: u32, rank: RankIdx) -> Result<()> {
+        let (mi, pi) = (m as usize, p as usize);
+        let ts = self.team_sales.get(mi).copied().unwrap_or_default();
+        add(self.team_sales.get_mut(pi), ts, "team sales")?;
+        let size = self.team_size.get(mi).copied().unwrap_or(0);
+        if let Some(s) = self.team_size.get_mut(pi) {
+            *s += size + 1;
+        }
+        if let Some(c) = self.children.get_mut(pi) {
+            *c += 1;
+        }
+        for r in 0..self.ranks {
+            let own = u32::from(usize::from(rank) >= r);
+            let below = self.desc_ge.get(mi * self.ranks + r).copied().unwrap_or(0);
+            let k = pi * self.ranks + r;
+            if let Some(x) = self.desc_ge.get_mut(k) {
+                *x += below + own;
+            }
+            if let Some(x) = self.direct_ge.get_mut(k) {
+                *x += own;
+            }
+            if let Some(x) = self.legs_ge.get_mut(k) {
+                *x += u32::from(below + own > 0);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One leaf that made a reached rank's condition hold (§11).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Because {
+    /// The metric's name.
+    pub metric: String,
+    /// The leaf's own parameters.
+    pub params: Params,
+    /// The member's value of the metric, shortest form.
+    pub value: String,
+    /// The comparison (`gte`, …).
+    pub op: String,
+    /// The threshold, shortest form.
+    pub threshold: String,
+}
+
+/// The parameters of a leaf as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Params {
+    /// `min_rank`, if the leaf has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_rank: Option<String>,
+    /// `min_size`, if the leaf has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_size: Option<u64>,
+    /// `name`, if the leaf has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A member whose rank changed in evaluation (§9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RankChange {
+    /// The member id.
+    pub member: String,
+    /// Its input rank.
+    pub from: String,
+    /// Its evaluated rank.
+    pub to: String,
+    /// The leaves that made `to`'s condition hold.
+    pub because: Vec<Because>,
+}
+
+/// Ranks and activity of every member after evaluation, with the metrics they rest on.
+#[derive(Debug, Clone)]
+pub(crate) struct Ranking {
+    pub rank: Vec<RankIdx>,
+    pub active: Vec<bool>,
+    pub changes: Vec<RankChange>,
+    pub metrics: Metrics,
+}
+
+fn holds(batch: &Batch, metrics: &Metrics, m: u32, c: &Condition) -> bool {
+    match c {
+        Condition::All(items) => items.iter().all(|x| holds(batch, metrics, m, x)),
+        Condition::Any(items) => items.iter().any(|x| holds(batch, metrics, m, x)),
+        Condition::Not(x) => !holds(batch, metrics, m, x),
+        Condition::Leaf(l) => l.op.holds(metrics.value(batch, m, &l.metric), l.threshold),
+    }
+}
+
+/// Collect the leaves that explain why `c` holds (§11): all operands of `all`,
+/// the holding branches of `any`, every leaf under `not`.
+fn because(
+    policy: &Policy,
+    batch: &Batch,
+    metrics: &Metrics,
+    m: u32,
+    c: &Condition,
+    every_leaf: bool,
+    out: &mut Vec<Because>,
+) {
+    match c {
+        Condition::All(items) => {
+            for x in items {
+                because(policy, batch, metrics, m, x, every_leaf, out);
+            }
+        }
+        Condition::Any(items) => {
+            for x in items {
+                if every_leaf || holds(batch, metrics, m, x) {
+                    because(policy, batch, metrics, m, x, every_leaf, out);
+                }
+            }
+        }
+        Condition::Not(x) => because(policy, batch, metrics, m, x, true, out),
+        Condition::Leaf(l) => out.push(describe_leaf(policy, batch, metrics, m, l)),
+    }
+}
+
+fn describe_leaf(policy: &Policy, batch: &Batch, metrics: &Metrics, m: u32, l: &Leaf) -> Because {
+    let mut params = Params::default();
+    match &l.metric {
+        Metric::DirectReferrals(Some(r)) | Metric::TeamSize(Some(r)) | Metric::Legs(r) => {
+            params.min_rank = Some(policy.rank_id(*r).to_owned());
+        }
+        Metric::Groups(Some(s)) => params.min_size = Some(*s),
+        Metric::Attr(name) => params.name = Some(name.clone()),
+        _ => {}
+    }
+    Because {
+        metric: l.metric.name().to_owned(),
+        params,
+        value: short_string(metrics.value(batch, m, &l.metric)),
+        op: l.op.name().to_owned(),
+        threshold: short_string(l.threshold),
+    }
+}
+
+/// Evaluate ranks (when the policy says so) and activity for every member (§4, §11).
+pub(crate) fn evaluate(policy: &Policy, batch: &Batch) -> Result<Ranking> {
+    let ranks = policy.ranks().len();
+    let mut metrics = Metrics::new(batch, ranks)?;
+    let mut rank = batch.input_rank.clone();
+    let mut changes = Vec::new();
+    for &m in batch.forest.parents_first.iter().rev() {
+        let mi = m as usize;
+        let input = rank.get(mi).copied().unwrap_or(0);
+        if policy.evaluate_ranks() {
+            // Highest rank whose upgrade holds; never below the input rank.
+            for (r, def) in policy.ranks().iter().enumerate().rev() {
+                let r = RankIdx::try_from(r).unwrap_or(0);
+                if r <= input {
+                    break;
+                }
+                let Some(cond) = &def.upgrade else { continue };
+                if holds(batch, &metrics, m, cond) {
+                    let mut why = Vec::new();
+                    because(policy, batch, &metrics, m, cond, false, &mut why);
+                    changes.push(RankChange {
+                        member: batch.id(m).to_owned(),
+                        from: policy.rank_id(input).to_owned(),
+                        to: def.id.clone(),
+                        because: why,
+                    });
+                    if let Some(slot) = rank.get_mut(mi) {
+                        *slot = r;
+                    }
+                    break;
+                }
+            }
+        }
+        if let Some(p) = batch.forest.parent_of(m) {
+            let final_rank = rank.get(mi).copied().unwrap_or(0);
+            metrics.fold_into_parent(m, p, final_rank)?;
+        }
+    }
+    changes.sort_by(|a, b| a.member.cmp(&b.member));
+    let active = (0..batch.ids.len())
+        .map(|i| {
+            let input = batch.input_active.get(i).copied().unwrap_or(true);
+            input
+                && policy
+                    .active_if()
+                    .is_none_or(|c| holds(batch, &metrics, i as u32, c))
+        })
+        .collect();
+    Ok(Ranking {
+        rank,
+        active,
+        changes,
+        metrics,
+    })
+}

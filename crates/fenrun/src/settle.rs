@@ -1,0 +1,828 @@
+//! Settlement (§5–§7): order rules on a prepared, immutable view of the tree,
+//! the per-order cap, refunds, pools, and the summary.
+//!
+//! [`Engine::new`] evaluates ranks and activity once and prepares, for every
+//! rule, "nearest ancestor that qualifies" links, so each rule takes at most
+//! as many steps per order as it can pay, whatever the depth of the chain.
+//! Orders are then independent of each other (a refund only needs its own
+//! order), which is what lets a batch be settled in parts and merged (§10.6).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+use crate::batch::{Batch, Event, Order};
+use crate::error::{Error, Result};
+use crate::graph::NONE;
+use crate::money::Rounding;
+use crate::policy::{PeerMatch, Policy, RankIdx, RuleKind, Split};
+use crate::rank::{evaluate, RankChange, Ranking};
+
+/// One payout or reversal (§9), with members, events and rules as dense indices.
+/// Read it through [`Settlement::lines`], which resolves the names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Line {
+    /// Event index of the order ([`NONE`] for a pool line).
+    pub order: u32,
+    /// Event index of the refund ([`NONE`] if not a reversal).
+    pub refund: u32,
+    /// Rule index in the policy.
+    pub rule: u16,
+    /// Member index.
+    pub beneficiary: u32,
+    /// Level ([`NONE`] for pool lines).
+    pub level: u32,
+    /// Order amount, refund amount, or pool amount.
+    pub base: Decimal,
+    /// Rate (order lines) or weight (pool lines).
+    pub rate: Decimal,
+    /// Signed amount at the policy scale.
+    pub amount: Decimal,
+}
+
+/// What one order's rules produced before any refund.
+#[derive(Debug, Clone, Default)]
+struct OrderOutcome {
+    lines: Vec<Line>,
+    /// Breakage per rule index, only rules that broke.
+    breakage: Vec<(u16, Decimal)>,
+    cap_cut: Decimal,
+}
+
+/// Remaining reversible amounts of an order that has refunds.
+#[derive(Debug, Clone)]
+struct Reversible {
+    amount: Decimal,
+    lines: Vec<(Line, Decimal)>,
+    breakage: Vec<(u16, Decimal, Decimal)>,
+    cap_cut: (Decimal, Decimal),
+}
+
+/// Per-rule precomputed links.
+#[derive(Debug, Clone)]
+enum Plan {
+    Levels {
+        /// Nearest eligible proper ancestor (only with `compress`).
+        next_eligible: Vec<u32>,
+    },
+    Differential {
+        /// Distinct thresholds `paid` can take, ascending.
+        thresholds: Vec<Decimal>,
+        /// `next[t][m]`: nearest active proper ancestor with rate > thresholds[t].
+        next: Vec<Vec<u32>>,
+        top: Decimal,
+    },
+    Peer {
+        /// `next[R][m]`: nearest active proper ancestor matching rank R (empty when R is below `min_rank`).
+        next: Vec<Vec<u32>>,
+    },
+    Pool,
+}
+
+/// A policy applied to a batch: ranks and activity evaluated, rules prepared.
+#[derive(Debug)]
+pub struct Engine<'a> {
+    policy: &'a Policy,
+    batch: &'a Batch,
+    ranking: Ranking,
+    plans: Vec<Plan>,
+    /// Orders (event index) that have at least one refund.
+    refunded: Vec<bool>,
+}
+
+/// The order lines, breakage and cap cut of some of a batch's orders with their refunds.
+/// Parts of one engine merge exactly ([`Part::merge`]); pools are added by [`Engine::finish`].
+#[derive(Debug, Clone, Default)]
+pub struct Part {
+    pub(crate) lines: Vec<Line>,
+    pub(crate) breakage: Vec<Decimal>,
+    pub(crate) cap_cut: Decimal,
+}
+
+impl Part {
+    /// Append another part's lines after this one's and add up breakage and cap cut.
+    pub fn merge(mut self, other: Part) -> Result<Part> {
+        self.lines.extend(other.lines);
+        if self.breakage.len() < other.breakage.len() {
+            self.breakage.resize(other.breakage.len(), Decimal::ZERO);
+        }
+        for (a, b) in self.breakage.iter_mut().zip(other.breakage) {
+            *a = checked_add(*a, b, "breakage")?;
+        }
+        self.cap_cut = checked_add(self.cap_cut, other.cap_cut, "cap cut")?;
+        Ok(self)
+    }
+
+    /// Number of lines.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// No lines at all.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+}
+
+fn overflow(path: &str, detail: &str) -> Error {
+    Error::Overflow {
+        path: path.to_owned(),
+        detail: detail.to_owned(),
+    }
+}
+
+fn checked_add(a: Decimal, b: Decimal, what: &str) -> Result<Decimal> {
+    a.checked_add(b).ok_or_else(|| overflow("summary", what))
+}
+
+impl<'a> Engine<'a> {
+    /// Evaluate ranks and activity and prepare every rule.
+    ///
+    /// ```
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 1,
+    ///   "ranks": [{"id": "member"}, {"id": "owner", "rate": "0.10"}],
+    ///   "rules": [{"id": "spread", "type": "differential"}]}"#).unwrap();
+    /// let batch = fenrun::Batch::from_json(r#"{
+    ///   "members": [{"id": "m1", "rank": "owner"}, {"id": "m2", "sponsor": "m1"}],
+    ///   "events": [{"id": "o1", "seller": "m2", "buyer": "c1", "amount": "120.00"}]}"#, &policy).unwrap();
+    /// let settlement = fenrun::Engine::new(&policy, &batch).unwrap().settle().unwrap();
+    /// assert_eq!(settlement.total_of("m1").unwrap().to_string(), "12.00");
+    /// ```
+    pub fn new(policy: &'a Policy, batch: &'a Batch) -> Result<Engine<'a>> {
+        let ranking = evaluate(policy, batch)?;
+        let forest = &batch.forest;
+        let rank = &ranking.rank;
+        let active = &ranking.active;
+        let is_active = |m: u32| active.get(m as usize).copied().unwrap_or(false);
+        let rank_of = |m: u32| rank.get(m as usize).copied().unwrap_or(0);
+        let rate_of = |m: u32| policy.rank_rate(rank_of(m));
+        let plans = policy
+            .rules()
+            .iter()
+            .map(|rule| match &rule.kind {
+                RuleKind::Levels {
+                    min_rank, compress, ..
+                } => {
+                    let min = min_rank.unwrap_or(0);
+                    Plan::Levels {
+                        next_eligible: if *compress {
+                            forest.nearest_ancestor(|m| is_active(m) && rank_of(m) >= min)
+                        } else {
+                            Vec::new()
+                        },
+                    }
+                }
+                RuleKind::Differential => {
+                    let mut thresholds: Vec<Decimal> = std::iter::once(Decimal::ZERO)
+                        .chain(policy.ranks().iter().map(|r| r.rate))
+                        .collect();
+                    thresholds.sort();
+                    thresholds.dedup();
+                    let top = thresholds.last().copied().unwrap_or_default();
+                    let next = thresholds
+                        .iter()
+                        .map(|&t| {
+                            if t >= top {
+                                Vec::new()
+                            } else {
+                                forest.nearest_ancestor(|m| is_active(m) && rate_of(m) > t)
+                            }
+                        })
+                        .collect();
+                    Plan::Differential {
+                        thresholds,
+                        next,
+                        top,
+                    }
+                }
+                RuleKind::Peer {
+                    matching, min_rank, ..
+                } => {
+                    let min = min_rank.unwrap_or(0);
+                    let next = (0..policy.ranks().len())
+                        .map(|r| {
+                            let r = RankIdx::try_from(r).unwrap_or(0);
+                            if r < min {
+                                return Vec::new();
+                            }
+                            forest.nearest_ancestor(|m| {
+                                is_active(m)
+                                    && match matching {
+                                        PeerMatch::Same => rank_of(m) == r,
+                                        PeerMatch::SameOrHigher => rank_of(m) >= r,
+                                    }
+                            })
+                        })
+                        .collect();
+                    Plan::Peer { next }
+                }
+                RuleKind::Pool { .. } => Plan::Pool,
+            })
+            .collect();
+        let mut refunded = vec![false; batch.events.len()];
+        for e in &batch.events {
+            if let Event::Refund(r) = e {
+                if let Some(slot) = refunded.get_mut(r.order_event) {
+                    *slot = true;
+                }
+            }
+        }
+        Ok(Engine {
+            policy,
+            batch,
+            ranking,
+            plans,
+            refunded,
+        })
+    }
+
+    /// The rank changes of evaluation, sorted by member id.
+    pub fn rank_changes(&self) -> &[RankChange] {
+        &self.ranking.changes
+    }
+
+    /// The rank changes as the canonical JSON document `{"rank_changes": [...]}`.
+    pub fn rank_changes_json(&self) -> String {
+        crate::output::ranks_json(&self.ranking.changes)
+    }
+
+    /// The rank of member `id` after evaluation.
+    pub fn rank_of(&self, id: &str) -> Option<&str> {
+        let m = self.batch.ids.iter().position(|x| x == id)?;
+        let r = self.ranking.rank.get(m).copied()?;
+        Some(self.policy.rank_id(r))
+    }
+
+    /// Whether member `id` is active after `active_if`.
+    pub fn is_active(&self, id: &str) -> Option<bool> {
+        let m = self.batch.ids.iter().position(|x| x == id)?;
+        self.ranking.active.get(m).copied()
+    }
+
+    /// Settle the whole batch.
+    pub fn settle(&self) -> Result<Settlement> {
+        let part = self.settle_part(|_| true)?;
+        self.finish(part)
+    }
+
+    /// Settle the orders whose event index `take` accepts, each with its refunds,
+    /// in input order. Parts of a partition merge into the whole (§10.6).
+    pub fn settle_part(&self, take: impl Fn(usize) -> bool) -> Result<Part> {
+        let rules = self.policy.rules().len();
+        let mut part = Part {
+            lines: Vec::new(),
+            breakage: vec![Decimal::ZERO; rules],
+            cap_cut: Decimal::ZERO,
+        };
+        let mut open: HashMap<usize, Reversible> = HashMap::new();
+        for (i, e) in self.batch.events.iter().enumerate() {
+            match e {
+                Event::Order(o) => {
+                    if !take(i) {
+                        continue;
+                    }
+                    let out = self.settle_order(i, o)?;
+                    for (r, b) in &out.breakage {
+                        if let Some(slot) = part.breakage.get_mut(usize::from(*r)) {
+                            *slot = checked_add(*slot, *b, "breakage")?;
+                        }
+                    }
+                    part.cap_cut = checked_add(part.cap_cut, out.cap_cut, "cap cut")?;
+                    part.lines.extend(out.lines.iter().copied());
+                    if self.refunded.get(i).copied().unwrap_or(false) {
+                        open.insert(
+                            i,
+                            Reversible {
+                                amount: o.amount,
+                                lines: out.lines.into_iter().map(|l| (l, Decimal::ZERO)).collect(),
+                                breakage: out
+                                    .breakage
+                                    .into_iter()
+                                    .map(|(r, b)| (r, b, Decimal::ZERO))
+                                    .collect(),
+                                cap_cut: (out.cap_cut, Decimal::ZERO),
+                            },
+                        );
+                    }
+                }
+                Event::Refund(r) => {
+                    if !take(r.order_event) {
+                        continue;
+                    }
+                    let Some(state) = open.get_mut(&r.order_event) else {
+                        continue;
+                    };
+                    reverse(state, i, r.amount, r.completes, self.policy.rounding(), &mut part)?;
+                    if r.completes {
+                        open.remove(&r.order_event);
+                    }
+                }
+            }
+        }
+        Ok(part)
+    }
+
+    fn rank(&self, m: u32) -> RankIdx {
+        self.ranking.rank.get(m as usize).copied().unwrap_or(0)
+    }
+
+    fn active(&self, m: u32) -> bool {
+        self.ranking.active.get(m as usize).copied().unwrap_or(false)
+    }
+
+    /// Lines of one order before refunds: rules in policy order, levels ascending,
+    /// then the cap (§5.4). Zero amounts are dropped last.
+    fn settle_order(&self, event: usize, o: &Order) -> Result<OrderOutcome> {
+        let rounding = self.policy.rounding();
+        let path = || format!("events[{event}].amount");
+        let pay = |rate: Decimal| -> Result<Decimal> {
+            rate.checked_mul(o.amount)
+                .map(|x| rounding.round(x))
+                .ok_or_else(|| overflow(&path(), "rate × amount"))
+        };
+        let mut out = OrderOutcome::default();
+        let s0 = o.seller;
+        let depth0 = self.batch.forest.depth_of(s0);
+        let line = |rule: usize, m: u32, level: u32, rate: Decimal, amount: Decimal| Line {
+            order: event as u32,
+            refund: NONE,
+            rule: rule as u16,
+            beneficiary: m,
+            level,
+            base: o.amount,
+            rate,
+            amount,
+        };
+        for (ri, (rule, plan)) in self.policy.rules().iter().zip(&self.plans).enumerate() {
+            match (&rule.kind, plan) {
+                (
+                    RuleKind::Levels {
+                        rates,
+                        min_rank,
+                        compress,
+                    },
+                    Plan::Levels { next_eligible },
+                ) => {
+                    let min = min_rank.unwrap_or(0);
+                    let eligible = |m: u32| self.active(m) && self.rank(m) >= min;
+                    let mut broke = Decimal::ZERO;
+                    let mut cur = s0;
+                    for (i, rate) in rates.iter().enumerate() {
+                        let promised = pay(*rate)?;
+                        let at = if i == 0 {
+                            Some(s0)
+                        } else if *compress {
+                            Some(next_eligible.get(cur as usize).copied().unwrap_or(NONE))
+                                .filter(|&m| m != NONE)
+                        } else {
+                            self.batch.forest.parent_of(cur)
+                        };
+                        match at {
+                            Some(m) if eligible(m) => {
+                                out.lines.push(line(ri, m, i as u32, *rate, promised));
+                                cur = m;
+                            }
+                            Some(m) => {
+                                broke = broke.checked_add(promised).ok_or_else(|| overflow(&path(), "breakage"))?;
+                                cur = m;
+                            }
+                            None => {
+                                // The chain ended: this level and every later one break.
+                                for r in rates.iter().skip(i) {
+                                    broke = broke.checked_add(pay(*r)?).ok_or_else(|| overflow(&path(), "breakage"))?;
+                                }
+                                break;
+                            }
+                        }
+                    }
+                    if !broke.is_zero() {
+                        out.breakage.push((ri as u16, broke));
+                    }
+                }
+                (
+                    RuleKind::Differential,
+                    Plan::Differential {
+                        thresholds,
+                        next,
+                        top,
+                    },
+                ) => {
+                    let mut paid = Decimal::ZERO;
+                    let mut cur = s0;
+                    let seller_rate = self.policy.rank_rate(self.rank(s0));
+                    if self.active(s0) && seller_rate > paid {
+                        out.lines.push(line(ri, s0, 0, seller_rate, pay(seller_rate)?));
+                        paid = seller_rate;
+                    }
+                    while paid < *top {
+                        let t = thresholds.iter().position(|x| *x == paid).unwrap_or(0);
+                        let Some(&a) = next.get(t).and_then(|v| v.get(cur as usize)) else {
+                            break;
+                        };
+                        if a == NONE {
+                            break;
+                        }
+                        let r = self.policy.rank_rate(self.rank(a));
+                        let spread = r - paid;
+                        let level = depth0.saturating_sub(self.batch.forest.depth_of(a));
+                        out.lines.push(line(ri, a, level, spread, pay(spread)?));
+                        paid = r;
+                        cur = a;
+                    }
+                }
+                (
+                    RuleKind::Peer {
+                        rate,
+                        generations,
+                        ..
+                    },
+                    Plan::Peer { next },
+                ) => {
+                    let r0 = self.rank(s0);
+                    let Some(table) = next.get(usize::from(r0)).filter(|t| !t.is_empty()) else {
+                        continue;
+                    };
+                    let amount = pay(*rate)?;
+                    let mut cur = s0;
+                    for _ in 0..*generations {
+                        let a = table.get(cur as usize).copied().unwrap_or(NONE);
+                        if a == NONE {
+                            break;
+                        }
+                        let level = depth0.saturating_sub(self.batch.forest.depth_of(a));
+                        out.lines.push(line(ri, a, level, *rate, amount));
+                        cur = a;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(cap_rate) = self.policy.order_cap() {
+            let cap = pay(cap_rate)?;
+            let mut left = cap;
+            for l in &mut out.lines {
+                let keep = if l.amount <= left { l.amount } else { left };
+                out.cap_cut = out
+                    .cap_cut
+                    .checked_add(l.amount - keep)
+                    .ok_or_else(|| overflow(&path(), "cap cut"))?;
+                left -= keep;
+                l.amount = keep;
+            }
+        }
+        out.lines.retain(|l| !l.amount.is_zero());
+        Ok(out)
+    }
+
+    /// Add the pools (computed on the merged net sales) to merged order parts,
+    /// and build totals and summary.
+    pub fn finish(&self, part: Part) -> Result<Settlement> {
+        let rounding = self.policy.rounding();
+        let mut lines = part.lines;
+        let mut breakage = part.breakage;
+        breakage.resize(self.policy.rules().len(), Decimal::ZERO);
+        let net_sales = self.ranking.metrics.net_sales;
+        for (ri, rule) in self.policy.rules().iter().enumerate() {
+            let RuleKind::Pool {
+                rate,
+                min_rank,
+                split,
+            } = &rule.kind
+            else {
+                continue;
+            };
+            let pool = rounding.round(
+                rate.checked_mul(net_sales)
+                    .ok_or_else(|| overflow(&format!("rules[{ri}]"), "pool amount"))?,
+            );
+            let min = min_rank.unwrap_or(0);
+            let mut recipients: Vec<(u32, Decimal)> = (0..self.batch.ids.len() as u32)
+                .filter(|&m| self.active(m) && self.rank(m) >= min)
+                .map(|m| {
+                    let w = match split {
+                        Split::Equal => Decimal::ONE,
+                        Split::WeightedBy(metric) => {
+                            self.ranking.metrics.value(self.batch, m, metric)
+                        }
+                    };
+                    (m, w)
+                })
+                .collect();
+            recipients.sort_by(|a, b| self.batch.id(a.0).cmp(self.batch.id(b.0)));
+            match allocate(pool, rounding, &recipients)
+                .map_err(|d| overflow(&format!("rules[{ri}]"), d))?
+            {
+                None => {
+                    if let Some(b) = breakage.get_mut(ri) {
+                        *b = checked_add(*b, pool, "breakage")?;
+                    }
+                }
+                Some(shares) => {
+                    for ((m, w), amount) in recipients.iter().zip(shares) {
+                        if amount.is_zero() {
+                            continue;
+                        }
+                        lines.push(Line {
+                            order: NONE,
+                            refund: NONE,
+                            rule: ri as u16,
+                            beneficiary: *m,
+                            level: NONE,
+                            base: pool,
+                            rate: *w,
+                            amount,
+                        });
+                    }
+                }
+            }
+        }
+        let mut total = vec![Decimal::ZERO; self.batch.ids.len()];
+        let mut has_line = vec![false; self.batch.ids.len()];
+        let mut total_paid = Decimal::ZERO;
+        for l in &lines {
+            let m = l.beneficiary as usize;
+            if let (Some(t), Some(h)) = (total.get_mut(m), has_line.get_mut(m)) {
+                *t = checked_add(*t, l.amount, "totals")?;
+                *h = true;
+            }
+            total_paid = checked_add(total_paid, l.amount, "total paid")?;
+        }
+        let mut totals: Vec<(u32, Decimal)> = has_line
+            .iter()
+            .zip(total)
+            .enumerate()
+            .filter(|(_, (h, _))| **h)
+            .map(|(m, (_, t))| (m as u32, t))
+            .collect();
+        totals.sort_by(|a, b| self.batch.id(a.0).cmp(self.batch.id(b.0)));
+        let payout_ratio = if net_sales.is_zero() {
+            None
+        } else {
+            total_paid
+                .checked_div(net_sales)
+                .map(|r| rounding.round_to(r, 4))
+        };
+        Ok(Settlement {
+            members: Arc::clone(&self.batch.ids),
+            events: Arc::clone(&self.batch.event_ids),
+            rules: self
+                .policy
+                .rules()
+                .iter()
+                .map(|r| (r.id.clone(), r.kind.type_name()))
+                .collect(),
+            scale: rounding.scale,
+            lines,
+            totals,
+            rank_changes: self.ranking.changes.clone(),
+            net_sales,
+            total_paid,
+            payout_ratio,
+            breakage,
+            cap_cut: part.cap_cut,
+        })
+    }
+
+    /// Explain, line by line in words, what order `order_id` and its refunds paid and why.
+    pub fn explain(&self, order_id: &str) -> Result<Vec<String>> {
+        crate::explain::explain(self, order_id)
+    }
+
+    pub(crate) fn parts(&self) -> (&Policy, &Batch, &Ranking) {
+        (self.policy, self.batch, &self.ranking)
+    }
+
+    pub(crate) fn order_lines(&self, event: usize) -> Result<Part> {
+        self.settle_part(|i| i == event)
+    }
+}
+
+/// Reverse an order's lines, breakage and cap cut for a refund of `x` (§6.2).
+fn reverse(
+    state: &mut Reversible,
+    refund_event: usize,
+    x: Decimal,
+    completes: bool,
+    rounding: Rounding,
+    part: &mut Part,
+) -> Result<()> {
+    let order_amount = state.amount;
+    let share = |amount: Decimal, done: Decimal| -> Result<Decimal> {
+        let left = amount - done;
+        if completes {
+            return Ok(left);
+        }
+        let raw = amount
+            .checked_mul(x)
+            .and_then(|v| v.checked_div(order_amount))
+            .ok_or_else(|| overflow(&format!("events[{refund_event}].amount"), "refund share"))?;
+        let rev = rounding.round(raw);
+        Ok(if rev > left { left } else { rev })
+    };
+    for (l, done) in &mut state.lines {
+        let rev = share(l.amount, *done)?;
+        *done += rev;
+        if rev.is_zero() {
+            continue;
+        }
+        part.lines.push(Line {
+            refund: refund_event as u32,
+            base: x,
+            amount: -rev,
+            ..*l
+        });
+    }
+    for (rule, amount, done) in &mut state.breakage {
+        let rev = share(*amount, *done)?;
+        *done += rev;
+        if let Some(b) = part.breakage.get_mut(usize::from(*rule)) {
+            *b -= rev;
+        }
+    }
+    let (cut, done) = &mut state.cap_cut;
+    let rev = share(*cut, *done)?;
+    *done += rev;
+    part.cap_cut -= rev;
+    Ok(())
+}
+
+/// Largest-remainder allocation of `pool` over weighted recipients (§6.1), in
+/// whole units of the rounding scale, ties to the earlier recipient (sorted by id).
+/// `None` when there is nobody to pay (no recipient or zero total weight).
+fn allocate(
+    pool: Decimal,
+    rounding: Rounding,
+    recipients: &[(u32, Decimal)],
+) -> std::result::Result<Option<Vec<Decimal>>, &'static str> {
+    const TOO_BIG: &str = "pool allocation exceeds exact integer range";
+    let weight_scale = recipients.iter().map(|(_, w)| w.scale()).max().unwrap_or(0);
+    let as_int = |w: Decimal| -> Option<i128> {
+        let mut w = w;
+        w.rescale(weight_scale);
+        (w.scale() == weight_scale).then(|| w.mantissa())
+    };
+    let weights: Vec<i128> = recipients
+        .iter()
+        .map(|(_, w)| as_int(*w))
+        .collect::<Option<_>>()
+        .ok_or(TOO_BIG)?;
+    let total: i128 = weights
+        .iter()
+        .try_fold(0i128, |a, w| a.checked_add(*w))
+        .ok_or(TOO_BIG)?;
+    if recipients.is_empty() || total <= 0 {
+        return Ok(None);
+    }
+    let mut p = pool;
+    p.rescale(rounding.scale);
+    let units = p.mantissa();
+    let mut floors = Vec::with_capacity(weights.len());
+    let mut rems = Vec::with_capacity(weights.len());
+    for (i, w) in weights.iter().enumerate() {
+        let prod = units.checked_mul(*w).ok_or(TOO_BIG)?;
+        floors.push(prod / total);
+        rems.push((prod % total, i));
+    }
+    let given: i128 = floors.iter().sum();
+    let left = usize::try_from(units - given).unwrap_or(0);
+    // Largest remainder first; equal remainders in recipient (id) order.
+    rems.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, i) in rems.into_iter().take(left) {
+        if let Some(f) = floors.get_mut(i) {
+            *f += 1;
+        }
+    }
+    Ok(Some(
+        floors
+            .into_iter()
+            .map(|u| Decimal::from_i128_with_scale(u, rounding.scale))
+            .collect(),
+    ))
+}
+
+/// The result of a settlement (§9): lines, totals, rank changes, summary.
+#[derive(Debug, Clone)]
+pub struct Settlement {
+    pub(crate) members: Arc<[String]>,
+    pub(crate) events: Arc<[String]>,
+    pub(crate) rules: Vec<(String, &'static str)>,
+    pub(crate) scale: u32,
+    pub(crate) lines: Vec<Line>,
+    pub(crate) totals: Vec<(u32, Decimal)>,
+    pub(crate) rank_changes: Vec<RankChange>,
+    pub(crate) net_sales: Decimal,
+    pub(crate) total_paid: Decimal,
+    pub(crate) payout_ratio: Option<Decimal>,
+    pub(crate) breakage: Vec<Decimal>,
+    pub(crate) cap_cut: Decimal,
+}
+
+/// One line of a settlement with names resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineView<'s> {
+    /// The order id (`None` for pool lines).
+    pub order: Option<&'s str>,
+    /// The refund id of a reversal.
+    pub refund: Option<&'s str>,
+    /// The rule id.
+    pub rule: &'s str,
+    /// The rule type (`levels`, `differential`, `peer`, `pool`).
+    pub kind: &'s str,
+    /// The member paid.
+    pub beneficiary: &'s str,
+    /// Level (order rules only).
+    pub level: Option<u32>,
+    /// Order, refund or pool amount.
+    pub base: Decimal,
+    /// Rate of an order line.
+    pub rate: Option<Decimal>,
+    /// Weight of a pool line.
+    pub weight: Option<Decimal>,
+    /// Signed amount at the policy scale.
+    pub amount: Decimal,
+}
+
+impl Settlement {
+    fn name(list: &[String], i: u32) -> &str {
+        list.get(i as usize).map_or("", String::as_str)
+    }
+
+    /// Every line in output order.
+    pub fn lines(&self) -> impl Iterator<Item = LineView<'_>> + '_ {
+        self.lines.iter().map(move |l| {
+            let (rule, kind) = self
+                .rules
+                .get(usize::from(l.rule))
+                .map_or(("", ""), |(r, k)| (r.as_str(), *k));
+            let pool = l.order == NONE;
+            LineView {
+                order: (!pool).then(|| Self::name(&self.events, l.order)),
+                refund: (l.refund != NONE).then(|| Self::name(&self.events, l.refund)),
+                rule,
+                kind,
+                beneficiary: Self::name(&self.members, l.beneficiary),
+                level: (l.level != NONE).then_some(l.level),
+                base: l.base,
+                rate: (!pool).then_some(l.rate),
+                weight: pool.then_some(l.rate),
+                amount: l.amount,
+            }
+        })
+    }
+
+    /// Number of lines.
+    pub fn line_count(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Net amount per beneficiary, sorted by member id.
+    pub fn totals(&self) -> impl Iterator<Item = (&str, Decimal)> + '_ {
+        self.totals
+            .iter()
+            .map(|(m, t)| (Self::name(&self.members, *m), *t))
+    }
+
+    /// Net amount of one member, `None` if it has no line.
+    pub fn total_of(&self, member: &str) -> Option<Decimal> {
+        self.totals().find(|(m, _)| *m == member).map(|(_, t)| t)
+    }
+
+    /// Rank changes of evaluation, sorted by member id.
+    pub fn rank_changes(&self) -> &[RankChange] {
+        &self.rank_changes
+    }
+
+    /// Net sales of the batch.
+    pub fn net_sales(&self) -> Decimal {
+        self.net_sales
+    }
+
+    /// Sum of every line.
+    pub fn total_paid(&self) -> Decimal {
+        self.total_paid
+    }
+
+    /// Total paid over net sales, at 4 decimals; `None` when net sales are 0.
+    pub fn payout_ratio(&self) -> Option<Decimal> {
+        self.payout_ratio
+    }
+
+    /// Breakage per rule id, in policy order.
+    pub fn breakage(&self) -> impl Iterator<Item = (&str, Decimal)> + '_ {
+        self.rules
+            .iter()
+            .zip(&self.breakage)
+            .map(|((r, _), b)| (r.as_str(), *b))
+    }
+
+    /// Amount cut by the order cap, net of refunds.
+    pub fn cap_cut(&self) -> Decimal {
+        self.cap_cut
+    }
+
+    /// The money scale of the policy.
+    pub fn scale(&self) -> u32 {
+        self.scale
+    }
+}
