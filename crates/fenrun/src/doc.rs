@@ -230,10 +230,11 @@ fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> Error {
     if let Some(rest) = msg.strip_prefix("unknown field `") {
         let field = rest.split('`').next().unwrap_or_default().to_owned();
         // serde_path_to_error's path ends at the unknown key; report the record.
-        let record = path
-            .strip_suffix(&field)
-            .map(|p| p.trim_end_matches('.').to_owned())
-            .unwrap_or(path);
+        let record = match path.strip_suffix(&field) {
+            Some(p) if !p.trim_end_matches('.').is_empty() => p.trim_end_matches('.').to_owned(),
+            Some(_) => "$".to_owned(),
+            None => path,
+        };
         return Error::UnknownField {
             path: record,
             field,
