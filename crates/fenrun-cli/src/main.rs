@@ -13,7 +13,11 @@ use fenrun::{Batch, Engine, Policy, Settlement};
 use rust_decimal::Decimal;
 
 #[derive(Parser)]
-#[command(name = "fenrun", version, about = "Exact, explainable profit splits (分润) for community retail")]
+#[command(
+    name = "fenrun",
+    version,
+    about = "Exact, explainable profit splits (分润) for community retail"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -125,11 +129,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Check { policy } => {
             let (p, _) = load(&policy, None)?;
-            println!(
-                "ok: {} ranks, {} rules",
-                p.ranks().len(),
-                p.rules().len()
-            );
+            println!("ok: {} ranks, {} rules", p.ranks().len(), p.rules().len());
         }
         Command::Ranks { policy, batch } => {
             let (p, b) = load(&policy, Some(&batch))?;

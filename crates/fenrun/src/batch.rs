@@ -265,7 +265,8 @@ fn validate_events(
         }
         match &e.refund_of {
             Some(of) => {
-                for (field, present) in [("seller", e.seller.is_some()), ("buyer", e.buyer.is_some())]
+                for (field, present) in
+                    [("seller", e.seller.is_some()), ("buyer", e.buyer.is_some())]
                 {
                     if present {
                         return Err(Error::UnknownField {
@@ -297,12 +298,10 @@ fn validate_events(
                     _ => Decimal::ZERO,
                 };
                 let so_far = refunded.entry(order_event).or_insert(Decimal::ZERO);
-                let total = so_far
-                    .checked_add(amount)
-                    .ok_or_else(|| Error::Overflow {
-                        path: format!("events[{i}].amount"),
-                        detail: format!("refunds of order \"{of}\""),
-                    })?;
+                let total = so_far.checked_add(amount).ok_or_else(|| Error::Overflow {
+                    path: format!("events[{i}].amount"),
+                    detail: format!("refunds of order \"{of}\""),
+                })?;
                 if total > order_amount {
                     return Err(Error::OverRefund {
                         path: format!("events[{i}].amount"),
@@ -326,11 +325,13 @@ fn validate_events(
                     .and_then(|b| members.get(b).copied())
                     .unwrap_or(NONE);
                 let seller = match &e.seller {
-                    Some(s) => *members.get(s.as_str()).ok_or_else(|| Error::UnknownSeller {
-                        path: format!("events[{i}].seller"),
-                        order: e.id.clone(),
-                        seller: s.clone(),
-                    })?,
+                    Some(s) => *members
+                        .get(s.as_str())
+                        .ok_or_else(|| Error::UnknownSeller {
+                            path: format!("events[{i}].seller"),
+                            order: e.id.clone(),
+                            seller: s.clone(),
+                        })?,
                     None if buyer != NONE => buyer,
                     None => {
                         return Err(Error::NoSeller {

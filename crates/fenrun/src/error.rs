@@ -126,7 +126,9 @@ pub enum Error {
         rank: String,
     },
     /// A rank's rate is lower than the rank below it.
-    #[error("{path}: rank \"{rank}\" has rate {rate}, lower than {below_rate} of the rank below it")]
+    #[error(
+        "{path}: rank \"{rank}\" has rate {rate}, lower than {below_rate} of the rank below it"
+    )]
     DecreasingRate {
         /// Path of the rate.
         path: String,
@@ -327,7 +329,9 @@ pub enum Error {
         order: String,
     },
     /// A refund listed before its order.
-    #[error("{path}: refund \"{refund}\" comes before its order \"{order}\" (events[{order_index}])")]
+    #[error(
+        "{path}: refund \"{refund}\" comes before its order \"{order}\" (events[{order_index}])"
+    )]
     RefundBeforeOrder {
         /// Path of the `refund_of` field.
         path: String,

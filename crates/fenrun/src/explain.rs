@@ -61,7 +61,10 @@ pub(crate) fn explain(engine: &Engine<'_>, order_id: &str) -> Result<Vec<String>
             money(l.amount.abs())
         );
         if l.refund != NONE {
-            let refund = batch.event_ids.get(l.refund as usize).map_or("", |s| s.as_str());
+            let refund = batch
+                .event_ids
+                .get(l.refund as usize)
+                .map_or("", |s| s.as_str());
             out.push(format!(
                 "refund {refund} of {} reverses {} of {}'s {} line ({}, level {})",
                 money(l.base),

@@ -108,7 +108,10 @@ fn cycle_error(g: &DiGraph<(), (), u32>, ids: &[String]) -> Error {
         if scc.len() < 2 {
             continue;
         }
-        let Some(start) = scc.iter().map(|n| n.index()).min_by(|a, b| name(*a).cmp(&name(*b)))
+        let Some(start) = scc
+            .iter()
+            .map(|n| n.index())
+            .min_by(|a, b| name(*a).cmp(&name(*b)))
         else {
             continue;
         };

@@ -174,7 +174,9 @@ mod tests {
         for good in ["0", "12.30", "-1.5", "007"] {
             assert!(parse_decimal(good).is_ok(), "{good}");
         }
-        for bad in ["", "+1", ".5", "5.", "1e5", " 1", "1 ", "1.2.3", "-", "abc", "1,5"] {
+        for bad in [
+            "", "+1", ".5", "5.", "1e5", " 1", "1 ", "1.2.3", "-", "abc", "1,5",
+        ] {
             assert!(parse_decimal(bad).is_err(), "{bad}");
         }
     }
@@ -183,9 +185,15 @@ mod tests {
     fn floats_are_refused_integers_accepted() {
         assert!(serde_json::from_str::<Dec>("12.5").is_err());
         assert!(serde_json::from_str::<Dec>("1e2").is_err());
-        assert_eq!(serde_json::from_str::<Dec>("12").unwrap().0, Decimal::from(12));
         assert_eq!(
-            serde_json::from_str::<Dec>("\"12.50\"").unwrap().0.to_string(),
+            serde_json::from_str::<Dec>("12").unwrap().0,
+            Decimal::from(12)
+        );
+        assert_eq!(
+            serde_json::from_str::<Dec>("\"12.50\"")
+                .unwrap()
+                .0
+                .to_string(),
             "12.50"
         );
     }

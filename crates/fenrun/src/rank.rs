@@ -136,7 +136,9 @@ impl Metrics {
             Metric::Sales => dec(self.sales.get(i)),
             Metric::Purchases => dec(self.purchases.get(i)),
             Metric::TeamSales => dec(self.team_sales.get(i)),
-            Metric::DirectReferrals(None) => count(self.children.get(i).copied().unwrap_or(0).into()),
+            Metric::DirectReferrals(None) => {
+                count(self.children.get(i).copied().unwrap_or(0).into())
+            }
             Metric::DirectReferrals(Some(r)) => {
                 count(Self::at(&self.direct_ge, self.ranks, m, *r).into())
             }
@@ -149,9 +151,9 @@ impl Metrics {
             }
             Metric::GroupMembers => {
                 // Sum in Decimal: head counts may add past u64 only in theory, never wrap.
-                self.groups_of(m)
-                    .iter()
-                    .fold(Decimal::ZERO, |acc, s| acc.saturating_add(Decimal::from(*s)))
+                self.groups_of(m).iter().fold(Decimal::ZERO, |acc, s| {
+                    acc.saturating_add(Decimal::from(*s))
+                })
             }
             Metric::LargestGroup => count(self.groups_of(m).iter().copied().max().unwrap_or(0)),
             Metric::Attr(name) => batch

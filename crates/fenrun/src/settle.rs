@@ -313,7 +313,14 @@ impl<'a> Engine<'a> {
                     let Some(state) = open.get_mut(&r.order_event) else {
                         continue;
                     };
-                    reverse(state, i, r.amount, r.completes, self.policy.rounding(), &mut part)?;
+                    reverse(
+                        state,
+                        i,
+                        r.amount,
+                        r.completes,
+                        self.policy.rounding(),
+                        &mut part,
+                    )?;
                     if r.completes {
                         open.remove(&r.order_event);
                     }
@@ -328,7 +335,11 @@ impl<'a> Engine<'a> {
     }
 
     fn active(&self, m: u32) -> bool {
-        self.ranking.active.get(m as usize).copied().unwrap_or(false)
+        self.ranking
+            .active
+            .get(m as usize)
+            .copied()
+            .unwrap_or(false)
     }
 
     /// Lines of one order before refunds: rules in policy order, levels ascending,
@@ -384,13 +395,17 @@ impl<'a> Engine<'a> {
                                 cur = m;
                             }
                             Some(m) => {
-                                broke = broke.checked_add(promised).ok_or_else(|| overflow(&path(), "breakage"))?;
+                                broke = broke
+                                    .checked_add(promised)
+                                    .ok_or_else(|| overflow(&path(), "breakage"))?;
                                 cur = m;
                             }
                             None => {
                                 // The chain ended: this level and every later one break.
                                 for r in rates.iter().skip(i) {
-                                    broke = broke.checked_add(pay(*r)?).ok_or_else(|| overflow(&path(), "breakage"))?;
+                                    broke = broke
+                                        .checked_add(pay(*r)?)
+                                        .ok_or_else(|| overflow(&path(), "breakage"))?;
                                 }
                                 break;
                             }
@@ -412,7 +427,8 @@ impl<'a> Engine<'a> {
                     let mut cur = s0;
                     let seller_rate = self.policy.rank_rate(self.rank(s0));
                     if self.active(s0) && seller_rate > paid {
-                        out.lines.push(line(ri, s0, 0, seller_rate, pay(seller_rate)?));
+                        out.lines
+                            .push(line(ri, s0, 0, seller_rate, pay(seller_rate)?));
                         paid = seller_rate;
                     }
                     while paid < *top {
@@ -433,9 +449,7 @@ impl<'a> Engine<'a> {
                 }
                 (
                     RuleKind::Peer {
-                        rate,
-                        generations,
-                        ..
+                        rate, generations, ..
                     },
                     Plan::Peer { next },
                 ) => {
