@@ -1,5 +1,12 @@
 //! The bundled community-retail example settles to its hand-worked expectations.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // test code: a failed expectation is a test failure
+
 use std::fs;
 use std::path::Path;
 

@@ -1,5 +1,12 @@
 //! Replays every golden vector in `tests/vectors/` through the Rust library.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // test code: a failed expectation is a test failure
+
 use fenrun_testkit::{load_vectors, run_vector, vectors_dir};
 
 #[test]

@@ -561,12 +561,14 @@ fn compile_rule(r: &RuleDoc, path: &str, ranks: &HashMap<String, RankIdx>) -> Re
             let split = match &r.split {
                 None => Split::Equal,
                 Some(SplitDoc::Name(n)) if n == "equal" => Split::Equal,
-                Some(SplitDoc::Name(n)) => return Err(Error::InvalidValue {
-                    path: format!("{path}.split"),
-                    detail: format!(
+                Some(SplitDoc::Name(n)) => {
+                    return Err(Error::InvalidValue {
+                        path: format!("{path}.split"),
+                        detail: format!(
                         "unknown split \"{n}\"; expected \"equal\" or {{\"weighted_by\": metric}}"
                     ),
-                }),
+                    })
+                }
                 Some(SplitDoc::Weighted(w)) => {
                     let metric = match w.weighted_by.as_str() {
                         "sales" => Metric::Sales,

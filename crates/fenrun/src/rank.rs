@@ -37,16 +37,16 @@ pub(crate) struct Metrics {
     pub net_sales: Decimal,
 }
 
-fn overflow(what: &str) -> Error {
+fn overflow(path: &str, what: &str) -> Error {
     Error::Overflow {
-        path: "events".into(),
+        path: path.to_owned(),
         detail: what.to_owned(),
     }
 }
 
-fn add(slot: Option<&mut Decimal>, x: Decimal, what: &str) -> Result<()> {
+fn add(slot: Option<&mut Decimal>, x: Decimal, path: &str, what: &str) -> Result<()> {
     if let Some(s) = slot {
-        *s = s.checked_add(x).ok_or_else(|| overflow(what))?;
+        *s = s.checked_add(x).ok_or_else(|| overflow(path, what))?;
     }
     Ok(())
 }
@@ -57,7 +57,8 @@ impl Metrics {
         let mut sales = vec![Decimal::ZERO; n];
         let mut purchases = vec![Decimal::ZERO; n];
         let mut net_sales = Decimal::ZERO;
-        for e in &batch.events {
+        for (i, e) in batch.events.iter().enumerate() {
+            let path = || format!("events[{i}].amount");
             let (seller, buyer, amount) = match e {
                 Event::Order(o) => (o.seller, o.buyer, o.amount),
                 Event::Refund(r) => match batch.events.get(r.order_event) {
@@ -65,13 +66,13 @@ impl Metrics {
                     _ => continue,
                 },
             };
-            add(sales.get_mut(seller as usize), amount, "sales")?;
+            add(sales.get_mut(seller as usize), amount, &path(), "seller's sales")?;
             if buyer != NONE {
-                add(purchases.get_mut(buyer as usize), amount, "purchases")?;
+                add(purchases.get_mut(buyer as usize), amount, &path(), "buyer's purchases")?;
             }
             net_sales = net_sales
                 .checked_add(amount)
-                .ok_or_else(|| overflow("net sales"))?;
+                .ok_or_else(|| overflow(&path(), "net sales of the batch"))?;
         }
         // Group sizes by owner, as a compact index (counting sort on owner).
         let mut group_start = vec![0u32; n + 1];
@@ -169,7 +170,7 @@ impl Metrics {
     fn fold_into_parent(&mut self, m: u32, p: u32, rank: RankIdx) -> Result<()> {
         let (mi, pi) = (m as usize, p as usize);
         let ts = self.team_sales.get(mi).copied().unwrap_or_default();
-        add(self.team_sales.get_mut(pi), ts, "team sales")?;
+        add(self.team_sales.get_mut(pi), ts, "members", "team sales")?;
         let size = self.team_size.get(mi).copied().unwrap_or(0);
         if let Some(s) = self.team_size.get_mut(pi) {
             *s += size + 1;

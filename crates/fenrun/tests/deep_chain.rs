@@ -3,6 +3,13 @@
 //! what the rules can pay. Run in release by `.ci/run`:
 //! `cargo test --release -p fenrun --test deep_chain -- --ignored`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // test code: a failed expectation is a test failure
+
 use std::fmt::Write;
 
 fn chain(n: usize) -> String {

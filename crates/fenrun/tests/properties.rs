@@ -1,6 +1,13 @@
 //! Property tests for the invariants of SPEC §10 and the rank evaluation of §4,
 //! over random forests, ladders, policies and event streams.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // test code: a failed expectation is a test failure
+
 use std::collections::BTreeMap;
 
 use fenrun::{Batch, Engine, Policy};

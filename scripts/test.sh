@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test of the repository. Installs what it needs (idempotently):
+# this is what CI runs through .ci/run, so running it locally is running CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain"
+command -v cargo >/dev/null || { echo "cargo is required (rustup's stable toolchain)"; exit 1; }
+cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+cargo --version
+
+step "format"
+cargo fmt --all --check
+
+step "lint"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "docs (rustdoc warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+
+step "unit, vector, property and doc tests"
+cargo test --workspace --locked
+
+step "1,000,000-deep chain (release)"
+cargo test --release --locked -p fenrun --test deep_chain -- --ignored
+
+step "README main command on the bundled example"
+cargo run --release --locked --quiet -p fenrun-cli -- settle \
+  --policy examples/community-retail/policy.json \
+  --batch examples/community-retail/batch.json --out target/settlement.json
+test -s target/settlement.json
