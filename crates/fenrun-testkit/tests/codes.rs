@@ -19,7 +19,10 @@ fn every_error_code_has_a_vector() {
         .collect();
     assert!(missing.is_empty(), "codes without a vector: {missing:?}");
     for code in &covered {
-        assert!(fenrun::Error::CODES.contains(code), "vector names unknown code {code}");
+        assert!(
+            fenrun::Error::CODES.contains(code),
+            "vector names unknown code {code}"
+        );
     }
 }
 
@@ -41,6 +44,9 @@ fn docs_list_every_code() {
     )
     .expect("docs/errors.md");
     for code in fenrun::Error::CODES {
-        assert!(doc.contains(&format!("`{code}`")), "docs/errors.md lacks `{code}`");
+        assert!(
+            doc.contains(&format!("`{code}`")),
+            "docs/errors.md lacks `{code}`"
+        );
     }
 }

@@ -66,9 +66,19 @@ impl Metrics {
                     _ => continue,
                 },
             };
-            add(sales.get_mut(seller as usize), amount, &path(), "seller's sales")?;
+            add(
+                sales.get_mut(seller as usize),
+                amount,
+                &path(),
+                "seller's sales",
+            )?;
             if buyer != NONE {
-                add(purchases.get_mut(buyer as usize), amount, &path(), "buyer's purchases")?;
+                add(
+                    purchases.get_mut(buyer as usize),
+                    amount,
+                    &path(),
+                    "buyer's purchases",
+                )?;
             }
             net_sales = net_sales
                 .checked_add(amount)
