@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use crate::doc::{BatchDoc, EventDoc};
 use crate::error::{Error, Result};
 use crate::graph::{Forest, NONE};
+use crate::ids::{EventId, MemberId};
 use crate::money::{decimals_by_value, short_string};
 use crate::policy::{Policy, RankIdx};
 
@@ -49,8 +50,8 @@ pub(crate) enum Event {
 /// A validated batch for one policy. Build it with [`Batch::from_json`].
 #[derive(Debug, Clone)]
 pub struct Batch {
-    pub(crate) ids: Arc<[String]>,
-    pub(crate) event_ids: Arc<[String]>,
+    pub(crate) ids: Arc<[MemberId]>,
+    pub(crate) event_ids: Arc<[EventId]>,
     pub(crate) forest: Forest,
     pub(crate) input_rank: Vec<RankIdx>,
     pub(crate) input_active: Vec<bool>,
@@ -96,7 +97,7 @@ impl Batch {
     }
 
     pub(crate) fn id(&self, m: u32) -> &str {
-        self.ids.get(m as usize).map_or("", String::as_str)
+        self.ids.get(m as usize).map_or("", MemberId::as_str)
     }
 
     fn from_doc(doc: BatchDoc, policy: &Policy) -> Result<Batch> {
@@ -117,11 +118,11 @@ impl Batch {
             if let Some(&first) = index.get(m.id.as_str()) {
                 return Err(Error::DuplicateMember {
                     path: format!("members[{i}].id"),
-                    member: m.id.clone(),
+                    member: m.id.to_string(),
                     first: first as usize,
                 });
             }
-            index.insert(&m.id, i as u32);
+            index.insert(m.id.as_str(), i as u32);
         }
         let mut parent = Vec::with_capacity(n);
         let mut input_rank = Vec::with_capacity(n);
@@ -132,13 +133,13 @@ impl Batch {
                 Some(s) if *s == m.id => {
                     return Err(Error::SelfSponsor {
                         path: format!("members[{i}].sponsor"),
-                        member: m.id.clone(),
+                        member: m.id.to_string(),
                     })
                 }
                 Some(s) => *index.get(s.as_str()).ok_or_else(|| Error::UnknownSponsor {
                     path: format!("members[{i}].sponsor"),
-                    member: m.id.clone(),
-                    sponsor: s.clone(),
+                    member: m.id.to_string(),
+                    sponsor: s.to_string(),
                 })?,
             };
             parent.push(p);
@@ -146,7 +147,7 @@ impl Batch {
                 None => 0,
                 Some(r) => policy.rank_index(r).ok_or_else(|| Error::UnknownRank {
                     path: format!("members[{i}].rank"),
-                    rank: r.clone(),
+                    rank: r.to_string(),
                 })?,
             };
             input_rank.push(rank);
@@ -161,22 +162,22 @@ impl Batch {
                     path: format!("groups[{i}].id"),
                 });
             }
-            if group_ids.insert(&g.id, i).is_some() {
+            if group_ids.insert(g.id.as_str(), i).is_some() {
                 return Err(Error::DuplicateGroup {
                     path: format!("groups[{i}].id"),
-                    group: g.id.clone(),
+                    group: g.id.to_string(),
                 });
             }
             let owner = *index
                 .get(g.owner.as_str())
                 .ok_or_else(|| Error::UnknownOwner {
                     path: format!("groups[{i}].owner"),
-                    group: g.id.clone(),
-                    owner: g.owner.clone(),
+                    group: g.id.to_string(),
+                    owner: g.owner.to_string(),
                 })?;
             let size = u64::try_from(g.size).map_err(|_| Error::NegativeSize {
                 path: format!("groups[{i}].size"),
-                group: g.id.clone(),
+                group: g.id.to_string(),
                 size: g.size,
             })?;
             groups.push(Group { owner, size });
@@ -184,8 +185,8 @@ impl Batch {
 
         let events = validate_events(&doc.events, &index, policy)?;
 
-        let ids: Arc<[String]> = doc.members.iter().map(|m| m.id.clone()).collect();
-        let event_ids: Arc<[String]> = doc.events.iter().map(|e| e.id.clone()).collect();
+        let ids: Arc<[MemberId]> = doc.members.iter().map(|m| m.id.clone()).collect();
+        let event_ids: Arc<[EventId]> = doc.events.iter().map(|e| e.id.clone()).collect();
         let forest = Forest::build(parent, &ids)?;
         let attrs = doc
             .members
@@ -223,11 +224,11 @@ fn validate_events(
         if let Some(&(first, _)) = ids.get(e.id.as_str()) {
             return Err(Error::DuplicateEvent {
                 path: format!("events[{i}].id"),
-                event: e.id.clone(),
+                event: e.id.to_string(),
                 first,
             });
         }
-        ids.insert(&e.id, (i, e.refund_of.is_none()));
+        ids.insert(e.id.as_str(), (i, e.refund_of.is_none()));
     }
     let mut refunded: HashMap<usize, Decimal> = HashMap::new();
     let mut events = Vec::with_capacity(docs.len());
@@ -242,7 +243,7 @@ fn validate_events(
             return Err(Error::NonPositiveAmount {
                 path: format!("events[{i}].amount"),
                 record: record.into(),
-                id: e.id.clone(),
+                id: e.id.to_string(),
                 amount: short_string(amount),
             });
         }
@@ -250,7 +251,7 @@ fn validate_events(
             return Err(Error::TooManyDecimals {
                 path: format!("events[{i}].amount"),
                 record: record.into(),
-                id: e.id.clone(),
+                id: e.id.to_string(),
                 amount: amount.to_string(),
                 scale,
             });
@@ -258,7 +259,7 @@ fn validate_events(
         if let Some(at) = &e.at {
             check_timestamp(at).map_err(|detail| Error::InvalidTimestamp {
                 path: format!("events[{i}].at"),
-                event: e.id.clone(),
+                event: e.id.to_string(),
                 at: at.clone(),
                 detail,
             })?;
@@ -280,16 +281,16 @@ fn validate_events(
                     Some(&(j, true)) => {
                         return Err(Error::RefundBeforeOrder {
                             path: format!("events[{i}].refund_of"),
-                            refund: e.id.clone(),
-                            order: of.clone(),
+                            refund: e.id.to_string(),
+                            order: of.to_string(),
                             order_index: j,
                         })
                     }
                     _ => {
                         return Err(Error::UnknownOrder {
                             path: format!("events[{i}].refund_of"),
-                            refund: e.id.clone(),
-                            order: of.clone(),
+                            refund: e.id.to_string(),
+                            order: of.to_string(),
                         })
                     }
                 };
@@ -305,8 +306,8 @@ fn validate_events(
                 if total > order_amount {
                     return Err(Error::OverRefund {
                         path: format!("events[{i}].amount"),
-                        refund: e.id.clone(),
-                        order: of.clone(),
+                        refund: e.id.to_string(),
+                        order: of.to_string(),
                         refunded: short_string(total),
                         amount: short_string(order_amount),
                     });
@@ -329,14 +330,14 @@ fn validate_events(
                         .get(s.as_str())
                         .ok_or_else(|| Error::UnknownSeller {
                             path: format!("events[{i}].seller"),
-                            order: e.id.clone(),
-                            seller: s.clone(),
+                            order: e.id.to_string(),
+                            seller: s.to_string(),
                         })?,
                     None if buyer != NONE => buyer,
                     None => {
                         return Err(Error::NoSeller {
                             path: format!("events[{i}].seller"),
-                            order: e.id.clone(),
+                            order: e.id.to_string(),
                             buyer: e
                                 .buyer
                                 .as_ref()

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::ids::{EventId, GroupId, MemberId, RankId, RuleId};
 use crate::money::{Dec, RoundingMode, DECIMAL_MARK, FLOAT_MARK};
 
 /// The policy document as written (§8).
@@ -42,7 +43,7 @@ pub(crate) struct RoundingDoc {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RankDoc {
-    pub id: String,
+    pub id: RankId,
     #[serde(default)]
     pub rate: Option<Dec>,
     #[serde(default)]
@@ -54,7 +55,7 @@ pub(crate) struct RankDoc {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RuleDoc {
-    pub id: String,
+    pub id: RuleId,
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default)]
@@ -62,7 +63,7 @@ pub(crate) struct RuleDoc {
     #[serde(default)]
     pub rate: Option<Dec>,
     #[serde(default)]
-    pub min_rank: Option<String>,
+    pub min_rank: Option<RankId>,
     #[serde(default)]
     pub compress: Option<bool>,
     #[serde(default)]
@@ -100,7 +101,7 @@ pub(crate) struct ConditionDoc {
     #[serde(default)]
     pub metric: Option<String>,
     #[serde(default)]
-    pub min_rank: Option<String>,
+    pub min_rank: Option<RankId>,
     #[serde(default)]
     pub min_size: Option<u64>,
     #[serde(default)]
@@ -130,11 +131,11 @@ pub(crate) struct BatchDoc {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MemberDoc {
-    pub id: String,
+    pub id: MemberId,
     #[serde(default)]
-    pub sponsor: Option<String>,
+    pub sponsor: Option<MemberId>,
     #[serde(default)]
-    pub rank: Option<String>,
+    pub rank: Option<RankId>,
     #[serde(default)]
     pub active: Option<bool>,
     #[serde(default)]
@@ -144,8 +145,8 @@ pub(crate) struct MemberDoc {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct GroupDoc {
-    pub id: String,
-    pub owner: String,
+    pub id: GroupId,
+    pub owner: MemberId,
     pub size: i64,
 }
 
@@ -153,16 +154,16 @@ pub(crate) struct GroupDoc {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EventDoc {
-    pub id: String,
+    pub id: EventId,
     #[serde(default)]
-    pub seller: Option<String>,
+    pub seller: Option<MemberId>,
     #[serde(default)]
     pub buyer: Option<String>,
     pub amount: Dec,
     #[serde(default)]
     pub at: Option<String>,
     #[serde(default)]
-    pub refund_of: Option<String>,
+    pub refund_of: Option<EventId>,
 }
 
 /// Parse `text` as a `T`, mapping serde's errors to fenrun's with the JSON path.

@@ -37,6 +37,7 @@ mod doc;
 mod error;
 mod explain;
 mod graph;
+mod ids;
 pub mod limits;
 mod money;
 mod output;
@@ -49,6 +50,7 @@ pub use api::{
 };
 pub use batch::Batch;
 pub use error::{Error, ErrorFamily, ErrorReport, Result};
+pub use ids::{EventId, GroupId, MemberId, RankId, RuleId};
 pub use money::{money_string, short_string, Rounding, RoundingMode};
 pub use policy::{
     Condition, Leaf, Metric, Op, PeerMatch, Policy, Rank, RankIdx, Rule, RuleKind, Split,

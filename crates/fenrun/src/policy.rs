@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 
 use crate::doc::{ConditionDoc, PolicyDoc, RuleDoc, SplitDoc};
 use crate::error::{Error, Result};
+use crate::ids::{RankId, RuleId};
 use crate::limits;
 use crate::money::{short_string, Dec, Rounding};
 
@@ -16,7 +17,7 @@ pub type RankIdx = u16;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rank {
     /// The rank id (`"team_leader"`).
-    pub id: String,
+    pub id: RankId,
     /// Its rate for `differential` (级差).
     pub rate: Decimal,
     /// The condition that reaches it, if any.
@@ -199,7 +200,7 @@ impl RuleKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
     /// The rule id.
-    pub id: String,
+    pub id: RuleId,
     /// What it computes.
     pub kind: RuleKind,
 }
@@ -212,7 +213,7 @@ pub struct Policy {
     pub(crate) evaluate_ranks: bool,
     pub(crate) active_if: Option<Condition>,
     pub(crate) ranks: Vec<Rank>,
-    pub(crate) rank_index: HashMap<String, RankIdx>,
+    pub(crate) rank_index: HashMap<RankId, RankIdx>,
     pub(crate) rules: Vec<Rule>,
     pub(crate) order_cap: Option<Decimal>,
 }
@@ -335,7 +336,7 @@ impl Policy {
             if rank_index.insert(r.id.clone(), idx).is_some() {
                 return Err(Error::DuplicateRank {
                     path: format!("ranks[{i}].id"),
-                    rank: r.id.clone(),
+                    rank: r.id.to_string(),
                 });
             }
         }
@@ -350,7 +351,7 @@ impl Policy {
                 if rate < b {
                     return Err(Error::DecreasingRate {
                         path: format!("ranks[{i}].rate"),
-                        rank: r.id.clone(),
+                        rank: r.id.to_string(),
                         rate: short_string(rate),
                         below_rate: short_string(b),
                     });
@@ -362,7 +363,7 @@ impl Policy {
                 Some(_) if i == 0 => {
                     return Err(Error::LowestRankUpgrade {
                         path: format!("ranks[{i}].upgrade"),
-                        rank: r.id.clone(),
+                        rank: r.id.to_string(),
                     })
                 }
                 Some(c) => Some(compile_condition(
@@ -399,7 +400,7 @@ impl Policy {
             if rules.iter().any(|x| x.id == r.id) {
                 return Err(Error::DuplicateRule {
                     path: format!("{path}.id"),
-                    rule: r.id.clone(),
+                    rule: r.id.to_string(),
                 });
             }
             let kind = compile_rule(r, &path, &rank_index)?;
@@ -432,10 +433,10 @@ fn check_rate(d: Dec, path: &str) -> Result<Decimal> {
     Ok(v)
 }
 
-fn rank_ref(id: &str, path: &str, index: &HashMap<String, RankIdx>) -> Result<RankIdx> {
+fn rank_ref(id: &RankId, path: &str, index: &HashMap<RankId, RankIdx>) -> Result<RankIdx> {
     index.get(id).copied().ok_or_else(|| Error::UnknownRank {
         path: path.to_owned(),
-        rank: id.to_owned(),
+        rank: id.to_string(),
     })
 }
 
@@ -452,7 +453,7 @@ fn present_fields(r: &RuleDoc) -> [(&'static str, bool); 7] {
     ]
 }
 
-fn compile_rule(r: &RuleDoc, path: &str, ranks: &HashMap<String, RankIdx>) -> Result<RuleKind> {
+fn compile_rule(r: &RuleDoc, path: &str, ranks: &HashMap<RankId, RankIdx>) -> Result<RuleKind> {
     let allowed: &[&str] = match r.kind.as_str() {
         "levels" => &["rates", "min_rank", "compress"],
         "differential" => &[],
@@ -477,7 +478,7 @@ fn compile_rule(r: &RuleDoc, path: &str, ranks: &HashMap<String, RankIdx>) -> Re
     }
     let min_rank = r
         .min_rank
-        .as_deref()
+        .as_ref()
         .map(|m| rank_ref(m, &format!("{path}.min_rank"), ranks))
         .transpose()?;
     let rate = |what: &str| -> Result<Decimal> {
@@ -601,7 +602,7 @@ fn compile_rule(r: &RuleDoc, path: &str, ranks: &HashMap<String, RankIdx>) -> Re
 fn compile_condition(
     c: &ConditionDoc,
     path: &str,
-    ranks: &HashMap<String, RankIdx>,
+    ranks: &HashMap<RankId, RankIdx>,
     depth: usize,
 ) -> Result<Condition> {
     if depth > limits::MAX_CONDITION_DEPTH {
@@ -686,7 +687,7 @@ fn compile_condition(
     };
     let min_rank = c
         .min_rank
-        .as_deref()
+        .as_ref()
         .map(|m| rank_ref(m, &format!("{path}.min_rank"), ranks))
         .transpose()?;
     // Which parameters each metric takes.

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::batch::{Batch, Event};
 use crate::error::{Error, Result};
 use crate::graph::NONE;
+use crate::ids::{MemberId, RankId};
 use crate::money::short_string;
 use crate::policy::{Condition, Leaf, Metric, Policy, RankIdx};
 
@@ -239,11 +240,11 @@ pub struct Params {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RankChange {
     /// The member id.
-    pub member: String,
+    pub member: MemberId,
     /// Its input rank.
-    pub from: String,
+    pub from: RankId,
     /// Its evaluated rank.
-    pub to: String,
+    pub to: RankId,
     /// The leaves that made `to`'s condition hold.
     pub because: Vec<Because>,
 }
@@ -335,8 +336,8 @@ pub(crate) fn evaluate(policy: &Policy, batch: &Batch) -> Result<Ranking> {
                     let mut why = Vec::new();
                     because(policy, batch, &metrics, m, cond, false, &mut why);
                     changes.push(RankChange {
-                        member: batch.id(m).to_owned(),
-                        from: policy.rank_id(input).to_owned(),
+                        member: MemberId::from(batch.id(m)),
+                        from: RankId::from(policy.rank_id(input)),
                         to: def.id.clone(),
                         because: why,
                     });

@@ -15,6 +15,7 @@ use rust_decimal::Decimal;
 use crate::batch::{Batch, Event, Order};
 use crate::error::{Error, Result};
 use crate::graph::NONE;
+use crate::ids::{EventId, MemberId, RuleId};
 use crate::money::Rounding;
 use crate::policy::{PeerMatch, Policy, RankIdx, RuleKind, Split};
 use crate::rank::{evaluate, RankChange, Ranking};
@@ -718,9 +719,9 @@ fn allocate(
 /// The result of a settlement (§9): lines, totals, rank changes, summary.
 #[derive(Debug, Clone)]
 pub struct Settlement {
-    pub(crate) members: Arc<[String]>,
-    pub(crate) events: Arc<[String]>,
-    pub(crate) rules: Vec<(String, &'static str)>,
+    pub(crate) members: Arc<[MemberId]>,
+    pub(crate) events: Arc<[EventId]>,
+    pub(crate) rules: Vec<(RuleId, &'static str)>,
     pub(crate) scale: u32,
     pub(crate) lines: Vec<Line>,
     pub(crate) totals: Vec<(u32, Decimal)>,
@@ -758,8 +759,8 @@ pub struct LineView<'s> {
 }
 
 impl Settlement {
-    fn name(list: &[String], i: u32) -> &str {
-        list.get(i as usize).map_or("", String::as_str)
+    fn name<T: std::ops::Deref<Target = str>>(list: &[T], i: u32) -> &str {
+        list.get(i as usize).map_or("", |s| &**s)
     }
 
     /// Every line in output order.
