@@ -32,3 +32,6 @@ cargo run --release --locked --quiet -p fenrun-cli -- settle \
   --policy examples/community-retail/policy.json \
   --batch examples/community-retail/batch.json --out target/settlement.json
 test -s target/settlement.json
+
+step "fuzz every target for 60 s (nightly, cargo-fuzz)"
+bash scripts/fuzz.sh 60

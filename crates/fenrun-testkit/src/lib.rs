@@ -4,6 +4,9 @@
 //! A vector is one JSON file under `tests/vectors/`; its format is described in
 //! `tests/vectors/README.md`.
 
+pub mod fuzz;
+pub mod world;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

@@ -183,6 +183,16 @@ impl Batch {
             groups.push(Group { owner, size });
         }
 
+        if u32::try_from(doc.events.len()).map_or(true, |n| n == NONE) {
+            return Err(Error::LimitExceeded {
+                path: "events".into(),
+                detail: format!(
+                    "{} events is above the limit of {}",
+                    doc.events.len(),
+                    NONE - 1
+                ),
+            });
+        }
         let events = validate_events(&doc.events, &index, policy)?;
 
         let ids: Arc<[MemberId]> = doc.members.iter().map(|m| m.id.clone()).collect();

@@ -382,8 +382,18 @@ pub enum Error {
     },
 }
 
+/// Members shown in a cycle message; the error's `cycle` field always holds all of them.
+const CYCLE_SHOWN: usize = 20;
+
 fn cycle_text(cycle: &[String]) -> String {
-    let mut parts: Vec<String> = cycle.iter().map(|m| format!("\"{m}\"")).collect();
+    let mut parts: Vec<String> = cycle
+        .iter()
+        .take(CYCLE_SHOWN)
+        .map(|m| format!("\"{m}\""))
+        .collect();
+    if cycle.len() > CYCLE_SHOWN {
+        parts.push(format!("… ({} members in all)", cycle.len()));
+    }
     if let Some(first) = cycle.first() {
         parts.push(format!("\"{first}\""));
     }

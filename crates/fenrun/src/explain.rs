@@ -46,14 +46,18 @@ pub(crate) fn explain(engine: &Engine<'_>, order_id: &str) -> Result<Vec<String>
     let part = engine.order_lines(event)?;
     let cap = policy
         .order_cap()
-        .map(|c| policy.rounding().round(c * order.amount));
+        .and_then(|c| c.checked_mul(order.amount))
+        .map(|x| policy.rounding().round(x));
     // The member paid before each differential line, per rule, for "m4 over m9".
     let mut prev_diff: Vec<Option<u32>> = vec![None; policy.rules().len()];
     for l in &part.lines {
         let Some(rule) = policy.rules().get(usize::from(l.rule)) else {
             continue;
         };
-        let promised = policy.rounding().round(l.rate * l.base);
+        let promised = l
+            .rate
+            .checked_mul(l.base)
+            .map_or(l.amount, |x| policy.rounding().round(x));
         let calc = format!(
             "{} × {} = {}",
             short_string(l.rate),

@@ -1,0 +1,426 @@
+//! Random worlds (forest, ladder, policy, event stream) for property tests and
+//! fuzzing, and the invariants of SPEC §10 checked on any of them.
+
+// serde_json's `value[key]` reads give Null for a missing key and writes go to
+// objects this module built itself: indexing cannot panic here.
+#![allow(clippy::indexing_slicing)]
+
+use std::collections::BTreeMap;
+
+use arbitrary::{Arbitrary, Unstructured};
+use fenrun::{Batch, Engine, Policy};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde_json::{json, Value};
+
+/// The ladder every world uses.
+pub const RANKS: [&str; 4] = ["member", "group_owner", "team_leader", "partner"];
+
+/// A random world, all small integers; [`World::policy`] and [`World::batch`] turn it into JSON.
+#[derive(Debug, Clone)]
+pub struct World {
+    /// Per member: (sponsor choice, input rank, active, `score` attribute). Never empty.
+    pub members: Vec<(u32, u8, bool, u8)>,
+    /// Per group: (owner choice, size).
+    pub groups: Vec<(u32, u16)>,
+    /// Per order: (seller choice, cents, partial refunds 0..=3, refund the rest?).
+    pub orders: Vec<(u32, u64, u8, bool)>,
+    /// Seed of the order members and groups are listed in.
+    pub shuffle: u64,
+    /// Policy knobs: (levels shape, compress, min_rank, generations, same_or_higher, cap).
+    pub knobs: (u8, bool, u8, u8, bool, u8),
+}
+
+impl<'a> Arbitrary<'a> for World {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        let n = u.int_in_range(1..=40)?;
+        let mut members = Vec::with_capacity(n);
+        for _ in 0..n {
+            members.push((
+                u32::arbitrary(u)?,
+                u.int_in_range(0..=3)?,
+                u.ratio(9, 10)?,
+                u.int_in_range(0..=9)?,
+            ));
+        }
+        let mut groups = Vec::new();
+        for _ in 0..u.int_in_range(0..=12)? {
+            groups.push((u32::arbitrary(u)?, u.int_in_range(0..=250)?));
+        }
+        let mut orders = Vec::new();
+        for _ in 0..u.int_in_range(0..=30)? {
+            // Mostly ordinary amounts, sometimes near the top of the exact decimal range.
+            let cents = if u.ratio(1, 20)? {
+                u64::arbitrary(u)?
+            } else {
+                u.int_in_range(1..=2_000_000)?
+            };
+            orders.push((
+                u32::arbitrary(u)?,
+                cents.max(1),
+                u.int_in_range(0..=3)?,
+                bool::arbitrary(u)?,
+            ));
+        }
+        Ok(World {
+            members,
+            groups,
+            orders,
+            shuffle: u64::arbitrary(u)?,
+            knobs: (
+                u.int_in_range(0..=7)?,
+                bool::arbitrary(u)?,
+                u.int_in_range(0..=3)?,
+                u.int_in_range(1..=3)?,
+                bool::arbitrary(u)?,
+                u.int_in_range(0..=4)?,
+            ),
+        })
+    }
+}
+
+/// The member id of index `i`.
+pub fn member_id(i: usize) -> String {
+    format!("m{i:02}")
+}
+
+fn cents(c: u64) -> String {
+    format!("{}.{:02}", c / 100, c % 100)
+}
+
+/// A deterministic permutation from a seed (Fisher–Yates with an LCG).
+fn permute<T>(items: &mut [T], seed: u64) {
+    let mut s = seed | 1;
+    for i in (1..items.len()).rev() {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let j = (s >> 33) as usize % (i + 1);
+        items.swap(i, j);
+    }
+}
+
+impl World {
+    /// Number of members (at least 1).
+    pub fn len(&self) -> usize {
+        self.members.len().max(1)
+    }
+
+    /// Never true: a world has at least one member.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Member `i`'s sponsor: an earlier member (acyclic by construction), or none.
+    pub fn sponsor(&self, i: usize) -> Option<usize> {
+        let choice = self.members.get(i).map_or(0, |m| m.0);
+        if i == 0 || choice % 5 == 0 {
+            None
+        } else {
+            Some(choice as usize % i)
+        }
+    }
+
+    /// The policy document.
+    pub fn policy(&self) -> Value {
+        let (levels, compress, min_rank, gens, same_or_higher, cap) = self.knobs;
+        let rates = [
+            "0.10", "0.05", "0.02", "0.015", "0", "0.03", "0.01", "0.005",
+        ];
+        let rates = rates.get(..(levels as usize % 4) + 1).unwrap_or_default();
+        let split = if levels % 2 == 0 {
+            json!("equal")
+        } else {
+            json!({"weighted_by": "team_sales"})
+        };
+        let mut rules = vec![
+            json!({"id": "dist", "type": "levels", "rates": rates, "compress": compress,
+                   "min_rank": RANKS.get(min_rank as usize % 3).copied().unwrap_or("member")}),
+            json!({"id": "spread", "type": "differential"}),
+            json!({"id": "peer", "type": "peer", "rate": "0.01", "generations": gens,
+                   "match": if same_or_higher { "same_or_higher" } else { "same" },
+                   "min_rank": "group_owner"}),
+            json!({"id": "dividend", "type": "pool", "rate": "0.02", "min_rank": "team_leader", "split": split}),
+        ];
+        if levels >= 6 {
+            rules.swap(0, 1);
+        }
+        let mode = ["half_up", "half_even", "down"]
+            .get(levels as usize % 3)
+            .copied()
+            .unwrap_or("half_up");
+        let mut p = json!({
+            "version": 1,
+            "evaluate_ranks": levels % 3 != 0,
+            "rounding": {"scale": 2, "mode": mode},
+            "ranks": [
+                {"id": "member"},
+                {"id": "group_owner", "rate": "0.10", "upgrade": {"metric": "largest_group", "gte": 100}},
+                {"id": "team_leader", "rate": "0.15", "upgrade": {"any": [
+                    {"all": [{"metric": "groups", "min_size": 50, "gte": 2}, {"metric": "team_sales", "gte": "5000"}]},
+                    {"metric": "direct_referrals", "min_rank": "group_owner", "gte": 2}]}},
+                {"id": "partner", "rate": "0.20", "upgrade": {"all": [
+                    {"metric": "legs", "min_rank": "team_leader", "gte": 2},
+                    {"not": {"metric": "team_size", "lt": 3}},
+                    {"metric": "attr", "name": "score", "gte": 2}]}}
+            ],
+            "rules": rules,
+        });
+        if cap > 0 {
+            let caps = ["0.30", "0.12", "0.05", "0.25"];
+            p["order_cap"] = json!(caps.get(cap as usize % 4).copied().unwrap_or("0.30"));
+        }
+        if levels % 4 == 1 {
+            p["active_if"] = json!({"any": [{"metric": "sales", "gte": "1"}, {"metric": "purchases", "gte": "1"}, {"metric": "team_size", "gte": 1}]});
+        }
+        p
+    }
+
+    /// The batch, members and groups listed in an order given by `shuffle`.
+    pub fn batch_with(&self, shuffle: u64) -> Value {
+        let n = self.len();
+        let mut members: Vec<Value> = (0..n)
+            .map(|i| {
+                let (_, rank, active, attr) = self.members.get(i).copied().unwrap_or_default();
+                let mut m = json!({"id": member_id(i), "rank": RANKS.get(rank as usize % 2).copied().unwrap_or("member"),
+                                   "active": active, "attrs": {"score": attr}});
+                if let Some(s) = self.sponsor(i) {
+                    m["sponsor"] = json!(member_id(s));
+                }
+                m
+            })
+            .collect();
+        permute(&mut members, shuffle);
+        let mut groups: Vec<Value> = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(g, (owner, size))| json!({"id": format!("g{g}"), "owner": member_id(*owner as usize % n), "size": size}))
+            .collect();
+        permute(&mut groups, shuffle.rotate_left(17));
+        json!({"members": members, "groups": groups, "events": self.events()})
+    }
+
+    /// The batch in its own shuffle.
+    pub fn batch(&self) -> Value {
+        self.batch_with(self.shuffle)
+    }
+
+    /// Orders, each followed by its partial refunds of 1/7 and maybe the rest.
+    pub fn events(&self) -> Vec<Value> {
+        let n = self.len();
+        let mut events = Vec::new();
+        for (k, (seller, c, partials, full)) in self.orders.iter().enumerate() {
+            let amount = *c;
+            let buyer = if k % 3 == 0 {
+                member_id((*seller as usize / 7) % n)
+            } else {
+                format!("c{k}")
+            };
+            events.push(
+                json!({"id": format!("o{k}"), "seller": member_id(*seller as usize % n),
+                               "buyer": buyer, "amount": cents(amount)}),
+            );
+            let mut left = amount;
+            for j in 0..*partials {
+                let part = amount / 7;
+                if part == 0 {
+                    break;
+                }
+                left -= part;
+                events.push(json!({"id": format!("r{k}-{j}"), "refund_of": format!("o{k}"), "amount": cents(part)}));
+            }
+            if *full && left > 0 {
+                events.push(json!({"id": format!("r{k}-x"), "refund_of": format!("o{k}"), "amount": cents(left)}));
+            }
+        }
+        events
+    }
+}
+
+fn dec(v: &Value) -> Result<Decimal, String> {
+    v.as_str()
+        .ok_or_else(|| format!("{v} is not a decimal string"))?
+        .parse()
+        .map_err(|e| format!("{v}: {e}"))
+}
+
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+
+/// Settle `w` and check SPEC §10.1–§10.4 on the output. A world whose amounts leave
+/// the exact decimal range must fail with `arithmetic_overflow`, never panic.
+pub fn check_invariants(w: &World) -> Result<(), String> {
+    let p = w.policy().to_string();
+    let first = fenrun::settle_json(&p, &w.batch().to_string());
+    let out = match first {
+        Ok(out) => out,
+        Err(e) if e.code() == "arithmetic_overflow" => return Ok(()),
+        Err(e) => return Err(format!("valid world refused: {e}")),
+    };
+    // §10.1: same bytes whatever the order of members and groups.
+    let other = fenrun::settle_json(
+        &p,
+        &w.batch_with(w.shuffle.rotate_left(29) ^ 0x9e37).to_string(),
+    )
+    .map_err(|e| e.to_string())?;
+    ensure!(
+        other == out,
+        "output depends on the order of members or groups"
+    );
+
+    let doc: Value = serde_json::from_str(&out).map_err(|e| e.to_string())?;
+    let members: Vec<String> = (0..w.len()).map(member_id).collect();
+    let mut per_order: BTreeMap<(String, String), Decimal> = BTreeMap::new();
+    let mut original: BTreeMap<String, Decimal> = BTreeMap::new();
+    let mut pool_sum: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
+    let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
+    for l in doc["lines"].as_array().ok_or("no lines")? {
+        let ben = l["beneficiary"]
+            .as_str()
+            .ok_or("no beneficiary")?
+            .to_owned();
+        ensure!(members.contains(&ben), "{ben} is not a member");
+        let amount = dec(&l["amount"])?;
+        ensure!(!amount.is_zero(), "a zero line was written");
+        *totals.entry(ben.clone()).or_default() += amount;
+        match l.get("order").and_then(Value::as_str) {
+            Some(order) => {
+                *per_order.entry((order.to_owned(), ben)).or_default() += amount;
+                if l.get("refund").is_none() {
+                    *original.entry(order.to_owned()).or_default() += amount;
+                }
+            }
+            None => {
+                let rule = l["rule"].as_str().unwrap_or_default().to_owned();
+                let e = pool_sum.entry(rule).or_default();
+                e.0 += amount;
+                e.1 = dec(&l["base"])?;
+            }
+        }
+    }
+    // §10.2: pool shares sum to the pool.
+    for (rule, (sum, base)) in &pool_sum {
+        ensure!(sum == base, "pool {rule} pays {sum} of {base}");
+    }
+    // §10.2: a fully refunded order nets to zero for every member.
+    let mut refunded: BTreeMap<String, Decimal> = BTreeMap::new();
+    let mut amounts: BTreeMap<String, Decimal> = BTreeMap::new();
+    for e in w.events() {
+        let id = e["id"].as_str().unwrap_or_default().to_owned();
+        match e.get("refund_of").and_then(Value::as_str) {
+            Some(of) => *refunded.entry(of.to_owned()).or_default() += dec(&e["amount"])?,
+            None => {
+                amounts.insert(id, dec(&e["amount"])?);
+            }
+        }
+    }
+    for ((order, ben), net) in &per_order {
+        if refunded.get(order) == amounts.get(order) {
+            ensure!(
+                net.is_zero(),
+                "fully refunded {order} leaves {net} to {ben}"
+            );
+        }
+    }
+    // §10.3: order lines within round(cap × amount), rounded with the policy mode.
+    if let Some(cap) = w.policy().get("order_cap") {
+        let cap = dec(cap)?;
+        let strategy = match w.policy()["rounding"]["mode"].as_str() {
+            Some("half_up") => RoundingStrategy::MidpointAwayFromZero,
+            Some("half_even") => RoundingStrategy::MidpointNearestEven,
+            _ => RoundingStrategy::ToZero,
+        };
+        for (order, paid) in &original {
+            let amount = amounts.get(order).copied().unwrap_or_default();
+            let limit = cap
+                .checked_mul(amount)
+                .map(|x| x.round_dp_with_strategy(2, strategy))
+                .unwrap_or(Decimal::MAX);
+            ensure!(
+                *paid <= limit,
+                "order {order} pays {paid} over its cap {limit}"
+            );
+        }
+    }
+    // Totals hold every beneficiary and add up to total_paid.
+    let doc_totals = doc["totals"].as_object().ok_or("no totals")?;
+    ensure!(
+        doc_totals.len() == totals.len(),
+        "totals miss a beneficiary"
+    );
+    let mut sum = Decimal::ZERO;
+    for (m, t) in &totals {
+        ensure!(
+            dec(&doc_totals[m])? == *t,
+            "total of {m} is not the sum of its lines"
+        );
+        sum += t;
+    }
+    ensure!(
+        dec(&doc["summary"]["total_paid"])? == sum,
+        "total_paid is not the sum of lines"
+    );
+    Ok(())
+}
+
+/// §10.6: settling contiguous and interleaved parts and merging gives the whole batch.
+pub fn check_split_merge(w: &World, parts: usize) -> Result<(), String> {
+    let policy = Policy::from_value(w.policy()).map_err(|e| e.to_string())?;
+    let batch = Batch::from_value(w.batch(), &policy).map_err(|e| e.to_string())?;
+    let engine = Engine::new(&policy, &batch).map_err(|e| e.to_string())?;
+    let whole = match engine.settle() {
+        Ok(s) => s.to_json(),
+        Err(e) if e.code() == "arithmetic_overflow" => return Ok(()),
+        Err(e) => return Err(e.to_string()),
+    };
+    let parts = parts.max(1);
+    let n = batch.event_count();
+    let cut = |k: usize| k * n / parts;
+    let mut merged = fenrun::Part::default();
+    for k in 0..parts {
+        let part = engine
+            .settle_part(|i| i >= cut(k) && i < cut(k + 1))
+            .map_err(|e| e.to_string())?;
+        merged = merged.merge(part).map_err(|e| e.to_string())?;
+    }
+    let joined = engine.finish(merged).map_err(|e| e.to_string())?.to_json();
+    ensure!(joined == whole, "contiguous parts differ from the whole");
+    let even = engine
+        .settle_part(|i| i % 2 == 0)
+        .map_err(|e| e.to_string())?;
+    let odd = engine
+        .settle_part(|i| i % 2 == 1)
+        .map_err(|e| e.to_string())?;
+    let mixed = engine
+        .finish(even.merge(odd).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?
+        .to_json();
+    let parse = |s: &str| serde_json::from_str::<Value>(s).map_err(|e| e.to_string());
+    let (mixed, whole) = (parse(&mixed)?, parse(&whole)?);
+    let sorted = |v: &Value| {
+        let mut l: Vec<String> = v["lines"]
+            .as_array()
+            .map(|a| a.iter().map(Value::to_string).collect())
+            .unwrap_or_default();
+        l.sort();
+        l
+    };
+    ensure!(
+        sorted(&mixed) == sorted(&whole),
+        "interleaved parts hold other lines"
+    );
+    ensure!(
+        mixed["totals"] == whole["totals"],
+        "interleaved totals differ"
+    );
+    ensure!(
+        mixed["summary"] == whole["summary"],
+        "interleaved summary differs"
+    );
+    Ok(())
+}
