@@ -55,6 +55,21 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Generate a seeded synthetic batch (realistic forest, groups, orders, refunds).
+    Gen {
+        /// Number of members.
+        #[arg(long)]
+        members: usize,
+        /// Number of orders (refunds come on top).
+        #[arg(long)]
+        orders: usize,
+        /// Random seed: the same seed gives the same batch.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output folder; `batch.json` is written there.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Explain in words what one order (and its refunds) paid, line by line.
     Explain {
         /// Policy JSON file.
@@ -125,6 +140,18 @@ fn write_out(out: Option<&Path>, text: &[u8]) -> Result<(), Failure> {
     }
 }
 
+/// Stream the settlement JSON (plus a newline) to FILE or stdout.
+fn write_json(s: &Settlement, out: Option<&Path>) -> Result<(), Failure> {
+    let io = |e: std::io::Error| Failure::Io(format!("cannot write the settlement: {e}"));
+    let mut w: Box<dyn Write> = match out {
+        Some(path) => Box::new(std::io::BufWriter::new(fs::File::create(path).map_err(io)?)),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    s.write_json(&mut w).map_err(io)?;
+    w.write_all(b"\n").map_err(io)?;
+    w.flush().map_err(io)
+}
+
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Check { policy } => {
@@ -147,18 +174,35 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let (p, b) = load(&policy, Some(&batch))?;
             let b = b.ok_or_else(|| Failure::Io("no batch".into()))?;
             let s = fenrun::settle(&p, &b)?;
-            let body = match format {
-                Format::Json => {
-                    let mut t = s.to_json();
-                    t.push('\n');
-                    t.into_bytes()
-                }
-                Format::Csv => lines_csv(&s)?,
-            };
-            write_out(out.as_deref(), &body)?;
+            match format {
+                Format::Json => write_json(&s, out.as_deref())?,
+                Format::Csv => write_out(out.as_deref(), &lines_csv(&s)?)?,
+            }
             if let Some(path) = &out {
                 print_summary(&s, p.currency(), path);
             }
+        }
+        Command::Gen {
+            members,
+            orders,
+            seed,
+            out,
+        } => {
+            let io =
+                |e: std::io::Error| Failure::Io(format!("cannot write {}: {e}", out.display()));
+            fs::create_dir_all(&out).map_err(io)?;
+            let generated = fenrun_testkit::gen::generate(members, orders, seed);
+            let file = fs::File::create(out.join("batch.json")).map_err(io)?;
+            let mut w = std::io::BufWriter::new(file);
+            generated.write_json(&mut w).map_err(io)?;
+            w.flush().map_err(io)?;
+            println!(
+                "{} members, {} groups, {} events written to {}",
+                generated.members.len(),
+                generated.groups.len(),
+                generated.events.len(),
+                out.join("batch.json").display()
+            );
         }
         Command::Explain {
             policy,

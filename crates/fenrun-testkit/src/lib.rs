@@ -5,6 +5,7 @@
 //! `tests/vectors/README.md`.
 
 pub mod fuzz;
+pub mod gen;
 pub mod world;
 
 use std::fs;

@@ -59,4 +59,10 @@ impl crate::Settlement {
     pub fn to_json(&self) -> String {
         crate::output::settlement_json(self)
     }
+
+    /// Write the canonical §9 JSON to `w` (the same bytes as [`Settlement::to_json`]),
+    /// without holding the document in memory.
+    pub fn write_json<W: std::io::Write>(&self, w: W) -> std::io::Result<()> {
+        crate::output::write_settlement_json(self, w)
+    }
 }

@@ -168,6 +168,11 @@ pub(crate) struct EventDoc {
 
 /// Parse `text` as a `T`, mapping serde's errors to fenrun's with the JSON path.
 pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T> {
+    // Fast path without path tracking; only a failing document is parsed again
+    // with serde_path_to_error to name the offending value.
+    if let Ok(value) = serde_json::from_str::<T>(text) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(classify)?;
     de.end().map_err(|e| Error::InvalidJson {

@@ -143,21 +143,12 @@ impl Rounding {
 /// assert_eq!(fenrun::money_string(Decimal::new(123, 1), 2), "12.30");
 /// ```
 pub fn money_string(d: Decimal, scale: u32) -> String {
-    let mut r = d;
-    r.rescale(scale);
-    if r.is_zero() {
-        r.set_sign_positive(true);
-    }
-    r.to_string()
+    crate::output::Money(d, scale).to_string()
 }
 
 /// A non-money decimal (rate, weight, metric value) in shortest form ("0.1", "1200").
 pub fn short_string(d: Decimal) -> String {
-    let mut r = d.normalize();
-    if r.is_zero() {
-        r.set_sign_positive(true);
-    }
-    r.to_string()
+    crate::output::Short(d).to_string()
 }
 
 /// Number of decimals of `d` counted by value ("12.300" has 1).

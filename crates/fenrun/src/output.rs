@@ -1,63 +1,157 @@
 //! Canonical JSON output (§9, §11): compact, fields in the order §9 lists,
 //! optional fields omitted, money at the policy scale, other decimals in
 //! shortest form, maps sorted by id. The same input gives the same bytes.
+//!
+//! Serialized straight from the settlement: no intermediate document, and
+//! decimals are formatted into the writer without a `String` per value.
 
-use std::collections::BTreeMap;
+use std::fmt;
 
-use serde::Serialize;
+use rust_decimal::Decimal;
+use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
+use serde::{Serialize, Serializer};
 
-use crate::money::{money_string, short_string};
 use crate::rank::RankChange;
-use crate::settle::Settlement;
+use crate::settle::{LineView, Settlement};
 
-#[derive(Serialize)]
-struct LineOut<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    order: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refund: Option<&'a str>,
-    rule: &'a str,
-    kind: &'a str,
-    beneficiary: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    level: Option<u32>,
-    base: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rate: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    weight: Option<String>,
-    amount: String,
+/// Money at a scale, displayed without allocating ("12.30", never "-0.00").
+#[derive(Clone, Copy)]
+pub(crate) struct Money(pub Decimal, pub u32);
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = self.0;
+        d.rescale(self.1);
+        if d.is_zero() {
+            d.set_sign_positive(true);
+        }
+        fmt::Display::fmt(&d, f)
+    }
 }
 
-#[derive(Serialize)]
-struct SummaryOut<'a> {
-    net_sales: String,
-    total_paid: String,
-    payout_ratio: Option<String>,
-    breakage: Breakage<'a>,
-    cap_cut: String,
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
-/// Breakage keeps policy order, which a sorted map would lose.
-struct Breakage<'a>(Vec<(&'a str, String)>);
+/// A non-money decimal in shortest form ("0.1", "1200").
+#[derive(Clone, Copy)]
+pub(crate) struct Short(pub Decimal);
 
-impl Serialize for Breakage<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            m.serialize_entry(k, v)?;
+impl fmt::Display for Short {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = self.0.normalize();
+        if d.is_zero() {
+            d.set_sign_positive(true);
+        }
+        fmt::Display::fmt(&d, f)
+    }
+}
+
+impl Serialize for Short {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+struct LineOut<'a>(LineView<'a>, u32);
+
+impl Serialize for LineOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (l, scale) = (&self.0, self.1);
+        let fields = 6
+            + usize::from(l.order.is_some())
+            + usize::from(l.refund.is_some())
+            + usize::from(l.level.is_some());
+        let mut st = s.serialize_struct("Line", fields)?;
+        if let Some(order) = l.order {
+            st.serialize_field("order", order)?;
+        }
+        if let Some(refund) = l.refund {
+            st.serialize_field("refund", refund)?;
+        }
+        st.serialize_field("rule", l.rule)?;
+        st.serialize_field("kind", l.kind)?;
+        st.serialize_field("beneficiary", l.beneficiary)?;
+        if let Some(level) = l.level {
+            st.serialize_field("level", &level)?;
+        }
+        st.serialize_field("base", &Money(l.base, scale))?;
+        if let Some(rate) = l.rate {
+            st.serialize_field("rate", &Short(rate))?;
+        }
+        if let Some(weight) = l.weight {
+            st.serialize_field("weight", &Short(weight))?;
+        }
+        st.serialize_field("amount", &Money(l.amount, scale))?;
+        st.end()
+    }
+}
+
+struct Lines<'a>(&'a Settlement);
+
+impl Serialize for Lines<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.line_count()))?;
+        for l in self.0.lines() {
+            seq.serialize_element(&LineOut(l, self.0.scale()))?;
+        }
+        seq.end()
+    }
+}
+
+/// Totals are already sorted by member id.
+struct Totals<'a>(&'a Settlement);
+
+impl Serialize for Totals<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for (member, t) in self.0.totals() {
+            m.serialize_entry(member, &Money(t, self.0.scale()))?;
         }
         m.end()
     }
 }
 
-#[derive(Serialize)]
-struct SettlementOut<'a> {
-    lines: Vec<LineOut<'a>>,
-    totals: BTreeMap<&'a str, String>,
-    rank_changes: &'a [RankChange],
-    summary: SummaryOut<'a>,
+/// Breakage keeps policy order.
+struct Breakage<'a>(&'a Settlement);
+
+impl Serialize for Breakage<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for (rule, b) in self.0.breakage() {
+            m.serialize_entry(rule, &Money(b, self.0.scale()))?;
+        }
+        m.end()
+    }
+}
+
+struct Summary<'a>(&'a Settlement);
+
+impl Serialize for Summary<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let x = self.0;
+        let scale = x.scale();
+        let mut st = s.serialize_struct("Summary", 5)?;
+        st.serialize_field("net_sales", &Money(x.net_sales(), scale))?;
+        st.serialize_field("total_paid", &Money(x.total_paid(), scale))?;
+        st.serialize_field("payout_ratio", &x.payout_ratio().map(Short))?;
+        st.serialize_field("breakage", &Breakage(x))?;
+        st.serialize_field("cap_cut", &Money(x.cap_cut(), scale))?;
+        st.end()
+    }
+}
+
+impl Serialize for Settlement {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Settlement", 4)?;
+        st.serialize_field("lines", &Lines(self))?;
+        st.serialize_field("totals", &Totals(self))?;
+        st.serialize_field("rank_changes", self.rank_changes())?;
+        st.serialize_field("summary", &Summary(self))?;
+        st.end()
+    }
 }
 
 /// The rank-changes document of `fenrun ranks`: `{"rank_changes": [...]}`.
@@ -67,40 +161,20 @@ struct RanksOut<'a> {
 }
 
 fn to_string<T: Serialize>(v: &T) -> String {
-    // Serializing plain structs of strings and integers cannot fail.
+    // Serializing into memory cannot fail: every value here is a string, integer or list of them.
     serde_json::to_string(v).unwrap_or_default()
 }
 
 pub(crate) fn settlement_json(s: &Settlement) -> String {
-    let scale = s.scale();
-    let money = |d| money_string(d, scale);
-    let doc = SettlementOut {
-        lines: s
-            .lines()
-            .map(|l| LineOut {
-                order: l.order,
-                refund: l.refund,
-                rule: l.rule,
-                kind: l.kind,
-                beneficiary: l.beneficiary,
-                level: l.level,
-                base: money(l.base),
-                rate: l.rate.map(short_string),
-                weight: l.weight.map(short_string),
-                amount: money(l.amount),
-            })
-            .collect(),
-        totals: s.totals().map(|(m, t)| (m, money(t))).collect(),
-        rank_changes: s.rank_changes(),
-        summary: SummaryOut {
-            net_sales: money(s.net_sales()),
-            total_paid: money(s.total_paid()),
-            payout_ratio: s.payout_ratio().map(short_string),
-            breakage: Breakage(s.breakage().map(|(r, b)| (r, money(b))).collect()),
-            cap_cut: money(s.cap_cut()),
-        },
-    };
-    to_string(&doc)
+    to_string(s)
+}
+
+/// Write the settlement's canonical JSON to `w`.
+pub(crate) fn write_settlement_json<W: std::io::Write>(
+    s: &Settlement,
+    w: W,
+) -> std::io::Result<()> {
+    serde_json::to_writer(w, s).map_err(std::io::Error::other)
 }
 
 pub(crate) fn ranks_json(changes: &[RankChange]) -> String {
