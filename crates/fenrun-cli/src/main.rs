@@ -54,6 +54,13 @@ enum Command {
         /// Write the output to FILE and print a short summary table instead.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Stream the lines as CSV to FILE while settling (they are not kept in memory);
+        /// the JSON document then carries totals, rank changes and summary, with no lines.
+        #[arg(long, value_name = "FILE", conflicts_with = "no_lines")]
+        lines_out: Option<PathBuf>,
+        /// Compute totals, rank changes and summary only; write no lines.
+        #[arg(long)]
+        no_lines: bool,
     },
     /// Generate a seeded synthetic batch (realistic forest, groups, orders, refunds).
     Gen {
@@ -170,10 +177,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
             batch,
             format,
             out,
+            lines_out,
+            no_lines,
         } => {
             let (p, b) = load(&policy, Some(&batch))?;
             let b = b.ok_or_else(|| Failure::Io("no batch".into()))?;
-            let s = fenrun::settle(&p, &b)?;
+            let engine = Engine::new(&p, &b)?;
+            let s = match (&lines_out, no_lines) {
+                (Some(path), _) => stream_lines_csv(&engine, path)?,
+                (None, true) => engine.settle_streaming(|_| Ok(()))?,
+                (None, false) => engine.settle()?,
+            };
             match format {
                 Format::Json => write_json(&s, out.as_deref())?,
                 Format::Csv => write_out(out.as_deref(), &lines_csv(&s)?)?,
@@ -219,39 +233,79 @@ fn run(cli: Cli) -> Result<(), Failure> {
     Ok(())
 }
 
+const CSV_HEADER: [&str; 10] = [
+    "order",
+    "refund",
+    "rule",
+    "kind",
+    "beneficiary",
+    "level",
+    "base",
+    "rate",
+    "weight",
+    "amount",
+];
+
+/// Settle, streaming every line as a CSV row to `path`.
+fn stream_lines_csv(engine: &Engine<'_>, path: &Path) -> Result<Settlement, Failure> {
+    let io = |e: std::io::Error| Failure::Io(format!("cannot write {}: {e}", path.display()));
+    let file = fs::File::create(path).map_err(io)?;
+    let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
+    w.write_record(CSV_HEADER).map_err(|e| io(e.into()))?;
+    let scale = engine.scale();
+    let mut buf = String::new();
+    let s = engine
+        .settle_streaming(|l| write_csv_line(&mut w, &mut buf, &l, scale).map_err(Into::into))?;
+    w.flush().map_err(io)?;
+    Ok(s)
+}
+
+/// One line as a CSV row, formatting decimals into a reused buffer.
+fn write_csv_line<W: Write>(
+    w: &mut csv::Writer<W>,
+    buf: &mut String,
+    l: &fenrun::LineView<'_>,
+    scale: u32,
+) -> csv::Result<()> {
+    use std::fmt::Write as _;
+    let mut field = |w: &mut csv::Writer<W>, f: &dyn Fn(&mut String)| {
+        buf.clear();
+        f(buf);
+        w.write_field(buf.as_bytes())
+    };
+    w.write_field(l.order.unwrap_or_default())?;
+    w.write_field(l.refund.unwrap_or_default())?;
+    w.write_field(l.rule)?;
+    w.write_field(l.kind)?;
+    w.write_field(l.beneficiary)?;
+    field(w, &|b| {
+        if let Some(level) = l.level {
+            let _ = write!(b, "{level}");
+        }
+    })?;
+    field(w, &|b| b.push_str(&fenrun::money_string(l.base, scale)))?;
+    field(w, &|b| {
+        if let Some(r) = l.rate {
+            b.push_str(&fenrun::short_string(r));
+        }
+    })?;
+    field(w, &|b| {
+        if let Some(x) = l.weight {
+            b.push_str(&fenrun::short_string(x));
+        }
+    })?;
+    field(w, &|b| b.push_str(&fenrun::money_string(l.amount, scale)))?;
+    w.write_record(None::<&[u8]>)
+}
+
 fn lines_csv(s: &Settlement) -> Result<Vec<u8>, Failure> {
     let scale = s.scale();
-    let money = |d: Decimal| fenrun::money_string(d, scale);
-    let short = fenrun::short_string;
     let mut w = csv::Writer::from_writer(Vec::new());
     let io = |e: csv::Error| Failure::Io(format!("cannot write CSV: {e}"));
-    w.write_record([
-        "order",
-        "refund",
-        "rule",
-        "kind",
-        "beneficiary",
-        "level",
-        "base",
-        "rate",
-        "weight",
-        "amount",
-    ])
-    .map_err(io)?;
+    w.write_record(CSV_HEADER).map_err(io)?;
+    let mut buf = String::new();
     for l in s.lines() {
-        w.write_record([
-            l.order.unwrap_or_default().to_owned(),
-            l.refund.unwrap_or_default().to_owned(),
-            l.rule.to_owned(),
-            l.kind.to_owned(),
-            l.beneficiary.to_owned(),
-            l.level.map(|x| x.to_string()).unwrap_or_default(),
-            money(l.base),
-            l.rate.map(short).unwrap_or_default(),
-            l.weight.map(short).unwrap_or_default(),
-            money(l.amount),
-        ])
-        .map_err(io)?;
+        write_csv_line(&mut w, &mut buf, &l, scale).map_err(io)?;
     }
     w.into_inner()
         .map_err(|e| Failure::Io(format!("cannot write CSV: {e}")))

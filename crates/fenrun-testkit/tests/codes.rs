@@ -15,7 +15,7 @@ fn every_error_code_has_a_vector() {
     // `order_not_settled` is only reachable through explain; see explain_unknown_order below.
     let missing: Vec<&&str> = fenrun::Error::CODES
         .iter()
-        .filter(|c| **c != "order_not_settled" && !covered.contains(**c))
+        .filter(|c| !["order_not_settled", "sink_error"].contains(*c) && !covered.contains(**c))
         .collect();
     assert!(missing.is_empty(), "codes without a vector: {missing:?}");
     for code in &covered {
@@ -49,4 +49,24 @@ fn docs_list_every_code() {
             "docs/errors.md lacks `{code}`"
         );
     }
+}
+
+#[test]
+fn a_failing_sink_stops_with_sink_error() {
+    let policy = fenrun::Policy::from_json(
+        r#"{"version":1,"ranks":[{"id":"member","rate":"0.1"}],"rules":[{"id":"d","type":"differential"}]}"#,
+    )
+    .unwrap();
+    let batch = fenrun::Batch::from_json(
+        r#"{"members":[{"id":"m1"}],"events":[{"id":"o1","seller":"m1","amount":"10"}]}"#,
+        &policy,
+    )
+    .unwrap();
+    let engine = fenrun::Engine::new(&policy, &batch).unwrap();
+    let err = engine
+        .settle_streaming(|_| Err(std::io::Error::other("disk full")))
+        .unwrap_err();
+    assert_eq!(err.code(), "sink_error");
+    assert_eq!(err.path(), "lines");
+    assert!(err.to_string().contains("disk full"));
 }

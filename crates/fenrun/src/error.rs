@@ -21,6 +21,8 @@ pub enum ErrorFamily {
     Limit,
     /// A computation left the range of exact decimal arithmetic.
     Arithmetic,
+    /// Writing the result failed (a line sink's error).
+    Output,
 }
 
 /// Every way fenrun can refuse an input.
@@ -372,6 +374,14 @@ pub enum Error {
         /// Which computation.
         detail: String,
     },
+    /// A line sink (writer or callback of a streaming settlement) failed.
+    #[error("{path}: the line sink failed: {detail}")]
+    SinkError {
+        /// Always `lines`.
+        path: String,
+        /// What the sink said.
+        detail: String,
+    },
     /// `explain` was asked about an order that the settlement does not hold.
     #[error("{path}: no order \"{order}\" in this settlement")]
     OrderNotSettled {
@@ -448,6 +458,7 @@ impl Error {
             Error::LimitExceeded { .. } => "limit_exceeded",
             Error::Overflow { .. } => "arithmetic_overflow",
             Error::OrderNotSettled { .. } => "order_not_settled",
+            Error::SinkError { .. } => "sink_error",
         }
     }
 
@@ -474,6 +485,7 @@ impl Error {
             | Error::InvalidRule { .. } => ErrorFamily::Policy,
             Error::LimitExceeded { .. } => ErrorFamily::Limit,
             Error::Overflow { .. } => ErrorFamily::Arithmetic,
+            Error::SinkError { .. } => ErrorFamily::Output,
             _ => ErrorFamily::Input,
         }
     }
@@ -518,7 +530,8 @@ impl Error {
             | Error::OverRefund { path, .. }
             | Error::LimitExceeded { path, .. }
             | Error::Overflow { path, .. }
-            | Error::OrderNotSettled { path, .. } => path,
+            | Error::OrderNotSettled { path, .. }
+            | Error::SinkError { path, .. } => path,
         }
     }
 
@@ -562,6 +575,7 @@ impl Error {
         "limit_exceeded",
         "arithmetic_overflow",
         "order_not_settled",
+        "sink_error",
     ];
 }
 

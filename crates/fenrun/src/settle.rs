@@ -96,21 +96,62 @@ pub struct Engine<'a> {
 /// Parts of one engine merge exactly ([`Part::merge`]); pools are added by [`Engine::finish`].
 #[derive(Debug, Clone, Default)]
 pub struct Part {
+    /// Lines kept in memory (empty when they went to a sink).
     pub(crate) lines: Vec<Line>,
     pub(crate) breakage: Vec<Decimal>,
     pub(crate) cap_cut: Decimal,
+    /// Net amount per member index, and whether it has any line.
+    pub(crate) totals: Vec<Decimal>,
+    pub(crate) has_line: Vec<bool>,
+    pub(crate) paid: Decimal,
 }
 
 impl Part {
-    /// Append another part's lines after this one's and add up breakage and cap cut.
+    fn new(members: usize, rules: usize) -> Part {
+        Part {
+            lines: Vec::new(),
+            breakage: vec![Decimal::ZERO; rules],
+            cap_cut: Decimal::ZERO,
+            totals: vec![Decimal::ZERO; members],
+            has_line: vec![false; members],
+            paid: Decimal::ZERO,
+        }
+    }
+
+    /// Count a line into the totals.
+    fn book(&mut self, l: &Line) -> Result<()> {
+        let m = l.beneficiary as usize;
+        if let (Some(t), Some(h)) = (self.totals.get_mut(m), self.has_line.get_mut(m)) {
+            *t = checked_add(*t, l.amount, "totals")?;
+            *h = true;
+        }
+        self.paid = checked_add(self.paid, l.amount, "total paid")?;
+        Ok(())
+    }
+
+    /// Append another part's lines after this one's and add up totals, breakage and cap cut.
     pub fn merge(mut self, other: Part) -> Result<Part> {
         self.lines.extend(other.lines);
-        if self.breakage.len() < other.breakage.len() {
-            self.breakage.resize(other.breakage.len(), Decimal::ZERO);
-        }
+        let grow = |v: &mut Vec<Decimal>, n: usize| {
+            if v.len() < n {
+                v.resize(n, Decimal::ZERO);
+            }
+        };
+        grow(&mut self.breakage, other.breakage.len());
         for (a, b) in self.breakage.iter_mut().zip(other.breakage) {
             *a = checked_add(*a, b, "breakage")?;
         }
+        grow(&mut self.totals, other.totals.len());
+        if self.has_line.len() < other.has_line.len() {
+            self.has_line.resize(other.has_line.len(), false);
+        }
+        for (a, b) in self.totals.iter_mut().zip(other.totals) {
+            *a = checked_add(*a, b, "totals")?;
+        }
+        for (a, b) in self.has_line.iter_mut().zip(other.has_line) {
+            *a |= b;
+        }
+        self.paid = checked_add(self.paid, other.paid, "total paid")?;
         self.cap_cut = checked_add(self.cap_cut, other.cap_cut, "cap cut")?;
         Ok(self)
     }
@@ -238,6 +279,11 @@ impl<'a> Engine<'a> {
         })
     }
 
+    /// The money scale of the policy.
+    pub fn scale(&self) -> u32 {
+        self.policy.rounding().scale
+    }
+
     /// The rank changes of evaluation, sorted by member id.
     pub fn rank_changes(&self) -> &[RankChange] {
         &self.ranking.changes
@@ -261,21 +307,74 @@ impl<'a> Engine<'a> {
         self.ranking.active.get(m).copied()
     }
 
-    /// Settle the whole batch.
+    /// Settle the whole batch, keeping every line.
     pub fn settle(&self) -> Result<Settlement> {
         let part = self.settle_part(|_| true)?;
         self.finish(part)
     }
 
-    /// Settle the orders whose event index `take` accepts, each with its refunds,
-    /// in input order. Parts of a partition merge into the whole (§10.6).
-    pub fn settle_part(&self, take: impl Fn(usize) -> bool) -> Result<Part> {
-        let rules = self.policy.rules().len();
-        let mut part = Part {
-            lines: Vec::new(),
-            breakage: vec![Decimal::ZERO; rules],
-            cap_cut: Decimal::ZERO,
+    /// Settle the whole batch, handing each line to `sink` in output order instead of
+    /// keeping it: memory stays bounded by members and open refunds, not by lines.
+    /// The returned settlement has totals, rank changes and summary, and no lines.
+    /// A sink error stops the settlement with `sink_error`.
+    ///
+    /// ```
+    /// # let policy = fenrun::Policy::from_json(r#"{"version":1,"ranks":[{"id":"member","rate":"0.1"}],"rules":[{"id":"d","type":"differential"}]}"#).unwrap();
+    /// # let batch = fenrun::Batch::from_json(r#"{"members":[{"id":"m1"}],"events":[{"id":"o1","seller":"m1","amount":"10"}]}"#, &policy).unwrap();
+    /// let engine = fenrun::Engine::new(&policy, &batch)?;
+    /// let mut count = 0;
+    /// let s = engine.settle_streaming(|line| {
+    ///     count += 1;
+    ///     assert_eq!(line.beneficiary, "m1");
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!((count, s.line_count()), (1, 0));
+    /// assert_eq!(s.total_of("m1").unwrap().to_string(), "1.00");
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn settle_streaming<F>(&self, mut sink: F) -> Result<Settlement>
+    where
+        F: FnMut(LineView<'_>) -> std::io::Result<()>,
+    {
+        let rules = self.rule_names();
+        let mut emit = |l: &Line| -> Result<()> {
+            sink(view(l, &self.batch.ids, &self.batch.event_ids, &rules)).map_err(|e| {
+                Error::SinkError {
+                    path: "lines".into(),
+                    detail: e.to_string(),
+                }
+            })
         };
+        let part = self.run(&|_| true, &mut emit)?;
+        self.finish_into(part, &mut emit)
+    }
+
+    fn rule_names(&self) -> Vec<(RuleId, &'static str)> {
+        self.policy
+            .rules()
+            .iter()
+            .map(|r| (r.id.clone(), r.kind.type_name()))
+            .collect()
+    }
+
+    /// Settle the orders whose event index `take` accepts, each with its refunds,
+    /// in input order, keeping their lines. Parts of a partition merge into the whole (§10.6).
+    pub fn settle_part(&self, take: impl Fn(usize) -> bool) -> Result<Part> {
+        let mut lines = Vec::new();
+        let mut part = self.run(&take, &mut |l: &Line| {
+            lines.push(*l);
+            Ok(())
+        })?;
+        part.lines = lines;
+        Ok(part)
+    }
+
+    fn run(
+        &self,
+        take: &dyn Fn(usize) -> bool,
+        emit: &mut dyn FnMut(&Line) -> Result<()>,
+    ) -> Result<Part> {
+        let mut part = Part::new(self.batch.ids.len(), self.policy.rules().len());
         let mut open: HashMap<usize, Reversible> = HashMap::new();
         for (i, e) in self.batch.events.iter().enumerate() {
             match e {
@@ -290,7 +389,10 @@ impl<'a> Engine<'a> {
                         }
                     }
                     part.cap_cut = checked_add(part.cap_cut, out.cap_cut, "cap cut")?;
-                    part.lines.extend(out.lines.iter().copied());
+                    for l in &out.lines {
+                        part.book(l)?;
+                        emit(l)?;
+                    }
                     if self.refunded.get(i).copied().unwrap_or(false) {
                         open.insert(
                             i,
@@ -321,6 +423,7 @@ impl<'a> Engine<'a> {
                         r.completes,
                         self.policy.rounding(),
                         &mut part,
+                        emit,
                     )?;
                     if r.completes {
                         open.remove(&r.order_event);
@@ -493,9 +596,23 @@ impl<'a> Engine<'a> {
     /// Add the pools (computed on the merged net sales) to merged order parts,
     /// and build totals and summary.
     pub fn finish(&self, part: Part) -> Result<Settlement> {
+        let mut pool_lines = Vec::new();
+        let mut s = self.finish_into(part, &mut |l: &Line| {
+            pool_lines.push(*l);
+            Ok(())
+        })?;
+        s.lines.extend(pool_lines);
+        Ok(s)
+    }
+
+    fn finish_into(
+        &self,
+        mut part: Part,
+        emit: &mut dyn FnMut(&Line) -> Result<()>,
+    ) -> Result<Settlement> {
         let rounding = self.policy.rounding();
-        let mut lines = part.lines;
-        let mut breakage = part.breakage;
+        let lines = std::mem::take(&mut part.lines);
+        let mut breakage = std::mem::take(&mut part.breakage);
         breakage.resize(self.policy.rules().len(), Decimal::ZERO);
         let net_sales = self.ranking.metrics.net_sales;
         for (ri, rule) in self.policy.rules().iter().enumerate() {
@@ -538,7 +655,7 @@ impl<'a> Engine<'a> {
                         if amount.is_zero() {
                             continue;
                         }
-                        lines.push(Line {
+                        let l = Line {
                             order: NONE,
                             refund: NONE,
                             rule: ri as u16,
@@ -547,25 +664,18 @@ impl<'a> Engine<'a> {
                             base: pool,
                             rate: *w,
                             amount,
-                        });
+                        };
+                        part.book(&l)?;
+                        emit(&l)?;
                     }
                 }
             }
         }
-        let mut total = vec![Decimal::ZERO; self.batch.ids.len()];
-        let mut has_line = vec![false; self.batch.ids.len()];
-        let mut total_paid = Decimal::ZERO;
-        for l in &lines {
-            let m = l.beneficiary as usize;
-            if let (Some(t), Some(h)) = (total.get_mut(m), has_line.get_mut(m)) {
-                *t = checked_add(*t, l.amount, "totals")?;
-                *h = true;
-            }
-            total_paid = checked_add(total_paid, l.amount, "total paid")?;
-        }
-        let mut totals: Vec<(u32, Decimal)> = has_line
+        let total_paid = part.paid;
+        let mut totals: Vec<(u32, Decimal)> = part
+            .has_line
             .iter()
-            .zip(total)
+            .zip(part.totals)
             .enumerate()
             .filter(|(_, (h, _))| **h)
             .map(|(m, (_, t))| (m as u32, t))
@@ -581,12 +691,7 @@ impl<'a> Engine<'a> {
         Ok(Settlement {
             members: Arc::clone(&self.batch.ids),
             events: Arc::clone(&self.batch.event_ids),
-            rules: self
-                .policy
-                .rules()
-                .iter()
-                .map(|r| (r.id.clone(), r.kind.type_name()))
-                .collect(),
+            rules: self.rule_names(),
             scale: rounding.scale,
             lines,
             totals,
@@ -621,6 +726,7 @@ fn reverse(
     completes: bool,
     rounding: Rounding,
     part: &mut Part,
+    emit: &mut dyn FnMut(&Line) -> Result<()>,
 ) -> Result<()> {
     let order_amount = state.amount;
     let share = |amount: Decimal, done: Decimal| -> Result<Decimal> {
@@ -641,12 +747,14 @@ fn reverse(
         if rev.is_zero() {
             continue;
         }
-        part.lines.push(Line {
+        let reversal = Line {
             refund: refund_event as u32,
             base: x,
             amount: -rev,
             ..*l
-        });
+        };
+        part.book(&reversal)?;
+        emit(&reversal)?;
     }
     for (rule, amount, done) in &mut state.breakage {
         let rev = share(*amount, *done)?;
@@ -758,32 +866,41 @@ pub struct LineView<'s> {
     pub amount: Decimal,
 }
 
-impl Settlement {
-    fn name<T: std::ops::Deref<Target = str>>(list: &[T], i: u32) -> &str {
-        list.get(i as usize).map_or("", |s| &**s)
-    }
+fn name<T: std::ops::Deref<Target = str>>(list: &[T], i: u32) -> &str {
+    list.get(i as usize).map_or("", |s| &**s)
+}
 
-    /// Every line in output order.
+/// A line with its names resolved.
+fn view<'s>(
+    l: &Line,
+    members: &'s [MemberId],
+    events: &'s [EventId],
+    rules: &'s [(RuleId, &'static str)],
+) -> LineView<'s> {
+    let (rule, kind) = rules
+        .get(usize::from(l.rule))
+        .map_or(("", ""), |(r, k)| (r.as_str(), *k));
+    let pool = l.order == NONE;
+    LineView {
+        order: (!pool).then(|| name(events, l.order)),
+        refund: (l.refund != NONE).then(|| name(events, l.refund)),
+        rule,
+        kind,
+        beneficiary: name(members, l.beneficiary),
+        level: (l.level != NONE).then_some(l.level),
+        base: l.base,
+        rate: (!pool).then_some(l.rate),
+        weight: pool.then_some(l.rate),
+        amount: l.amount,
+    }
+}
+
+impl Settlement {
+    /// Every line in output order (none after [`Engine::settle_streaming`]).
     pub fn lines(&self) -> impl Iterator<Item = LineView<'_>> + '_ {
-        self.lines.iter().map(move |l| {
-            let (rule, kind) = self
-                .rules
-                .get(usize::from(l.rule))
-                .map_or(("", ""), |(r, k)| (r.as_str(), *k));
-            let pool = l.order == NONE;
-            LineView {
-                order: (!pool).then(|| Self::name(&self.events, l.order)),
-                refund: (l.refund != NONE).then(|| Self::name(&self.events, l.refund)),
-                rule,
-                kind,
-                beneficiary: Self::name(&self.members, l.beneficiary),
-                level: (l.level != NONE).then_some(l.level),
-                base: l.base,
-                rate: (!pool).then_some(l.rate),
-                weight: pool.then_some(l.rate),
-                amount: l.amount,
-            }
-        })
+        self.lines
+            .iter()
+            .map(move |l| view(l, &self.members, &self.events, &self.rules))
     }
 
     /// Number of lines.
@@ -795,7 +912,7 @@ impl Settlement {
     pub fn totals(&self) -> impl Iterator<Item = (&str, Decimal)> + '_ {
         self.totals
             .iter()
-            .map(|(m, t)| (Self::name(&self.members, *m), *t))
+            .map(|(m, t)| (name(&self.members, *m), *t))
     }
 
     /// Net amount of one member, `None` if it has no line.

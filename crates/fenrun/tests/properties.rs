@@ -54,6 +54,22 @@ proptest! {
         prop_assert_eq!(check_split_merge(&w, parts), Ok(()));
     }
 
+    /// Streaming lines to a sink gives the same lines, totals and summary as keeping them.
+    #[test]
+    fn streaming_equals_kept(w in world()) {
+        let policy = Policy::from_value(w.policy()).unwrap();
+        let batch = Batch::from_value(w.batch(), &policy).unwrap();
+        let engine = Engine::new(&policy, &batch).unwrap();
+        let kept = engine.settle().unwrap();
+        let mut streamed = Vec::new();
+        let s = engine.settle_streaming(|l| { streamed.push(format!("{l:?}")); Ok(()) }).unwrap();
+        let kept_lines: Vec<String> = kept.lines().map(|l| format!("{l:?}")).collect();
+        prop_assert_eq!(streamed, kept_lines);
+        prop_assert_eq!(s.line_count(), 0);
+        let strip = |j: String| { let mut v: Value = serde_json::from_str(&j).unwrap(); v["lines"] = json!([]); v };
+        prop_assert_eq!(strip(s.to_json()), strip(kept.to_json()));
+    }
+
     /// §4: evaluation never lowers a rank, and equals a naive reference evaluator.
     #[test]
     fn ranks_match_naive_reference(w in world()) {
