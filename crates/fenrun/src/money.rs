@@ -130,10 +130,65 @@ impl Rounding {
         r
     }
 
+    /// `round(rate × units / 10^scale)` as a Decimal at the scale, computed in exact
+    /// integers (`units` is an amount in whole units of the scale). `None` when the
+    /// product leaves i128 (the caller then takes the Decimal path, which agrees).
+    pub(crate) fn round_product(&self, rate: Decimal, units: i128) -> Option<Decimal> {
+        let num = rate.mantissa().checked_mul(units)?;
+        let div = 10i128.checked_pow(rate.scale())?;
+        let q = div_round(num, div, self.mode);
+        // Decimal holds 96-bit mantissas; anything larger goes the Decimal way.
+        (q.unsigned_abs() < (1u128 << 96)).then(|| Decimal::from_i128_with_scale(q, self.scale))
+    }
+
     /// One unit of the last kept decimal (0.01 at scale 2).
     pub fn unit(&self) -> Decimal {
         Decimal::new(1, self.scale)
     }
+}
+
+/// `n / d` rounded with `mode` (`d` > 0), in exact integers.
+pub(crate) fn div_round(n: i128, d: i128, mode: RoundingMode) -> i128 {
+    let (q, r) = (n / d, n % d);
+    if r == 0 {
+        return q;
+    }
+    let away = if n < 0 { q - 1 } else { q + 1 };
+    // Compare 2|r| with d without overflow: |r| < d, so d - |r| > 0.
+    let rest = d - r.abs();
+    match mode {
+        RoundingMode::Down => q,
+        RoundingMode::HalfUp => {
+            if r.abs() >= rest {
+                away
+            } else {
+                q
+            }
+        }
+        RoundingMode::HalfEven => match r.abs().cmp(&rest) {
+            std::cmp::Ordering::Greater => away,
+            std::cmp::Ordering::Less => q,
+            std::cmp::Ordering::Equal => {
+                if q % 2 == 0 {
+                    q
+                } else {
+                    away
+                }
+            }
+        },
+    }
+}
+
+/// An amount in whole units of `scale` (12.30 at scale 2 → 1230), if it has no more
+/// decimals than the scale.
+pub(crate) fn units(amount: Decimal, scale: u32) -> Option<i128> {
+    let s = amount.scale();
+    if s > scale {
+        return None;
+    }
+    amount
+        .mantissa()
+        .checked_mul(10i128.checked_pow(scale - s)?)
 }
 
 /// Money at the policy scale as fenrun writes it ("12.30", never "-0.00").
@@ -196,6 +251,35 @@ mod tests {
         assert_eq!(r(RoundingMode::HalfUp), "-1.3");
         assert_eq!(r(RoundingMode::HalfEven), "-1.2");
         assert_eq!(r(RoundingMode::Down), "-1.2");
+    }
+
+    proptest::proptest! {
+        /// The integer path of `rate × amount` equals the Decimal path in every mode and scale.
+        #[test]
+        fn integer_product_equals_decimal(
+            rate_m in 0i64..=1_000_000_000, rate_s in 0u32..=9,
+            amount_m in 1i64..=i64::MAX, scale in 0u32..=8, mode in 0u8..3,
+        ) {
+            let rate = Decimal::new(rate_m, rate_s);
+            let amount = Decimal::new(amount_m, scale);
+            let mode = [RoundingMode::HalfUp, RoundingMode::HalfEven, RoundingMode::Down][usize::from(mode)];
+            let r = Rounding { scale, mode };
+            let units = units(amount, scale).unwrap();
+            let via_decimal = rate.checked_mul(amount).map(|x| r.round(x));
+            if let (Some(int), Some(dec)) = (r.round_product(rate, units), via_decimal) {
+                proptest::prop_assert_eq!(int, dec);
+                proptest::prop_assert_eq!(int.scale(), scale);
+            }
+        }
+
+        /// Exact halves and negative numbers round the same way in both paths.
+        #[test]
+        fn div_round_matches_decimal_rounding(n in -10_000i64..10_000, d_pow in 0u32..4, mode in 0u8..3) {
+            let mode = [RoundingMode::HalfUp, RoundingMode::HalfEven, RoundingMode::Down][usize::from(mode)];
+            let d = 10i128.pow(d_pow);
+            let want = Rounding { scale: 0, mode }.round(Decimal::new(n, d_pow));
+            proptest::prop_assert_eq!(Decimal::from(div_round(i128::from(n), d, mode)), want);
+        }
     }
 
     #[test]

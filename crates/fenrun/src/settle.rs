@@ -375,6 +375,8 @@ impl<'a> Engine<'a> {
         emit: &mut dyn FnMut(&Line) -> Result<()>,
     ) -> Result<Part> {
         let mut part = Part::new(self.batch.ids.len(), self.policy.rules().len());
+        // One buffer for every order's lines: no allocation per order.
+        let mut out = OrderOutcome::default();
         let mut open: HashMap<usize, Reversible> = HashMap::new();
         for (i, e) in self.batch.events.iter().enumerate() {
             match e {
@@ -382,7 +384,7 @@ impl<'a> Engine<'a> {
                     if !take(i) {
                         continue;
                     }
-                    let out = self.settle_order(i, o)?;
+                    self.settle_order(i, o, &mut out)?;
                     for (r, b) in &out.breakage {
                         if let Some(slot) = part.breakage.get_mut(usize::from(*r)) {
                             *slot = checked_add(*slot, *b, "breakage")?;
@@ -398,11 +400,11 @@ impl<'a> Engine<'a> {
                             i,
                             Reversible {
                                 amount: o.amount,
-                                lines: out.lines.into_iter().map(|l| (l, Decimal::ZERO)).collect(),
+                                lines: out.lines.iter().map(|l| (*l, Decimal::ZERO)).collect(),
                                 breakage: out
                                     .breakage
-                                    .into_iter()
-                                    .map(|(r, b)| (r, b, Decimal::ZERO))
+                                    .iter()
+                                    .map(|(r, b)| (*r, *b, Decimal::ZERO))
                                     .collect(),
                                 cap_cut: (out.cap_cut, Decimal::ZERO),
                             },
@@ -448,15 +450,23 @@ impl<'a> Engine<'a> {
 
     /// Lines of one order before refunds: rules in policy order, levels ascending,
     /// then the cap (§5.4). Zero amounts are dropped last.
-    fn settle_order(&self, event: usize, o: &Order) -> Result<OrderOutcome> {
+    fn settle_order(&self, event: usize, o: &Order, out: &mut OrderOutcome) -> Result<()> {
         let rounding = self.policy.rounding();
         let path = || format!("events[{event}].amount");
+        // The order amount in whole units of the scale (validation guarantees it has
+        // no more decimals than the scale), for the exact integer path of `pay`.
+        let units = crate::money::units(o.amount, rounding.scale);
         let pay = |rate: Decimal| -> Result<Decimal> {
+            if let Some(v) = units.and_then(|u| rounding.round_product(rate, u)) {
+                return Ok(v);
+            }
             rate.checked_mul(o.amount)
                 .map(|x| rounding.round(x))
                 .ok_or_else(|| overflow(&path(), "rate × amount"))
         };
-        let mut out = OrderOutcome::default();
+        out.lines.clear();
+        out.breakage.clear();
+        out.cap_cut = Decimal::ZERO;
         let s0 = o.seller;
         let depth0 = self.batch.forest.depth_of(s0);
         let line = |rule: usize, m: u32, level: u32, rate: Decimal, amount: Decimal| Line {
@@ -590,7 +600,7 @@ impl<'a> Engine<'a> {
             }
         }
         out.lines.retain(|l| !l.amount.is_zero());
-        Ok(out)
+        Ok(())
     }
 
     /// Add the pools (computed on the merged net sales) to merged order parts,

@@ -1,0 +1,102 @@
+//! criterion benches: tree build + validation, rank evaluation, each order rule alone,
+//! the full reference policy at 10k and 100k members (10 orders each; 1M with
+//! FENRUN_BENCH_LARGE=1), and one chain of 100,000 members.
+//! Run: `cargo bench -p fenrun-benches` (see docs/performance.md).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // bench set-up: generated inputs
+#![allow(missing_docs)] // criterion_group! generates an undocumented function
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use fenrun::{Batch, Engine, Policy};
+use fenrun_benches::{batch_json, chain_json, load, single_rule_policy, REFERENCE_POLICY, RULES};
+
+fn sizes() -> Vec<usize> {
+    let mut s = vec![10_000, 100_000];
+    if std::env::var_os("FENRUN_BENCH_LARGE").is_some() {
+        s.push(1_000_000);
+    }
+    s
+}
+
+fn build_and_ranks(c: &mut Criterion) {
+    let mut g = c.benchmark_group("build");
+    g.sample_size(10);
+    let policy = Policy::from_json(REFERENCE_POLICY).unwrap();
+    for n in sizes() {
+        let json = batch_json(n, 10 * n);
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(
+            BenchmarkId::new("parse_validate_tree", n),
+            &json,
+            |b, json| b.iter(|| Batch::from_json(json, &policy).unwrap()),
+        );
+        let batch = Batch::from_json(&json, &policy).unwrap();
+        g.bench_with_input(
+            BenchmarkId::new("rank_evaluation", n),
+            &batch,
+            |b, batch| b.iter(|| Engine::new(&policy, batch).unwrap()),
+        );
+    }
+    g.finish();
+}
+
+fn rules_alone(c: &mut Criterion) {
+    let mut g = c.benchmark_group("rule");
+    g.sample_size(10);
+    let n = 100_000;
+    let json = batch_json(n, 10 * n);
+    for (name, rule) in RULES {
+        let (policy, batch) = load(&single_rule_policy(rule), &json);
+        let engine = Engine::new(&policy, &batch).unwrap();
+        g.throughput(Throughput::Elements(10 * n as u64));
+        g.bench_function(BenchmarkId::new(name, n), |b| {
+            b.iter(|| engine.settle_streaming(|_| Ok(())).unwrap())
+        });
+    }
+    g.finish();
+}
+
+fn reference_policy(c: &mut Criterion) {
+    let mut g = c.benchmark_group("reference_policy");
+    g.sample_size(10);
+    for n in sizes() {
+        let (policy, batch) = load(REFERENCE_POLICY, &batch_json(n, 10 * n));
+        g.throughput(Throughput::Elements(10 * n as u64));
+        // Compute only: ranks, prepared links, every order, pools, totals; lines to a no-op sink.
+        g.bench_function(BenchmarkId::new("settle_totals", n), |b| {
+            b.iter(|| {
+                Engine::new(&policy, &batch)
+                    .unwrap()
+                    .settle_streaming(|_| Ok(()))
+                    .unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
+fn deep_chain(c: &mut Criterion) {
+    let mut g = c.benchmark_group("chain");
+    g.sample_size(10);
+    let n = 100_000;
+    let (policy, batch) = load(REFERENCE_POLICY, &chain_json(n));
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function(BenchmarkId::new("settle_totals", n), |b| {
+        b.iter(|| {
+            Engine::new(&policy, &batch)
+                .unwrap()
+                .settle_streaming(|_| Ok(()))
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    build_and_ranks,
+    rules_alone,
+    reference_policy,
+    deep_chain
+);
+criterion_main!(benches);

@@ -1,0 +1,72 @@
+//! Shared set-up of the criterion benches: generated batches and the policies measured.
+
+use fenrun::{Batch, Policy};
+
+/// The full reference policy (`examples/reference-policy.json`).
+pub const REFERENCE_POLICY: &str = include_str!("../../examples/reference-policy.json");
+
+/// The reference ladder with a single rule, to time each order rule alone.
+pub fn single_rule_policy(rule: &str) -> String {
+    let ladder = r#"[{"id":"member"},
+        {"id":"group_owner","rate":"0.10","upgrade":{"metric":"largest_group","gte":100}},
+        {"id":"team_leader","rate":"0.15","upgrade":{"all":[{"metric":"groups","min_size":100,"gte":5},{"metric":"team_sales","gte":"50000"}]}},
+        {"id":"partner","rate":"0.20","upgrade":{"all":[{"metric":"legs","min_rank":"team_leader","gte":2},{"metric":"team_sales","gte":"300000"}]}}]"#;
+    format!(r#"{{"version":1,"evaluate_ranks":true,"ranks":{ladder},"rules":[{rule}]}}"#)
+}
+
+/// The rules timed alone.
+pub const RULES: [(&str, &str); 4] = [
+    (
+        "levels",
+        r#"{"id":"dist","type":"levels","rates":["0.03","0.02","0.01"],"min_rank":"group_owner","compress":true}"#,
+    ),
+    ("differential", r#"{"id":"spread","type":"differential"}"#),
+    (
+        "peer",
+        r#"{"id":"peer","type":"peer","rate":"0.01","generations":1,"match":"same","min_rank":"group_owner"}"#,
+    ),
+    (
+        "pool",
+        r#"{"id":"dividend","type":"pool","rate":"0.02","min_rank":"partner","split":"equal"}"#,
+    ),
+];
+
+/// A generated batch of `members` members and `orders` orders, as JSON text.
+pub fn batch_json(members: usize, orders: usize) -> String {
+    fenrun_testkit::gen::generate(members, orders, 42).to_json()
+}
+
+/// A single sponsor chain of `n` members, each selling one order of 100.00.
+pub fn chain_json(n: usize) -> String {
+    use std::fmt::Write;
+    let mut s = String::from(r#"{"members":[{"id":"m0","rank":"partner"}"#);
+    for i in 1..n {
+        let rank = match i % 7 {
+            0 => r#","rank":"group_owner""#,
+            3 => r#","rank":"team_leader""#,
+            _ => "",
+        };
+        let _ = write!(s, r#",{{"id":"m{i}","sponsor":"m{}"{rank}}}"#, i - 1);
+    }
+    s.push_str(r#"],"events":["#);
+    for i in 0..n {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(s, r#"{{"id":"o{i}","seller":"m{i}","amount":"100.00"}}"#);
+    }
+    s.push_str("]}");
+    s
+}
+
+/// Parse and validate a policy and batch (panics are fine in benches: inputs are generated).
+pub fn load(policy: &str, batch: &str) -> (Policy, Batch) {
+    let p = Policy::from_json(policy).unwrap_or_else(|e| panic_on(&e));
+    let b = Batch::from_json(batch, &p).unwrap_or_else(|e| panic_on(&e));
+    (p, b)
+}
+
+#[allow(clippy::panic)] // generated bench inputs are valid; anything else is a bench bug
+fn panic_on(e: &fenrun::Error) -> ! {
+    panic!("bench input refused: {e}")
+}
