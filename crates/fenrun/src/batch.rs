@@ -195,14 +195,19 @@ impl Batch {
         }
         let events = validate_events(&doc.events, &index, policy)?;
 
-        let ids: Arc<[MemberId]> = doc.members.iter().map(|m| m.id.clone()).collect();
-        let event_ids: Arc<[EventId]> = doc.events.iter().map(|e| e.id.clone()).collect();
-        let forest = Forest::build(parent, &ids)?;
-        let attrs = doc
+        // Validation is done with borrowed ids; now move them instead of cloning.
+        drop(index);
+        let (ids, attrs): (Vec<MemberId>, Vec<BTreeMap<String, Decimal>>) = doc
             .members
             .into_iter()
-            .map(|m| m.attrs.into_iter().map(|(k, v)| (k, v.value())).collect())
-            .collect();
+            .map(|m| {
+                let attrs = m.attrs.into_iter().map(|(k, v)| (k, v.value())).collect();
+                (m.id, attrs)
+            })
+            .unzip();
+        let ids: Arc<[MemberId]> = ids.into();
+        let event_ids: Arc<[EventId]> = doc.events.into_iter().map(|e| e.id).collect();
+        let forest = Forest::build(parent, &ids)?;
         Ok(Batch {
             ids,
             event_ids,
