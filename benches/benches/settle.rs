@@ -56,21 +56,31 @@ fn rules_alone(c: &mut Criterion) {
     g.finish();
 }
 
+/// Time ranks, prepared links, every order, pools and totals, lines to a no-op sink.
+fn bench_totals(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    n: usize,
+    elements: usize,
+    policy: &Policy,
+    batch: &Batch,
+) {
+    g.throughput(Throughput::Elements(elements as u64));
+    g.bench_function(BenchmarkId::new("settle_totals", n), |b| {
+        b.iter(|| {
+            Engine::new(policy, batch)
+                .unwrap()
+                .settle_streaming(|_| Ok(()))
+                .unwrap()
+        })
+    });
+}
+
 fn reference_policy(c: &mut Criterion) {
     let mut g = c.benchmark_group("reference_policy");
     g.sample_size(10);
     for n in sizes() {
         let (policy, batch) = load(REFERENCE_POLICY, &batch_json(n, 10 * n));
-        g.throughput(Throughput::Elements(10 * n as u64));
-        // Compute only: ranks, prepared links, every order, pools, totals; lines to a no-op sink.
-        g.bench_function(BenchmarkId::new("settle_totals", n), |b| {
-            b.iter(|| {
-                Engine::new(&policy, &batch)
-                    .unwrap()
-                    .settle_streaming(|_| Ok(()))
-                    .unwrap()
-            })
-        });
+        bench_totals(&mut g, n, 10 * n, &policy, &batch);
     }
     g.finish();
 }
@@ -80,15 +90,7 @@ fn deep_chain(c: &mut Criterion) {
     g.sample_size(10);
     let n = 100_000;
     let (policy, batch) = load(REFERENCE_POLICY, &chain_json(n));
-    g.throughput(Throughput::Elements(n as u64));
-    g.bench_function(BenchmarkId::new("settle_totals", n), |b| {
-        b.iter(|| {
-            Engine::new(&policy, &batch)
-                .unwrap()
-                .settle_streaming(|_| Ok(()))
-                .unwrap()
-        })
-    });
+    bench_totals(&mut g, n, n, &policy, &batch);
     g.finish();
 }
 
