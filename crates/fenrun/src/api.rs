@@ -60,7 +60,7 @@ impl crate::Settlement {
         crate::output::settlement_json(self)
     }
 
-    /// Write the canonical §9 JSON to `w` (the same bytes as [`Settlement::to_json`]),
+    /// Write the canonical §9 JSON to `w` (the same bytes as [`Settlement::to_json`](crate::Settlement::to_json)),
     /// without holding the document in memory.
     pub fn write_json<W: std::io::Write>(&self, w: W) -> std::io::Result<()> {
         crate::output::write_settlement_json(self, w)
