@@ -8,7 +8,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+mod gen_tables;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use fenrun::{Batch, Engine, Policy, Settlement};
 use rust_decimal::Decimal;
 
@@ -21,6 +23,27 @@ use rust_decimal::Decimal;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// Where the batch comes from: one JSON document, or tables (Parquet or CSV files).
+#[derive(Args)]
+#[group(required = true, multiple = true)]
+struct Input {
+    /// Batch JSON file (members, groups, events).
+    #[arg(long, conflicts_with_all = ["members", "orders", "groups", "refunds"])]
+    batch: Option<PathBuf>,
+    /// Members table (.parquet or .csv): id, sponsor, rank, active, attrs.NAME.
+    #[arg(long, requires = "orders")]
+    members: Option<PathBuf>,
+    /// Orders table: id, seller, buyer, amount, at, refund_of (a row with refund_of is a refund).
+    #[arg(long, requires = "members")]
+    orders: Option<PathBuf>,
+    /// Groups table: id, owner, size.
+    #[arg(long, requires = "members")]
+    groups: Option<PathBuf>,
+    /// Refunds table: id, refund_of, amount, at (settled after every order).
+    #[arg(long, requires = "members")]
+    refunds: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -36,28 +59,29 @@ enum Command {
         /// Policy JSON file.
         #[arg(long)]
         policy: PathBuf,
-        /// Batch JSON file (members, groups, events).
-        #[arg(long)]
-        batch: PathBuf,
+        #[command(flatten)]
+        input: Input,
     },
     /// Settle a batch: lines, totals, rank changes and summary.
     Settle {
         /// Policy JSON file.
         #[arg(long)]
         policy: PathBuf,
-        /// Batch JSON file (members, groups, events).
-        #[arg(long)]
-        batch: PathBuf,
+        #[command(flatten)]
+        input: Input,
         /// Output format: the §9 JSON document, or the lines as CSV.
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
         /// Write the output to FILE and print a short summary table instead.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Stream the lines as CSV to FILE while settling (they are not kept in memory);
-        /// the JSON document then carries totals, rank changes and summary, with no lines.
+        /// Stream the lines to FILE (.parquet or .csv) while settling (they are not kept
+        /// in memory); the JSON document then carries totals, rank changes and summary.
         #[arg(long, value_name = "FILE", conflicts_with = "no_lines")]
         lines_out: Option<PathBuf>,
+        /// Write the totals per beneficiary to FILE (.parquet or .csv).
+        #[arg(long, value_name = "FILE")]
+        totals_out: Option<PathBuf>,
         /// Compute totals, rank changes and summary only; write no lines.
         #[arg(long)]
         no_lines: bool,
@@ -73,18 +97,21 @@ enum Command {
         /// Random seed: the same seed gives the same batch.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Output folder; `batch.json` is written there.
+        /// Output folder.
         #[arg(long)]
         out: PathBuf,
+        /// What to write: `json` (batch.json), `parquet` and `csv` (members, groups
+        /// and orders tables; refunds are rows of orders with refund_of).
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [GenFormat::Json, GenFormat::Parquet, GenFormat::Csv])]
+        format: Vec<GenFormat>,
     },
     /// Explain in words what one order (and its refunds) paid, line by line.
     Explain {
         /// Policy JSON file.
         #[arg(long)]
         policy: PathBuf,
-        /// Batch JSON file (members, groups, events).
-        #[arg(long)]
-        batch: PathBuf,
+        #[command(flatten)]
+        input: Input,
         /// The order id.
         #[arg(long)]
         order: String,
@@ -94,6 +121,13 @@ enum Command {
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Json,
+    Csv,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum GenFormat {
+    Json,
+    Parquet,
     Csv,
 }
 
@@ -113,11 +147,26 @@ fn read(path: &Path) -> Result<Vec<u8>, Failure> {
     fs::read(path).map_err(|e| Failure::Io(format!("cannot read {}: {e}", path.display())))
 }
 
-fn load(policy: &Path, batch: Option<&Path>) -> Result<(Policy, Option<Batch>), Failure> {
-    let p = Policy::from_slice(&read(policy)?)?;
-    let b = match batch {
-        Some(path) => Some(Batch::from_slice(&read(path)?, &p)?),
-        None => None,
+fn load_policy(policy: &Path) -> Result<Policy, Failure> {
+    Ok(Policy::from_slice(&read(policy)?)?)
+}
+
+fn load(policy: &Path, input: &Input) -> Result<(Policy, Batch), Failure> {
+    let p = load_policy(policy)?;
+    let b = match (&input.batch, &input.members, &input.orders) {
+        (Some(path), _, _) => Batch::from_slice(&read(path)?, &p)?,
+        (None, Some(members), Some(orders)) => fenrun_arrow::Tables::from_files(
+            members,
+            input.groups.as_deref(),
+            orders,
+            input.refunds.as_deref(),
+        )?
+        .into_batch(&p)?,
+        _ => {
+            return Err(Failure::Io(
+                "give --batch, or --members and --orders".into(),
+            ))
+        }
     };
     Ok((p, b))
 }
@@ -162,35 +211,37 @@ fn write_json(s: &Settlement, out: Option<&Path>) -> Result<(), Failure> {
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Check { policy } => {
-            let (p, _) = load(&policy, None)?;
+            let p = load_policy(&policy)?;
             println!("ok: {} ranks, {} rules", p.ranks().len(), p.rules().len());
         }
-        Command::Ranks { policy, batch } => {
-            let (p, b) = load(&policy, Some(&batch))?;
-            let b = b.ok_or_else(|| Failure::Io("no batch".into()))?;
+        Command::Ranks { policy, input } => {
+            let (p, b) = load(&policy, &input)?;
             let engine = Engine::new(&p, &b)?;
             let text = format!("{}\n", engine.rank_changes_json());
             write_out(None, text.as_bytes())?;
         }
         Command::Settle {
             policy,
-            batch,
+            input,
             format,
             out,
             lines_out,
+            totals_out,
             no_lines,
         } => {
-            let (p, b) = load(&policy, Some(&batch))?;
-            let b = b.ok_or_else(|| Failure::Io("no batch".into()))?;
+            let (p, b) = load(&policy, &input)?;
             let engine = Engine::new(&p, &b)?;
             let s = match (&lines_out, no_lines) {
-                (Some(path), _) => stream_lines_csv(&engine, path)?,
+                (Some(path), _) => fenrun_arrow::settle_lines_to_file(&engine, &p, path)?,
                 (None, true) => engine.settle_streaming(|_| Ok(()))?,
                 (None, false) => engine.settle()?,
             };
             match format {
                 Format::Json => write_json(&s, out.as_deref())?,
                 Format::Csv => write_out(out.as_deref(), &lines_csv(&s)?)?,
+            }
+            if let Some(path) = &totals_out {
+                fenrun_arrow::write_totals(&s, path)?;
             }
             if let Some(path) = &out {
                 print_summary(&s, p.currency(), path);
@@ -201,30 +252,43 @@ fn run(cli: Cli) -> Result<(), Failure> {
             orders,
             seed,
             out,
+            format,
         } => {
             let io =
                 |e: std::io::Error| Failure::Io(format!("cannot write {}: {e}", out.display()));
             fs::create_dir_all(&out).map_err(io)?;
             let generated = fenrun_testkit::gen::generate(members, orders, seed);
-            let file = fs::File::create(out.join("batch.json")).map_err(io)?;
-            let mut w = std::io::BufWriter::new(file);
-            generated.write_json(&mut w).map_err(io)?;
-            w.flush().map_err(io)?;
+            let mut written = Vec::new();
+            if format.contains(&GenFormat::Json) {
+                let file = fs::File::create(out.join("batch.json")).map_err(io)?;
+                let mut w = std::io::BufWriter::new(file);
+                generated.write_json(&mut w).map_err(io)?;
+                w.flush().map_err(io)?;
+                written.push("batch.json".to_owned());
+            }
+            for (f, table_format) in [
+                (GenFormat::Parquet, fenrun_arrow::TableFormat::Parquet),
+                (GenFormat::Csv, fenrun_arrow::TableFormat::Csv),
+            ] {
+                if format.contains(&f) {
+                    written.extend(gen_tables::write(&generated, &out, table_format)?);
+                }
+            }
             println!(
-                "{} members, {} groups, {} events written to {}",
+                "{} members, {} groups, {} events written to {}: {}",
                 generated.members.len(),
                 generated.groups.len(),
                 generated.events.len(),
-                out.join("batch.json").display()
+                out.display(),
+                written.join(", ")
             );
         }
         Command::Explain {
             policy,
-            batch,
+            input,
             order,
         } => {
-            let (p, b) = load(&policy, Some(&batch))?;
-            let b = b.ok_or_else(|| Failure::Io("no batch".into()))?;
+            let (p, b) = load(&policy, &input)?;
             for line in Engine::new(&p, &b)?.explain(&order)? {
                 println!("{line}");
             }
@@ -233,82 +297,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
     Ok(())
 }
 
-const CSV_HEADER: [&str; 10] = [
-    "order",
-    "refund",
-    "rule",
-    "kind",
-    "beneficiary",
-    "level",
-    "base",
-    "rate",
-    "weight",
-    "amount",
-];
-
-/// Settle, streaming every line as a CSV row to `path`.
-fn stream_lines_csv(engine: &Engine<'_>, path: &Path) -> Result<Settlement, Failure> {
-    let io = |e: std::io::Error| Failure::Io(format!("cannot write {}: {e}", path.display()));
-    let file = fs::File::create(path).map_err(io)?;
-    let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
-    w.write_record(CSV_HEADER).map_err(|e| io(e.into()))?;
-    let scale = engine.scale();
-    let mut buf = String::new();
-    let s = engine
-        .settle_streaming(|l| write_csv_line(&mut w, &mut buf, &l, scale).map_err(Into::into))?;
-    w.flush().map_err(io)?;
-    Ok(s)
-}
-
-/// One line as a CSV row, formatting decimals into a reused buffer.
-fn write_csv_line<W: Write>(
-    w: &mut csv::Writer<W>,
-    buf: &mut String,
-    l: &fenrun::LineView<'_>,
-    scale: u32,
-) -> csv::Result<()> {
-    use std::fmt::Write as _;
-    let mut field = |w: &mut csv::Writer<W>, f: &dyn Fn(&mut String)| {
-        buf.clear();
-        f(buf);
-        w.write_field(buf.as_bytes())
-    };
-    w.write_field(l.order.unwrap_or_default())?;
-    w.write_field(l.refund.unwrap_or_default())?;
-    w.write_field(l.rule)?;
-    w.write_field(l.kind)?;
-    w.write_field(l.beneficiary)?;
-    field(w, &|b| {
-        if let Some(level) = l.level {
-            let _ = write!(b, "{level}");
-        }
-    })?;
-    field(w, &|b| b.push_str(&fenrun::money_string(l.base, scale)))?;
-    field(w, &|b| {
-        if let Some(r) = l.rate {
-            b.push_str(&fenrun::short_string(r));
-        }
-    })?;
-    field(w, &|b| {
-        if let Some(x) = l.weight {
-            b.push_str(&fenrun::short_string(x));
-        }
-    })?;
-    field(w, &|b| b.push_str(&fenrun::money_string(l.amount, scale)))?;
-    w.write_record(None::<&[u8]>)
-}
-
 fn lines_csv(s: &Settlement) -> Result<Vec<u8>, Failure> {
-    let scale = s.scale();
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let io = |e: csv::Error| Failure::Io(format!("cannot write CSV: {e}"));
-    w.write_record(CSV_HEADER).map_err(io)?;
-    let mut buf = String::new();
-    for l in s.lines() {
-        write_csv_line(&mut w, &mut buf, &l, scale).map_err(io)?;
-    }
-    w.into_inner()
-        .map_err(|e| Failure::Io(format!("cannot write CSV: {e}")))
+    let mut buf = Vec::new();
+    fenrun_arrow::write::lines_csv(s, &mut buf)
+        .map_err(|e| Failure::Io(format!("cannot write CSV: {e}")))?;
+    Ok(buf)
 }
 
 fn print_summary(s: &Settlement, currency: Option<&str>, out: &Path) {

@@ -113,7 +113,7 @@ impl World {
     /// Member `i`'s sponsor: an earlier member (acyclic by construction), or none.
     pub fn sponsor(&self, i: usize) -> Option<usize> {
         let choice = self.members.get(i).map_or(0, |m| m.0);
-        if i == 0 || choice % 5 == 0 {
+        if i == 0 || choice.is_multiple_of(5) {
             None
         } else {
             Some(choice as usize % i)

@@ -86,6 +86,12 @@ impl Batch {
         Batch::from_doc(crate::doc::from_value(value)?, policy)
     }
 
+    /// Validate a batch given as typed records (a columnar reader's or a
+    /// binding's output); see [`crate::input`].
+    pub fn from_records(records: crate::input::BatchRecords, policy: &Policy) -> Result<Batch> {
+        Batch::from_doc(records.into(), policy)
+    }
+
     /// Number of members.
     pub fn member_count(&self) -> usize {
         self.ids.len()

@@ -25,6 +25,54 @@ pub enum ErrorFamily {
     Output,
 }
 
+/// Bind the `path` field of any variant (every variant has one).
+macro_rules! each_path {
+    ($e:expr, $p:ident => $body:expr) => {
+        match $e {
+                Error::InvalidJson { path: $p, .. }
+            | Error::InvalidTable { path: $p, .. }
+                | Error::UnknownField { path: $p, .. }
+                | Error::MissingField { path: $p, .. }
+                | Error::InvalidType { path: $p, .. }
+                | Error::FloatNumber { path: $p, .. }
+                | Error::InvalidDecimal { path: $p, .. }
+                | Error::InvalidValue { path: $p, .. }
+                | Error::UnsupportedVersion { path: $p, .. }
+                | Error::InvalidScale { path: $p, .. }
+                | Error::RateOutOfRange { path: $p, .. }
+                | Error::NoRanks { path: $p }
+                | Error::DuplicateRank { path: $p, .. }
+                | Error::DecreasingRate { path: $p, .. }
+                | Error::LowestRankUpgrade { path: $p, .. }
+                | Error::UnknownRank { path: $p, .. }
+                | Error::DuplicateRule { path: $p, .. }
+                | Error::InvalidCondition { path: $p, .. }
+                | Error::InvalidRule { path: $p, .. }
+                | Error::EmptyId { path: $p }
+                | Error::DuplicateMember { path: $p, .. }
+                | Error::UnknownSponsor { path: $p, .. }
+                | Error::SelfSponsor { path: $p, .. }
+                | Error::SponsorCycle { path: $p, .. }
+                | Error::DuplicateGroup { path: $p, .. }
+                | Error::UnknownOwner { path: $p, .. }
+                | Error::NegativeSize { path: $p, .. }
+                | Error::DuplicateEvent { path: $p, .. }
+                | Error::UnknownSeller { path: $p, .. }
+                | Error::NoSeller { path: $p, .. }
+                | Error::NonPositiveAmount { path: $p, .. }
+                | Error::TooManyDecimals { path: $p, .. }
+                | Error::InvalidTimestamp { path: $p, .. }
+                | Error::UnknownOrder { path: $p, .. }
+                | Error::RefundBeforeOrder { path: $p, .. }
+                | Error::OverRefund { path: $p, .. }
+                | Error::LimitExceeded { path: $p, .. }
+                | Error::Overflow { path: $p, .. }
+                | Error::OrderNotSettled { path: $p, .. }
+                | Error::SinkError { path: $p, .. } => $body,
+        }
+    };
+}
+
 /// Every way fenrun can refuse an input.
 ///
 /// The `path` of each variant is the JSON path of the offending value, the
@@ -39,6 +87,15 @@ pub enum Error {
         /// Where the parser stopped (`line 3 column 7`).
         path: String,
         /// What the parser said.
+        detail: String,
+    },
+    /// A table (Parquet, CSV, Arrow) that cannot be read, or a column whose
+    /// type cannot hold its field (a list where an id belongs).
+    #[error("{path}: invalid table: {detail}")]
+    InvalidTable {
+        /// The table, or `table.column`.
+        path: String,
+        /// What is wrong.
         detail: String,
     },
     /// A field that the format does not know (a misspelt `sponser`).
@@ -421,6 +478,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::InvalidJson { .. } => "invalid_json",
+            Error::InvalidTable { .. } => "invalid_table",
             Error::UnknownField { .. } => "unknown_field",
             Error::MissingField { .. } => "missing_field",
             Error::InvalidType { .. } => "invalid_type",
@@ -466,6 +524,7 @@ impl Error {
     pub fn family(&self) -> ErrorFamily {
         match self {
             Error::InvalidJson { .. }
+            | Error::InvalidTable { .. }
             | Error::UnknownField { .. }
             | Error::MissingField { .. }
             | Error::InvalidType { .. }
@@ -492,52 +551,30 @@ impl Error {
 
     /// The JSON path of the offending value (`members[3].sponsor`).
     pub fn path(&self) -> &str {
-        match self {
-            Error::InvalidJson { path, .. }
-            | Error::UnknownField { path, .. }
-            | Error::MissingField { path, .. }
-            | Error::InvalidType { path, .. }
-            | Error::FloatNumber { path, .. }
-            | Error::InvalidDecimal { path, .. }
-            | Error::InvalidValue { path, .. }
-            | Error::UnsupportedVersion { path, .. }
-            | Error::InvalidScale { path, .. }
-            | Error::RateOutOfRange { path, .. }
-            | Error::NoRanks { path }
-            | Error::DuplicateRank { path, .. }
-            | Error::DecreasingRate { path, .. }
-            | Error::LowestRankUpgrade { path, .. }
-            | Error::UnknownRank { path, .. }
-            | Error::DuplicateRule { path, .. }
-            | Error::InvalidCondition { path, .. }
-            | Error::InvalidRule { path, .. }
-            | Error::EmptyId { path }
-            | Error::DuplicateMember { path, .. }
-            | Error::UnknownSponsor { path, .. }
-            | Error::SelfSponsor { path, .. }
-            | Error::SponsorCycle { path, .. }
-            | Error::DuplicateGroup { path, .. }
-            | Error::UnknownOwner { path, .. }
-            | Error::NegativeSize { path, .. }
-            | Error::DuplicateEvent { path, .. }
-            | Error::UnknownSeller { path, .. }
-            | Error::NoSeller { path, .. }
-            | Error::NonPositiveAmount { path, .. }
-            | Error::TooManyDecimals { path, .. }
-            | Error::InvalidTimestamp { path, .. }
-            | Error::UnknownOrder { path, .. }
-            | Error::RefundBeforeOrder { path, .. }
-            | Error::OverRefund { path, .. }
-            | Error::LimitExceeded { path, .. }
-            | Error::Overflow { path, .. }
-            | Error::OrderNotSettled { path, .. }
-            | Error::SinkError { path, .. } => path,
-        }
+        each_path!(self, p => p)
+    }
+
+    /// The same error with its path rewritten by `f`: a reader of other formats
+    /// (a Parquet or CSV table) names its own records (`orders[3]` for `events[3]`).
+    /// The message follows, since it is formatted from the path.
+    ///
+    /// ```
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 1, "ranks": [{"id": "member"}]}"#).unwrap();
+    /// let err = fenrun::Batch::from_json(r#"{"members": [{"id": "m1", "sponsor": "m9"}], "events": []}"#, &policy)
+    ///     .unwrap_err()
+    ///     .map_path(|p| p.replacen("members", "members.parquet row", 1));
+    /// assert_eq!(err.path(), "members.parquet row[0].sponsor");
+    /// ```
+    #[must_use]
+    pub fn map_path(mut self, f: impl FnOnce(&str) -> String) -> Error {
+        each_path!(&mut self, p => *p = f(p));
+        self
     }
 
     /// Every code this library can return, for bindings to check their mapping against.
     pub const CODES: &'static [&'static str] = &[
         "invalid_json",
+        "invalid_table",
         "unknown_field",
         "missing_field",
         "invalid_type",

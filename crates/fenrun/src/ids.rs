@@ -29,6 +29,12 @@ macro_rules! id_type {
             }
         }
 
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                $name(s)
+            }
+        }
+
         impl From<&str> for $name {
             fn from(s: &str) -> Self {
                 $name(s.to_owned())

@@ -269,6 +269,30 @@ impl Policy {
         self.order_cap
     }
 
+    /// The largest number of decimals (counted by value) of any rate a line can
+    /// carry: rank rates (and so their differences), `levels`, `peer` and `pool`
+    /// rates. A columnar writer stores line rates at this scale without loss.
+    ///
+    /// ```
+    /// let p = fenrun::Policy::from_json(r#"{"version": 1, "ranks": [{"id": "a", "rate": "0.125"}],
+    ///   "rules": [{"id": "l", "type": "levels", "rates": ["0.10", "0.05"]}]}"#).unwrap();
+    /// assert_eq!(p.rate_scale(), 3);
+    /// ```
+    pub fn rate_scale(&self) -> u32 {
+        let rules = self.rules.iter().flat_map(|r| match &r.kind {
+            RuleKind::Levels { rates, .. } => rates.clone(),
+            RuleKind::Differential => Vec::new(),
+            RuleKind::Peer { rate, .. } | RuleKind::Pool { rate, .. } => vec![*rate],
+        });
+        self.ranks
+            .iter()
+            .map(|r| r.rate)
+            .chain(rules)
+            .map(|d| d.normalize().scale())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The activity condition.
     pub fn active_if(&self) -> Option<&Condition> {
         self.active_if.as_ref()

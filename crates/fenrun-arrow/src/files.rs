@@ -1,0 +1,117 @@
+//! Table files: Parquet through arrow-rs, CSV read as text columns (never
+//! type-inferred: an amount column stays the exact text the file holds).
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::builder::StringBuilder;
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use fenrun::{Error, Result};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::write::BATCH_ROWS;
+
+/// A table file's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableFormat {
+    /// Apache Parquet (`.parquet`, `.pq`).
+    Parquet,
+    /// Comma-separated values with a header row (`.csv`).
+    Csv,
+}
+
+impl TableFormat {
+    /// The format named by a file's extension.
+    pub fn from_path(path: &Path) -> Result<TableFormat> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("parquet" | "pq") => Ok(TableFormat::Parquet),
+            Some("csv") => Ok(TableFormat::Csv),
+            _ => Err(Error::InvalidTable {
+                path: path.display().to_string(),
+                detail: "unknown table format: name the file .parquet or .csv".to_owned(),
+            }),
+        }
+    }
+}
+
+fn unreadable(name: &str, path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::InvalidTable {
+        path: name.to_owned(),
+        detail: format!("cannot read {}: {e}", path.display()),
+    }
+}
+
+/// Read the whole table `name` from `path` (Parquet or CSV, by extension).
+/// In a CSV file every column is text and an empty cell is null.
+pub fn read_table(path: &Path, name: &str) -> Result<Vec<RecordBatch>> {
+    let file = File::open(path).map_err(|e| unreadable(name, path, e))?;
+    match TableFormat::from_path(path)? {
+        TableFormat::Parquet => {
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+                .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+                .map_err(|e| unreadable(name, path, e))?;
+            reader
+                .map(|b| b.map_err(|e| unreadable(name, path, e)))
+                .collect()
+        }
+        TableFormat::Csv => read_csv(file, name, path),
+    }
+}
+
+fn read_csv(file: File, name: &str, path: &Path) -> Result<Vec<RecordBatch>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
+    let headers = reader
+        .headers()
+        .map_err(|e| unreadable(name, path, e))?
+        .clone();
+    let schema = Arc::new(Schema::new(
+        headers
+            .iter()
+            .map(|h| Field::new(h, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let new_builders =
+        || -> Vec<StringBuilder> { headers.iter().map(|_| StringBuilder::new()).collect() };
+    let mut builders = new_builders();
+    let mut batches = Vec::new();
+    let mut rows = 0;
+    let mut record = csv::ByteRecord::new();
+    let flush = |builders: &mut Vec<StringBuilder>| -> Result<RecordBatch> {
+        let columns: Vec<ArrayRef> = builders
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef)
+            .collect();
+        RecordBatch::try_new(schema.clone(), columns).map_err(|e| unreadable(name, path, e))
+    };
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(unreadable(name, path, e)),
+        }
+        for (b, cell) in builders.iter_mut().zip(record.iter()) {
+            if cell.is_empty() {
+                b.append_null();
+            } else {
+                let text = std::str::from_utf8(cell).map_err(|_| Error::InvalidTable {
+                    path: format!("{name}[{}]", batches.len() * BATCH_ROWS + rows),
+                    detail: "a cell is not UTF-8".to_owned(),
+                })?;
+                b.append_value(text);
+            }
+        }
+        rows += 1;
+        if rows == BATCH_ROWS {
+            batches.push(flush(&mut builders)?);
+            rows = 0;
+        }
+    }
+    if rows > 0 || batches.is_empty() {
+        batches.push(flush(&mut builders)?);
+    }
+    Ok(batches)
+}

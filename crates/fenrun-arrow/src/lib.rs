@@ -1,0 +1,177 @@
+//! # fenrun-arrow — columnar input and output for fenrun
+//!
+//! Reads a batch (members, groups, orders, refunds) from Arrow record batches,
+//! Parquet files or CSV files, and writes settlement lines and totals back as
+//! Arrow, Parquet or CSV, so that the core [`fenrun`] stays pure and the CLI
+//! and the Python binding share one conversion.
+//!
+//! Money columns are read exactly: decimal128 (or decimal32/64/256), decimal
+//! strings in the strict form, or integers. A float money column is refused
+//! with `float_number`. Validation of meaning is the core's: the same codes as
+//! for a JSON batch, with paths naming the table and row (`orders[41].seller`).
+//!
+//! | table | columns (**required**) |
+//! |---|---|
+//! | members | **id**, sponsor, rank, active, `attrs.<name>`… |
+//! | groups | **id**, **owner**, **size** |
+//! | orders | **id**, seller, buyer, **amount**, at, refund_of |
+//! | refunds | **id**, **refund_of**, **amount**, at |
+//!
+//! Orders are settled in row order; a row with `refund_of` is a refund (as in
+//! the JSON `events`). Rows of a separate refunds table come after every order.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use arrow_array::{ArrayRef, RecordBatch, StringArray, Decimal128Array};
+//! let policy = fenrun::Policy::from_json(r#"{"version": 1,
+//!   "ranks": [{"id": "member"}, {"id": "group_owner", "rate": "0.10"}],
+//!   "rules": [{"id": "spread", "type": "differential"}]}"#)?;
+//! let members = RecordBatch::try_from_iter([
+//!     ("id", Arc::new(StringArray::from(vec!["m1"])) as ArrayRef),
+//!     ("rank", Arc::new(StringArray::from(vec!["group_owner"])) as ArrayRef),
+//! ]).unwrap();
+//! let orders = RecordBatch::try_from_iter([
+//!     ("id", Arc::new(StringArray::from(vec!["o1"])) as ArrayRef),
+//!     ("seller", Arc::new(StringArray::from(vec!["m1"])) as ArrayRef),
+//!     ("amount", Arc::new(Decimal128Array::from(vec![12345]).with_precision_and_scale(12, 2).unwrap()) as ArrayRef),
+//! ]).unwrap();
+//! let tables = fenrun_arrow::Tables { members: vec![members], orders: vec![orders], ..Default::default() };
+//! let batch = tables.into_batch(&policy)?;
+//! let settlement = fenrun::settle(&policy, &batch)?;
+//! assert_eq!(settlement.total_of("m1").unwrap().to_string(), "12.35"); // 0.10 × 123.45 = 12.345 → 12.35
+//! # Ok::<(), fenrun::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod files;
+pub mod read;
+pub mod write;
+
+pub use arrow_array::RecordBatch;
+pub use files::{read_table, TableFormat};
+pub use write::{lines_batch, totals_batch, LinesFile};
+
+use std::path::Path;
+
+use fenrun::input::BatchRecords;
+use fenrun::{Batch, Engine, Error, Policy, Result, Settlement};
+
+/// A batch given as tables of record batches.
+#[derive(Debug, Clone, Default)]
+pub struct Tables {
+    /// The members table.
+    pub members: Vec<RecordBatch>,
+    /// The groups table (may be empty).
+    pub groups: Vec<RecordBatch>,
+    /// Orders, and refunds in place when the table has `refund_of`.
+    pub orders: Vec<RecordBatch>,
+    /// Refunds given apart; they come after every order.
+    pub refunds: Vec<RecordBatch>,
+}
+
+impl Tables {
+    /// Read each table from a file (Parquet or CSV, by extension).
+    pub fn from_files(
+        members: &Path,
+        groups: Option<&Path>,
+        orders: &Path,
+        refunds: Option<&Path>,
+    ) -> Result<Tables> {
+        let opt = |p: Option<&Path>, name| p.map_or(Ok(Vec::new()), |p| read_table(p, name));
+        Ok(Tables {
+            members: read_table(members, "members")?,
+            groups: opt(groups, "groups")?,
+            orders: read_table(orders, "orders")?,
+            refunds: opt(refunds, "refunds")?,
+        })
+    }
+
+    /// Convert to records without validating their meaning.
+    pub fn into_records(self) -> Result<(BatchRecords, usize)> {
+        let mut events = read::orders(&self.orders, "orders")?;
+        let orders = events.len();
+        events.extend(read::refunds(&self.refunds, "refunds")?);
+        let records = BatchRecords {
+            members: read::members(&self.members, "members")?,
+            groups: read::groups(&self.groups, "groups")?,
+            events,
+        };
+        Ok((records, orders))
+    }
+
+    /// Convert and validate against `policy`. Errors name the table and row:
+    /// the core's `events[i]` becomes `orders[i]` or `refunds[j]`.
+    pub fn into_batch(self, policy: &Policy) -> Result<Batch> {
+        let (records, orders) = self.into_records()?;
+        Batch::from_records(records, policy).map_err(|e| e.map_path(|p| event_path(p, orders)))
+    }
+}
+
+/// `events[i]…` → `orders[i]…` for i < `orders`, else `refunds[i − orders]…`.
+fn event_path(path: &str, orders: usize) -> String {
+    let Some(rest) = path.strip_prefix("events[") else {
+        return path.to_owned();
+    };
+    let Some((index, tail)) = rest.split_once(']') else {
+        return path.to_owned();
+    };
+    match index.parse::<usize>() {
+        Ok(i) if i < orders => format!("orders[{i}]{tail}"),
+        Ok(i) => format!("refunds[{}]{tail}", i - orders),
+        Err(_) => path.to_owned(),
+    }
+}
+
+/// Settle while streaming every line to a table file (Parquet or CSV, by
+/// extension) in record batches; the returned settlement holds totals,
+/// rank changes and summary, no lines.
+pub fn settle_lines_to_file(
+    engine: &Engine<'_>,
+    policy: &Policy,
+    path: &Path,
+) -> Result<Settlement> {
+    let format = TableFormat::from_path(path)?;
+    let mut file = LinesFile::create(path, format, engine.scale(), policy.rate_scale())?;
+    let mut failed: Option<Error> = None;
+    let settled = engine.settle_streaming(|l| {
+        file.push(&l).map_err(|e| {
+            let msg = e.to_string();
+            failed = Some(e);
+            std::io::Error::other(msg)
+        })
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let s = settled?;
+    file.close()?;
+    Ok(s)
+}
+
+/// Write the totals of a settlement to a table file (Parquet or CSV, by extension).
+pub fn write_totals(s: &Settlement, path: &Path) -> Result<()> {
+    write::write_table(path, TableFormat::from_path(path)?, &totals_batch(s)?)
+}
+
+/// Write the lines of a settlement (which kept them) to a table file.
+pub fn write_lines(s: &Settlement, policy: &Policy, path: &Path) -> Result<()> {
+    write::write_table(
+        path,
+        TableFormat::from_path(path)?,
+        &lines_batch(s, policy.rate_scale())?,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event_path;
+
+    #[test]
+    fn event_paths_name_the_table() {
+        assert_eq!(event_path("events[3].seller", 5), "orders[3].seller");
+        assert_eq!(event_path("events[5].amount", 5), "refunds[0].amount");
+        assert_eq!(event_path("events[12]", 5), "refunds[7]");
+        assert_eq!(event_path("members[1].sponsor", 5), "members[1].sponsor");
+    }
+}

@@ -1,0 +1,432 @@
+//! Settlement lines and totals → Arrow record batches, and table writers
+//! (Parquet or CSV) that a streaming settlement feeds line by line.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::builder::{Decimal128Builder, StringBuilder, UInt32Builder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use fenrun::{Error, LineView, Result, Settlement};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use rust_decimal::Decimal;
+
+use crate::TableFormat;
+
+/// Rows per record batch (and Parquet row-group flush) when writing lines.
+pub const BATCH_ROWS: usize = 64 * 1024;
+
+/// The largest decimal128 precision.
+const PRECISION: u8 = 38;
+
+/// Column names of the lines table, in §9 order (`weight` only on pool lines).
+pub const LINE_COLUMNS: [&str; 10] = [
+    "order",
+    "refund",
+    "rule",
+    "kind",
+    "beneficiary",
+    "level",
+    "base",
+    "rate",
+    "weight",
+    "amount",
+];
+
+/// The lines schema: money (`base`, `amount`) as decimal128 at the policy's
+/// scale, `rate` at the policy's [`rate_scale`](fenrun::Policy::rate_scale),
+/// `weight` (pool lines) as a shortest-form decimal string, since a weight is
+/// any metric value.
+pub fn lines_schema(scale: u32, rate_scale: u32) -> SchemaRef {
+    let money = DataType::Decimal128(PRECISION, scale as i8);
+    let text = |name: &str, nullable| Field::new(name, DataType::Utf8, nullable);
+    Arc::new(Schema::new(vec![
+        text("order", true),
+        text("refund", true),
+        text("rule", false),
+        text("kind", false),
+        text("beneficiary", false),
+        Field::new("level", DataType::UInt32, true),
+        Field::new("base", money.clone(), false),
+        Field::new(
+            "rate",
+            DataType::Decimal128(PRECISION, rate_scale as i8),
+            true,
+        ),
+        text("weight", true),
+        Field::new("amount", money, false),
+    ]))
+}
+
+/// The totals schema: `member`, `amount` (decimal128 at the policy scale).
+pub fn totals_schema(scale: u32) -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("member", DataType::Utf8, false),
+        Field::new(
+            "amount",
+            DataType::Decimal128(PRECISION, scale as i8),
+            false,
+        ),
+    ]))
+}
+
+/// `d` as an integer count of 10^-scale units; `None` if it has more decimals
+/// (never for money rounded at `scale`) or does not fit.
+fn units(d: Decimal, scale: u32) -> Option<i128> {
+    let d = if d.scale() > scale { d.normalize() } else { d };
+    let up = scale.checked_sub(d.scale())?;
+    d.mantissa().checked_mul(10i128.checked_pow(up)?)
+}
+
+fn unscalable(what: &str, d: Decimal, scale: u32) -> Error {
+    Error::Overflow {
+        path: "lines".to_owned(),
+        detail: format!("{what} {d} does not fit decimal128 at scale {scale}"),
+    }
+}
+
+/// Accumulates lines into Arrow columns.
+pub struct LinesBuilder {
+    schema: SchemaRef,
+    scale: u32,
+    rate_scale: u32,
+    order: StringBuilder,
+    refund: StringBuilder,
+    rule: StringBuilder,
+    kind: StringBuilder,
+    beneficiary: StringBuilder,
+    level: UInt32Builder,
+    base: Decimal128Builder,
+    rate: Decimal128Builder,
+    weight: StringBuilder,
+    amount: Decimal128Builder,
+    rows: usize,
+}
+
+impl LinesBuilder {
+    /// An empty builder for lines at the policy's `scale` and `rate_scale`.
+    pub fn new(scale: u32, rate_scale: u32) -> LinesBuilder {
+        let money = || {
+            Decimal128Builder::new().with_data_type(DataType::Decimal128(PRECISION, scale as i8))
+        };
+        LinesBuilder {
+            schema: lines_schema(scale, rate_scale),
+            scale,
+            rate_scale,
+            order: StringBuilder::new(),
+            refund: StringBuilder::new(),
+            rule: StringBuilder::new(),
+            kind: StringBuilder::new(),
+            beneficiary: StringBuilder::new(),
+            level: UInt32Builder::new(),
+            base: money(),
+            rate: Decimal128Builder::new()
+                .with_data_type(DataType::Decimal128(PRECISION, rate_scale as i8)),
+            weight: StringBuilder::new(),
+            amount: money(),
+            rows: 0,
+        }
+    }
+
+    /// Rows held.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// No rows held.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Append one line.
+    pub fn push(&mut self, l: &LineView<'_>) -> Result<()> {
+        let base =
+            units(l.base, self.scale).ok_or_else(|| unscalable("base", l.base, self.scale))?;
+        let amount = units(l.amount, self.scale)
+            .ok_or_else(|| unscalable("amount", l.amount, self.scale))?;
+        let rate = match l.rate {
+            Some(r) => Some(
+                units(r, self.rate_scale).ok_or_else(|| unscalable("rate", r, self.rate_scale))?,
+            ),
+            None => None,
+        };
+        self.order.append_option(l.order);
+        self.refund.append_option(l.refund);
+        self.rule.append_value(l.rule);
+        self.kind.append_value(l.kind);
+        self.beneficiary.append_value(l.beneficiary);
+        self.level.append_option(l.level);
+        self.base.append_value(base);
+        self.rate.append_option(rate);
+        self.weight
+            .append_option(l.weight.map(fenrun::short_string));
+        self.amount.append_value(amount);
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// The rows held as a record batch; the builder is empty afterwards.
+    pub fn finish(&mut self) -> Result<RecordBatch> {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.order.finish()),
+            Arc::new(self.refund.finish()),
+            Arc::new(self.rule.finish()),
+            Arc::new(self.kind.finish()),
+            Arc::new(self.beneficiary.finish()),
+            Arc::new(self.level.finish()),
+            Arc::new(self.base.finish()),
+            Arc::new(self.rate.finish()),
+            Arc::new(self.weight.finish()),
+            Arc::new(self.amount.finish()),
+        ];
+        self.rows = 0;
+        RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| Error::InvalidTable {
+            path: "lines".to_owned(),
+            detail: e.to_string(),
+        })
+    }
+}
+
+/// Every line of a settlement as one record batch.
+pub fn lines_batch(s: &Settlement, rate_scale: u32) -> Result<RecordBatch> {
+    let mut b = LinesBuilder::new(s.scale(), rate_scale);
+    for l in s.lines() {
+        b.push(&l)?;
+    }
+    b.finish()
+}
+
+/// The totals (every beneficiary, sorted by id) as one record batch.
+pub fn totals_batch(s: &Settlement) -> Result<RecordBatch> {
+    let scale = s.scale();
+    let mut member = StringBuilder::new();
+    let mut amount =
+        Decimal128Builder::new().with_data_type(DataType::Decimal128(PRECISION, scale as i8));
+    for (m, t) in s.totals() {
+        member.append_value(m);
+        amount.append_value(units(t, scale).ok_or_else(|| unscalable("total", t, scale))?);
+    }
+    let columns: Vec<ArrayRef> = vec![Arc::new(member.finish()), Arc::new(amount.finish())];
+    RecordBatch::try_new(totals_schema(scale), columns).map_err(|e| Error::InvalidTable {
+        path: "totals".to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+fn io_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::SinkError {
+        path: "lines".to_owned(),
+        detail: format!("{}: {e}", path.display()),
+    }
+}
+
+/// A table file being written: Parquet (snappy) or CSV (money as decimal
+/// strings at the policy scale, exactly as the JSON writes them).
+pub enum TableWriter {
+    /// Parquet through arrow-rs.
+    Parquet(ArrowWriter<File>),
+    /// CSV with a header row.
+    Csv(csv::Writer<BufWriter<File>>),
+}
+
+impl TableWriter {
+    /// Create `path` for rows of `schema`.
+    pub fn create(path: &Path, format: TableFormat, schema: SchemaRef) -> Result<TableWriter> {
+        let file = File::create(path).map_err(|e| io_error(path, e))?;
+        Ok(match format {
+            TableFormat::Parquet => {
+                let props = WriterProperties::builder()
+                    .set_compression(Compression::SNAPPY)
+                    .build();
+                TableWriter::Parquet(
+                    ArrowWriter::try_new(file, schema, Some(props))
+                        .map_err(|e| io_error(path, e))?,
+                )
+            }
+            TableFormat::Csv => {
+                let mut w = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, file));
+                w.write_record(schema.fields().iter().map(|f| f.name().as_str()))
+                    .map_err(|e| io_error(path, e))?;
+                TableWriter::Csv(w)
+            }
+        })
+    }
+
+    /// Append a record batch.
+    pub fn write(&mut self, batch: &RecordBatch, path: &Path) -> Result<()> {
+        match self {
+            TableWriter::Parquet(w) => w.write(batch).map_err(|e| io_error(path, e)),
+            TableWriter::Csv(w) => write_csv_rows(w, batch).map_err(|e| io_error(path, e)),
+        }
+    }
+
+    /// Flush and close the file.
+    pub fn close(self, path: &Path) -> Result<()> {
+        match self {
+            TableWriter::Parquet(w) => w.close().map(drop).map_err(|e| io_error(path, e)),
+            TableWriter::Csv(mut w) => w.flush().map_err(|e| io_error(path, e)),
+        }
+    }
+}
+
+/// CSV rows of a batch with exact decimal text (arrow's own CSV writer would
+/// also do, but this keeps money formatting the core's: `12.30`, never `12.3`).
+fn write_csv_rows<W: Write>(w: &mut csv::Writer<W>, batch: &RecordBatch) -> csv::Result<()> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Decimal128Type, Int64Type, UInt32Type};
+    use arrow_array::Array;
+    let mut cell = String::new();
+    for row in 0..batch.num_rows() {
+        for col in batch.columns() {
+            cell.clear();
+            if col.is_valid(row) {
+                match col.data_type() {
+                    DataType::Utf8 => cell.push_str(col.as_string::<i32>().value(row)),
+                    DataType::UInt32 => {
+                        cell.push_str(&col.as_primitive::<UInt32Type>().value(row).to_string())
+                    }
+                    DataType::Int64 => {
+                        cell.push_str(&col.as_primitive::<Int64Type>().value(row).to_string())
+                    }
+                    DataType::Decimal128(_, s) => {
+                        let v = col.as_primitive::<Decimal128Type>().value(row);
+                        let scale = u32::try_from(*s).unwrap_or(0);
+                        match Decimal::try_from_i128_with_scale(v, scale) {
+                            Ok(d) => cell.push_str(&fenrun::money_string(d, scale)),
+                            Err(_) => cell.push_str(&v.to_string()),
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            w.write_field(cell.as_bytes())?;
+        }
+        w.write_record(None::<&[u8]>)?;
+    }
+    Ok(())
+}
+
+/// One line as a CSV row in the column order of [`LINE_COLUMNS`]: money at the
+/// policy scale, rates and weights in shortest form, exactly as the §9 JSON
+/// writes them. `buf` is reused between calls.
+pub fn write_csv_line<W: Write>(
+    w: &mut csv::Writer<W>,
+    buf: &mut String,
+    l: &LineView<'_>,
+    scale: u32,
+) -> csv::Result<()> {
+    use std::fmt::Write as _;
+    let mut field = |w: &mut csv::Writer<W>, f: &dyn Fn(&mut String)| {
+        buf.clear();
+        f(buf);
+        w.write_field(buf.as_bytes())
+    };
+    w.write_field(l.order.unwrap_or_default())?;
+    w.write_field(l.refund.unwrap_or_default())?;
+    w.write_field(l.rule)?;
+    w.write_field(l.kind)?;
+    w.write_field(l.beneficiary)?;
+    field(w, &|b| {
+        if let Some(level) = l.level {
+            let _ = write!(b, "{level}");
+        }
+    })?;
+    field(w, &|b| b.push_str(&fenrun::money_string(l.base, scale)))?;
+    field(w, &|b| {
+        if let Some(r) = l.rate {
+            b.push_str(&fenrun::short_string(r));
+        }
+    })?;
+    field(w, &|b| {
+        if let Some(x) = l.weight {
+            b.push_str(&fenrun::short_string(x));
+        }
+    })?;
+    field(w, &|b| b.push_str(&fenrun::money_string(l.amount, scale)))?;
+    w.write_record(None::<&[u8]>)
+}
+
+/// Every line of a settlement (which kept them) as CSV with a header row.
+pub fn lines_csv(s: &Settlement, out: impl Write) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(LINE_COLUMNS)?;
+    let mut buf = String::new();
+    for l in s.lines() {
+        write_csv_line(&mut w, &mut buf, &l, s.scale())?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+enum LinesOut {
+    Parquet(ArrowWriter<File>, Box<LinesBuilder>),
+    Csv(csv::Writer<BufWriter<File>>, String),
+}
+
+/// A line sink writing to a table file: Parquet in record batches of
+/// [`BATCH_ROWS`], or CSV row by row. Lines never sit in memory beyond one batch.
+pub struct LinesFile<'p> {
+    path: &'p Path,
+    scale: u32,
+    out: LinesOut,
+}
+
+impl<'p> LinesFile<'p> {
+    /// Create `path` for the lines of a policy with this `scale` and `rate_scale`.
+    pub fn create(
+        path: &'p Path,
+        format: TableFormat,
+        scale: u32,
+        rate_scale: u32,
+    ) -> Result<LinesFile<'p>> {
+        let out = match TableWriter::create(path, format, lines_schema(scale, rate_scale))? {
+            TableWriter::Parquet(w) => {
+                LinesOut::Parquet(w, Box::new(LinesBuilder::new(scale, rate_scale)))
+            }
+            TableWriter::Csv(w) => LinesOut::Csv(w, String::new()),
+        };
+        Ok(LinesFile { path, scale, out })
+    }
+
+    /// Take one line; a full batch is written out.
+    pub fn push(&mut self, l: &LineView<'_>) -> Result<()> {
+        match &mut self.out {
+            LinesOut::Parquet(w, builder) => {
+                builder.push(l)?;
+                if builder.len() >= BATCH_ROWS {
+                    let batch = builder.finish()?;
+                    w.write(&batch).map_err(|e| io_error(self.path, e))?;
+                }
+                Ok(())
+            }
+            LinesOut::Csv(w, buf) => {
+                write_csv_line(w, buf, l, self.scale).map_err(|e| io_error(self.path, e))
+            }
+        }
+    }
+
+    /// Write what is left and close the file.
+    pub fn close(self) -> Result<()> {
+        match self.out {
+            LinesOut::Parquet(mut w, mut builder) => {
+                if !builder.is_empty() {
+                    let batch = builder.finish()?;
+                    w.write(&batch).map_err(|e| io_error(self.path, e))?;
+                }
+                w.close().map(drop).map_err(|e| io_error(self.path, e))
+            }
+            LinesOut::Csv(mut w, _) => w.flush().map_err(|e| io_error(self.path, e)),
+        }
+    }
+}
+
+/// Write one record batch as a whole table file.
+pub fn write_table(path: &Path, format: TableFormat, batch: &RecordBatch) -> Result<()> {
+    let mut w = TableWriter::create(path, format, batch.schema())?;
+    w.write(batch, path)?;
+    w.close(path)
+}

@@ -1,0 +1,463 @@
+//! The table path (Arrow, Parquet, CSV) against the JSON path: every golden
+//! vector's batch, turned into tables, must settle to the same bytes (or fail
+//! with the same code); and the table-specific errors each have a test.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // test code: a failed expectation is a test failure
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow_array::builder::{BooleanBuilder, Decimal128Builder, Int64Builder, StringBuilder};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Decimal128Type;
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow_schema::DataType;
+use fenrun::{Batch, Policy};
+use fenrun_arrow::{read_table, TableFormat, Tables};
+use fenrun_testkit::{load_vectors, vectors_dir};
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+/// A JSON record list as string-ish Arrow columns; `None` when a value has a
+/// shape tables cannot hold (a float, a nested object where a scalar belongs),
+/// i.e. a JSON-format error that has no table equivalent.
+fn table(records: &[Value], decimal_money: bool) -> Option<RecordBatch> {
+    let mut names: Vec<String> = Vec::new();
+    for r in records {
+        let obj = r.as_object()?;
+        for (k, v) in obj {
+            let cols: Vec<String> = if k == "attrs" {
+                v.as_object()?
+                    .keys()
+                    .map(|a| format!("attrs.{a}"))
+                    .collect()
+            } else {
+                vec![k.clone()]
+            };
+            for c in cols {
+                if !names.contains(&c) {
+                    names.push(c);
+                }
+            }
+        }
+    }
+    let cell = |r: &Value, c: &str| -> Option<Value> {
+        match c.strip_prefix("attrs.") {
+            Some(a) => r.get("attrs").and_then(|x| x.get(a)).cloned(),
+            None => r.get(c).cloned(),
+        }
+    };
+    let mut columns: Vec<(String, ArrayRef)> = Vec::new();
+    for c in &names {
+        let values: Vec<Option<Value>> = records
+            .iter()
+            .map(|r| cell(r, c).filter(|v| !v.is_null()))
+            .collect();
+        let array: ArrayRef = match c.as_str() {
+            "active" => {
+                let mut b = BooleanBuilder::new();
+                for v in &values {
+                    match v {
+                        None => b.append_null(),
+                        Some(v) => b.append_value(v.as_bool()?),
+                    }
+                }
+                Arc::new(b.finish())
+            }
+            "size" => {
+                let mut b = Int64Builder::new();
+                for v in &values {
+                    match v {
+                        None => b.append_null(),
+                        Some(v) => b.append_value(v.as_i64()?),
+                    }
+                }
+                Arc::new(b.finish())
+            }
+            "amount" if decimal_money => {
+                // Exact decimal128 at the largest scale of the column.
+                let decs: Vec<Option<Decimal>> = values
+                    .iter()
+                    .map(|v| match v {
+                        None => Some(None),
+                        Some(Value::String(s)) => {
+                            fenrun::input::parse_decimal(s, "").ok().map(Some)
+                        }
+                        Some(Value::Number(n)) if n.is_i64() => {
+                            Some(Some(Decimal::from(n.as_i64()?)))
+                        }
+                        _ => None,
+                    })
+                    .collect::<Option<_>>()?;
+                let scale = decs.iter().flatten().map(Decimal::scale).max().unwrap_or(0);
+                let mut b =
+                    Decimal128Builder::new().with_data_type(DataType::Decimal128(38, scale as i8));
+                for d in decs {
+                    match d {
+                        None => b.append_null(),
+                        Some(mut d) => {
+                            d.rescale(scale);
+                            b.append_value(d.mantissa());
+                        }
+                    }
+                }
+                Arc::new(b.finish())
+            }
+            _ => {
+                let mut b = StringBuilder::new();
+                for v in &values {
+                    match v {
+                        None => b.append_null(),
+                        Some(Value::String(s)) => b.append_value(s),
+                        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => {
+                            b.append_value(n.to_string())
+                        }
+                        Some(_) => return None,
+                    }
+                }
+                Arc::new(b.finish())
+            }
+        };
+        columns.push((c.clone(), array));
+    }
+    if columns.is_empty() {
+        return Some(RecordBatch::new_empty(Arc::new(
+            arrow_schema::Schema::empty(),
+        )));
+    }
+    RecordBatch::try_from_iter(columns).ok()
+}
+
+fn tables(batch: &Value, decimal_money: bool) -> Option<Tables> {
+    let list = |k: &str| -> Option<Vec<RecordBatch>> {
+        match batch.get(k) {
+            None => Some(Vec::new()),
+            Some(v) => {
+                let records = v.as_array()?;
+                if records.is_empty() {
+                    return Some(Vec::new());
+                }
+                Some(vec![table(records, decimal_money)?])
+            }
+        }
+    };
+    Some(Tables {
+        members: list("members")?,
+        groups: list("groups")?,
+        orders: list("events")?,
+        refunds: Vec::new(),
+    })
+}
+
+#[test]
+fn every_vector_settles_the_same_through_tables() {
+    let vectors = load_vectors(&vectors_dir()).unwrap();
+    let (mut same, mut skipped) = (0, 0);
+    let mut failures = Vec::new();
+    for (path, v) in &vectors {
+        let Ok(policy) = Policy::from_json(&v.policy_text()) else {
+            continue;
+        };
+        let Some(text) = v.batch_text() else { continue };
+        let Ok(doc) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        if doc.as_object().is_some_and(|o| {
+            o.keys()
+                .any(|k| !["members", "groups", "events"].contains(&k.as_str()))
+        }) {
+            skipped += 1;
+            continue;
+        }
+        let expected = Batch::from_json(&text, &policy).and_then(|b| fenrun::settle(&policy, &b));
+        for decimal_money in [false, true] {
+            let Some(t) = tables(&doc, decimal_money) else {
+                skipped += 1;
+                continue;
+            };
+            let got = t
+                .into_batch(&policy)
+                .and_then(|b| fenrun::settle(&policy, &b));
+            match (&expected, got) {
+                (Ok(e), Ok(g)) if e.to_json() == g.to_json() => same += 1,
+                (Err(e), Err(g)) if e.code() == g.code() => same += 1,
+                // A JSON-shape error (a missing `members` key, a string where a count belongs)
+                // can surface later or differently in table form; only meaning must agree.
+                (Err(e), _) if e.family() == fenrun::ErrorFamily::Format => skipped += 1,
+                (e, g) => failures.push(format!(
+                    "{} (decimal128 money: {decimal_money}): JSON path {:?}, table path {:?}",
+                    path.display(),
+                    e.as_ref()
+                        .map(|s| s.total_paid())
+                        .map_err(|e| e.to_string()),
+                    g.map(|s| s.total_paid()).map_err(|e| e.to_string())
+                )),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        same >= 180,
+        "only {same} vector runs compared ({skipped} skipped)"
+    );
+}
+
+fn strings(values: &[Option<&str>]) -> ArrayRef {
+    Arc::new(StringArray::from(values.to_vec()))
+}
+
+fn policy() -> Policy {
+    Policy::from_json(
+        r#"{"version": 1, "ranks": [{"id": "member"}, {"id": "group_owner", "rate": "0.10"}],
+            "rules": [{"id": "spread", "type": "differential"}]}"#,
+    )
+    .unwrap()
+}
+
+fn members() -> RecordBatch {
+    RecordBatch::try_from_iter([
+        ("id", strings(&[Some("m1"), Some("m2")])),
+        ("sponsor", strings(&[None, Some("m1")])),
+        ("rank", strings(&[Some("group_owner"), None])),
+    ])
+    .unwrap()
+}
+
+fn orders(amount: ArrayRef) -> RecordBatch {
+    let n = amount.len();
+    let ids: Vec<Option<String>> = (0..n).map(|i| Some(format!("o{i}"))).collect();
+    RecordBatch::try_from_iter([
+        ("id", Arc::new(StringArray::from(ids)) as ArrayRef),
+        ("seller", strings(&vec![Some("m2"); n])),
+        ("amount", amount),
+    ])
+    .unwrap()
+}
+
+fn settle(tables: Tables) -> fenrun::Result<fenrun::Settlement> {
+    let p = policy();
+    let b = tables.into_batch(&p)?;
+    fenrun::settle(&p, &b)
+}
+
+fn with_orders(orders: RecordBatch) -> Tables {
+    Tables {
+        members: vec![members()],
+        orders: vec![orders],
+        ..Tables::default()
+    }
+}
+
+use arrow_array::Array;
+
+#[test]
+fn float_money_is_refused_with_the_column() {
+    let err = settle(with_orders(orders(Arc::new(Float64Array::from(vec![
+        10.5,
+    ])))))
+    .unwrap_err();
+    assert_eq!(err.code(), "float_number");
+    assert_eq!(err.path(), "orders.amount");
+}
+
+#[test]
+fn money_columns_read_exactly_from_every_exact_type() {
+    let dec = Decimal128Builder::new()
+        .with_data_type(DataType::Decimal128(10, 3))
+        .append_value_then(12_340);
+    for amount in [
+        strings(&[Some("12.34")]),
+        Arc::new(dec) as ArrayRef,
+        Arc::new(arrow_array::Int64Array::from(vec![12])) as ArrayRef,
+        arrow_cast::cast(&strings(&[Some("12.34")]), &DataType::Decimal256(40, 2)).unwrap(),
+        arrow_cast::cast(
+            &strings(&[Some("12.34")]),
+            &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+        )
+        .unwrap(),
+    ] {
+        let want = if amount.data_type().is_integer() {
+            "1.20"
+        } else {
+            "1.23"
+        };
+        let s = settle(with_orders(orders(amount))).unwrap();
+        // m2 is a member (rate 0); m1, its group owner sponsor, earns 0.10 × 12.34 = 1.234 → 1.23.
+        assert_eq!(s.total_of("m1").unwrap().to_string(), want);
+    }
+}
+
+trait AppendThen {
+    fn append_value_then(self, v: i128) -> arrow_array::Decimal128Array;
+}
+impl AppendThen for Decimal128Builder {
+    fn append_value_then(mut self, v: i128) -> arrow_array::Decimal128Array {
+        self.append_value(v);
+        self.finish()
+    }
+}
+
+#[test]
+fn column_errors_name_table_column_and_row() {
+    let err = settle(with_orders(orders(strings(&[Some("1e3")])))).unwrap_err();
+    assert_eq!(
+        (err.code(), err.path()),
+        ("invalid_decimal", "orders[0].amount")
+    );
+
+    let err = settle(with_orders(orders(strings(&[Some("1.00"), None])))).unwrap_err();
+    assert_eq!((err.code(), err.path()), ("missing_field", "orders[1]"));
+
+    let no_amount = RecordBatch::try_from_iter([("id", strings(&[Some("o1")]))]).unwrap();
+    let err = settle(with_orders(no_amount)).unwrap_err();
+    assert_eq!((err.code(), err.path()), ("missing_field", "orders"));
+
+    let extra = RecordBatch::try_from_iter([
+        ("id", strings(&[Some("o1")])),
+        ("amount", strings(&[Some("1")])),
+        ("sellr", strings(&[Some("m1")])),
+    ])
+    .unwrap();
+    let err = settle(with_orders(extra)).unwrap_err();
+    assert_eq!((err.code(), err.path()), ("unknown_field", "orders"));
+    assert!(err.to_string().contains("sellr"));
+
+    let bad_size = RecordBatch::try_from_iter([
+        ("id", strings(&[Some("g1")])),
+        ("owner", strings(&[Some("m1")])),
+        ("size", Arc::new(Float64Array::from(vec![3.0])) as ArrayRef),
+    ])
+    .unwrap();
+    let mut t = with_orders(orders(strings(&[Some("1")])));
+    t.groups = vec![bad_size];
+    let err = settle(t).unwrap_err();
+    assert_eq!((err.code(), err.path()), ("invalid_type", "groups.size"));
+}
+
+#[test]
+fn core_errors_are_renamed_to_the_table_and_row() {
+    let unknown_seller = RecordBatch::try_from_iter([
+        ("id", strings(&[Some("o1"), Some("o2")])),
+        ("seller", strings(&[Some("m1"), Some("m9")])),
+        ("amount", strings(&[Some("1.00"), Some("2.00")])),
+    ])
+    .unwrap();
+    let err = settle(with_orders(unknown_seller)).unwrap_err();
+    assert_eq!(
+        (err.code(), err.path()),
+        ("unknown_seller", "orders[1].seller")
+    );
+    assert!(err.to_string().starts_with("orders[1].seller: "), "{err}");
+
+    let refunds = RecordBatch::try_from_iter([
+        ("id", strings(&[Some("r1"), Some("r2")])),
+        ("refund_of", strings(&[Some("o0"), Some("o0")])),
+        ("amount", strings(&[Some("6.00"), Some("6.00")])),
+    ])
+    .unwrap();
+    let mut t = with_orders(orders(strings(&[Some("10.00")])));
+    t.refunds = vec![refunds];
+    let err = settle(t).unwrap_err();
+    assert_eq!(
+        (err.code(), err.path()),
+        ("over_refund", "refunds[1].amount")
+    );
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fenrun-arrow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn parquet_and_csv_files_round_trip_lines_and_totals() {
+    let p = policy();
+    let t = with_orders(orders(strings(&[Some("12.34"), Some("0.05")])));
+    let batch = t.into_batch(&p).unwrap();
+    let engine = fenrun::Engine::new(&p, &batch).unwrap();
+    let kept = engine.settle().unwrap();
+    for ext in ["parquet", "csv"] {
+        let lines = temp(&format!("lines.{ext}"));
+        let totals = temp(&format!("totals.{ext}"));
+        let streamed = fenrun_arrow::settle_lines_to_file(&engine, &p, &lines).unwrap();
+        fenrun_arrow::write_totals(&streamed, &totals).unwrap();
+        assert_eq!(streamed.total_paid(), kept.total_paid());
+        let back = read_table(&lines, "lines").unwrap();
+        let rows: usize = back.iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(rows, kept.line_count());
+        let amounts = back[0].column_by_name("amount").unwrap();
+        let got: Vec<String> = match ext {
+            "parquet" => {
+                assert_eq!(amounts.data_type(), &DataType::Decimal128(38, 2));
+                amounts
+                    .as_primitive::<Decimal128Type>()
+                    .iter()
+                    .map(|v| Decimal::from_i128_with_scale(v.unwrap(), 2).to_string())
+                    .collect()
+            }
+            _ => amounts
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.unwrap().to_owned())
+                .collect(),
+        };
+        // 0.10 × 12.34 = 1.234 → 1.23; 0.10 × 0.05 = 0.005 → 0.01 (half up).
+        assert_eq!(got, ["1.23", "0.01"]);
+        let totals = read_table(&totals, "totals").unwrap();
+        assert_eq!(totals[0].num_rows(), 1);
+    }
+    assert_eq!(
+        TableFormat::from_path(&temp("x.txt")).unwrap_err().code(),
+        "invalid_table"
+    );
+    assert_eq!(
+        read_table(&temp("missing.parquet"), "members")
+            .unwrap_err()
+            .code(),
+        "invalid_table"
+    );
+}
+
+#[test]
+fn csv_cells_are_text_and_empty_is_null() {
+    let members = temp("m.csv");
+    std::fs::write(
+        &members,
+        "id,sponsor,rank,active,attrs.topup\nm1,,group_owner,true,100\nm2,m1,,,\n",
+    )
+    .unwrap();
+    let orders = temp("o.csv");
+    std::fs::write(&orders, "id,seller,amount\no1,m2,12.345\n").unwrap();
+    let p = policy();
+    let err = Tables::from_files(&members, None, &orders, None)
+        .unwrap()
+        .into_batch(&p)
+        .unwrap_err();
+    // 12.345 has three decimals: more than the policy scale, never rounded silently.
+    assert_eq!(
+        (err.code(), err.path()),
+        ("too_many_decimals", "orders[0].amount")
+    );
+    std::fs::write(&orders, "id,seller,amount\no1,m2,12.30\n").unwrap();
+    let b = Tables::from_files(&members, None, &orders, None)
+        .unwrap()
+        .into_batch(&p)
+        .unwrap();
+    let s = fenrun::settle(&p, &b).unwrap();
+    assert_eq!(s.total_of("m1").unwrap().to_string(), "1.23");
+    std::fs::write(&members, "id,active\nm1,yes\n").unwrap();
+    let err = Tables::from_files(&members, None, &orders, None)
+        .unwrap()
+        .into_batch(&p)
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), err.path()),
+        ("invalid_type", "members[0].active")
+    );
+}
