@@ -36,12 +36,17 @@ enum Col {
     Int(Int64Array),
 }
 
-/// A table's columns, looked up by name, with the table's name for paths.
+/// A table's columns, with the table's name for paths. Fields are addressed
+/// by their position in the table's field list (no name lookup per cell).
 struct Table<'a> {
     name: &'a str,
     /// Row number of this record batch's first row within the table.
     offset: usize,
-    cols: Vec<(String, Col)>,
+    fields: &'static [FieldSpec],
+    /// The column of each field, in field order.
+    fixed: Vec<Option<Col>>,
+    /// `attrs.<name>` columns (members only).
+    attrs: Vec<(String, Col)>,
 }
 
 /// One field of a record: its column name, kind and whether it must be there.
@@ -58,6 +63,15 @@ const fn field(name: &'static str, kind: Kind, required: bool) -> FieldSpec {
         required,
     }
 }
+
+// Field positions in the lists below.
+const ID: usize = 0;
+const M_SPONSOR: usize = 1;
+const M_RANK: usize = 2;
+const M_ACTIVE: usize = 3;
+const G_OWNER: usize = 1;
+const G_SIZE: usize = 2;
+// Orders and refunds share `id`; the other fields are looked up by name once per batch.
 
 const MEMBER_FIELDS: &[FieldSpec] = &[
     field("id", Kind::Text, true),
@@ -170,17 +184,33 @@ impl<'a> Table<'a> {
         name: &'a str,
         offset: usize,
         batch: &RecordBatch,
-        fields: &[FieldSpec],
+        fields: &'static [FieldSpec],
         attrs: bool,
     ) -> Result<Table<'a>> {
         let schema = batch.schema();
-        let mut cols = Vec::with_capacity(schema.fields().len());
+        let mut fixed: Vec<Option<Col>> = fields.iter().map(|_| None).collect();
+        let mut attr_cols: Vec<(String, Col)> = Vec::new();
+        let twice = |col: &str| Error::InvalidTable {
+            path: format!("{name}.{col}"),
+            detail: "the column appears twice".to_owned(),
+        };
         for (f, array) in schema.fields().iter().zip(batch.columns()) {
             let col = f.name();
-            let kind = match fields.iter().find(|s| s.name == col.as_str()) {
-                Some(spec) => spec.kind,
+            let path = format!("{name}.{col}");
+            match fields.iter().position(|s| s.name == col.as_str()) {
+                Some(i) => {
+                    let slot = fixed.get_mut(i).ok_or_else(|| twice(col))?;
+                    if slot.is_some() {
+                        return Err(twice(col));
+                    }
+                    let kind = fields.get(i).map_or(Kind::Text, |s| s.kind);
+                    *slot = Some(normalize(array, kind, path)?);
+                }
                 None if attrs && col.len() > ATTR_PREFIX.len() && col.starts_with(ATTR_PREFIX) => {
-                    Kind::Money
+                    if attr_cols.iter().any(|(c, _)| c == col) {
+                        return Err(twice(col));
+                    }
+                    attr_cols.push((col.clone(), normalize(array, Kind::Money, path)?));
                 }
                 None => {
                     return Err(Error::UnknownField {
@@ -188,133 +218,151 @@ impl<'a> Table<'a> {
                         field: col.clone(),
                     })
                 }
-            };
-            if cols.iter().any(|(c, _)| c == col) {
-                return Err(Error::InvalidTable {
-                    path: format!("{name}.{col}"),
-                    detail: "the column appears twice".to_owned(),
-                });
             }
-            cols.push((
-                col.clone(),
-                normalize(array, kind, format!("{name}.{col}"))?,
-            ));
         }
-        if let Some(missing) = fields
+        if let Some((missing, _)) = fields
             .iter()
-            .find(|s| s.required && !cols.iter().any(|(c, _)| c == s.name))
+            .zip(&fixed)
+            .find(|(s, c)| s.required && c.is_none())
         {
             return Err(Error::MissingField {
                 path: name.to_owned(),
                 field: missing.name.to_owned(),
             });
         }
-        Ok(Table { name, offset, cols })
+        Ok(Table {
+            name,
+            offset,
+            fields,
+            fixed,
+            attrs: attr_cols,
+        })
     }
 
-    fn col(&self, name: &str) -> Option<&Col> {
-        self.cols
-            .iter()
-            .find(|(c, _)| c == name)
-            .map(|(_, col)| col)
+    fn col(&self, f: usize) -> Option<&Col> {
+        self.fixed.get(f).and_then(Option::as_ref)
     }
 
-    fn path(&self, row: usize, field: &str) -> String {
-        format!("{}[{}].{field}", self.name, self.offset + row)
+    fn field_name(&self, f: usize) -> &'static str {
+        self.fields.get(f).map_or("?", |s| s.name)
     }
 
-    fn missing(&self, row: usize, field: &str) -> Error {
+    fn path(&self, row: usize, f: usize) -> String {
+        format!(
+            "{}[{}].{}",
+            self.name,
+            self.offset + row,
+            self.field_name(f)
+        )
+    }
+
+    fn missing(&self, row: usize, f: usize) -> Error {
         Error::MissingField {
             path: format!("{}[{}]", self.name, self.offset + row),
-            field: field.to_owned(),
+            field: self.field_name(f).to_owned(),
         }
     }
 
-    fn text(&self, row: usize, name: &str) -> Result<Option<String>> {
-        match self.col(name) {
+    fn text(&self, row: usize, f: usize) -> Result<Option<String>> {
+        match self.col(f) {
             None => Ok(None),
             Some(Col::Str(a)) => Ok(a.is_valid(row).then(|| a.value(row).to_owned())),
-            Some(_) => Err(self.internal(name)),
+            Some(_) => Err(self.internal(f)),
         }
     }
 
-    fn required_text(&self, row: usize, name: &str) -> Result<String> {
-        self.text(row, name)?.ok_or_else(|| self.missing(row, name))
+    fn required_text(&self, row: usize, f: usize) -> Result<String> {
+        self.text(row, f)?.ok_or_else(|| self.missing(row, f))
     }
 
-    fn money(&self, row: usize, name: &str) -> Result<Option<Decimal>> {
-        match self.col(name) {
+    fn money(&self, row: usize, f: usize) -> Result<Option<Decimal>> {
+        money_cell(self.col(f), row, || self.path(row, f))
+    }
+
+    fn is_valid(&self, row: usize, f: usize) -> bool {
+        self.col(f).is_some_and(|c| c.is_valid(row))
+    }
+
+    /// A column normalized to another kind than its field's: a bug of this crate.
+    fn internal(&self, f: usize) -> Error {
+        Error::InvalidTable {
+            path: format!("{}.{}", self.name, self.field_name(f)),
+            detail: "internal: column read as the wrong kind".to_owned(),
+        }
+    }
+}
+
+impl Col {
+    fn is_valid(&self, row: usize) -> bool {
+        match self {
+            Col::Str(a) => a.is_valid(row),
+            Col::Dec(a, _) => a.is_valid(row),
+            Col::Bool(a) => a.is_valid(row),
+            Col::Int(a) => a.is_valid(row),
+        }
+    }
+}
+
+/// A money cell: exact from decimal128, strict from a string.
+fn money_cell(col: Option<&Col>, row: usize, path: impl Fn() -> String) -> Result<Option<Decimal>> {
+    match col {
             None => Ok(None),
-            Some(_) if !self.is_valid(row, name) => Ok(None),
-            Some(Col::Str(a)) => parse_decimal(a.value(row), &self.path(row, name)).map(Some),
+            Some(c) if !c.is_valid(row) => Ok(None),
+            Some(Col::Str(a)) => parse_decimal(a.value(row), &path()).map(Some),
             Some(Col::Dec(a, scale)) => Decimal::try_from_i128_with_scale(a.value(row), *scale)
                 .map(Some)
                 .map_err(|_| Error::InvalidDecimal {
-                    path: self.path(row, name),
+                    path: path(),
                     detail: format!(
                         "{} at scale {scale} is outside the exact decimal range (28 significant digits)",
                         a.value(row)
                     ),
                 }),
-            Some(_) => Err(self.internal(name)),
+            Some(_) => Err(Error::InvalidTable {
+            path: path(),
+            detail: "internal: column read as the wrong kind".to_owned(),
+        }),
         }
-    }
+}
 
-    fn bool(&self, row: usize, name: &str) -> Result<Option<bool>> {
-        match self.col(name) {
+impl Table<'_> {
+    fn bool(&self, row: usize, f: usize) -> Result<Option<bool>> {
+        match self.col(f) {
             None => Ok(None),
-            Some(_) if !self.is_valid(row, name) => Ok(None),
+            Some(_) if !self.is_valid(row, f) => Ok(None),
             Some(Col::Bool(a)) => Ok(Some(a.value(row))),
             Some(Col::Str(a)) => match a.value(row) {
                 "true" => Ok(Some(true)),
                 "false" => Ok(Some(false)),
                 other => Err(Error::InvalidType {
-                    path: self.path(row, name),
+                    path: self.path(row, f),
                     detail: format!("\"{other}\" is not a boolean (true or false)"),
                 }),
             },
-            Some(_) => Err(self.internal(name)),
+            Some(_) => Err(self.internal(f)),
         }
     }
 
-    fn int(&self, row: usize, name: &str) -> Result<Option<i64>> {
-        match self.col(name) {
+    fn int(&self, row: usize, f: usize) -> Result<Option<i64>> {
+        match self.col(f) {
             None => Ok(None),
-            Some(_) if !self.is_valid(row, name) => Ok(None),
+            Some(_) if !self.is_valid(row, f) => Ok(None),
             Some(Col::Int(a)) => Ok(Some(a.value(row))),
             Some(Col::Str(a)) => {
                 let text = a.value(row);
                 let digits = text.strip_prefix('-').unwrap_or(text);
                 if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(Error::InvalidType {
-                        path: self.path(row, name),
+                        path: self.path(row, f),
                         detail: format!("\"{text}\" is not an integer"),
                     });
                 }
                 text.parse().map(Some).map_err(|_| Error::InvalidValue {
-                    path: self.path(row, name),
+                    path: self.path(row, f),
                     detail: format!("{text} is out of range"),
                 })
             }
-            Some(_) => Err(self.internal(name)),
-        }
-    }
-
-    fn is_valid(&self, row: usize, name: &str) -> bool {
-        match self.col(name) {
-            Some(Col::Str(a)) => a.is_valid(row),
-            Some(Col::Dec(a, _)) => a.is_valid(row),
-            Some(Col::Bool(a)) => a.is_valid(row),
-            Some(Col::Int(a)) => a.is_valid(row),
-            None => false,
-        }
-    }
-
-    /// A column normalized to another kind than its field's: a bug of this crate.
-    fn internal(&self, name: &str) -> Error {
-        Error::InvalidTable {
-            path: format!("{}.{name}", self.name),
-            detail: "internal: column read as the wrong kind".to_owned(),
+            Some(_) => Err(self.internal(f)),
         }
     }
 }
@@ -325,18 +373,20 @@ pub fn members(batches: &[RecordBatch], name: &str) -> Result<Vec<MemberRecord>>
     let mut out = Vec::with_capacity(rows(batches));
     for_each_batch(batches, name, MEMBER_FIELDS, true, |t, row| {
         let mut attrs = BTreeMap::new();
-        for (col, _) in &t.cols {
-            if let Some(attr) = col.strip_prefix(ATTR_PREFIX) {
-                if let Some(v) = t.money(row, col)? {
-                    attrs.insert(attr.to_owned(), v);
-                }
+        for (col, c) in &t.attrs {
+            let path = || format!("{}[{}].{col}", t.name, t.offset + row);
+            if let Some(v) = money_cell(Some(c), row, path)? {
+                attrs.insert(
+                    col.get(ATTR_PREFIX.len()..).unwrap_or_default().to_owned(),
+                    v,
+                );
             }
         }
         out.push(MemberRecord {
-            id: t.required_text(row, "id")?.into(),
-            sponsor: t.text(row, "sponsor")?.map(Into::into),
-            rank: t.text(row, "rank")?.map(Into::into),
-            active: t.bool(row, "active")?,
+            id: t.required_text(row, ID)?.into(),
+            sponsor: t.text(row, M_SPONSOR)?.map(Into::into),
+            rank: t.text(row, M_RANK)?.map(Into::into),
+            active: t.bool(row, M_ACTIVE)?,
             attrs,
         });
         Ok(())
@@ -349,9 +399,9 @@ pub fn groups(batches: &[RecordBatch], name: &str) -> Result<Vec<GroupRecord>> {
     let mut out = Vec::with_capacity(rows(batches));
     for_each_batch(batches, name, GROUP_FIELDS, false, |t, row| {
         out.push(GroupRecord {
-            id: t.required_text(row, "id")?.into(),
-            owner: t.required_text(row, "owner")?.into(),
-            size: t.int(row, "size")?.ok_or_else(|| t.missing(row, "size"))?,
+            id: t.required_text(row, ID)?.into(),
+            owner: t.required_text(row, G_OWNER)?.into(),
+            size: t.int(row, G_SIZE)?.ok_or_else(|| t.missing(row, G_SIZE))?,
         });
         Ok(())
     })?;
@@ -369,18 +419,35 @@ pub fn refunds(batches: &[RecordBatch], name: &str) -> Result<Vec<EventRecord>> 
     events(batches, name, REFUND_FIELDS)
 }
 
-fn events(batches: &[RecordBatch], name: &str, fields: &[FieldSpec]) -> Result<Vec<EventRecord>> {
+fn events(
+    batches: &[RecordBatch],
+    name: &str,
+    fields: &'static [FieldSpec],
+) -> Result<Vec<EventRecord>> {
+    let at = |n: &str| {
+        fields
+            .iter()
+            .position(|s| s.name == n)
+            .unwrap_or(usize::MAX)
+    };
+    let (seller, buyer, amount, when, refund_of) = (
+        at("seller"),
+        at("buyer"),
+        at("amount"),
+        at("at"),
+        at("refund_of"),
+    );
     let mut out = Vec::with_capacity(rows(batches));
     for_each_batch(batches, name, fields, false, |t, row| {
         out.push(EventRecord {
-            id: t.required_text(row, "id")?.into(),
-            seller: t.text(row, "seller")?.map(Into::into),
-            buyer: t.text(row, "buyer")?,
+            id: t.required_text(row, ID)?.into(),
+            seller: t.text(row, seller)?.map(Into::into),
+            buyer: t.text(row, buyer)?,
             amount: t
-                .money(row, "amount")?
-                .ok_or_else(|| t.missing(row, "amount"))?,
-            at: t.text(row, "at")?,
-            refund_of: t.text(row, "refund_of")?.map(Into::into),
+                .money(row, amount)?
+                .ok_or_else(|| t.missing(row, amount))?,
+            at: t.text(row, when)?,
+            refund_of: t.text(row, refund_of)?.map(Into::into),
         });
         Ok(())
     })?;
@@ -394,7 +461,7 @@ fn rows(batches: &[RecordBatch]) -> usize {
 fn for_each_batch(
     batches: &[RecordBatch],
     name: &str,
-    fields: &[FieldSpec],
+    fields: &'static [FieldSpec],
     attrs: bool,
     mut row: impl FnMut(&Table<'_>, usize) -> Result<()>,
 ) -> Result<()> {

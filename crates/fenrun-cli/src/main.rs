@@ -21,8 +21,30 @@ use rust_decimal::Decimal;
     about = "Exact, explainable profit splits (分润) for community retail"
 )]
 struct Cli {
+    /// Print the time of each phase (read, convert, validate, ranks, settle, write) on stderr.
+    #[arg(long, global = true)]
+    timings: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Phase timer for `--timings`: each call prints the time since the previous one.
+struct Clock {
+    on: bool,
+    last: std::time::Instant,
+}
+
+impl Clock {
+    fn lap(&mut self, phase: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "timing {phase:<10} {:>9.3} s",
+                (now - self.last).as_secs_f64()
+            );
+            self.last = now;
+        }
+    }
 }
 
 /// Where the batch comes from: one JSON document, or tables (Parquet or CSV files).
@@ -151,23 +173,31 @@ fn load_policy(policy: &Path) -> Result<Policy, Failure> {
     Ok(Policy::from_slice(&read(policy)?)?)
 }
 
-fn load(policy: &Path, input: &Input) -> Result<(Policy, Batch), Failure> {
+fn load(policy: &Path, input: &Input, clock: &mut Clock) -> Result<(Policy, Batch), Failure> {
     let p = load_policy(policy)?;
     let b = match (&input.batch, &input.members, &input.orders) {
-        (Some(path), _, _) => Batch::from_slice(&read(path)?, &p)?,
-        (None, Some(members), Some(orders)) => fenrun_arrow::Tables::from_files(
-            members,
-            input.groups.as_deref(),
-            orders,
-            input.refunds.as_deref(),
-        )?
-        .into_batch(&p)?,
+        (Some(path), _, _) => {
+            let bytes = read(path)?;
+            clock.lap("read");
+            Batch::from_slice(&bytes, &p)?
+        }
+        (None, Some(members), Some(orders)) => {
+            let tables = fenrun_arrow::Tables::from_files(
+                members,
+                input.groups.as_deref(),
+                orders,
+                input.refunds.as_deref(),
+            )?;
+            clock.lap("read");
+            tables.into_batch(&p)?
+        }
         _ => {
             return Err(Failure::Io(
                 "give --batch, or --members and --orders".into(),
             ))
         }
     };
+    clock.lap("validate");
     Ok((p, b))
 }
 
@@ -209,13 +239,17 @@ fn write_json(s: &Settlement, out: Option<&Path>) -> Result<(), Failure> {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
+    let clock = &mut Clock {
+        on: cli.timings,
+        last: std::time::Instant::now(),
+    };
     match cli.command {
         Command::Check { policy } => {
             let p = load_policy(&policy)?;
             println!("ok: {} ranks, {} rules", p.ranks().len(), p.rules().len());
         }
         Command::Ranks { policy, input } => {
-            let (p, b) = load(&policy, &input)?;
+            let (p, b) = load(&policy, &input, clock)?;
             let engine = Engine::new(&p, &b)?;
             let text = format!("{}\n", engine.rank_changes_json());
             write_out(None, text.as_bytes())?;
@@ -229,13 +263,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             totals_out,
             no_lines,
         } => {
-            let (p, b) = load(&policy, &input)?;
+            let (p, b) = load(&policy, &input, clock)?;
             let engine = Engine::new(&p, &b)?;
+            clock.lap("ranks");
             let s = match (&lines_out, no_lines) {
                 (Some(path), _) => fenrun_arrow::settle_lines_to_file(&engine, &p, path)?,
-                (None, true) => engine.settle_streaming(|_| Ok(()))?,
+                (None, true) => engine.settle_totals()?,
                 (None, false) => engine.settle()?,
             };
+            clock.lap("settle");
             match format {
                 Format::Json => write_json(&s, out.as_deref())?,
                 Format::Csv => write_out(out.as_deref(), &lines_csv(&s)?)?,
@@ -243,6 +279,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if let Some(path) = &totals_out {
                 fenrun_arrow::write_totals(&s, path)?;
             }
+            clock.lap("write");
             if let Some(path) = &out {
                 print_summary(&s, p.currency(), path);
             }
@@ -288,7 +325,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             input,
             order,
         } => {
-            let (p, b) = load(&policy, &input)?;
+            let (p, b) = load(&policy, &input, clock)?;
             for line in Engine::new(&p, &b)?.explain(&order)? {
                 println!("{line}");
             }

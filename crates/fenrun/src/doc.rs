@@ -2,13 +2,11 @@
 //! path-aware error classification. Validation of meaning lives in
 //! `policy.rs` and `batch.rs`.
 
-use std::collections::BTreeMap;
-
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::ids::{EventId, GroupId, MemberId, RankId, RuleId};
+use crate::ids::{RankId, RuleId};
 use crate::money::{Dec, RoundingMode, DECIMAL_MARK, FLOAT_MARK};
 
 /// The policy document as written (§8).
@@ -118,53 +116,9 @@ pub(crate) struct ConditionDoc {
     pub eq: Option<Dec>,
 }
 
-/// The batch document as written (§2.4).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct BatchDoc {
-    pub members: Vec<MemberDoc>,
-    #[serde(default)]
-    pub groups: Vec<GroupDoc>,
-    pub events: Vec<EventDoc>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct MemberDoc {
-    pub id: MemberId,
-    #[serde(default)]
-    pub sponsor: Option<MemberId>,
-    #[serde(default)]
-    pub rank: Option<RankId>,
-    #[serde(default)]
-    pub active: Option<bool>,
-    #[serde(default)]
-    pub attrs: BTreeMap<String, Dec>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct GroupDoc {
-    pub id: GroupId,
-    pub owner: MemberId,
-    pub size: i64,
-}
-
-/// An order or a refund (a refund has `refund_of`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct EventDoc {
-    pub id: EventId,
-    #[serde(default)]
-    pub seller: Option<MemberId>,
-    #[serde(default)]
-    pub buyer: Option<String>,
-    pub amount: Dec,
-    #[serde(default)]
-    pub at: Option<String>,
-    #[serde(default)]
-    pub refund_of: Option<EventId>,
-}
+/// The batch document as written (§2.4): the public records are the serde shapes.
+pub(crate) type BatchDoc = crate::input::BatchRecords;
+pub(crate) use crate::input::EventRecord as EventDoc;
 
 /// Parse `text` as a `T`, mapping serde's errors to fenrun's with the JSON path.
 pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T> {

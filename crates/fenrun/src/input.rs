@@ -25,10 +25,10 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use crate::doc::{BatchDoc, EventDoc, GroupDoc, MemberDoc};
+use serde::Deserialize;
+
 use crate::error::{Error, Result};
 use crate::ids::{EventId, GroupId, MemberId, RankId};
-use crate::money::Dec;
 
 /// Parse a decimal string of the strict form `-?[0-9]+(\.[0-9]+)?` (the form of
 /// every decimal in fenrun's inputs), naming `path` in the `invalid_decimal` error.
@@ -46,17 +46,22 @@ pub fn parse_decimal(text: &str, path: &str) -> Result<Decimal> {
 }
 
 /// A member (§2.1).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MemberRecord {
     /// Unique, non-empty id.
     pub id: MemberId,
     /// The referrer (推荐人); `None` for a root.
+    #[serde(default)]
     pub sponsor: Option<MemberId>,
     /// Input rank; `None` means the lowest rank.
+    #[serde(default)]
     pub rank: Option<RankId>,
     /// `None` means active.
+    #[serde(default)]
     pub active: Option<bool>,
     /// Named decimals conditions can test (top-ups 储值, fees paid, …).
+    #[serde(default, deserialize_with = "crate::money::de_decimal_map")]
     pub attrs: BTreeMap<String, Decimal>,
 }
 
@@ -71,7 +76,8 @@ impl MemberRecord {
 }
 
 /// A group (§2.2).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GroupRecord {
     /// Unique group id.
     pub id: GroupId,
@@ -82,19 +88,25 @@ pub struct GroupRecord {
 }
 
 /// An order, or a refund when `refund_of` is set (§2.3).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EventRecord {
     /// Unique event id.
     pub id: EventId,
     /// The selling member; when absent the buyer must be a member.
+    #[serde(default)]
     pub seller: Option<MemberId>,
     /// Any string; a consumer needs no member record.
+    #[serde(default)]
     pub buyer: Option<String>,
     /// Order or refund amount, > 0, at most the policy scale in decimals.
+    #[serde(deserialize_with = "crate::money::de_decimal")]
     pub amount: Decimal,
     /// Optional RFC 3339 date-time, validated, never used to reorder.
+    #[serde(default)]
     pub at: Option<String>,
     /// The order this refund reverses.
+    #[serde(default)]
     pub refund_of: Option<EventId>,
 }
 
@@ -122,52 +134,16 @@ impl EventRecord {
     }
 }
 
-/// A whole batch as records: events in the order they happened.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// A whole batch as records: events in the order they happened. This is also
+/// the serde shape of the §2.4 JSON document.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BatchRecords {
     /// Members, in any order.
     pub members: Vec<MemberRecord>,
     /// Groups, in any order.
+    #[serde(default)]
     pub groups: Vec<GroupRecord>,
     /// Orders and refunds in input order.
     pub events: Vec<EventRecord>,
-}
-
-impl From<BatchRecords> for BatchDoc {
-    fn from(r: BatchRecords) -> BatchDoc {
-        BatchDoc {
-            members: r
-                .members
-                .into_iter()
-                .map(|m| MemberDoc {
-                    id: m.id,
-                    sponsor: m.sponsor,
-                    rank: m.rank,
-                    active: m.active,
-                    attrs: m.attrs.into_iter().map(|(k, v)| (k, Dec(v))).collect(),
-                })
-                .collect(),
-            groups: r
-                .groups
-                .into_iter()
-                .map(|g| GroupDoc {
-                    id: g.id,
-                    owner: g.owner,
-                    size: g.size,
-                })
-                .collect(),
-            events: r
-                .events
-                .into_iter()
-                .map(|e| EventDoc {
-                    id: e.id,
-                    seller: e.seller,
-                    buyer: e.buyer,
-                    amount: Dec(e.amount),
-                    at: e.at,
-                    refund_of: e.refund_of,
-                })
-                .collect(),
-        }
-    }
 }

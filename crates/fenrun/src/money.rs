@@ -71,6 +71,19 @@ impl<'de> Deserialize<'de> for Dec {
     }
 }
 
+/// Deserialize a [`Decimal`] with the strict rules of [`Dec`].
+pub(crate) fn de_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    Dec::deserialize(d).map(Dec::value)
+}
+
+/// Deserialize a map of name → [`Decimal`] with the strict rules of [`Dec`].
+pub(crate) fn de_decimal_map<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<std::collections::BTreeMap<String, Decimal>, D::Error> {
+    let map = std::collections::BTreeMap::<String, Dec>::deserialize(d)?;
+    Ok(map.into_iter().map(|(k, v)| (k, v.0)).collect())
+}
+
 /// Rounding mode of the policy (§7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -51,6 +51,90 @@ struct OrderOutcome {
     cap_cut: Decimal,
 }
 
+/// One entry of a seller's schedule: a line (or, with `who` = [`NONE`], a
+/// share that breaks) that every order of that seller produces.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    who: u32,
+    level: u32,
+    /// Index in the [`RateTable`].
+    rate: u32,
+    rule: u16,
+}
+
+/// The distinct rates schedules use (a policy has few), so a slot stays small.
+#[derive(Debug, Default)]
+struct RateTable(Vec<Decimal>);
+
+impl RateTable {
+    fn index(&mut self, rate: Decimal) -> u32 {
+        match self.0.iter().position(|r| *r == rate) {
+            Some(i) => i as u32,
+            None => {
+                self.0.push(rate);
+                (self.0.len() - 1) as u32
+            }
+        }
+    }
+
+    fn get(&self, i: u32) -> Decimal {
+        self.0.get(i as usize).copied().unwrap_or_default()
+    }
+}
+
+/// Schedules of the sellers met so far, built on a seller's first order.
+struct Schedules {
+    /// Per member: `(start, end)` in `slots`, or `(NONE, NONE)` when not built yet.
+    span: Vec<(u32, u32)>,
+    slots: Vec<Slot>,
+    rates: RateTable,
+    /// Scratch for a schedule that does not fit the u32 spans (never in practice).
+    scratch: Vec<Slot>,
+}
+
+impl Schedules {
+    fn new(members: usize) -> Schedules {
+        Schedules {
+            span: vec![(NONE, NONE); members],
+            slots: Vec::new(),
+            rates: RateTable::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The schedule of `seller`, walking the tree on its first order only.
+    fn of(&mut self, seller: u32, engine: &Engine<'_>) -> (&[Slot], &RateTable) {
+        let (start, end) = self
+            .span
+            .get(seller as usize)
+            .copied()
+            .unwrap_or((NONE, NONE));
+        if start == NONE {
+            let from = self.slots.len();
+            engine.schedule(seller, &mut self.rates, &mut self.slots);
+            match (u32::try_from(from), u32::try_from(self.slots.len())) {
+                (Ok(a), Ok(b)) if b != NONE => {
+                    if let Some(span) = self.span.get_mut(seller as usize) {
+                        *span = (a, b);
+                    }
+                }
+                _ => {
+                    self.scratch.clear();
+                    self.scratch.extend(self.slots.drain(from..));
+                    return (&self.scratch, &self.rates);
+                }
+            }
+            let slots = self.slots.get(from..).unwrap_or_default();
+            return (slots, &self.rates);
+        }
+        let slots = self
+            .slots
+            .get(start as usize..end as usize)
+            .unwrap_or_default();
+        (slots, &self.rates)
+    }
+}
+
 /// Remaining reversible amounts of an order that has refunds.
 #[derive(Debug, Clone)]
 struct Reversible {
@@ -349,6 +433,24 @@ impl<'a> Engine<'a> {
         self.finish_into(part, &mut emit)
     }
 
+    /// Settle computing totals, rank changes and summary only: no line is kept
+    /// or even named (the fastest form, for payroll totals).
+    ///
+    /// ```
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 1,
+    ///   "ranks": [{"id": "member", "rate": "0.10"}], "rules": [{"id": "d", "type": "differential"}]}"#)?;
+    /// let batch = fenrun::Batch::from_json(r#"{"members": [{"id": "m1"}],
+    ///   "events": [{"id": "o1", "seller": "m1", "amount": "10.00"}]}"#, &policy)?;
+    /// let s = fenrun::Engine::new(&policy, &batch)?.settle_totals()?;
+    /// assert_eq!((s.line_count(), s.total_of("m1").unwrap().to_string()), (0, "1.00".to_owned()));
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn settle_totals(&self) -> Result<Settlement> {
+        let mut skip = |_: &Line| Ok(());
+        let part = self.run(&|_| true, &mut skip)?;
+        self.finish_into(part, &mut skip)
+    }
+
     fn rule_names(&self) -> Vec<(RuleId, &'static str)> {
         self.policy
             .rules()
@@ -377,14 +479,16 @@ impl<'a> Engine<'a> {
         let mut part = Part::new(self.batch.ids.len(), self.policy.rules().len());
         // One buffer for every order's lines: no allocation per order.
         let mut out = OrderOutcome::default();
-        let mut open: HashMap<usize, Reversible> = HashMap::new();
+        let mut schedules = Schedules::new(self.batch.ids.len());
+        let mut open: HashMap<usize, Reversible, foldhash::fast::RandomState> = HashMap::default();
         for (i, e) in self.batch.events.iter().enumerate() {
             match e {
                 Event::Order(o) => {
                     if !take(i) {
                         continue;
                     }
-                    self.settle_order(i, o, &mut out)?;
+                    let (slots, rates) = schedules.of(o.seller, self);
+                    self.settle_order(i, o, slots, rates, &mut out)?;
                     for (r, b) in &out.breakage {
                         if let Some(slot) = part.breakage.get_mut(usize::from(*r)) {
                             *slot = checked_add(*slot, *b, "breakage")?;
@@ -448,9 +552,124 @@ impl<'a> Engine<'a> {
             .unwrap_or(false)
     }
 
-    /// Lines of one order before refunds: rules in policy order, levels ascending,
-    /// then the cap (§5.4). Zero amounts are dropped last.
-    fn settle_order(&self, event: usize, o: &Order, out: &mut OrderOutcome) -> Result<()> {
+    /// The schedule of a seller: what every order rule pays from an order it
+    /// sells, as (rule, beneficiary or breakage, level, rate) slots in line
+    /// order. With ranks fixed it depends on the seller only, so it is walked
+    /// once per seller and reused for each of its orders.
+    fn schedule(&self, s0: u32, rates: &mut RateTable, slots: &mut Vec<Slot>) {
+        let depth0 = self.batch.forest.depth_of(s0);
+        for (ri, (rule, plan)) in self.policy.rules().iter().zip(&self.plans).enumerate() {
+            let mut slot = |who: u32, level: u32, rate: Decimal| {
+                slots.push(Slot {
+                    who,
+                    level,
+                    rate: rates.index(rate),
+                    rule: ri as u16,
+                });
+            };
+            match (&rule.kind, plan) {
+                (
+                    RuleKind::Levels {
+                        rates: level_rates,
+                        min_rank,
+                        compress,
+                    },
+                    Plan::Levels { next_eligible },
+                ) => {
+                    let min = min_rank.unwrap_or(0);
+                    let eligible = |m: u32| self.active(m) && self.rank(m) >= min;
+                    let mut cur = s0;
+                    let mut ended = false;
+                    for (i, rate) in level_rates.iter().enumerate() {
+                        let at = if ended {
+                            None
+                        } else if i == 0 {
+                            Some(s0)
+                        } else if *compress {
+                            Some(next_eligible.get(cur as usize).copied().unwrap_or(NONE))
+                                .filter(|&m| m != NONE)
+                        } else {
+                            self.batch.forest.parent_of(cur)
+                        };
+                        match at {
+                            Some(m) if eligible(m) => slot(m, i as u32, *rate),
+                            // An ineligible member's share, or a level past the end of
+                            // the chain, is breakage (§5.1).
+                            _ => slot(NONE, i as u32, *rate),
+                        }
+                        match at {
+                            Some(m) => cur = m,
+                            None => ended = true,
+                        }
+                    }
+                }
+                (
+                    RuleKind::Differential,
+                    Plan::Differential {
+                        thresholds,
+                        next,
+                        top,
+                    },
+                ) => {
+                    let mut paid = Decimal::ZERO;
+                    let mut cur = s0;
+                    let seller_rate = self.policy.rank_rate(self.rank(s0));
+                    if self.active(s0) && seller_rate > paid {
+                        slot(s0, 0, seller_rate);
+                        paid = seller_rate;
+                    }
+                    while paid < *top {
+                        let t = thresholds.iter().position(|x| *x == paid).unwrap_or(0);
+                        let Some(&a) = next.get(t).and_then(|v| v.get(cur as usize)) else {
+                            break;
+                        };
+                        if a == NONE {
+                            break;
+                        }
+                        let r = self.policy.rank_rate(self.rank(a));
+                        let level = depth0.saturating_sub(self.batch.forest.depth_of(a));
+                        slot(a, level, r - paid);
+                        paid = r;
+                        cur = a;
+                    }
+                }
+                (
+                    RuleKind::Peer {
+                        rate, generations, ..
+                    },
+                    Plan::Peer { next },
+                ) => {
+                    let r0 = self.rank(s0);
+                    let Some(table) = next.get(usize::from(r0)).filter(|t| !t.is_empty()) else {
+                        continue;
+                    };
+                    let mut cur = s0;
+                    for _ in 0..*generations {
+                        let a = table.get(cur as usize).copied().unwrap_or(NONE);
+                        if a == NONE {
+                            break;
+                        }
+                        let level = depth0.saturating_sub(self.batch.forest.depth_of(a));
+                        slot(a, level, *rate);
+                        cur = a;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Lines of one order before refunds from its seller's schedule: rules in
+    /// policy order, levels ascending, then the cap (§5.4). Zero amounts are
+    /// dropped last.
+    fn settle_order(
+        &self,
+        event: usize,
+        o: &Order,
+        schedule: &[Slot],
+        rates: &RateTable,
+        out: &mut OrderOutcome,
+    ) -> Result<()> {
         let rounding = self.policy.rounding();
         let path = || format!("events[{event}].amount");
         // The order amount in whole units of the scale (validation guarantees it has
@@ -467,125 +686,33 @@ impl<'a> Engine<'a> {
         out.lines.clear();
         out.breakage.clear();
         out.cap_cut = Decimal::ZERO;
-        let s0 = o.seller;
-        let depth0 = self.batch.forest.depth_of(s0);
-        let line = |rule: usize, m: u32, level: u32, rate: Decimal, amount: Decimal| Line {
-            order: event as u32,
-            refund: NONE,
-            rule: rule as u16,
-            beneficiary: m,
-            level,
-            base: o.amount,
-            rate,
-            amount,
-        };
-        for (ri, (rule, plan)) in self.policy.rules().iter().zip(&self.plans).enumerate() {
-            match (&rule.kind, plan) {
-                (
-                    RuleKind::Levels {
-                        rates,
-                        min_rank,
-                        compress,
-                    },
-                    Plan::Levels { next_eligible },
-                ) => {
-                    let min = min_rank.unwrap_or(0);
-                    let eligible = |m: u32| self.active(m) && self.rank(m) >= min;
-                    let mut broke = Decimal::ZERO;
-                    let mut cur = s0;
-                    for (i, rate) in rates.iter().enumerate() {
-                        let promised = pay(*rate)?;
-                        let at = if i == 0 {
-                            Some(s0)
-                        } else if *compress {
-                            Some(next_eligible.get(cur as usize).copied().unwrap_or(NONE))
-                                .filter(|&m| m != NONE)
-                        } else {
-                            self.batch.forest.parent_of(cur)
-                        };
-                        match at {
-                            Some(m) if eligible(m) => {
-                                out.lines.push(line(ri, m, i as u32, *rate, promised));
-                                cur = m;
-                            }
-                            Some(m) => {
-                                broke = broke
-                                    .checked_add(promised)
-                                    .ok_or_else(|| overflow(&path(), "breakage"))?;
-                                cur = m;
-                            }
-                            None => {
-                                // The chain ended: this level and every later one break.
-                                for r in rates.iter().skip(i) {
-                                    broke = broke
-                                        .checked_add(pay(*r)?)
-                                        .ok_or_else(|| overflow(&path(), "breakage"))?;
-                                }
-                                break;
-                            }
-                        }
+        for s in schedule {
+            let rate = rates.get(s.rate);
+            let amount = pay(rate)?;
+            if s.who == NONE {
+                // One breakage amount per order and rule: its levels' shares added up.
+                match out.breakage.last_mut() {
+                    Some((r, b)) if *r == s.rule => {
+                        *b = b
+                            .checked_add(amount)
+                            .ok_or_else(|| overflow(&path(), "breakage"))?;
                     }
-                    if !broke.is_zero() {
-                        out.breakage.push((ri as u16, broke));
-                    }
+                    _ => out.breakage.push((s.rule, amount)),
                 }
-                (
-                    RuleKind::Differential,
-                    Plan::Differential {
-                        thresholds,
-                        next,
-                        top,
-                    },
-                ) => {
-                    let mut paid = Decimal::ZERO;
-                    let mut cur = s0;
-                    let seller_rate = self.policy.rank_rate(self.rank(s0));
-                    if self.active(s0) && seller_rate > paid {
-                        out.lines
-                            .push(line(ri, s0, 0, seller_rate, pay(seller_rate)?));
-                        paid = seller_rate;
-                    }
-                    while paid < *top {
-                        let t = thresholds.iter().position(|x| *x == paid).unwrap_or(0);
-                        let Some(&a) = next.get(t).and_then(|v| v.get(cur as usize)) else {
-                            break;
-                        };
-                        if a == NONE {
-                            break;
-                        }
-                        let r = self.policy.rank_rate(self.rank(a));
-                        let spread = r - paid;
-                        let level = depth0.saturating_sub(self.batch.forest.depth_of(a));
-                        out.lines.push(line(ri, a, level, spread, pay(spread)?));
-                        paid = r;
-                        cur = a;
-                    }
-                }
-                (
-                    RuleKind::Peer {
-                        rate, generations, ..
-                    },
-                    Plan::Peer { next },
-                ) => {
-                    let r0 = self.rank(s0);
-                    let Some(table) = next.get(usize::from(r0)).filter(|t| !t.is_empty()) else {
-                        continue;
-                    };
-                    let amount = pay(*rate)?;
-                    let mut cur = s0;
-                    for _ in 0..*generations {
-                        let a = table.get(cur as usize).copied().unwrap_or(NONE);
-                        if a == NONE {
-                            break;
-                        }
-                        let level = depth0.saturating_sub(self.batch.forest.depth_of(a));
-                        out.lines.push(line(ri, a, level, *rate, amount));
-                        cur = a;
-                    }
-                }
-                _ => {}
+                continue;
             }
+            out.lines.push(Line {
+                order: event as u32,
+                refund: NONE,
+                rule: s.rule,
+                beneficiary: s.who,
+                level: s.level,
+                base: o.amount,
+                rate,
+                amount,
+            });
         }
+        out.breakage.retain(|(_, b)| !b.is_zero());
         if let Some(cap_rate) = self.policy.order_cap() {
             let cap = pay(cap_rate)?;
             let mut left = cap;
