@@ -33,5 +33,11 @@ cargo run --release --locked --quiet -p fenrun-cli -- settle \
   --batch examples/community-retail/batch.json --out target/settlement.json
 test -s target/settlement.json
 
+step "peer comparison at small size: fenrun, DuckDB and pandas totals agree to the cent"
+python3 -m venv target/compare-venv
+target/compare-venv/bin/pip install --quiet --disable-pip-version-check -r benches/compare/requirements.txt
+target/compare-venv/bin/python benches/compare/compare.py --members 20000 --orders 200000 \
+  --runs 1 --results target/compare/RESULTS-ci.md
+
 step "fuzz every target for 60 s (nightly, cargo-fuzz)"
 bash scripts/fuzz.sh 60

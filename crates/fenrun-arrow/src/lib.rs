@@ -104,8 +104,14 @@ impl Tables {
     /// the core's `events[i]` becomes `orders[i]` or `refunds[j]`.
     pub fn into_batch(self, policy: &Policy) -> Result<Batch> {
         let (records, orders) = self.into_records()?;
-        Batch::from_records(records, policy).map_err(|e| e.map_path(|p| event_path(p, orders)))
+        validate(records, orders, policy)
     }
+}
+
+/// Validate records read by [`Tables::into_records`] (whose first `orders`
+/// events came from the orders table), naming tables and rows in errors.
+pub fn validate(records: BatchRecords, orders: usize, policy: &Policy) -> Result<Batch> {
+    Batch::from_records(records, policy).map_err(|e| e.map_path(|p| event_path(p, orders)))
 }
 
 /// `events[i]…` → `orders[i]…` for i < `orders`, else `refunds[i − orders]…`.

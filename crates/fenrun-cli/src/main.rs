@@ -189,7 +189,9 @@ fn load(policy: &Path, input: &Input, clock: &mut Clock) -> Result<(Policy, Batc
                 input.refunds.as_deref(),
             )?;
             clock.lap("read");
-            tables.into_batch(&p)?
+            let (records, orders) = tables.into_records()?;
+            clock.lap("convert");
+            fenrun_arrow::validate(records, orders, &p)?
         }
         _ => {
             return Err(Failure::Io(
