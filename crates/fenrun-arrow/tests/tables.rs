@@ -461,3 +461,41 @@ fn csv_cells_are_text_and_empty_is_null() {
         ("invalid_type", "members[0].active")
     );
 }
+
+#[test]
+fn integer_and_dictionary_id_columns_are_read_as_text() {
+    let p = policy();
+    let dict = |v: &[&str]| {
+        arrow_cast::cast(
+            &strings(&v.iter().map(|s| Some(*s)).collect::<Vec<_>>()),
+            &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+        )
+        .unwrap()
+    };
+    let members = RecordBatch::try_from_iter([
+        (
+            "id",
+            Arc::new(arrow_array::Int64Array::from(vec![17, 18])) as ArrayRef,
+        ),
+        (
+            "sponsor",
+            Arc::new(arrow_array::Int64Array::from(vec![None, Some(17)])) as ArrayRef,
+        ),
+        ("rank", dict(&["group_owner", "member"])),
+    ])
+    .unwrap();
+    let orders = RecordBatch::try_from_iter([
+        ("id", dict(&["o1"])),
+        ("seller", strings(&[Some("18")])),
+        ("amount", strings(&[Some("50.00")])),
+    ])
+    .unwrap();
+    let t = Tables {
+        members: vec![members],
+        orders: vec![orders],
+        ..Tables::default()
+    };
+    let s = fenrun::settle(&p, &t.into_batch(&p).unwrap()).unwrap();
+    // Member 17 (group owner) over 18 (member): 0.10 × 50.00 = 5.00.
+    assert_eq!(s.total_of("17").unwrap().to_string(), "5.00");
+}
