@@ -35,7 +35,7 @@
 //!     ("seller", Arc::new(StringArray::from(vec!["m1"])) as ArrayRef),
 //!     ("amount", Arc::new(Decimal128Array::from(vec![12345]).with_precision_and_scale(12, 2).unwrap()) as ArrayRef),
 //! ]).unwrap();
-//! let tables = fenrun_arrow::Tables { members: vec![members], orders: vec![orders], ..Default::default() };
+//! let tables = fenrun_arrow::Tables { members: members.into(), orders: orders.into(), ..Default::default() };
 //! let batch = tables.into_batch(&policy)?;
 //! let settlement = fenrun::settle(&policy, &batch)?;
 //! assert_eq!(settlement.total_of("m1").unwrap().to_string(), "12.35"); // 0.10 × 123.45 = 12.345 → 12.35
@@ -50,24 +50,67 @@ pub mod write;
 
 pub use arrow_array::RecordBatch;
 pub use files::{read_table, TableFormat};
+pub use read::ReadOptions;
 pub use write::{lines_batch, totals_batch, LinesFile};
 
 use std::path::Path;
 
-use fenrun::input::BatchRecords;
+use fenrun::input::{rows_from_value, BatchRecords};
 use fenrun::{Batch, Engine, Error, Policy, Result, Settlement};
 
-/// A batch given as tables of record batches.
+/// One table's rows: Arrow record batches, or JSON records (a binding's list
+/// of dicts, with the field names of the JSON batch).
+#[derive(Debug, Clone)]
+pub enum Rows {
+    /// Record batches, read by column ([`read`]).
+    Arrow(Vec<RecordBatch>),
+    /// A JSON array of records, parsed by the core's serde shapes.
+    Json(serde_json::Value),
+}
+
+impl Default for Rows {
+    fn default() -> Rows {
+        Rows::Arrow(Vec::new())
+    }
+}
+
+impl From<Vec<RecordBatch>> for Rows {
+    fn from(batches: Vec<RecordBatch>) -> Rows {
+        Rows::Arrow(batches)
+    }
+}
+
+impl From<RecordBatch> for Rows {
+    fn from(batch: RecordBatch) -> Rows {
+        Rows::Arrow(vec![batch])
+    }
+}
+
+impl Rows {
+    fn read<T: serde::de::DeserializeOwned>(
+        self,
+        name: &str,
+        opts: &ReadOptions,
+        arrow: fn(&[RecordBatch], &str, &ReadOptions) -> Result<Vec<T>>,
+    ) -> Result<Vec<T>> {
+        match self {
+            Rows::Arrow(batches) => arrow(&batches, name, opts),
+            Rows::Json(rows) => rows_from_value(name, rows),
+        }
+    }
+}
+
+/// A batch given as tables.
 #[derive(Debug, Clone, Default)]
 pub struct Tables {
     /// The members table.
-    pub members: Vec<RecordBatch>,
+    pub members: Rows,
     /// The groups table (may be empty).
-    pub groups: Vec<RecordBatch>,
+    pub groups: Rows,
     /// Orders, and refunds in place when the table has `refund_of`.
-    pub orders: Vec<RecordBatch>,
+    pub orders: Rows,
     /// Refunds given apart; they come after every order.
-    pub refunds: Vec<RecordBatch>,
+    pub refunds: Rows,
 }
 
 impl Tables {
@@ -80,21 +123,27 @@ impl Tables {
     ) -> Result<Tables> {
         let opt = |p: Option<&Path>, name| p.map_or(Ok(Vec::new()), |p| read_table(p, name));
         Ok(Tables {
-            members: read_table(members, "members")?,
-            groups: opt(groups, "groups")?,
-            orders: read_table(orders, "orders")?,
-            refunds: opt(refunds, "refunds")?,
+            members: read_table(members, "members")?.into(),
+            groups: opt(groups, "groups")?.into(),
+            orders: read_table(orders, "orders")?.into(),
+            refunds: opt(refunds, "refunds")?.into(),
         })
     }
 
-    /// Convert to records without validating their meaning.
+    /// Convert to records without validating their meaning; returns the
+    /// records and how many of the events came from the orders table.
     pub fn into_records(self) -> Result<(BatchRecords, usize)> {
-        let mut events = read::orders(&self.orders, "orders")?;
+        self.into_records_with(&ReadOptions::default())
+    }
+
+    /// [`Tables::into_records`] with read options (floats as money).
+    pub fn into_records_with(self, opts: &ReadOptions) -> Result<(BatchRecords, usize)> {
+        let mut events = self.orders.read("orders", opts, read::orders)?;
         let orders = events.len();
-        events.extend(read::refunds(&self.refunds, "refunds")?);
+        events.extend(self.refunds.read("refunds", opts, read::refunds)?);
         let records = BatchRecords {
-            members: read::members(&self.members, "members")?,
-            groups: read::groups(&self.groups, "groups")?,
+            members: self.members.read("members", opts, read::members)?,
+            groups: self.groups.read("groups", opts, read::groups)?,
             events,
         };
         Ok((records, orders))
@@ -103,7 +152,12 @@ impl Tables {
     /// Convert and validate against `policy`. Errors name the table and row:
     /// the core's `events[i]` becomes `orders[i]` or `refunds[j]`.
     pub fn into_batch(self, policy: &Policy) -> Result<Batch> {
-        let (records, orders) = self.into_records()?;
+        self.into_batch_with(policy, &ReadOptions::default())
+    }
+
+    /// [`Tables::into_batch`] with read options (floats as money).
+    pub fn into_batch_with(self, policy: &Policy, opts: &ReadOptions) -> Result<Batch> {
+        let (records, orders) = self.into_records_with(opts)?;
         validate(records, orders, policy)
     }
 }

@@ -1,18 +1,32 @@
 //! Arrow record batches → fenrun records. Every column is checked against the
-//! kind of its field before a row is read; money is never read from a float.
+//! kind of its field before a row is read; money is never read from a float
+//! unless the caller opts in with [`ReadOptions::round_float_money`].
 
 use std::collections::BTreeMap;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Decimal128Type, Int64Type};
+use arrow_array::types::{Decimal128Type, Float64Type, Int64Type};
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, Decimal128Array, Int64Array, RecordBatch, StringArray,
+    Array, ArrayRef, BooleanArray, Decimal128Array, Float64Array, Int64Array, RecordBatch,
+    StringArray,
 };
 use arrow_cast::cast::{cast_with_options, CastOptions};
 use arrow_schema::DataType;
 use fenrun::input::{parse_decimal, EventRecord, GroupRecord, MemberRecord};
-use fenrun::{Error, Result};
+use fenrun::{Error, Result, Rounding};
 use rust_decimal::Decimal;
+
+/// How tables are read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// `None` (the default): a floating-point money column is refused with
+    /// `float_number`. `Some(rounding)`: the caller accepts floats, and each
+    /// value is read as the shortest decimal that round-trips to the same
+    /// float (`0.1 + 0.2` reads as `0.30000000000000004`), then rounded with
+    /// `rounding` (the policy's scale and mode: `0.30`). NaN and infinities
+    /// are refused with `invalid_decimal`.
+    pub round_float_money: Option<Rounding>,
+}
 
 /// What a column holds.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -34,6 +48,8 @@ enum Col {
     Dec(Decimal128Array, u32),
     Bool(BooleanArray),
     Int(Int64Array),
+    /// Floats the caller accepted, with the rounding to apply.
+    Float(Float64Array, Rounding),
 }
 
 /// A table's columns, with the table's name for paths. Fields are addressed
@@ -134,7 +150,7 @@ fn is_stringy(dt: &DataType) -> bool {
 }
 
 /// Bring a column to the one array type its kind is read from.
-fn normalize(array: &ArrayRef, kind: Kind, path: String) -> Result<Col> {
+fn normalize(array: &ArrayRef, kind: Kind, path: String, opts: &ReadOptions) -> Result<Col> {
     let dt = array.data_type();
     let as_str = |a: &ArrayRef| -> Result<Col> {
         Ok(Col::Str(
@@ -146,13 +162,23 @@ fn normalize(array: &ArrayRef, kind: Kind, path: String) -> Result<Col> {
     match kind {
         Kind::Text if is_stringy(dt) || dt.is_integer() => as_str(array),
         Kind::Money | Kind::Int | Kind::Bool if is_stringy(dt) => as_str(array),
-        Kind::Money if dt.is_floating() => Err(Error::FloatNumber {
-            path,
-            detail: format!(
-                "a {dt} column: money is never read from binary floating point; \
-                 write it as decimal128 or as decimal strings"
-            ),
-        }),
+        Kind::Money if dt.is_floating() => match opts.round_float_money {
+            Some(rounding) => {
+                let a = strict_cast(array, &DataType::Float64, &path)?;
+                Ok(Col::Float(
+                    a.as_primitive::<Float64Type>().clone(),
+                    rounding,
+                ))
+            }
+            None => Err(Error::FloatNumber {
+                path,
+                detail: format!(
+                    "a {dt} column: money is never read from binary floating point; \
+                     write it as decimal128 or as decimal strings, or opt in to rounding floats \
+                     to the policy scale"
+                ),
+            }),
+        },
         Kind::Money if dt.is_integer() => {
             let a = strict_cast(array, &DataType::Decimal128(38, 0), &path)?;
             Ok(Col::Dec(a.as_primitive::<Decimal128Type>().clone(), 0))
@@ -186,6 +212,7 @@ impl<'a> Table<'a> {
         batch: &RecordBatch,
         fields: &'static [FieldSpec],
         attrs: bool,
+        opts: &ReadOptions,
     ) -> Result<Table<'a>> {
         let schema = batch.schema();
         let mut fixed: Vec<Option<Col>> = fields.iter().map(|_| None).collect();
@@ -204,13 +231,13 @@ impl<'a> Table<'a> {
                         return Err(twice(col));
                     }
                     let kind = fields.get(i).map_or(Kind::Text, |s| s.kind);
-                    *slot = Some(normalize(array, kind, path)?);
+                    *slot = Some(normalize(array, kind, path, opts)?);
                 }
                 None if attrs && col.len() > ATTR_PREFIX.len() && col.starts_with(ATTR_PREFIX) => {
                     if attr_cols.iter().any(|(c, _)| c == col) {
                         return Err(twice(col));
                     }
-                    attr_cols.push((col.clone(), normalize(array, Kind::Money, path)?));
+                    attr_cols.push((col.clone(), normalize(array, Kind::Money, path, opts)?));
                 }
                 None => {
                     return Err(Error::UnknownField {
@@ -299,6 +326,7 @@ impl Col {
             Col::Dec(a, _) => a.is_valid(row),
             Col::Bool(a) => a.is_valid(row),
             Col::Int(a) => a.is_valid(row),
+            Col::Float(a, _) => a.is_valid(row),
         }
     }
 }
@@ -318,11 +346,36 @@ fn money_cell(col: Option<&Col>, row: usize, path: impl Fn() -> String) -> Resul
                         a.value(row)
                     ),
                 }),
+            Some(Col::Float(a, rounding)) => float_money(a.value(row), *rounding, &path()).map(Some),
             Some(_) => Err(Error::InvalidTable {
             path: path(),
             detail: "internal: column read as the wrong kind".to_owned(),
         }),
         }
+}
+
+/// A float the caller accepted as money: its shortest round-trip decimal
+/// form, rounded to the policy's scale.
+fn float_money(value: f64, rounding: Rounding, path: &str) -> Result<Decimal> {
+    if !value.is_finite() {
+        return Err(Error::InvalidDecimal {
+            path: path.to_owned(),
+            detail: format!("{value} is not a number"),
+        });
+    }
+    // Rust's `Display` of an f64 is the shortest string that reads back as
+    // the same float, without an exponent.
+    let text = value.to_string();
+    let exact = Decimal::from_str_exact(&text)
+        .or_else(|_| {
+            // More digits than a decimal holds: let the parser round the tail.
+            text.parse::<Decimal>()
+        })
+        .map_err(|_| Error::InvalidDecimal {
+            path: path.to_owned(),
+            detail: format!("{text} is outside the exact decimal range (28 significant digits)"),
+        })?;
+    Ok(rounding.round(exact))
 }
 
 impl Table<'_> {
@@ -369,9 +422,13 @@ impl Table<'_> {
 
 /// Read the `members` table: `id`, `sponsor`, `rank`, `active`, and
 /// `attrs.<name>` columns for attributes (a null cell is an absent attribute).
-pub fn members(batches: &[RecordBatch], name: &str) -> Result<Vec<MemberRecord>> {
+pub fn members(
+    batches: &[RecordBatch],
+    name: &str,
+    opts: &ReadOptions,
+) -> Result<Vec<MemberRecord>> {
     let mut out = Vec::with_capacity(rows(batches));
-    for_each_batch(batches, name, MEMBER_FIELDS, true, |t, row| {
+    for_each_batch(batches, name, MEMBER_FIELDS, true, opts, |t, row| {
         let mut attrs = BTreeMap::new();
         for (col, c) in &t.attrs {
             let path = || format!("{}[{}].{col}", t.name, t.offset + row);
@@ -395,9 +452,9 @@ pub fn members(batches: &[RecordBatch], name: &str) -> Result<Vec<MemberRecord>>
 }
 
 /// Read the `groups` table: `id`, `owner`, `size`.
-pub fn groups(batches: &[RecordBatch], name: &str) -> Result<Vec<GroupRecord>> {
+pub fn groups(batches: &[RecordBatch], name: &str, opts: &ReadOptions) -> Result<Vec<GroupRecord>> {
     let mut out = Vec::with_capacity(rows(batches));
-    for_each_batch(batches, name, GROUP_FIELDS, false, |t, row| {
+    for_each_batch(batches, name, GROUP_FIELDS, false, opts, |t, row| {
         out.push(GroupRecord {
             id: t.required_text(row, ID)?.into(),
             owner: t.required_text(row, G_OWNER)?.into(),
@@ -410,19 +467,24 @@ pub fn groups(batches: &[RecordBatch], name: &str) -> Result<Vec<GroupRecord>> {
 
 /// Read the `orders` table: `id`, `seller`, `buyer`, `amount`, `at`, and an
 /// optional `refund_of` (a row with it is a refund, as in the JSON `events`).
-pub fn orders(batches: &[RecordBatch], name: &str) -> Result<Vec<EventRecord>> {
-    events(batches, name, ORDER_FIELDS)
+pub fn orders(batches: &[RecordBatch], name: &str, opts: &ReadOptions) -> Result<Vec<EventRecord>> {
+    events(batches, name, ORDER_FIELDS, opts)
 }
 
 /// Read a `refunds` table: `id`, `refund_of`, `amount`, `at`.
-pub fn refunds(batches: &[RecordBatch], name: &str) -> Result<Vec<EventRecord>> {
-    events(batches, name, REFUND_FIELDS)
+pub fn refunds(
+    batches: &[RecordBatch],
+    name: &str,
+    opts: &ReadOptions,
+) -> Result<Vec<EventRecord>> {
+    events(batches, name, REFUND_FIELDS, opts)
 }
 
 fn events(
     batches: &[RecordBatch],
     name: &str,
     fields: &'static [FieldSpec],
+    opts: &ReadOptions,
 ) -> Result<Vec<EventRecord>> {
     let at = |n: &str| {
         fields
@@ -438,7 +500,7 @@ fn events(
         at("refund_of"),
     );
     let mut out = Vec::with_capacity(rows(batches));
-    for_each_batch(batches, name, fields, false, |t, row| {
+    for_each_batch(batches, name, fields, false, opts, |t, row| {
         out.push(EventRecord {
             id: t.required_text(row, ID)?.into(),
             seller: t.text(row, seller)?.map(Into::into),
@@ -463,11 +525,12 @@ fn for_each_batch(
     name: &str,
     fields: &'static [FieldSpec],
     attrs: bool,
+    opts: &ReadOptions,
     mut row: impl FnMut(&Table<'_>, usize) -> Result<()>,
 ) -> Result<()> {
     let mut offset = 0;
     for batch in batches {
-        let table = Table::new(name, offset, batch, fields, attrs)?;
+        let table = Table::new(name, offset, batch, fields, attrs, opts)?;
         for r in 0..batch.num_rows() {
             row(&table, r)?;
         }

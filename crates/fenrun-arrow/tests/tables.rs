@@ -147,10 +147,10 @@ fn tables(batch: &Value, decimal_money: bool) -> Option<Tables> {
         }
     };
     Some(Tables {
-        members: list("members")?,
-        groups: list("groups")?,
-        orders: list("events")?,
-        refunds: Vec::new(),
+        members: list("members")?.into(),
+        groups: list("groups")?.into(),
+        orders: list("events")?.into(),
+        refunds: Default::default(),
     })
 }
 
@@ -247,8 +247,8 @@ fn settle(tables: Tables) -> fenrun::Result<fenrun::Settlement> {
 
 fn with_orders(orders: RecordBatch) -> Tables {
     Tables {
-        members: vec![members()],
-        orders: vec![orders],
+        members: vec![members()].into(),
+        orders: vec![orders].into(),
         ..Tables::default()
     }
 }
@@ -263,6 +263,84 @@ fn float_money_is_refused_with_the_column() {
     .unwrap_err();
     assert_eq!(err.code(), "float_number");
     assert_eq!(err.path(), "orders.amount");
+}
+
+#[test]
+fn float_money_opt_in_rounds_the_shortest_decimal_to_the_policy_scale() {
+    let p = policy();
+    let opts = fenrun_arrow::ReadOptions {
+        round_float_money: Some(p.rounding()),
+    };
+    // 0.1 + 0.2 is 0.30000000000000004 as a float: it reads as 0.30.
+    // 2.675 is 2.67499999999999982236431605997495353221893310546875 as a float,
+    // but its shortest form is "2.675", which rounds half up to 2.68 (what the
+    // analyst typed), where rounding the binary value would give 2.67.
+    // 1e-3 rounds to 0.00, which is not a positive amount.
+    let amounts = Float64Array::from(vec![0.1 + 0.2, 2.675, 100.0]);
+    let b = with_orders(orders(Arc::new(amounts)))
+        .into_batch_with(&p, &opts)
+        .unwrap();
+    let s = fenrun::settle(&p, &b).unwrap();
+    // m1 earns 0.10 of each: 0.030 → 0.03, 0.268 → 0.27, 10.000 → 10.00; sum 10.30.
+    assert_eq!(s.net_sales().to_string(), "102.98");
+    assert_eq!(s.total_of("m1").unwrap().to_string(), "10.30");
+
+    let tiny = with_orders(orders(Arc::new(Float64Array::from(vec![1e-3]))));
+    let err = tiny.into_batch_with(&p, &opts).unwrap_err();
+    assert_eq!(
+        (err.code(), err.path()),
+        ("non_positive_amount", "orders[0].amount")
+    );
+
+    let nan = with_orders(orders(Arc::new(Float64Array::from(vec![5.0, f64::NAN]))));
+    let err = nan.into_batch_with(&p, &opts).unwrap_err();
+    assert_eq!(
+        (err.code(), err.path()),
+        ("invalid_decimal", "orders[1].amount")
+    );
+}
+
+#[test]
+fn json_rows_mix_with_arrow_tables_and_name_their_table_in_errors() {
+    let p = policy();
+    let rows = serde_json::json!([
+        {"id": "o1", "seller": "m2", "amount": "12.34"},
+        {"id": "o2", "seller": "m2", "amount": 5}
+    ]);
+    let t = Tables {
+        members: vec![members()].into(),
+        orders: fenrun_arrow::Rows::Json(rows),
+        refunds: fenrun_arrow::Rows::Json(serde_json::json!([
+            {"id": "r1", "refund_of": "o2", "amount": "5.00"}
+        ])),
+        ..Tables::default()
+    };
+    let s = fenrun::settle(&p, &t.into_batch(&p).unwrap()).unwrap();
+    // m1 earns 0.10 × 12.34 = 1.234 → 1.23 and 0.10 × 5 = 0.50, reversed by r1: 1.23.
+    assert_eq!(s.total_of("m1").unwrap().to_string(), "1.23");
+
+    let bad = Tables {
+        members: vec![members()].into(),
+        orders: fenrun_arrow::Rows::Json(serde_json::json!([{"id": "o1", "seller": "m2"}])),
+        ..Tables::default()
+    };
+    let err = bad.into_batch(&p).unwrap_err();
+    assert_eq!((err.code(), err.path()), ("missing_field", "orders[0]"));
+    let over = Tables {
+        members: vec![members()].into(),
+        orders: fenrun_arrow::Rows::Json(
+            serde_json::json!([{"id": "o1", "seller": "m2", "amount": "1"}]),
+        ),
+        refunds: fenrun_arrow::Rows::Json(
+            serde_json::json!([{"id": "r1", "refund_of": "o1", "amount": "2"}]),
+        ),
+        ..Tables::default()
+    };
+    let err = over.into_batch(&p).unwrap_err();
+    assert_eq!(
+        (err.code(), err.path()),
+        ("over_refund", "refunds[0].amount")
+    );
 }
 
 #[test]
@@ -334,7 +412,7 @@ fn column_errors_name_table_column_and_row() {
     ])
     .unwrap();
     let mut t = with_orders(orders(strings(&[Some("1")])));
-    t.groups = vec![bad_size];
+    t.groups = bad_size.into();
     let err = settle(t).unwrap_err();
     assert_eq!((err.code(), err.path()), ("invalid_type", "groups.size"));
 }
@@ -361,7 +439,7 @@ fn core_errors_are_renamed_to_the_table_and_row() {
     ])
     .unwrap();
     let mut t = with_orders(orders(strings(&[Some("10.00")])));
-    t.refunds = vec![refunds];
+    t.refunds = refunds.into();
     let err = settle(t).unwrap_err();
     assert_eq!(
         (err.code(), err.path()),
@@ -491,8 +569,8 @@ fn integer_and_dictionary_id_columns_are_read_as_text() {
     ])
     .unwrap();
     let t = Tables {
-        members: vec![members],
-        orders: vec![orders],
+        members: vec![members].into(),
+        orders: vec![orders].into(),
         ..Tables::default()
     };
     let s = fenrun::settle(&p, &t.into_batch(&p).unwrap()).unwrap();

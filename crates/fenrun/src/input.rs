@@ -147,3 +147,28 @@ pub struct BatchRecords {
     /// Orders and refunds in input order.
     pub events: Vec<EventRecord>,
 }
+
+/// Parse one table given as JSON records (a binding's list of dicts) into
+/// typed records, checking their shape only (unknown fields, missing fields,
+/// types, money as strings or integers). Paths name the table and row:
+/// `orders[3].amount`.
+///
+/// ```
+/// use fenrun::input::{rows_from_value, EventRecord};
+/// let rows = serde_json::json!([{"id": "o1", "seller": "m1", "amount": "9.90"},
+///                               {"id": "o2", "seller": "m1", "amount": 9.9}]);
+/// let err = rows_from_value::<EventRecord>("orders", rows).unwrap_err();
+/// assert_eq!((err.code(), err.path()), ("float_number", "orders[1].amount"));
+/// ```
+pub fn rows_from_value<T: serde::de::DeserializeOwned>(
+    table: &str,
+    rows: serde_json::Value,
+) -> Result<Vec<T>> {
+    crate::doc::from_value::<Vec<T>>(rows).map_err(|e| {
+        e.map_path(|p| match p {
+            "$" | "" => table.to_owned(),
+            p if p.starts_with('[') => format!("{table}{p}"),
+            p => format!("{table}.{p}"),
+        })
+    })
+}
