@@ -51,7 +51,7 @@ pub mod write;
 pub use arrow_array::RecordBatch;
 pub use files::{read_table, TableFormat};
 pub use read::ReadOptions;
-pub use write::{lines_batch, totals_batch, LinesFile};
+pub use write::{lines_batch, rank_changes_batch, totals_batch, LinesFile};
 
 use std::path::Path;
 

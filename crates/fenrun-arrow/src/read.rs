@@ -28,6 +28,15 @@ pub struct ReadOptions {
     pub round_float_money: Option<Rounding>,
 }
 
+impl ReadOptions {
+    /// Accept float money columns, rounded to `policy`'s scale with its mode.
+    pub fn round_floats_for(policy: &fenrun::Policy) -> ReadOptions {
+        ReadOptions {
+            round_float_money: Some(policy.rounding()),
+        }
+    }
+}
+
 /// What a column holds.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {

@@ -217,6 +217,42 @@ pub fn totals_batch(s: &Settlement) -> Result<RecordBatch> {
     })
 }
 
+/// The rank-changes schema: `member`, `from`, `to`, and `because`, the §9
+/// list of leaves as JSON text (its values are metric values of any scale).
+pub fn rank_changes_schema() -> SchemaRef {
+    let text = |name: &str| Field::new(name, DataType::Utf8, false);
+    Arc::new(Schema::new(vec![
+        text("member"),
+        text("from"),
+        text("to"),
+        text("because"),
+    ]))
+}
+
+/// Rank changes (in §9 order) as one record batch.
+pub fn rank_changes_batch(changes: &[fenrun::RankChange]) -> Result<RecordBatch> {
+    let mut cols: [StringBuilder; 4] = Default::default();
+    for c in changes {
+        let because = serde_json::to_string(&c.because).map_err(|e| Error::InvalidTable {
+            path: "rank_changes".to_owned(),
+            detail: e.to_string(),
+        })?;
+        let [member, from, to, why] = &mut cols;
+        member.append_value(&*c.member);
+        from.append_value(&*c.from);
+        to.append_value(&*c.to);
+        why.append_value(because);
+    }
+    let columns: Vec<ArrayRef> = cols
+        .iter_mut()
+        .map(|b| Arc::new(b.finish()) as ArrayRef)
+        .collect();
+    RecordBatch::try_new(rank_changes_schema(), columns).map_err(|e| Error::InvalidTable {
+        path: "rank_changes".to_owned(),
+        detail: e.to_string(),
+    })
+}
+
 fn io_error(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::SinkError {
         path: "lines".to_owned(),

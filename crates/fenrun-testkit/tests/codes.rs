@@ -73,3 +73,40 @@ fn a_failing_sink_stops_with_sink_error() {
     assert_eq!(err.path(), "lines");
     assert!(err.to_string().contains("disk full"));
 }
+
+#[test]
+fn family_of_code_agrees_with_every_error_raised() {
+    let vectors = load_vectors(&vectors_dir()).expect("vectors load");
+    let mut seen = 0;
+    for (path, v) in &vectors {
+        if v.expect_error.is_none() {
+            continue;
+        }
+        let policy = v.policy_text();
+        let err = match v.batch_text() {
+            None => fenrun::check_policy_json(&policy).map(|_| ()),
+            Some(batch) => fenrun::settle_json(&policy, &batch).map(|_| ()),
+        }
+        .expect_err("an error vector fails");
+        assert_eq!(
+            fenrun::ErrorFamily::of_code(err.code()),
+            Some(err.family()),
+            "{}",
+            path.display()
+        );
+        seen += 1;
+    }
+    assert!(seen > 30);
+    // The codes no vector reaches: their variants' families, by hand.
+    use fenrun::ErrorFamily::{Format, Input, Output};
+    for (code, family) in [
+        ("order_not_settled", Input),
+        ("sink_error", Output),
+        ("invalid_table", Format),
+    ] {
+        assert_eq!(fenrun::ErrorFamily::of_code(code), Some(family), "{code}");
+    }
+    for code in fenrun::Error::CODES {
+        assert!(fenrun::ErrorFamily::of_code(code).is_some());
+    }
+}

@@ -25,6 +25,51 @@ pub enum ErrorFamily {
     Output,
 }
 
+impl ErrorFamily {
+    /// Every family, in the order of the docs.
+    pub const ALL: [ErrorFamily; 6] = [
+        ErrorFamily::Format,
+        ErrorFamily::Policy,
+        ErrorFamily::Input,
+        ErrorFamily::Limit,
+        ErrorFamily::Arithmetic,
+        ErrorFamily::Output,
+    ];
+
+    /// The family's name as in error reports (`"policy"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorFamily::Format => "format",
+            ErrorFamily::Policy => "policy",
+            ErrorFamily::Input => "input",
+            ErrorFamily::Limit => "limit",
+            ErrorFamily::Arithmetic => "arithmetic",
+            ErrorFamily::Output => "output",
+        }
+    }
+
+    /// The family of an error code, for bindings that build their exception
+    /// classes ahead of any error (`None` for a code this library never returns).
+    ///
+    /// ```
+    /// use fenrun::ErrorFamily;
+    /// assert_eq!(ErrorFamily::of_code("sponsor_cycle"), Some(ErrorFamily::Input));
+    /// assert_eq!(ErrorFamily::of_code("decreasing_rate"), Some(ErrorFamily::Policy));
+    /// assert_eq!(ErrorFamily::of_code("no_such_code"), None);
+    /// ```
+    pub fn of_code(code: &str) -> Option<ErrorFamily> {
+        let i = Error::CODES.iter().position(|c| *c == code)?;
+        Some(match i {
+            0..=7 => ErrorFamily::Format,
+            8..=18 => ErrorFamily::Policy,
+            36 => ErrorFamily::Limit,
+            37 => ErrorFamily::Arithmetic,
+            39 => ErrorFamily::Output,
+            _ => ErrorFamily::Input,
+        })
+    }
+}
+
 /// Bind the `path` field of any variant (every variant has one).
 macro_rules! each_path {
     ($e:expr, $p:ident => $body:expr) => {

@@ -97,6 +97,17 @@ pub enum RoundingMode {
     Down,
 }
 
+impl RoundingMode {
+    /// The mode's name as the policy writes it (`"half_up"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RoundingMode::HalfUp => "half_up",
+            RoundingMode::HalfEven => "half_even",
+            RoundingMode::Down => "down",
+        }
+    }
+}
+
 /// Rounding of every computed amount: a scale (decimals, 0..=8) and a mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Rounding {

@@ -1,0 +1,612 @@
+//! The Python binding of fenrun (`pip install fenrun`, module `fenrun._fenrun`,
+//! re-exported by the `fenrun` package).
+//!
+//! It converts Python values and Arrow tables to the core's inputs, calls the
+//! core without the GIL, and converts results back (Arrow tables through
+//! pyarrow, money as `decimal.Decimal`). Every rule, default, rounding, error
+//! code and message is the core's. A core panic reaches Python as
+//! `fenrun.InternalError`, a bug report, never as a crash.
+#![deny(missing_docs)]
+
+mod convert;
+mod errors;
+
+use std::sync::{Arc, OnceLock};
+
+use arrow_array::RecordBatch;
+use arrow_pyarrow::{IntoPyArrow, Table};
+use fenrun::{Batch, Engine};
+use fenrun_arrow::ReadOptions;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple};
+
+use crate::convert::{BatchArgs, BatchInput, Document};
+use crate::errors::{guarded, Failure};
+
+/// What an engine borrows: the validated policy and batch.
+struct Inputs {
+    policy: Arc<fenrun::Policy>,
+    batch: Batch,
+}
+
+self_cell::self_cell!(
+    /// A batch with ranks evaluated and rules prepared, owning its inputs, so
+    /// that a settlement can still explain its orders.
+    struct Prepared {
+        owner: Inputs,
+        #[covariant]
+        dependent: Engine,
+    }
+);
+
+/// A profit-split policy (SPEC §1): ranks, upgrade conditions, rules, rounding.
+///
+/// Build it from JSON text, a file or a dict. The policy is checked by
+/// :meth:`validate`, and by every call that uses it; an invalid policy raises
+/// :class:`PolicyError` (or :class:`FormatError` for a malformed document)
+/// naming the offending path.
+///
+/// >>> policy = fenrun.Policy.from_dict({
+/// ...     "version": 1,
+/// ...     "ranks": [{"id": "member"}, {"id": "group_owner", "rate": "0.10"}],
+/// ...     "rules": [{"id": "spread", "type": "differential"}]})
+/// >>> policy.validate()
+/// >>> policy.ranks
+/// ['member', 'group_owner']
+/// >>> fenrun.Policy.from_dict({"version": 1, "ranks": []}).validate()
+/// Traceback (most recent call last):
+/// ...
+/// fenrun.PolicyError: ranks: the policy needs at least one rank
+#[pyclass(module = "fenrun", frozen)]
+struct Policy {
+    source: Arc<PolicySource>,
+}
+
+enum Source {
+    Text(String),
+    Value(serde_json::Value),
+}
+
+struct PolicySource {
+    source: Source,
+    checked: OnceLock<fenrun::Result<Arc<fenrun::Policy>>>,
+}
+
+impl PolicySource {
+    fn checked(&self) -> fenrun::Result<Arc<fenrun::Policy>> {
+        self.checked
+            .get_or_init(|| {
+                match &self.source {
+                    Source::Text(t) => fenrun::Policy::from_json(t),
+                    Source::Value(v) => fenrun::Policy::from_value(v.clone()),
+                }
+                .map(Arc::new)
+            })
+            .clone()
+    }
+}
+
+impl Policy {
+    fn new(source: Source) -> Policy {
+        Policy {
+            source: Arc::new(PolicySource {
+                source,
+                checked: OnceLock::new(),
+            }),
+        }
+    }
+
+    fn checked(&self, py: Python<'_>) -> PyResult<Arc<fenrun::Policy>> {
+        let source = Arc::clone(&self.source);
+        py.detach(move || guarded(|| Ok(source.checked()?)))
+            .map_err(|f| f.into_py(py))
+    }
+}
+
+#[pymethods]
+impl Policy {
+    /// A policy from JSON text.
+    ///
+    /// >>> fenrun.Policy.from_json('{"version": 1, "ranks": [{"id": "member"}]}').scale
+    /// 2
+    #[staticmethod]
+    fn from_json(text: String) -> Policy {
+        Policy::new(Source::Text(text))
+    }
+
+    /// A policy from a JSON file (``str`` or ``os.PathLike``).
+    #[staticmethod]
+    fn from_file(path: std::path::PathBuf) -> PyResult<Policy> {
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            PyErr::from(std::io::Error::new(
+                e.kind(),
+                format!("{}: {e}", path.display()),
+            ))
+        })?;
+        Ok(Policy::new(Source::Text(text)))
+    }
+
+    /// A policy from a dict (the JSON document as Python values; decimals as
+    /// ``str``, ``int`` or ``decimal.Decimal``, never ``float``).
+    #[staticmethod]
+    fn from_dict(policy: &Bound<'_, PyDict>) -> PyResult<Policy> {
+        Ok(Policy::new(Source::Value(convert::to_json(policy)?)))
+    }
+
+    /// Check the policy; raise :class:`PolicyError` or :class:`FormatError`
+    /// naming the offending path if it is not valid (as ``fenrun check``).
+    fn validate(&self, py: Python<'_>) -> PyResult<()> {
+        self.checked(py).map(|_| ())
+    }
+
+    /// Decimals kept in every amount (0–8).
+    #[getter]
+    fn scale(&self, py: Python<'_>) -> PyResult<u32> {
+        Ok(self.checked(py)?.rounding().scale)
+    }
+
+    /// The rounding mode: ``"half_up"``, ``"half_even"`` or ``"down"``.
+    #[getter]
+    fn rounding(&self, py: Python<'_>) -> PyResult<&'static str> {
+        Ok(self.checked(py)?.rounding().mode.name())
+    }
+
+    /// Rank ids, lowest first.
+    #[getter]
+    fn ranks(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        Ok(self
+            .checked(py)?
+            .ranks()
+            .iter()
+            .map(|r| r.id.to_string())
+            .collect())
+    }
+
+    /// Rule ids, in the order they pay.
+    #[getter]
+    fn rules(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        Ok(self
+            .checked(py)?
+            .rules()
+            .iter()
+            .map(|r| r.id.to_string())
+            .collect())
+    }
+
+    /// The currency code, if the policy names one.
+    #[getter]
+    fn currency(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        Ok(self.checked(py)?.currency().map(str::to_owned))
+    }
+
+    fn __repr__(&self) -> String {
+        match self.source.checked() {
+            Ok(p) => format!(
+                "Policy(ranks={:?}, rules={:?}, scale={})",
+                p.ranks().iter().map(|r| &*r.id).collect::<Vec<_>>(),
+                p.rules().iter().map(|r| &*r.id).collect::<Vec<_>>(),
+                p.rounding().scale
+            ),
+            Err(e) => format!("Policy(<invalid: {} at {}>)", e.code(), e.path()),
+        }
+    }
+}
+
+/// The policy argument: a `Policy`, or anything `Policy` is built from.
+fn policy_arg(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Arc<fenrun::Policy>> {
+    if let Ok(p) = obj.cast::<Policy>() {
+        return p.get().checked(py);
+    }
+    let policy = match convert::document(obj, "policy")? {
+        Document::Text(t) => Policy::new(Source::Text(t)),
+        Document::Value(v) => Policy::new(Source::Value(v)),
+    };
+    policy.checked(py)
+}
+
+/// Validate the batch against the policy and prepare the engine (no GIL).
+fn prepare(
+    policy: Arc<fenrun::Policy>,
+    input: BatchInput,
+    round_float_money: bool,
+) -> Result<Prepared, Failure> {
+    let batch = match input {
+        BatchInput::Document(Document::Text(t)) => Batch::from_json(&t, &policy)?,
+        BatchInput::Document(Document::Value(v)) => Batch::from_value(v, &policy)?,
+        BatchInput::Tables(t) => {
+            let opts = if round_float_money {
+                ReadOptions::round_floats_for(&policy)
+            } else {
+                ReadOptions::default()
+            };
+            t.into_batch_with(&policy, &opts)?
+        }
+    };
+    Ok(Prepared::try_new(Inputs { policy, batch }, |i| {
+        Engine::new(&i.policy, &i.batch)
+    })?)
+}
+
+fn core_table(
+    py: Python<'_>,
+    build: impl FnOnce() -> fenrun::Result<RecordBatch> + Send,
+) -> PyResult<Py<PyAny>> {
+    let batch = py
+        .detach(|| guarded(|| Ok(build()?)))
+        .map_err(|f| f.into_py(py))?;
+    let schema = batch.schema();
+    let table =
+        Table::try_new(vec![batch], schema).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(table.into_pyarrow(py)?.unbind())
+}
+
+fn decimal(py: Python<'_>, text: String) -> PyResult<Py<PyAny>> {
+    static DECIMAL: PyOnceLock<Py<pyo3::types::PyType>> = PyOnceLock::new();
+    Ok(DECIMAL
+        .import(py, "decimal", "Decimal")?
+        .call1((text,))?
+        .unbind())
+}
+
+fn dataframe(py: Python<'_>, table: Py<PyAny>, library: &str) -> PyResult<Py<PyAny>> {
+    let table = table.into_bound(py);
+    match library {
+        "pandas" => Ok(table.call_method0("to_pandas")?.unbind()),
+        _ => Ok(py
+            .import("polars")?
+            .call_method1("from_arrow", (table,))?
+            .unbind()),
+    }
+}
+
+/// The result of :func:`settle`: lines, totals, rank changes and summary
+/// (SPEC §9), with every line explainable.
+///
+/// ``lines``, ``totals`` and ``rank_changes`` are ``pyarrow.Table`` objects
+/// (money as decimal128 at the policy scale); :meth:`to_pandas` and
+/// :meth:`to_polars` convert them. :meth:`to_json` gives the same bytes as
+/// ``fenrun settle``.
+#[pyclass(module = "fenrun", frozen)]
+struct Settlement {
+    prepared: Prepared,
+    settled: fenrun::Settlement,
+    kept_lines: bool,
+    lines: PyOnceLock<Py<PyAny>>,
+    totals: PyOnceLock<Py<PyAny>>,
+    rank_changes: PyOnceLock<Py<PyAny>>,
+}
+
+const TABLES: &str = "\"lines\", \"totals\" or \"rank_changes\"";
+
+impl Settlement {
+    fn table(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+        match name {
+            "lines" => self.lines(py),
+            "totals" => self.totals(py),
+            "rank_changes" => self.rank_changes(py),
+            other => Err(PyValueError::new_err(format!(
+                "no table {other:?}: choose {TABLES}"
+            ))),
+        }
+    }
+}
+
+#[pymethods]
+impl Settlement {
+    /// Every payout line (order, refund, rule, kind, beneficiary, level, base,
+    /// rate, weight, amount), in §9 order. Raises ``ValueError`` if the
+    /// settlement was made with ``lines=False``.
+    #[getter]
+    fn lines(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        if !self.kept_lines {
+            return Err(PyValueError::new_err(
+                "settled with lines=False: the lines were not kept (totals, rank changes and \
+                 summary are complete)",
+            ));
+        }
+        let rate_scale = self.prepared.borrow_owner().policy.rate_scale();
+        self.lines
+            .get_or_try_init(py, || {
+                core_table(py, || fenrun_arrow::lines_batch(&self.settled, rate_scale))
+            })
+            .map(|t| t.clone_ref(py))
+    }
+
+    /// What each member earns in the batch (``member``, ``amount``), sorted by member.
+    #[getter]
+    fn totals(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.totals
+            .get_or_try_init(py, || {
+                core_table(py, || fenrun_arrow::totals_batch(&self.settled))
+            })
+            .map(|t| t.clone_ref(py))
+    }
+
+    /// Members whose rank changed (``member``, ``from``, ``to``, ``because``
+    /// as JSON text: the leaves that made the new rank's condition hold).
+    #[getter]
+    fn rank_changes(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.rank_changes
+            .get_or_try_init(py, || {
+                core_table(py, || {
+                    fenrun_arrow::rank_changes_batch(self.settled.rank_changes())
+                })
+            })
+            .map(|t| t.clone_ref(py))
+    }
+
+    /// The summary: ``net_sales``, ``total_paid``, ``payout_ratio`` (``None``
+    /// without sales), ``breakage`` by rule and ``cap_cut``, as ``Decimal``.
+    #[getter]
+    fn summary(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
+        let s = &self.settled;
+        let scale = s.scale();
+        let money = |d| decimal(py, fenrun::money_string(d, scale));
+        let out = PyDict::new(py);
+        out.set_item("net_sales", money(s.net_sales())?)?;
+        out.set_item("total_paid", money(s.total_paid())?)?;
+        match s.payout_ratio() {
+            Some(r) => out.set_item("payout_ratio", decimal(py, fenrun::short_string(r))?)?,
+            None => out.set_item("payout_ratio", py.None())?,
+        }
+        let breakage = PyDict::new(py);
+        for (rule, b) in s.breakage() {
+            breakage.set_item(rule, money(b)?)?;
+        }
+        out.set_item("breakage", breakage)?;
+        out.set_item("cap_cut", money(s.cap_cut())?)?;
+        Ok(out.unbind())
+    }
+
+    /// What ``member`` earns in the batch, or ``None`` if it earns nothing.
+    fn total_of(&self, py: Python<'_>, member: &str) -> PyResult<Option<Py<PyAny>>> {
+        let scale = self.settled.scale();
+        self.settled
+            .total_of(member)
+            .map(|d| decimal(py, fenrun::money_string(d, scale)))
+            .transpose()
+    }
+
+    /// The settlement as canonical JSON (SPEC §9), byte for byte what
+    /// ``fenrun settle`` prints for the same input.
+    fn to_json(&self, py: Python<'_>) -> String {
+        py.detach(|| self.settled.to_json())
+    }
+
+    /// One order's lines in words: the order, then each line's rule, who is
+    /// paid, why, and the arithmetic.
+    ///
+    /// >>> s = fenrun.settle(
+    /// ...     {"version": 1, "ranks": [{"id": "member"},
+    /// ...         {"id": "group_owner", "rate": "0.10"}, {"id": "team_leader", "rate": "0.15"}],
+    /// ...      "rules": [{"id": "spread", "type": "differential"}]},
+    /// ...     {"members": [{"id": "m4", "rank": "team_leader"},
+    /// ...                  {"id": "m9", "sponsor": "m4", "rank": "group_owner"}],
+    /// ...      "events": [{"id": "o17", "seller": "m9", "amount": "120.00"}]})
+    /// >>> s.total_of("m4")
+    /// Decimal('6.00')
+    /// >>> for line in s.explain("o17"): print(line)
+    /// order o17: seller m9 (group_owner), amount 120.00
+    /// spread differential: m9 (group_owner, rate 0.1), first paid in the chain: 0.1 × 120.00 = 12.00
+    /// spread differential: m4 (team_leader, rate 0.15) over m9 (group_owner, 0.1): 0.05 × 120.00 = 6.00
+    fn explain(&self, py: Python<'_>, order_id: &str) -> PyResult<Vec<String>> {
+        py.detach(|| guarded(|| Ok(self.prepared.borrow_dependent().explain(order_id)?)))
+            .map_err(|f| f.into_py(py))
+    }
+
+    /// One of the tables (``"lines"``, ``"totals"`` or ``"rank_changes"``) as
+    /// a pandas DataFrame (money as ``decimal.Decimal`` objects).
+    #[pyo3(signature = (table = "totals"))]
+    fn to_pandas(&self, py: Python<'_>, table: &str) -> PyResult<Py<PyAny>> {
+        dataframe(py, self.table(py, table)?, "pandas")
+    }
+
+    /// One of the tables as a polars DataFrame (money as ``pl.Decimal``).
+    #[pyo3(signature = (table = "totals"))]
+    fn to_polars(&self, py: Python<'_>, table: &str) -> PyResult<Py<PyAny>> {
+        dataframe(py, self.table(py, table)?, "polars")
+    }
+
+    fn __repr__(&self) -> String {
+        let s = &self.settled;
+        format!(
+            "Settlement(lines={}, paid_members={}, net_sales={}, total_paid={})",
+            if self.kept_lines {
+                s.line_count().to_string()
+            } else {
+                "not kept".to_owned()
+            },
+            s.totals().count(),
+            fenrun::money_string(s.net_sales(), s.scale()),
+            fenrun::money_string(s.total_paid(), s.scale()),
+        )
+    }
+}
+
+/// The result of :func:`evaluate_ranks`: every member's evaluated rank and
+/// activity, and the rank changes with their reasons.
+#[pyclass(module = "fenrun", frozen)]
+struct RankEvaluation {
+    prepared: Prepared,
+}
+
+#[pymethods]
+impl RankEvaluation {
+    /// Members whose rank changed (``member``, ``from``, ``to``, ``because`` as JSON text).
+    #[getter]
+    fn rank_changes(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        core_table(py, || {
+            fenrun_arrow::rank_changes_batch(self.prepared.borrow_dependent().rank_changes())
+        })
+    }
+
+    /// ``member``'s evaluated rank, or ``None`` for an unknown member.
+    fn rank_of(&self, member: &str) -> Option<String> {
+        self.prepared
+            .borrow_dependent()
+            .rank_of(member)
+            .map(str::to_owned)
+    }
+
+    /// Whether ``member`` is active (``active_if``), or ``None`` for an unknown member.
+    fn is_active(&self, member: &str) -> Option<bool> {
+        self.prepared.borrow_dependent().is_active(member)
+    }
+
+    /// ``{"rank_changes": [...]}`` as canonical JSON, what ``fenrun ranks`` prints.
+    fn to_json(&self) -> String {
+        self.prepared.borrow_dependent().rank_changes_json()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "RankEvaluation(rank_changes={})",
+            self.prepared.borrow_dependent().rank_changes().len()
+        )
+    }
+}
+
+/// Settle a batch under a policy (SPEC §5–§9), to the cent.
+///
+/// ``policy`` is a :class:`Policy`, a dict, JSON text or a path. The batch is
+/// either ``batch`` (the SPEC §2.4 document: dict, JSON text or path) or
+/// tables: ``members`` and ``orders`` (and optionally ``groups`` and
+/// ``refunds``), each any Arrow table (pyarrow, polars, pandas, DuckDB: any
+/// object with ``__arrow_c_stream__``) or a list of dicts. Money columns are
+/// decimal128 or decimal strings; a float money column raises
+/// :class:`FormatError` unless ``round_float_money=True``, which reads each
+/// float as its shortest decimal and rounds it to the policy scale.
+/// ``lines=False`` keeps totals, rank changes and summary only (less memory
+/// on large batches). The GIL is released while the core works.
+///
+/// >>> import pyarrow as pa
+/// >>> policy = {"version": 1,
+/// ...     "ranks": [{"id": "member"}, {"id": "group_owner", "rate": "0.10"}],
+/// ...     "rules": [{"id": "spread", "type": "differential"}]}
+/// >>> members = pa.table({"id": ["m1", "m2"], "sponsor": [None, "m1"],
+/// ...                     "rank": ["group_owner", None]})
+/// >>> orders = [{"id": "o1", "seller": "m2", "amount": "120.00"}]
+/// >>> s = fenrun.settle(policy, members=members, orders=orders)
+/// >>> s.totals.to_pylist()
+/// [{'member': 'm1', 'amount': Decimal('12.00')}]
+/// >>> s.summary["payout_ratio"]
+/// Decimal('0.1')
+#[pyfunction]
+#[pyo3(signature = (policy, batch = None, *, members = None, orders = None, groups = None, refunds = None, lines = true, round_float_money = false))]
+#[allow(clippy::too_many_arguments)]
+fn settle(
+    py: Python<'_>,
+    policy: &Bound<'_, PyAny>,
+    batch: Option<&Bound<'_, PyAny>>,
+    members: Option<&Bound<'_, PyAny>>,
+    orders: Option<&Bound<'_, PyAny>>,
+    groups: Option<&Bound<'_, PyAny>>,
+    refunds: Option<&Bound<'_, PyAny>>,
+    lines: bool,
+    round_float_money: bool,
+) -> PyResult<Settlement> {
+    let policy = policy_arg(py, policy)?;
+    let input = BatchArgs {
+        batch,
+        members,
+        orders,
+        groups,
+        refunds,
+    }
+    .convert()?;
+    let (prepared, settled) = py
+        .detach(move || {
+            guarded(|| {
+                let prepared = prepare(policy, input, round_float_money)?;
+                let engine = prepared.borrow_dependent();
+                let settled = if lines {
+                    engine.settle()?
+                } else {
+                    engine.settle_totals()?
+                };
+                Ok((prepared, settled))
+            })
+        })
+        .map_err(|f| f.into_py(py))?;
+    Ok(Settlement {
+        prepared,
+        settled,
+        kept_lines: lines,
+        lines: PyOnceLock::new(),
+        totals: PyOnceLock::new(),
+        rank_changes: PyOnceLock::new(),
+    })
+}
+
+/// Evaluate ranks only (SPEC §3–§4): the same inputs as :func:`settle`.
+///
+/// >>> r = fenrun.evaluate_ranks(
+/// ...     {"version": 1, "evaluate_ranks": True, "ranks": [{"id": "member"},
+/// ...      {"id": "group_owner", "rate": "0.10",
+/// ...       "upgrade": {"metric": "largest_group", "gte": 100}}]},
+/// ...     {"members": [{"id": "m1"}], "groups": [{"id": "g1", "owner": "m1", "size": 120}],
+/// ...      "events": []})
+/// >>> r.rank_of("m1")
+/// 'group_owner'
+/// >>> r.rank_changes.column("to").to_pylist()
+/// ['group_owner']
+#[pyfunction]
+#[pyo3(signature = (policy, batch = None, *, members = None, orders = None, groups = None, refunds = None, round_float_money = false))]
+#[allow(clippy::too_many_arguments)]
+fn evaluate_ranks(
+    py: Python<'_>,
+    policy: &Bound<'_, PyAny>,
+    batch: Option<&Bound<'_, PyAny>>,
+    members: Option<&Bound<'_, PyAny>>,
+    orders: Option<&Bound<'_, PyAny>>,
+    groups: Option<&Bound<'_, PyAny>>,
+    refunds: Option<&Bound<'_, PyAny>>,
+    round_float_money: bool,
+) -> PyResult<RankEvaluation> {
+    let policy = policy_arg(py, policy)?;
+    let input = BatchArgs {
+        batch,
+        members,
+        orders,
+        groups,
+        refunds,
+    }
+    .convert()?;
+    let prepared = py
+        .detach(move || guarded(|| prepare(policy, input, round_float_money)))
+        .map_err(|f| f.into_py(py))?;
+    Ok(RankEvaluation { prepared })
+}
+
+/// The exception class raised for an error ``code`` (a subclass of
+/// :class:`FenrunError`, by the code's family).
+///
+/// >>> fenrun.error_class("sponsor_cycle")
+/// <class 'fenrun.InputError'>
+#[pyfunction]
+fn error_class(py: Python<'_>, code: &str) -> PyResult<Py<pyo3::types::PyType>> {
+    match fenrun::ErrorFamily::of_code(code) {
+        Some(f) => Ok(errors::class_of(py, f).unbind()),
+        None if code == "internal" => Ok(py.get_type::<errors::InternalError>().unbind()),
+        None => Err(PyValueError::new_err(format!(
+            "unknown error code {code:?}"
+        ))),
+    }
+}
+
+/// The native module `fenrun._fenrun`.
+#[pymodule]
+fn _fenrun(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Policy>()?;
+    m.add_class::<Settlement>()?;
+    m.add_class::<RankEvaluation>()?;
+    m.add_function(wrap_pyfunction!(settle, m)?)?;
+    m.add_function(wrap_pyfunction!(evaluate_ranks, m)?)?;
+    m.add_function(wrap_pyfunction!(error_class, m)?)?;
+    errors::register(m)?;
+    m.add("ERROR_CODES", PyTuple::new(m.py(), fenrun::Error::CODES)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
