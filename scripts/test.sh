@@ -33,6 +33,20 @@ cargo run --release --locked --quiet -p fenrun-cli -- settle \
   --batch examples/community-retail/batch.json --out target/settlement.json
 test -s target/settlement.json
 
+step "Python package: build the abi3 wheel, install it in a fresh venv, run pytest there"
+python3 -m venv target/py-build
+target/py-build/bin/pip install --quiet --disable-pip-version-check "maturin==1.16.*"
+rm -f target/wheels/fenrun-*.whl
+target/py-build/bin/maturin build --release --locked -m bindings/python/Cargo.toml -o target/wheels
+rm -rf target/py-test
+python3 -m venv target/py-test
+target/py-test/bin/pip install --quiet --disable-pip-version-check target/wheels/fenrun-*.whl \
+  -r bindings/python/requirements-test.txt
+FENRUN_CLI="$PWD/target/release/fenrun" target/py-test/bin/python -m pytest -q bindings/python/tests
+step "Python and CLI settle the same generated Parquet to the cent"
+FENRUN_CLI="$PWD/target/release/fenrun" target/py-test/bin/python benches/python/settle_parquet.py \
+  --members 20000 --orders 200000 --runs 1 --results target/python-bench-ci.md
+
 step "peer comparison at small size: fenrun, DuckDB and pandas totals agree to the cent"
 python3 -m venv target/compare-venv
 target/compare-venv/bin/pip install --quiet --disable-pip-version-check -r benches/compare/requirements.txt
