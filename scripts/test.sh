@@ -47,6 +47,15 @@ step "Python and CLI settle the same generated Parquet to the cent"
 FENRUN_CLI="$PWD/target/release/fenrun" target/py-test/bin/python benches/python/settle_parquet.py \
   --members 20000 --orders 200000 --runs 1 --results target/python-bench-ci.md
 
+step "JavaScript package: build the wasm package and the playground (installs its toolchain)"
+bash bindings/wasm/build.sh
+step "JavaScript package: every vector and the error tests in Node, types under tsc"
+FENRUN_CLI="$PWD/target/release/fenrun" node --test --test-reporter=dot \
+  bindings/wasm/test/vectors.test.mjs bindings/wasm/test/errors.test.mjs
+bindings/wasm/node_modules/.bin/tsc -p bindings/wasm/test/tsconfig.json
+step "JavaScript package: the playground in Chromium (Playwright)"
+node bindings/wasm/test/browser.mjs
+
 step "peer comparison at small size: fenrun, DuckDB and pandas totals agree to the cent"
 python3 -m venv target/compare-venv
 target/compare-venv/bin/pip install --quiet --disable-pip-version-check -r benches/compare/requirements.txt

@@ -65,6 +65,7 @@ impl ErrorFamily {
             36 => ErrorFamily::Limit,
             37 => ErrorFamily::Arithmetic,
             39 => ErrorFamily::Output,
+            40 => ErrorFamily::Format,
             _ => ErrorFamily::Input,
         })
     }
@@ -80,6 +81,7 @@ macro_rules! each_path {
                 | Error::MissingField { path: $p, .. }
                 | Error::InvalidType { path: $p, .. }
                 | Error::FloatNumber { path: $p, .. }
+                | Error::NumberMoney { path: $p, .. }
                 | Error::InvalidDecimal { path: $p, .. }
                 | Error::InvalidValue { path: $p, .. }
                 | Error::UnsupportedVersion { path: $p, .. }
@@ -173,6 +175,15 @@ pub enum Error {
         /// Path of the value.
         path: String,
         /// The number as written.
+        detail: String,
+    },
+    /// Money given as a number where a binding requires decimal strings: a
+    /// JavaScript object's numbers are binary floats, exact only by luck.
+    #[error("{path}: {detail}: money must be a decimal string (\"12.50\") here; a JavaScript number cannot carry it exactly")]
+    NumberMoney {
+        /// Path of the value.
+        path: String,
+        /// The number as given.
         detail: String,
     },
     /// A string that is not a plain decimal (`-?[0-9]+(\.[0-9]+)?`) or is out of range.
@@ -528,6 +539,7 @@ impl Error {
             Error::MissingField { .. } => "missing_field",
             Error::InvalidType { .. } => "invalid_type",
             Error::FloatNumber { .. } => "float_number",
+            Error::NumberMoney { .. } => "number_money",
             Error::InvalidDecimal { .. } => "invalid_decimal",
             Error::InvalidValue { .. } => "invalid_value",
             Error::UnsupportedVersion { .. } => "unsupported_version",
@@ -574,6 +586,7 @@ impl Error {
             | Error::MissingField { .. }
             | Error::InvalidType { .. }
             | Error::FloatNumber { .. }
+            | Error::NumberMoney { .. }
             | Error::InvalidDecimal { .. }
             | Error::InvalidValue { .. } => ErrorFamily::Format,
             Error::UnsupportedVersion { .. }
@@ -658,6 +671,7 @@ impl Error {
         "arithmetic_overflow",
         "order_not_settled",
         "sink_error",
+        "number_money",
     ];
 }
 

@@ -172,3 +172,36 @@ pub fn rows_from_value<T: serde::de::DeserializeOwned>(
         })
     })
 }
+
+/// Refuse money given as a JSON number in a batch document (`events[i].amount`,
+/// `members[i].attrs.*`), for bindings whose numbers are binary floats: a
+/// JavaScript object's `12.5` or `12` is a float that only happens to be
+/// exact. Text documents keep the JSON rule (integers allowed).
+///
+/// ```
+/// let batch = serde_json::json!({"members": [{"id": "m1"}],
+///     "events": [{"id": "o1", "seller": "m1", "amount": 12}]});
+/// let err = fenrun::input::require_string_money(&batch).unwrap_err();
+/// assert_eq!((err.code(), err.path()), ("number_money", "events[0].amount"));
+/// ```
+pub fn require_string_money(batch: &serde_json::Value) -> Result<()> {
+    let refuse = |path: String, n: &serde_json::Value| Error::NumberMoney {
+        path,
+        detail: format!("the number {n}"),
+    };
+    let list = |key: &str| batch.get(key).and_then(serde_json::Value::as_array);
+    for (i, m) in list("members").into_iter().flatten().enumerate() {
+        let attrs = m.get("attrs").and_then(serde_json::Value::as_object);
+        for (k, v) in attrs.into_iter().flatten() {
+            if v.is_number() {
+                return Err(refuse(format!("members[{i}].attrs.{k}"), v));
+            }
+        }
+    }
+    for (i, e) in list("events").into_iter().flatten().enumerate() {
+        if let Some(n) = e.get("amount").filter(|a| a.is_number()) {
+            return Err(refuse(format!("events[{i}].amount"), n));
+        }
+    }
+    Ok(())
+}

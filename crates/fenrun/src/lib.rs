@@ -56,5 +56,5 @@ pub use money::{money_string, short_string, Rounding, RoundingMode};
 pub use policy::{
     Condition, Leaf, Metric, Op, PeerMatch, Policy, Rank, RankIdx, Rule, RuleKind, Split,
 };
-pub use rank::{Because, Params, RankChange};
+pub use rank::{Because, LeafProgress, Params, Progress, RankChange};
 pub use settle::{Engine, LineView, Part, Settlement};

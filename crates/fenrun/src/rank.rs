@@ -315,6 +315,61 @@ fn describe_leaf(policy: &Policy, batch: &Batch, metrics: &Metrics, m: u32, l: &
     }
 }
 
+/// A member's standing against the next rank's upgrade condition: what a
+/// dashboard shows as "progress to the next rank".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    /// The member id.
+    pub member: MemberId,
+    /// Its rank after evaluation.
+    pub rank: RankId,
+    /// The next rank up; `None` at the top of the ladder.
+    pub next: Option<RankId>,
+    /// Every leaf of the next rank's `upgrade` condition, with the member's
+    /// value and whether the leaf holds (empty when the next rank has no
+    /// condition: it is only given, never reached).
+    pub leaves: Vec<LeafProgress>,
+}
+
+/// One leaf of an upgrade condition against a member's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeafProgress {
+    /// The leaf and the member's value (as in `because`).
+    #[serde(flatten)]
+    pub leaf: Because,
+    /// Whether the leaf holds for the member.
+    pub holds: bool,
+}
+
+/// The progress of member `m` towards the rank above its own.
+pub(crate) fn progress(policy: &Policy, batch: &Batch, ranking: &Ranking, m: u32) -> Progress {
+    let rank = ranking.rank.get(m as usize).copied().unwrap_or(0);
+    let next = usize::from(rank) + 1;
+    let mut leaves = Vec::new();
+    if let Some(c) = policy.ranks().get(next).and_then(|r| r.upgrade.as_ref()) {
+        let mut stack = vec![c];
+        // Depth-first, left to right, without recursion.
+        while let Some(c) = stack.pop() {
+            match c {
+                Condition::All(items) | Condition::Any(items) => stack.extend(items.iter().rev()),
+                Condition::Not(x) => stack.push(x),
+                Condition::Leaf(l) => leaves.push(LeafProgress {
+                    leaf: describe_leaf(policy, batch, &ranking.metrics, m, l),
+                    holds: l
+                        .op
+                        .holds(ranking.metrics.value(batch, m, &l.metric), l.threshold),
+                }),
+            }
+        }
+    }
+    Progress {
+        member: batch.ids.get(m as usize).cloned().unwrap_or_default(),
+        rank: policy.rank_id(rank).into(),
+        next: policy.ranks().get(next).map(|r| r.id.clone()),
+        leaves,
+    }
+}
+
 /// Evaluate ranks (when the policy says so) and activity for every member (§4, §11).
 pub(crate) fn evaluate(policy: &Policy, batch: &Batch) -> Result<Ranking> {
     let ranks = policy.ranks().len();

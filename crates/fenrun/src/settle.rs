@@ -385,6 +385,34 @@ impl<'a> Engine<'a> {
         Some(self.policy.rank_id(r))
     }
 
+    /// Member `id`'s progress towards the next rank: each leaf of that rank's
+    /// upgrade condition with the member's value.
+    ///
+    /// ```
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 1, "evaluate_ranks": true, "ranks": [
+    ///   {"id": "member"},
+    ///   {"id": "group_owner", "rate": "0.10", "upgrade": {"all": [
+    ///     {"metric": "largest_group", "gte": 100}, {"metric": "sales", "gte": "5000"}]}}]}"#).unwrap();
+    /// let batch = fenrun::Batch::from_json(r#"{"members": [{"id": "m1"}],
+    ///   "groups": [{"id": "g1", "owner": "m1", "size": 120}],
+    ///   "events": [{"id": "o1", "seller": "m1", "amount": "800.00"}]}"#, &policy).unwrap();
+    /// let engine = fenrun::Engine::new(&policy, &batch).unwrap();
+    /// let p = engine.progress("m1").unwrap();
+    /// assert_eq!(p.next.as_deref(), Some("group_owner"));
+    /// let leaves: Vec<_> = p.leaves.iter().map(|l| (l.leaf.value.as_str(), l.holds)).collect();
+    /// assert_eq!(leaves, [("120", true), ("800", false)]);
+    /// ```
+    pub fn progress(&self, id: &str) -> Option<crate::rank::Progress> {
+        let m = self.batch.ids.iter().position(|x| x == id)?;
+        let m = u32::try_from(m).ok()?;
+        Some(crate::rank::progress(
+            self.policy,
+            self.batch,
+            &self.ranking,
+            m,
+        ))
+    }
+
     /// Whether member `id` is active after `active_if`.
     pub fn is_active(&self, id: &str) -> Option<bool> {
         let m = self.batch.ids.iter().position(|x| x == id)?;

@@ -1,0 +1,169 @@
+// Type declarations of the npm package `fenrun` (checked by test/types.ts with tsc --noEmit).
+
+/** A decimal as text: "12.50", "0.15", "100". Money never travels as a JS number. */
+export type DecimalString = string;
+
+export type Metric =
+  | "sales" | "purchases" | "team_sales" | "direct_referrals" | "team_size" | "legs"
+  | "groups" | "group_members" | "largest_group" | "attr";
+
+/** A comparison leaf: one metric, one operator with its threshold. */
+export interface Leaf {
+  metric: Metric;
+  min_rank?: string;
+  min_size?: number;
+  name?: string;
+  gte?: DecimalString | number;
+  gt?: DecimalString | number;
+  lte?: DecimalString | number;
+  lt?: DecimalString | number;
+  eq?: DecimalString | number;
+}
+
+export type Condition = Leaf | { all: Condition[] } | { any: Condition[] } | { not: Condition };
+
+export interface Rank {
+  id: string;
+  /** The rank's rate for `differential` (级差), in [0, 1]. */
+  rate?: DecimalString;
+  upgrade?: Condition;
+}
+
+export type Rule =
+  | { id: string; type: "levels"; rates: DecimalString[]; min_rank?: string; compress?: boolean }
+  | { id: string; type: "differential" }
+  | { id: string; type: "peer"; rate: DecimalString; generations?: number; match?: "same" | "same_or_higher"; min_rank?: string }
+  | { id: string; type: "pool"; rate: DecimalString; min_rank?: string; split?: "equal" | { weighted_by: Metric } };
+
+export interface Policy {
+  version: 1;
+  currency?: string;
+  rounding?: { scale?: number; mode?: "half_up" | "half_even" | "down" };
+  evaluate_ranks?: boolean;
+  active_if?: Condition;
+  ranks: Rank[];
+  rules?: Rule[];
+  order_cap?: DecimalString;
+}
+
+export interface Member {
+  id: string;
+  sponsor?: string | null;
+  rank?: string | null;
+  active?: boolean | null;
+  attrs?: Record<string, DecimalString>;
+}
+
+export interface Group {
+  id: string;
+  owner: string;
+  size: number;
+}
+
+export interface Order {
+  id: string;
+  seller?: string | null;
+  buyer?: string | null;
+  amount: DecimalString;
+  at?: string | null;
+}
+
+export interface Refund {
+  id: string;
+  refund_of: string;
+  amount: DecimalString;
+  at?: string | null;
+}
+
+export interface Batch {
+  members: Member[];
+  groups?: Group[];
+  /** Orders and refunds, in the order they happened. */
+  events: Array<Order | Refund>;
+}
+
+/** A payout line; absent keys are absent (not null), as in the §9 JSON. */
+export interface Line {
+  /** The order (absent on pool lines). */
+  order?: string;
+  /** The refund id of a reversal line. */
+  refund?: string;
+  rule: string;
+  kind: "levels" | "differential" | "peer" | "pool";
+  beneficiary: string;
+  /** Level in the chain (order rules). */
+  level?: number;
+  base: DecimalString;
+  /** Rate of an order line. */
+  rate?: DecimalString;
+  /** Weight of a weighted pool line. */
+  weight?: DecimalString;
+  amount: DecimalString;
+}
+
+export interface Because {
+  metric: Metric;
+  params: { min_rank?: string; min_size?: number; name?: string };
+  value: DecimalString;
+  op: "gte" | "gt" | "lte" | "lt" | "eq";
+  threshold: DecimalString;
+}
+
+export interface RankChange {
+  member: string;
+  from: string;
+  to: string;
+  because: Because[];
+}
+
+export interface Summary {
+  net_sales: DecimalString;
+  total_paid: DecimalString;
+  payout_ratio: DecimalString | null;
+  breakage: Record<string, DecimalString>;
+  cap_cut: DecimalString;
+}
+
+export interface Settlement {
+  lines: Line[];
+  totals: Record<string, DecimalString>;
+  rank_changes: RankChange[];
+  summary: Summary;
+}
+
+export interface RankEvaluation {
+  rank_changes: RankChange[];
+}
+
+export interface Progress {
+  member: string;
+  rank: string;
+  /** The next rank up, or null at the top. */
+  next: string | null;
+  leaves: Array<Because & { holds: boolean }>;
+}
+
+/** An error of the core. `code` is stable (see docs/errors.md); `path` names the input value. */
+export class FenrunError extends Error {
+  readonly code: string;
+  readonly family: "format" | "policy" | "input" | "limit" | "arithmetic" | "output" | "internal";
+  readonly path: string;
+}
+
+/** Browsers: load the module once before any call (Node loads it at import). */
+export function init(moduleOrPath?: string | URL | Request | Response | BufferSource | WebAssembly.Module): Promise<void>;
+export function initSync(module: BufferSource | WebAssembly.Module): void;
+
+/** `lines: false` keeps totals, rank changes and summary only (`lines` is then empty). */
+export interface SettleOptions {
+  lines?: boolean;
+}
+
+export function settle(policy: Policy | string, batch: Batch | string, options?: SettleOptions): Settlement;
+export function settleJson(policy: Policy | string, batch: Batch | string, options?: SettleOptions): string;
+export function evaluateRanks(policy: Policy | string, batch: Batch | string): RankEvaluation;
+export function validatePolicy(policy: Policy | string): void;
+export function explain(settlement: Settlement, orderId: string): string[];
+export function progress(result: Settlement | RankEvaluation, memberId: string): Progress | undefined;
+export function codes(): string[];
+export function version(): string;

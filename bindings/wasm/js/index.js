@@ -1,0 +1,145 @@
+// fenrun for JavaScript: the Rust core compiled to WebAssembly.
+// This file converts inputs (objects → JSON text), turns the core's error
+// reports into FenrunError, and keeps each settlement's session for explain().
+// Every rule, default, rounding and message is the core's.
+import initWasm, { initSync as initWasmSync, Session, checkPolicy, errorCodes, version as wasmVersion } from "./wasm/fenrun_wasm.js";
+
+let ready = false;
+
+/** Load the WebAssembly module (browsers: `await init()` once before any call). */
+export async function init(moduleOrPath) {
+  if (!ready) {
+    await initWasm(moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath });
+    ready = true;
+  }
+}
+
+/** Load the module from bytes or a compiled `WebAssembly.Module`, synchronously. */
+export function initSync(module) {
+  if (!ready) {
+    initWasmSync({ module });
+    ready = true;
+  }
+}
+
+/** An error of the core: `code` (stable), `family`, `path` (where in the input), `message`. */
+export class FenrunError extends Error {
+  constructor(report) {
+    super(report.message);
+    this.name = "FenrunError";
+    this.code = report.code;
+    this.family = report.family;
+    this.path = report.path;
+  }
+}
+
+function guard(f) {
+  if (!ready) throw new Error("fenrun: call `await init()` before using the library");
+  try {
+    return f();
+  } catch (e) {
+    if (typeof e === "string" && e.startsWith("{")) throw new FenrunError(JSON.parse(e));
+    if (e instanceof WebAssembly.RuntimeError) {
+      throw new FenrunError({
+        code: "internal",
+        family: "internal",
+        path: "",
+        message: `fenrun bug: the core stopped (${e.message}); please report it with the input`,
+      });
+    }
+    throw e;
+  }
+}
+
+function asText(value, what) {
+  if (typeof value === "string") return [value, false];
+  if (value !== null && typeof value === "object") return [JSON.stringify(value), true];
+  throw new TypeError(`fenrun: ${what} must be an object or JSON text, got ${value === null ? "null" : typeof value}`);
+}
+
+function open(policy, batch) {
+  const [p] = asText(policy, "policy");
+  const [b, fromObject] = asText(batch, "batch");
+  return guard(() => new Session(p, b, fromObject));
+}
+
+const sessions = new WeakMap();
+const registry = typeof FinalizationRegistry === "function" ? new FinalizationRegistry((s) => s.free()) : null;
+
+function keep(result, session) {
+  sessions.set(result, session);
+  if (registry) registry.register(result, session);
+  else session.free();
+  return result;
+}
+
+function sessionOf(result, what) {
+  const s = sessions.get(result);
+  if (!s) throw new TypeError(`fenrun: ${what} needs a result returned by settle() or evaluateRanks()`);
+  return s;
+}
+
+function keepLines(options) {
+  return options?.lines ?? true;
+}
+
+/**
+ * Settle: the SPEC §9 document as canonical JSON text, byte for byte what `fenrun settle` prints.
+ * `{lines: false}`: totals, rank changes and summary only (`"lines": []`), as `--no-lines`.
+ */
+export function settleJson(policy, batch, options) {
+  const s = open(policy, batch);
+  try {
+    return guard(() => s.settleJson(keepLines(options)));
+  } finally {
+    s.free();
+  }
+}
+
+/** Settle: the SPEC §9 document as an object (money as decimal strings). Pass it to explain(). */
+export function settle(policy, batch, options) {
+  const s = open(policy, batch);
+  let out;
+  try {
+    out = JSON.parse(guard(() => s.settleJson(keepLines(options))));
+  } catch (e) {
+    s.free();
+    throw e;
+  }
+  return keep(out, s);
+}
+
+/** Evaluate ranks: `{rank_changes: [...]}`, what `fenrun ranks` prints. Pass it to progress(). */
+export function evaluateRanks(policy, batch) {
+  const s = open(policy, batch);
+  return keep(JSON.parse(guard(() => s.ranksJson())), s);
+}
+
+/** Validate a policy (object or JSON text); throws a FenrunError naming the path. */
+export function validatePolicy(policy) {
+  const [p] = asText(policy, "policy");
+  guard(() => checkPolicy(p));
+}
+
+/** One order's lines in words, for a result of settle(). */
+export function explain(settlement, orderId) {
+  const s = sessionOf(settlement, "explain");
+  return JSON.parse(guard(() => s.explain(String(orderId))));
+}
+
+/** A member's rank and its progress towards the next rank, for a result of settle() or evaluateRanks(). */
+export function progress(result, memberId) {
+  const s = sessionOf(result, "progress");
+  const out = guard(() => s.progress(String(memberId)));
+  return out === undefined ? undefined : JSON.parse(out);
+}
+
+/** Every error code of the core. */
+export function codes() {
+  return guard(() => JSON.parse(errorCodes()));
+}
+
+/** The library's version. */
+export function version() {
+  return guard(() => wasmVersion());
+}

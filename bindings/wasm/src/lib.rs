@@ -1,0 +1,122 @@
+//! The WebAssembly binding of fenrun (npm package `fenrun`).
+//!
+//! JSON text in, JSON text out: the JavaScript wrapper (`bindings/wasm/js`)
+//! turns objects into JSON text and errors into `FenrunError`s. A refusal is
+//! thrown as the core's error report, `{"code","family","path","message"}`,
+//! as a JSON string. Every rule, default, rounding and message is the core's.
+#![deny(missing_docs)]
+
+use std::sync::Arc;
+
+use fenrun::{Batch, Engine, Policy};
+use wasm_bindgen::prelude::*;
+
+fn thrown(e: &fenrun::Error) -> JsValue {
+    JsValue::from_str(&fenrun::error_json(e))
+}
+
+struct Inputs {
+    policy: Arc<Policy>,
+    batch: Batch,
+}
+
+self_cell::self_cell!(
+    struct Prepared {
+        owner: Inputs,
+        #[covariant]
+        dependent: Engine,
+    }
+);
+
+/// Validate a policy given as JSON text; throws the error report.
+#[wasm_bindgen(js_name = checkPolicy)]
+pub fn check_policy(policy: &str) -> Result<(), JsValue> {
+    Policy::from_json(policy)
+        .map(|_| ())
+        .map_err(|e| thrown(&e))
+}
+
+/// The library's version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
+
+/// Every error code of the core, as a JSON array.
+#[wasm_bindgen(js_name = errorCodes)]
+pub fn error_codes() -> String {
+    serde_json::to_string(fenrun::Error::CODES).unwrap_or_default()
+}
+
+/// A policy and a batch, validated, with ranks evaluated and rules prepared:
+/// settle, explain and show progress without evaluating twice.
+#[wasm_bindgen]
+pub struct Session {
+    prepared: Prepared,
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// Validate `policy` and `batch` (JSON text). With `strings_only` (the
+    /// batch came from a JS object), money given as a number is refused
+    /// (`number_money`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(policy: &str, batch: &str, strings_only: bool) -> Result<Session, JsValue> {
+        let open = || -> fenrun::Result<Prepared> {
+            let policy = Arc::new(Policy::from_json(policy)?);
+            let batch = if strings_only {
+                let value: serde_json::Value =
+                    serde_json::from_str(batch).map_err(|e| fenrun::Error::InvalidJson {
+                        path: format!("line {} column {}", e.line(), e.column()),
+                        detail: e.to_string(),
+                    })?;
+                fenrun::input::require_string_money(&value)?;
+                Batch::from_value(value, &policy)?
+            } else {
+                Batch::from_json(batch, &policy)?
+            };
+            Prepared::try_new(Inputs { policy, batch }, |i| {
+                Engine::new(&i.policy, &i.batch)
+            })
+        };
+        open()
+            .map(|prepared| Session { prepared })
+            .map_err(|e| thrown(&e))
+    }
+
+    /// The settlement as canonical JSON (SPEC §9), what `fenrun settle` prints;
+    /// without `lines`, what `fenrun settle --no-lines` prints (`"lines": []`).
+    #[wasm_bindgen(js_name = settleJson)]
+    pub fn settle_json(&self, lines: bool) -> Result<String, JsValue> {
+        let engine = self.prepared.borrow_dependent();
+        let settled = if lines {
+            engine.settle()
+        } else {
+            engine.settle_totals()
+        };
+        settled.map(|s| s.to_json()).map_err(|e| thrown(&e))
+    }
+
+    /// `{"rank_changes": [...]}` as canonical JSON, what `fenrun ranks` prints.
+    #[wasm_bindgen(js_name = ranksJson)]
+    pub fn ranks_json(&self) -> String {
+        self.prepared.borrow_dependent().rank_changes_json()
+    }
+
+    /// One order's lines in words, as a JSON array of strings.
+    pub fn explain(&self, order: &str) -> Result<String, JsValue> {
+        let lines = self
+            .prepared
+            .borrow_dependent()
+            .explain(order)
+            .map_err(|e| thrown(&e))?;
+        Ok(serde_json::to_string(&lines).unwrap_or_default())
+    }
+
+    /// A member's evaluated rank and its progress towards the next rank, as
+    /// JSON; `undefined` for an unknown member.
+    pub fn progress(&self, member: &str) -> Option<String> {
+        let p = self.prepared.borrow_dependent().progress(member)?;
+        serde_json::to_string(&p).ok()
+    }
+}

@@ -1,0 +1,95 @@
+// The real-browser test: serves the built playground on 127.0.0.1, drives Debian's
+// Chromium with playwright-core, and checks what the page shows against SPEC.
+// Screenshots go to target/playwright/. Run: node bindings/wasm/test/browser.mjs
+import { createServer } from "node:http";
+import { readFile, mkdir, writeFile } from "node:fs/promises";
+import { extname, join, normalize } from "node:path";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+import { REPO } from "./paths.mjs";
+
+const ROOT = join(REPO, "target/playground");
+const SHOTS = join(REPO, "target/playwright");
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".json": "application/json", ".wasm": "application/wasm" };
+
+const server = createServer(async (req, res) => {
+  const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^\/+/, "");
+  try {
+    const body = await readFile(join(ROOT, path || "index.html"));
+    res.writeHead(200, { "content-type": TYPES[extname(path || "index.html")] ?? "application/octet-stream" });
+    res.end(body);
+  } catch {
+    res.writeHead(404).end();
+  }
+});
+await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+const url = `http://127.0.0.1:${server.address().port}/`;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+});
+const report = [];
+try {
+  await mkdir(SHOTS, { recursive: true });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.waitForFunction(() => document.body.dataset.settled === "1");
+
+  // 1. The example's displayed totals are the hand-checked expected totals.
+  const expected = JSON.parse(await readFile(join(REPO, "examples/community-retail/expected.json"), "utf8"));
+  const shown = await page.$$eval("#totals tbody tr", (rows) => Object.fromEntries(rows.map((r) => [r.cells[0].textContent, r.cells[1].textContent])));
+  assert.deepEqual(shown, expected.totals);
+  const paid = () => page.$eval('#summary dd[data-key="total paid"]', (d) => d.textContent);
+  assert.equal(await paid(), expected.summary.total_paid);
+  const status = await page.$eval("#status", (s) => s.textContent);
+  report.push(`example: ${status}`);
+  await page.screenshot({ path: join(SHOTS, "example.png"), fullPage: false });
+
+  // 2. A member's why: click a partner in the totals, see its lines explained and its progress.
+  await page.click('#totals tbody tr[data-member="p-li"]');
+  const why = await page.$eval("#member", (d) => d.textContent);
+  assert.match(why, /p-li/);
+  assert.match(why, /top of the ladder|progress to/);
+  await page.screenshot({ path: join(SHOTS, "member.png") });
+
+  // 3. Edit a rate: the dividend pool's 0.02 becomes 0.00. The pool was
+  //    0.02 × 300650.00 = 6013.00, fully paid (no breakage), so total paid
+  //    falls from 66147.00 to 66147.00 − 6013.00 = 60134.00.
+  const policy = await page.$eval("#policy", (t) => t.value);
+  const edited = policy.replace(/("id": "dividend",[\s\S]*?"rate": )"0\.02"/, '$1"0.00"');
+  assert.notEqual(edited, policy);
+  await page.fill("#policy", edited);
+  await page.waitForFunction(() => document.body.dataset.settled === "2");
+  assert.equal(await paid(), "60134.00");
+  await page.screenshot({ path: join(SHOTS, "edited.png") });
+
+  // 4. A policy error shows its path: group_owner's rate above team_leader's.
+  await page.fill("#policy", edited.replace('"rate": "0.10"', '"rate": "0.30"'));
+  await page.waitForSelector("#policy-error:not([hidden])");
+  const err = await page.$eval("#policy-error", (d) => d.textContent);
+  assert.match(err, /ranks\[2\]\.rate/);
+  assert.match(err, /decreasing_rate/);
+  await page.screenshot({ path: join(SHOTS, "error.png") });
+
+  // 5. A generated 100k-member / 1M-order batch, settled in the page.
+  await page.fill("#policy", policy);
+  await page.waitForFunction(() => document.body.dataset.settled === "3");
+  await page.$eval("#size", (s) => { s.value = "4"; s.dispatchEvent(new Event("input")); });
+  await page.click("#load-generated");
+  await page.waitForFunction(() => document.body.dataset.settled === "4", null, { timeout: 120000 });
+  const big = await page.$eval('#summary dd[data-key="settled in"]', (d) => d.textContent);
+  const members = await page.$eval('#summary dd[data-key="members / orders"]', (d) => d.textContent);
+  report.push(`generated ${members}: settled in ${big}`);
+  await page.screenshot({ path: join(SHOTS, "generated.png") });
+  assert.deepEqual(errors, []);
+} finally {
+  await browser.close();
+  server.close();
+}
+await writeFile(join(REPO, "target/wasm-browser.txt"), report.join("\n") + "\n");
+console.log(report.join("\n"));
+console.log("browser test passed; screenshots in target/playwright/");

@@ -1,0 +1,2 @@
+import { fileURLToPath } from "node:url";
+export const REPO = fileURLToPath(new URL("../../../", import.meta.url));

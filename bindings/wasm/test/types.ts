@@ -1,0 +1,58 @@
+// Compiled by `tsc --noEmit` (tsconfig.json): the declarations cover every input and output.
+import {
+  settle, settleJson, evaluateRanks, validatePolicy, explain, progress, codes, init, FenrunError,
+  type Policy, type Batch, type Settlement, type Line, type RankChange, type Summary, type Progress,
+  type RankEvaluation,
+} from "fenrun";
+
+const policy: Policy = {
+  version: 1,
+  rounding: { scale: 2, mode: "half_up" },
+  evaluate_ranks: true,
+  ranks: [
+    { id: "member" },
+    { id: "group_owner", rate: "0.10", upgrade: { metric: "largest_group", gte: 100 } },
+    { id: "team_leader", rate: "0.15", upgrade: { all: [{ metric: "groups", min_size: 100, gte: 3 }, { metric: "team_sales", gte: "50000" }] } },
+  ],
+  rules: [
+    { id: "spread", type: "differential" },
+    { id: "peer", type: "peer", rate: "0.01", generations: 2, match: "same_or_higher" },
+    { id: "dividend", type: "pool", rate: "0.02", min_rank: "team_leader", split: { weighted_by: "team_sales" } },
+    { id: "direct", type: "levels", rates: ["0.05", "0.02"], compress: true },
+  ],
+  order_cap: "0.5",
+};
+const batch: Batch = {
+  members: [{ id: "m1", rank: "team_leader", attrs: { topup: "100.00" } }, { id: "m2", sponsor: "m1" }],
+  groups: [{ id: "g1", owner: "m2", size: 120 }],
+  events: [{ id: "o1", seller: "m2", buyer: "c1", amount: "120.00" }, { id: "r1", refund_of: "o1", amount: "20.00" }],
+};
+
+async function main(): Promise<void> {
+  await init();
+  validatePolicy(policy);
+  const s: Settlement = settle(policy, batch);
+  const lines: Line[] = s.lines;
+  const first: string | undefined = lines[0]?.order;
+  const amount: string = s.totals["m1"] ?? "0.00";
+  const summary: Summary = s.summary;
+  const ratio: string | null = summary.payout_ratio;
+  const changes: RankChange[] = s.rank_changes;
+  const text: string[] = explain(s, "o1");
+  const json: string = settleJson(JSON.stringify(policy), JSON.stringify(batch), { lines: false });
+  const r: RankEvaluation = evaluateRanks(policy, batch);
+  const p: Progress | undefined = progress(r, "m2");
+  const next: string | null | undefined = p?.next;
+  const all: string[] = codes();
+  try {
+    settle(policy, batch);
+  } catch (e) {
+    if (e instanceof FenrunError) {
+      const where: string = e.path;
+      const code: string = e.code;
+      console.log(where, code);
+    }
+  }
+  console.log(first, amount, ratio, changes.length, text, json.length, next, all.length);
+}
+void main();

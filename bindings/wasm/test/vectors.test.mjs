@@ -1,0 +1,65 @@
+// Every golden vector through the npm package, with the same bytes as the Rust CLI.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { fenrun, vectors, policyText, batchText, cli } from "./helpers.mjs";
+
+const VECTORS = vectors();
+
+function hasNumberMoney(batch) {
+  if (!batch || typeof batch !== "object") return false;
+  const events = Array.isArray(batch.events) ? batch.events : [];
+  const members = Array.isArray(batch.members) ? batch.members : [];
+  return (
+    events.some((e) => e && typeof e.amount === "number") ||
+    members.some((m) => m && m.attrs && Object.values(m.attrs).some((x) => typeof x === "number"))
+  );
+}
+
+function checkError(v, err) {
+  assert.ok(err instanceof fenrun.FenrunError, `not a FenrunError: ${err}`);
+  assert.ok(err instanceof Error);
+  assert.deepEqual([err.code, err.path], [v.expect_error.code, v.expect_error.path], err.message);
+  if (v.expect_error.message_contains) assert.ok(err.message.includes(v.expect_error.message_contains));
+}
+
+test("every vector is replayed", () => {
+  assert.ok(VECTORS.length >= 130, `${VECTORS.length} vectors`);
+});
+
+for (const [name, v] of VECTORS) {
+  test(`vector ${name} (JSON text)`, () => {
+    const policy = policyText(v);
+    const batch = batchText(v);
+    if (batch === undefined) {
+      if (v.expect_error) assert.throws(() => fenrun.validatePolicy(policy), (e) => (checkError(v, e), true));
+      else fenrun.validatePolicy(policy);
+      return;
+    }
+    if (v.expect_error) {
+      assert.throws(() => fenrun.settleJson(policy, batch), (e) => (checkError(v, e), true));
+      return;
+    }
+    const out = fenrun.settleJson(policy, batch);
+    const doc = JSON.parse(out);
+    for (const [key, want] of Object.entries(v.expect ?? {})) assert.deepEqual(doc[key], want, `\`${key}\` differs`);
+    const rust = cli("settle", policy, batch);
+    assert.equal(rust.status, 0, rust.stderr);
+    assert.equal(rust.stdout, out + "\n", "bytes differ from the CLI");
+    if (v.expect_explain) {
+      const s = fenrun.settle(policy, batch);
+      assert.deepEqual(fenrun.explain(s, v.expect_explain.order), v.expect_explain.text);
+    }
+  });
+
+  if (v.expect && typeof v.policy === "object" && typeof v.batch === "object" && !("batch_text" in v)) {
+    test(`vector ${name} (objects)`, () => {
+      if (hasNumberMoney(v.batch)) {
+        // JSON integers are money in text; a JS number never is.
+        assert.throws(() => fenrun.settle(v.policy, v.batch), (e) => e.code === "number_money");
+        return;
+      }
+      const s = fenrun.settle(v.policy, v.batch);
+      assert.equal(JSON.stringify(s), JSON.stringify(JSON.parse(fenrun.settleJson(policyText(v), batchText(v)))));
+    });
+  }
+}

@@ -1,0 +1,351 @@
+// The fenrun playground: edit a policy, settle on every edit, see who earns what and why.
+// All computation is the core's (pkg/, the npm package); this page only displays.
+// Sums for the chart are exact: decimal strings become BigInt units of the policy scale.
+import { init, settle, validatePolicy, explain, progress } from "./pkg/index.js";
+
+const $ = (id) => document.getElementById(id);
+const SIZES = [
+  [100, 1000], [1000, 10000], [10000, 100000], [50000, 500000], [100000, 1000000], [200000, 2000000],
+];
+const SHOWN_LINES = 500;
+// Above this many orders the page settles totals only: the lines of a million orders are
+// millions of rows no page shows. Members still show their totals and progress.
+const LINES_UP_TO = 200000;
+const state = { batch: null, batchText: "", settlement: null, policy: null, sort: null, scale: 2 };
+
+// ---- exact display arithmetic -------------------------------------------------------------
+function units(text, scale) {
+  const neg = text.startsWith("-");
+  const [int, frac = ""] = (neg ? text.slice(1) : text).split(".");
+  const v = BigInt(int + frac.padEnd(scale, "0").slice(0, scale));
+  return neg ? -v : v;
+}
+function money(u, scale) {
+  const neg = u < 0n;
+  const s = (neg ? -u : u).toString().padStart(scale + 1, "0");
+  const body = scale ? `${s.slice(0, -scale)}.${s.slice(-scale)}` : s;
+  return neg ? `-${body}` : body;
+}
+
+// ---- synthetic batches (seeded, for the size slider) --------------------------------------
+function generate(members, orders, seed = 7) {
+  let x = seed >>> 0 || 1;
+  const rand = () => ((x ^= x << 13), (x ^= x >>> 17), (x ^= x << 5), (x >>> 0) / 4294967296);
+  const ranks = state.policy?.ranks?.map((r) => r.id) ?? ["member"];
+  const list = [];
+  for (let i = 0; i < members; i++) {
+    const m = { id: `m${i}` };
+    if (i > 0) m.sponsor = `m${Math.floor(rand() ** 2 * i)}`;
+    const r = rand();
+    if (r < 0.002 && ranks.length > 3) m.rank = ranks[3];
+    else if (r < 0.02 && ranks.length > 2) m.rank = ranks[2];
+    else if (r < 0.15 && ranks.length > 1) m.rank = ranks[1];
+    list.push(m);
+  }
+  const groups = [];
+  for (let i = 0; i < members; i++) {
+    if (rand() < 0.2) groups.push({ id: `g${i}`, owner: `m${i}`, size: Math.floor(rand() * 300) });
+  }
+  const events = [];
+  for (let j = 0; j < orders; j++) {
+    const cents = 100 + Math.floor(rand() * 99900);
+    events.push({ id: `o${j}`, seller: `m${Math.floor(rand() * members)}`, amount: money(BigInt(cents), 2) });
+  }
+  return { members: list, groups, events };
+}
+
+// ---- rendering ----------------------------------------------------------------------------
+function rankColour(rank) {
+  const ranks = state.policy.ranks.map((r) => r.id);
+  const i = Math.max(0, ranks.indexOf(rank));
+  return `hsl(${(210 + i * 300 / Math.max(1, ranks.length)) % 360} 60% 45%)`;
+}
+function rankBadge(rank) {
+  const b = document.createElement("span");
+  b.className = "rank";
+  b.textContent = rank;
+  b.style.background = rankColour(rank);
+  return b;
+}
+function evaluatedRanks() {
+  const lowest = state.policy.ranks[0].id;
+  const out = new Map(state.batch.members.map((m) => [m.id, m.rank ?? lowest]));
+  for (const c of state.settlement.rank_changes) out.set(c.member, c.to);
+  return out;
+}
+function earning(id) {
+  return state.settlement.totals[id] ?? money(0n, state.scale);
+}
+
+function renderSummary() {
+  const s = state.settlement.summary;
+  const rows = [
+    ["net sales", s.net_sales], ["total paid", s.total_paid],
+    ["payout ratio", s.payout_ratio ?? "—"], ["cap cut", s.cap_cut],
+    ...Object.entries(s.breakage).map(([rule, b]) => [`breakage ${rule}`, b]),
+    ["members / orders", `${state.batch.members.length} / ${state.batch.events.length}`],
+    ["settled in", `${state.ms.toFixed(1)} ms`],
+  ];
+  $("summary").innerHTML = "<h2>Summary</h2><dl></dl>";
+  const dl = $("summary").querySelector("dl");
+  for (const [k, v] of rows) {
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    dd.textContent = v;
+    dd.dataset.key = k;
+    dl.append(dt, dd);
+  }
+}
+
+function renderChart() {
+  const ranks = evaluatedRanks();
+  const sums = new Map(state.policy.ranks.map((r) => [r.id, 0n]));
+  for (const [m, amount] of Object.entries(state.settlement.totals)) {
+    const r = ranks.get(m) ?? state.policy.ranks[0].id;
+    sums.set(r, (sums.get(r) ?? 0n) + units(amount, state.scale));
+  }
+  const max = [...sums.values()].reduce((a, b) => (b > a ? b : a), 1n);
+  const chart = $("chart");
+  chart.replaceChildren();
+  for (const [rank, sum] of sums) {
+    const row = document.createElement("div");
+    row.className = "bar";
+    const label = document.createElement("span");
+    label.className = "label";
+    label.append(rankBadge(rank));
+    const fill = document.createElement("span");
+    fill.className = "fill";
+    fill.style.width = `${Number((sum > 0n ? sum : 0n) * 400n / max)}px`;
+    fill.style.background = rankColour(rank);
+    const value = document.createElement("span");
+    value.className = "value";
+    value.textContent = money(sum, state.scale);
+    row.append(label, fill, value);
+    chart.append(row);
+  }
+}
+
+function renderTree() {
+  const children = new Map();
+  const roots = [];
+  for (const m of state.batch.members) {
+    if (m.sponsor) {
+      if (!children.has(m.sponsor)) children.set(m.sponsor, []);
+      children.get(m.sponsor).push(m.id);
+    } else roots.push(m.id);
+  }
+  const ranks = evaluatedRanks();
+  const node = (id) => {
+    const label = document.createElement("span");
+    label.className = "node";
+    label.dataset.member = id;
+    label.append(`${id} `, rankBadge(ranks.get(id)));
+    const earn = document.createElement("span");
+    earn.className = "earn";
+    earn.textContent = earning(id);
+    label.append(earn);
+    label.addEventListener("click", (e) => { e.preventDefault(); showMember(id); });
+    const kids = children.get(id);
+    if (!kids) {
+      const div = document.createElement("div");
+      div.style.marginLeft = "1rem";
+      div.append(label);
+      return div;
+    }
+    const d = document.createElement("details");
+    const summary = document.createElement("summary");
+    summary.append(label, ` (${kids.length})`);
+    d.append(summary);
+    // Children are drawn when opened: a 100k-member tree stays cheap.
+    d.addEventListener("toggle", () => {
+      if (d.open && d.children.length === 1) for (const k of kids.slice(0, 1000)) d.append(node(k));
+    }, { once: false });
+    return d;
+  };
+  const tree = $("tree");
+  tree.replaceChildren(...roots.slice(0, 1000).map(node));
+  const first = tree.querySelector("details");
+  if (first && state.batch.members.length <= 200) first.open = true;
+}
+
+const COLUMNS = ["order", "refund", "rule", "kind", "beneficiary", "level", "base", "rate", "amount"];
+const MONEY = new Set(["base", "amount"]);
+function renderLines() {
+  const q = $("filter").value.trim();
+  let lines = state.settlement.lines;
+  if (q) lines = lines.filter((l) => l.beneficiary === q || l.order === q || l.refund === q);
+  if (state.sort) {
+    const { key, dir } = state.sort;
+    const scale = state.scale;
+    const cmp = MONEY.has(key)
+      ? (a, b) => { const x = units(a[key], scale), y = units(b[key], scale); return x < y ? -1 : x > y ? 1 : 0; }
+      : (a, b) => String(a[key] ?? "").localeCompare(String(b[key] ?? ""), undefined, { numeric: true });
+    lines = [...lines].sort((a, b) => dir * cmp(a, b));
+  }
+  $("lines-count").textContent = state.linesKept
+    ? `${lines.length} lines${lines.length > SHOWN_LINES ? ` (first ${SHOWN_LINES} shown)` : ""}`
+    : `lines not kept above ${LINES_UP_TO.toLocaleString()} orders (totals, summary and progress are complete)`;
+  const head = $("lines").tHead;
+  head.replaceChildren();
+  const tr = head.insertRow();
+  for (const c of COLUMNS) {
+    const th = document.createElement("th");
+    th.textContent = c + (state.sort?.key === c ? (state.sort.dir > 0 ? " ▲" : " ▼") : "");
+    th.addEventListener("click", () => {
+      state.sort = { key: c, dir: state.sort?.key === c ? -state.sort.dir : 1 };
+      renderLines();
+    });
+    tr.append(th);
+  }
+  const body = $("lines").tBodies[0];
+  body.replaceChildren();
+  for (const l of lines.slice(0, SHOWN_LINES)) {
+    const row = body.insertRow();
+    for (const c of COLUMNS) {
+      const td = row.insertCell();
+      td.textContent = l[c] ?? "";
+      if (MONEY.has(c)) td.className = "money";
+    }
+  }
+}
+
+function renderTotals() {
+  const body = $("totals").tBodies[0];
+  body.replaceChildren();
+  const entries = Object.entries(state.settlement.totals);
+  for (const [m, a] of entries.slice(0, 2000)) {
+    const row = body.insertRow();
+    row.insertCell().textContent = m;
+    const td = row.insertCell();
+    td.textContent = a;
+    td.className = "money";
+    row.dataset.member = m;
+    row.addEventListener("click", () => showMember(m));
+  }
+}
+
+function showMember(id) {
+  const s = state.settlement;
+  $("member-card").hidden = false;
+  $("member-id").textContent = id;
+  const box = $("member");
+  box.replaceChildren();
+  const p = progress(s, id);
+  const head = document.createElement("p");
+  head.append(rankBadge(p.rank), ` earns ${earning(id)}`);
+  box.append(head);
+  const prog = document.createElement("div");
+  if (!p.next) prog.textContent = "top of the ladder";
+  else if (!p.leaves.length) prog.textContent = `next rank ${p.next}: given only, no upgrade condition`;
+  else {
+    prog.append(`progress to `, rankBadge(p.next), ":");
+    const ul = document.createElement("ul");
+    for (const l of p.leaves) {
+      const li = document.createElement("li");
+      li.className = l.holds ? "leaf-ok" : "leaf-no";
+      const params = Object.entries(l.params).map(([k, v]) => `${k}=${v}`).join(", ");
+      li.textContent = `${l.holds ? "✓" : "✗"} ${l.metric}${params ? `(${params})` : ""} = ${l.value}, needs ${l.op} ${l.threshold}`;
+      ul.append(li);
+    }
+    prog.append(ul);
+  }
+  box.append(prog);
+  const mine = s.lines.filter((l) => l.beneficiary === id);
+  const why = document.createElement("div");
+  why.className = "explain";
+  const orders = [...new Set(mine.filter((l) => l.order).map((l) => l.order))].slice(0, 50);
+  const text = [];
+  for (const o of orders) {
+    for (const line of explain(s, o)) if (line.startsWith("order ") || line.includes(`${id} (`)) text.push(line);
+  }
+  for (const l of mine.filter((l) => !l.order)) text.push(`${l.rule} ${l.kind}: ${l.amount} of the pool ${l.base}${l.weight ? ` (weight ${l.weight})` : ""}`);
+  why.textContent = text.length ? text.join("\n")
+    : state.linesKept ? "no lines: earns nothing in this batch" : "lines not kept for a batch this large";
+  box.append(why);
+  $("filter").value = id;
+  renderLines();
+}
+
+// ---- the loop: edit → validate → settle → render -------------------------------------------
+function showError(e) {
+  const box = $("policy-error");
+  box.hidden = false;
+  box.replaceChildren();
+  const path = document.createElement("span");
+  path.className = "path";
+  path.textContent = e.path ?? "";
+  box.append(path, document.createElement("br"), `${e.code ?? "error"}: ${e.message}`);
+  $("status").textContent = "policy error";
+}
+
+function run() {
+  const text = $("policy").value;
+  let policy;
+  try {
+    policy = JSON.parse(text);
+  } catch (e) {
+    return showError({ path: "", code: "invalid_json", message: e.message });
+  }
+  try {
+    validatePolicy(text);
+    state.policy = policy;
+    state.scale = policy.rounding?.scale ?? 2;
+    const t0 = performance.now();
+    state.linesKept = state.batch.events.length <= LINES_UP_TO;
+    state.settlement = settle(text, state.batchText, { lines: state.linesKept });
+    state.ms = performance.now() - t0;
+  } catch (e) {
+    return showError(e);
+  }
+  $("policy-error").hidden = true;
+  renderSummary();
+  renderChart();
+  renderTree();
+  renderLines();
+  renderTotals();
+  $("status").textContent = `settled in ${state.ms.toFixed(1)} ms`;
+  document.body.dataset.settled = String((Number(document.body.dataset.settled) || 0) + 1);
+}
+
+let timer;
+function schedule() {
+  clearTimeout(timer);
+  timer = setTimeout(run, 150);
+}
+
+function useBatch(batch, text) {
+  state.batch = batch;
+  state.batchText = text ?? JSON.stringify(batch);
+  $("member-card").hidden = true;
+  $("filter").value = "";
+  run();
+}
+
+async function loadExample() {
+  const [policy, batch] = await Promise.all([
+    fetch("examples/policy.json").then((r) => r.text()),
+    fetch("examples/batch.json").then((r) => r.text()),
+  ]);
+  $("policy").value = policy;
+  state.policy = JSON.parse(policy);
+  useBatch(JSON.parse(batch), batch);
+}
+
+function sizeLabel() {
+  const [m, o] = SIZES[Number($("size").value)];
+  $("size-label").textContent = `${m.toLocaleString()} members / ${o.toLocaleString()} orders`;
+}
+
+await init();
+$("policy").addEventListener("input", schedule);
+$("filter").addEventListener("input", renderLines);
+$("size").addEventListener("input", sizeLabel);
+$("load-example").addEventListener("click", loadExample);
+$("load-generated").addEventListener("click", () => {
+  const [m, o] = SIZES[Number($("size").value)];
+  $("status").textContent = "generating…";
+  setTimeout(() => useBatch(generate(m, o)), 0);
+});
+sizeLabel();
+await loadExample();
