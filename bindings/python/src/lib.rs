@@ -229,6 +229,21 @@ fn prepare(
     })?)
 }
 
+/// Convert the arguments (with the GIL), then prepare the engine and run
+/// `then` on it (without the GIL, panics caught).
+fn prepared_then<T: Send>(
+    py: Python<'_>,
+    policy: &Bound<'_, PyAny>,
+    args: &BatchArgs<'_, '_>,
+    round_float_money: bool,
+    then: impl FnOnce(Prepared) -> Result<T, Failure> + Send,
+) -> PyResult<T> {
+    let policy = policy_arg(py, policy)?;
+    let input = args.convert()?;
+    py.detach(move || guarded(|| then(prepare(policy, input, round_float_money)?)))
+        .map_err(|f| f.into_py(py))
+}
+
 fn core_table(
     py: Python<'_>,
     build: impl FnOnce() -> fenrun::Result<RecordBatch> + Send,
@@ -507,29 +522,22 @@ fn settle(
     lines: bool,
     round_float_money: bool,
 ) -> PyResult<Settlement> {
-    let policy = policy_arg(py, policy)?;
-    let input = BatchArgs {
+    let args = BatchArgs {
         batch,
         members,
         orders,
         groups,
         refunds,
-    }
-    .convert()?;
-    let (prepared, settled) = py
-        .detach(move || {
-            guarded(|| {
-                let prepared = prepare(policy, input, round_float_money)?;
-                let engine = prepared.borrow_dependent();
-                let settled = if lines {
-                    engine.settle()?
-                } else {
-                    engine.settle_totals()?
-                };
-                Ok((prepared, settled))
-            })
-        })
-        .map_err(|f| f.into_py(py))?;
+    };
+    let (prepared, settled) = prepared_then(py, policy, &args, round_float_money, |prepared| {
+        let engine = prepared.borrow_dependent();
+        let settled = if lines {
+            engine.settle()?
+        } else {
+            engine.settle_totals()?
+        };
+        Ok((prepared, settled))
+    })?;
     Ok(Settlement {
         prepared,
         settled,
@@ -565,18 +573,14 @@ fn evaluate_ranks(
     refunds: Option<&Bound<'_, PyAny>>,
     round_float_money: bool,
 ) -> PyResult<RankEvaluation> {
-    let policy = policy_arg(py, policy)?;
-    let input = BatchArgs {
+    let args = BatchArgs {
         batch,
         members,
         orders,
         groups,
         refunds,
-    }
-    .convert()?;
-    let prepared = py
-        .detach(move || guarded(|| prepare(policy, input, round_float_money)))
-        .map_err(|f| f.into_py(py))?;
+    };
+    let prepared = prepared_then(py, policy, &args, round_float_money, Ok)?;
     Ok(RankEvaluation { prepared })
 }
 
