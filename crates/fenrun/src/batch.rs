@@ -2,6 +2,7 @@
 //! order, every reference resolved to a dense index. Validation is complete
 //! before anything is computed, so nothing is ever half-applied.
 
+use std::collections::hash_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -129,14 +130,18 @@ impl Batch {
                     path: format!("members[{i}].id"),
                 });
             }
-            if let Some(&first) = index.get(m.id.as_str()) {
-                return Err(Error::DuplicateMember {
-                    path: format!("members[{i}].id"),
-                    member: m.id.to_string(),
-                    first: first as usize,
-                });
+            match index.entry(m.id.as_str()) {
+                Entry::Occupied(first) => {
+                    return Err(Error::DuplicateMember {
+                        path: format!("members[{i}].id"),
+                        member: m.id.to_string(),
+                        first: *first.get() as usize,
+                    });
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(i as u32);
+                }
             }
-            index.insert(m.id.as_str(), i as u32);
         }
         let mut parent = Vec::with_capacity(n);
         let mut input_rank = Vec::with_capacity(n);
@@ -244,14 +249,19 @@ fn validate_events(
                 path: format!("events[{i}].id"),
             });
         }
-        if let Some(&(first, _)) = ids.get(e.id.as_str()) {
-            return Err(Error::DuplicateEvent {
-                path: format!("events[{i}].id"),
-                event: e.id.to_string(),
-                first,
-            });
+        // One probe per id: the entry is the duplicate check and the insert.
+        match ids.entry(e.id.as_str()) {
+            Entry::Occupied(first) => {
+                return Err(Error::DuplicateEvent {
+                    path: format!("events[{i}].id"),
+                    event: e.id.to_string(),
+                    first: first.get().0,
+                });
+            }
+            Entry::Vacant(slot) => {
+                slot.insert((i, e.refund_of.is_none()));
+            }
         }
-        ids.insert(e.id.as_str(), (i, e.refund_of.is_none()));
     }
     let mut refunded: HashMap<usize, Decimal> = HashMap::default();
     let mut events = Vec::with_capacity(docs.len());
