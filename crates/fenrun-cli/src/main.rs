@@ -107,6 +107,10 @@ enum Command {
         /// Compute totals, rank changes and summary only; write no lines.
         #[arg(long)]
         no_lines: bool,
+        /// Settle on N threads (order chunks settled apart and merged, exactly);
+        /// with --no-lines only. One thread is the default and the headline.
+        #[arg(long, value_name = "N", default_value_t = 1, requires = "no_lines")]
+        threads: usize,
     },
     /// Generate a seeded synthetic batch (realistic forest, groups, orders, refunds).
     Gen {
@@ -264,13 +268,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             lines_out,
             totals_out,
             no_lines,
+            threads,
         } => {
             let (p, b) = load(&policy, &input, clock)?;
             let engine = Engine::new(&p, &b)?;
             clock.lap("ranks");
             let s = match (&lines_out, no_lines) {
                 (Some(path), _) => fenrun_arrow::settle_lines_to_file(&engine, &p, path)?,
-                (None, true) => engine.settle_totals()?,
+                (None, true) => engine.settle_totals_parallel(threads)?,
                 (None, false) => engine.settle()?,
             };
             clock.lap("settle");

@@ -422,5 +422,12 @@ pub fn check_split_merge(w: &World, parts: usize) -> Result<(), String> {
         mixed["summary"] == whole["summary"],
         "interleaved summary differs"
     );
+    // The threaded totals-only settlement is the one-thread one, byte for byte.
+    let one = engine.settle_totals().map_err(|e| e.to_string())?.to_json();
+    let threaded = engine
+        .settle_totals_parallel(parts)
+        .map_err(|e| e.to_string())?
+        .to_json();
+    ensure!(threaded == one, "{parts} threads differ from one");
     Ok(())
 }
