@@ -1,5 +1,6 @@
 //! `--threads N` settles order chunks apart and merges them: the document is
 //! the one-thread document, byte for byte.
+#![allow(clippy::expect_used)] // a test helper: a binary that does not start is a failed test
 
 use std::path::PathBuf;
 use std::process::Command;
