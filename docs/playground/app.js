@@ -226,6 +226,7 @@ function renderTotals() {
 }
 
 function showMember(id) {
+  state.member = id;
   const s = state.settlement;
   $("member-card").hidden = false;
   $("member-id").textContent = id;
@@ -267,6 +268,56 @@ function showMember(id) {
   renderLines();
 }
 
+// ---- where a path is in the policy text ------------------------------------------------------
+// Every value's JSON path → its [start, end) offsets, so an error's path can be shown as a line
+// and selected on request (never while the user types).
+function valueSpans(text) {
+  const spans = new Map();
+  let i = 0;
+  const ws = () => { while (i < text.length && " \t\r\n".includes(text[i])) i++; };
+  const str = () => { const start = i++; while (i < text.length && text[i] !== '"') i += text[i] === "\\" ? 2 : 1; i++; return JSON.parse(text.slice(start, i)); };
+  const value = (path) => {
+    ws();
+    const start = i;
+    if (text[i] === "{") {
+      i++; ws();
+      while (text[i] !== "}" && i < text.length) {
+        ws(); const key = str(); ws(); i++; // the colon
+        value(path ? `${path}.${key}` : key); ws();
+        if (text[i] === ",") i++;
+        ws();
+      }
+      i++;
+    } else if (text[i] === "[") {
+      i++; ws();
+      let n = 0;
+      while (text[i] !== "]" && i < text.length) {
+        value(`${path}[${n++}]`); ws();
+        if (text[i] === ",") i++;
+        ws();
+      }
+      i++;
+    } else if (text[i] === '"') str();
+    else while (i < text.length && !",}] \t\r\n".includes(text[i])) i++;
+    spans.set(path, [start, i]);
+  };
+  value("");
+  return spans;
+}
+
+function locate(text, path) {
+  try {
+    const spans = valueSpans(text);
+    for (let p = path; p; p = p.replace(/(\.[^.[\]]*|\[\d+\])$/, "")) {
+      if (spans.has(p)) return spans.get(p);
+      if (!/(\.[^.[\]]*|\[\d+\])$/.test(p)) break;
+    }
+  } catch {
+    // A text the scanner cannot follow: no location, the message still names the path.
+  }
+  return undefined;
+}
+
 // ---- the loop: edit → validate → settle → render -------------------------------------------
 function showError(e) {
   const box = $("policy-error");
@@ -275,7 +326,16 @@ function showError(e) {
   const path = document.createElement("span");
   path.className = "path";
   path.textContent = e.path ?? "";
-  box.append(path, document.createElement("br"), `${e.code ?? "error"}: ${e.message}`);
+  box.append(path);
+  const span = e.path ? locate($("policy").value, e.path) : undefined;
+  if (span) {
+    const line = $("policy").value.slice(0, span[0]).split("\n").length;
+    const go = document.createElement("button");
+    go.textContent = `line ${line}: show`;
+    go.addEventListener("click", () => { $("policy").focus(); $("policy").setSelectionRange(span[0], span[1]); });
+    box.append(" ", go);
+  }
+  box.append(document.createElement("br"), `${e.code ?? "error"}: ${e.message}`);
   $("status").textContent = "policy error";
 }
 
@@ -304,6 +364,8 @@ function run() {
   renderTree();
   renderLines();
   renderTotals();
+  // The open member panel follows the new settlement.
+  if (state.member && !$("member-card").hidden) showMember(state.member);
   $("status").textContent = `settled in ${state.ms.toFixed(1)} ms`;
   document.body.dataset.settled = String((Number(document.body.dataset.settled) || 0) + 1);
 }
@@ -318,6 +380,7 @@ function useBatch(batch, text) {
   state.batch = batch;
   state.batchText = text ?? JSON.stringify(batch);
   $("member-card").hidden = true;
+  state.member = null;
   $("filter").value = "";
   run();
 }

@@ -65,6 +65,9 @@ try {
   await page.fill("#policy", edited);
   await page.waitForFunction(() => document.body.dataset.settled === "2");
   assert.equal(await paid(), "60134.00");
+  // p-li's panel follows: it loses its dividend share, 6013.00 / 2 partners = 3006.50
+  // (18019.00 − 3006.50 = 15012.50).
+  assert.match(await page.$eval("#member", (d) => d.textContent), /earns 15012\.50/);
   await page.screenshot({ path: join(SHOTS, "edited.png") });
 
   // 4. A policy error shows its path: group_owner's rate above team_leader's.
@@ -73,6 +76,11 @@ try {
   const err = await page.$eval("#policy-error", (d) => d.textContent);
   assert.match(err, /ranks\[2\]\.rate/);
   assert.match(err, /decreasing_rate/);
+  // …and where it is: team_leader's rate is on line 35 of the example policy.
+  assert.match(err, /line 35: show/);
+  await page.click("#policy-error button");
+  const selected = await page.$eval("#policy", (t) => t.value.slice(t.selectionStart, t.selectionEnd));
+  assert.equal(selected, '"0.15"');
   await page.screenshot({ path: join(SHOTS, "error.png") });
 
   // 5. A generated 100k-member / 1M-order batch, settled in the page.
