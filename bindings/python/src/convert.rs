@@ -8,7 +8,8 @@ use arrow_pyarrow::{FromPyArrow, Table};
 use fenrun_arrow::{Rows, Tables};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use serde_json::{Map, Number, Value};
 
 /// Nesting deeper than any policy or batch has; a deeper value is refused
@@ -73,22 +74,28 @@ fn to_json_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         }
         return Ok(Value::Array(items));
     }
-    let type_name = obj.get_type().name()?.to_string();
-    match type_name.as_str() {
+    let py = obj.py();
+    if obj.is_instance(DECIMAL.import(py, "decimal", "Decimal")?)? {
         // Positional notation ("100", never "1E+2"): the core reads the digits.
-        "Decimal" => Ok(Value::String(
-            obj.py()
-                .import("builtins")?
+        return Ok(Value::String(
+            py.import("builtins")?
                 .call_method1("format", (obj, "f"))?
                 .extract()?,
-        )),
-        "datetime" => Ok(Value::String(obj.call_method0("isoformat")?.extract()?)),
-        _ => Err(PyTypeError::new_err(format!(
-            "cannot use a {type_name} here: give dicts, lists, str, int, bool, None or \
-             decimal.Decimal"
-        ))),
+        ));
     }
+    if obj.is_instance(DATETIME.import(py, "datetime", "datetime")?)? {
+        return Ok(Value::String(obj.call_method0("isoformat")?.extract()?));
+    }
+    let type_name = obj.get_type().name()?.to_string();
+    Err(PyTypeError::new_err(format!(
+        "cannot use a {type_name} here: give dicts, lists, str, int, bool, None or \
+         decimal.Decimal"
+    )))
 }
+
+/// `decimal.Decimal`, imported once (also for money going out).
+pub static DECIMAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static DATETIME: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 /// A JSON document argument: a dict, JSON text (str or bytes), or a path
 /// (str not starting with `{`, or `os.PathLike`) to a JSON file.

@@ -258,8 +258,7 @@ fn core_table(
 }
 
 fn decimal(py: Python<'_>, text: String) -> PyResult<Py<PyAny>> {
-    static DECIMAL: PyOnceLock<Py<pyo3::types::PyType>> = PyOnceLock::new();
-    Ok(DECIMAL
+    Ok(convert::DECIMAL
         .import(py, "decimal", "Decimal")?
         .call1((text,))?
         .unbind())

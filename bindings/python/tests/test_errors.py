@@ -118,3 +118,11 @@ def test_an_invalid_policy_is_reported_when_used():
     with pytest.raises(fenrun.PolicyError) as e:
         fenrun.settle(bad, {"members": MEMBERS, "events": []})
     assert e.value.code == "unknown_rank"
+
+
+def test_decimal_objects_are_read_by_their_digits():
+    # Decimal("1E+2") is 100: the binding hands the core "100", and m1 earns 0.10 × 100 = 10.00.
+    import decimal
+    s = fenrun.settle(POLICY, members=MEMBERS,
+                      orders=[{"id": "o1", "seller": "m2", "amount": decimal.Decimal("1E+2")}])
+    assert str(s.total_of("m1")) == "10.00"

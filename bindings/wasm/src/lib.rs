@@ -65,11 +65,7 @@ impl Session {
         let open = || -> fenrun::Result<Prepared> {
             let policy = Arc::new(Policy::from_json(policy)?);
             let batch = if strings_only {
-                let value: serde_json::Value =
-                    serde_json::from_str(batch).map_err(|e| fenrun::Error::InvalidJson {
-                        path: format!("line {} column {}", e.line(), e.column()),
-                        detail: e.to_string(),
-                    })?;
+                let value = fenrun::input::value_from_json(batch)?;
                 fenrun::input::require_string_money(&value)?;
                 Batch::from_value(value, &policy)?
             } else {

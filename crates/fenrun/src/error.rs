@@ -58,15 +58,28 @@ impl ErrorFamily {
     /// assert_eq!(ErrorFamily::of_code("no_such_code"), None);
     /// ```
     pub fn of_code(code: &str) -> Option<ErrorFamily> {
-        let i = Error::CODES.iter().position(|c| *c == code)?;
-        Some(match i {
-            0..=7 => ErrorFamily::Format,
-            8..=18 => ErrorFamily::Policy,
-            36 => ErrorFamily::Limit,
-            37 => ErrorFamily::Arithmetic,
-            39 => ErrorFamily::Output,
-            40 => ErrorFamily::Format,
-            _ => ErrorFamily::Input,
+        // By name, not by position in `CODES`: a code added anywhere in the
+        // list cannot shift another into the wrong family.
+        Some(match code {
+            "invalid_json" | "invalid_table" | "unknown_field" | "missing_field"
+            | "invalid_type" | "float_number" | "number_money" | "invalid_decimal"
+            | "invalid_value" => ErrorFamily::Format,
+            "unsupported_version"
+            | "invalid_scale"
+            | "rate_out_of_range"
+            | "no_ranks"
+            | "duplicate_rank"
+            | "decreasing_rate"
+            | "lowest_rank_upgrade"
+            | "unknown_rank"
+            | "duplicate_rule"
+            | "invalid_condition"
+            | "invalid_rule" => ErrorFamily::Policy,
+            "limit_exceeded" => ErrorFamily::Limit,
+            "arithmetic_overflow" => ErrorFamily::Arithmetic,
+            "sink_error" => ErrorFamily::Output,
+            c if Error::CODES.contains(&c) => ErrorFamily::Input,
+            _ => return None,
         })
     }
 }

@@ -173,6 +173,13 @@ pub fn rows_from_value<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Parse JSON text into a value, with the core's `invalid_json` error (line and
+/// column) for text that is not JSON: for bindings that inspect a document
+/// (as with [`require_string_money`]) before validating it.
+pub fn value_from_json(text: &str) -> Result<serde_json::Value> {
+    crate::doc::from_str(text)
+}
+
 /// Refuse money given as a JSON number in a batch document (`events[i].amount`,
 /// `members[i].attrs.*`), for bindings whose numbers are binary floats: a
 /// JavaScript object's `12.5` or `12` is a float that only happens to be
