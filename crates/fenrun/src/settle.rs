@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
-use crate::batch::{Batch, Event, Order};
+use crate::batch::{Batch, Event};
 use crate::error::{Error, Result};
 use crate::graph::NONE;
 use crate::ids::{EventId, MemberId, RuleId};
@@ -132,6 +132,124 @@ impl Schedules {
             .get(start as usize..end as usize)
             .unwrap_or_default();
         (slots, &self.rates)
+    }
+}
+
+/// An order as [`BySeller`] holds it.
+#[derive(Debug, Clone, Copy)]
+struct Grouped {
+    amount: Decimal,
+    event: u32,
+    /// The order has at least one refund.
+    refunded: bool,
+}
+
+/// A batch's orders grouped by seller (input order within a seller) and its
+/// refunds grouped by order (input order within an order), by counting sort.
+struct BySeller {
+    /// `start[s]..start[s + 1]`: the positions of seller `s`'s orders in `orders`.
+    start: Vec<u32>,
+    /// The orders, seller by seller: copied out of the event list so that the
+    /// loop over a seller's orders reads memory in sequence.
+    orders: Vec<Grouped>,
+    /// (order event, refund event), sorted by order event, refunds in input order.
+    refunds: Vec<(u32, u32)>,
+}
+
+impl BySeller {
+    fn new(batch: &Batch, refunded: &[bool]) -> BySeller {
+        let n = batch.ids.len();
+        let mut start = vec![0u32; n + 1];
+        let mut refunds = Vec::new();
+        for (i, e) in batch.events.iter().enumerate() {
+            match e {
+                Event::Order(o) => {
+                    if let Some(c) = start.get_mut(o.seller as usize + 1) {
+                        *c += 1;
+                    }
+                }
+                Event::Refund(r) => refunds.push((r.order_event as u32, i as u32)),
+            }
+        }
+        for s in 1..start.len() {
+            let before = start.get(s - 1).copied().unwrap_or(0);
+            if let Some(c) = start.get_mut(s) {
+                *c += before;
+            }
+        }
+        let mut next = start.clone();
+        let empty = Grouped {
+            amount: Decimal::ZERO,
+            event: NONE,
+            refunded: false,
+        };
+        let mut orders = vec![empty; start.last().copied().unwrap_or(0) as usize];
+        for (i, e) in batch.events.iter().enumerate() {
+            if let Event::Order(o) = e {
+                if let Some(pos) = next.get_mut(o.seller as usize) {
+                    if let Some(slot) = orders.get_mut(*pos as usize) {
+                        *slot = Grouped {
+                            amount: o.amount,
+                            event: i as u32,
+                            refunded: refunded.get(i).copied().unwrap_or(false),
+                        };
+                    }
+                    *pos += 1;
+                }
+            }
+        }
+        // Stable: refunds of one order keep their input order.
+        refunds.sort_by_key(|&(order, _)| order);
+        BySeller {
+            start,
+            orders,
+            refunds,
+        }
+    }
+
+    /// Number of sellers (members), every one with a possibly empty list.
+    fn sellers(&self) -> u32 {
+        (self.start.len().saturating_sub(1)) as u32
+    }
+
+    fn orders_of(&self, seller: u32) -> &[Grouped] {
+        let s = seller as usize;
+        match (self.start.get(s), self.start.get(s + 1)) {
+            (Some(&a), Some(&b)) => self.orders.get(a as usize..b as usize).unwrap_or_default(),
+            _ => &[],
+        }
+    }
+
+    /// Refund event indices of order event `order`, in input order.
+    fn refunds_of(&self, order: usize) -> impl Iterator<Item = usize> + '_ {
+        let from = self.refunds.partition_point(|&(o, _)| (o as usize) < order);
+        self.refunds
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(move |&&(o, _)| o as usize == order)
+            .map(|&(_, r)| r as usize)
+    }
+
+    /// Cut the sellers into at most `parts` contiguous ranges holding about as many orders each.
+    fn split(&self, parts: usize) -> Vec<std::ops::Range<u32>> {
+        let total = self.orders.len();
+        let sellers = self.sellers();
+        let parts = parts.clamp(1, total.max(1));
+        let mut ranges = Vec::with_capacity(parts);
+        let mut from = 0u32;
+        for k in 1..parts {
+            let goal = (total * k / parts) as u32;
+            let to = self.start.partition_point(|&c| c < goal).min(sellers as usize) as u32;
+            if to > from {
+                ranges.push(from..to);
+                from = to;
+            }
+        }
+        if from < sellers || ranges.is_empty() {
+            ranges.push(from..sellers);
+        }
+        ranges
     }
 }
 
@@ -462,7 +580,12 @@ impl<'a> Engine<'a> {
     }
 
     /// Settle computing totals, rank changes and summary only: no line is kept
-    /// or even named (the fastest form, for payroll totals).
+    /// or even named (the fastest form, for payroll totals). The orders are
+    /// taken seller by seller rather than in input order: each seller's
+    /// schedule is walked once and its beneficiaries are summed locally, which
+    /// keeps the loop in cache. Sums of exact decimals do not depend on their
+    /// order, so the result is the one [`Engine::settle`] gives without lines;
+    /// an error is the one input order meets first.
     ///
     /// ```
     /// let policy = fenrun::Policy::from_json(r#"{"version": 1,
@@ -474,17 +597,16 @@ impl<'a> Engine<'a> {
     /// # Ok::<(), fenrun::Error>(())
     /// ```
     pub fn settle_totals(&self) -> Result<Settlement> {
-        let mut skip = |_: &Line| Ok(());
-        let part = self.run(&|_| true, &mut skip)?;
-        self.finish_into(part, &mut skip)
+        let grouped = BySeller::new(self.batch, &self.refunded);
+        let part = self.run_by_seller(&grouped, 0..grouped.sellers())?;
+        self.finish_into(part, &mut |_: &Line| Ok(()))
     }
 
-    /// [`Engine::settle_totals`] on `threads` threads: the orders are cut into
-    /// `threads` contiguous chunks (each order with its refunds), settled apart
-    /// and merged, which is exact (§10.6): the same totals, rank changes and
-    /// summary to the cent as one thread. An input error is the one a single
-    /// thread finds first; only an arithmetic overflow of a running sum may be
-    /// met at another place, since the sums are formed in another order.
+    /// [`Engine::settle_totals`] on `threads` threads: the sellers are cut into
+    /// `threads` ranges holding about as many orders each (each order with its
+    /// refunds), settled apart and merged, which is exact (§10.6): the same
+    /// totals, rank changes and summary to the cent as one thread. An error is
+    /// the one a single thread in input order finds first.
     ///
     /// ```
     /// let policy = fenrun::Policy::from_json(r#"{"version": 1,
@@ -501,20 +623,18 @@ impl<'a> Engine<'a> {
     /// assert_eq!(two.total_of("m1").unwrap().to_string(), "18.00"); // 0.10 × (120 + 80 − 20)
     /// ```
     pub fn settle_totals_parallel(&self, threads: usize) -> Result<Settlement> {
-        let events = self.batch.events.len();
-        let threads = threads.clamp(1, events.max(1));
-        if threads == 1 {
-            return self.settle_totals();
+        let grouped = BySeller::new(self.batch, &self.refunded);
+        let ranges = grouped.split(threads.max(1));
+        if ranges.len() <= 1 {
+            let part = self.run_by_seller(&grouped, 0..grouped.sellers())?;
+            return self.finish_into(part, &mut |_: &Line| Ok(()));
         }
-        let chunk = events.div_ceil(threads);
         let parts: Vec<Result<Part>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let (lo, hi) = (t * chunk, (t + 1) * chunk);
-                    scope.spawn(move || {
-                        let mut skip = |_: &Line| Ok(());
-                        self.run(&|i| (lo..hi).contains(&i), &mut skip)
-                    })
+            let handles: Vec<_> = ranges
+                .into_iter()
+                .map(|sellers| {
+                    let grouped = &grouped;
+                    scope.spawn(move || self.run_by_seller(grouped, sellers))
                 })
                 .collect();
             handles
@@ -522,17 +642,112 @@ impl<'a> Engine<'a> {
                 .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                 .collect()
         });
-        let mut whole: Option<Part> = None;
-        for part in parts {
+        let merged = parts.into_iter().try_fold(None, |whole: Option<Part>, part| {
             let part = part?;
-            whole = Some(match whole {
+            Ok::<_, Error>(Some(match whole {
                 None => part,
                 Some(w) => w.merge(part)?,
-            });
-        }
-        let whole =
-            whole.unwrap_or_else(|| Part::new(self.batch.ids.len(), self.policy.rules().len()));
+            }))
+        });
+        let whole = match merged {
+            Ok(Some(w)) => w,
+            Ok(None) => Part::new(self.batch.ids.len(), self.policy.rules().len()),
+            // An error is reported as one thread in input order meets it first.
+            Err(_) => self.run(&|_| true, &mut |_: &Line| Ok(()))?,
+        };
         self.finish_into(whole, &mut |_: &Line| Ok(()))
+    }
+
+    /// Totals-only settlement of the orders of `sellers`, seller by seller: each
+    /// seller's schedule is walked once and its beneficiaries' sums are kept in a
+    /// few local accumulators, so the loop over a seller's orders touches no
+    /// per-member array (the totals are written once per seller and beneficiary).
+    /// Sums are exact, so the order in which they are formed does not change them.
+    /// On an error the batch is run again in input order, so the error reported is
+    /// the one input order meets first.
+    fn run_by_seller(&self, grouped: &BySeller, sellers: std::ops::Range<u32>) -> Result<Part> {
+        match self.try_by_seller(grouped, sellers) {
+            Ok(part) => Ok(part),
+            Err(_) => self.run(&|_| true, &mut |_: &Line| Ok(())),
+        }
+    }
+
+    fn try_by_seller(&self, grouped: &BySeller, sellers: std::ops::Range<u32>) -> Result<Part> {
+        let mut part = Part::new(self.batch.ids.len(), self.policy.rules().len());
+        let mut out = OrderOutcome::default();
+        let mut slots: Vec<Slot> = Vec::new();
+        let mut rates = RateTable::default();
+        // (beneficiary, sum, has a line) for the current seller's schedule.
+        let mut acc: Vec<(u32, Decimal, bool)> = Vec::new();
+        let mut skip = |_: &Line| Ok(());
+        for seller in sellers {
+            let orders = grouped.orders_of(seller);
+            if orders.is_empty() {
+                continue;
+            }
+            slots.clear();
+            self.schedule(seller, &mut rates, &mut slots);
+            acc.clear();
+            for s in &slots {
+                if s.who != NONE && !acc.iter().any(|a| a.0 == s.who) {
+                    acc.push((s.who, Decimal::ZERO, false));
+                }
+            }
+            for order in orders {
+                let i = order.event as usize;
+                self.settle_order(i, order.amount, &slots, &rates, &mut out)?;
+                for (r, b) in &out.breakage {
+                    if let Some(slot) = part.breakage.get_mut(usize::from(*r)) {
+                        *slot = checked_add(*slot, *b, "breakage")?;
+                    }
+                }
+                part.cap_cut = checked_add(part.cap_cut, out.cap_cut, "cap cut")?;
+                for l in &out.lines {
+                    if let Some(a) = acc.iter_mut().find(|a| a.0 == l.beneficiary) {
+                        a.1 = checked_add(a.1, l.amount, "totals")?;
+                        a.2 = true;
+                    }
+                    part.paid = checked_add(part.paid, l.amount, "total paid")?;
+                }
+                if order.refunded {
+                    let mut state = Reversible {
+                        amount: order.amount,
+                        lines: out.lines.iter().map(|l| (*l, Decimal::ZERO)).collect(),
+                        breakage: out
+                            .breakage
+                            .iter()
+                            .map(|(r, b)| (*r, *b, Decimal::ZERO))
+                            .collect(),
+                        cap_cut: (out.cap_cut, Decimal::ZERO),
+                    };
+                    for j in grouped.refunds_of(i) {
+                        let Some(Event::Refund(r)) = self.batch.events.get(j) else {
+                            continue;
+                        };
+                        reverse(
+                            &mut state,
+                            j,
+                            r.amount,
+                            r.completes,
+                            self.policy.rounding(),
+                            &mut part,
+                            &mut skip,
+                        )?;
+                    }
+                }
+            }
+            for (m, sum, any) in &acc {
+                if !any {
+                    continue;
+                }
+                let m = *m as usize;
+                if let (Some(t), Some(h)) = (part.totals.get_mut(m), part.has_line.get_mut(m)) {
+                    *t = checked_add(*t, *sum, "totals")?;
+                    *h = true;
+                }
+            }
+        }
+        Ok(part)
     }
 
     fn rule_names(&self) -> Vec<(RuleId, &'static str)> {
@@ -572,7 +787,7 @@ impl<'a> Engine<'a> {
                         continue;
                     }
                     let (slots, rates) = schedules.of(o.seller, self);
-                    self.settle_order(i, o, slots, rates, &mut out)?;
+                    self.settle_order(i, o.amount, slots, rates, &mut out)?;
                     for (r, b) in &out.breakage {
                         if let Some(slot) = part.breakage.get_mut(usize::from(*r)) {
                             *slot = checked_add(*slot, *b, "breakage")?;
@@ -749,7 +964,7 @@ impl<'a> Engine<'a> {
     fn settle_order(
         &self,
         event: usize,
-        o: &Order,
+        order_amount: Decimal,
         schedule: &[Slot],
         rates: &RateTable,
         out: &mut OrderOutcome,
@@ -758,12 +973,12 @@ impl<'a> Engine<'a> {
         let path = || format!("events[{event}].amount");
         // The order amount in whole units of the scale (validation guarantees it has
         // no more decimals than the scale), for the exact integer path of `pay`.
-        let units = crate::money::units(o.amount, rounding.scale);
+        let units = crate::money::units(order_amount, rounding.scale);
         let pay = |rate: Decimal| -> Result<Decimal> {
             if let Some(v) = units.and_then(|u| rounding.round_product(rate, u)) {
                 return Ok(v);
             }
-            rate.checked_mul(o.amount)
+            rate.checked_mul(order_amount)
                 .map(|x| rounding.round(x))
                 .ok_or_else(|| overflow(&path(), "rate × amount"))
         };
@@ -791,7 +1006,7 @@ impl<'a> Engine<'a> {
                 rule: s.rule,
                 beneficiary: s.who,
                 level: s.level,
-                base: o.amount,
+                base: order_amount,
                 rate,
                 amount,
             });
