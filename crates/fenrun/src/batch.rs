@@ -2,7 +2,6 @@
 //! order, every reference resolved to a dense index. Validation is complete
 //! before anything is computed, so nothing is ever half-applied.
 
-use std::collections::hash_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -12,6 +11,7 @@ use crate::doc::{BatchDoc, EventDoc};
 use crate::error::{Error, Result};
 use crate::graph::{Forest, NONE};
 use crate::ids::{EventId, MemberId};
+use crate::index::{IdIndex, Packed};
 use crate::money::{decimals_by_value, short_string};
 
 /// Hash maps over ids from the input: foldhash (randomly seeded per map) is several
@@ -123,26 +123,24 @@ impl Batch {
                 detail: format!("{n} members is above the limit of {}", NONE - 1),
             });
         }
-        let mut index: HashMap<&str, u32> = map_with_capacity(n);
+        let packed = Packed::new(doc.members.iter().map(|m| m.id.as_str()));
+        let member_name = |i: u32| packed.get(i);
+        let mut index = IdIndex::with_capacity(n);
         for (i, m) in doc.members.iter().enumerate() {
             if m.id.is_empty() {
                 return Err(Error::EmptyId {
                     path: format!("members[{i}].id"),
                 });
             }
-            match index.entry(m.id.as_str()) {
-                Entry::Occupied(first) => {
-                    return Err(Error::DuplicateMember {
-                        path: format!("members[{i}].id"),
-                        member: m.id.to_string(),
-                        first: *first.get() as usize,
-                    });
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert(i as u32);
-                }
+            if let Err(first) = index.insert(&m.id, i as u32, member_name) {
+                return Err(Error::DuplicateMember {
+                    path: format!("members[{i}].id"),
+                    member: m.id.to_string(),
+                    first: first as usize,
+                });
             }
         }
+        let member = |id: &str| index.get(id, member_name);
         let mut parent = Vec::with_capacity(n);
         let mut input_rank = Vec::with_capacity(n);
         let mut input_active = Vec::with_capacity(n);
@@ -155,7 +153,7 @@ impl Batch {
                         member: m.id.to_string(),
                     })
                 }
-                Some(s) => *index.get(s.as_str()).ok_or_else(|| Error::UnknownSponsor {
+                Some(s) => member(s).ok_or_else(|| Error::UnknownSponsor {
                     path: format!("members[{i}].sponsor"),
                     member: m.id.to_string(),
                     sponsor: s.to_string(),
@@ -187,9 +185,7 @@ impl Batch {
                     group: g.id.to_string(),
                 });
             }
-            let owner = *index
-                .get(g.owner.as_str())
-                .ok_or_else(|| Error::UnknownOwner {
+            let owner = member(&g.owner).ok_or_else(|| Error::UnknownOwner {
                     path: format!("groups[{i}].owner"),
                     group: g.id.to_string(),
                     owner: g.owner.to_string(),
@@ -212,7 +208,7 @@ impl Batch {
                 ),
             });
         }
-        let events = validate_events(&doc.events, &index, policy)?;
+        let events = validate_events(&doc.events, member, policy)?;
 
         // Validation is done with borrowed ids; now move them instead of cloning.
         drop(index);
@@ -236,33 +232,41 @@ impl Batch {
 
 fn validate_events(
     docs: &[EventDoc],
-    members: &HashMap<&str, u32>,
+    member: impl Fn(&str) -> Option<u32>,
     policy: &Policy,
 ) -> Result<Vec<Event>> {
     let scale = policy.rounding().scale;
+    // Sellers and buyers are resolved first, in a loop that does nothing else, so
+    // that many lookups are in flight at once; an unknown one is reported below,
+    // in input order with every other check. `UNKNOWN` marks a name not found.
+    const UNKNOWN: u32 = NONE - 1;
+    // Member indices stop below `NONE - 1` (the member limit), so `UNKNOWN` is free.
+    let resolve = |name: Option<&str>| match name {
+        Some(n) => member(n).unwrap_or(UNKNOWN),
+        None => NONE,
+    };
+    let sellers: Vec<u32> = docs.iter().map(|e| resolve(e.seller.as_deref())).collect();
+    let buyers: Vec<u32> = docs.iter().map(|e| resolve(e.buyer.as_deref())).collect();
     // Event id → (index, is order). Built first so a refund before its order is told apart
     // from a refund of an order that does not exist.
-    let mut ids: HashMap<&str, (usize, bool)> = map_with_capacity(docs.len());
+    let event_name = |i: u32| docs.get(i as usize).map_or("", |e| e.id.as_str());
+    let mut ids = IdIndex::with_capacity(docs.len());
     for (i, e) in docs.iter().enumerate() {
         if e.id.is_empty() {
             return Err(Error::EmptyId {
                 path: format!("events[{i}].id"),
             });
         }
-        // One probe per id: the entry is the duplicate check and the insert.
-        match ids.entry(e.id.as_str()) {
-            Entry::Occupied(first) => {
-                return Err(Error::DuplicateEvent {
-                    path: format!("events[{i}].id"),
-                    event: e.id.to_string(),
-                    first: first.get().0,
-                });
-            }
-            Entry::Vacant(slot) => {
-                slot.insert((i, e.refund_of.is_none()));
-            }
+        // One probe per id: the duplicate check and the insert.
+        if let Err(first) = ids.insert(&e.id, i as u32, event_name) {
+            return Err(Error::DuplicateEvent {
+                path: format!("events[{i}].id"),
+                event: e.id.to_string(),
+                first: first as usize,
+            });
         }
     }
+    let is_order = |j: usize| docs.get(j).is_some_and(|e| e.refund_of.is_none());
     let mut refunded: HashMap<usize, Decimal> = HashMap::default();
     let mut events = Vec::with_capacity(docs.len());
     for (i, e) in docs.iter().enumerate() {
@@ -309,9 +313,9 @@ fn validate_events(
                         });
                     }
                 }
-                let order_event = match ids.get(of.as_str()) {
-                    Some(&(j, true)) if j < i => j,
-                    Some(&(j, true)) => {
+                let order_event = match ids.get(of, event_name).map(|j| j as usize) {
+                    Some(j) if is_order(j) && j < i => j,
+                    Some(j) if is_order(j) => {
                         return Err(Error::RefundBeforeOrder {
                             path: format!("events[{i}].refund_of"),
                             refund: e.id.to_string(),
@@ -353,21 +357,21 @@ fn validate_events(
                 }));
             }
             None => {
-                let buyer = e
-                    .buyer
-                    .as_deref()
-                    .and_then(|b| members.get(b).copied())
-                    .unwrap_or(NONE);
-                let seller = match &e.seller {
-                    Some(s) => *members
-                        .get(s.as_str())
-                        .ok_or_else(|| Error::UnknownSeller {
+                let buyer = match buyers.get(i).copied().unwrap_or(NONE) {
+                    UNKNOWN => NONE,
+                    b => b,
+                };
+                let seller = match (&e.seller, sellers.get(i).copied().unwrap_or(NONE)) {
+                    (Some(s), UNKNOWN) => {
+                        return Err(Error::UnknownSeller {
                             path: format!("events[{i}].seller"),
                             order: e.id.to_string(),
                             seller: s.to_string(),
-                        })?,
-                    None if buyer != NONE => buyer,
-                    None => {
+                        })
+                    }
+                    (Some(_), s) => s,
+                    (None, _) if buyer != NONE => buyer,
+                    (None, _) => {
                         return Err(Error::NoSeller {
                             path: format!("events[{i}].seller"),
                             order: e.id.to_string(),

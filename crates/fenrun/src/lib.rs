@@ -38,6 +38,7 @@ mod error;
 mod explain;
 mod graph;
 mod ids;
+mod index;
 pub mod input;
 pub mod limits;
 mod money;
