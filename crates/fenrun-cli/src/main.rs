@@ -8,6 +8,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// mimalloc: the batch loaders make tens of millions of small allocations (one
+/// per id cell) and free them together; it does that markedly faster than the
+/// system allocator (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod gen_tables;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};

@@ -48,6 +48,7 @@ impl IdIndex {
     }
 
     /// The position of `id`, if it was inserted.
+    #[inline]
     pub fn get<'n>(&self, id: &str, name: impl Fn(u32) -> &'n str) -> Option<u32> {
         let hash = self.state.hash_one(id);
         self.table.find(hash, |&i| name(i) == id).copied()
@@ -97,6 +98,7 @@ impl Packed {
     }
 
     /// Id `i` ("" past the end).
+    #[inline]
     pub fn get(&self, i: u32) -> &str {
         let i = i as usize;
         let end = self.ends.get(i).copied().unwrap_or(0);

@@ -171,6 +171,38 @@ impl Rounding {
     }
 }
 
+/// [`div_round`] in i64, for the hot loop (i128 division is a library call).
+#[inline]
+pub(crate) fn div_round_i64(n: i64, d: i64, mode: RoundingMode) -> i64 {
+    let (q, r) = (n / d, n % d);
+    if r == 0 {
+        return q;
+    }
+    let away = if n < 0 { q - 1 } else { q + 1 };
+    let rest = d - r.abs();
+    match mode {
+        RoundingMode::Down => q,
+        RoundingMode::HalfUp => {
+            if r.abs() >= rest {
+                away
+            } else {
+                q
+            }
+        }
+        RoundingMode::HalfEven => match r.abs().cmp(&rest) {
+            std::cmp::Ordering::Greater => away,
+            std::cmp::Ordering::Less => q,
+            std::cmp::Ordering::Equal => {
+                if q % 2 == 0 {
+                    q
+                } else {
+                    away
+                }
+            }
+        },
+    }
+}
+
 /// `n / d` rounded with `mode` (`d` > 0), in exact integers.
 pub(crate) fn div_round(n: i128, d: i128, mode: RoundingMode) -> i128 {
     let (q, r) = (n / d, n % d);
@@ -294,6 +326,14 @@ mod tests {
                 proptest::prop_assert_eq!(int, dec);
                 proptest::prop_assert_eq!(int.scale(), scale);
             }
+        }
+
+        /// The i64 rounding division equals the i128 one.
+        #[test]
+        fn div_round_i64_equals_i128(n in i64::MIN + 1..=i64::MAX, d_pow in 0u32..=18, mode in 0u8..3) {
+            let mode = [RoundingMode::HalfUp, RoundingMode::HalfEven, RoundingMode::Down][usize::from(mode)];
+            let d = 10i64.pow(d_pow);
+            proptest::prop_assert_eq!(i128::from(div_round_i64(n, d, mode)), div_round(i128::from(n), i128::from(d), mode));
         }
 
         /// Exact halves and negative numbers round the same way in both paths.

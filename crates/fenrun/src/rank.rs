@@ -45,9 +45,12 @@ fn overflow(path: &str, what: &str) -> Error {
     }
 }
 
-fn add(slot: Option<&mut Decimal>, x: Decimal, path: &str, what: &str) -> Result<()> {
+/// Add `x` into `slot`; `path` names the record only if the sum overflows
+/// (it is not formatted per event).
+#[inline]
+fn add(slot: Option<&mut Decimal>, x: Decimal, path: impl Fn() -> String, what: &str) -> Result<()> {
     if let Some(s) = slot {
-        *s = s.checked_add(x).ok_or_else(|| overflow(path, what))?;
+        *s = s.checked_add(x).ok_or_else(|| overflow(&path(), what))?;
     }
     Ok(())
 }
@@ -70,14 +73,14 @@ impl Metrics {
             add(
                 sales.get_mut(seller as usize),
                 amount,
-                &path(),
+                path,
                 "seller's sales",
             )?;
             if buyer != NONE {
                 add(
                     purchases.get_mut(buyer as usize),
                     amount,
-                    &path(),
+                    path,
                     "buyer's purchases",
                 )?;
             }
@@ -181,7 +184,12 @@ impl Metrics {
     fn fold_into_parent(&mut self, m: u32, p: u32, rank: RankIdx) -> Result<()> {
         let (mi, pi) = (m as usize, p as usize);
         let ts = self.team_sales.get(mi).copied().unwrap_or_default();
-        add(self.team_sales.get_mut(pi), ts, "members", "team sales")?;
+        add(
+            self.team_sales.get_mut(pi),
+            ts,
+            || "members".to_owned(),
+            "team sales",
+        )?;
         let size = self.team_size.get(mi).copied().unwrap_or(0);
         if let Some(s) = self.team_size.get_mut(pi) {
             *s += size + 1;

@@ -673,12 +673,22 @@ impl<'a> Engine<'a> {
     }
 
     fn try_by_seller(&self, grouped: &BySeller, sellers: std::ops::Range<u32>) -> Result<Part> {
+        let rounding = self.policy.rounding();
         let mut part = Part::new(self.batch.ids.len(), self.policy.rules().len());
         let mut out = OrderOutcome::default();
         let mut slots: Vec<Slot> = Vec::new();
         let mut rates = RateTable::default();
-        // (beneficiary, sum, has a line) for the current seller's schedule.
-        let mut acc: Vec<(u32, Decimal, bool)> = Vec::new();
+        // The rates as integer fractions, parallel to `rates` (None: too large for i64).
+        let mut int_rates: Vec<Option<IntRate>> = Vec::new();
+        let cap = self.policy.order_cap().map(IntRate::of);
+        // For the current seller: (beneficiary, Decimal sum, integer sum in units
+        // of the scale, has a line), and which of them each slot pays.
+        let mut acc: Vec<(u32, Decimal, i128, bool)> = Vec::new();
+        let mut acc_of: Vec<usize> = Vec::new();
+        // Whole-run integer sums, in units of the scale.
+        let mut paid: i128 = 0;
+        let mut cap_cut: i128 = 0;
+        let mut breakage: Vec<i128> = vec![0; self.policy.rules().len()];
         let mut skip = |_: &Line| Ok(());
         for seller in sellers {
             let orders = grouped.orders_of(seller);
@@ -687,14 +697,45 @@ impl<'a> Engine<'a> {
             }
             slots.clear();
             self.schedule(seller, &mut rates, &mut slots);
+            for r in int_rates.len()..rates.0.len() {
+                int_rates.push(IntRate::of(rates.get(r as u32)));
+            }
             acc.clear();
+            acc_of.clear();
             for s in &slots {
-                if s.who != NONE && !acc.iter().any(|a| a.0 == s.who) {
-                    acc.push((s.who, Decimal::ZERO, false));
-                }
+                let k = match acc.iter().position(|a| a.0 == s.who) {
+                    Some(k) => k,
+                    None => {
+                        acc.push((s.who, Decimal::ZERO, 0, false));
+                        acc.len() - 1
+                    }
+                };
+                acc_of.push(k);
             }
             for order in orders {
                 let i = order.event as usize;
+                // Orders without refunds: exact integers, nothing kept.
+                if !order.refunded {
+                    if let Some(units) = crate::money::units(order.amount, rounding.scale)
+                        .and_then(|u| i64::try_from(u).ok())
+                    {
+                        let done = order_in_units(
+                            units,
+                            &slots,
+                            &int_rates,
+                            cap,
+                            rounding.mode,
+                            &acc_of,
+                            &mut acc,
+                            &mut breakage,
+                            &mut paid,
+                            &mut cap_cut,
+                        );
+                        if done {
+                            continue;
+                        }
+                    }
+                }
                 self.settle_order(i, order.amount, &slots, &rates, &mut out)?;
                 for (r, b) in &out.breakage {
                     if let Some(slot) = part.breakage.get_mut(usize::from(*r)) {
@@ -705,7 +746,7 @@ impl<'a> Engine<'a> {
                 for l in &out.lines {
                     if let Some(a) = acc.iter_mut().find(|a| a.0 == l.beneficiary) {
                         a.1 = checked_add(a.1, l.amount, "totals")?;
-                        a.2 = true;
+                        a.3 = true;
                     }
                     part.paid = checked_add(part.paid, l.amount, "total paid")?;
                 }
@@ -729,23 +770,29 @@ impl<'a> Engine<'a> {
                             j,
                             r.amount,
                             r.completes,
-                            self.policy.rounding(),
+                            rounding,
                             &mut part,
                             &mut skip,
                         )?;
                     }
                 }
             }
-            for (m, sum, any) in &acc {
-                if !any {
+            for &(m, dec, int, any) in &acc {
+                if !any || m == NONE {
                     continue;
                 }
-                let m = *m as usize;
+                let sum = checked_add(dec, money(int, rounding.scale)?, "totals")?;
+                let m = m as usize;
                 if let (Some(t), Some(h)) = (part.totals.get_mut(m), part.has_line.get_mut(m)) {
-                    *t = checked_add(*t, *sum, "totals")?;
+                    *t = checked_add(*t, sum, "totals")?;
                     *h = true;
                 }
             }
+        }
+        part.paid = checked_add(part.paid, money(paid, rounding.scale)?, "total paid")?;
+        part.cap_cut = checked_add(part.cap_cut, money(cap_cut, rounding.scale)?, "cap cut")?;
+        for (b, int) in part.breakage.iter_mut().zip(breakage) {
+            *b = checked_add(*b, money(int, rounding.scale)?, "breakage")?;
         }
         Ok(part)
     }
@@ -1152,6 +1199,100 @@ impl<'a> Engine<'a> {
     pub(crate) fn order_lines(&self, event: usize) -> Result<Part> {
         self.settle_part(|i| i == event)
     }
+}
+
+/// A rate `m / div` (`div` = 10^scale) for the integer path, when both fit an i64.
+#[derive(Debug, Clone, Copy)]
+struct IntRate {
+    m: i64,
+    div: i64,
+}
+
+impl IntRate {
+    fn of(rate: Decimal) -> Option<IntRate> {
+        Some(IntRate {
+            m: i64::try_from(rate.mantissa()).ok()?,
+            div: 10i64.checked_pow(rate.scale())?,
+        })
+    }
+
+    /// `round(rate × units)` in units of the scale; `None` if the product leaves i64.
+    #[inline]
+    fn pay(self, units: i64, mode: crate::money::RoundingMode) -> Option<i64> {
+        Some(crate::money::div_round_i64(units.checked_mul(self.m)?, self.div, mode))
+    }
+}
+
+/// Units of the scale back to money, or `arithmetic_overflow` beyond the exact decimal range.
+fn money(units: i128, scale: u32) -> Result<Decimal> {
+    Decimal::try_from_i128_with_scale(units, scale).map_err(|_| overflow("summary", "sum"))
+}
+
+/// One order without refunds settled in integers (units of the scale): the
+/// same lines as [`Engine::settle_order`] (rules in order, then the cap, zero
+/// lines dropped), added straight into the seller's accumulators and the
+/// run's sums. Returns `false`, having changed nothing, when a product leaves
+/// i64: the caller then takes the Decimal path.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn order_in_units(
+    units: i64,
+    slots: &[Slot],
+    rates: &[Option<IntRate>],
+    cap: Option<Option<IntRate>>,
+    mode: crate::money::RoundingMode,
+    acc_of: &[usize],
+    acc: &mut [(u32, Decimal, i128, bool)],
+    breakage: &mut [i128],
+    paid: &mut i128,
+    cap_cut: &mut i128,
+) -> bool {
+    // Every product first, so that nothing is booked if one of them overflows.
+    let mut left = match cap {
+        None => i64::MAX,
+        Some(rate) => match rate.and_then(|r| r.pay(units, mode)) {
+            Some(c) => c,
+            None => return false,
+        },
+    };
+    for s in slots {
+        if rates
+            .get(s.rate as usize)
+            .copied()
+            .flatten()
+            .and_then(|r| r.pay(units, mode))
+            .is_none()
+        {
+            return false;
+        }
+    }
+    for (s, &k) in slots.iter().zip(acc_of) {
+        let Some(amount) = rates
+            .get(s.rate as usize)
+            .copied()
+            .flatten()
+            .and_then(|r| r.pay(units, mode))
+        else {
+            continue;
+        };
+        if s.who == NONE {
+            if let Some(b) = breakage.get_mut(usize::from(s.rule)) {
+                *b += i128::from(amount);
+            }
+            continue;
+        }
+        let keep = amount.min(left);
+        *cap_cut += i128::from(amount - keep);
+        left -= keep;
+        if keep != 0 {
+            if let Some(a) = acc.get_mut(k) {
+                a.2 += i128::from(keep);
+                a.3 = true;
+            }
+            *paid += i128::from(keep);
+        }
+    }
+    true
 }
 
 /// Reverse an order's lines, breakage and cap cut for a refund of `x` (§6.2).
