@@ -284,7 +284,7 @@ fn validate_events(
                 amount: short_string(amount),
             });
         }
-        if decimals_by_value(amount) > scale {
+        if amount.scale() > scale && decimals_by_value(amount) > scale {
             return Err(Error::TooManyDecimals {
                 path: format!("events[{i}].amount"),
                 record: record.into(),
