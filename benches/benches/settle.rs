@@ -1,6 +1,6 @@
 //! criterion benches: tree build + validation, rank evaluation, each order rule alone,
 //! the full reference policy at 10k and 100k members (10 orders each; 1M with
-//! FENRUN_BENCH_LARGE=1), and one chain of 100,000 members.
+//! FENRUN_BENCH_LARGE=1), and one chain of 100,000 members with 10 orders each.
 //! Run: `cargo bench -p fenrun-benches` (see docs/performance.md).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // bench set-up: generated inputs
@@ -84,8 +84,9 @@ fn deep_chain(c: &mut Criterion) {
     let mut g = c.benchmark_group("chain");
     g.sample_size(10);
     let n = 100_000;
-    let (policy, batch) = load(REFERENCE_POLICY, &chain_json(n));
-    bench_totals(&mut g, n, n, &policy, &batch);
+    // Ten orders a member, as the bushy reference batch has: only the shape differs.
+    let (policy, batch) = load(REFERENCE_POLICY, &chain_json(n, 10));
+    bench_totals(&mut g, n, 10 * n, &policy, &batch);
     g.finish();
 }
 

@@ -36,8 +36,8 @@ pub fn batch_json(members: usize, orders: usize) -> String {
     fenrun_testkit::gen::generate(members, orders, 42).to_json()
 }
 
-/// A single sponsor chain of `n` members, each selling one order of 100.00.
-pub fn chain_json(n: usize) -> String {
+/// A single sponsor chain of `n` members, each selling `orders_per_member` orders of 100.00.
+pub fn chain_json(n: usize, orders_per_member: usize) -> String {
     use std::fmt::Write;
     let mut s = String::from(r#"{"members":[{"id":"m0","rank":"partner"}"#);
     for i in 1..n {
@@ -49,11 +49,13 @@ pub fn chain_json(n: usize) -> String {
         let _ = write!(s, r#",{{"id":"m{i}","sponsor":"m{}"{rank}}}"#, i - 1);
     }
     s.push_str(r#"],"events":["#);
-    for i in 0..n {
-        if i > 0 {
+    for k in 0..n * orders_per_member {
+        if k > 0 {
             s.push(',');
         }
-        let _ = write!(s, r#"{{"id":"o{i}","seller":"m{i}","amount":"100.00"}}"#);
+        // Sellers in turn down the chain, as orders of a month interleave.
+        let i = k % n;
+        let _ = write!(s, r#"{{"id":"o{k}","seller":"m{i}","amount":"100.00"}}"#);
     }
     s.push_str("]}");
     s
