@@ -434,6 +434,9 @@ pub fn check_split_merge(w: &World, parts: usize) -> Result<(), String> {
     let (mut one, mut whole) = (parse(&one)?, whole);
     one["lines"] = Value::Array(Vec::new());
     whole["lines"] = Value::Array(Vec::new());
-    ensure!(one == whole, "totals-only settlement differs from the whole");
+    ensure!(
+        one == whole,
+        "totals-only settlement differs from the whole"
+    );
     Ok(())
 }

@@ -186,10 +186,10 @@ impl Batch {
                 });
             }
             let owner = member(&g.owner).ok_or_else(|| Error::UnknownOwner {
-                    path: format!("groups[{i}].owner"),
-                    group: g.id.to_string(),
-                    owner: g.owner.to_string(),
-                })?;
+                path: format!("groups[{i}].owner"),
+                group: g.id.to_string(),
+                owner: g.owner.to_string(),
+            })?;
             let size = u64::try_from(g.size).map_err(|_| Error::NegativeSize {
                 path: format!("groups[{i}].size"),
                 group: g.id.to_string(),

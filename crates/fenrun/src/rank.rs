@@ -48,7 +48,12 @@ fn overflow(path: &str, what: &str) -> Error {
 /// Add `x` into `slot`; `path` names the record only if the sum overflows
 /// (it is not formatted per event).
 #[inline]
-fn add(slot: Option<&mut Decimal>, x: Decimal, path: impl Fn() -> String, what: &str) -> Result<()> {
+fn add(
+    slot: Option<&mut Decimal>,
+    x: Decimal,
+    path: impl Fn() -> String,
+    what: &str,
+) -> Result<()> {
     if let Some(s) = slot {
         *s = s.checked_add(x).ok_or_else(|| overflow(&path(), what))?;
     }

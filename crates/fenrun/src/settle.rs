@@ -240,7 +240,10 @@ impl BySeller {
         let mut from = 0u32;
         for k in 1..parts {
             let goal = (total * k / parts) as u32;
-            let to = self.start.partition_point(|&c| c < goal).min(sellers as usize) as u32;
+            let to = self
+                .start
+                .partition_point(|&c| c < goal)
+                .min(sellers as usize) as u32;
             if to > from {
                 ranges.push(from..to);
                 from = to;
@@ -642,13 +645,15 @@ impl<'a> Engine<'a> {
                 .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                 .collect()
         });
-        let merged = parts.into_iter().try_fold(None, |whole: Option<Part>, part| {
-            let part = part?;
-            Ok::<_, Error>(Some(match whole {
-                None => part,
-                Some(w) => w.merge(part)?,
-            }))
-        });
+        let merged = parts
+            .into_iter()
+            .try_fold(None, |whole: Option<Part>, part| {
+                let part = part?;
+                Ok::<_, Error>(Some(match whole {
+                    None => part,
+                    Some(w) => w.merge(part)?,
+                }))
+            });
         let whole = match merged {
             Ok(Some(w)) => w,
             Ok(None) => Part::new(self.batch.ids.len(), self.policy.rules().len()),
@@ -1219,7 +1224,11 @@ impl IntRate {
     /// `round(rate × units)` in units of the scale; `None` if the product leaves i64.
     #[inline]
     fn pay(self, units: i64, mode: crate::money::RoundingMode) -> Option<i64> {
-        Some(crate::money::div_round_i64(units.checked_mul(self.m)?, self.div, mode))
+        Some(crate::money::div_round_i64(
+            units.checked_mul(self.m)?,
+            self.div,
+            mode,
+        ))
     }
 }
 
