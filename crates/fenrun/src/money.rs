@@ -171,69 +171,53 @@ impl Rounding {
     }
 }
 
-/// [`div_round`] in i64, for the hot loop (i128 division is a library call).
-#[inline]
-pub(crate) fn div_round_i64(n: i64, d: i64, mode: RoundingMode) -> i64 {
-    let (q, r) = (n / d, n % d);
-    if r == 0 {
-        return q;
-    }
-    let away = if n < 0 { q - 1 } else { q + 1 };
-    let rest = d - r.abs();
-    match mode {
-        RoundingMode::Down => q,
-        RoundingMode::HalfUp => {
-            if r.abs() >= rest {
-                away
-            } else {
-                q
+macro_rules! div_round {
+    ($(#[$doc:meta])* $name:ident, $t:ty) => {
+        $(#[$doc])*
+        #[inline]
+        pub(crate) fn $name(n: $t, d: $t, mode: RoundingMode) -> $t {
+            let (q, r) = (n / d, n % d);
+            if r == 0 {
+                return q;
+            }
+            let away = if n < 0 { q - 1 } else { q + 1 };
+            // Compare 2|r| with d without overflow: |r| < d, so d - |r| > 0.
+            let rest = d - r.abs();
+            match mode {
+                RoundingMode::Down => q,
+                RoundingMode::HalfUp => {
+                    if r.abs() >= rest {
+                        away
+                    } else {
+                        q
+                    }
+                }
+                RoundingMode::HalfEven => match r.abs().cmp(&rest) {
+                    std::cmp::Ordering::Greater => away,
+                    std::cmp::Ordering::Less => q,
+                    std::cmp::Ordering::Equal => {
+                        if q % 2 == 0 {
+                            q
+                        } else {
+                            away
+                        }
+                    }
+                },
             }
         }
-        RoundingMode::HalfEven => match r.abs().cmp(&rest) {
-            std::cmp::Ordering::Greater => away,
-            std::cmp::Ordering::Less => q,
-            std::cmp::Ordering::Equal => {
-                if q % 2 == 0 {
-                    q
-                } else {
-                    away
-                }
-            }
-        },
-    }
+    };
 }
 
-/// `n / d` rounded with `mode` (`d` > 0), in exact integers.
-pub(crate) fn div_round(n: i128, d: i128, mode: RoundingMode) -> i128 {
-    let (q, r) = (n / d, n % d);
-    if r == 0 {
-        return q;
-    }
-    let away = if n < 0 { q - 1 } else { q + 1 };
-    // Compare 2|r| with d without overflow: |r| < d, so d - |r| > 0.
-    let rest = d - r.abs();
-    match mode {
-        RoundingMode::Down => q,
-        RoundingMode::HalfUp => {
-            if r.abs() >= rest {
-                away
-            } else {
-                q
-            }
-        }
-        RoundingMode::HalfEven => match r.abs().cmp(&rest) {
-            std::cmp::Ordering::Greater => away,
-            std::cmp::Ordering::Less => q,
-            std::cmp::Ordering::Equal => {
-                if q % 2 == 0 {
-                    q
-                } else {
-                    away
-                }
-            }
-        },
-    }
-}
+div_round!(
+    /// `n / d` rounded with `mode` (`d` > 0), in exact integers.
+    div_round,
+    i128
+);
+div_round!(
+    /// [`div_round`] in i64, for the hot loop (i128 division is a library call).
+    div_round_i64,
+    i64
+);
 
 /// An amount in whole units of `scale` (12.30 at scale 2 → 1230), if it has no more
 /// decimals than the scale.

@@ -265,6 +265,22 @@ struct Reversible {
     cap_cut: (Decimal, Decimal),
 }
 
+impl Reversible {
+    /// An order of `amount` that produced `out`, nothing reversed yet.
+    fn of(amount: Decimal, out: &OrderOutcome) -> Reversible {
+        Reversible {
+            amount,
+            lines: out.lines.iter().map(|l| (*l, Decimal::ZERO)).collect(),
+            breakage: out
+                .breakage
+                .iter()
+                .map(|(r, b)| (*r, *b, Decimal::ZERO))
+                .collect(),
+            cap_cut: (out.cap_cut, Decimal::ZERO),
+        }
+    }
+}
+
 /// Per-rule precomputed links.
 #[derive(Debug, Clone)]
 enum Plan {
@@ -756,16 +772,7 @@ impl<'a> Engine<'a> {
                     part.paid = checked_add(part.paid, l.amount, "total paid")?;
                 }
                 if order.refunded {
-                    let mut state = Reversible {
-                        amount: order.amount,
-                        lines: out.lines.iter().map(|l| (*l, Decimal::ZERO)).collect(),
-                        breakage: out
-                            .breakage
-                            .iter()
-                            .map(|(r, b)| (*r, *b, Decimal::ZERO))
-                            .collect(),
-                        cap_cut: (out.cap_cut, Decimal::ZERO),
-                    };
+                    let mut state = Reversible::of(order.amount, &out);
                     for j in grouped.refunds_of(i) {
                         let Some(Event::Refund(r)) = self.batch.events.get(j) else {
                             continue;
@@ -851,19 +858,7 @@ impl<'a> Engine<'a> {
                         emit(l)?;
                     }
                     if self.refunded.get(i).copied().unwrap_or(false) {
-                        open.insert(
-                            i,
-                            Reversible {
-                                amount: o.amount,
-                                lines: out.lines.iter().map(|l| (*l, Decimal::ZERO)).collect(),
-                                breakage: out
-                                    .breakage
-                                    .iter()
-                                    .map(|(r, b)| (*r, *b, Decimal::ZERO))
-                                    .collect(),
-                                cap_cut: (out.cap_cut, Decimal::ZERO),
-                            },
-                        );
+                        open.insert(i, Reversible::of(o.amount, &out));
                     }
                 }
                 Event::Refund(r) => {
