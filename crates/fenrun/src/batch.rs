@@ -284,6 +284,8 @@ fn validate_events(
                 amount: short_string(amount),
             });
         }
+        // Written decimals bound the value's: normalizing (a division loop) is
+        // only needed when more are written than the scale allows.
         if amount.scale() > scale && decimals_by_value(amount) > scale {
             return Err(Error::TooManyDecimals {
                 path: format!("events[{i}].amount"),

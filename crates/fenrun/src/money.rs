@@ -249,11 +249,6 @@ pub fn short_string(d: Decimal) -> String {
 /// Number of decimals of `d` counted by value ("12.300" has 1).
 #[inline]
 pub(crate) fn decimals_by_value(d: Decimal) -> u32 {
-    // Written decimals bound the value's; normalizing (a division loop) is only
-    // needed when there are more of them than the caller may allow.
-    if d.scale() == 0 {
-        return 0;
-    }
     d.normalize().scale()
 }
 

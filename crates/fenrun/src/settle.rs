@@ -350,6 +350,17 @@ impl Part {
         Ok(())
     }
 
+    /// Count an order's breakage and cap cut (what it did not pay).
+    fn book_unpaid(&mut self, out: &OrderOutcome) -> Result<()> {
+        for (r, b) in &out.breakage {
+            if let Some(slot) = self.breakage.get_mut(usize::from(*r)) {
+                *slot = checked_add(*slot, *b, "breakage")?;
+            }
+        }
+        self.cap_cut = checked_add(self.cap_cut, out.cap_cut, "cap cut")?;
+        Ok(())
+    }
+
     /// Append another part's lines after this one's and add up totals, breakage and cap cut.
     pub fn merge(mut self, other: Part) -> Result<Part> {
         self.lines.extend(other.lines);
@@ -617,7 +628,7 @@ impl<'a> Engine<'a> {
     /// ```
     pub fn settle_totals(&self) -> Result<Settlement> {
         let grouped = BySeller::new(self.batch, &self.refunded);
-        let part = self.run_by_seller(&grouped, 0..grouped.sellers())?;
+        let part = self.run_by_seller(&grouped)?;
         self.finish_into(part, &mut |_: &Line| Ok(()))
     }
 
@@ -645,7 +656,7 @@ impl<'a> Engine<'a> {
         let grouped = BySeller::new(self.batch, &self.refunded);
         let ranges = grouped.split(threads.max(1));
         if ranges.len() <= 1 {
-            let part = self.run_by_seller(&grouped, 0..grouped.sellers())?;
+            let part = self.run_by_seller(&grouped)?;
             return self.finish_into(part, &mut |_: &Line| Ok(()));
         }
         let parts: Vec<Result<Part>> = std::thread::scope(|scope| {
@@ -653,7 +664,8 @@ impl<'a> Engine<'a> {
                 .into_iter()
                 .map(|sellers| {
                     let grouped = &grouped;
-                    scope.spawn(move || self.run_by_seller(grouped, sellers))
+                    // Each thread only tries; a failure reruns the whole batch once, below.
+                    scope.spawn(move || self.try_by_seller(grouped, sellers))
                 })
                 .collect();
             handles
@@ -679,20 +691,22 @@ impl<'a> Engine<'a> {
         self.finish_into(whole, &mut |_: &Line| Ok(()))
     }
 
-    /// Totals-only settlement of the orders of `sellers`, seller by seller: each
+    /// Totals-only settlement of every order, seller by seller: each
     /// seller's schedule is walked once and its beneficiaries' sums are kept in a
     /// few local accumulators, so the loop over a seller's orders touches no
     /// per-member array (the totals are written once per seller and beneficiary).
     /// Sums are exact, so the order in which they are formed does not change them.
     /// On an error the batch is run again in input order, so the error reported is
     /// the one input order meets first.
-    fn run_by_seller(&self, grouped: &BySeller, sellers: std::ops::Range<u32>) -> Result<Part> {
-        match self.try_by_seller(grouped, sellers) {
+    fn run_by_seller(&self, grouped: &BySeller) -> Result<Part> {
+        match self.try_by_seller(grouped, 0..grouped.sellers()) {
             Ok(part) => Ok(part),
             Err(_) => self.run(&|_| true, &mut |_: &Line| Ok(())),
         }
     }
 
+    /// The orders of `sellers` seller by seller ([`Engine::run_by_seller`]); an
+    /// error is returned as met, for the caller to rerun in input order.
     fn try_by_seller(&self, grouped: &BySeller, sellers: std::ops::Range<u32>) -> Result<Part> {
         let rounding = self.policy.rounding();
         let mut part = Part::new(self.batch.ids.len(), self.policy.rules().len());
@@ -702,14 +716,15 @@ impl<'a> Engine<'a> {
         // The rates as integer fractions, parallel to `rates` (None: too large for i64).
         let mut int_rates: Vec<Option<IntRate>> = Vec::new();
         let cap = self.policy.order_cap().map(IntRate::of);
-        // For the current seller: (beneficiary, Decimal sum, integer sum in units
-        // of the scale, has a line), and which of them each slot pays.
-        let mut acc: Vec<(u32, Decimal, i128, bool)> = Vec::new();
+        let mut sums = UnitSums {
+            acc: Vec::new(),
+            breakage: vec![0; self.policy.rules().len()],
+            paid: 0,
+            cap_cut: 0,
+            amounts: Vec::new(),
+        };
+        // Which of the seller's accumulators each slot pays.
         let mut acc_of: Vec<usize> = Vec::new();
-        // Whole-run integer sums, in units of the scale.
-        let mut paid: i128 = 0;
-        let mut cap_cut: i128 = 0;
-        let mut breakage: Vec<i128> = vec![0; self.policy.rules().len()];
         let mut skip = |_: &Line| Ok(());
         for seller in sellers {
             let orders = grouped.orders_of(seller);
@@ -721,14 +736,14 @@ impl<'a> Engine<'a> {
             for r in int_rates.len()..rates.0.len() {
                 int_rates.push(IntRate::of(rates.get(r as u32)));
             }
-            acc.clear();
+            sums.acc.clear();
             acc_of.clear();
             for s in &slots {
-                let k = match acc.iter().position(|a| a.0 == s.who) {
+                let k = match sums.acc.iter().position(|a| a.0 == s.who) {
                     Some(k) => k,
                     None => {
-                        acc.push((s.who, Decimal::ZERO, 0, false));
-                        acc.len() - 1
+                        sums.acc.push((s.who, Decimal::ZERO, 0, false));
+                        sums.acc.len() - 1
                     }
                 };
                 acc_of.push(k);
@@ -740,32 +755,23 @@ impl<'a> Engine<'a> {
                     if let Some(units) = crate::money::units(order.amount, rounding.scale)
                         .and_then(|u| i64::try_from(u).ok())
                     {
-                        let done = order_in_units(
+                        if order_in_units(
                             units,
                             &slots,
+                            &acc_of,
                             &int_rates,
                             cap,
                             rounding.mode,
-                            &acc_of,
-                            &mut acc,
-                            &mut breakage,
-                            &mut paid,
-                            &mut cap_cut,
-                        );
-                        if done {
+                            &mut sums,
+                        ) {
                             continue;
                         }
                     }
                 }
                 self.settle_order(i, order.amount, &slots, &rates, &mut out)?;
-                for (r, b) in &out.breakage {
-                    if let Some(slot) = part.breakage.get_mut(usize::from(*r)) {
-                        *slot = checked_add(*slot, *b, "breakage")?;
-                    }
-                }
-                part.cap_cut = checked_add(part.cap_cut, out.cap_cut, "cap cut")?;
+                part.book_unpaid(&out)?;
                 for l in &out.lines {
-                    if let Some(a) = acc.iter_mut().find(|a| a.0 == l.beneficiary) {
+                    if let Some(a) = sums.acc.iter_mut().find(|a| a.0 == l.beneficiary) {
                         a.1 = checked_add(a.1, l.amount, "totals")?;
                         a.3 = true;
                     }
@@ -789,7 +795,7 @@ impl<'a> Engine<'a> {
                     }
                 }
             }
-            for &(m, dec, int, any) in &acc {
+            for &(m, dec, int, any) in &sums.acc {
                 if !any || m == NONE {
                     continue;
                 }
@@ -801,9 +807,13 @@ impl<'a> Engine<'a> {
                 }
             }
         }
-        part.paid = checked_add(part.paid, money(paid, rounding.scale)?, "total paid")?;
-        part.cap_cut = checked_add(part.cap_cut, money(cap_cut, rounding.scale)?, "cap cut")?;
-        for (b, int) in part.breakage.iter_mut().zip(breakage) {
+        part.paid = checked_add(part.paid, money(sums.paid, rounding.scale)?, "total paid")?;
+        part.cap_cut = checked_add(
+            part.cap_cut,
+            money(sums.cap_cut, rounding.scale)?,
+            "cap cut",
+        )?;
+        for (b, int) in part.breakage.iter_mut().zip(sums.breakage) {
             *b = checked_add(*b, money(int, rounding.scale)?, "breakage")?;
         }
         Ok(part)
@@ -847,12 +857,7 @@ impl<'a> Engine<'a> {
                     }
                     let (slots, rates) = schedules.of(o.seller, self);
                     self.settle_order(i, o.amount, slots, rates, &mut out)?;
-                    for (r, b) in &out.breakage {
-                        if let Some(slot) = part.breakage.get_mut(usize::from(*r)) {
-                            *slot = checked_add(*slot, *b, "breakage")?;
-                        }
-                    }
-                    part.cap_cut = checked_add(part.cap_cut, out.cap_cut, "cap cut")?;
+                    part.book_unpaid(&out)?;
                     for l in &out.lines {
                         part.book(l)?;
                         emit(l)?;
@@ -1232,68 +1237,65 @@ fn money(units: i128, scale: u32) -> Result<Decimal> {
     Decimal::try_from_i128_with_scale(units, scale).map_err(|_| overflow("summary", "sum"))
 }
 
+/// Integer sums of the totals-only path, in units of the scale.
+#[derive(Debug)]
+struct UnitSums {
+    /// For the current seller: (beneficiary, Decimal sum, integer sum, has a line).
+    acc: Vec<(u32, Decimal, i128, bool)>,
+    breakage: Vec<i128>,
+    paid: i128,
+    cap_cut: i128,
+    /// Scratch: one order's slot amounts.
+    amounts: Vec<i64>,
+}
+
 /// One order without refunds settled in integers (units of the scale): the
 /// same lines as [`Engine::settle_order`] (rules in order, then the cap, zero
 /// lines dropped), added straight into the seller's accumulators and the
-/// run's sums. Returns `false`, having changed nothing, when a product leaves
+/// run's sums. Returns `false`, having booked nothing, when a product leaves
 /// i64: the caller then takes the Decimal path.
-#[allow(clippy::too_many_arguments)]
 #[inline]
 fn order_in_units(
     units: i64,
     slots: &[Slot],
+    acc_of: &[usize],
     rates: &[Option<IntRate>],
     cap: Option<Option<IntRate>>,
     mode: crate::money::RoundingMode,
-    acc_of: &[usize],
-    acc: &mut [(u32, Decimal, i128, bool)],
-    breakage: &mut [i128],
-    paid: &mut i128,
-    cap_cut: &mut i128,
+    sums: &mut UnitSums,
 ) -> bool {
+    let pay = |rate: Option<IntRate>| rate.and_then(|r| r.pay(units, mode));
     // Every product first, so that nothing is booked if one of them overflows.
     let mut left = match cap {
         None => i64::MAX,
-        Some(rate) => match rate.and_then(|r| r.pay(units, mode)) {
+        Some(rate) => match pay(rate) {
             Some(c) => c,
             None => return false,
         },
     };
+    sums.amounts.clear();
     for s in slots {
-        if rates
-            .get(s.rate as usize)
-            .copied()
-            .flatten()
-            .and_then(|r| r.pay(units, mode))
-            .is_none()
-        {
-            return false;
+        match pay(rates.get(s.rate as usize).copied().flatten()) {
+            Some(a) => sums.amounts.push(a),
+            None => return false,
         }
     }
-    for (s, &k) in slots.iter().zip(acc_of) {
-        let Some(amount) = rates
-            .get(s.rate as usize)
-            .copied()
-            .flatten()
-            .and_then(|r| r.pay(units, mode))
-        else {
-            continue;
-        };
+    for ((s, &k), &amount) in slots.iter().zip(acc_of).zip(&sums.amounts) {
         if s.who == NONE {
-            if let Some(b) = breakage.get_mut(usize::from(s.rule)) {
+            if let Some(b) = sums.breakage.get_mut(usize::from(s.rule)) {
                 *b += i128::from(amount);
             }
             continue;
         }
         let keep = amount.min(left);
-        *cap_cut += i128::from(amount - keep);
+        sums.cap_cut += i128::from(amount - keep);
         left -= keep;
         if keep != 0 {
-            if let Some(a) = acc.get_mut(k) {
+            if let Some(a) = sums.acc.get_mut(k) {
                 a.2 += i128::from(keep);
                 a.3 = true;
             }
-            *paid += i128::from(keep);
+            sums.paid += i128::from(keep);
         }
     }
     true
