@@ -55,7 +55,7 @@ pub use write::{lines_batch, rank_changes_batch, totals_batch, LinesFile};
 
 use std::path::Path;
 
-use fenrun::input::{rows_from_value, BatchRecords};
+use fenrun::input::{rows_from_value, BatchRecords, EventRecord, GroupRecord, MemberRecord};
 use fenrun::{Batch, Engine, Error, Policy, Result, Settlement};
 
 /// One table's rows: Arrow record batches, or JSON records (a binding's list
@@ -157,8 +157,61 @@ impl Tables {
 
     /// [`Tables::into_batch`] with read options (floats as money).
     pub fn into_batch_with(self, policy: &Policy, opts: &ReadOptions) -> Result<Batch> {
-        let (records, orders) = self.into_records_with(opts)?;
-        validate(records, orders, policy)
+        self.into_columns_with(opts)?.validate(policy)
+    }
+
+    /// Read the tables without validating their meaning: members and groups
+    /// become records; orders and refunds given as Arrow stay columns
+    /// ([`read::EventTable`], no record per event).
+    pub fn into_columns_with(self, opts: &ReadOptions) -> Result<Columns> {
+        let events = match (self.orders, self.refunds) {
+            (Rows::Arrow(orders), Rows::Arrow(refunds)) => {
+                Events::Columns(read::EventTable::new(&orders, &refunds, opts)?)
+            }
+            (orders, refunds) => {
+                let mut events = orders.read("orders", opts, read::orders)?;
+                let orders = events.len();
+                events.extend(refunds.read("refunds", opts, read::refunds)?);
+                Events::Records(events, orders)
+            }
+        };
+        Ok(Columns {
+            members: self.members.read("members", opts, read::members)?,
+            groups: self.groups.read("groups", opts, read::groups)?,
+            events,
+        })
+    }
+}
+
+/// A batch's tables read by [`Tables::into_columns_with`], not yet validated.
+#[derive(Debug)]
+pub struct Columns {
+    members: Vec<MemberRecord>,
+    groups: Vec<GroupRecord>,
+    events: Events,
+}
+
+#[derive(Debug)]
+enum Events {
+    Columns(read::EventTable),
+    /// Records, the first `.1` from the orders table.
+    Records(Vec<EventRecord>, usize),
+}
+
+impl Columns {
+    /// Validate against `policy`, naming tables and rows in errors.
+    pub fn validate(self, policy: &Policy) -> Result<Batch> {
+        let (batch, orders) = match &self.events {
+            Events::Columns(t) => (
+                Batch::from_columns(self.members, self.groups, t, policy),
+                t.orders(),
+            ),
+            Events::Records(events, orders) => (
+                Batch::from_columns(self.members, self.groups, events.as_slice(), policy),
+                *orders,
+            ),
+        };
+        batch.map_err(|e| e.map_path(|p| event_path(p, orders)))
     }
 }
 

@@ -3,15 +3,17 @@
 //! unless the caller opts in with [`ReadOptions::round_float_money`].
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Decimal128Type, Float64Type, Int64Type};
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, Decimal128Array, Float64Array, Int64Array, RecordBatch,
-    StringArray,
+    new_null_array, Array, ArrayRef, BooleanArray, Decimal128Array, Float64Array, Int64Array,
+    LargeStringArray, RecordBatch, StringArray,
 };
 use arrow_cast::cast::{cast_with_options, CastOptions};
 use arrow_schema::DataType;
+use arrow_select::concat::concat;
 use fenrun::input::{parse_decimal, EventRecord, GroupRecord, MemberRecord};
 use fenrun::{Error, Result, Rounding};
 use rust_decimal::Decimal;
@@ -546,4 +548,155 @@ fn for_each_batch(
         offset += batch.num_rows();
     }
     Ok(())
+}
+
+/// A string column of a whole table, its record batches end to end.
+#[derive(Debug)]
+enum Text {
+    /// The tables have no such column.
+    Absent,
+    Small(StringArray),
+    /// More than 2 GiB of text: 64-bit offsets.
+    Large(LargeStringArray),
+}
+
+impl Text {
+    /// Record batches' columns (a null array where a batch lacks the column)
+    /// concatenated into one.
+    fn concat(parts: &[ArrayRef], name: &str) -> Result<Text> {
+        if parts.iter().all(|a| a.null_count() == a.len()) {
+            return Ok(Text::Absent);
+        }
+        let refs: Vec<&dyn Array> = parts.iter().map(AsRef::as_ref).collect();
+        let bytes: usize = parts
+            .iter()
+            .map(|a| a.as_string_opt::<i32>().map_or(0, |s| s.values().len()))
+            .sum();
+        if i32::try_from(bytes).is_ok() {
+            let joined = concat(&refs).map_err(|e| table_error(name, e))?;
+            return Ok(Text::Small(joined.as_string::<i32>().clone()));
+        }
+        let large = parts
+            .iter()
+            .map(|a| strict_cast(a, &DataType::LargeUtf8, name))
+            .collect::<Result<Vec<_>>>()?;
+        let refs: Vec<&dyn Array> = large.iter().map(AsRef::as_ref).collect();
+        let joined = concat(&refs).map_err(|e| table_error(name, e))?;
+        Ok(Text::Large(joined.as_string::<i64>().clone()))
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> Option<&str> {
+        match self {
+            Text::Absent => None,
+            Text::Small(a) => (i < a.len() && a.is_valid(i)).then(|| a.value(i)),
+            Text::Large(a) => (i < a.len() && a.is_valid(i)).then(|| a.value(i)),
+        }
+    }
+}
+
+fn table_error(name: &str, e: impl std::fmt::Display) -> Error {
+    Error::InvalidTable {
+        path: name.to_owned(),
+        detail: e.to_string(),
+    }
+}
+
+/// Orders, then refunds, by column, for [`fenrun::Batch::from_columns`]: ids
+/// and names stay in Arrow string buffers, one per column (no `String` per
+/// cell), and amounts are read exactly, once. Row `i` is the core's
+/// `events[i]`: the orders table's rows, then the refunds table's.
+///
+/// Columns are checked as for [`orders`] and [`refunds`]; a missing or
+/// unreadable amount is reported here, naming the table and row.
+#[derive(Debug)]
+pub struct EventTable {
+    id: Text,
+    seller: Text,
+    buyer: Text,
+    at: Text,
+    refund_of: Text,
+    amount: Vec<Decimal>,
+    orders: usize,
+}
+
+impl EventTable {
+    /// Check and gather the orders and refunds tables' columns.
+    pub fn new(
+        orders: &[RecordBatch],
+        refunds: &[RecordBatch],
+        opts: &ReadOptions,
+    ) -> Result<EventTable> {
+        const NAMES: [&str; 5] = ["id", "seller", "buyer", "at", "refund_of"];
+        let mut text: [Vec<ArrayRef>; 5] = Default::default();
+        let mut amount = Vec::with_capacity(rows(orders) + rows(refunds));
+        for (name, batches, fields) in [
+            ("orders", orders, ORDER_FIELDS),
+            ("refunds", refunds, REFUND_FIELDS),
+        ] {
+            let pos = |n: &str| fields.iter().position(|s| s.name == n);
+            let money = pos("amount").unwrap_or(usize::MAX);
+            let mut offset = 0;
+            for batch in batches {
+                let t = Table::new(name, offset, batch, fields, false, opts)?;
+                let len = batch.num_rows();
+                for (parts, field) in text.iter_mut().zip(NAMES) {
+                    parts.push(match pos(field).and_then(|f| t.col(f)) {
+                        Some(Col::Str(a)) => Arc::new(a.clone()),
+                        Some(_) => return Err(t.internal(pos(field).unwrap_or(0))),
+                        None => new_null_array(&DataType::Utf8, len),
+                    });
+                }
+                for row in 0..len {
+                    amount.push(t.money(row, money)?.ok_or_else(|| t.missing(row, money))?);
+                }
+                offset += len;
+            }
+        }
+        let [id, seller, buyer, at, refund_of] = text;
+        Ok(EventTable {
+            id: Text::concat(&id, "orders.id")?,
+            seller: Text::concat(&seller, "orders.seller")?,
+            buyer: Text::concat(&buyer, "orders.buyer")?,
+            at: Text::concat(&at, "orders.at")?,
+            refund_of: Text::concat(&refund_of, "orders.refund_of")?,
+            amount,
+            orders: rows(orders),
+        })
+    }
+
+    /// How many rows came from the orders table.
+    pub fn orders(&self) -> usize {
+        self.orders
+    }
+}
+
+impl fenrun::input::EventColumns for EventTable {
+    fn len(&self) -> usize {
+        self.amount.len()
+    }
+    fn id(&self, i: usize) -> Result<&str> {
+        self.id.get(i).ok_or_else(|| Error::MissingField {
+            path: format!("events[{i}]"),
+            field: "id".to_owned(),
+        })
+    }
+    fn seller(&self, i: usize) -> Option<&str> {
+        self.seller.get(i)
+    }
+    fn buyer(&self, i: usize) -> Option<&str> {
+        self.buyer.get(i)
+    }
+    fn amount(&self, i: usize) -> Result<Decimal> {
+        self.amount.get(i).copied().ok_or_else(|| Error::MissingField {
+            path: format!("events[{i}]"),
+            field: "amount".to_owned(),
+        })
+    }
+    fn at(&self, i: usize) -> Option<&str> {
+        self.at.get(i)
+    }
+    fn refund_of(&self, i: usize) -> Option<&str> {
+        self.refund_of.get(i)
+    }
 }

@@ -199,9 +199,9 @@ fn load(policy: &Path, input: &Input, clock: &mut Clock) -> Result<(Policy, Batc
                 input.refunds.as_deref(),
             )?;
             clock.lap("read");
-            let (records, orders) = tables.into_records()?;
+            let columns = tables.into_columns_with(&fenrun_arrow::ReadOptions::default())?;
             clock.lap("convert");
-            fenrun_arrow::validate(records, orders, &p)?
+            columns.validate(&p)?
         }
         _ => {
             return Err(Failure::Io(

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
-use crate::doc::{BatchDoc, EventDoc};
+use crate::doc::BatchDoc;
 use crate::error::{Error, Result};
 use crate::graph::{Forest, NONE};
-use crate::ids::{EventId, MemberId};
-use crate::index::{IdIndex, Packed};
+use crate::ids::MemberId;
+use crate::index::{IdIndex, Inline, Packed};
+use crate::input::{EventColumns, GroupRecord, MemberRecord};
 use crate::money::{decimals_by_value, short_string};
 
 /// Hash maps over ids from the input: foldhash (randomly seeded per map) is several
@@ -60,7 +61,8 @@ pub(crate) enum Event {
 #[derive(Debug, Clone)]
 pub struct Batch {
     pub(crate) ids: Arc<[MemberId]>,
-    pub(crate) event_ids: Arc<[EventId]>,
+    /// Event ids end to end in one buffer (no `String` per event).
+    pub(crate) event_ids: Arc<Packed>,
     pub(crate) forest: Forest,
     pub(crate) input_rank: Vec<RankIdx>,
     pub(crate) input_active: Vec<bool>,
@@ -101,6 +103,18 @@ impl Batch {
         Batch::from_doc(records, policy)
     }
 
+    /// Validate members and groups given as records and events given by column
+    /// (see [`EventColumns`]): a columnar reader's path, with no record per event.
+    /// Codes and paths are those of [`Batch::from_records`].
+    pub fn from_columns<E: EventColumns + ?Sized>(
+        members: Vec<MemberRecord>,
+        groups: Vec<GroupRecord>,
+        events: &E,
+        policy: &Policy,
+    ) -> Result<Batch> {
+        Batch::from_parts(members, &groups, events, policy)
+    }
+
     /// Number of members.
     pub fn member_count(&self) -> usize {
         self.ids.len()
@@ -116,17 +130,27 @@ impl Batch {
     }
 
     fn from_doc(doc: BatchDoc, policy: &Policy) -> Result<Batch> {
-        let n = doc.members.len();
+        Batch::from_parts(doc.members, &doc.groups, doc.events.as_slice(), policy)
+    }
+
+    fn from_parts<E: EventColumns + ?Sized>(
+        members: Vec<MemberRecord>,
+        doc_groups: &[GroupRecord],
+        doc_events: &E,
+        policy: &Policy,
+    ) -> Result<Batch> {
+        let n = members.len();
         if u32::try_from(n).map_or(true, |n| n == NONE) {
             return Err(Error::LimitExceeded {
                 path: "members".into(),
                 detail: format!("{n} members is above the limit of {}", NONE - 1),
             });
         }
-        let packed = Packed::new(doc.members.iter().map(|m| m.id.as_str()));
+        let packed = Packed::new(members.iter().map(|m| m.id.as_str()));
         let member_name = |i: u32| packed.get(i);
-        let mut index = IdIndex::with_capacity(n);
-        for (i, m) in doc.members.iter().enumerate() {
+        // Looked up twice an order: short member ids are kept in the table.
+        let mut index = IdIndex::<Inline>::with_capacity(n);
+        for (i, m) in members.iter().enumerate() {
             if m.id.is_empty() {
                 return Err(Error::EmptyId {
                     path: format!("members[{i}].id"),
@@ -144,7 +168,7 @@ impl Batch {
         let mut parent = Vec::with_capacity(n);
         let mut input_rank = Vec::with_capacity(n);
         let mut input_active = Vec::with_capacity(n);
-        for (i, m) in doc.members.iter().enumerate() {
+        for (i, m) in members.iter().enumerate() {
             let p = match &m.sponsor {
                 None => NONE,
                 Some(s) if *s == m.id => {
@@ -171,9 +195,9 @@ impl Batch {
             input_active.push(m.active.unwrap_or(true));
         }
 
-        let mut groups = Vec::with_capacity(doc.groups.len());
-        let mut group_ids: HashMap<&str, usize> = map_with_capacity(doc.groups.len());
-        for (i, g) in doc.groups.iter().enumerate() {
+        let mut groups = Vec::with_capacity(doc_groups.len());
+        let mut group_ids: HashMap<&str, usize> = map_with_capacity(doc_groups.len());
+        for (i, g) in doc_groups.iter().enumerate() {
             if g.id.is_empty() {
                 return Err(Error::EmptyId {
                     path: format!("groups[{i}].id"),
@@ -198,28 +222,27 @@ impl Batch {
             groups.push(Group { owner, size });
         }
 
-        if u32::try_from(doc.events.len()).map_or(true, |n| n == NONE) {
+        if u32::try_from(doc_events.len()).map_or(true, |n| n == NONE) {
             return Err(Error::LimitExceeded {
                 path: "events".into(),
                 detail: format!(
                     "{} events is above the limit of {}",
-                    doc.events.len(),
+                    doc_events.len(),
                     NONE - 1
                 ),
             });
         }
-        let events = validate_events(&doc.events, member, policy)?;
+        let (events, event_ids) = validate_events(doc_events, member, policy)?;
 
         // Validation is done with borrowed ids; now move them instead of cloning.
         drop(index);
         let (ids, attrs): (Vec<MemberId>, Vec<BTreeMap<String, Decimal>>) =
-            doc.members.into_iter().map(|m| (m.id, m.attrs)).unzip();
+            members.into_iter().map(|m| (m.id, m.attrs)).unzip();
         let ids: Arc<[MemberId]> = ids.into();
-        let event_ids: Arc<[EventId]> = doc.events.into_iter().map(|e| e.id).collect();
         let forest = Forest::build(parent, &ids)?;
         Ok(Batch {
             ids,
-            event_ids,
+            event_ids: Arc::new(event_ids),
             forest,
             input_rank,
             input_active,
@@ -230,12 +253,14 @@ impl Batch {
     }
 }
 
-fn validate_events(
-    docs: &[EventDoc],
+/// Validate the events in input order; returns them with their ids packed.
+fn validate_events<E: EventColumns + ?Sized>(
+    docs: &E,
     member: impl Fn(&str) -> Option<u32>,
     policy: &Policy,
-) -> Result<Vec<Event>> {
+) -> Result<(Vec<Event>, Packed)> {
     let scale = policy.rounding().scale;
+    let n = docs.len();
     // Sellers and buyers are resolved first, in a loop that does nothing else, so
     // that many lookups are in flight at once; an unknown one is reported below,
     // in input order with every other check. `UNKNOWN` marks a name not found.
@@ -245,42 +270,47 @@ fn validate_events(
         Some(n) => member(n).unwrap_or(UNKNOWN),
         None => NONE,
     };
-    let sellers: Vec<u32> = docs.iter().map(|e| resolve(e.seller.as_deref())).collect();
-    let buyers: Vec<u32> = docs.iter().map(|e| resolve(e.buyer.as_deref())).collect();
-    // Event id → (index, is order). Built first so a refund before its order is told apart
-    // from a refund of an order that does not exist.
-    let event_name = |i: u32| docs.get(i as usize).map_or("", |e| e.id.as_str());
-    let mut ids = IdIndex::with_capacity(docs.len());
-    for (i, e) in docs.iter().enumerate() {
-        if e.id.is_empty() {
+    let sellers: Vec<u32> = (0..n).map(|i| resolve(docs.seller(i))).collect();
+    let buyers: Vec<u32> = (0..n).map(|i| resolve(docs.buyer(i))).collect();
+    // Event id → index. Built first so a refund before its order is told apart
+    // from a refund of an order that does not exist. The ids are copied end to
+    // end as they are indexed: the batch keeps them, and lookups compare there.
+    let mut names = Packed::with_capacity(n);
+    let mut ids = IdIndex::<u32>::with_capacity(n);
+    for i in 0..n {
+        let id = docs.id(i)?;
+        if id.is_empty() {
             return Err(Error::EmptyId {
                 path: format!("events[{i}].id"),
             });
         }
+        names.push(id);
         // One probe per id: the duplicate check and the insert.
-        if let Err(first) = ids.insert(&e.id, i as u32, event_name) {
+        if let Err(first) = ids.insert(id, i as u32, |j| names.get(j)) {
             return Err(Error::DuplicateEvent {
                 path: format!("events[{i}].id"),
-                event: e.id.to_string(),
+                event: id.to_string(),
                 first: first as usize,
             });
         }
     }
-    let is_order = |j: usize| docs.get(j).is_some_and(|e| e.refund_of.is_none());
+    let event_name = |j: u32| names.get(j);
     let mut refunded: HashMap<usize, Decimal> = HashMap::default();
-    let mut events = Vec::with_capacity(docs.len());
-    for (i, e) in docs.iter().enumerate() {
-        let record = if e.refund_of.is_some() {
+    let mut events = Vec::with_capacity(n);
+    for i in 0..n {
+        let refund_of = docs.refund_of(i);
+        let id = || event_name(i as u32).to_owned();
+        let record = if refund_of.is_some() {
             "refund"
         } else {
             "order"
         };
-        let amount = e.amount;
+        let amount = docs.amount(i)?;
         if amount <= Decimal::ZERO {
             return Err(Error::NonPositiveAmount {
                 path: format!("events[{i}].amount"),
                 record: record.into(),
-                id: e.id.to_string(),
+                id: id(),
                 amount: short_string(amount),
             });
         }
@@ -290,24 +320,25 @@ fn validate_events(
             return Err(Error::TooManyDecimals {
                 path: format!("events[{i}].amount"),
                 record: record.into(),
-                id: e.id.to_string(),
+                id: id(),
                 amount: amount.to_string(),
                 scale,
             });
         }
-        if let Some(at) = &e.at {
+        if let Some(at) = docs.at(i) {
             check_timestamp(at).map_err(|detail| Error::InvalidTimestamp {
                 path: format!("events[{i}].at"),
-                event: e.id.to_string(),
-                at: at.clone(),
+                event: id(),
+                at: at.to_owned(),
                 detail,
             })?;
         }
-        match &e.refund_of {
+        match refund_of {
             Some(of) => {
-                for (field, present) in
-                    [("seller", e.seller.is_some()), ("buyer", e.buyer.is_some())]
-                {
+                for (field, present) in [
+                    ("seller", docs.seller(i).is_some()),
+                    ("buyer", docs.buyer(i).is_some()),
+                ] {
                     if present {
                         return Err(Error::UnknownField {
                             path: format!("events[{i}]"),
@@ -315,12 +346,20 @@ fn validate_events(
                         });
                     }
                 }
-                let order_event = match ids.get(of, event_name).map(|j| j as usize) {
-                    Some(j) if is_order(j) && j < i => j,
-                    Some(j) if is_order(j) => {
+                let order = ids.get(of, event_name).map(|j| j as usize);
+                let order_amount = match order {
+                    Some(j) if j < i => match events.get(j) {
+                        Some(Event::Order(o)) => Some(o.amount),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let (order_event, order_amount) = match (order, order_amount) {
+                    (Some(j), Some(amount)) => (j, amount),
+                    (Some(j), None) if j > i && docs.refund_of(j).is_none() => {
                         return Err(Error::RefundBeforeOrder {
                             path: format!("events[{i}].refund_of"),
-                            refund: e.id.to_string(),
+                            refund: id(),
                             order: of.to_string(),
                             order_index: j,
                         })
@@ -328,14 +367,10 @@ fn validate_events(
                     _ => {
                         return Err(Error::UnknownOrder {
                             path: format!("events[{i}].refund_of"),
-                            refund: e.id.to_string(),
+                            refund: id(),
                             order: of.to_string(),
                         })
                     }
-                };
-                let order_amount = match events.get(order_event) {
-                    Some(Event::Order(o)) => o.amount,
-                    _ => Decimal::ZERO,
                 };
                 let so_far = refunded.entry(order_event).or_insert(Decimal::ZERO);
                 let total = so_far.checked_add(amount).ok_or_else(|| Error::Overflow {
@@ -345,7 +380,7 @@ fn validate_events(
                 if total > order_amount {
                     return Err(Error::OverRefund {
                         path: format!("events[{i}].amount"),
-                        refund: e.id.to_string(),
+                        refund: id(),
                         order: of.to_string(),
                         refunded: short_string(total),
                         amount: short_string(order_amount),
@@ -363,11 +398,11 @@ fn validate_events(
                     UNKNOWN => NONE,
                     b => b,
                 };
-                let seller = match (&e.seller, sellers.get(i).copied().unwrap_or(NONE)) {
+                let seller = match (docs.seller(i), sellers.get(i).copied().unwrap_or(NONE)) {
                     (Some(s), UNKNOWN) => {
                         return Err(Error::UnknownSeller {
                             path: format!("events[{i}].seller"),
-                            order: e.id.to_string(),
+                            order: id(),
                             seller: s.to_string(),
                         })
                     }
@@ -376,10 +411,9 @@ fn validate_events(
                     (None, _) => {
                         return Err(Error::NoSeller {
                             path: format!("events[{i}].seller"),
-                            order: e.id.to_string(),
-                            buyer: e
-                                .buyer
-                                .as_ref()
+                            order: id(),
+                            buyer: docs
+                                .buyer(i)
                                 .map_or_else(|| "(none)".to_owned(), |b| format!("\"{b}\"")),
                         })
                     }
@@ -392,7 +426,7 @@ fn validate_events(
             }
         }
     }
-    Ok(events)
+    Ok((events, names))
 }
 
 fn check_timestamp(at: &str) -> std::result::Result<(), String> {

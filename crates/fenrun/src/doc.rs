@@ -118,7 +118,6 @@ pub(crate) struct ConditionDoc {
 
 /// The batch document as written (§2.4): the public records are the serde shapes.
 pub(crate) type BatchDoc = crate::input::BatchRecords;
-pub(crate) use crate::input::EventRecord as EventDoc;
 
 /// Parse `text` as a `T`, mapping serde's errors to fenrun's with the JSON path.
 pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T> {

@@ -18,8 +18,7 @@ pub(crate) fn explain(engine: &Engine<'_>, order_id: &str) -> Result<Vec<String>
     };
     let event = batch
         .event_ids
-        .iter()
-        .position(|e| e == order_id)
+        .position(order_id)
         .ok_or_else(not_found)?;
     let Some(Event::Order(order)) = batch.events.get(event) else {
         return Err(not_found());
@@ -65,10 +64,7 @@ pub(crate) fn explain(engine: &Engine<'_>, order_id: &str) -> Result<Vec<String>
             money(l.amount.abs())
         );
         if l.refund != NONE {
-            let refund = batch
-                .event_ids
-                .get(l.refund as usize)
-                .map_or("", |s| s.as_str());
+            let refund = batch.event_ids.get(l.refund);
             out.push(format!(
                 "refund {refund} of {} reverses {} of {}'s {} line ({}, level {})",
                 money(l.base),

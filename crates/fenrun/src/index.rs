@@ -4,21 +4,102 @@
 //! of a map from borrowed `&str` (sixteen bytes of key a slot): ten million
 //! event ids take about 80 MB instead of about 500 MB, and a lookup compares the
 //! probed id against the list only when the hash's tag matches.
+//!
+//! A table looked up far more often than it is filled (members: two lookups an
+//! order) keeps short ids in the slot itself ([`Inline`]): a hit then reads the
+//! table and nothing else, instead of the table, the list's offsets and its text.
 
 use std::hash::BuildHasher;
 
 use hashbrown::hash_table::{Entry, HashTable};
 
+/// What a slot of an [`IdIndex`] holds.
+pub(crate) trait Slot: Copy {
+    fn new(id: &str, at: u32) -> Self;
+    /// The position.
+    fn at(self) -> u32;
+    /// Whether this slot holds the probed id; `name(i)` is the id at position `i`.
+    fn holds<'n>(self, probe: &Probe<'_>, name: &impl Fn(u32) -> &'n str) -> bool;
+}
+
+/// An id being looked up, with its inline form.
+pub(crate) struct Probe<'a> {
+    id: &'a str,
+    key: Key,
+}
+
+/// Bytes of an id kept in an [`Inline`] slot.
+const INLINE: usize = 11;
+/// `Key::len` of an id longer than [`INLINE`] bytes.
+const LONG: u8 = u8::MAX;
+
+/// An id of at most [`INLINE`] bytes, zero-padded, or the mark of a longer one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key {
+    len: u8,
+    bytes: [u8; INLINE],
+}
+
+impl Key {
+    #[inline]
+    fn of(id: &str) -> Key {
+        let mut bytes = [0; INLINE];
+        match (bytes.get_mut(..id.len()), u8::try_from(id.len())) {
+            (Some(head), Ok(len)) => {
+                head.copy_from_slice(id.as_bytes());
+                Key { len, bytes }
+            }
+            _ => Key { len: LONG, bytes },
+        }
+    }
+}
+
+impl Slot for u32 {
+    fn new(_: &str, at: u32) -> u32 {
+        at
+    }
+    fn at(self) -> u32 {
+        self
+    }
+    #[inline]
+    fn holds<'n>(self, probe: &Probe<'_>, name: &impl Fn(u32) -> &'n str) -> bool {
+        name(self) == probe.id
+    }
+}
+
+/// A position with its id's bytes when the id is short (16 bytes a slot).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Inline {
+    at: u32,
+    key: Key,
+}
+
+impl Slot for Inline {
+    fn new(id: &str, at: u32) -> Inline {
+        Inline {
+            at,
+            key: Key::of(id),
+        }
+    }
+    fn at(self) -> u32 {
+        self.at
+    }
+    #[inline]
+    fn holds<'n>(self, probe: &Probe<'_>, name: &impl Fn(u32) -> &'n str) -> bool {
+        self.key == probe.key && (self.key.len != LONG || name(self.at) == probe.id)
+    }
+}
+
 /// Positions of ids in a list, keyed by the ids' text.
 #[derive(Debug)]
-pub(crate) struct IdIndex {
-    table: HashTable<u32>,
+pub(crate) struct IdIndex<S = u32> {
+    table: HashTable<S>,
     /// Seeded per index, so inputs cannot be crafted to collide.
     state: foldhash::fast::RandomState,
 }
 
-impl IdIndex {
-    pub fn with_capacity(n: usize) -> IdIndex {
+impl<S: Slot> IdIndex<S> {
+    pub fn with_capacity(n: usize) -> IdIndex<S> {
         IdIndex {
             table: HashTable::with_capacity(n),
             state: foldhash::fast::RandomState::default(),
@@ -33,15 +114,17 @@ impl IdIndex {
         at: u32,
         name: impl Fn(u32) -> &'n str,
     ) -> Result<(), u32> {
+        let probe = Probe { id, key: Key::of(id) };
         let hash = self.state.hash_one(id);
         let state = &self.state;
-        match self
-            .table
-            .entry(hash, |&i| name(i) == id, |&i| state.hash_one(name(i)))
-        {
-            Entry::Occupied(first) => Err(*first.get()),
+        match self.table.entry(
+            hash,
+            |s| s.holds(&probe, &name),
+            |s| state.hash_one(name(s.at())),
+        ) {
+            Entry::Occupied(first) => Err(first.get().at()),
             Entry::Vacant(slot) => {
-                slot.insert(at);
+                slot.insert(S::new(id, at));
                 Ok(())
             }
         }
@@ -50,27 +133,61 @@ impl IdIndex {
     /// The position of `id`, if it was inserted.
     #[inline]
     pub fn get<'n>(&self, id: &str, name: impl Fn(u32) -> &'n str) -> Option<u32> {
+        let probe = Probe { id, key: Key::of(id) };
         let hash = self.state.hash_one(id);
-        self.table.find(hash, |&i| name(i) == id).copied()
+        self.table
+            .find(hash, |s| s.holds(&probe, &name))
+            .map(|s| s.at())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::IdIndex;
+    use super::{IdIndex, Inline, Slot};
 
-    #[test]
-    fn finds_what_was_inserted_and_names_the_first_of_a_duplicate() {
-        let ids = ["m1", "m2", "m10", "m2"];
+    fn finds_what_was_inserted_and_names_the_first_of_a_duplicate<S: Slot>() {
+        // Short and long ids, and long ids that share their first bytes.
+        let ids = [
+            "m1",
+            "m2",
+            "m10",
+            "m2",
+            "member-00000000001",
+            "member-00000000002",
+            "member-00000000001",
+            "m0000000001",
+            "m00000000012",
+        ];
         let name = |i: u32| ids[i as usize];
-        let mut index = IdIndex::with_capacity(1);
+        let mut index = IdIndex::<S>::with_capacity(1);
         assert_eq!(index.insert("m1", 0, name), Ok(()));
         assert_eq!(index.insert("m2", 1, name), Ok(()));
         assert_eq!(index.insert("m10", 2, name), Ok(()));
         assert_eq!(index.insert("m2", 3, name), Err(1));
+        assert_eq!(index.insert(ids[4], 4, name), Ok(()));
+        assert_eq!(index.insert(ids[5], 5, name), Ok(()));
+        assert_eq!(index.insert(ids[6], 6, name), Err(4));
+        assert_eq!(index.insert(ids[7], 7, name), Ok(()));
+        assert_eq!(index.insert(ids[8], 8, name), Ok(()));
         assert_eq!(index.get("m10", name), Some(2));
+        assert_eq!(index.get("member-00000000002", name), Some(5));
+        assert_eq!(index.get("member-00000000003", name), None);
+        assert_eq!(index.get("m0000000001", name), Some(7));
+        assert_eq!(index.get("m00000000012", name), Some(8));
+        assert_eq!(index.get("m000000000", name), None);
         assert_eq!(index.get("m3", name), None);
+        assert_eq!(index.get("m1\0", name), None);
         assert_eq!(index.get("", name), None);
+    }
+
+    #[test]
+    fn positions_only() {
+        finds_what_was_inserted_and_names_the_first_of_a_duplicate::<u32>();
+    }
+
+    #[test]
+    fn short_ids_inline() {
+        finds_what_was_inserted_and_names_the_first_of_a_duplicate::<Inline>();
     }
 }
 
@@ -86,15 +203,30 @@ pub(crate) struct Packed {
 
 impl Packed {
     pub fn new<'a>(ids: impl ExactSizeIterator<Item = &'a str>) -> Packed {
-        let mut p = Packed {
-            text: String::new(),
-            ends: Vec::with_capacity(ids.len()),
-        };
+        let mut p = Packed::with_capacity(ids.len());
         for id in ids {
-            p.text.push_str(id);
-            p.ends.push(p.text.len());
+            p.push(id);
         }
         p
+    }
+
+    pub fn with_capacity(n: usize) -> Packed {
+        Packed {
+            text: String::new(),
+            ends: Vec::with_capacity(n),
+        }
+    }
+
+    /// Add an id at the end.
+    #[inline]
+    pub fn push(&mut self, id: &str) {
+        self.text.push_str(id);
+        self.ends.push(self.text.len());
+    }
+
+    /// Number of ids.
+    pub fn len(&self) -> usize {
+        self.ends.len()
     }
 
     /// Id `i` ("" past the end).
@@ -107,5 +239,10 @@ impl Packed {
             None => 0,
         };
         self.text.get(start..end).unwrap_or("")
+    }
+
+    /// The position of the first id equal to `id` (a linear scan).
+    pub fn position(&self, id: &str) -> Option<usize> {
+        (0..self.len()).find(|&i| self.get(i as u32) == id)
     }
 }

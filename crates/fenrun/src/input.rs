@@ -134,6 +134,71 @@ impl EventRecord {
     }
 }
 
+/// Events given by column: what a columnar reader (Arrow, Parquet) hands to
+/// the core without building a record, and a `String` per cell, for every row.
+/// Row `i` is `events[i]` in error paths; ids are copied once into the batch.
+/// Implemented for `[EventRecord]`.
+///
+/// The getters are called with `i < len()` only. Fields mean what they mean
+/// in [`EventRecord`]; a cell a reader cannot give (a missing id or amount, an
+/// amount outside the exact decimal range) is an error naming `events[i].<field>`.
+///
+/// ```
+/// use fenrun::input::{EventColumns, EventRecord};
+/// let rows = [EventRecord::order("o1", Some("m1"), None, "9.90".parse().unwrap()),
+///             EventRecord::refund("r1", "o1", "1.00".parse().unwrap())];
+/// let events: &[EventRecord] = &rows;
+/// assert_eq!((events.len(), events.seller(0), events.refund_of(1)), (2, Some("m1"), Some("o1")));
+/// let policy = fenrun::Policy::from_json(r#"{"version": 1, "ranks": [{"id": "member"}]}"#)?;
+/// let batch = fenrun::Batch::from_columns(vec![fenrun::input::MemberRecord::new("m1")], vec![], events, &policy)?;
+/// assert_eq!(batch.event_count(), 2);
+/// # Ok::<(), fenrun::Error>(())
+/// ```
+pub trait EventColumns {
+    /// Number of rows.
+    fn len(&self) -> usize;
+    /// No rows.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Row `i`'s event id.
+    fn id(&self, i: usize) -> Result<&str>;
+    /// Row `i`'s seller, if any.
+    fn seller(&self, i: usize) -> Option<&str>;
+    /// Row `i`'s buyer, if any.
+    fn buyer(&self, i: usize) -> Option<&str>;
+    /// Row `i`'s amount, exact.
+    fn amount(&self, i: usize) -> Result<Decimal>;
+    /// Row `i`'s date-time text, if any.
+    fn at(&self, i: usize) -> Option<&str>;
+    /// The order row `i` refunds, if it is a refund.
+    fn refund_of(&self, i: usize) -> Option<&str>;
+}
+
+impl EventColumns for [EventRecord] {
+    fn len(&self) -> usize {
+        <[EventRecord]>::len(self)
+    }
+    fn id(&self, i: usize) -> Result<&str> {
+        Ok(self.get(i).map_or("", |e| e.id.as_str()))
+    }
+    fn seller(&self, i: usize) -> Option<&str> {
+        self.get(i).and_then(|e| e.seller.as_deref())
+    }
+    fn buyer(&self, i: usize) -> Option<&str> {
+        self.get(i).and_then(|e| e.buyer.as_deref())
+    }
+    fn amount(&self, i: usize) -> Result<Decimal> {
+        Ok(self.get(i).map_or(Decimal::ZERO, |e| e.amount))
+    }
+    fn at(&self, i: usize) -> Option<&str> {
+        self.get(i).and_then(|e| e.at.as_deref())
+    }
+    fn refund_of(&self, i: usize) -> Option<&str> {
+        self.get(i).and_then(|e| e.refund_of.as_deref())
+    }
+}
+
 /// A whole batch as records: events in the order they happened. This is also
 /// the serde shape of the §2.4 JSON document.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]

@@ -15,7 +15,8 @@ use rust_decimal::Decimal;
 use crate::batch::{Batch, Event};
 use crate::error::{Error, Result};
 use crate::graph::NONE;
-use crate::ids::{EventId, MemberId, RuleId};
+use crate::ids::{MemberId, RuleId};
+use crate::index::Packed;
 use crate::money::Rounding;
 use crate::policy::{PeerMatch, Policy, RankIdx, RuleKind, Split};
 use crate::rank::{evaluate, RankChange, Ranking};
@@ -1411,7 +1412,7 @@ fn allocate(
 #[derive(Debug, Clone)]
 pub struct Settlement {
     pub(crate) members: Arc<[MemberId]>,
-    pub(crate) events: Arc<[EventId]>,
+    pub(crate) events: Arc<Packed>,
     pub(crate) rules: Vec<(RuleId, &'static str)>,
     pub(crate) scale: u32,
     pub(crate) lines: Vec<Line>,
@@ -1457,7 +1458,7 @@ fn name<T: std::ops::Deref<Target = str>>(list: &[T], i: u32) -> &str {
 fn view<'s>(
     l: &Line,
     members: &'s [MemberId],
-    events: &'s [EventId],
+    events: &'s Packed,
     rules: &'s [(RuleId, &'static str)],
 ) -> LineView<'s> {
     let (rule, kind) = rules
@@ -1465,8 +1466,8 @@ fn view<'s>(
         .map_or(("", ""), |(r, k)| (r.as_str(), *k));
     let pool = l.order == NONE;
     LineView {
-        order: (!pool).then(|| name(events, l.order)),
-        refund: (l.refund != NONE).then(|| name(events, l.refund)),
+        order: (!pool).then(|| events.get(l.order)),
+        refund: (l.refund != NONE).then(|| events.get(l.refund)),
         rule,
         kind,
         beneficiary: name(members, l.beneficiary),
