@@ -50,7 +50,10 @@ pub fn read_table(path: &Path, name: &str) -> Result<Vec<RecordBatch>> {
     match TableFormat::from_path(path)? {
         TableFormat::Parquet => {
             let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-                .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+                .and_then(|b| {
+                    let rows = parquet_batch_rows(b.metadata());
+                    b.with_batch_size(rows).build()
+                })
                 .map_err(|e| unreadable(name, path, e))?;
             reader
                 .map(|b| b.map_err(|e| unreadable(name, path, e)))
@@ -58,6 +61,27 @@ pub fn read_table(path: &Path, name: &str) -> Result<Vec<RecordBatch>> {
         }
         TableFormat::Csv => read_csv(file, name, path),
     }
+}
+
+/// Rows per record batch read from a Parquet file: the whole file in one batch
+/// (its columns then need no joining), unless a column's text could pass the
+/// 2 GiB a string array addresses; then batches of about 1 GiB of it.
+fn parquet_batch_rows(meta: &parquet::file::metadata::ParquetMetaData) -> usize {
+    const MAX_COLUMN_BYTES: i64 = 1 << 30;
+    let rows = meta.file_metadata().num_rows().max(1);
+    let widest = (0..meta.file_metadata().schema_descr().num_columns())
+        .map(|c| {
+            meta.row_groups()
+                .iter()
+                .filter_map(|g| g.columns().get(c))
+                .map(|chunk| chunk.uncompressed_size())
+                .sum::<i64>()
+        })
+        .max()
+        .unwrap_or(0);
+    let by_size = i128::from(MAX_COLUMN_BYTES) * i128::from(rows) / i128::from(widest.max(1));
+    let rows = i128::from(rows).min(by_size);
+    usize::try_from(rows).map_or(BATCH_ROWS, |r| r.max(BATCH_ROWS))
 }
 
 fn read_csv(file: File, name: &str, path: &Path) -> Result<Vec<RecordBatch>> {

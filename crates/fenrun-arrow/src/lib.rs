@@ -166,7 +166,7 @@ impl Tables {
     pub fn into_columns_with(self, opts: &ReadOptions) -> Result<Columns> {
         let events = match (self.orders, self.refunds) {
             (Rows::Arrow(orders), Rows::Arrow(refunds)) => {
-                Events::Columns(read::EventTable::new(&orders, &refunds, opts)?)
+                Events::Columns(Box::new(read::EventTable::new(&orders, &refunds, opts)?))
             }
             (orders, refunds) => {
                 let mut events = orders.read("orders", opts, read::orders)?;
@@ -193,7 +193,7 @@ pub struct Columns {
 
 #[derive(Debug)]
 enum Events {
-    Columns(read::EventTable),
+    Columns(Box<read::EventTable>),
     /// Records, the first `.1` from the orders table.
     Records(Vec<EventRecord>, usize),
 }
@@ -203,7 +203,7 @@ impl Columns {
     pub fn validate(self, policy: &Policy) -> Result<Batch> {
         let (batch, orders) = match &self.events {
             Events::Columns(t) => (
-                Batch::from_columns(self.members, self.groups, t, policy),
+                Batch::from_columns(self.members, self.groups, &**t, policy),
                 t.orders(),
             ),
             Events::Records(events, orders) => (

@@ -195,6 +195,11 @@ fn normalize(array: &ArrayRef, kind: Kind, path: String, opts: &ReadOptions) -> 
             Ok(Col::Dec(a.as_primitive::<Decimal128Type>().clone(), 0))
         }
         Kind::Money => match dt {
+            // Any precision holds its values as i128: no copy.
+            DataType::Decimal128(_, s) if *s >= 0 => Ok(Col::Dec(
+                array.as_primitive::<Decimal128Type>().clone(),
+                u32::try_from(*s).unwrap_or(0),
+            )),
             DataType::Decimal32(_, s)
             | DataType::Decimal64(_, s)
             | DataType::Decimal128(_, s)
@@ -345,24 +350,26 @@ impl Col {
 /// A money cell: exact from decimal128, strict from a string.
 fn money_cell(col: Option<&Col>, row: usize, path: impl Fn() -> String) -> Result<Option<Decimal>> {
     match col {
-            None => Ok(None),
-            Some(c) if !c.is_valid(row) => Ok(None),
-            Some(Col::Str(a)) => parse_decimal(a.value(row), &path()).map(Some),
-            Some(Col::Dec(a, scale)) => Decimal::try_from_i128_with_scale(a.value(row), *scale)
-                .map(Some)
-                .map_err(|_| Error::InvalidDecimal {
-                    path: path(),
-                    detail: format!(
-                        "{} at scale {scale} is outside the exact decimal range (28 significant digits)",
-                        a.value(row)
-                    ),
-                }),
-            Some(Col::Float(a, rounding)) => float_money(a.value(row), *rounding, &path()).map(Some),
-            Some(_) => Err(Error::InvalidTable {
+        None => Ok(None),
+        Some(c) if !c.is_valid(row) => Ok(None),
+        Some(Col::Str(a)) => parse_decimal(a.value(row), &path()).map(Some),
+        Some(Col::Dec(a, scale)) => exact(a.value(row), *scale, path).map(Some),
+        Some(Col::Float(a, rounding)) => float_money(a.value(row), *rounding, &path()).map(Some),
+        Some(_) => Err(Error::InvalidTable {
             path: path(),
             detail: "internal: column read as the wrong kind".to_owned(),
         }),
-        }
+    }
+}
+
+/// A decimal128 value at `scale`, within the exact decimal range.
+fn exact(value: i128, scale: u32, path: impl Fn() -> String) -> Result<Decimal> {
+    Decimal::try_from_i128_with_scale(value, scale).map_err(|_| Error::InvalidDecimal {
+        path: path(),
+        detail: format!(
+            "{value} at scale {scale} is outside the exact decimal range (28 significant digits)"
+        ),
+    })
 }
 
 /// A float the caller accepted as money: its shortest round-trip decimal
@@ -567,6 +574,11 @@ impl Text {
         if parts.iter().all(|a| a.null_count() == a.len()) {
             return Ok(Text::Absent);
         }
+        if let [one] = parts {
+            if let Some(a) = one.as_string_opt::<i32>() {
+                return Ok(Text::Small(a.clone()));
+            }
+        }
         let refs: Vec<&dyn Array> = parts.iter().map(AsRef::as_ref).collect();
         let bytes: usize = parts
             .iter()
@@ -616,8 +628,18 @@ pub struct EventTable {
     buyer: Text,
     at: Text,
     refund_of: Text,
-    amount: Vec<Decimal>,
+    amount: Amounts,
+    rows: usize,
     orders: usize,
+}
+
+/// The amounts of an [`EventTable`].
+#[derive(Debug)]
+enum Amounts {
+    /// One decimal128 column with no nulls, read cell by cell.
+    Column(Decimal128Array, u32),
+    /// Read once from columns of other kinds, or from several.
+    Values(Vec<Decimal>),
 }
 
 impl EventTable {
@@ -629,7 +651,8 @@ impl EventTable {
     ) -> Result<EventTable> {
         const NAMES: [&str; 5] = ["id", "seller", "buyer", "at", "refund_of"];
         let mut text: [Vec<ArrayRef>; 5] = Default::default();
-        let mut amount = Vec::with_capacity(rows(orders) + rows(refunds));
+        let mut amount = Vec::new();
+        let mut column = None;
         for (name, batches, fields) in [
             ("orders", orders, ORDER_FIELDS),
             ("refunds", refunds, REFUND_FIELDS),
@@ -647,8 +670,18 @@ impl EventTable {
                         None => new_null_array(&DataType::Utf8, len),
                     });
                 }
-                for row in 0..len {
-                    amount.push(t.money(row, money)?.ok_or_else(|| t.missing(row, money))?);
+                match t.col(money) {
+                    Some(Col::Dec(a, scale))
+                        if a.null_count() == 0 && orders.len() + refunds.len() == 1 =>
+                    {
+                        column = Some(Amounts::Column(a.clone(), *scale));
+                    }
+                    _ => {
+                        amount.reserve(len);
+                        for row in 0..len {
+                            amount.push(t.money(row, money)?.ok_or_else(|| t.missing(row, money))?);
+                        }
+                    }
                 }
                 offset += len;
             }
@@ -660,7 +693,8 @@ impl EventTable {
             buyer: Text::concat(&buyer, "orders.buyer")?,
             at: Text::concat(&at, "orders.at")?,
             refund_of: Text::concat(&refund_of, "orders.refund_of")?,
-            amount,
+            amount: column.unwrap_or(Amounts::Values(amount)),
+            rows: rows(orders) + rows(refunds),
             orders: rows(orders),
         })
     }
@@ -673,7 +707,7 @@ impl EventTable {
 
 impl fenrun::input::EventColumns for EventTable {
     fn len(&self) -> usize {
-        self.amount.len()
+        self.rows
     }
     fn id(&self, i: usize) -> Result<&str> {
         self.id.get(i).ok_or_else(|| Error::MissingField {
@@ -688,7 +722,14 @@ impl fenrun::input::EventColumns for EventTable {
         self.buyer.get(i)
     }
     fn amount(&self, i: usize) -> Result<Decimal> {
-        self.amount.get(i).copied().ok_or_else(|| Error::MissingField {
+        let cell = match &self.amount {
+            Amounts::Column(a, scale) if i < a.len() => {
+                Some(exact(a.value(i), *scale, || format!("events[{i}].amount"))?)
+            }
+            Amounts::Column(..) => None,
+            Amounts::Values(v) => v.get(i).copied(),
+        };
+        cell.ok_or_else(|| Error::MissingField {
             path: format!("events[{i}]"),
             field: "amount".to_owned(),
         })

@@ -16,10 +16,7 @@ pub(crate) fn explain(engine: &Engine<'_>, order_id: &str) -> Result<Vec<String>
         path: "order".into(),
         order: order_id.to_owned(),
     };
-    let event = batch
-        .event_ids
-        .position(order_id)
-        .ok_or_else(not_found)?;
+    let event = batch.event_ids.position(order_id).ok_or_else(not_found)?;
     let Some(Event::Order(order)) = batch.events.get(event) else {
         return Err(not_found());
     };

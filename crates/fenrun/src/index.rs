@@ -114,7 +114,10 @@ impl<S: Slot> IdIndex<S> {
         at: u32,
         name: impl Fn(u32) -> &'n str,
     ) -> Result<(), u32> {
-        let probe = Probe { id, key: Key::of(id) };
+        let probe = Probe {
+            id,
+            key: Key::of(id),
+        };
         let hash = self.state.hash_one(id);
         let state = &self.state;
         match self.table.entry(
@@ -133,7 +136,10 @@ impl<S: Slot> IdIndex<S> {
     /// The position of `id`, if it was inserted.
     #[inline]
     pub fn get<'n>(&self, id: &str, name: impl Fn(u32) -> &'n str) -> Option<u32> {
-        let probe = Probe { id, key: Key::of(id) };
+        let probe = Probe {
+            id,
+            key: Key::of(id),
+        };
         let hash = self.state.hash_one(id);
         self.table
             .find(hash, |s| s.holds(&probe, &name))
@@ -210,6 +216,7 @@ impl Packed {
         p
     }
 
+    /// Room for `n` ids.
     pub fn with_capacity(n: usize) -> Packed {
         Packed {
             text: String::new(),
