@@ -375,16 +375,22 @@ fn print_summary(s: &Settlement, currency: Option<&str>, out: &Path) {
             println!("{:<16} {:>18}", format!("breakage {rule}"), money(b));
         }
     }
+    // The five largest totals, ties by member id: a selection, not a sort of all.
     let mut top: Vec<(&str, Decimal)> = s.totals().collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let beneficiaries = top.len();
+    let order = |a: &(&str, Decimal), b: &(&str, Decimal)| b.1.cmp(&a.1).then(a.0.cmp(b.0));
+    if top.len() > 5 {
+        top.select_nth_unstable_by(4, order);
+        top.truncate(5);
+    }
+    top.sort_by(order);
     println!("top earners:");
-    for (m, t) in top.iter().take(5) {
+    for (m, t) in &top {
         println!("  {:<14} {:>18}", m, money(*t));
     }
     println!(
-        "{} lines, {} beneficiaries; full settlement written to {}",
+        "{} lines, {beneficiaries} beneficiaries; full settlement written to {}",
         s.line_count(),
-        top.len(),
         out.display()
     );
 }
