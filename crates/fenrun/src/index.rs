@@ -15,7 +15,10 @@ use hashbrown::hash_table::{Entry, HashTable};
 
 /// What a slot of an [`IdIndex`] holds.
 pub(crate) trait Slot: Copy {
-    fn new(id: &str, at: u32) -> Self;
+    /// Whether the slot keeps the id's [`Key`] (else lookups skip making it).
+    const KEYED: bool;
+    /// A slot for position `at` of an id whose probe has `key`.
+    fn new(key: Key, at: u32) -> Self;
     /// The position.
     fn at(self) -> u32;
     /// Whether this slot holds the probed id; `name(i)` is the id at position `i`.
@@ -30,32 +33,62 @@ pub(crate) struct Probe<'a> {
 
 /// Bytes of an id kept in an [`Inline`] slot.
 const INLINE: usize = 11;
-/// `Key::len` of an id longer than [`INLINE`] bytes.
-const LONG: u8 = u8::MAX;
+/// The length recorded for an id longer than [`INLINE`] bytes.
+const LONG: u32 = 0xff;
 
-/// An id of at most [`INLINE`] bytes, zero-padded, or the mark of a longer one.
+/// An id of at most [`INLINE`] bytes, zero-padded, with its length in the top
+/// byte; or the mark of a longer one. Built in registers from the bytes (no
+/// copy to memory and read back), compared as three words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Key {
-    len: u8,
-    bytes: [u8; INLINE],
-}
+pub(crate) struct Key([u32; 3]);
 
 impl Key {
+    /// No key: slots that keep only positions do not read it.
+    const NONE: Key = Key([0; 3]);
+
+    /// Made with a few overlapping word reads, no loop and no copy to memory
+    /// (a copy read back as words stalls on store forwarding).
     #[inline]
     fn of(id: &str) -> Key {
-        let mut bytes = [0; INLINE];
-        match (bytes.get_mut(..id.len()), u8::try_from(id.len())) {
-            (Some(head), Ok(len)) => {
-                head.copy_from_slice(id.as_bytes());
-                Key { len, bytes }
-            }
-            _ => Key { len: LONG, bytes },
-        }
+        let b = id.as_bytes();
+        let n = b.len();
+        let byte = |i: usize| u64::from(b.get(i).copied().unwrap_or(0));
+        let u32_at = |i: usize| {
+            b.get(i..i + 4)
+                .and_then(|s| s.try_into().ok())
+                .map_or(0, u32::from_le_bytes)
+        };
+        let u64_at = |i: usize| {
+            b.get(i..i + 8)
+                .and_then(|s| s.try_into().ok())
+                .map_or(0, u64::from_le_bytes)
+        };
+        // Reads that overlap put the same bytes at the same places.
+        let (lo, hi) = match n {
+            0 => (0, 0),
+            1..=3 => (
+                byte(0) | byte(n / 2) << (8 * (n / 2)) | byte(n - 1) << (8 * (n - 1)),
+                0,
+            ),
+            4..=8 => (
+                u64::from(u32_at(0)) | u64::from(u32_at(n - 4)) << (8 * (n - 4)),
+                0,
+            ),
+            9..=INLINE => (u64_at(0), u32_at(n - 4) >> (8 * (12 - n))),
+            _ => return Key([0, 0, LONG << 24]),
+        };
+        let len = u32::try_from(n).unwrap_or(LONG);
+        Key([lo as u32, (lo >> 32) as u32, hi | len << 24])
+    }
+
+    fn is_long(self) -> bool {
+        self.0[2] >> 24 == LONG
     }
 }
 
 impl Slot for u32 {
-    fn new(_: &str, at: u32) -> u32 {
+    const KEYED: bool = false;
+    fn new(_: Key, at: u32) -> u32 {
         at
     }
     fn at(self) -> u32 {
@@ -75,18 +108,24 @@ pub(crate) struct Inline {
 }
 
 impl Slot for Inline {
-    fn new(id: &str, at: u32) -> Inline {
-        Inline {
-            at,
-            key: Key::of(id),
-        }
+    const KEYED: bool = true;
+    fn new(key: Key, at: u32) -> Inline {
+        Inline { at, key }
     }
     fn at(self) -> u32 {
         self.at
     }
     #[inline]
     fn holds<'n>(self, probe: &Probe<'_>, name: &impl Fn(u32) -> &'n str) -> bool {
-        self.key == probe.key && (self.key.len != LONG || name(self.at) == probe.id)
+        self.key == probe.key && (!self.key.is_long() || name(self.at) == probe.id)
+    }
+}
+
+impl<'a> Probe<'a> {
+    #[inline]
+    fn new<S: Slot>(id: &'a str) -> Probe<'a> {
+        let key = if S::KEYED { Key::of(id) } else { Key::NONE };
+        Probe { id, key }
     }
 }
 
@@ -114,10 +153,7 @@ impl<S: Slot> IdIndex<S> {
         at: u32,
         name: impl Fn(u32) -> &'n str,
     ) -> Result<(), u32> {
-        let probe = Probe {
-            id,
-            key: Key::of(id),
-        };
+        let probe = Probe::new::<S>(id);
         let hash = self.state.hash_one(id);
         let state = &self.state;
         match self.table.entry(
@@ -127,7 +163,7 @@ impl<S: Slot> IdIndex<S> {
         ) {
             Entry::Occupied(first) => Err(first.get().at()),
             Entry::Vacant(slot) => {
-                slot.insert(S::new(id, at));
+                slot.insert(S::new(probe.key, at));
                 Ok(())
             }
         }
@@ -136,10 +172,7 @@ impl<S: Slot> IdIndex<S> {
     /// The position of `id`, if it was inserted.
     #[inline]
     pub fn get<'n>(&self, id: &str, name: impl Fn(u32) -> &'n str) -> Option<u32> {
-        let probe = Probe {
-            id,
-            key: Key::of(id),
-        };
+        let probe = Probe::new::<S>(id);
         let hash = self.state.hash_one(id);
         self.table
             .find(hash, |s| s.holds(&probe, &name))
@@ -184,6 +217,27 @@ mod tests {
         assert_eq!(index.get("m3", name), None);
         assert_eq!(index.get("m1\0", name), None);
         assert_eq!(index.get("", name), None);
+    }
+
+    #[test]
+    fn keys_hold_the_bytes_and_the_length() {
+        use super::{Key, INLINE};
+        let text = "abcdefghijklm\u{e9}";
+        for n in 0..=text.len() {
+            let Some(id) = text.get(..n) else { continue };
+            // Reference: the bytes zero-padded to twelve, the length in the last.
+            let mut padded = [0u8; 12];
+            if n <= INLINE {
+                padded[..n].copy_from_slice(id.as_bytes());
+                padded[11] = n as u8;
+            } else {
+                padded[11] = 0xff;
+            }
+            let word = |k: usize| u32::from_le_bytes(padded[4 * k..4 * k + 4].try_into().unwrap());
+            assert_eq!(Key::of(id), Key([word(0), word(1), word(2)]), "{id:?}");
+        }
+        assert_ne!(Key::of("ab"), Key::of("ab\0"));
+        assert_ne!(Key::of("a"), Key::of(""));
     }
 
     #[test]
