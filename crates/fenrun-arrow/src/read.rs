@@ -571,22 +571,34 @@ impl Text {
     /// Record batches' columns (a null array where a batch lacks the column)
     /// concatenated into one.
     fn concat(parts: &[ArrayRef], name: &str) -> Result<Text> {
+        Text::concat_within(parts, name, i32::MAX as usize)
+    }
+
+    /// [`Text::concat`], with 64-bit offsets past `small` bytes of text.
+    fn concat_within(parts: &[ArrayRef], name: &str, small: usize) -> Result<Text> {
         if parts.iter().all(|a| a.null_count() == a.len()) {
             return Ok(Text::Absent);
         }
-        if let [one] = parts {
-            if let Some(a) = one.as_string_opt::<i32>() {
-                return Ok(Text::Small(a.clone()));
-            }
-        }
-        let refs: Vec<&dyn Array> = parts.iter().map(AsRef::as_ref).collect();
         let bytes: usize = parts
             .iter()
             .map(|a| a.as_string_opt::<i32>().map_or(0, |s| s.values().len()))
             .sum();
-        if i32::try_from(bytes).is_ok() {
+        let wrong = || table_error(name, "internal: a text column is not a string array");
+        if bytes <= small {
+            if let [one] = parts {
+                return one
+                    .as_string_opt()
+                    .cloned()
+                    .map(Text::Small)
+                    .ok_or_else(wrong);
+            }
+            let refs: Vec<&dyn Array> = parts.iter().map(AsRef::as_ref).collect();
             let joined = concat(&refs).map_err(|e| table_error(name, e))?;
-            return Ok(Text::Small(joined.as_string::<i32>().clone()));
+            return joined
+                .as_string_opt()
+                .cloned()
+                .map(Text::Small)
+                .ok_or_else(wrong);
         }
         let large = parts
             .iter()
@@ -594,7 +606,11 @@ impl Text {
             .collect::<Result<Vec<_>>>()?;
         let refs: Vec<&dyn Array> = large.iter().map(AsRef::as_ref).collect();
         let joined = concat(&refs).map_err(|e| table_error(name, e))?;
-        Ok(Text::Large(joined.as_string::<i64>().clone()))
+        joined
+            .as_string_opt()
+            .cloned()
+            .map(Text::Large)
+            .ok_or_else(wrong)
     }
 
     #[inline]
@@ -739,5 +755,38 @@ impl fenrun::input::EventColumns for EventTable {
     }
     fn refund_of(&self, i: usize) -> Option<&str> {
         self.refund_of.get(i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{new_null_array, ArrayRef, StringArray};
+    use arrow_schema::DataType;
+
+    use super::Text;
+
+    #[test]
+    fn text_columns_join_with_nulls_and_past_the_small_offsets() {
+        let parts: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec![Some("o1"), None])),
+            new_null_array(&DataType::Utf8, 1),
+            Arc::new(StringArray::from(vec![Some("o22")])),
+        ];
+        fn rows(t: &Text) -> Vec<Option<&str>> {
+            (0..5).map(|i| t.get(i)).collect()
+        }
+        let want = vec![Some("o1"), None, None, Some("o22"), None];
+        let small = Text::concat(&parts, "orders.id").unwrap();
+        assert!(matches!(small, Text::Small(_)));
+        assert_eq!(rows(&small), want);
+        // Past the limit (here 4 bytes of text; 2 GiB in use) the offsets are 64-bit.
+        let large = Text::concat_within(&parts, "orders.id", 4).unwrap();
+        assert!(matches!(large, Text::Large(_)));
+        assert_eq!(rows(&large), want);
+        let absent = Text::concat(&[new_null_array(&DataType::Utf8, 2)], "orders.at").unwrap();
+        assert!(matches!(absent, Text::Absent));
+        assert_eq!(absent.get(0), None);
     }
 }
