@@ -91,7 +91,7 @@ def main():
         "| --- | --- |",
         f"| CLI whole process (read, convert, validate, ranks, settle, write) | {med(cli_wall):.2f} |",
         f"| CLI core: convert + validate + ranks + settle | {med(cli_core):.2f} |",
-        f"| … of which convert (Arrow → records) | {cli_phases.get('convert', 0):.2f} |",
+        f"| … of which convert (members and groups to records; events stay Arrow columns) | {cli_phases.get('convert', 0):.2f} |",
         f"| Python: pyarrow Parquet read (not counted) | {med(py_read):.2f} |",
         f"| Python: fenrun.settle on the tables (Arrow import, convert, validate, ranks, settle) | {med(py_settle):.2f} |",
         "",
