@@ -721,15 +721,20 @@ impl EventTable {
     }
 }
 
+/// Event `i` has no `field` (the core's path, renamed to the table's by the caller).
+fn missing_cell(i: usize, field: &str) -> Error {
+    Error::MissingField {
+        path: format!("events[{i}]"),
+        field: field.to_owned(),
+    }
+}
+
 impl fenrun::input::EventColumns for EventTable {
     fn len(&self) -> usize {
         self.rows
     }
     fn id(&self, i: usize) -> Result<&str> {
-        self.id.get(i).ok_or_else(|| Error::MissingField {
-            path: format!("events[{i}]"),
-            field: "id".to_owned(),
-        })
+        self.id.get(i).ok_or_else(|| missing_cell(i, "id"))
     }
     fn seller(&self, i: usize) -> Option<&str> {
         self.seller.get(i)
@@ -745,10 +750,7 @@ impl fenrun::input::EventColumns for EventTable {
             Amounts::Column(..) => None,
             Amounts::Values(v) => v.get(i).copied(),
         };
-        cell.ok_or_else(|| Error::MissingField {
-            path: format!("events[{i}]"),
-            field: "amount".to_owned(),
-        })
+        cell.ok_or_else(|| missing_cell(i, "amount"))
     }
     fn at(&self, i: usize) -> Option<&str> {
         self.at.get(i)

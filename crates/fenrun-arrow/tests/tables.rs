@@ -637,31 +637,16 @@ fn orders_in_several_batches_and_a_refunds_table_read_as_one_event_list() {
     assert_eq!(s.net_sales().to_string(), "15.00");
 
     // Rows are numbered per table: the second batch's row is orders[2], the refund refunds[0].
-    let err = settle(tables(
-        batch(&["o3"], &[Some("m9")], vec![500]),
-        refunds("o2", 2345),
-    ))
-    .unwrap_err();
-    assert_eq!(
-        (err.code(), err.path()),
-        ("unknown_seller", "orders[2].seller")
-    );
-    let err = settle(tables(
-        batch(&["o3"], &[Some("m1")], vec![500]),
-        refunds("o9", 100),
-    ))
-    .unwrap_err();
-    assert_eq!(
-        (err.code(), err.path()),
-        ("unknown_order", "refunds[0].refund_of")
-    );
-    let err = settle(tables(
-        batch(&["o1"], &[Some("m1")], vec![500]),
-        refunds("o2", 100),
-    ))
-    .unwrap_err();
-    assert_eq!(
-        (err.code(), err.path()),
-        ("duplicate_event", "orders[2].id")
-    );
+    for (seller, id, refund_of, code, path) in [
+        ("m9", "o3", "o2", "unknown_seller", "orders[2].seller"),
+        ("m1", "o3", "o9", "unknown_order", "refunds[0].refund_of"),
+        ("m1", "o1", "o2", "duplicate_event", "orders[2].id"),
+    ] {
+        let err = settle(tables(
+            batch(&[id], &[Some(seller)], vec![500]),
+            refunds(refund_of, 100),
+        ))
+        .unwrap_err();
+        assert_eq!((err.code(), err.path()), (code, path));
+    }
 }
