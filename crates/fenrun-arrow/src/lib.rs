@@ -138,9 +138,7 @@ impl Tables {
 
     /// [`Tables::into_records`] with read options (floats as money).
     pub fn into_records_with(self, opts: &ReadOptions) -> Result<(BatchRecords, usize)> {
-        let mut events = self.orders.read("orders", opts, read::orders)?;
-        let orders = events.len();
-        events.extend(self.refunds.read("refunds", opts, read::refunds)?);
+        let (events, orders) = event_records(self.orders, self.refunds, opts)?;
         let records = BatchRecords {
             members: self.members.read("members", opts, read::members)?,
             groups: self.groups.read("groups", opts, read::groups)?,
@@ -169,9 +167,7 @@ impl Tables {
                 Events::Columns(Box::new(read::EventTable::new(&orders, &refunds, opts)?))
             }
             (orders, refunds) => {
-                let mut events = orders.read("orders", opts, read::orders)?;
-                let orders = events.len();
-                events.extend(refunds.read("refunds", opts, read::refunds)?);
+                let (events, orders) = event_records(orders, refunds, opts)?;
                 Events::Records(events, orders)
             }
         };
@@ -181,6 +177,19 @@ impl Tables {
             events,
         })
     }
+}
+
+/// The orders table's rows then the refunds table's, as records, with how
+/// many came from the orders table.
+fn event_records(
+    orders: Rows,
+    refunds: Rows,
+    opts: &ReadOptions,
+) -> Result<(Vec<EventRecord>, usize)> {
+    let mut events = orders.read("orders", opts, read::orders)?;
+    let from_orders = events.len();
+    events.extend(refunds.read("refunds", opts, read::refunds)?);
+    Ok((events, from_orders))
 }
 
 /// A batch's tables read by [`Tables::into_columns_with`], not yet validated.
@@ -203,11 +212,11 @@ impl Columns {
     pub fn validate(self, policy: &Policy) -> Result<Batch> {
         let (batch, orders) = match &self.events {
             Events::Columns(t) => (
-                Batch::from_columns(self.members, self.groups, &**t, policy),
+                Batch::from_columns(self.members, &self.groups, &**t, policy),
                 t.orders(),
             ),
             Events::Records(events, orders) => (
-                Batch::from_columns(self.members, self.groups, events.as_slice(), policy),
+                Batch::from_columns(self.members, &self.groups, events.as_slice(), policy),
                 *orders,
             ),
         };
@@ -218,7 +227,12 @@ impl Columns {
 /// Validate records read by [`Tables::into_records`] (whose first `orders`
 /// events came from the orders table), naming tables and rows in errors.
 pub fn validate(records: BatchRecords, orders: usize, policy: &Policy) -> Result<Batch> {
-    Batch::from_records(records, policy).map_err(|e| e.map_path(|p| event_path(p, orders)))
+    Columns {
+        members: records.members,
+        groups: records.groups,
+        events: Events::Records(records.events, orders),
+    }
+    .validate(policy)
 }
 
 /// `events[i]…` → `orders[i]…` for i < `orders`, else `refunds[i − orders]…`.

@@ -103,18 +103,6 @@ impl Batch {
         Batch::from_doc(records, policy)
     }
 
-    /// Validate members and groups given as records and events given by column
-    /// (see [`EventColumns`]): a columnar reader's path, with no record per event.
-    /// Codes and paths are those of [`Batch::from_records`].
-    pub fn from_columns<E: EventColumns + ?Sized>(
-        members: Vec<MemberRecord>,
-        groups: Vec<GroupRecord>,
-        events: &E,
-        policy: &Policy,
-    ) -> Result<Batch> {
-        Batch::from_parts(members, &groups, events, policy)
-    }
-
     /// Number of members.
     pub fn member_count(&self) -> usize {
         self.ids.len()
@@ -130,13 +118,16 @@ impl Batch {
     }
 
     fn from_doc(doc: BatchDoc, policy: &Policy) -> Result<Batch> {
-        Batch::from_parts(doc.members, &doc.groups, doc.events.as_slice(), policy)
+        Batch::from_columns(doc.members, &doc.groups, doc.events.as_slice(), policy)
     }
 
-    fn from_parts<E: EventColumns + ?Sized>(
+    /// Validate members and groups given as records and events given by column
+    /// (see [`EventColumns`]): a columnar reader's path, with no record per event.
+    /// Codes and paths are those of [`Batch::from_records`].
+    pub fn from_columns<E: EventColumns + ?Sized>(
         members: Vec<MemberRecord>,
-        doc_groups: &[GroupRecord],
-        doc_events: &E,
+        group_rows: &[GroupRecord],
+        event_rows: &E,
         policy: &Policy,
     ) -> Result<Batch> {
         let n = members.len();
@@ -195,9 +186,9 @@ impl Batch {
             input_active.push(m.active.unwrap_or(true));
         }
 
-        let mut groups = Vec::with_capacity(doc_groups.len());
-        let mut group_ids: HashMap<&str, usize> = map_with_capacity(doc_groups.len());
-        for (i, g) in doc_groups.iter().enumerate() {
+        let mut groups = Vec::with_capacity(group_rows.len());
+        let mut group_ids: HashMap<&str, usize> = map_with_capacity(group_rows.len());
+        for (i, g) in group_rows.iter().enumerate() {
             if g.id.is_empty() {
                 return Err(Error::EmptyId {
                     path: format!("groups[{i}].id"),
@@ -222,17 +213,17 @@ impl Batch {
             groups.push(Group { owner, size });
         }
 
-        if u32::try_from(doc_events.len()).map_or(true, |n| n == NONE) {
+        if u32::try_from(event_rows.len()).map_or(true, |n| n == NONE) {
             return Err(Error::LimitExceeded {
                 path: "events".into(),
                 detail: format!(
                     "{} events is above the limit of {}",
-                    doc_events.len(),
+                    event_rows.len(),
                     NONE - 1
                 ),
             });
         }
-        let (events, event_ids) = validate_events(doc_events, member, policy)?;
+        let (events, event_ids) = validate_events(event_rows, member, policy)?;
 
         // Validation is done with borrowed ids; now move them instead of cloning.
         drop(index);
@@ -335,10 +326,9 @@ fn validate_events<E: EventColumns + ?Sized>(
         }
         match refund_of {
             Some(of) => {
-                for (field, present) in [
-                    ("seller", docs.seller(i).is_some()),
-                    ("buyer", docs.buyer(i).is_some()),
-                ] {
+                // Resolved above: `NONE` is an absent name, anything else a given one.
+                let given = |v: &[u32]| v.get(i).is_some_and(|&m| m != NONE);
+                for (field, present) in [("seller", given(&sellers)), ("buyer", given(&buyers))] {
                     if present {
                         return Err(Error::UnknownField {
                             path: format!("events[{i}]"),
@@ -398,17 +388,16 @@ fn validate_events<E: EventColumns + ?Sized>(
                     UNKNOWN => NONE,
                     b => b,
                 };
-                let seller = match (docs.seller(i), sellers.get(i).copied().unwrap_or(NONE)) {
-                    (Some(s), UNKNOWN) => {
+                let seller = match sellers.get(i).copied().unwrap_or(NONE) {
+                    UNKNOWN => {
                         return Err(Error::UnknownSeller {
                             path: format!("events[{i}].seller"),
                             order: id(),
-                            seller: s.to_string(),
+                            seller: docs.seller(i).unwrap_or_default().to_owned(),
                         })
                     }
-                    (Some(_), s) => s,
-                    (None, _) if buyer != NONE => buyer,
-                    (None, _) => {
+                    NONE if buyer != NONE => buyer,
+                    NONE => {
                         return Err(Error::NoSeller {
                             path: format!("events[{i}].seller"),
                             order: id(),
@@ -417,6 +406,7 @@ fn validate_events<E: EventColumns + ?Sized>(
                                 .map_or_else(|| "(none)".to_owned(), |b| format!("\"{b}\"")),
                         })
                     }
+                    s => s,
                 };
                 events.push(Event::Order(Order {
                     seller,

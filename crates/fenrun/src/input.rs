@@ -150,7 +150,7 @@ impl EventRecord {
 /// let events: &[EventRecord] = &rows;
 /// assert_eq!((events.len(), events.seller(0), events.refund_of(1)), (2, Some("m1"), Some("o1")));
 /// let policy = fenrun::Policy::from_json(r#"{"version": 1, "ranks": [{"id": "member"}]}"#)?;
-/// let batch = fenrun::Batch::from_columns(vec![fenrun::input::MemberRecord::new("m1")], vec![], events, &policy)?;
+/// let batch = fenrun::Batch::from_columns(vec![fenrun::input::MemberRecord::new("m1")], &[], events, &policy)?;
 /// assert_eq!(batch.event_count(), 2);
 /// # Ok::<(), fenrun::Error>(())
 /// ```
