@@ -141,20 +141,27 @@ impl Batch {
         let member_name = |i: u32| packed.get(i);
         // Looked up twice an order: short member ids are kept in the table.
         let mut index = IdIndex::<Inline>::with_capacity(n);
-        for (i, m) in members.iter().enumerate() {
-            if m.id.is_empty() {
-                return Err(Error::EmptyId {
-                    path: format!("members[{i}].id"),
-                });
-            }
-            if let Err(first) = index.insert(&m.id, i as u32, member_name) {
-                return Err(Error::DuplicateMember {
-                    path: format!("members[{i}].id"),
-                    member: m.id.to_string(),
-                    first: first as usize,
-                });
-            }
-        }
+        let member_id = |i: usize| members.get(i).map_or("", |m| m.id.as_str());
+        index.insert_all(
+            n,
+            |i| Ok(member_id(i)),
+            member_name,
+            |i, id, first| {
+                if id.is_empty() {
+                    return Err(Error::EmptyId {
+                        path: format!("members[{i}].id"),
+                    });
+                }
+                match first {
+                    Some(first) => Err(Error::DuplicateMember {
+                        path: format!("members[{i}].id"),
+                        member: id.to_string(),
+                        first: first as usize,
+                    }),
+                    None => Ok(()),
+                }
+            },
+        )?;
         let member = |id: &str| index.get(id, member_name);
         let mut parent = Vec::with_capacity(n);
         let mut input_rank = Vec::with_capacity(n);
@@ -223,7 +230,7 @@ impl Batch {
                 ),
             });
         }
-        let (events, event_ids) = validate_events(event_rows, member, policy)?;
+        let (events, event_ids) = validate_events(event_rows, &index, &packed, policy)?;
 
         // Validation is done with borrowed ids; now move them instead of cloning.
         drop(index);
@@ -247,7 +254,8 @@ impl Batch {
 /// Validate the events in input order; returns them with their ids packed.
 fn validate_events<E: EventColumns + ?Sized>(
     docs: &E,
-    member: impl Fn(&str) -> Option<u32>,
+    members: &IdIndex<Inline>,
+    member_names: &Packed,
     policy: &Policy,
 ) -> Result<(Vec<Event>, Packed)> {
     let scale = policy.rounding().scale;
@@ -257,34 +265,57 @@ fn validate_events<E: EventColumns + ?Sized>(
     // in input order with every other check. `UNKNOWN` marks a name not found.
     const UNKNOWN: u32 = NONE - 1;
     // Member indices stop below `NONE - 1` (the member limit), so `UNKNOWN` is free.
-    let resolve = |name: Option<&str>| match name {
-        Some(n) => member(n).unwrap_or(UNKNOWN),
-        None => NONE,
+    let resolve = |sellers: bool| {
+        let name = |i| {
+            if sellers {
+                docs.seller(i)
+            } else {
+                docs.buyer(i)
+            }
+        };
+        let mut found = Vec::with_capacity(n);
+        members.get_all(
+            n,
+            name,
+            |m| member_names.get(m),
+            |_, m| {
+                found.push(match m {
+                    None => NONE,
+                    Some(m) => m.unwrap_or(UNKNOWN),
+                });
+            },
+        );
+        found
     };
-    let sellers: Vec<u32> = (0..n).map(|i| resolve(docs.seller(i))).collect();
-    let buyers: Vec<u32> = (0..n).map(|i| resolve(docs.buyer(i))).collect();
+    let sellers = resolve(true);
+    let buyers = resolve(false);
     // Event id → index. Built first so a refund before its order is told apart
-    // from a refund of an order that does not exist. The ids are copied end to
-    // end as they are indexed: the batch keeps them, and lookups compare there.
-    let mut names = Packed::with_capacity(n);
+    // from a refund of an order that does not exist. Probes compare against the
+    // input's own ids; the batch keeps a packed copy.
+    let input_id = |j: u32| docs.id(j as usize).unwrap_or("");
     let mut ids = IdIndex::<u32>::with_capacity(n);
-    for i in 0..n {
-        let id = docs.id(i)?;
-        if id.is_empty() {
-            return Err(Error::EmptyId {
-                path: format!("events[{i}].id"),
-            });
-        }
-        names.push(id);
-        // One probe per id: the duplicate check and the insert.
-        if let Err(first) = ids.insert(id, i as u32, |j| names.get(j)) {
-            return Err(Error::DuplicateEvent {
-                path: format!("events[{i}].id"),
-                event: id.to_string(),
-                first: first as usize,
-            });
-        }
-    }
+    let mut names = Packed::with_capacity(n);
+    ids.insert_all(
+        n,
+        |i| docs.id(i),
+        input_id,
+        |i, id, first| {
+            names.push(id);
+            if id.is_empty() {
+                return Err(Error::EmptyId {
+                    path: format!("events[{i}].id"),
+                });
+            }
+            match first {
+                Some(first) => Err(Error::DuplicateEvent {
+                    path: format!("events[{i}].id"),
+                    event: id.to_string(),
+                    first: first as usize,
+                }),
+                None => Ok(()),
+            }
+        },
+    )?;
     let event_name = |j: u32| names.get(j);
     let mut refunded: HashMap<usize, Decimal> = HashMap::default();
     let mut events = Vec::with_capacity(n);

@@ -1,34 +1,52 @@
 //! An index from id strings to positions in a list that already holds them.
 //!
-//! A table of `u32` positions (five bytes a slot with its control byte) instead
-//! of a map from borrowed `&str` (sixteen bytes of key a slot): ten million
-//! event ids take about 80 MB instead of about 500 MB, and a lookup compares the
-//! probed id against the list only when the hash's tag matches.
+//! One flat array of slots, open addressing with linear probing, sized once for
+//! the ids to come. A slot keeps a position and a few bits of the id's hash
+//! (events: four bytes a slot, ten million ids in about 60 MB), so a probe
+//! compares the id's text only when those bits match.
 //!
 //! A table looked up far more often than it is filled (members: two lookups an
 //! order) keeps short ids in the slot itself ([`Inline`]): a hit then reads the
 //! table and nothing else, instead of the table, the list's offsets and its text.
+//!
+//! At scale the table is far larger than the caches and every id's first probe
+//! is a cache miss. [`IdIndex::insert_all`] and [`IdIndex::get_all`] take ids in
+//! blocks and read each one's first slot before probing any, so a block's misses
+//! overlap instead of following one another.
 
 use std::hash::BuildHasher;
 
-use hashbrown::hash_table::{Entry, HashTable};
+/// Ids read ahead in [`IdIndex::insert_all`] and [`IdIndex::get_all`].
+const BLOCK: usize = 16;
 
 /// What a slot of an [`IdIndex`] holds.
 pub(crate) trait Slot: Copy {
-    /// Whether the slot keeps the id's [`Key`] (else lookups skip making it).
+    /// An unused slot (its tag says it is empty).
+    const EMPTY: Self;
+    /// Whether slots keep the id's [`Key`] (else probes skip making it).
     const KEYED: bool;
-    /// A slot for position `at` of an id whose probe has `key`.
-    fn new(key: Key, at: u32) -> Self;
+    /// A slot for position `at` of the probed id.
+    fn new(probe: &Probe<'_>, at: u32) -> Self;
     /// The position.
     fn at(self) -> u32;
-    /// Whether this slot holds the probed id; `name(i)` is the id at position `i`.
+    /// Whether this slot holds the probed id (whose tag matched); `name(i)` is
+    /// the id at position `i`.
     fn holds<'n>(self, probe: &Probe<'_>, name: &impl Fn(u32) -> &'n str) -> bool;
 }
 
-/// An id being looked up, with its inline form.
+/// An id being looked up, with its hash and inline form.
 pub(crate) struct Probe<'a> {
     id: &'a str,
+    hash: u64,
     key: Key,
+}
+
+impl Probe<'_> {
+    /// The tag of the probed id: a byte of its hash that is not 0.
+    #[inline]
+    fn tag(&self) -> u8 {
+        (self.hash as u8).max(1)
+    }
 }
 
 /// Bytes of an id kept in an [`Inline`] slot.
@@ -37,8 +55,9 @@ const INLINE: usize = 11;
 const LONG: u32 = 0xff;
 
 /// An id of at most [`INLINE`] bytes, zero-padded, with its length in the top
-/// byte; or the mark of a longer one. Built in registers from the bytes (no
-/// copy to memory and read back), compared as three words.
+/// byte; or, for a longer one, that mark and bits of its hash. Built in
+/// registers from the bytes (no copy to memory and read back), compared as
+/// three words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Key([u32; 3]);
 
@@ -47,9 +66,11 @@ impl Key {
     const NONE: Key = Key([0; 3]);
 
     /// Made with a few overlapping word reads, no loop and no copy to memory
-    /// (a copy read back as words stalls on store forwarding).
+    /// (a copy read back as words stalls on store forwarding). A long id's key
+    /// is the mark and 88 bits of `hash`, so that most probes of other long
+    /// ids fail without reading their text.
     #[inline]
-    fn of(id: &str) -> Key {
+    fn of(id: &str, hash: u64) -> Key {
         let b = id.as_bytes();
         let n = b.len();
         let byte = |i: usize| u64::from(b.get(i).copied().unwrap_or(0));
@@ -75,9 +96,12 @@ impl Key {
                 0,
             ),
             9..=INLINE => (u64_at(0), u32_at(n - 4) >> (8 * (12 - n))),
-            _ => return Key([0, 0, LONG << 24]),
+            _ => (hash, (hash >> 40) as u32 & 0x00ff_ffff),
         };
-        let len = u32::try_from(n).unwrap_or(LONG);
+        let len = u32::try_from(n)
+            .ok()
+            .filter(|&n| n as usize <= INLINE)
+            .unwrap_or(LONG);
         Key([lo as u32, (lo >> 32) as u32, hi | len << 24])
     }
 
@@ -86,11 +110,15 @@ impl Key {
     }
 }
 
+/// A position only: a probe whose tag matches compares the ids' text.
 impl Slot for u32 {
+    const EMPTY: u32 = 0;
     const KEYED: bool = false;
-    fn new(_: Key, at: u32) -> u32 {
+    #[inline]
+    fn new(_: &Probe<'_>, at: u32) -> u32 {
         at
     }
+    #[inline]
     fn at(self) -> u32 {
         self
     }
@@ -108,10 +136,16 @@ pub(crate) struct Inline {
 }
 
 impl Slot for Inline {
+    const EMPTY: Inline = Inline {
+        at: 0,
+        key: Key::NONE,
+    };
     const KEYED: bool = true;
-    fn new(key: Key, at: u32) -> Inline {
-        Inline { at, key }
+    #[inline]
+    fn new(probe: &Probe<'_>, at: u32) -> Inline {
+        Inline { at, key: probe.key }
     }
+    #[inline]
     fn at(self) -> u32 {
         self.at
     }
@@ -121,62 +155,221 @@ impl Slot for Inline {
     }
 }
 
-impl<'a> Probe<'a> {
-    #[inline]
-    fn new<S: Slot>(id: &'a str) -> Probe<'a> {
-        let key = if S::KEYED { Key::of(id) } else { Key::NONE };
-        Probe { id, key }
-    }
-}
-
 /// Positions of ids in a list, keyed by the ids' text.
 #[derive(Debug)]
 pub(crate) struct IdIndex<S = u32> {
-    table: HashTable<S>,
+    /// A byte of each slot's id hash, never 0; 0 marks an empty slot. A probe
+    /// reads these first: a miss (an id not in the index) seldom reads a slot.
+    tags: Vec<u8>,
+    slots: Vec<S>,
+    /// Occupied slots.
+    len: usize,
     /// Seeded per index, so inputs cannot be crafted to collide.
     state: foldhash::fast::RandomState,
 }
 
+/// Slots for `n` ids: at most two thirds full, so that probe runs stay short.
+fn slots_for(n: usize) -> usize {
+    n.saturating_add(n / 2).max(8)
+}
+
 impl<S: Slot> IdIndex<S> {
+    /// An index sized for `n` ids (it grows past them).
     pub fn with_capacity(n: usize) -> IdIndex<S> {
         IdIndex {
-            table: HashTable::with_capacity(n),
+            tags: vec![0; slots_for(n)],
+            slots: vec![S::EMPTY; slots_for(n)],
+            len: 0,
             state: foldhash::fast::RandomState::default(),
+        }
+    }
+
+    #[inline]
+    fn probe<'a>(&self, id: &'a str) -> Probe<'a> {
+        let hash = self.state.hash_one(id);
+        let key = if S::KEYED {
+            Key::of(id, hash)
+        } else {
+            Key::NONE
+        };
+        Probe { id, hash, key }
+    }
+
+    /// The probe's first slot: the hash's high bits scaled to the table.
+    #[inline]
+    fn home(&self, probe: &Probe<'_>) -> usize {
+        ((u128::from(probe.hash) * self.tags.len() as u128) >> 64) as usize
+    }
+
+    /// Read the first tag and slot of each probe, so that their cache misses
+    /// overlap; what is read does not matter.
+    #[inline]
+    fn touch(&self, probes: &[Probe<'_>]) {
+        let mut seen = 0usize;
+        for p in probes {
+            let i = self.home(p);
+            seen += usize::from(self.tags.get(i).copied().unwrap_or(0));
+            seen += self.slots.get(i).map_or(0, |s| s.at() as usize);
+        }
+        std::hint::black_box(seen);
+    }
+
+    /// The slot holding the probed id, or the empty slot ending its run.
+    #[inline]
+    fn find<'n>(&self, probe: &Probe<'_>, name: &impl Fn(u32) -> &'n str) -> (usize, Option<u32>) {
+        let tag = probe.tag();
+        let mut i = self.home(probe);
+        loop {
+            match self.tags.get(i) {
+                Some(0) => return (i, None),
+                Some(&t) if t == tag => match self.slots.get(i) {
+                    Some(s) if s.holds(probe, name) => return (i, Some(s.at())),
+                    _ => i += 1,
+                },
+                Some(_) => i += 1,
+                // Past the end: runs wrap to the start (a slot is always empty).
+                None => i = 0,
+            }
+        }
+    }
+
+    #[inline]
+    fn insert_probe<'n>(
+        &mut self,
+        probe: &Probe<'_>,
+        at: u32,
+        name: &impl Fn(u32) -> &'n str,
+    ) -> Result<(), u32> {
+        if (self.len + 1) * 4 > self.tags.len() * 3 {
+            self.grow(name);
+        }
+        match self.find(probe, name) {
+            (_, Some(first)) => Err(first),
+            (i, None) => {
+                self.place(i, probe, at);
+                Ok(())
+            }
+        }
+    }
+
+    #[inline]
+    fn place(&mut self, i: usize, probe: &Probe<'_>, at: u32) {
+        if let (Some(t), Some(s)) = (self.tags.get_mut(i), self.slots.get_mut(i)) {
+            *t = probe.tag();
+            *s = S::new(probe, at);
+            self.len += 1;
+        }
+    }
+
+    /// Make room for more ids (rare: tables are sized for their ids): every id
+    /// is placed again from its name.
+    #[cold]
+    fn grow<'n>(&mut self, name: &impl Fn(u32) -> &'n str) {
+        let n = slots_for((self.len + 1).saturating_mul(2));
+        let tags = std::mem::replace(&mut self.tags, vec![0; n]);
+        let slots = std::mem::replace(&mut self.slots, vec![S::EMPTY; n]);
+        self.len = 0;
+        for (_, s) in tags.into_iter().zip(slots).filter(|(t, _)| *t != 0) {
+            let probe = self.probe(name(s.at()));
+            if let (i, None) = self.find(&probe, name) {
+                self.place(i, &probe, s.at());
+            }
         }
     }
 
     /// Record that `id` is at position `at`, unless an earlier position holds it:
     /// then that position is returned. `name(i)` is the id at position `i`.
+    #[cfg(test)]
     pub fn insert<'n>(
         &mut self,
         id: &str,
         at: u32,
         name: impl Fn(u32) -> &'n str,
     ) -> Result<(), u32> {
-        let probe = Probe::new::<S>(id);
-        let hash = self.state.hash_one(id);
-        let state = &self.state;
-        match self.table.entry(
-            hash,
-            |s| s.holds(&probe, &name),
-            |s| state.hash_one(name(s.at())),
-        ) {
-            Entry::Occupied(first) => Err(first.get().at()),
-            Entry::Vacant(slot) => {
-                slot.insert(S::new(probe.key, at));
-                Ok(())
+        let probe = self.probe(id);
+        self.insert_probe(&probe, at, &name)
+    }
+
+    /// Insert ids `0..n` at their positions, in blocks (see the module). In
+    /// order, `id(i)` may fail; else `each(i, id, first)` is told the earlier
+    /// position of the same id, if any (then nothing is inserted), and may stop.
+    pub fn insert_all<'a, 'n, E>(
+        &mut self,
+        n: usize,
+        id: impl Fn(usize) -> Result<&'a str, E>,
+        name: impl Fn(u32) -> &'n str,
+        mut each: impl FnMut(usize, &'a str, Option<u32>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut probes = Vec::with_capacity(BLOCK);
+        let mut start = 0;
+        while start < n {
+            probes.clear();
+            let end = n.min(start + BLOCK);
+            let mut failed = None;
+            for i in start..end {
+                match id(i) {
+                    Ok(text) => probes.push(self.probe(text)),
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
             }
+            self.touch(&probes);
+            for (i, probe) in (start..).zip(&probes) {
+                let first = self.insert_probe(probe, i as u32, &name).err();
+                each(i, probe.id, first)?;
+            }
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            start = end;
         }
+        Ok(())
     }
 
     /// The position of `id`, if it was inserted.
     #[inline]
     pub fn get<'n>(&self, id: &str, name: impl Fn(u32) -> &'n str) -> Option<u32> {
-        let probe = Probe::new::<S>(id);
-        let hash = self.state.hash_one(id);
-        self.table
-            .find(hash, |s| s.holds(&probe, &name))
-            .map(|s| s.at())
+        self.find(&self.probe(id), &name).1
+    }
+
+    /// Look up `id(i)` for `i` in `0..n`, in blocks (see the module), telling
+    /// `each(i, found)` in order; an absent id (`None`) is not looked up.
+    pub fn get_all<'a, 'n>(
+        &self,
+        n: usize,
+        id: impl Fn(usize) -> Option<&'a str>,
+        name: impl Fn(u32) -> &'n str,
+        mut each: impl FnMut(usize, Option<Option<u32>>),
+    ) {
+        let mut probes = Vec::with_capacity(BLOCK);
+        let mut present = [false; BLOCK];
+        let mut start = 0;
+        while start < n {
+            probes.clear();
+            let end = n.min(start + BLOCK);
+            for (i, given) in (start..end).zip(present.iter_mut()) {
+                *given = match id(i) {
+                    Some(text) => {
+                        probes.push(self.probe(text));
+                        true
+                    }
+                    None => false,
+                };
+            }
+            self.touch(&probes);
+            let mut next = probes.iter();
+            for (i, given) in (start..end).zip(present) {
+                let found = if given {
+                    next.next().map(|p| self.find(p, &name).1)
+                } else {
+                    None
+                };
+                each(i, found);
+            }
+            start = end;
+        }
     }
 }
 
@@ -219,6 +412,115 @@ mod tests {
         assert_eq!(index.get("", name), None);
     }
 
+    /// Many ids, in blocks, through a table that starts too small (it grows),
+    /// with lookups of present, absent and missing (`None`) ids.
+    fn blocks_agree_with_one_at_a_time<S: Slot>() {
+        let ids: Vec<String> = (0..5000)
+            .map(|i| match i % 3 {
+                0 => format!("e{i}"),
+                1 => format!("event-with-a-long-name-{i}"),
+                _ => format!("{i:011}"),
+            })
+            .collect();
+        let name = |i: u32| ids[i as usize].as_str();
+        let mut index = IdIndex::<S>::with_capacity(10);
+        let mut told = Vec::new();
+        let done: Result<(), ()> = index.insert_all(
+            ids.len(),
+            |i| Ok(ids[i].as_str()),
+            name,
+            |i, id, first| {
+                told.push((i, id.to_owned(), first));
+                Ok(())
+            },
+        );
+        assert_eq!(done, Ok(()));
+        assert_eq!(told.len(), ids.len());
+        assert!(told
+            .iter()
+            .all(|(i, id, first)| *id == ids[*i] && first.is_none()));
+        // Every third asked for is absent, every fifth not given.
+        let asked = |i: usize| match (i % 5, i % 3) {
+            (0, _) => None,
+            (_, 0) => Some(format!("x{i}")),
+            _ => Some(ids[i].clone()),
+        };
+        let asked: Vec<Option<String>> = (0..ids.len()).map(asked).collect();
+        let mut found = Vec::new();
+        index.get_all(
+            ids.len(),
+            |i| asked[i].as_deref(),
+            name,
+            |i, f| found.push((i, f)),
+        );
+        for (i, f) in found {
+            let one = asked[i].as_deref().map(|id| index.get(id, name));
+            assert_eq!(f, one, "{i}");
+            let want = match (i % 5, i % 3) {
+                (0, _) => None,
+                (_, 0) => Some(None),
+                _ => Some(Some(i as u32)),
+            };
+            assert_eq!(f, want, "{i}");
+        }
+    }
+
+    /// A failing id and a duplicate stop the insertion in input order, after
+    /// the ids before them in the same block went in.
+    fn blocks_stop_in_order<S: Slot>() {
+        let ids = ["a", "b", "c", "b", "d"];
+        let name = |i: u32| ids[i as usize];
+        let mut index = IdIndex::<S>::with_capacity(ids.len());
+        let got = index.insert_all(
+            ids.len(),
+            |i| {
+                if i == 4 {
+                    Err(format!("bad {i}"))
+                } else {
+                    Ok(ids[i])
+                }
+            },
+            name,
+            |i, id, first| match first {
+                Some(f) => Err(format!("{id} at {i} first at {f}")),
+                None => Ok(()),
+            },
+        );
+        assert_eq!(got, Err("b at 3 first at 1".to_owned()));
+        assert_eq!(index.get("c", name), Some(2));
+        let mut index = IdIndex::<S>::with_capacity(ids.len());
+        let got = index.insert_all(
+            ids.len(),
+            |i| {
+                if i == 2 {
+                    Err(format!("bad {i}"))
+                } else {
+                    Ok(ids[i])
+                }
+            },
+            name,
+            |_, _, _| Ok(()),
+        );
+        assert_eq!(got, Err("bad 2".to_owned()));
+        assert_eq!(
+            (index.get("a", name), index.get("b", name)),
+            (Some(0), Some(1))
+        );
+        assert_eq!(index.get("c", name), None);
+    }
+
+    #[test]
+    fn blocks_positions_only() {
+        blocks_agree_with_one_at_a_time::<u32>();
+        blocks_stop_in_order::<u32>();
+    }
+
+    #[test]
+    fn blocks_inline() {
+        blocks_agree_with_one_at_a_time::<Inline>();
+        blocks_stop_in_order::<Inline>();
+    }
+
     #[test]
     fn keys_hold_the_bytes_and_the_length() {
         use super::{Key, INLINE};
@@ -234,10 +536,10 @@ mod tests {
                 padded[11] = 0xff;
             }
             let word = |k: usize| u32::from_le_bytes(padded[4 * k..4 * k + 4].try_into().unwrap());
-            assert_eq!(Key::of(id), Key([word(0), word(1), word(2)]), "{id:?}");
+            assert_eq!(Key::of(id, 0), Key([word(0), word(1), word(2)]), "{id:?}");
         }
-        assert_ne!(Key::of("ab"), Key::of("ab\0"));
-        assert_ne!(Key::of("a"), Key::of(""));
+        assert_ne!(Key::of("ab", 0), Key::of("ab\0", 0));
+        assert_ne!(Key::of("a", 0), Key::of("", 0));
     }
 
     #[test]
