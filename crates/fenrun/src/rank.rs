@@ -13,11 +13,77 @@ use crate::error::{Error, Result};
 use crate::graph::NONE;
 use crate::ids::{MemberId, RankId};
 use crate::money::short_string;
-use crate::policy::{Condition, Leaf, Metric, Policy, RankIdx};
+use crate::policy::{Condition, Leaf, Metric, Policy, RankIdx, RuleKind, Split};
 
-/// Per-member metric inputs over the batch, net of refunds.
+/// Which per-member metrics a policy reads (in its conditions and pool
+/// weights): the others are not computed. Net sales are always.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Needs {
+    /// Sales and purchases per member (the per-event sums).
+    pub sums: bool,
+    /// Team sales (sums folded up the tree).
+    pub team_sales: bool,
+    /// Referral and team counts (folded up the tree, per rank).
+    pub counts: bool,
+}
+
+impl Needs {
+    pub fn of(policy: &Policy) -> Needs {
+        let mut needs = Needs::default();
+        let mut stack: Vec<&Condition> = policy
+            .ranks()
+            .iter()
+            .filter_map(|r| r.upgrade.as_ref())
+            .chain(policy.active_if())
+            .collect();
+        while let Some(c) = stack.pop() {
+            match c {
+                Condition::All(items) | Condition::Any(items) => stack.extend(items),
+                Condition::Not(x) => stack.push(x),
+                Condition::Leaf(l) => needs.add(&l.metric),
+            }
+        }
+        for rule in policy.rules() {
+            if let RuleKind::Pool {
+                split: Split::WeightedBy(m),
+                ..
+            } = &rule.kind
+            {
+                needs.add(m);
+            }
+        }
+        needs
+    }
+
+    fn add(&mut self, metric: &Metric) {
+        match metric {
+            Metric::Sales | Metric::Purchases => self.sums = true,
+            Metric::TeamSales => {
+                self.sums = true;
+                self.team_sales = true;
+            }
+            Metric::DirectReferrals(_) | Metric::TeamSize(_) | Metric::Legs(_) => {
+                self.counts = true;
+            }
+            Metric::Groups(_) | Metric::GroupMembers | Metric::LargestGroup | Metric::Attr(_) => {}
+        }
+    }
+
+    /// Whether `metric` is computed.
+    fn covers(self, metric: &Metric) -> bool {
+        let mut one = Needs::default();
+        one.add(metric);
+        (!one.sums || self.sums)
+            && (!one.team_sales || self.team_sales)
+            && (!one.counts || self.counts)
+    }
+}
+
+/// Per-member metric inputs over the batch, net of refunds; only those the
+/// policy reads ([`Needs`]) are computed, the others are left empty.
 #[derive(Debug, Clone)]
 pub(crate) struct Metrics {
+    needs: Needs,
     ranks: usize,
     pub sales: Vec<Decimal>,
     pub purchases: Vec<Decimal>,
@@ -60,39 +126,75 @@ fn add(
     Ok(())
 }
 
-impl Metrics {
-    fn new(batch: &Batch, ranks: usize) -> Result<Metrics> {
-        let n = batch.ids.len();
-        let mut sales = vec![Decimal::ZERO; n];
-        let mut purchases = vec![Decimal::ZERO; n];
-        let mut net_sales = Decimal::ZERO;
-        for (i, e) in batch.events.iter().enumerate() {
-            let path = || format!("events[{i}].amount");
-            let (seller, buyer, amount) = match e {
-                Event::Order(o) => (o.seller, o.buyer, o.amount),
-                Event::Refund(r) => match batch.events.get(r.order_event) {
-                    Some(Event::Order(o)) => (o.seller, o.buyer, -r.amount),
-                    _ => continue,
-                },
-            };
+/// Net sales of the batch, with no per-member sums. An overflow is reported
+/// as the per-member sums report it (a member's running sum never exceeds the
+/// batch's, so theirs overflows first or never).
+fn net_sales_only(batch: &Batch) -> Result<Decimal> {
+    let mut net = Decimal::ZERO;
+    for e in &batch.events {
+        let amount = match e {
+            Event::Order(o) => o.amount,
+            Event::Refund(r) => -r.amount,
+        };
+        match net.checked_add(amount) {
+            Some(x) => net = x,
+            None => return member_sums(batch).map(|(_, _, net)| net),
+        }
+    }
+    Ok(net)
+}
+
+/// Sales and purchases per member and net sales of the batch.
+fn member_sums(batch: &Batch) -> Result<(Vec<Decimal>, Vec<Decimal>, Decimal)> {
+    let n = batch.ids.len();
+    let mut sales = vec![Decimal::ZERO; n];
+    let mut purchases = vec![Decimal::ZERO; n];
+    let mut net_sales = Decimal::ZERO;
+    for (i, e) in batch.events.iter().enumerate() {
+        let path = || format!("events[{i}].amount");
+        let (seller, buyer, amount) = match e {
+            Event::Order(o) => (o.seller, o.buyer, o.amount),
+            Event::Refund(r) => match batch.events.get(r.order_event) {
+                Some(Event::Order(o)) => (o.seller, o.buyer, -r.amount),
+                _ => continue,
+            },
+        };
+        add(
+            sales.get_mut(seller as usize),
+            amount,
+            path,
+            "seller's sales",
+        )?;
+        if buyer != NONE {
             add(
-                sales.get_mut(seller as usize),
+                purchases.get_mut(buyer as usize),
                 amount,
                 path,
-                "seller's sales",
+                "buyer's purchases",
             )?;
-            if buyer != NONE {
-                add(
-                    purchases.get_mut(buyer as usize),
-                    amount,
-                    path,
-                    "buyer's purchases",
-                )?;
-            }
-            net_sales = net_sales
-                .checked_add(amount)
-                .ok_or_else(|| overflow(&path(), "net sales of the batch"))?;
         }
+        net_sales = net_sales
+            .checked_add(amount)
+            .ok_or_else(|| overflow(&path(), "net sales of the batch"))?;
+    }
+    Ok((sales, purchases, net_sales))
+}
+
+impl Metrics {
+    fn new(batch: &Batch, ranks: usize, needs: Needs) -> Result<Metrics> {
+        let n = batch.ids.len();
+        let (sales, purchases, net_sales) = if needs.sums {
+            member_sums(batch)?
+        } else {
+            (Vec::new(), Vec::new(), net_sales_only(batch)?)
+        };
+        let counts = |len: usize| {
+            if needs.counts {
+                vec![0; len]
+            } else {
+                Vec::new()
+            }
+        };
         // Group sizes by owner, as a compact index (counting sort on owner).
         let mut group_start = vec![0u32; n + 1];
         for g in &batch.groups {
@@ -117,15 +219,20 @@ impl Metrics {
             }
         }
         Ok(Metrics {
+            needs,
             ranks,
-            team_sales: sales.clone(),
+            team_sales: if needs.team_sales {
+                sales.clone()
+            } else {
+                Vec::new()
+            },
             sales,
             purchases,
-            team_size: vec![0; n],
-            children: vec![0; n],
-            desc_ge: vec![0; n * ranks],
-            direct_ge: vec![0; n * ranks],
-            legs_ge: vec![0; n * ranks],
+            team_size: counts(n),
+            children: counts(n),
+            desc_ge: counts(n * ranks),
+            direct_ge: counts(n * ranks),
+            legs_ge: counts(n * ranks),
             group_start,
             group_sizes,
             net_sales,
@@ -149,6 +256,7 @@ impl Metrics {
 
     /// The value of `metric` for member `m`.
     pub fn value(&self, batch: &Batch, m: u32, metric: &Metric) -> Decimal {
+        debug_assert!(self.needs.covers(metric), "{metric:?} was not computed");
         let i = m as usize;
         let dec = |v: Option<&Decimal>| v.copied().unwrap_or_default();
         let count = |v: u64| Decimal::from(v);
@@ -188,6 +296,9 @@ impl Metrics {
     /// Fold a finished member `m` (rank `rank`) into its sponsor's counts.
     fn fold_into_parent(&mut self, m: u32, p: u32, rank: RankIdx) -> Result<()> {
         let (mi, pi) = (m as usize, p as usize);
+        if !self.needs.team_sales && !self.needs.counts {
+            return Ok(());
+        }
         let ts = self.team_sales.get(mi).copied().unwrap_or_default();
         add(
             self.team_sales.get_mut(pi),
@@ -201,6 +312,9 @@ impl Metrics {
         }
         if let Some(c) = self.children.get_mut(pi) {
             *c += 1;
+        }
+        if !self.needs.counts {
+            return Ok(());
         }
         for r in 0..self.ranks {
             let own = u32::from(usize::from(rank) >= r);
@@ -386,7 +500,7 @@ pub(crate) fn progress(policy: &Policy, batch: &Batch, ranking: &Ranking, m: u32
 /// Evaluate ranks (when the policy says so) and activity for every member (§4, §11).
 pub(crate) fn evaluate(policy: &Policy, batch: &Batch) -> Result<Ranking> {
     let ranks = policy.ranks().len();
-    let mut metrics = Metrics::new(batch, ranks)?;
+    let mut metrics = Metrics::new(batch, ranks, Needs::of(policy))?;
     let mut rank = batch.input_rank.clone();
     let mut changes = Vec::new();
     for &m in batch.forest.parents_first.iter().rev() {
@@ -437,4 +551,100 @@ pub(crate) fn evaluate(policy: &Policy, batch: &Batch) -> Result<Ranking> {
         changes,
         metrics,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{evaluate, Needs};
+    use crate::{Batch, Policy};
+
+    const RANKS: &str = r#"[{"id": "member"}, {"id": "owner", "rate": "0.10"}"#;
+
+    fn policy(extra_rank: &str, rest: &str) -> Policy {
+        let text = format!(r#"{{"version": 1, "ranks": {RANKS}{extra_rank}]{rest}}}"#);
+        Policy::from_json(&text).unwrap()
+    }
+
+    #[test]
+    fn needs_come_from_conditions_and_pool_weights() {
+        let none = policy(
+            "",
+            r#", "rules": [{"id": "l", "type": "levels", "rates": ["0.1"]}]"#,
+        );
+        assert_eq!(Needs::of(&none), Needs::default());
+        // A sales leaf under `not` in an upgrade: the per-member sums only.
+        let upgrade = policy(
+            r#", {"id": "lead", "rate": "0.2", "upgrade": {"not": {"metric": "sales", "gte": "1"}}}"#,
+            "",
+        );
+        let sums = Needs {
+            sums: true,
+            ..Needs::default()
+        };
+        assert_eq!(Needs::of(&upgrade), sums);
+        // Counts from `active_if`, team sales from a pool's weights.
+        let both = policy(
+            "",
+            r#", "active_if": {"any": [{"metric": "groups", "gte": "1"}, {"metric": "team_size", "gte": "2"}]},
+               "rules": [{"id": "p", "type": "pool", "rate": "0.01", "split": {"weighted_by": "team_sales"}}]"#,
+        );
+        assert_eq!(
+            Needs::of(&both),
+            Needs {
+                sums: true,
+                team_sales: true,
+                counts: true
+            }
+        );
+    }
+
+    /// Without per-member sums, net sales and overflow errors are those of the
+    /// full sums: the member's sum overflows first when one member holds it all,
+    /// the batch's when two share it.
+    #[test]
+    fn net_sales_alone_agree_with_the_member_sums() {
+        // Above half of Decimal's largest (7.9e28): two of them overflow.
+        let half = "40000000000000000000000000000";
+        let none = policy("", "");
+        let sums = policy(
+            r#", {"id": "lead", "rate": "0.2", "upgrade": {"metric": "purchases", "gte": "1"}}"#,
+            "",
+        );
+        let batch = |amounts: [(&str, &str); 3]| {
+            let events: Vec<String> = amounts
+                .iter()
+                .enumerate()
+                .map(|(i, (seller, amount))| {
+                    format!(r#"{{"id": "o{i}", "seller": "{seller}", "buyer": "c", "amount": "{amount}"}}"#)
+                })
+                .collect();
+            let text = format!(
+                r#"{{"members": [{{"id": "m1"}}, {{"id": "m2"}}], "events": [{}, {{"id": "r", "refund_of": "o0", "amount": "1"}}]}}"#,
+                events.join(", ")
+            );
+            Batch::from_json(&text, &none).unwrap()
+        };
+        let outcome = |p: &Policy, b: &Batch| match evaluate(p, b) {
+            Ok(r) => Ok(r.metrics.net_sales),
+            Err(e) => Err(e.to_string()),
+        };
+        let fits = batch([("m1", "10.5"), ("m2", "2.25"), ("m1", "1")]);
+        // 10.5 + 2.25 + 1 - 1 (the refund of o0) = 12.75
+        assert_eq!(outcome(&none, &fits), Ok("12.75".parse().unwrap()));
+        assert_eq!(outcome(&sums, &fits), outcome(&none, &fits));
+        let one = batch([("m1", half), ("m2", "1"), ("m1", half)]);
+        let err = outcome(&none, &one).unwrap_err();
+        assert!(
+            err.contains("events[2].amount") && err.contains("seller's sales"),
+            "{err}"
+        );
+        assert_eq!(outcome(&sums, &one), Err(err));
+        let two = batch([("m1", half), ("m2", half), ("m1", "1")]);
+        let err = outcome(&none, &two).unwrap_err();
+        assert!(
+            err.contains("events[1].amount") && err.contains("net sales"),
+            "{err}"
+        );
+        assert_eq!(outcome(&sums, &two), Err(err));
+    }
 }
