@@ -210,13 +210,20 @@ enum Events {
 impl Columns {
     /// Validate against `policy`, naming tables and rows in errors.
     pub fn validate(self, policy: &Policy) -> Result<Batch> {
+        self.validate_on(policy, 1)
+    }
+
+    /// [`Columns::validate`] on up to `threads` threads
+    /// (see [`Batch::from_columns_on`]).
+    pub fn validate_on(self, policy: &Policy, threads: usize) -> Result<Batch> {
+        let (members, groups) = (self.members, &self.groups);
         let (batch, orders) = match &self.events {
             Events::Columns(t) => (
-                Batch::from_columns(self.members, &self.groups, &**t, policy),
+                Batch::from_columns_on(members, groups, &**t, policy, threads),
                 t.orders(),
             ),
             Events::Records(events, orders) => (
-                Batch::from_columns(self.members, &self.groups, events.as_slice(), policy),
+                Batch::from_columns_on(members, groups, events.as_slice(), policy, threads),
                 *orders,
             ),
         };

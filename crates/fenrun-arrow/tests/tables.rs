@@ -184,13 +184,15 @@ fn every_vector_settles_the_same_through_tables() {
             .as_ref()
             .map_err(Clone::clone)
             .and_then(|b| fenrun::settle(&policy, b));
-        for decimal_money in [false, true] {
+        // Validation on two threads must give the same batch and errors as on one.
+        for (decimal_money, threads) in [(false, 1), (true, 1), (true, 2)] {
             let Some(t) = tables(&doc, decimal_money) else {
                 skipped += 1;
                 continue;
             };
             let got = t
-                .into_batch(&policy)
+                .into_columns_with(&fenrun_arrow::ReadOptions::default())
+                .and_then(|c| c.validate_on(&policy, threads))
                 .and_then(|b| fenrun::settle(&policy, &b));
             match (&expected, got) {
                 (Ok(e), Ok(g)) if e.to_json() == g.to_json() => same += 1,
@@ -202,7 +204,7 @@ fn every_vector_settles_the_same_through_tables() {
                 // can surface later or differently in table form; only meaning must agree.
                 (Err(e), _) if e.family() == fenrun::ErrorFamily::Format => skipped += 1,
                 (e, g) => failures.push(format!(
-                    "{} (decimal128 money: {decimal_money}): JSON path {:?}, table path {:?}",
+                    "{} (decimal128 money: {decimal_money}, {threads} threads): JSON path {:?}, table path {:?}",
                     path.display(),
                     e.as_ref()
                         .map(|s| s.total_paid())
@@ -214,7 +216,7 @@ fn every_vector_settles_the_same_through_tables() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(
-        same >= 180,
+        same >= 270,
         "only {same} vector runs compared ({skipped} skipped)"
     );
 }

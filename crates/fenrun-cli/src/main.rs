@@ -113,8 +113,9 @@ enum Command {
         /// Compute totals, rank changes and summary only; write no lines.
         #[arg(long)]
         no_lines: bool,
-        /// Settle on N threads (order chunks settled apart and merged, exactly);
-        /// with --no-lines only. One thread is the default and the headline.
+        /// Validate tables and settle on N threads (sellers and buyers resolved
+        /// while event ids are indexed; order chunks settled apart and merged,
+        /// exactly); with --no-lines only. One thread is the default and the headline.
         #[arg(long, value_name = "N", default_value_t = 1, requires = "no_lines")]
         threads: usize,
     },
@@ -183,7 +184,13 @@ fn load_policy(policy: &Path) -> Result<Policy, Failure> {
     Ok(Policy::from_slice(&read(policy)?)?)
 }
 
-fn load(policy: &Path, input: &Input, clock: &mut Clock) -> Result<(Policy, Batch), Failure> {
+/// Read and validate a batch; tables are validated on up to `threads` threads.
+fn load(
+    policy: &Path,
+    input: &Input,
+    threads: usize,
+    clock: &mut Clock,
+) -> Result<(Policy, Batch), Failure> {
     let p = load_policy(policy)?;
     let b = match (&input.batch, &input.members, &input.orders) {
         (Some(path), _, _) => {
@@ -201,7 +208,7 @@ fn load(policy: &Path, input: &Input, clock: &mut Clock) -> Result<(Policy, Batc
             clock.lap("read");
             let columns = tables.into_columns_with(&fenrun_arrow::ReadOptions::default())?;
             clock.lap("convert");
-            columns.validate(&p)?
+            columns.validate_on(&p, threads)?
         }
         _ => {
             return Err(Failure::Io(
@@ -261,7 +268,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             println!("ok: {} ranks, {} rules", p.ranks().len(), p.rules().len());
         }
         Command::Ranks { policy, input } => {
-            let (p, b) = load(&policy, &input, clock)?;
+            let (p, b) = load(&policy, &input, 1, clock)?;
             let engine = Engine::new(&p, &b)?;
             let text = format!("{}\n", engine.rank_changes_json());
             write_out(None, text.as_bytes())?;
@@ -276,7 +283,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             no_lines,
             threads,
         } => {
-            let (p, b) = load(&policy, &input, clock)?;
+            let (p, b) = load(&policy, &input, threads, clock)?;
             let engine = Engine::new(&p, &b)?;
             clock.lap("ranks");
             let s = match (&lines_out, no_lines) {
@@ -338,7 +345,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             input,
             order,
         } => {
-            let (p, b) = load(&policy, &input, clock)?;
+            let (p, b) = load(&policy, &input, 1, clock)?;
             for line in Engine::new(&p, &b)?.explain(&order)? {
                 println!("{line}");
             }

@@ -124,11 +124,24 @@ impl Batch {
     /// Validate members and groups given as records and events given by column
     /// (see [`EventColumns`]): a columnar reader's path, with no record per event.
     /// Codes and paths are those of [`Batch::from_records`].
-    pub fn from_columns<E: EventColumns + ?Sized>(
+    pub fn from_columns<E: EventColumns + Sync + ?Sized>(
         members: Vec<MemberRecord>,
         group_rows: &[GroupRecord],
         event_rows: &E,
         policy: &Policy,
+    ) -> Result<Batch> {
+        Batch::from_columns_on(members, group_rows, event_rows, policy, 1)
+    }
+
+    /// [`Batch::from_columns`] on up to `threads` threads: with two or more,
+    /// sellers and buyers are resolved on a second thread while the event ids
+    /// are indexed. The batch and any error are the same as on one thread.
+    pub fn from_columns_on<E: EventColumns + Sync + ?Sized>(
+        members: Vec<MemberRecord>,
+        group_rows: &[GroupRecord],
+        event_rows: &E,
+        policy: &Policy,
+        threads: usize,
     ) -> Result<Batch> {
         let n = members.len();
         if u32::try_from(n).map_or(true, |n| n == NONE) {
@@ -230,7 +243,7 @@ impl Batch {
                 ),
             });
         }
-        let (events, event_ids) = validate_events(event_rows, &index, &packed, policy)?;
+        let (events, event_ids) = validate_events(event_rows, &index, &packed, policy, threads)?;
 
         // Validation is done with borrowed ids; now move them instead of cloning.
         drop(index);
@@ -252,11 +265,12 @@ impl Batch {
 }
 
 /// Validate the events in input order; returns them with their ids packed.
-fn validate_events<E: EventColumns + ?Sized>(
+fn validate_events<E: EventColumns + Sync + ?Sized>(
     docs: &E,
     members: &IdIndex<Inline>,
     member_names: &Packed,
     policy: &Policy,
+    threads: usize,
 ) -> Result<(Vec<Event>, Packed)> {
     let scale = policy.rounding().scale;
     let n = docs.len();
@@ -287,35 +301,51 @@ fn validate_events<E: EventColumns + ?Sized>(
         );
         found
     };
-    let sellers = resolve(true);
-    let buyers = resolve(false);
     // Event id → index. Built first so a refund before its order is told apart
     // from a refund of an order that does not exist. Probes compare against the
     // input's own ids; the batch keeps a packed copy.
-    let input_id = |j: u32| docs.id(j as usize).unwrap_or("");
-    let mut ids = IdIndex::<u32>::with_capacity(n);
-    let mut names = Packed::with_capacity(n);
-    ids.insert_all(
-        n,
-        |i| docs.id(i),
-        input_id,
-        |i, id, first| {
-            names.push(id);
-            if id.is_empty() {
-                return Err(Error::EmptyId {
-                    path: format!("events[{i}].id"),
-                });
-            }
-            match first {
-                Some(first) => Err(Error::DuplicateEvent {
-                    path: format!("events[{i}].id"),
-                    event: id.to_string(),
-                    first: first as usize,
-                }),
-                None => Ok(()),
-            }
-        },
-    )?;
+    let index_ids = || -> Result<(IdIndex<u32>, Packed)> {
+        let input_id = |j: u32| docs.id(j as usize).unwrap_or("");
+        let mut ids = IdIndex::<u32>::with_capacity(n);
+        let mut names = Packed::with_capacity(n);
+        ids.insert_all(
+            n,
+            |i| docs.id(i),
+            input_id,
+            |i, id, first| {
+                names.push(id);
+                if id.is_empty() {
+                    return Err(Error::EmptyId {
+                        path: format!("events[{i}].id"),
+                    });
+                }
+                match first {
+                    Some(first) => Err(Error::DuplicateEvent {
+                        path: format!("events[{i}].id"),
+                        event: id.to_string(),
+                        first: first as usize,
+                    }),
+                    None => Ok(()),
+                }
+            },
+        )?;
+        Ok((ids, names))
+    };
+    // The two share nothing but reads: apart, they can run at once.
+    let (sellers, buyers, indexed) = if threads > 1 {
+        std::thread::scope(|scope| {
+            let members = scope.spawn(|| (resolve(true), resolve(false)));
+            let indexed = index_ids();
+            let (s, b) = members
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (s, b, indexed)
+        })
+    } else {
+        let indexed = index_ids();
+        (resolve(true), resolve(false), indexed)
+    };
+    let (ids, names) = indexed?;
     let event_name = |j: u32| names.get(j);
     let mut refunded: HashMap<usize, Decimal> = HashMap::default();
     let mut events = Vec::with_capacity(n);
