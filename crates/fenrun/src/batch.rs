@@ -43,8 +43,8 @@ pub(crate) struct Order {
 /// A refund of an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Refund {
-    /// Index of the order event in `events`.
-    pub order_event: usize,
+    /// Index of the order event in `events` (events are fewer than `u32::MAX`).
+    pub order_event: u32,
     pub amount: Decimal,
     /// This refund brings the order's refunds to its full amount.
     pub completes: bool,
@@ -439,7 +439,7 @@ fn validate_events<E: EventColumns + Sync + ?Sized>(
                 }
                 *so_far = total;
                 events.push(Event::Refund(Refund {
-                    order_event,
+                    order_event: order_event as u32,
                     amount,
                     completes: total == order_amount,
                 }));
@@ -484,4 +484,13 @@ fn check_timestamp(at: &str) -> std::result::Result<(), String> {
     time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    /// Ten million events are held at once: their size is memory first touched.
+    #[test]
+    fn events_stay_small() {
+        assert_eq!(std::mem::size_of::<super::Event>(), 28);
+    }
 }

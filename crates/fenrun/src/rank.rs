@@ -154,7 +154,7 @@ fn member_sums(batch: &Batch) -> Result<(Vec<Decimal>, Vec<Decimal>, Decimal)> {
         let path = || format!("events[{i}].amount");
         let (seller, buyer, amount) = match e {
             Event::Order(o) => (o.seller, o.buyer, o.amount),
-            Event::Refund(r) => match batch.events.get(r.order_event) {
+            Event::Refund(r) => match batch.events.get(r.order_event as usize) {
                 Some(Event::Order(o)) => (o.seller, o.buyer, -r.amount),
                 _ => continue,
             },

@@ -136,13 +136,17 @@ impl Schedules {
     }
 }
 
-/// An order as [`BySeller`] holds it.
+/// An order as [`BySeller`] holds it (16 bytes: the loop reads them in sequence).
 #[derive(Debug, Clone, Copy)]
 struct Grouped {
-    amount: Decimal,
+    /// The amount in units of the policy's scale, when `in_units`.
+    units: i64,
     event: u32,
     /// The order has at least one refund.
     refunded: bool,
+    /// No refund and an amount that fits `i64` units: settled from `units`.
+    /// Otherwise the amount is read from the event.
+    in_units: bool,
 }
 
 /// A batch's orders grouped by seller (input order within a seller) and its
@@ -158,7 +162,7 @@ struct BySeller {
 }
 
 impl BySeller {
-    fn new(batch: &Batch, refunded: &[bool]) -> BySeller {
+    fn new(batch: &Batch, refunded: &[bool], scale: u32) -> BySeller {
         let n = batch.ids.len();
         let mut start = vec![0u32; n + 1];
         let mut refunds = Vec::new();
@@ -169,7 +173,7 @@ impl BySeller {
                         *c += 1;
                     }
                 }
-                Event::Refund(r) => refunds.push((r.order_event as u32, i as u32)),
+                Event::Refund(r) => refunds.push((r.order_event, i as u32)),
             }
         }
         for s in 1..start.len() {
@@ -180,19 +184,25 @@ impl BySeller {
         }
         let mut next = start.clone();
         let empty = Grouped {
-            amount: Decimal::ZERO,
+            units: 0,
             event: NONE,
             refunded: false,
+            in_units: false,
         };
         let mut orders = vec![empty; start.last().copied().unwrap_or(0) as usize];
         for (i, e) in batch.events.iter().enumerate() {
             if let Event::Order(o) = e {
                 if let Some(pos) = next.get_mut(o.seller as usize) {
                     if let Some(slot) = orders.get_mut(*pos as usize) {
+                        let refunded = refunded.get(i).copied().unwrap_or(false);
+                        let units = crate::money::units(o.amount, scale)
+                            .and_then(|u| i64::try_from(u).ok())
+                            .filter(|_| !refunded);
                         *slot = Grouped {
-                            amount: o.amount,
+                            units: units.unwrap_or(0),
                             event: i as u32,
-                            refunded: refunded.get(i).copied().unwrap_or(false),
+                            refunded,
+                            in_units: units.is_some(),
                         };
                     }
                     *pos += 1;
@@ -498,7 +508,7 @@ impl<'a> Engine<'a> {
         let mut refunded = vec![false; batch.events.len()];
         for e in &batch.events {
             if let Event::Refund(r) = e {
-                if let Some(slot) = refunded.get_mut(r.order_event) {
+                if let Some(slot) = refunded.get_mut(r.order_event as usize) {
                     *slot = true;
                 }
             }
@@ -628,7 +638,7 @@ impl<'a> Engine<'a> {
     /// # Ok::<(), fenrun::Error>(())
     /// ```
     pub fn settle_totals(&self) -> Result<Settlement> {
-        let grouped = BySeller::new(self.batch, &self.refunded);
+        let grouped = BySeller::new(self.batch, &self.refunded, self.policy.rounding().scale);
         let part = self.run_by_seller(&grouped)?;
         self.finish_into(part, &mut |_: &Line| Ok(()))
     }
@@ -654,7 +664,7 @@ impl<'a> Engine<'a> {
     /// assert_eq!(two.total_of("m1").unwrap().to_string(), "18.00"); // 0.10 × (120 + 80 − 20)
     /// ```
     pub fn settle_totals_parallel(&self, threads: usize) -> Result<Settlement> {
-        let grouped = BySeller::new(self.batch, &self.refunded);
+        let grouped = BySeller::new(self.batch, &self.refunded, self.policy.rounding().scale);
         let ranges = grouped.split(threads.max(1));
         if ranges.len() <= 1 {
             let part = self.run_by_seller(&grouped)?;
@@ -752,24 +762,24 @@ impl<'a> Engine<'a> {
             for order in orders {
                 let i = order.event as usize;
                 // Orders without refunds: exact integers, nothing kept.
-                if !order.refunded {
-                    if let Some(units) = crate::money::units(order.amount, rounding.scale)
-                        .and_then(|u| i64::try_from(u).ok())
-                    {
-                        if order_in_units(
-                            units,
-                            &slots,
-                            &acc_of,
-                            &int_rates,
-                            cap,
-                            rounding.mode,
-                            &mut sums,
-                        ) {
-                            continue;
-                        }
-                    }
+                if order.in_units
+                    && order_in_units(
+                        order.units,
+                        &slots,
+                        &acc_of,
+                        &int_rates,
+                        cap,
+                        rounding.mode,
+                        &mut sums,
+                    )
+                {
+                    continue;
                 }
-                self.settle_order(i, order.amount, &slots, &rates, &mut out)?;
+                let amount = match self.batch.events.get(i) {
+                    Some(Event::Order(o)) => o.amount,
+                    _ => continue,
+                };
+                self.settle_order(i, amount, &slots, &rates, &mut out)?;
                 part.book_unpaid(&out)?;
                 for l in &out.lines {
                     if let Some(a) = sums.acc.iter_mut().find(|a| a.0 == l.beneficiary) {
@@ -779,7 +789,7 @@ impl<'a> Engine<'a> {
                     part.paid = checked_add(part.paid, l.amount, "total paid")?;
                 }
                 if order.refunded {
-                    let mut state = Reversible::of(order.amount, &out);
+                    let mut state = Reversible::of(amount, &out);
                     for j in grouped.refunds_of(i) {
                         let Some(Event::Refund(r)) = self.batch.events.get(j) else {
                             continue;
@@ -868,10 +878,10 @@ impl<'a> Engine<'a> {
                     }
                 }
                 Event::Refund(r) => {
-                    if !take(r.order_event) {
+                    if !take(r.order_event as usize) {
                         continue;
                     }
-                    let Some(state) = open.get_mut(&r.order_event) else {
+                    let Some(state) = open.get_mut(&(r.order_event as usize)) else {
                         continue;
                     };
                     reverse(
@@ -884,7 +894,7 @@ impl<'a> Engine<'a> {
                         emit,
                     )?;
                     if r.completes {
-                        open.remove(&r.order_event);
+                        open.remove(&(r.order_event as usize));
                     }
                 }
             }
