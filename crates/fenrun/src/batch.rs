@@ -143,6 +143,80 @@ impl Batch {
         policy: &Policy,
         threads: usize,
     ) -> Result<Batch> {
+        let mut builder = BatchBuilder::new(members, group_rows, policy)?.threads(threads);
+        builder.push_events(event_rows)?;
+        builder.finish()
+    }
+}
+
+/// A batch validated as its events arrive, chunk after chunk (a Parquet file's
+/// row groups, say), so that a reader need not hold every event's columns at
+/// once. The batch, and the error if any, are those of [`Batch::from_columns`]
+/// over all the chunks' rows end to end: members and groups first, then event
+/// ids (empty, duplicate) anywhere, then each event's own checks in input
+/// order, then sponsor cycles. An error of the first two kinds is returned
+/// when its chunk is pushed; the others by [`BatchBuilder::finish`].
+///
+/// ```
+/// use fenrun::input::{EventRecord, MemberRecord};
+/// use rust_decimal::Decimal;
+/// let policy = fenrun::Policy::from_json(r#"{"version": 1, "ranks": [{"id": "member", "rate": "0.1"}],
+///   "rules": [{"id": "d", "type": "differential"}]}"#)?;
+/// let mut builder = fenrun::BatchBuilder::new(vec![MemberRecord::new("m1")], &[], &policy)?;
+/// builder.push_events(&[EventRecord::order("o1", Some("m1"), None, Decimal::new(1000, 2))][..])?;
+/// builder.push_events(&[EventRecord::refund("r1", "o1", Decimal::new(250, 2))][..])?;
+/// let batch = builder.finish()?;
+/// assert_eq!(batch.event_count(), 2);
+/// // 0.1 × (10.00 − 2.50)
+/// assert_eq!(fenrun::settle(&policy, &batch)?.total_of("m1").unwrap().to_string(), "0.75");
+/// # Ok::<(), fenrun::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct BatchBuilder<'p> {
+    policy: &'p Policy,
+    threads: usize,
+    members: Vec<MemberRecord>,
+    member_names: Packed,
+    member_index: IdIndex<Inline>,
+    parent: Vec<u32>,
+    input_rank: Vec<RankIdx>,
+    input_active: Vec<bool>,
+    groups: Vec<Group>,
+    ids: IdIndex<u32>,
+    names: Packed,
+    events: Vec<Event>,
+    /// Refunded so far, by order event.
+    refunded: HashMap<usize, Decimal>,
+    /// The first event that failed its own checks: later chunks only have
+    /// their ids indexed (an id error anywhere comes first).
+    failed: Option<Failed>,
+}
+
+/// The first event that failed its own checks.
+#[derive(Debug)]
+enum Failed {
+    Error(Error),
+    /// A refund of an order not (yet) seen: of an order later in the input,
+    /// or of none. Told apart when the order's id comes, or at the end.
+    Refund {
+        at: usize,
+        refund: String,
+        order: String,
+    },
+}
+
+/// Marks a seller or buyer name that is not a member. Member indices stop
+/// below `NONE - 1` (the member limit), so it is free.
+const UNKNOWN: u32 = NONE - 1;
+
+impl<'p> BatchBuilder<'p> {
+    /// Validate members and groups (their codes and paths are those of
+    /// [`Batch::from_records`]); events come next.
+    pub fn new(
+        members: Vec<MemberRecord>,
+        group_rows: &[GroupRecord],
+        policy: &'p Policy,
+    ) -> Result<BatchBuilder<'p>> {
         let n = members.len();
         if u32::try_from(n).map_or(true, |n| n == NONE) {
             return Err(Error::LimitExceeded {
@@ -156,6 +230,7 @@ impl Batch {
         let mut index = IdIndex::<Inline>::with_capacity(n);
         let member_id = |i: usize| members.get(i).map_or("", |m| m.id.as_str());
         index.insert_all(
+            0,
             n,
             |i| Ok(member_id(i)),
             member_name,
@@ -232,252 +307,396 @@ impl Batch {
             })?;
             groups.push(Group { owner, size });
         }
-
-        if u32::try_from(event_rows.len()).map_or(true, |n| n == NONE) {
-            return Err(Error::LimitExceeded {
-                path: "events".into(),
-                detail: format!(
-                    "{} events is above the limit of {}",
-                    event_rows.len(),
-                    NONE - 1
-                ),
-            });
-        }
-        let (events, event_ids) = validate_events(event_rows, &index, &packed, policy, threads)?;
-
-        // Validation is done with borrowed ids; now move them instead of cloning.
-        drop(index);
-        let (ids, attrs): (Vec<MemberId>, Vec<BTreeMap<String, Decimal>>) =
-            members.into_iter().map(|m| (m.id, m.attrs)).unzip();
-        let ids: Arc<[MemberId]> = ids.into();
-        let forest = Forest::build(parent, &ids)?;
-        Ok(Batch {
-            ids,
-            event_ids: Arc::new(event_ids),
-            forest,
+        Ok(BatchBuilder {
+            policy,
+            threads: 1,
+            members,
+            member_names: packed,
+            member_index: index,
+            parent,
             input_rank,
             input_active,
-            attrs,
             groups,
-            events,
+            ids: IdIndex::with_capacity(0),
+            names: Packed::default(),
+            events: Vec::new(),
+            refunded: HashMap::default(),
+            failed: None,
+        })
+    }
+
+    /// Validate on up to `threads` threads (see [`Batch::from_columns_on`]).
+    pub fn threads(mut self, threads: usize) -> BatchBuilder<'p> {
+        self.threads = threads;
+        self
+    }
+
+    /// Room for `n` more events: tables sized once instead of grown.
+    pub fn reserve(&mut self, n: usize) {
+        let total = self.names.len().saturating_add(n);
+        if self.names.is_empty() {
+            self.ids = IdIndex::with_capacity(total);
+        }
+        self.names.reserve(n);
+        self.events.reserve(n);
+    }
+
+    /// Validate the next chunk of events (positions continue from the last
+    /// chunk). Returns an id error or a limit at once; an event's own error
+    /// is kept for [`BatchBuilder::finish`].
+    pub fn push_events<E: EventColumns + Sync + ?Sized>(&mut self, docs: &E) -> Result<()> {
+        let offset = self.names.len();
+        let n = docs.len();
+        let total = offset.saturating_add(n);
+        if u32::try_from(total).map_or(true, |t| t == NONE) {
+            return Err(Error::LimitExceeded {
+                path: "events".into(),
+                detail: format!("{total} events is above the limit of {}", NONE - 1),
+            });
+        }
+        if offset == 0 {
+            self.reserve(n);
+        }
+        let checking = self.failed.is_none();
+        // Sellers and buyers are resolved first, in a loop that does nothing
+        // else, so that many lookups are in flight at once; an unknown one is
+        // reported below, in input order with every other check.
+        let (members, member_names) = (&self.member_index, &self.member_names);
+        let resolve = |sellers: bool| {
+            let name = |i| {
+                if sellers {
+                    docs.seller(i)
+                } else {
+                    docs.buyer(i)
+                }
+            };
+            let mut found = Vec::with_capacity(if checking { n } else { 0 });
+            if checking {
+                members.get_all(
+                    n,
+                    name,
+                    |m| member_names.get(m),
+                    |_, m| {
+                        found.push(match m {
+                            None => NONE,
+                            Some(m) => m.unwrap_or(UNKNOWN),
+                        });
+                    },
+                );
+            }
+            found
+        };
+        // Event id → position, over every chunk: built before the chunk's
+        // own checks, so a refund before its order is told apart from a
+        // refund of an order that does not exist.
+        let (ids, names) = (&mut self.ids, &mut self.names);
+        let mut index_ids = || index_event_ids(docs, offset, ids, names);
+        // The two share nothing but reads: apart, they can run at once.
+        let (sellers, buyers, indexed) = if self.threads > 1 && checking {
+            std::thread::scope(|scope| {
+                let members = scope.spawn(|| (resolve(true), resolve(false)));
+                let indexed = index_ids();
+                let (s, b) = members
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                (s, b, indexed)
+            })
+        } else {
+            let indexed = index_ids();
+            (resolve(true), resolve(false), indexed)
+        };
+        indexed?;
+        match &self.failed {
+            None => {
+                if let Err(failed) = self.check_events(docs, offset, &sellers, &buyers) {
+                    self.failed = Some(failed);
+                }
+            }
+            Some(Failed::Refund { at, refund, order }) => {
+                // The order's id in this chunk: the refund came before it.
+                let names = &self.names;
+                if let Some(j) = self.ids.get(order, |j| names.get(j)) {
+                    let j = j as usize;
+                    let refund_of_j = match j.checked_sub(offset) {
+                        Some(l) => docs.refund_of(l),
+                        None => Some(""),
+                    };
+                    let error = refund_error(refund_of_j, *at, refund, order, j);
+                    self.failed = Some(Failed::Error(error));
+                }
+            }
+            Some(Failed::Error(_)) => {}
+        }
+        Ok(())
+    }
+
+    /// Each event's own checks, in input order; the first failure is returned.
+    fn check_events<E: EventColumns + ?Sized>(
+        &mut self,
+        docs: &E,
+        offset: usize,
+        sellers: &[u32],
+        buyers: &[u32],
+    ) -> std::result::Result<(), Failed> {
+        let scale = self.policy.rounding().scale;
+        let names = &self.names;
+        let event_name = |j: u32| names.get(j);
+        for k in 0..docs.len() {
+            let i = offset + k;
+            let refund_of = docs.refund_of(k);
+            let id = || event_name(i as u32).to_owned();
+            let record = if refund_of.is_some() {
+                "refund"
+            } else {
+                "order"
+            };
+            let amount = docs
+                .amount(k)
+                .map_err(|e| Failed::Error(e.map_path(|p| shift(p, offset))))?;
+            if amount <= Decimal::ZERO {
+                return Err(Failed::Error(Error::NonPositiveAmount {
+                    path: format!("events[{i}].amount"),
+                    record: record.into(),
+                    id: id(),
+                    amount: short_string(amount),
+                }));
+            }
+            // Written decimals bound the value's: normalizing (a division loop) is
+            // only needed when more are written than the scale allows.
+            if amount.scale() > scale && decimals_by_value(amount) > scale {
+                return Err(Failed::Error(Error::TooManyDecimals {
+                    path: format!("events[{i}].amount"),
+                    record: record.into(),
+                    id: id(),
+                    amount: amount.to_string(),
+                    scale,
+                }));
+            }
+            if let Some(at) = docs.at(k) {
+                check_timestamp(at).map_err(|detail| {
+                    Failed::Error(Error::InvalidTimestamp {
+                        path: format!("events[{i}].at"),
+                        event: id(),
+                        at: at.to_owned(),
+                        detail,
+                    })
+                })?;
+            }
+            match refund_of {
+                Some(of) => {
+                    // Resolved above: `NONE` is an absent name, anything else a given one.
+                    let given = |v: &[u32]| v.get(k).is_some_and(|&m| m != NONE);
+                    for (field, present) in [("seller", given(sellers)), ("buyer", given(buyers))] {
+                        if present {
+                            return Err(Failed::Error(Error::UnknownField {
+                                path: format!("events[{i}]"),
+                                field: field.into(),
+                            }));
+                        }
+                    }
+                    let order = self.ids.get(of, event_name).map(|j| j as usize);
+                    let order_amount = match order {
+                        Some(j) if j < i => match self.events.get(j) {
+                            Some(Event::Order(o)) => Some(o.amount),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    let (order_event, order_amount) = match (order, order_amount) {
+                        (Some(j), Some(amount)) => (j, amount),
+                        // Later in this chunk, or earlier but a refund itself.
+                        (Some(j), None) => {
+                            let later = j.checked_sub(offset).filter(|_| j > i);
+                            return Err(Failed::Error(match later {
+                                Some(l) => refund_error(docs.refund_of(l), i, &id(), of, j),
+                                None => refund_error(Some(""), i, &id(), of, j),
+                            }));
+                        }
+                        // Not seen yet: later in the input, or nowhere.
+                        (None, _) => {
+                            return Err(Failed::Refund {
+                                at: i,
+                                refund: id(),
+                                order: of.to_owned(),
+                            })
+                        }
+                    };
+                    let so_far = self.refunded.entry(order_event).or_insert(Decimal::ZERO);
+                    let total = so_far.checked_add(amount).ok_or_else(|| {
+                        Failed::Error(Error::Overflow {
+                            path: format!("events[{i}].amount"),
+                            detail: format!("refunds of order \"{of}\""),
+                        })
+                    })?;
+                    if total > order_amount {
+                        return Err(Failed::Error(Error::OverRefund {
+                            path: format!("events[{i}].amount"),
+                            refund: id(),
+                            order: of.to_string(),
+                            refunded: short_string(total),
+                            amount: short_string(order_amount),
+                        }));
+                    }
+                    *so_far = total;
+                    self.events.push(Event::Refund(Refund {
+                        order_event: order_event as u32,
+                        amount,
+                        completes: total == order_amount,
+                    }));
+                }
+                None => {
+                    let buyer = match buyers.get(k).copied().unwrap_or(NONE) {
+                        UNKNOWN => NONE,
+                        b => b,
+                    };
+                    let seller = match sellers.get(k).copied().unwrap_or(NONE) {
+                        UNKNOWN => {
+                            return Err(Failed::Error(Error::UnknownSeller {
+                                path: format!("events[{i}].seller"),
+                                order: id(),
+                                seller: docs.seller(k).unwrap_or_default().to_owned(),
+                            }))
+                        }
+                        NONE if buyer != NONE => buyer,
+                        NONE => {
+                            return Err(Failed::Error(Error::NoSeller {
+                                path: format!("events[{i}].seller"),
+                                order: id(),
+                                buyer: docs
+                                    .buyer(k)
+                                    .map_or_else(|| "(none)".to_owned(), |b| format!("\"{b}\"")),
+                            }))
+                        }
+                        s => s,
+                    };
+                    self.events.push(Event::Order(Order {
+                        seller,
+                        buyer,
+                        amount,
+                    }));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The validated batch, or the first error in input order (see the type).
+    pub fn finish(self) -> Result<Batch> {
+        match self.failed {
+            None => {}
+            Some(Failed::Error(e)) => return Err(e),
+            Some(Failed::Refund { at, refund, order }) => {
+                return Err(Error::UnknownOrder {
+                    path: format!("events[{at}].refund_of"),
+                    refund,
+                    order,
+                })
+            }
+        }
+        // Validation is done with borrowed ids; now move them instead of cloning.
+        drop(self.member_index);
+        drop(self.ids);
+        let (ids, attrs): (Vec<MemberId>, Vec<BTreeMap<String, Decimal>>) =
+            self.members.into_iter().map(|m| (m.id, m.attrs)).unzip();
+        let ids: Arc<[MemberId]> = ids.into();
+        let forest = Forest::build(self.parent, &ids)?;
+        Ok(Batch {
+            ids,
+            event_ids: Arc::new(self.names),
+            forest,
+            input_rank: self.input_rank,
+            input_active: self.input_active,
+            attrs,
+            groups: self.groups,
+            events: self.events,
         })
     }
 }
 
-/// Validate the events in input order; returns them with their ids packed.
-fn validate_events<E: EventColumns + Sync + ?Sized>(
+/// `events[k]` of a chunk is `events[offset + k]` of the batch.
+fn shift(path: &str, offset: usize) -> String {
+    let Some(rest) = path.strip_prefix("events[") else {
+        return path.to_owned();
+    };
+    let Some((k, tail)) = rest.split_once(']') else {
+        return path.to_owned();
+    };
+    match k.parse::<usize>() {
+        Ok(k) => format!("events[{}]{tail}", k + offset),
+        Err(_) => path.to_owned(),
+    }
+}
+
+/// Refund `at` names `order`, first seen at `j` and not an earlier order:
+/// before its order if event `j` is an order (`refund_of_j` is `None`),
+/// else of an order that does not exist.
+fn refund_error(
+    refund_of_j: Option<&str>,
+    at: usize,
+    refund: &str,
+    order: &str,
+    j: usize,
+) -> Error {
+    match refund_of_j {
+        None if j > at => Error::RefundBeforeOrder {
+            path: format!("events[{at}].refund_of"),
+            refund: refund.to_owned(),
+            order: order.to_owned(),
+            order_index: j,
+        },
+        _ => Error::UnknownOrder {
+            path: format!("events[{at}].refund_of"),
+            refund: refund.to_owned(),
+            order: order.to_owned(),
+        },
+    }
+}
+
+/// Index a chunk's event ids at positions from `offset`, copying them into
+/// `names`; an empty or duplicate id (or an unreadable one) is an error.
+fn index_event_ids<E: EventColumns + ?Sized>(
     docs: &E,
-    members: &IdIndex<Inline>,
-    member_names: &Packed,
-    policy: &Policy,
-    threads: usize,
-) -> Result<(Vec<Event>, Packed)> {
-    let scale = policy.rounding().scale;
+    offset: usize,
+    ids: &mut IdIndex<u32>,
+    names: &mut Packed,
+) -> Result<()> {
     let n = docs.len();
-    // Sellers and buyers are resolved first, in a loop that does nothing else, so
-    // that many lookups are in flight at once; an unknown one is reported below,
-    // in input order with every other check. `UNKNOWN` marks a name not found.
-    const UNKNOWN: u32 = NONE - 1;
-    // Member indices stop below `NONE - 1` (the member limit), so `UNKNOWN` is free.
-    let resolve = |sellers: bool| {
-        let name = |i| {
-            if sellers {
-                docs.seller(i)
-            } else {
-                docs.buyer(i)
-            }
-        };
-        let mut found = Vec::with_capacity(n);
-        members.get_all(
-            n,
-            name,
-            |m| member_names.get(m),
-            |_, m| {
-                found.push(match m {
-                    None => NONE,
-                    Some(m) => m.unwrap_or(UNKNOWN),
-                });
-            },
-        );
-        found
-    };
-    // Event id → index. Built first so a refund before its order is told apart
-    // from a refund of an order that does not exist. Probes compare against the
-    // input's own ids; the batch keeps a packed copy.
-    let index_ids = || -> Result<(IdIndex<u32>, Packed)> {
-        let input_id = |j: u32| docs.id(j as usize).unwrap_or("");
-        let mut ids = IdIndex::<u32>::with_capacity(n);
-        let mut names = Packed::with_capacity(n);
-        ids.insert_all(
-            n,
-            |i| docs.id(i),
-            input_id,
-            |i, id, first| {
-                names.push(id);
-                if id.is_empty() {
-                    return Err(Error::EmptyId {
-                        path: format!("events[{i}].id"),
-                    });
-                }
-                match first {
-                    Some(first) => Err(Error::DuplicateEvent {
-                        path: format!("events[{i}].id"),
-                        event: id.to_string(),
-                        first: first as usize,
-                    }),
-                    None => Ok(()),
-                }
-            },
-        )?;
-        Ok((ids, names))
-    };
-    // The two share nothing but reads: apart, they can run at once.
-    let (sellers, buyers, indexed) = if threads > 1 {
-        std::thread::scope(|scope| {
-            let members = scope.spawn(|| (resolve(true), resolve(false)));
-            let indexed = index_ids();
-            let (s, b) = members
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (s, b, indexed)
-        })
-    } else {
-        let indexed = index_ids();
-        (resolve(true), resolve(false), indexed)
-    };
-    let (ids, names) = indexed?;
-    let event_name = |j: u32| names.get(j);
-    let mut refunded: HashMap<usize, Decimal> = HashMap::default();
-    let mut events = Vec::with_capacity(n);
-    for i in 0..n {
-        let refund_of = docs.refund_of(i);
-        let id = || event_name(i as u32).to_owned();
-        let record = if refund_of.is_some() {
-            "refund"
-        } else {
-            "order"
-        };
-        let amount = docs.amount(i)?;
-        if amount <= Decimal::ZERO {
-            return Err(Error::NonPositiveAmount {
-                path: format!("events[{i}].amount"),
-                record: record.into(),
-                id: id(),
-                amount: short_string(amount),
-            });
-        }
-        // Written decimals bound the value's: normalizing (a division loop) is
-        // only needed when more are written than the scale allows.
-        if amount.scale() > scale && decimals_by_value(amount) > scale {
-            return Err(Error::TooManyDecimals {
-                path: format!("events[{i}].amount"),
-                record: record.into(),
-                id: id(),
-                amount: amount.to_string(),
-                scale,
-            });
-        }
-        if let Some(at) = docs.at(i) {
-            check_timestamp(at).map_err(|detail| Error::InvalidTimestamp {
-                path: format!("events[{i}].at"),
-                event: id(),
-                at: at.to_owned(),
-                detail,
-            })?;
-        }
-        match refund_of {
-            Some(of) => {
-                // Resolved above: `NONE` is an absent name, anything else a given one.
-                let given = |v: &[u32]| v.get(i).is_some_and(|&m| m != NONE);
-                for (field, present) in [("seller", given(&sellers)), ("buyer", given(&buyers))] {
-                    if present {
-                        return Err(Error::UnknownField {
-                            path: format!("events[{i}]"),
-                            field: field.into(),
-                        });
-                    }
-                }
-                let order = ids.get(of, event_name).map(|j| j as usize);
-                let order_amount = match order {
-                    Some(j) if j < i => match events.get(j) {
-                        Some(Event::Order(o)) => Some(o.amount),
-                        _ => None,
-                    },
-                    _ => None,
-                };
-                let (order_event, order_amount) = match (order, order_amount) {
-                    (Some(j), Some(amount)) => (j, amount),
-                    (Some(j), None) if j > i && docs.refund_of(j).is_none() => {
-                        return Err(Error::RefundBeforeOrder {
-                            path: format!("events[{i}].refund_of"),
-                            refund: id(),
-                            order: of.to_string(),
-                            order_index: j,
-                        })
-                    }
-                    _ => {
-                        return Err(Error::UnknownOrder {
-                            path: format!("events[{i}].refund_of"),
-                            refund: id(),
-                            order: of.to_string(),
-                        })
-                    }
-                };
-                let so_far = refunded.entry(order_event).or_insert(Decimal::ZERO);
-                let total = so_far.checked_add(amount).ok_or_else(|| Error::Overflow {
-                    path: format!("events[{i}].amount"),
-                    detail: format!("refunds of order \"{of}\""),
-                })?;
-                if total > order_amount {
-                    return Err(Error::OverRefund {
-                        path: format!("events[{i}].amount"),
-                        refund: id(),
-                        order: of.to_string(),
-                        refunded: short_string(total),
-                        amount: short_string(order_amount),
-                    });
-                }
-                *so_far = total;
-                events.push(Event::Refund(Refund {
-                    order_event: order_event as u32,
-                    amount,
-                    completes: total == order_amount,
-                }));
-            }
-            None => {
-                let buyer = match buyers.get(i).copied().unwrap_or(NONE) {
-                    UNKNOWN => NONE,
-                    b => b,
-                };
-                let seller = match sellers.get(i).copied().unwrap_or(NONE) {
-                    UNKNOWN => {
-                        return Err(Error::UnknownSeller {
-                            path: format!("events[{i}].seller"),
-                            order: id(),
-                            seller: docs.seller(i).unwrap_or_default().to_owned(),
-                        })
-                    }
-                    NONE if buyer != NONE => buyer,
-                    NONE => {
-                        return Err(Error::NoSeller {
-                            path: format!("events[{i}].seller"),
-                            order: id(),
-                            buyer: docs
-                                .buyer(i)
-                                .map_or_else(|| "(none)".to_owned(), |b| format!("\"{b}\"")),
-                        })
-                    }
-                    s => s,
-                };
-                events.push(Event::Order(Order {
-                    seller,
-                    buyer,
-                    amount,
-                }));
+    // Copied first (lookups compare against the copy), up to an unreadable
+    // id, which is reported after the ids before it are checked.
+    let mut unreadable = None;
+    for k in 0..n {
+        match docs.id(k) {
+            Ok(id) => names.push(id),
+            Err(e) => {
+                unreadable = Some(e.map_path(|p| shift(p, offset)));
+                break;
             }
         }
     }
-    Ok((events, names))
+    let read = names.len() - offset;
+    let names = &*names;
+    ids.insert_all(
+        offset,
+        read,
+        |k| Ok(names.get((offset + k) as u32)),
+        |j| names.get(j),
+        |i, id, first| {
+            if id.is_empty() {
+                return Err(Error::EmptyId {
+                    path: format!("events[{i}].id"),
+                });
+            }
+            match first {
+                Some(first) => Err(Error::DuplicateEvent {
+                    path: format!("events[{i}].id"),
+                    event: id.to_string(),
+                    first: first as usize,
+                }),
+                None => Ok(()),
+            }
+        },
+    )?;
+    unreadable.map_or(Ok(()), Err)
 }
 
 fn check_timestamp(at: &str) -> std::result::Result<(), String> {
@@ -488,6 +707,123 @@ fn check_timestamp(at: &str) -> std::result::Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use rust_decimal::Decimal;
+
+    use super::{Batch, BatchBuilder};
+    use crate::input::{EventRecord, MemberRecord};
+    use crate::Policy;
+
+    /// Errors whose order across chunks matters: an id error anywhere before an
+    /// earlier event's own error, a refund told apart by an order in a later
+    /// chunk, a sponsor cycle after every event.
+    #[test]
+    fn chunks_report_the_error_the_whole_batch_does() {
+        let policy = Policy::from_json(r#"{"version": 1, "ranks": [{"id": "member"}]}"#).unwrap();
+        let order = |id: &str, seller: &str, cents: i64| {
+            EventRecord::order(id, Some(seller), None, Decimal::new(cents, 2))
+        };
+        let refund = |id: &str, of: &str| EventRecord::refund(id, of, Decimal::ONE);
+        let members = |cycle: bool| {
+            let mut m = vec![MemberRecord::new("m1"), MemberRecord::new("m2")];
+            if cycle {
+                m[0].sponsor = Some("m2".into());
+                m[1].sponsor = Some("m1".into());
+            }
+            m
+        };
+        let cases: Vec<(bool, Vec<EventRecord>, &str)> = vec![
+            // A non-positive amount at 0, a duplicate id at 2: the id comes first.
+            (
+                false,
+                vec![
+                    order("o1", "m1", -100),
+                    order("o2", "m1", 100),
+                    order("o2", "m1", 100),
+                ],
+                "events[2].id",
+            ),
+            // A refund of an order two chunks later.
+            (
+                false,
+                vec![
+                    refund("r1", "o9"),
+                    order("o2", "m1", 100),
+                    order("o9", "m1", 100),
+                ],
+                "refund_before_order events[0].refund_of order_index 2",
+            ),
+            // ... of a later refund: an order that does not exist.
+            (
+                false,
+                vec![
+                    refund("r1", "o9"),
+                    order("o2", "m1", 100),
+                    refund("o9", "o2"),
+                ],
+                "unknown_order events[0].refund_of",
+            ),
+            (
+                false,
+                vec![refund("r1", "o9"), order("o2", "m1", 100)],
+                "unknown_order events[0].refund_of",
+            ),
+            // An unknown seller before a refund of its order.
+            (
+                false,
+                vec![order("o1", "m7", 100), refund("r1", "o1")],
+                "unknown_seller events[0].seller",
+            ),
+            // A refund after its refund of the same id: the id error.
+            (
+                false,
+                vec![
+                    order("o1", "m1", 100),
+                    refund("r1", "o1"),
+                    refund("r1", "o1"),
+                ],
+                "events[2].id",
+            ),
+            // A sponsor cycle and an event's error: the event's.
+            (true, vec![order("o1", "m1", 0)], "events[0].amount"),
+            (true, vec![order("o1", "m1", 100)], "sponsor_cycle"),
+        ];
+        for (cycle, events, want) in cases {
+            let whole =
+                Batch::from_columns(members(cycle), &[], events.as_slice(), &policy).unwrap_err();
+            let mut words = want.split(' ');
+            let path_or_code = words.next().unwrap();
+            assert!(
+                whole.path() == path_or_code || whole.code() == path_or_code,
+                "{want}: {whole}"
+            );
+            if let Some(path) = words.next() {
+                assert_eq!(whole.path(), path, "{want}: {whole}");
+            }
+            if words.next() == Some("order_index") {
+                assert!(
+                    matches!(
+                        whole,
+                        crate::Error::RefundBeforeOrder { order_index: 2, .. }
+                    ),
+                    "{whole:?}"
+                );
+            }
+            for k in [1, 2] {
+                let chunked = BatchBuilder::new(members(cycle), &[], &policy).and_then(|mut b| {
+                    for c in events.chunks(k) {
+                        b.push_events(c)?;
+                    }
+                    b.finish()
+                });
+                assert_eq!(
+                    chunked.unwrap_err().to_string(),
+                    whole.to_string(),
+                    "{want}, chunks of {k}"
+                );
+            }
+        }
+    }
+
     /// Ten million events are held at once: their size is memory first touched.
     #[test]
     fn events_stay_small() {

@@ -290,11 +290,13 @@ impl<S: Slot> IdIndex<S> {
         self.insert_probe(&probe, at, &name)
     }
 
-    /// Insert ids `0..n` at their positions, in blocks (see the module). In
-    /// order, `id(i)` may fail; else `each(i, id, first)` is told the earlier
-    /// position of the same id, if any (then nothing is inserted), and may stop.
+    /// Insert ids `id(0..n)` at positions `from..from + n`, in blocks (see
+    /// the module). In order, `id(k)` may fail; else `each(from + k, id,
+    /// first)` is told the earlier position of the same id, if any (then
+    /// nothing is inserted), and may stop.
     pub fn insert_all<'a, 'n, E>(
         &mut self,
+        from: usize,
         n: usize,
         id: impl Fn(usize) -> Result<&'a str, E>,
         name: impl Fn(u32) -> &'n str,
@@ -316,7 +318,8 @@ impl<S: Slot> IdIndex<S> {
                 }
             }
             self.touch(&probes);
-            for (i, probe) in (start..).zip(&probes) {
+            for (k, probe) in (start..).zip(&probes) {
+                let i = from + k;
                 let first = self.insert_probe(probe, i as u32, &name).err();
                 each(i, probe.id, first)?;
             }
@@ -426,6 +429,7 @@ mod tests {
         let mut index = IdIndex::<S>::with_capacity(10);
         let mut told = Vec::new();
         let done: Result<(), ()> = index.insert_all(
+            0,
             ids.len(),
             |i| Ok(ids[i].as_str()),
             name,
@@ -472,6 +476,7 @@ mod tests {
         let name = |i: u32| ids[i as usize];
         let mut index = IdIndex::<S>::with_capacity(ids.len());
         let got = index.insert_all(
+            0,
             ids.len(),
             |i| {
                 if i == 4 {
@@ -490,6 +495,7 @@ mod tests {
         assert_eq!(index.get("c", name), Some(2));
         let mut index = IdIndex::<S>::with_capacity(ids.len());
         let got = index.insert_all(
+            0,
             ids.len(),
             |i| {
                 if i == 2 {
@@ -590,6 +596,16 @@ impl Packed {
     /// Number of ids.
     pub fn len(&self) -> usize {
         self.ends.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Room for `n` more ids.
+    pub fn reserve(&mut self, n: usize) {
+        self.ends.reserve(n);
     }
 
     /// Id `i` ("" past the end).

@@ -50,7 +50,7 @@ mod settle;
 pub use api::{
     check_policy_json, error_json, evaluate_ranks_json, explain_json, settle, settle_json,
 };
-pub use batch::Batch;
+pub use batch::{Batch, BatchBuilder};
 pub use error::{Error, ErrorFamily, ErrorReport, Result};
 pub use ids::{EventId, GroupId, MemberId, RankId, RuleId};
 pub use money::{money_string, short_string, Rounding, RoundingMode};
