@@ -63,6 +63,77 @@ pub fn read_table(path: &Path, name: &str) -> Result<Vec<RecordBatch>> {
     }
 }
 
+/// Rows of a chunk read by [`TableChunks`]: about a Parquet row group of the
+/// usual size, so that a chunk's columns stay small next to the whole file's.
+pub const CHUNK_ROWS: usize = 1 << 20;
+
+/// A table file read a chunk (record batch) at a time: a Parquet file's rows
+/// in batches of about a million, a CSV file's all at once.
+pub struct TableChunks {
+    rows: usize,
+    chunks: Box<dyn Iterator<Item = Result<RecordBatch>>>,
+}
+
+impl std::fmt::Debug for TableChunks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableChunks")
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+impl TableChunks {
+    /// Open table `name` at `path` (Parquet or CSV, by extension).
+    pub fn open(path: &Path, name: &str) -> Result<TableChunks> {
+        TableChunks::open_with(path, name, CHUNK_ROWS)
+    }
+
+    /// [`TableChunks::open`] with chunks of at most `chunk_rows` rows of a
+    /// Parquet file (a CSV file comes in chunks of its own).
+    pub fn open_with(path: &Path, name: &str, chunk_rows: usize) -> Result<TableChunks> {
+        match TableFormat::from_path(path)? {
+            TableFormat::Parquet => {
+                let file = File::open(path).map_err(|e| unreadable(name, path, e))?;
+                let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+                    .map_err(|e| unreadable(name, path, e))?;
+                let meta = builder.metadata();
+                let rows = usize::try_from(meta.file_metadata().num_rows()).unwrap_or(0);
+                let chunk = parquet_batch_rows(meta).min(chunk_rows).max(1);
+                let reader = builder
+                    .with_batch_size(chunk)
+                    .build()
+                    .map_err(|e| unreadable(name, path, e))?;
+                let (name, path) = (name.to_owned(), path.to_owned());
+                Ok(TableChunks {
+                    rows,
+                    chunks: Box::new(
+                        reader.map(move |b| b.map_err(|e| unreadable(&name, &path, e))),
+                    ),
+                })
+            }
+            TableFormat::Csv => {
+                let batches = read_table(path, name)?;
+                Ok(TableChunks {
+                    rows: batches.iter().map(RecordBatch::num_rows).sum(),
+                    chunks: Box::new(batches.into_iter().map(Ok)),
+                })
+            }
+        }
+    }
+
+    /// Rows in the whole table.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+}
+
+impl Iterator for TableChunks {
+    type Item = Result<RecordBatch>;
+    fn next(&mut self) -> Option<Result<RecordBatch>> {
+        self.chunks.next()
+    }
+}
+
 /// Rows per record batch read from a Parquet file: the whole file in one batch
 /// (its columns then need no joining), unless a column's text could pass the
 /// 2 GiB a string array addresses; then batches of about 1 GiB of it.

@@ -49,14 +49,14 @@ pub mod read;
 pub mod write;
 
 pub use arrow_array::RecordBatch;
-pub use files::{read_table, TableFormat};
+pub use files::{read_table, TableChunks, TableFormat, CHUNK_ROWS};
 pub use read::ReadOptions;
 pub use write::{lines_batch, rank_changes_batch, totals_batch, LinesFile};
 
 use std::path::Path;
 
 use fenrun::input::{rows_from_value, BatchRecords, EventRecord, GroupRecord, MemberRecord};
-use fenrun::{Batch, Engine, Error, Policy, Result, Settlement};
+use fenrun::{Batch, BatchBuilder, Engine, Error, Policy, Result, Settlement};
 
 /// One table's rows: Arrow record batches, or JSON records (a binding's list
 /// of dicts, with the field names of the JSON batch).
@@ -162,6 +162,10 @@ impl Tables {
     /// become records; orders and refunds given as Arrow stay columns
     /// ([`read::EventTable`], no record per event).
     pub fn into_columns_with(self, opts: &ReadOptions) -> Result<Columns> {
+        // Members, groups, then events: the order of a JSON batch's fields and
+        // of [`validate_files`].
+        let members = self.members.read("members", opts, read::members)?;
+        let groups = self.groups.read("groups", opts, read::groups)?;
         let events = match (self.orders, self.refunds) {
             (Rows::Arrow(orders), Rows::Arrow(refunds)) => {
                 Events::Columns(Box::new(read::EventTable::new(&orders, &refunds, opts)?))
@@ -172,11 +176,92 @@ impl Tables {
             }
         };
         Ok(Columns {
-            members: self.members.read("members", opts, read::members)?,
-            groups: self.groups.read("groups", opts, read::groups)?,
+            members,
+            groups,
             events,
         })
     }
+}
+
+/// Read and validate a batch from table files (Parquet or CSV, by extension),
+/// the orders and refunds a chunk at a time ([`TableChunks`]: about a million
+/// rows of a Parquet file), each chunk validated ([`BatchBuilder`]) and dropped
+/// before the next is read, so that the event columns are never all in memory.
+/// The batch is the one [`Tables::from_files`] and [`Tables::into_batch`] give,
+/// on up to `threads` threads (see [`Batch::from_columns_on`]). So is the
+/// error, with one difference when several tables are broken: a table that
+/// cannot be read or converted is reported as its turn comes (members, groups,
+/// then each chunk of orders and refunds), but always before an error of
+/// meaning in the events.
+pub fn validate_files(
+    policy: &Policy,
+    files: &TableFiles<'_>,
+    opts: &ReadOptions,
+    threads: usize,
+) -> Result<Batch> {
+    validate_files_in(policy, files, opts, threads, CHUNK_ROWS)
+}
+
+/// [`validate_files`] with chunks of at most `chunk_rows` rows of a Parquet file.
+pub fn validate_files_in(
+    policy: &Policy,
+    files: &TableFiles<'_>,
+    opts: &ReadOptions,
+    threads: usize,
+    chunk_rows: usize,
+) -> Result<Batch> {
+    let members = read::members(&read_table(files.members, "members")?, "members", opts)?;
+    let groups = match files.groups {
+        Some(path) => read::groups(&read_table(path, "groups")?, "groups", opts)?,
+        None => Vec::new(),
+    };
+    let orders = TableChunks::open_with(files.orders, "orders", chunk_rows)?;
+    let refunds = files
+        .refunds
+        .map(|p| TableChunks::open_with(p, "refunds", chunk_rows))
+        .transpose()?;
+    let from_orders = orders.rows();
+    let rename = |e: Error| e.map_path(|p| event_path(p, from_orders));
+    let mut builder = BatchBuilder::new(members, &groups, policy)?.threads(threads);
+    builder.reserve(from_orders + refunds.as_ref().map_or(0, TableChunks::rows));
+    // After an error of meaning, the rest is still read: an unreadable row
+    // comes first, as when the whole tables are read before validation.
+    let mut failed = None;
+    let mut rows = [0, 0];
+    let tables = std::iter::once((0, orders)).chain(refunds.map(|r| (1, r)));
+    for (table, chunks) in tables {
+        for chunk in chunks {
+            let chunk = chunk?;
+            let len = chunk.num_rows();
+            let one = [chunk];
+            let (o, r): (&[RecordBatch], &[RecordBatch]) =
+                if table == 0 { (&one, &[]) } else { (&[], &one) };
+            let events = read::EventTable::new_at(o, r, opts, rows)?;
+            if let Some(n) = rows.get_mut(table) {
+                *n += len;
+            }
+            if failed.is_none() {
+                failed = builder.push_events(&events).err();
+            }
+        }
+    }
+    match failed {
+        Some(e) => Err(rename(e)),
+        None => builder.finish().map_err(rename),
+    }
+}
+
+/// The files of a batch given as tables, for [`validate_files`].
+#[derive(Debug, Clone, Copy)]
+pub struct TableFiles<'a> {
+    /// The members table.
+    pub members: &'a Path,
+    /// The groups table, if any.
+    pub groups: Option<&'a Path>,
+    /// Orders, and refunds in place when the table has `refund_of`.
+    pub orders: &'a Path,
+    /// Refunds given apart; they come after every order.
+    pub refunds: Option<&'a Path>,
 }
 
 /// The orders table's rows then the refunds table's, as records, with how

@@ -665,17 +665,28 @@ impl EventTable {
         refunds: &[RecordBatch],
         opts: &ReadOptions,
     ) -> Result<EventTable> {
+        EventTable::new_at(orders, refunds, opts, [0, 0])
+    }
+
+    /// [`EventTable::new`] for a chunk of the tables whose first rows are rows
+    /// `first[0]` of the orders table and `first[1]` of the refunds table
+    /// (errors name those rows).
+    pub fn new_at(
+        orders: &[RecordBatch],
+        refunds: &[RecordBatch],
+        opts: &ReadOptions,
+        first: [usize; 2],
+    ) -> Result<EventTable> {
         const NAMES: [&str; 5] = ["id", "seller", "buyer", "at", "refund_of"];
         let mut text: [Vec<ArrayRef>; 5] = Default::default();
         let mut amount = Vec::new();
         let mut column = None;
-        for (name, batches, fields) in [
-            ("orders", orders, ORDER_FIELDS),
-            ("refunds", refunds, REFUND_FIELDS),
+        for (name, batches, fields, mut offset) in [
+            ("orders", orders, ORDER_FIELDS, first[0]),
+            ("refunds", refunds, REFUND_FIELDS, first[1]),
         ] {
             let pos = |n: &str| fields.iter().position(|s| s.name == n);
             let money = pos("amount").unwrap_or(usize::MAX);
-            let mut offset = 0;
             for batch in batches {
                 let t = Table::new(name, offset, batch, fields, false, opts)?;
                 let len = batch.num_rows();

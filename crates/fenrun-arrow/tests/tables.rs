@@ -221,6 +221,79 @@ fn every_vector_settles_the_same_through_tables() {
     );
 }
 
+/// Every vector's tables written as Parquet files and read back a few rows at a
+/// time ([`fenrun_arrow::validate_files_in`], each chunk validated as it
+/// comes): the outcome of the whole tables in memory, paths included.
+#[test]
+fn every_vector_validates_the_same_from_files_in_chunks() {
+    use fenrun_arrow::{write::write_table, TableFiles};
+    let vectors = load_vectors(&vectors_dir()).unwrap();
+    let (mut same, mut errors) = (0, 0);
+    let mut failures = Vec::new();
+    for (n, (path, v)) in vectors.iter().enumerate() {
+        let Ok(policy) = Policy::from_json(&v.policy_text()) else {
+            continue;
+        };
+        let Some(text) = v.batch_text() else { continue };
+        let Ok(doc) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        let Some(t) = tables(&doc, true) else {
+            continue;
+        };
+        let write = |rows: &fenrun_arrow::Rows, name: &str| -> Option<Option<PathBuf>> {
+            match rows {
+                fenrun_arrow::Rows::Arrow(b) if b.is_empty() => Some(None),
+                fenrun_arrow::Rows::Arrow(b) => {
+                    let file = temp(&format!("v{n}-{name}.parquet"));
+                    write_table(&file, TableFormat::Parquet, b.first()?).ok()?;
+                    Some(Some(file))
+                }
+                fenrun_arrow::Rows::Json(_) => None,
+            }
+        };
+        let (Some(Some(members)), Some(groups), Some(Some(orders))) = (
+            write(&t.members, "members"),
+            write(&t.groups, "groups"),
+            write(&t.orders, "orders"),
+        ) else {
+            continue;
+        };
+        let outcome = |b: fenrun::Result<Batch>| {
+            b.and_then(|b| fenrun::settle(&policy, &b))
+                .map(|s| s.to_json())
+                .map_err(|e| e.to_string())
+        };
+        let whole = outcome(t.into_batch(&policy));
+        errors += usize::from(whole.is_err());
+        let files = TableFiles {
+            members: &members,
+            groups: groups.as_deref(),
+            orders: &orders,
+            refunds: None,
+        };
+        let opts = fenrun_arrow::ReadOptions::default();
+        for (chunk, threads) in [(1, 1), (2, 2), (fenrun_arrow::CHUNK_ROWS, 1)] {
+            let got = outcome(fenrun_arrow::validate_files_in(
+                &policy, &files, &opts, threads, chunk,
+            ));
+            if got == whole {
+                same += 1;
+            } else {
+                failures.push(format!(
+                    "{} in chunks of {chunk}: {got:?}\n  in memory: {whole:?}",
+                    path.display()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        same >= 200 && errors >= 12,
+        "only {same} runs compared, {errors} errors"
+    );
+}
+
 fn strings(values: &[Option<&str>]) -> ArrayRef {
     Arc::new(StringArray::from(values.to_vec()))
 }
@@ -650,5 +723,32 @@ fn orders_in_several_batches_and_a_refunds_table_read_as_one_event_list() {
         ))
         .unwrap_err();
         assert_eq!((err.code(), err.path()), (code, path));
+        // The same from files read a row at a time, the refunds in a file of their own.
+        let files = [
+            ("members", members()),
+            (
+                "orders",
+                batch(
+                    &["o1", "o2", id],
+                    &[Some("m2"), Some("m2"), Some(seller)],
+                    vec![1000, 2345, 500],
+                ),
+            ),
+            ("refunds", refunds(refund_of, 100)),
+        ]
+        .map(|(name, b)| {
+            let file = temp(&format!("split-{name}-{code}.parquet"));
+            fenrun_arrow::write::write_table(&file, TableFormat::Parquet, &b).unwrap();
+            file
+        });
+        let files = fenrun_arrow::TableFiles {
+            members: &files[0],
+            groups: None,
+            orders: &files[1],
+            refunds: Some(&files[2]),
+        };
+        let opts = fenrun_arrow::ReadOptions::default();
+        let err = fenrun_arrow::validate_files_in(&policy(), &files, &opts, 1, 1).unwrap_err();
+        assert_eq!((err.code(), err.path()), (code, path), "from files");
     }
 }

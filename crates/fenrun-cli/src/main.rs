@@ -199,16 +199,17 @@ fn load(
             Batch::from_slice(&bytes, &p)?
         }
         (None, Some(members), Some(orders)) => {
-            let tables = fenrun_arrow::Tables::from_files(
+            // The orders are read a chunk at a time, each validated as it comes.
+            let files = fenrun_arrow::TableFiles {
                 members,
-                input.groups.as_deref(),
+                groups: input.groups.as_deref(),
                 orders,
-                input.refunds.as_deref(),
-            )?;
-            clock.lap("read");
-            let columns = tables.into_columns_with(&fenrun_arrow::ReadOptions::default())?;
-            clock.lap("convert");
-            columns.validate_on(&p, threads)?
+                refunds: input.refunds.as_deref(),
+            };
+            let opts = fenrun_arrow::ReadOptions::default();
+            let b = fenrun_arrow::validate_files(&p, &files, &opts, threads)?;
+            clock.lap("read+validate");
+            return Ok((p, b));
         }
         _ => {
             return Err(Failure::Io(

@@ -331,10 +331,11 @@ impl<'p> BatchBuilder<'p> {
         self
     }
 
-    /// Room for `n` more events: tables sized once instead of grown.
+    /// Room for `n` more events: tables sized once instead of grown (a reader
+    /// that knows how many rows come calls this before the first chunk).
     pub fn reserve(&mut self, n: usize) {
         let total = self.names.len().saturating_add(n);
-        if self.names.is_empty() {
+        if self.names.is_empty() && !self.ids.fits(total) {
             self.ids = IdIndex::with_capacity(total);
         }
         self.names.reserve(n);
@@ -354,9 +355,7 @@ impl<'p> BatchBuilder<'p> {
                 detail: format!("{total} events is above the limit of {}", NONE - 1),
             });
         }
-        if offset == 0 {
-            self.reserve(n);
-        }
+        self.reserve(n);
         let checking = self.failed.is_none();
         // Sellers and buyers are resolved first, in a loop that does nothing
         // else, so that many lookups are in flight at once; an unknown one is

@@ -184,6 +184,11 @@ impl<S: Slot> IdIndex<S> {
         }
     }
 
+    /// Whether `n` ids in all fit without the table growing.
+    pub fn fits(&self, n: usize) -> bool {
+        n.saturating_mul(4) <= self.tags.len().saturating_mul(3)
+    }
+
     #[inline]
     fn probe<'a>(&self, id: &'a str) -> Probe<'a> {
         let hash = self.state.hash_one(id);
