@@ -71,7 +71,7 @@ pub const CHUNK_ROWS: usize = 1 << 20;
 /// in batches of about a million, a CSV file's all at once.
 pub struct TableChunks {
     rows: usize,
-    chunks: Box<dyn Iterator<Item = Result<RecordBatch>>>,
+    chunks: Box<dyn Iterator<Item = Result<RecordBatch>> + Send>,
 }
 
 impl std::fmt::Debug for TableChunks {

@@ -188,7 +188,8 @@ impl Tables {
 /// rows of a Parquet file), each chunk validated ([`BatchBuilder`]) and dropped
 /// before the next is read, so that the event columns are never all in memory.
 /// The batch is the one [`Tables::from_files`] and [`Tables::into_batch`] give,
-/// on up to `threads` threads (see [`Batch::from_columns_on`]). So is the
+/// on up to `threads` threads (see [`Batch::from_columns_on`]; with two or
+/// more, the next chunk is also decoded while this one is validated). So is the
 /// error, with one difference when several tables are broken: a table that
 /// cannot be read or converted is reported as its turn comes (members, groups,
 /// then each chunk of orders and refunds), but always before an error of
@@ -228,22 +229,42 @@ pub fn validate_files_in(
     // comes first, as when the whole tables are read before validation.
     let mut failed = None;
     let mut rows = [0, 0];
-    let tables = std::iter::once((0, orders)).chain(refunds.map(|r| (1, r)));
-    for (table, chunks) in tables {
-        for chunk in chunks {
-            let chunk = chunk?;
-            let len = chunk.num_rows();
-            let one = [chunk];
-            let (o, r): (&[RecordBatch], &[RecordBatch]) =
-                if table == 0 { (&one, &[]) } else { (&[], &one) };
-            let events = read::EventTable::new_at(o, r, opts, rows)?;
-            if let Some(n) = rows.get_mut(table) {
-                *n += len;
-            }
-            if failed.is_none() {
-                failed = builder.push_events(&events).err();
-            }
+    let mut take = |table: usize, chunk: Result<RecordBatch>| -> Result<()> {
+        let chunk = chunk?;
+        let len = chunk.num_rows();
+        let one = [chunk];
+        let (o, r): (&[RecordBatch], &[RecordBatch]) =
+            if table == 0 { (&one, &[]) } else { (&[], &one) };
+        let events = read::EventTable::new_at(o, r, opts, rows)?;
+        if let Some(n) = rows.get_mut(table) {
+            *n += len;
         }
+        if failed.is_none() {
+            failed = builder.push_events(&events).err();
+        }
+        Ok(())
+    };
+    let tables = std::iter::once((0, orders)).chain(refunds.map(|r| (1, r)));
+    let chunks = tables.flat_map(|(table, chunks)| chunks.map(move |c| (table, c)));
+    if threads > 1 {
+        // The next chunk is decoded on another thread while this one is validated.
+        std::thread::scope(|scope| {
+            let (send, receive) = std::sync::mpsc::sync_channel(1);
+            scope.spawn(move || {
+                for chunk in chunks {
+                    if send.send(chunk).is_err() {
+                        break;
+                    }
+                }
+            });
+            receive
+                .into_iter()
+                .try_for_each(|(table, chunk)| take(table, chunk))
+        })?;
+    } else {
+        chunks
+            .into_iter()
+            .try_for_each(|(table, chunk)| take(table, chunk))?;
     }
     match failed {
         Some(e) => Err(rename(e)),

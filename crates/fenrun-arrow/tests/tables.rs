@@ -748,7 +748,10 @@ fn orders_in_several_batches_and_a_refunds_table_read_as_one_event_list() {
             refunds: Some(&files[2]),
         };
         let opts = fenrun_arrow::ReadOptions::default();
-        let err = fenrun_arrow::validate_files_in(&policy(), &files, &opts, 1, 1).unwrap_err();
-        assert_eq!((err.code(), err.path()), (code, path), "from files");
+        for threads in [1, 2] {
+            let err =
+                fenrun_arrow::validate_files_in(&policy(), &files, &opts, threads, 1).unwrap_err();
+            assert_eq!((err.code(), err.path()), (code, path), "from files");
+        }
     }
 }
