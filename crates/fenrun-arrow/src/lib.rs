@@ -350,17 +350,10 @@ pub fn validate(records: BatchRecords, orders: usize, policy: &Policy) -> Result
 
 /// `events[i]…` → `orders[i]…` for i < `orders`, else `refunds[i − orders]…`.
 fn event_path(path: &str, orders: usize) -> String {
-    let Some(rest) = path.strip_prefix("events[") else {
-        return path.to_owned();
-    };
-    let Some((index, tail)) = rest.split_once(']') else {
-        return path.to_owned();
-    };
-    match index.parse::<usize>() {
-        Ok(i) if i < orders => format!("orders[{i}]{tail}"),
-        Ok(i) => format!("refunds[{}]{tail}", i - orders),
-        Err(_) => path.to_owned(),
-    }
+    fenrun::input::map_event_index(path, |i| match i.checked_sub(orders) {
+        None => format!("orders[{i}]"),
+        Some(j) => format!("refunds[{j}]"),
+    })
 }
 
 /// Settle while streaming every line to a table file (Parquet or CSV, by

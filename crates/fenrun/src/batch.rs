@@ -235,19 +235,13 @@ impl<'p> BatchBuilder<'p> {
             |i| Ok(member_id(i)),
             member_name,
             |i, id, first| {
-                if id.is_empty() {
-                    return Err(Error::EmptyId {
-                        path: format!("members[{i}].id"),
-                    });
-                }
-                match first {
-                    Some(first) => Err(Error::DuplicateMember {
-                        path: format!("members[{i}].id"),
+                new_id("members", i, id, first, |path, first| {
+                    Error::DuplicateMember {
+                        path,
                         member: id.to_string(),
-                        first: first as usize,
-                    }),
-                    None => Ok(()),
-                }
+                        first,
+                    }
+                })
             },
         )?;
         let member = |id: &str| index.get(id, member_name);
@@ -614,15 +608,25 @@ impl<'p> BatchBuilder<'p> {
 
 /// `events[k]` of a chunk is `events[offset + k]` of the batch.
 fn shift(path: &str, offset: usize) -> String {
-    let Some(rest) = path.strip_prefix("events[") else {
-        return path.to_owned();
-    };
-    let Some((k, tail)) = rest.split_once(']') else {
-        return path.to_owned();
-    };
-    match k.parse::<usize>() {
-        Ok(k) => format!("events[{}]{tail}", k + offset),
-        Err(_) => path.to_owned(),
+    crate::input::map_event_index(path, |k| format!("events[{}]", k + offset))
+}
+
+/// The check of a new id at `record[i]`: not empty, not a duplicate of the
+/// one at `first` (`duplicate` makes that error from the path and `first`).
+fn new_id(
+    record: &str,
+    i: usize,
+    id: &str,
+    first: Option<u32>,
+    duplicate: impl FnOnce(String, usize) -> Error,
+) -> Result<()> {
+    let path = || format!("{record}[{i}].id");
+    if id.is_empty() {
+        return Err(Error::EmptyId { path: path() });
+    }
+    match first {
+        Some(first) => Err(duplicate(path(), first as usize)),
+        None => Ok(()),
     }
 }
 
@@ -680,19 +684,13 @@ fn index_event_ids<E: EventColumns + ?Sized>(
         |k| Ok(names.get((offset + k) as u32)),
         |j| names.get(j),
         |i, id, first| {
-            if id.is_empty() {
-                return Err(Error::EmptyId {
-                    path: format!("events[{i}].id"),
-                });
-            }
-            match first {
-                Some(first) => Err(Error::DuplicateEvent {
-                    path: format!("events[{i}].id"),
+            new_id("events", i, id, first, |path, first| {
+                Error::DuplicateEvent {
+                    path,
                     event: id.to_string(),
-                    first: first as usize,
-                }),
-                None => Ok(()),
-            }
+                    first,
+                }
+            })
         },
     )?;
     unreadable.map_or(Ok(()), Err)

@@ -277,3 +277,23 @@ pub fn require_string_money(batch: &serde_json::Value) -> Result<()> {
     }
     Ok(())
 }
+
+/// `path` with the index of its leading `events[i]` changed by `f` (given
+/// `i`, returning the new prefix, e.g. `orders[3]`); other paths unchanged.
+/// How a reader of chunks or of several tables renames the core's paths.
+///
+/// ```
+/// let shifted = fenrun::input::map_event_index("events[2].amount", |i| format!("events[{}]", i + 10));
+/// assert_eq!(shifted, "events[12].amount");
+/// assert_eq!(fenrun::input::map_event_index("members[2].id", |i| format!("x{i}")), "members[2].id");
+/// ```
+pub fn map_event_index(path: &str, f: impl FnOnce(usize) -> String) -> String {
+    let index = path
+        .strip_prefix("events[")
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(i, tail)| Some((i.parse::<usize>().ok()?, tail)));
+    match index {
+        Some((i, tail)) => format!("{}{tail}", f(i)),
+        None => path.to_owned(),
+    }
+}
