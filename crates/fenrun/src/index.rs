@@ -562,6 +562,30 @@ mod tests {
     fn short_ids_inline() {
         finds_what_was_inserted_and_names_the_first_of_a_duplicate::<Inline>();
     }
+
+    /// Tests keep 4 low bits of each end: the ids below cross 16-byte
+    /// boundaries one at a time, several at once (a 40-byte id), and not at
+    /// all (empty ids), as 4 GiB of ids would with 32.
+    #[test]
+    fn packed_ids_come_back_across_the_boundaries_of_their_ends() {
+        let long = "x".repeat(40);
+        let ids: Vec<String> = ["", "m1", "", "abcdefghijklmno", "p", long.as_str(), "", "q"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain((0..100).map(|i| format!("o{i}")))
+            .collect();
+        let packed = super::Packed::new(ids.iter().map(String::as_str));
+        assert_eq!(super::LOW_BITS, 4);
+        assert!(packed.highs.len() > 10, "{:?}", packed.highs);
+        assert_eq!(packed.len(), ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(packed.get(i as u32), id, "id {i}");
+        }
+        assert_eq!(packed.get(ids.len() as u32), "");
+        assert_eq!(packed.position("o57"), Some(8 + 57));
+        assert_eq!(packed.position(&long), Some(5));
+        assert_eq!(packed.position("zz"), None);
+    }
 }
 
 /// Ids stored end to end in one buffer: a compact copy of a list's ids that a
@@ -570,9 +594,17 @@ mod tests {
 #[derive(Debug, Default)]
 pub(crate) struct Packed {
     text: String,
-    /// `ends[i]`: where id `i` ends in `text` (it starts where id `i - 1` ends).
-    ends: Vec<usize>,
+    /// The low [`LOW_BITS`] of where each id ends in `text` (it starts where
+    /// the one before ends): 4 bytes an id instead of 8.
+    ends: Vec<u32>,
+    /// `highs[k]`: the first id that ends at or past `(k + 1) << LOW_BITS`.
+    /// Empty until the ids take 4 GiB.
+    highs: Vec<u32>,
 }
+
+/// Bits of an end kept in `Packed::ends`; unit tests keep 4, so that every
+/// test crosses the boundaries that only 4 GiB of ids cross otherwise.
+const LOW_BITS: u32 = if cfg!(test) { 4 } else { 32 };
 
 impl Packed {
     pub fn new<'a>(ids: impl ExactSizeIterator<Item = &'a str>) -> Packed {
@@ -586,16 +618,32 @@ impl Packed {
     /// Room for `n` ids.
     pub fn with_capacity(n: usize) -> Packed {
         Packed {
-            text: String::new(),
             ends: Vec::with_capacity(n),
+            ..Packed::default()
         }
     }
 
     /// Add an id at the end.
     #[inline]
     pub fn push(&mut self, id: &str) {
+        let before = self.text.len() >> LOW_BITS;
         self.text.push_str(id);
-        self.ends.push(self.text.len());
+        let end = self.text.len();
+        for _ in before..end >> LOW_BITS {
+            self.highs.push(self.ends.len() as u32);
+        }
+        self.ends.push((end & ((1 << LOW_BITS) - 1)) as u32);
+    }
+
+    /// Where id `i` ends in `text`.
+    #[inline]
+    fn end(&self, i: usize) -> usize {
+        let low = self.ends.get(i).copied().unwrap_or(0) as usize;
+        if self.highs.is_empty() {
+            return low;
+        }
+        let high = self.highs.partition_point(|&h| h as usize <= i);
+        high << LOW_BITS | low
     }
 
     /// Number of ids.
@@ -617,12 +665,11 @@ impl Packed {
     #[inline]
     pub fn get(&self, i: u32) -> &str {
         let i = i as usize;
-        let end = self.ends.get(i).copied().unwrap_or(0);
-        let start = match i.checked_sub(1) {
-            Some(j) => self.ends.get(j).copied().unwrap_or(0),
-            None => 0,
-        };
-        self.text.get(start..end).unwrap_or("")
+        if i >= self.ends.len() {
+            return "";
+        }
+        let start = i.checked_sub(1).map_or(0, |j| self.end(j));
+        self.text.get(start..self.end(i)).unwrap_or("")
     }
 
     /// The position of the first id equal to `id` (a linear scan).
