@@ -131,7 +131,7 @@ fn add(
 /// batch's, so theirs overflows first or never).
 fn net_sales_only(batch: &Batch) -> Result<Decimal> {
     let mut net = Decimal::ZERO;
-    for e in &batch.events {
+    for e in batch.events.iter() {
         let amount = match e {
             Event::Order(o) => o.amount,
             Event::Refund(r) => -r.amount,

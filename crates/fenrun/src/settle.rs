@@ -195,8 +195,13 @@ impl BySeller {
                 if let Some(pos) = next.get_mut(o.seller as usize) {
                     if let Some(slot) = orders.get_mut(*pos as usize) {
                         let refunded = refunded.get(i).copied().unwrap_or(false);
-                        let units = crate::money::units(o.amount, scale)
-                            .and_then(|u| i64::try_from(u).ok())
+                        let units = batch
+                            .events
+                            .order_units(i, scale)
+                            .or_else(|| {
+                                crate::money::units(o.amount, scale)
+                                    .and_then(|u| i64::try_from(u).ok())
+                            })
                             .filter(|_| !refunded);
                         *slot = Grouped {
                             units: units.unwrap_or(0),
@@ -506,7 +511,7 @@ impl<'a> Engine<'a> {
             })
             .collect();
         let mut refunded = vec![false; batch.events.len()];
-        for e in &batch.events {
+        for e in batch.events.iter() {
             if let Event::Refund(r) = e {
                 if let Some(slot) = refunded.get_mut(r.order_event as usize) {
                     *slot = true;

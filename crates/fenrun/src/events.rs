@@ -1,0 +1,201 @@
+//! The validated events of a batch, 16 bytes each.
+//!
+//! Ten million orders are held from validation to the end of settlement, so
+//! their size is memory first touched and then read again by every pass. An
+//! amount is kept as an integer of units at the policy's rounding scale
+//! (validation has checked it has no more decimals than that), its sign
+//! telling an order from a refund; the rare amount too large for 64 bits of
+//! units is kept whole on the side. A reader gets an [`Event`] back by value,
+//! its amount a [`Decimal`] of the same value as the input's.
+
+use rust_decimal::Decimal;
+
+use crate::batch::{Event, Order, Refund};
+
+/// Units of an order kept on the side (see [`Row::units`]).
+const BIG_ORDER: i64 = 0;
+/// Units of a refund kept on the side (no refund has `i64::MIN` units: they
+/// are stored negated, and `-i64::MAX` is the least).
+const BIG_REFUND: i64 = i64::MIN;
+
+/// One event. An order: `a` seller, `b` buyer. A refund: `a` the order's
+/// event, `b` 1 if it completes the order's refunds, else 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Row {
+    a: u32,
+    b: u32,
+    /// An order's units (> 0), a refund's units negated (< 0), or
+    /// [`BIG_ORDER`] / [`BIG_REFUND`]: the amount is in `Events::big`.
+    units: i64,
+}
+
+/// Events in input order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Events {
+    rows: Vec<Row>,
+    /// Amounts of the events whose units do not fit, by event position (ascending).
+    big: Vec<(u32, Decimal)>,
+    scale: u32,
+}
+
+impl Events {
+    /// No events yet; amounts will be kept at `scale` decimals.
+    pub fn new(scale: u32) -> Events {
+        Events {
+            rows: Vec::new(),
+            big: Vec::new(),
+            scale,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn reserve(&mut self, n: usize) {
+        self.rows.reserve(n);
+    }
+
+    /// Append an event. Its amount must be positive with at most `scale`
+    /// decimals by value (validation checks both first).
+    pub fn push(&mut self, event: Event) {
+        let (a, b, amount, refund) = match event {
+            Event::Order(o) => (o.seller, o.buyer, o.amount, false),
+            Event::Refund(r) => (r.order_event, u32::from(r.completes), r.amount, true),
+        };
+        let units = crate::money::units(amount, self.scale)
+            .or_else(|| crate::money::units(amount.normalize(), self.scale))
+            .and_then(|u| i64::try_from(u).ok())
+            .filter(|&u| u > 0);
+        let units = match (units, refund) {
+            (Some(u), false) => u,
+            (Some(u), true) => -u,
+            (None, refund) => {
+                self.big.push((self.rows.len() as u32, amount));
+                if refund {
+                    BIG_REFUND
+                } else {
+                    BIG_ORDER
+                }
+            }
+        };
+        self.rows.push(Row { a, b, units });
+    }
+
+    /// The event at position `i`.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<Event> {
+        self.rows.get(i).map(|&row| self.event(i, row))
+    }
+
+    /// Every event in input order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Event> + '_ {
+        self.rows
+            .iter()
+            .enumerate()
+            .map(|(i, &row)| self.event(i, row))
+    }
+
+    /// The amount of order `i` in units of `scale`, if it is an order, its
+    /// amount fits in 64 bits at the scale kept, and that scale is `scale`.
+    #[inline]
+    pub fn order_units(&self, i: usize, scale: u32) -> Option<i64> {
+        self.rows
+            .get(i)
+            .filter(|r| r.units > 0 && scale == self.scale)
+            .map(|r| r.units)
+    }
+
+    #[inline]
+    fn event(&self, i: usize, row: Row) -> Event {
+        let amount = |units: i64| match units {
+            BIG_ORDER | BIG_REFUND => self.big_amount(i),
+            u => Decimal::new(u.abs(), self.scale),
+        };
+        if row.units > 0 || row.units == BIG_ORDER {
+            Event::Order(Order {
+                seller: row.a,
+                buyer: row.b,
+                amount: amount(row.units),
+            })
+        } else {
+            Event::Refund(Refund {
+                order_event: row.a,
+                amount: amount(row.units),
+                completes: row.b != 0,
+            })
+        }
+    }
+
+    #[cold]
+    fn big_amount(&self, i: usize) -> Decimal {
+        match self.big.binary_search_by_key(&(i as u32), |&(j, _)| j) {
+            Ok(k) => self.big.get(k).map_or(Decimal::ZERO, |&(_, d)| d),
+            Err(_) => Decimal::ZERO,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::NONE;
+
+    fn order(seller: u32, buyer: u32, amount: Decimal) -> Event {
+        Event::Order(Order {
+            seller,
+            buyer,
+            amount,
+        })
+    }
+
+    fn refund(order_event: u32, amount: Decimal, completes: bool) -> Event {
+        Event::Refund(Refund {
+            order_event,
+            amount,
+            completes,
+        })
+    }
+
+    #[test]
+    fn events_come_back_with_the_same_values() {
+        let huge = Decimal::MAX; // 79228162514264337593543950335: no i64 units at scale 2
+        let input = [
+            order(3, NONE, Decimal::new(1999, 2)),
+            order(1, 2, Decimal::new(5, 0)),
+            refund(1, Decimal::new(25, 1), false),
+            order(0, 0, Decimal::new(10000, 3)), // "10.000": 2 decimals by value
+            order(4, 1, huge),
+            refund(4, huge, true),
+            order(2, 3, Decimal::new(i64::MAX, 2)),
+            refund(6, Decimal::new(i64::MAX, 2), true),
+            order(2, 3, Decimal::new(1, 2)),
+        ];
+        let mut events = Events::new(2);
+        for e in input.iter().cloned() {
+            events.push(e);
+        }
+        assert_eq!(events.len(), input.len());
+        let back: Vec<Event> = events.iter().collect();
+        assert_eq!(back, input);
+        for (i, e) in input.iter().enumerate() {
+            assert_eq!(events.get(i).as_ref(), Some(e), "event {i}");
+        }
+        assert_eq!(events.get(input.len()), None);
+        // Units only for orders kept in units, and only at the scale kept.
+        assert_eq!(events.order_units(0, 2), Some(1999));
+        assert_eq!(events.order_units(1, 2), Some(500));
+        assert_eq!(events.order_units(3, 2), Some(1000));
+        assert_eq!(events.order_units(0, 3), None);
+        assert_eq!(events.order_units(2, 2), None);
+        assert_eq!(events.order_units(4, 2), None);
+        assert_eq!(events.order_units(6, 2), Some(i64::MAX));
+        assert_eq!(events.big.len(), 2);
+    }
+
+    /// Ten million events are held at once: their size is memory first touched.
+    #[test]
+    fn events_stay_small() {
+        assert_eq!(std::mem::size_of::<Row>(), 16);
+    }
+}
