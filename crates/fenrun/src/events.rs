@@ -18,6 +18,15 @@ const BIG_ORDER: i64 = 0;
 /// are stored negated, and `-i64::MAX` is the least).
 const BIG_REFUND: i64 = i64::MIN;
 
+/// Whom an event concerns (see [`Events::parties`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Party {
+    /// An order and its seller.
+    Seller(u32),
+    /// A refund and the event of the order it reverses.
+    RefundOf(u32),
+}
+
 /// One event. An order: `a` seller, `b` buyer. A refund: `a` the order's
 /// event, `b` 1 if it completes the order's refunds, else 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +103,29 @@ impl Events {
             .iter()
             .enumerate()
             .map(|(i, &row)| self.event(i, row))
+    }
+
+    /// Who each event concerns, without its amount (no [`Decimal`] is made):
+    /// for passes that only group events.
+    pub fn parties(&self) -> impl ExactSizeIterator<Item = Party> + '_ {
+        self.rows.iter().map(|row| {
+            if row.units > 0 || row.units == BIG_ORDER {
+                Party::Seller(row.a)
+            } else {
+                Party::RefundOf(row.a)
+            }
+        })
+    }
+
+    /// Orders less refunds over the batch in units of the scale kept (no
+    /// overflow: fewer than 2^32 amounts below 2^63 each), when every amount
+    /// is kept in units.
+    pub fn net_units(&self) -> Option<(i128, u32)> {
+        if !self.big.is_empty() {
+            return None;
+        }
+        let net = self.rows.iter().map(|r| i128::from(r.units)).sum();
+        Some((net, self.scale))
     }
 
     /// The amount of order `i` in units of `scale`, if it is an order, its
@@ -191,6 +223,36 @@ mod tests {
         assert_eq!(events.order_units(4, 2), None);
         assert_eq!(events.order_units(6, 2), Some(i64::MAX));
         assert_eq!(events.big.len(), 2);
+        let parties: Vec<Party> = events.parties().collect();
+        assert_eq!(
+            parties,
+            [
+                Party::Seller(3),
+                Party::Seller(1),
+                Party::RefundOf(1),
+                Party::Seller(0),
+                Party::Seller(4),
+                Party::RefundOf(4),
+                Party::Seller(2),
+                Party::RefundOf(6),
+                Party::Seller(2),
+            ]
+        );
+        // Not all in units: no integer net.
+        assert_eq!(events.net_units(), None);
+    }
+
+    #[test]
+    fn net_units_are_orders_less_refunds() {
+        let mut events = Events::new(2);
+        assert_eq!(events.net_units(), Some((0, 2)));
+        events.push(order(0, NONE, Decimal::new(1999, 2)));
+        events.push(order(1, 0, Decimal::new(i64::MAX, 2)));
+        events.push(order(1, 0, Decimal::new(i64::MAX, 2)));
+        events.push(refund(0, Decimal::new(5, 1), false));
+        // 19.99 + 2 × (2^63 − 1)/100 − 0.50, in cents, past i64.
+        let want = 1999 + 2 * i128::from(i64::MAX) - 50;
+        assert_eq!(events.net_units(), Some((want, 2)));
     }
 
     /// Ten million events are held at once: their size is memory first touched.

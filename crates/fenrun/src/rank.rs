@@ -130,6 +130,12 @@ fn add(
 /// as the per-member sums report it (a member's running sum never exceeds the
 /// batch's, so theirs overflows first or never).
 fn net_sales_only(batch: &Batch) -> Result<Decimal> {
+    if let Some((units, scale)) = batch.events.net_units() {
+        return match Decimal::try_from_i128_with_scale(units, scale) {
+            Ok(net) => Ok(net),
+            Err(_) => member_sums(batch).map(|(_, _, net)| net),
+        };
+    }
     let mut net = Decimal::ZERO;
     for e in batch.events.iter() {
         let amount = match e {

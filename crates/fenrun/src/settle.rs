@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 
 use crate::batch::{Batch, Event};
 use crate::error::{Error, Result};
+use crate::events::Party;
 use crate::graph::NONE;
 use crate::ids::{MemberId, RuleId};
 use crate::index::Packed;
@@ -166,14 +167,14 @@ impl BySeller {
         let n = batch.ids.len();
         let mut start = vec![0u32; n + 1];
         let mut refunds = Vec::new();
-        for (i, e) in batch.events.iter().enumerate() {
-            match e {
-                Event::Order(o) => {
-                    if let Some(c) = start.get_mut(o.seller as usize + 1) {
+        for (i, p) in batch.events.parties().enumerate() {
+            match p {
+                Party::Seller(s) => {
+                    if let Some(c) = start.get_mut(s as usize + 1) {
                         *c += 1;
                     }
                 }
-                Event::Refund(r) => refunds.push((r.order_event, i as u32)),
+                Party::RefundOf(order) => refunds.push((order, i as u32)),
             }
         }
         for s in 1..start.len() {
@@ -190,17 +191,18 @@ impl BySeller {
             in_units: false,
         };
         let mut orders = vec![empty; start.last().copied().unwrap_or(0) as usize];
-        for (i, e) in batch.events.iter().enumerate() {
-            if let Event::Order(o) = e {
-                if let Some(pos) = next.get_mut(o.seller as usize) {
+        for (i, p) in batch.events.parties().enumerate() {
+            if let Party::Seller(seller) = p {
+                if let Some(pos) = next.get_mut(seller as usize) {
                     if let Some(slot) = orders.get_mut(*pos as usize) {
                         let refunded = refunded.get(i).copied().unwrap_or(false);
                         let units = batch
                             .events
                             .order_units(i, scale)
-                            .or_else(|| {
-                                crate::money::units(o.amount, scale)
-                                    .and_then(|u| i64::try_from(u).ok())
+                            .or_else(|| match batch.events.get(i) {
+                                Some(Event::Order(o)) => crate::money::units(o.amount, scale)
+                                    .and_then(|u| i64::try_from(u).ok()),
+                                _ => None,
                             })
                             .filter(|_| !refunded);
                         *slot = Grouped {
@@ -511,9 +513,9 @@ impl<'a> Engine<'a> {
             })
             .collect();
         let mut refunded = vec![false; batch.events.len()];
-        for e in batch.events.iter() {
-            if let Event::Refund(r) = e {
-                if let Some(slot) = refunded.get_mut(r.order_event as usize) {
+        for p in batch.events.parties() {
+            if let Party::RefundOf(order) = p {
+                if let Some(slot) = refunded.get_mut(order as usize) {
                     *slot = true;
                 }
             }
