@@ -18,6 +18,16 @@ const BIG_ORDER: i64 = 0;
 /// are stored negated, and `-i64::MAX` is the least).
 const BIG_REFUND: i64 = i64::MIN;
 
+/// Sums of amounts in units (see [`Events::unit_sums`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnitSums {
+    pub sales: Vec<i128>,
+    pub purchases: Vec<i128>,
+    pub net: i128,
+    /// Decimals of a unit.
+    pub scale: u32,
+}
+
 /// Whom an event concerns (see [`Events::parties`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Party {
@@ -126,6 +136,42 @@ impl Events {
         }
         let net = self.rows.iter().map(|r| i128::from(r.units)).sum();
         Some((net, self.scale))
+    }
+
+    /// Sales by seller and purchases by member buyer over `members` members,
+    /// and the net of the batch, each orders less refunds in units of the
+    /// scale kept (a refund counts against its order's seller and buyer),
+    /// when every amount is kept in units. No sum can overflow: fewer than
+    /// 2^32 amounts below 2^63 each stay below 2^95.
+    pub fn unit_sums(&self, members: usize) -> Option<UnitSums> {
+        if !self.big.is_empty() {
+            return None;
+        }
+        let mut sums = UnitSums {
+            sales: vec![0; members],
+            purchases: vec![0; members],
+            net: 0,
+            scale: self.scale,
+        };
+        for row in &self.rows {
+            let units = i128::from(row.units);
+            let order = if units > 0 {
+                row
+            } else {
+                match self.rows.get(row.a as usize) {
+                    Some(order) => order,
+                    None => continue,
+                }
+            };
+            if let Some(s) = sums.sales.get_mut(order.a as usize) {
+                *s += units;
+            }
+            if let Some(p) = sums.purchases.get_mut(order.b as usize) {
+                *p += units;
+            }
+            sums.net += units;
+        }
+        Some(sums)
     }
 
     /// The amount of order `i` in units of `scale`, if it is an order, its
@@ -238,8 +284,9 @@ mod tests {
                 Party::Seller(2),
             ]
         );
-        // Not all in units: no integer net.
+        // Not all in units: no integer sums.
         assert_eq!(events.net_units(), None);
+        assert_eq!(events.unit_sums(5), None);
     }
 
     #[test]
@@ -253,6 +300,23 @@ mod tests {
         // 19.99 + 2 × (2^63 − 1)/100 − 0.50, in cents, past i64.
         let want = 1999 + 2 * i128::from(i64::MAX) - 50;
         assert_eq!(events.net_units(), Some((want, 2)));
+    }
+
+    #[test]
+    fn unit_sums_count_a_refund_against_its_orders_seller_and_buyer() {
+        let mut events = Events::new(2);
+        events.push(order(0, NONE, Decimal::new(1999, 2))); // m0 sells 19.99 to a consumer
+        events.push(order(1, 0, Decimal::new(10, 0))); // m1 sells 10 to m0
+        events.push(order(1, 1, Decimal::new(i64::MAX, 2))); // a self-purchase
+        events.push(refund(1, Decimal::new(25, 1), false)); // 2.50 of event 1
+        events.push(refund(2, Decimal::new(i64::MAX, 2), true));
+        let sums = events.unit_sums(3).unwrap();
+        // m0: 1999; m1: 1000 + max − 250 − max = 750; m2: nothing.
+        assert_eq!(sums.sales, [1999, 750, 0]);
+        // m0 bought 1000 − 250; m1 bought max − max.
+        assert_eq!(sums.purchases, [750, 0, 0]);
+        assert_eq!(sums.net, 1999 + 750);
+        assert_eq!(sums.scale, 2);
     }
 
     /// Ten million events are held at once: their size is memory first touched.
