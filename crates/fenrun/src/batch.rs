@@ -11,7 +11,6 @@ use crate::doc::BatchDoc;
 use crate::error::{Error, Result};
 use crate::events::Events;
 use crate::graph::{Forest, NONE};
-use crate::ids::MemberId;
 use crate::index::{IdIndex, Inline, Packed};
 use crate::input::{EventColumns, GroupRecord, MemberRecord};
 use crate::money::{decimals_by_value, short_string};
@@ -61,7 +60,8 @@ pub(crate) enum Event {
 /// A validated batch for one policy. Build it with [`Batch::from_json`].
 #[derive(Debug, Clone)]
 pub struct Batch {
-    pub(crate) ids: Arc<[MemberId]>,
+    /// Member ids end to end in one buffer (no `String` per member).
+    pub(crate) ids: Arc<Packed>,
     /// Event ids end to end in one buffer (no `String` per event).
     pub(crate) event_ids: Arc<Packed>,
     pub(crate) forest: Forest,
@@ -115,7 +115,7 @@ impl Batch {
     }
 
     pub(crate) fn id(&self, m: u32) -> &str {
-        self.ids.get(m as usize).map_or("", MemberId::as_str)
+        self.ids.get(m)
     }
 
     fn from_doc(doc: BatchDoc, policy: &Policy) -> Result<Batch> {
@@ -176,13 +176,13 @@ impl Batch {
 pub struct BatchBuilder<'p> {
     policy: &'p Policy,
     threads: usize,
-    members: Vec<MemberRecord>,
     member_names: Packed,
     member_index: IdIndex<Inline>,
     parent: Vec<u32>,
     input_rank: Vec<RankIdx>,
     input_active: Vec<bool>,
     groups: Vec<Group>,
+    attrs: Vec<BTreeMap<String, Decimal>>,
     ids: IdIndex<u32>,
     names: Packed,
     events: Events,
@@ -302,16 +302,19 @@ impl<'p> BatchBuilder<'p> {
             })?;
             groups.push(Group { owner, size });
         }
+        // The records end here, before the events come: their ids are packed,
+        // their sponsors resolved, and only their attributes are kept.
+        let attrs = members.into_iter().map(|m| m.attrs).collect();
         Ok(BatchBuilder {
             policy,
             threads: 1,
-            members,
             member_names: packed,
             member_index: index,
             parent,
             input_rank,
             input_active,
             groups,
+            attrs,
             ids: IdIndex::with_capacity(0),
             names: Packed::default(),
             events: Events::new(policy.rounding().scale),
@@ -587,12 +590,9 @@ impl<'p> BatchBuilder<'p> {
                 })
             }
         }
-        // Validation is done with borrowed ids; now move them instead of cloning.
         drop(self.member_index);
         drop(self.ids);
-        let (ids, attrs): (Vec<MemberId>, Vec<BTreeMap<String, Decimal>>) =
-            self.members.into_iter().map(|m| (m.id, m.attrs)).unzip();
-        let ids: Arc<[MemberId]> = ids.into();
+        let ids = Arc::new(self.member_names);
         let forest = Forest::build(self.parent, &ids)?;
         Ok(Batch {
             ids,
@@ -600,7 +600,7 @@ impl<'p> BatchBuilder<'p> {
             forest,
             input_rank: self.input_rank,
             input_active: self.input_active,
-            attrs,
+            attrs: self.attrs,
             groups: self.groups,
             events: self.events,
         })

@@ -6,7 +6,7 @@ use petgraph::algo::{kosaraju_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::error::{Error, Result};
-use crate::ids::MemberId;
+use crate::index::Packed;
 
 /// Marker for "no parent" in the dense parent array.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -25,7 +25,7 @@ pub(crate) struct Forest {
 impl Forest {
     /// Build the forest from each member's sponsor index, rejecting cycles.
     /// `ids` names members in errors.
-    pub fn build(parent: Vec<u32>, ids: &[MemberId]) -> Result<Forest> {
+    pub fn build(parent: Vec<u32>, ids: &Packed) -> Result<Forest> {
         let n = parent.len();
         let mut g: DiGraph<(), (), u32> = DiGraph::with_capacity(n, n);
         for _ in 0..n {
@@ -102,8 +102,8 @@ impl Forest {
 
 /// Name every member of the cycle whose smallest id is smallest, starting there,
 /// in sponsor direction.
-fn cycle_error(g: &DiGraph<(), (), u32>, ids: &[MemberId]) -> Error {
-    let name = |i: usize| ids.get(i).map(|m| m.to_string()).unwrap_or_default();
+fn cycle_error(g: &DiGraph<(), (), u32>, ids: &Packed) -> Error {
+    let name = |i: usize| ids.get(i as u32).to_owned();
     let mut best: Option<Vec<usize>> = None;
     for scc in kosaraju_scc(g) {
         if scc.len() < 2 {

@@ -506,7 +506,7 @@ pub(crate) fn progress(policy: &Policy, batch: &Batch, ranking: &Ranking, m: u32
         }
     }
     Progress {
-        member: batch.ids.get(m as usize).cloned().unwrap_or_default(),
+        member: MemberId::from(batch.id(m)),
         rank: policy.rank_id(rank).into(),
         next: policy.ranks().get(next).map(|r| r.id.clone()),
         leaves,

@@ -16,7 +16,7 @@ use crate::batch::{Batch, Event};
 use crate::error::{Error, Result};
 use crate::events::Party;
 use crate::graph::NONE;
-use crate::ids::{MemberId, RuleId};
+use crate::ids::RuleId;
 use crate::index::Packed;
 use crate::money::Rounding;
 use crate::policy::{PeerMatch, Policy, RankIdx, RuleKind, Split};
@@ -546,7 +546,7 @@ impl<'a> Engine<'a> {
 
     /// The rank of member `id` after evaluation.
     pub fn rank_of(&self, id: &str) -> Option<&str> {
-        let m = self.batch.ids.iter().position(|x| x == id)?;
+        let m = self.batch.ids.position(id)?;
         let r = self.ranking.rank.get(m).copied()?;
         Some(self.policy.rank_id(r))
     }
@@ -569,7 +569,7 @@ impl<'a> Engine<'a> {
     /// assert_eq!(leaves, [("120", true), ("800", false)]);
     /// ```
     pub fn progress(&self, id: &str) -> Option<crate::rank::Progress> {
-        let m = self.batch.ids.iter().position(|x| x == id)?;
+        let m = self.batch.ids.position(id)?;
         let m = u32::try_from(m).ok()?;
         Some(crate::rank::progress(
             self.policy,
@@ -581,7 +581,7 @@ impl<'a> Engine<'a> {
 
     /// Whether member `id` is active after `active_if`.
     pub fn is_active(&self, id: &str) -> Option<bool> {
-        let m = self.batch.ids.iter().position(|x| x == id)?;
+        let m = self.batch.ids.position(id)?;
         self.ranking.active.get(m).copied()
     }
 
@@ -1428,7 +1428,7 @@ fn allocate(
 /// The result of a settlement (§9): lines, totals, rank changes, summary.
 #[derive(Debug, Clone)]
 pub struct Settlement {
-    pub(crate) members: Arc<[MemberId]>,
+    pub(crate) members: Arc<Packed>,
     pub(crate) events: Arc<Packed>,
     pub(crate) rules: Vec<(RuleId, &'static str)>,
     pub(crate) scale: u32,
@@ -1467,14 +1467,10 @@ pub struct LineView<'s> {
     pub amount: Decimal,
 }
 
-fn name<T: std::ops::Deref<Target = str>>(list: &[T], i: u32) -> &str {
-    list.get(i as usize).map_or("", |s| &**s)
-}
-
 /// A line with its names resolved.
 fn view<'s>(
     l: &Line,
-    members: &'s [MemberId],
+    members: &'s Packed,
     events: &'s Packed,
     rules: &'s [(RuleId, &'static str)],
 ) -> LineView<'s> {
@@ -1487,7 +1483,7 @@ fn view<'s>(
         refund: (l.refund != NONE).then(|| events.get(l.refund)),
         rule,
         kind,
-        beneficiary: name(members, l.beneficiary),
+        beneficiary: members.get(l.beneficiary),
         level: (l.level != NONE).then_some(l.level),
         base: l.base,
         rate: (!pool).then_some(l.rate),
@@ -1511,9 +1507,7 @@ impl Settlement {
 
     /// Net amount per beneficiary, sorted by member id.
     pub fn totals(&self) -> impl Iterator<Item = (&str, Decimal)> + '_ {
-        self.totals
-            .iter()
-            .map(|(m, t)| (name(&self.members, *m), *t))
+        self.totals.iter().map(|(m, t)| (self.members.get(*m), *t))
     }
 
     /// Net amount of one member, `None` if it has no line.
