@@ -568,6 +568,21 @@ enum Text {
 }
 
 impl Text {
+    /// Bytes of text the column's rows span.
+    fn bytes(&self) -> usize {
+        fn span<O: arrow_array::OffsetSizeTrait>(offsets: &[O]) -> usize {
+            match (offsets.first(), offsets.last()) {
+                (Some(first), Some(last)) => (last.as_usize()).saturating_sub(first.as_usize()),
+                _ => 0,
+            }
+        }
+        match self {
+            Text::Absent => 0,
+            Text::Small(a) => span(a.value_offsets()),
+            Text::Large(a) => span(a.value_offsets()),
+        }
+    }
+
     /// Record batches' columns (a null array where a batch lacks the column)
     /// concatenated into one.
     fn concat(parts: &[ArrayRef], name: &str) -> Result<Text> {
@@ -743,6 +758,9 @@ fn missing_cell(i: usize, field: &str) -> Error {
 impl fenrun::input::EventColumns for EventTable {
     fn len(&self) -> usize {
         self.rows
+    }
+    fn id_bytes(&self) -> Option<usize> {
+        Some(self.id.bytes())
     }
     fn id(&self, i: usize) -> Result<&str> {
         self.id.get(i).ok_or_else(|| missing_cell(i, "id"))

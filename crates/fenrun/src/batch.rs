@@ -354,6 +354,15 @@ impl<'p> BatchBuilder<'p> {
             });
         }
         self.reserve(n);
+        if let Some(bytes) = docs.id_bytes() {
+            // Room for this chunk's ids and, at their mean length, for the
+            // events reserved beyond it: the text is copied once instead of
+            // at every doubling (room never written is never resident).
+            let later = self.events.capacity().saturating_sub(total);
+            let mean = bytes.div_ceil(n.max(1));
+            self.names
+                .reserve_text(bytes.saturating_add(mean.saturating_mul(later)));
+        }
         let checking = self.failed.is_none();
         // Sellers and buyers are resolved first, in a loop that does nothing
         // else, so that many lookups are in flight at once; an unknown one is

@@ -75,6 +75,11 @@ impl Events {
         self.rows.reserve(n);
     }
 
+    /// Events there is room for.
+    pub fn capacity(&self) -> usize {
+        self.rows.capacity()
+    }
+
     /// Append an event. Its amount must be positive with at most `scale`
     /// decimals by value (validation checks both first).
     pub fn push(&mut self, event: Event) {

@@ -661,6 +661,11 @@ impl Packed {
         self.ends.reserve(n);
     }
 
+    /// Room for `bytes` more bytes of ids.
+    pub fn reserve_text(&mut self, bytes: usize) {
+        self.text.reserve(bytes);
+    }
+
     /// Id `i` ("" past the end).
     #[inline]
     pub fn get(&self, i: u32) -> &str {

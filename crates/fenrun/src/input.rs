@@ -173,6 +173,12 @@ pub trait EventColumns {
     fn at(&self, i: usize) -> Option<&str>;
     /// The order row `i` refunds, if it is a refund.
     fn refund_of(&self, i: usize) -> Option<&str>;
+    /// Bytes of all the rows' ids, if known without reading them (a column's
+    /// text length): a hint the validator reserves room with, never read for
+    /// meaning.
+    fn id_bytes(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl EventColumns for [EventRecord] {
@@ -196,6 +202,9 @@ impl EventColumns for [EventRecord] {
     }
     fn refund_of(&self, i: usize) -> Option<&str> {
         self.get(i).and_then(|e| e.refund_of.as_deref())
+    }
+    fn id_bytes(&self) -> Option<usize> {
+        Some(self.iter().map(|e| e.id.len()).sum())
     }
 }
 
