@@ -819,5 +819,9 @@ mod tests {
         let absent = Text::concat(&[new_null_array(&DataType::Utf8, 2)], "orders.at").unwrap();
         assert!(matches!(absent, Text::Absent));
         assert_eq!(absent.get(0), None);
+        // The text the rows span ("o1" and "o22"), the hint the validator reserves with.
+        assert_eq!((small.bytes(), large.bytes(), absent.bytes()), (5, 5, 0));
+        let sliced = Text::Small(StringArray::from(vec!["aa", "bbb", "c"]).slice(1, 2));
+        assert_eq!(sliced.bytes(), 4);
     }
 }
