@@ -67,7 +67,8 @@ pub struct Batch {
     pub(crate) forest: Forest,
     pub(crate) input_rank: Vec<RankIdx>,
     pub(crate) input_active: Vec<bool>,
-    pub(crate) attrs: Vec<BTreeMap<String, Decimal>>,
+    /// Attributes of the members that have any, by member index (ascending).
+    pub(crate) attrs: Vec<(u32, BTreeMap<String, Decimal>)>,
     pub(crate) groups: Vec<Group>,
     pub(crate) events: Events,
 }
@@ -112,6 +113,12 @@ impl Batch {
     /// Number of events (orders and refunds).
     pub fn event_count(&self) -> usize {
         self.events.len()
+    }
+
+    /// Member `m`'s attribute `name`, if it has it.
+    pub(crate) fn attr(&self, m: u32, name: &str) -> Option<Decimal> {
+        let k = self.attrs.binary_search_by_key(&m, |(i, _)| *i).ok()?;
+        self.attrs.get(k)?.1.get(name).copied()
     }
 
     pub(crate) fn id(&self, m: u32) -> &str {
@@ -182,7 +189,7 @@ pub struct BatchBuilder<'p> {
     input_rank: Vec<RankIdx>,
     input_active: Vec<bool>,
     groups: Vec<Group>,
-    attrs: Vec<BTreeMap<String, Decimal>>,
+    attrs: Vec<(u32, BTreeMap<String, Decimal>)>,
     ids: IdIndex<u32>,
     names: Packed,
     events: Events,
@@ -304,7 +311,12 @@ impl<'p> BatchBuilder<'p> {
         }
         // The records end here, before the events come: their ids are packed,
         // their sponsors resolved, and only their attributes are kept.
-        let attrs = members.into_iter().map(|m| m.attrs).collect();
+        let attrs = members
+            .into_iter()
+            .enumerate()
+            .filter(|(_, m)| !m.attrs.is_empty())
+            .map(|(i, m)| (i as u32, m.attrs))
+            .collect();
         Ok(BatchBuilder {
             policy,
             threads: 1,
@@ -719,6 +731,33 @@ mod tests {
     use super::{Batch, BatchBuilder};
     use crate::input::{EventRecord, MemberRecord};
     use crate::Policy;
+
+    /// Only members with attributes keep an entry; each is found by index.
+    #[test]
+    fn attributes_are_kept_for_the_members_that_have_them() {
+        let policy = Policy::from_json(r#"{"version": 1, "ranks": [{"id": "member"}]}"#).unwrap();
+        let batch = Batch::from_json(
+            r#"{"members": [{"id": "a"}, {"id": "b", "attrs": {"x": "1"}}, {"id": "c"},
+                {"id": "d", "attrs": {"x": "2", "y": "3.5"}}], "events": []}"#,
+            &policy,
+        )
+        .unwrap();
+        assert_eq!(batch.attrs.len(), 2);
+        let got: Vec<_> = [
+            (0, "x"),
+            (1, "x"),
+            (2, "x"),
+            (3, "x"),
+            (3, "y"),
+            (3, "z"),
+            (4, "x"),
+        ]
+        .iter()
+        .map(|&(m, name)| batch.attr(m, name))
+        .collect();
+        let d = |u, s| Some(Decimal::new(u, s));
+        assert_eq!(got, [None, d(1, 0), None, d(2, 0), d(35, 1), None, None]);
+    }
 
     /// Errors whose order across chunks matters: an id error anywhere before an
     /// earlier event's own error, a refund told apart by an order in a later

@@ -300,12 +300,7 @@ impl Metrics {
                 })
             }
             Metric::LargestGroup => count(self.groups_of(m).iter().copied().max().unwrap_or(0)),
-            Metric::Attr(name) => batch
-                .attrs
-                .get(i)
-                .and_then(|a| a.get(name))
-                .copied()
-                .unwrap_or_default(),
+            Metric::Attr(name) => batch.attr(m, name).unwrap_or_default(),
         }
     }
 
