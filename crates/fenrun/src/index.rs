@@ -626,24 +626,25 @@ impl Packed {
     /// Add an id at the end.
     #[inline]
     pub fn push(&mut self, id: &str) {
-        let before = self.text.len() >> LOW_BITS;
+        // In u64: a 32-bit target's usize cannot be shifted by 32.
+        let before = self.text.len() as u64 >> LOW_BITS;
         self.text.push_str(id);
-        let end = self.text.len();
+        let end = self.text.len() as u64;
         for _ in before..end >> LOW_BITS {
             self.highs.push(self.ends.len() as u32);
         }
-        self.ends.push((end & ((1 << LOW_BITS) - 1)) as u32);
+        self.ends.push((end & ((1u64 << LOW_BITS) - 1)) as u32);
     }
 
     /// Where id `i` ends in `text`.
     #[inline]
     fn end(&self, i: usize) -> usize {
-        let low = self.ends.get(i).copied().unwrap_or(0) as usize;
+        let low = u64::from(self.ends.get(i).copied().unwrap_or(0));
         if self.highs.is_empty() {
-            return low;
+            return low as usize;
         }
-        let high = self.highs.partition_point(|&h| h as usize <= i);
-        high << LOW_BITS | low
+        let high = self.highs.partition_point(|&h| h as usize <= i) as u64;
+        (high << LOW_BITS | low) as usize
     }
 
     /// Number of ids.
