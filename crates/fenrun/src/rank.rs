@@ -130,11 +130,11 @@ fn add(
 /// as the per-member sums report it (a member's running sum never exceeds the
 /// batch's, so theirs overflows first or never).
 fn net_sales_only(batch: &Batch) -> Result<Decimal> {
-    if let Some((units, scale)) = batch.events.net_units() {
-        return match Decimal::try_from_i128_with_scale(units, scale) {
-            Ok(net) => Ok(net),
-            Err(_) => member_sums(batch).map(|(_, _, net)| net),
-        };
+    // In integers when every amount is kept in units (then it always fits).
+    let units = batch.events.net_units();
+    if let Some(net) = units.and_then(|(u, scale)| Decimal::try_from_i128_with_scale(u, scale).ok())
+    {
+        return Ok(net);
     }
     let mut net = Decimal::ZERO;
     for e in batch.events.iter() {
