@@ -140,14 +140,20 @@ impl Schedules {
 /// An order as [`BySeller`] holds it (16 bytes: the loop reads them in sequence).
 #[derive(Debug, Clone, Copy)]
 struct Grouped {
-    /// The amount in units of the policy's scale, when `in_units`.
+    /// The amount in units of the policy's scale, or 0 when it does not fit
+    /// an `i64` (then it is read from the event).
     units: i64,
     event: u32,
-    /// The order has at least one refund.
-    refunded: bool,
-    /// No refund and an amount that fits `i64` units: settled from `units`.
-    /// Otherwise the amount is read from the event.
-    in_units: bool,
+    /// Where the order's refunds start in [`BySeller::refunds`], or [`NONE`]
+    /// when it has none.
+    first_refund: u32,
+}
+
+impl Grouped {
+    /// Settled from `units` alone: no refund and an amount kept in units.
+    fn in_units(self) -> bool {
+        self.units != 0 && self.first_refund == NONE
+    }
 }
 
 /// A batch's orders grouped by seller (input order within a seller) and its
@@ -163,7 +169,7 @@ struct BySeller {
 }
 
 impl BySeller {
-    fn new(batch: &Batch, refunded: &[bool], scale: u32) -> BySeller {
+    fn new(batch: &Batch, scale: u32) -> BySeller {
         let n = batch.ids.len();
         let mut start = vec![0u32; n + 1];
         let mut refunds = Vec::new();
@@ -177,6 +183,8 @@ impl BySeller {
                 Party::RefundOf(order) => refunds.push((order, i as u32)),
             }
         }
+        // Stable: refunds of one order keep their input order.
+        refunds.sort_by_key(|&(order, _)| order);
         for s in 1..start.len() {
             let before = start.get(s - 1).copied().unwrap_or(0);
             if let Some(c) = start.get_mut(s) {
@@ -187,37 +195,40 @@ impl BySeller {
         let empty = Grouped {
             units: 0,
             event: NONE,
-            refunded: false,
-            in_units: false,
+            first_refund: NONE,
         };
         let mut orders = vec![empty; start.last().copied().unwrap_or(0) as usize];
+        // Orders come in input order, and so do the refunded ones' entries in
+        // `refunds` (sorted by order): one cursor finds each one's first refund.
+        let mut cursor = 0usize;
         for (i, p) in batch.events.parties().enumerate() {
             if let Party::Seller(seller) = p {
+                while refunds.get(cursor).is_some_and(|&(o, _)| (o as usize) < i) {
+                    cursor += 1;
+                }
+                let first_refund = match refunds.get(cursor) {
+                    Some(&(o, _)) if o as usize == i => cursor as u32,
+                    _ => NONE,
+                };
                 if let Some(pos) = next.get_mut(seller as usize) {
                     if let Some(slot) = orders.get_mut(*pos as usize) {
-                        let refunded = refunded.get(i).copied().unwrap_or(false);
-                        let units = batch
-                            .events
-                            .order_units(i, scale)
-                            .or_else(|| match batch.events.get(i) {
+                        let units = batch.events.order_units(i, scale).or_else(|| {
+                            match batch.events.get(i) {
                                 Some(Event::Order(o)) => crate::money::units(o.amount, scale)
                                     .and_then(|u| i64::try_from(u).ok()),
                                 _ => None,
-                            })
-                            .filter(|_| !refunded);
+                            }
+                        });
                         *slot = Grouped {
-                            units: units.unwrap_or(0),
+                            units: units.filter(|&u| u > 0).unwrap_or(0),
                             event: i as u32,
-                            refunded,
-                            in_units: units.is_some(),
+                            first_refund,
                         };
                     }
                     *pos += 1;
                 }
             }
         }
-        // Stable: refunds of one order keep their input order.
-        refunds.sort_by_key(|&(order, _)| order);
         BySeller {
             start,
             orders,
@@ -238,14 +249,18 @@ impl BySeller {
         }
     }
 
-    /// Refund event indices of order event `order`, in input order.
-    fn refunds_of(&self, order: usize) -> impl Iterator<Item = usize> + '_ {
-        let from = self.refunds.partition_point(|&(o, _)| (o as usize) < order);
+    /// Refund event indices of `order`, in input order.
+    fn refunds_of(&self, order: Grouped) -> impl Iterator<Item = usize> + '_ {
+        let from = if order.first_refund == NONE {
+            self.refunds.len()
+        } else {
+            order.first_refund as usize
+        };
         self.refunds
             .get(from..)
             .unwrap_or_default()
             .iter()
-            .take_while(move |&&(o, _)| o as usize == order)
+            .take_while(move |&&(o, _)| o == order.event)
             .map(|&(_, r)| r as usize)
     }
 
@@ -645,7 +660,7 @@ impl<'a> Engine<'a> {
     /// # Ok::<(), fenrun::Error>(())
     /// ```
     pub fn settle_totals(&self) -> Result<Settlement> {
-        let grouped = BySeller::new(self.batch, &self.refunded, self.policy.rounding().scale);
+        let grouped = BySeller::new(self.batch, self.policy.rounding().scale);
         let part = self.run_by_seller(&grouped)?;
         self.finish_into(part, &mut |_: &Line| Ok(()))
     }
@@ -671,7 +686,7 @@ impl<'a> Engine<'a> {
     /// assert_eq!(two.total_of("m1").unwrap().to_string(), "18.00"); // 0.10 × (120 + 80 − 20)
     /// ```
     pub fn settle_totals_parallel(&self, threads: usize) -> Result<Settlement> {
-        let grouped = BySeller::new(self.batch, &self.refunded, self.policy.rounding().scale);
+        let grouped = BySeller::new(self.batch, self.policy.rounding().scale);
         let ranges = grouped.split(threads.max(1));
         if ranges.len() <= 1 {
             let part = self.run_by_seller(&grouped)?;
@@ -769,7 +784,7 @@ impl<'a> Engine<'a> {
             for order in orders {
                 let i = order.event as usize;
                 // Orders without refunds: exact integers, nothing kept.
-                if order.in_units
+                if order.in_units()
                     && order_in_units(
                         order.units,
                         &slots,
@@ -782,9 +797,17 @@ impl<'a> Engine<'a> {
                 {
                     continue;
                 }
-                let amount = match self.batch.events.get(i) {
-                    Some(Event::Order(o)) => o.amount,
-                    _ => continue,
+                // The amount as the event list gives it (the same value and
+                // scale), from the units kept when it fits them.
+                let kept = Some(order.units)
+                    .filter(|&u| u != 0)
+                    .and_then(|u| Decimal::try_new(u, rounding.scale).ok());
+                let amount = match kept {
+                    Some(a) => a,
+                    None => match self.batch.events.get(i) {
+                        Some(Event::Order(o)) => o.amount,
+                        _ => continue,
+                    },
                 };
                 self.settle_order(i, amount, &slots, &rates, &mut out)?;
                 part.book_unpaid(&out)?;
@@ -795,9 +818,9 @@ impl<'a> Engine<'a> {
                     }
                     part.paid = checked_add(part.paid, l.amount, "total paid")?;
                 }
-                if order.refunded {
+                if order.first_refund != NONE {
                     let mut state = Reversible::of(amount, &out);
-                    for j in grouped.refunds_of(i) {
+                    for j in grouped.refunds_of(*order) {
                         let Some(Event::Refund(r)) = self.batch.events.get(j) else {
                             continue;
                         };
