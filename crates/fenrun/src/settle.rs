@@ -137,9 +137,10 @@ impl Schedules {
     }
 }
 
-/// An order as [`BySeller`] holds it (16 bytes: the loop reads them in sequence).
+/// An order [`BySeller`] cannot settle from its units alone: it has refunds,
+/// or its amount does not fit `i64` units.
 #[derive(Debug, Clone, Copy)]
-struct Grouped {
+struct Slow {
     /// The amount in units of the policy's scale, or 0 when it does not fit
     /// an `i64` (then it is read from the event).
     units: i64,
@@ -149,21 +150,16 @@ struct Grouped {
     first_refund: u32,
 }
 
-impl Grouped {
-    /// Settled from `units` alone: no refund and an amount kept in units.
-    fn in_units(self) -> bool {
-        self.units != 0 && self.first_refund == NONE
-    }
-}
-
 /// A batch's orders grouped by seller (input order within a seller) and its
 /// refunds grouped by order (input order within an order), by counting sort.
 struct BySeller {
     /// `start[s]..start[s + 1]`: the positions of seller `s`'s orders in `orders`.
     start: Vec<u32>,
-    /// The orders, seller by seller: copied out of the event list so that the
-    /// loop over a seller's orders reads memory in sequence.
-    orders: Vec<Grouped>,
+    /// The orders, seller by seller, eight bytes each (the loop reads them in
+    /// sequence): an order without refunds whose amount fits `i64` units is
+    /// those units (> 0); any other is `-k` for its entry `k` in `slow`.
+    orders: Vec<i64>,
+    slow: Vec<Slow>,
     /// (order event, refund event), sorted by order event, refunds in input order.
     refunds: Vec<(u32, u32)>,
 }
@@ -192,12 +188,8 @@ impl BySeller {
             }
         }
         let mut next = start.clone();
-        let empty = Grouped {
-            units: 0,
-            event: NONE,
-            first_refund: NONE,
-        };
-        let mut orders = vec![empty; start.last().copied().unwrap_or(0) as usize];
+        let mut orders = vec![0i64; start.last().copied().unwrap_or(0) as usize];
+        let mut slow = Vec::new();
         // Orders come in input order, and so do the refunded ones' entries in
         // `refunds` (sorted by order): one cursor finds each one's first refund.
         let mut cursor = 0usize;
@@ -210,20 +202,30 @@ impl BySeller {
                     Some(&(o, _)) if o as usize == i => cursor as u32,
                     _ => NONE,
                 };
-                if let Some(pos) = next.get_mut(seller as usize) {
-                    if let Some(slot) = orders.get_mut(*pos as usize) {
-                        let units = batch.events.order_units(i, scale).or_else(|| {
-                            match batch.events.get(i) {
-                                Some(Event::Order(o)) => crate::money::units(o.amount, scale)
-                                    .and_then(|u| i64::try_from(u).ok()),
-                                _ => None,
-                            }
-                        });
-                        *slot = Grouped {
-                            units: units.filter(|&u| u > 0).unwrap_or(0),
+                let units = batch
+                    .events
+                    .order_units(i, scale)
+                    .or_else(|| match batch.events.get(i) {
+                        Some(Event::Order(o)) => {
+                            crate::money::units(o.amount, scale).and_then(|u| i64::try_from(u).ok())
+                        }
+                        _ => None,
+                    })
+                    .filter(|&u| u > 0);
+                let entry = match units {
+                    Some(u) if first_refund == NONE => u,
+                    _ => {
+                        slow.push(Slow {
+                            units: units.unwrap_or(0),
                             event: i as u32,
                             first_refund,
-                        };
+                        });
+                        -((slow.len() - 1) as i64)
+                    }
+                };
+                if let Some(pos) = next.get_mut(seller as usize) {
+                    if let Some(slot) = orders.get_mut(*pos as usize) {
+                        *slot = entry;
                     }
                     *pos += 1;
                 }
@@ -232,6 +234,7 @@ impl BySeller {
         BySeller {
             start,
             orders,
+            slow,
             refunds,
         }
     }
@@ -241,7 +244,7 @@ impl BySeller {
         (self.start.len().saturating_sub(1)) as u32
     }
 
-    fn orders_of(&self, seller: u32) -> &[Grouped] {
+    fn orders_of(&self, seller: u32) -> &[i64] {
         let s = seller as usize;
         match (self.start.get(s), self.start.get(s + 1)) {
             (Some(&a), Some(&b)) => self.orders.get(a as usize..b as usize).unwrap_or_default(),
@@ -249,8 +252,18 @@ impl BySeller {
         }
     }
 
+    /// The slow order of an entry of `orders`, or `None` for units.
+    fn slow(&self, entry: i64) -> Option<Slow> {
+        if entry > 0 {
+            return None;
+        }
+        self.slow
+            .get(usize::try_from(entry.unsigned_abs()).ok()?)
+            .copied()
+    }
+
     /// Refund event indices of `order`, in input order.
-    fn refunds_of(&self, order: Grouped) -> impl Iterator<Item = usize> + '_ {
+    fn refunds_of(&self, order: Slow) -> impl Iterator<Item = usize> + '_ {
         let from = if order.first_refund == NONE {
             self.refunds.len()
         } else {
@@ -781,22 +794,31 @@ impl<'a> Engine<'a> {
                 };
                 acc_of.push(k);
             }
-            for order in orders {
-                let i = order.event as usize;
+            for &entry in orders {
                 // Orders without refunds: exact integers, nothing kept.
-                if order.in_units()
-                    && order_in_units(
-                        order.units,
+                let slow = if entry > 0 {
+                    if order_in_units(
+                        entry,
                         &slots,
                         &acc_of,
                         &int_rates,
                         cap,
                         rounding.mode,
                         &mut sums,
-                    )
-                {
-                    continue;
-                }
+                    ) {
+                        continue;
+                    }
+                    None
+                } else {
+                    grouped.slow(entry)
+                };
+                // A product that left i64 (or, never, an entry without its
+                // order): the order's event index is not kept here, so the
+                // caller settles the batch again in input order.
+                let Some(order) = slow else {
+                    return Err(overflow("events", "rate × amount in units"));
+                };
+                let i = order.event as usize;
                 // The amount as the event list gives it (the same value and
                 // scale), from the units kept when it fits them.
                 let kept = Some(order.units)
@@ -820,7 +842,7 @@ impl<'a> Engine<'a> {
                 }
                 if order.first_refund != NONE {
                     let mut state = Reversible::of(amount, &out);
-                    for j in grouped.refunds_of(*order) {
+                    for j in grouped.refunds_of(order) {
                         let Some(Event::Refund(r)) = self.batch.events.get(j) else {
                             continue;
                         };

@@ -1,0 +1,72 @@
+//! The totals-only settlement (orders grouped by seller, amounts in integer
+//! units) against the full one, on the cases it hands to the slow path:
+//! refunded orders, and products that leave 64-bit units.
+
+#![allow(clippy::unwrap_used)] // test code: a failed expectation is a test failure
+
+use fenrun::{Batch, Engine, Policy};
+
+/// Totals as (member, amount) text.
+type Totals = Vec<(String, String)>;
+
+const POLICY: &str = r#"{"version": 1, "ranks": [{"id": "member"}],
+  "rules": [{"id": "l", "type": "levels", "rates": ["0.10", "0.05"]}]}"#;
+
+/// Totals-only and full settlement totals of `events` over m0 ← m1.
+fn totals(events: &str) -> (Totals, Totals) {
+    let policy = Policy::from_json(POLICY).unwrap();
+    let batch = Batch::from_json(
+        &format!(
+            r#"{{"members": [{{"id": "m0"}}, {{"id": "m1", "sponsor": "m0"}}], "events": [{events}]}}"#
+        ),
+        &policy,
+    )
+    .unwrap();
+    let engine = Engine::new(&policy, &batch).unwrap();
+    let list = |s: fenrun::Settlement| {
+        s.totals()
+            .map(|(m, t)| (m.to_owned(), t.to_string()))
+            .collect::<Vec<_>>()
+    };
+    (
+        list(engine.settle_totals().unwrap()),
+        list(engine.settle().unwrap()),
+    )
+}
+
+fn pairs(list: &[(&str, &str)]) -> Totals {
+    list.iter()
+        .map(|(m, t)| ((*m).to_owned(), (*t).to_owned()))
+        .collect()
+}
+
+#[test]
+fn a_refunded_order_is_settled_and_reversed() {
+    // o2: m1 0.10 × 80 = 8.00, m0 0.05 × 80 = 4.00; r1 reverses 20/80 of
+    // each: 2.00 and 1.00. o1: 10.00 and 5.00.
+    // m1 = 10.00 + 8.00 - 2.00 = 16.00; m0 = 5.00 + 4.00 - 1.00 = 8.00.
+    let (only, full) = totals(
+        r#"{"id": "o1", "seller": "m1", "amount": "100.00"},
+           {"id": "o2", "seller": "m1", "amount": "80.00"},
+           {"id": "r1", "refund_of": "o2", "amount": "20.00"}"#,
+    );
+    let want = pairs(&[("m0", "8.00"), ("m1", "16.00")]);
+    assert_eq!(only, want);
+    assert_eq!(full, want);
+}
+
+#[test]
+fn a_product_beyond_64_bit_units_is_settled_exactly() {
+    // o1 is 5 × 10^18 cents (fits i64); 10 × that (rate 0.10 as 10/100) does
+    // not. m1: 0.10 × 50000000000000000.00 = 5000000000000000.00, plus
+    // 10.00 (o2) and 8.00 - 2.00 (o3, r1); m0: 2500000000000000.00 + 5.00 + 3.00.
+    let (only, full) = totals(
+        r#"{"id": "o1", "seller": "m1", "amount": "50000000000000000.00"},
+           {"id": "o2", "seller": "m1", "amount": "100.00"},
+           {"id": "o3", "seller": "m1", "amount": "80.00"},
+           {"id": "r1", "refund_of": "o3", "amount": "20.00"}"#,
+    );
+    let want = pairs(&[("m0", "2500000000000008.00"), ("m1", "5000000000000016.00")]);
+    assert_eq!(only, want);
+    assert_eq!(full, want);
+}
