@@ -11,12 +11,6 @@
 mod convert;
 mod errors;
 
-/// mimalloc for the extension's own allocations: loading a batch makes tens of
-/// millions of small ones (docs/performance.md). Arrow buffers crossing to or
-/// from pyarrow are always freed by the side that made them (release callbacks).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::sync::{Arc, OnceLock};
 
 use arrow_array::RecordBatch;

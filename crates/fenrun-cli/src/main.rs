@@ -8,12 +8,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// mimalloc: the batch loaders make tens of millions of small allocations (one
-/// per id cell) and free them together; it does that markedly faster than the
-/// system allocator (docs/performance.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod gen_tables;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -293,6 +287,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 (None, false) => engine.settle()?,
             };
             clock.lap("settle");
+            // The settlement names members and events by shared ids: the
+            // batch's event rows and the engine's tables can go before the
+            // output is written (a month of a large platform: 200 MB).
+            drop(engine);
+            drop(b);
             match format {
                 Format::Json => write_json(&s, out.as_deref())?,
                 Format::Csv => write_out(out.as_deref(), &lines_csv(&s)?)?,
