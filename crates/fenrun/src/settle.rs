@@ -160,8 +160,20 @@ struct BySeller {
     /// those units (> 0); any other is `-k` for its entry `k` in `slow`.
     orders: Vec<i64>,
     slow: Vec<Slow>,
-    /// (order event, refund event), sorted by order event, refunds in input order.
-    refunds: Vec<(u32, u32)>,
+    /// The refunds sorted by order event, refunds of one order in input order.
+    refunds: Vec<RefundEntry>,
+}
+
+/// A refund as [`BySeller`] holds it: read once in input order with its
+/// order, so that the loop over a seller's orders reads no event row.
+#[derive(Debug, Clone, Copy)]
+struct RefundEntry {
+    order: u32,
+    event: u32,
+    /// The amount in units of the policy's scale, or 0 when it does not fit
+    /// an `i64` (then it is read from the event).
+    units: i64,
+    completes: bool,
 }
 
 impl BySeller {
@@ -176,11 +188,23 @@ impl BySeller {
                         *c += 1;
                     }
                 }
-                Party::RefundOf(order) => refunds.push((order, i as u32)),
+                Party::RefundOf(order) => {
+                    // The row just read: in cache.
+                    if let Some(Event::Refund(r)) = batch.events.get(i) {
+                        refunds.push(RefundEntry {
+                            order,
+                            event: i as u32,
+                            units: crate::money::units(r.amount, scale)
+                                .and_then(|u| i64::try_from(u).ok())
+                                .unwrap_or(0),
+                            completes: r.completes,
+                        });
+                    }
+                }
             }
         }
         // Stable: refunds of one order keep their input order.
-        refunds.sort_by_key(|&(order, _)| order);
+        refunds.sort_by_key(|r| r.order);
         for s in 1..start.len() {
             let before = start.get(s - 1).copied().unwrap_or(0);
             if let Some(c) = start.get_mut(s) {
@@ -195,11 +219,11 @@ impl BySeller {
         let mut cursor = 0usize;
         for (i, p) in batch.events.parties().enumerate() {
             if let Party::Seller(seller) = p {
-                while refunds.get(cursor).is_some_and(|&(o, _)| (o as usize) < i) {
+                while refunds.get(cursor).is_some_and(|r| (r.order as usize) < i) {
                     cursor += 1;
                 }
                 let first_refund = match refunds.get(cursor) {
-                    Some(&(o, _)) if o as usize == i => cursor as u32,
+                    Some(r) if r.order as usize == i => cursor as u32,
                     _ => NONE,
                 };
                 let units = batch
@@ -212,25 +236,42 @@ impl BySeller {
                         _ => None,
                     })
                     .filter(|&u| u > 0);
-                let entry = match units {
-                    Some(u) if first_refund == NONE => u,
-                    _ => {
-                        slow.push(Slow {
-                            units: units.unwrap_or(0),
-                            event: i as u32,
-                            first_refund,
-                        });
-                        -((slow.len() - 1) as i64)
-                    }
-                };
                 if let Some(pos) = next.get_mut(seller as usize) {
-                    if let Some(slot) = orders.get_mut(*pos as usize) {
-                        *slot = entry;
+                    match units {
+                        Some(u) if first_refund == NONE => {
+                            if let Some(slot) = orders.get_mut(*pos as usize) {
+                                *slot = u;
+                            }
+                        }
+                        // Numbered again below, in seller order.
+                        _ => {
+                            if let Some(slot) = orders.get_mut(*pos as usize) {
+                                *slot = -(slow.len() as i64);
+                            }
+                            slow.push(Slow {
+                                units: units.unwrap_or(0),
+                                event: i as u32,
+                                first_refund,
+                            });
+                        }
                     }
                     *pos += 1;
                 }
             }
         }
+        // Slow orders numbered in the order the settlement loop meets them,
+        // so that it reads them in sequence too.
+        let mut in_seller_order = Vec::with_capacity(slow.len());
+        for entry in orders.iter_mut().filter(|e| **e <= 0) {
+            if let Some(s) = usize::try_from(entry.unsigned_abs())
+                .ok()
+                .and_then(|k| slow.get(k))
+            {
+                *entry = -(in_seller_order.len() as i64);
+                in_seller_order.push(*s);
+            }
+        }
+        let slow = in_seller_order;
         BySeller {
             start,
             orders,
@@ -262,8 +303,8 @@ impl BySeller {
             .copied()
     }
 
-    /// Refund event indices of `order`, in input order.
-    fn refunds_of(&self, order: Slow) -> impl Iterator<Item = usize> + '_ {
+    /// The refunds of `order`, in input order.
+    fn refunds_of(&self, order: Slow) -> impl Iterator<Item = &RefundEntry> + '_ {
         let from = if order.first_refund == NONE {
             self.refunds.len()
         } else {
@@ -273,8 +314,7 @@ impl BySeller {
             .get(from..)
             .unwrap_or_default()
             .iter()
-            .take_while(move |&&(o, _)| o == order.event)
-            .map(|&(_, r)| r as usize)
+            .take_while(move |r| r.order == order.event)
     }
 
     /// Cut the sellers into at most `parts` contiguous ranges holding about as many orders each.
@@ -675,6 +715,8 @@ impl<'a> Engine<'a> {
     pub fn settle_totals(&self) -> Result<Settlement> {
         let grouped = BySeller::new(self.batch, self.policy.rounding().scale);
         let part = self.run_by_seller(&grouped)?;
+        // The grouping (eight bytes an order) goes before the totals are built.
+        drop(grouped);
         self.finish_into(part, &mut |_: &Line| Ok(()))
     }
 
@@ -703,6 +745,7 @@ impl<'a> Engine<'a> {
         let ranges = grouped.split(threads.max(1));
         if ranges.len() <= 1 {
             let part = self.run_by_seller(&grouped)?;
+            drop(grouped);
             return self.finish_into(part, &mut |_: &Line| Ok(()));
         }
         let parts: Vec<Result<Part>> = std::thread::scope(|scope| {
@@ -719,6 +762,7 @@ impl<'a> Engine<'a> {
                 .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                 .collect()
         });
+        drop(grouped);
         let merged = parts
             .into_iter()
             .try_fold(None, |whole: Option<Part>, part| {
@@ -842,14 +886,22 @@ impl<'a> Engine<'a> {
                 }
                 if order.first_refund != NONE {
                     let mut state = Reversible::of(amount, &out);
-                    for j in grouped.refunds_of(order) {
-                        let Some(Event::Refund(r)) = self.batch.events.get(j) else {
-                            continue;
+                    for r in grouped.refunds_of(order) {
+                        let j = r.event as usize;
+                        let kept = Some(r.units)
+                            .filter(|&u| u != 0)
+                            .and_then(|u| Decimal::try_new(u, rounding.scale).ok());
+                        let amount = match kept {
+                            Some(a) => a,
+                            None => match self.batch.events.get(j) {
+                                Some(Event::Refund(r)) => r.amount,
+                                _ => continue,
+                            },
                         };
                         reverse(
                             &mut state,
                             j,
-                            r.amount,
+                            amount,
                             r.completes,
                             rounding,
                             &mut part,
