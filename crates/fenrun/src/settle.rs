@@ -395,8 +395,6 @@ pub struct Engine<'a> {
     batch: &'a Batch,
     ranking: Ranking,
     plans: Vec<Plan>,
-    /// Orders (event index) that have at least one refund.
-    refunded: Vec<bool>,
 }
 
 /// The order lines, breakage and cap cut of some of a batch's orders with their refunds.
@@ -580,20 +578,11 @@ impl<'a> Engine<'a> {
                 RuleKind::Pool { .. } => Plan::Pool,
             })
             .collect();
-        let mut refunded = vec![false; batch.events.len()];
-        for p in batch.events.parties() {
-            if let Party::RefundOf(order) = p {
-                if let Some(slot) = refunded.get_mut(order as usize) {
-                    *slot = true;
-                }
-            }
-        }
         Ok(Engine {
             policy,
             batch,
             ranking,
             plans,
-            refunded,
         })
     }
 
@@ -964,6 +953,17 @@ impl<'a> Engine<'a> {
         let mut out = OrderOutcome::default();
         let mut schedules = Schedules::new(self.batch.ids.len());
         let mut open: HashMap<usize, Reversible, foldhash::fast::RandomState> = HashMap::default();
+        // Orders (event index) that have at least one refund: their lines are
+        // kept until their last refund. (The totals-only path finds them as
+        // it groups, so the engine does not keep this.)
+        let mut refunded = vec![false; self.batch.events.len()];
+        for p in self.batch.events.parties() {
+            if let Party::RefundOf(order) = p {
+                if let Some(slot) = refunded.get_mut(order as usize) {
+                    *slot = true;
+                }
+            }
+        }
         for (i, e) in self.batch.events.iter().enumerate() {
             match e {
                 Event::Order(o) => {
@@ -977,7 +977,7 @@ impl<'a> Engine<'a> {
                         part.book(l)?;
                         emit(l)?;
                     }
-                    if self.refunded.get(i).copied().unwrap_or(false) {
+                    if refunded.get(i).copied().unwrap_or(false) {
                         open.insert(i, Reversible::of(o.amount, &out));
                     }
                 }
