@@ -160,7 +160,9 @@ impl Tables {
 
     /// Read the tables without validating their meaning: members and groups
     /// become records; orders and refunds given as Arrow stay columns
-    /// ([`read::EventTable`], no record per event).
+    /// ([`read::EventTable`], no record per event), in chunks of at most
+    /// [`CHUNK_ROWS`] rows that [`Columns::validate`] takes one after another,
+    /// as [`validate_files`] does (no column is joined or copied whole).
     pub fn into_columns_with(self, opts: &ReadOptions) -> Result<Columns> {
         // Members, groups, then events: the order of a JSON batch's fields and
         // of [`validate_files`].
@@ -168,7 +170,28 @@ impl Tables {
         let groups = self.groups.read("groups", opts, read::groups)?;
         let events = match (self.orders, self.refunds) {
             (Rows::Arrow(orders), Rows::Arrow(refunds)) => {
-                Events::Columns(Box::new(read::EventTable::new(&orders, &refunds, opts)?))
+                // Every chunk is read (converted and checked for kinds and
+                // nulls) here, before any is validated: a table that cannot
+                // be read is reported before an error of meaning.
+                let mut chunks = Vec::new();
+                let mut rows = [0, 0];
+                for (table, batches) in [(0, &orders), (1, &refunds)] {
+                    for batch in batches.iter() {
+                        let mut from = 0;
+                        while from < batch.num_rows() {
+                            let len = CHUNK_ROWS.min(batch.num_rows() - from);
+                            let one = [batch.slice(from, len)];
+                            let (o, r): (&[RecordBatch], &[RecordBatch]) =
+                                if table == 0 { (&one, &[]) } else { (&[], &one) };
+                            chunks.push(read::EventTable::new_at(o, r, opts, rows)?);
+                            if let Some(n) = rows.get_mut(table) {
+                                *n += len;
+                            }
+                            from += len;
+                        }
+                    }
+                }
+                Events::Chunks(chunks, rows[0])
             }
             (orders, refunds) => {
                 let (events, orders) = event_records(orders, refunds, opts)?;
@@ -308,7 +331,8 @@ pub struct Columns {
 
 #[derive(Debug)]
 enum Events {
-    Columns(Box<read::EventTable>),
+    /// Chunks of the tables in order, with how many rows the orders table has.
+    Chunks(Vec<read::EventTable>, usize),
     /// Records, the first `.1` from the orders table.
     Records(Vec<EventRecord>, usize),
 }
@@ -324,10 +348,17 @@ impl Columns {
     pub fn validate_on(self, policy: &Policy, threads: usize) -> Result<Batch> {
         let (members, groups) = (self.members, &self.groups);
         let (batch, orders) = match &self.events {
-            Events::Columns(t) => (
-                Batch::from_columns_on(members, groups, &**t, policy, threads),
-                t.orders(),
-            ),
+            Events::Chunks(chunks, orders) => {
+                let build = || {
+                    let mut builder = BatchBuilder::new(members, groups, policy)?.threads(threads);
+                    builder.reserve(chunks.iter().map(fenrun::input::EventColumns::len).sum());
+                    for chunk in chunks {
+                        builder.push_events(chunk)?;
+                    }
+                    builder.finish()
+                };
+                (build(), *orders)
+            }
             Events::Records(events, orders) => (
                 Batch::from_columns_on(members, groups, events.as_slice(), policy, threads),
                 *orders,
