@@ -70,7 +70,7 @@ pub fn read_table(path: &Path, name: &str) -> Result<Vec<RecordBatch>> {
 pub const CHUNK_ROWS: usize = 1 << 18;
 
 /// A table file read a chunk (record batch) at a time: a Parquet file's rows
-/// in batches of about a million, a CSV file's all at once.
+/// in batches of [`CHUNK_ROWS`], a CSV file's all at once.
 pub struct TableChunks {
     rows: usize,
     chunks: Box<dyn Iterator<Item = Result<RecordBatch>> + Send>,

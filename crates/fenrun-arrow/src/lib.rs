@@ -207,7 +207,7 @@ impl Tables {
 }
 
 /// Read and validate a batch from table files (Parquet or CSV, by extension),
-/// the orders and refunds a chunk at a time ([`TableChunks`]: about a million
+/// the orders and refunds a chunk at a time ([`TableChunks`]: [`CHUNK_ROWS`]
 /// rows of a Parquet file), each chunk validated ([`BatchBuilder`]) and dropped
 /// before the next is read, so that the event columns are never all in memory.
 /// The batch is the one [`Tables::from_files`] and [`Tables::into_batch`] give,
