@@ -165,6 +165,25 @@ impl Rounding {
         (q.unsigned_abs() < (1u128 << 96)).then(|| Decimal::from_i128_with_scale(q, self.scale))
     }
 
+    /// `round(a × x / o)` for amounts at the scale (a line's amount, a
+    /// refund, and the refund's order), computed exactly in integers of units.
+    /// `None` unless `0 < o ≤ 10^12` units and `0 ≤ a, x ≤ o`; there it is the
+    /// value the Decimal computation `round(a × x / o)` gives (the caller's
+    /// other path): the product is exact in a Decimal, and the quotient, at
+    /// most 13 integer digits of units, keeps at least 15 digits below the
+    /// unit, while an exact quotient that is not itself on a rounding boundary
+    /// lies at least `1 / (2o)` ≥ 5·10⁻¹³ units away from one.
+    pub(crate) fn round_share(&self, a: Decimal, x: Decimal, o: Decimal) -> Option<Decimal> {
+        const MAX_UNITS: i128 = 1_000_000_000_000;
+        let (a, x, o) = (
+            units(a, self.scale)?,
+            units(x, self.scale)?,
+            units(o, self.scale)?,
+        );
+        let fits = (1..=MAX_UNITS).contains(&o) && (0..=o).contains(&a) && (0..=o).contains(&x);
+        fits.then(|| Decimal::from_i128_with_scale(div_round(a * x, o, self.mode), self.scale))
+    }
+
     /// One unit of the last kept decimal (0.01 at scale 2).
     pub fn unit(&self) -> Decimal {
         Decimal::new(1, self.scale)
@@ -321,6 +340,24 @@ mod tests {
             proptest::prop_assert_eq!(i128::from(div_round_i64(n, d, mode)), div_round(i128::from(n), i128::from(d), mode));
         }
 
+        /// A refund's share in integers equals the Decimal computation it stands for.
+        #[test]
+        fn integer_share_equals_decimal(
+            o in 1i64..=1_000_000_000_000,
+            a_part in 0u32..=1000,
+            x_part in 0u32..=1000,
+            scale in 0u32..=8,
+            mode in 0u8..3,
+        ) {
+            let mode = [RoundingMode::HalfUp, RoundingMode::HalfEven, RoundingMode::Down][usize::from(mode)];
+            let r = Rounding { scale, mode };
+            // a and x anywhere in 0..=o, the quotient anywhere in 0..=o units.
+            let part = |k: u32| i64::try_from(i128::from(o) * i128::from(k) / 1000).unwrap_or(o);
+            let (a, x, o) = (Decimal::new(part(a_part), scale), Decimal::new(part(x_part).max(1), scale), Decimal::new(o, scale));
+            let decimal = r.round(a.checked_mul(x).and_then(|p| p.checked_div(o)).unwrap());
+            proptest::prop_assert_eq!(r.round_share(a, x, o), Some(decimal));
+        }
+
         /// Exact halves and negative numbers round the same way in both paths.
         #[test]
         fn div_round_matches_decimal_rounding(n in -10_000i64..10_000, d_pow in 0u32..4, mode in 0u8..3) {
@@ -329,6 +366,29 @@ mod tests {
             let want = Rounding { scale: 0, mode }.round(Decimal::new(n, d_pow));
             proptest::prop_assert_eq!(Decimal::from(div_round(i128::from(n), d, mode)), want);
         }
+    }
+
+    #[test]
+    fn integer_shares_at_halves_and_past_their_range() {
+        let r = |mode| Rounding { scale: 2, mode };
+        let d = |units| Decimal::new(units, 2);
+        // 0.01 × 0.01 / 0.02 = 0.005: exactly half a unit.
+        for (mode, want) in [
+            (RoundingMode::HalfUp, "0.01"),
+            (RoundingMode::HalfEven, "0.00"),
+            (RoundingMode::Down, "0.00"),
+        ] {
+            let got = r(mode).round_share(d(1), d(1), d(2)).map(|v| v.to_string());
+            assert_eq!(got.as_deref(), Some(want), "{mode:?}");
+        }
+        // 0.03 × 0.05 / 0.10 = 0.015: half_even goes to 0.02.
+        let even = r(RoundingMode::HalfEven).round_share(d(3), d(5), d(10));
+        assert_eq!(even.map(|v| v.to_string()).as_deref(), Some("0.02"));
+        // An order above 10^12 units, or a share larger than its order: the Decimal path's.
+        let up = r(RoundingMode::HalfUp);
+        assert_eq!(up.round_share(d(1), d(1), d(1_000_000_000_001)), None);
+        assert_eq!(up.round_share(d(3), d(1), d(2)), None);
+        assert_eq!(up.round_share(Decimal::new(1, 3), d(1), d(2)), None);
     }
 
     #[test]

@@ -1432,11 +1432,17 @@ fn reverse(
         if completes {
             return Ok(left);
         }
-        let raw = amount
-            .checked_mul(x)
-            .and_then(|v| v.checked_div(order_amount))
-            .ok_or_else(|| overflow(&format!("events[{refund_event}].amount"), "refund share"))?;
-        let rev = rounding.round(raw);
+        let rev = match rounding.round_share(amount, x, order_amount) {
+            Some(rev) => rev,
+            None => rounding.round(
+                amount
+                    .checked_mul(x)
+                    .and_then(|v| v.checked_div(order_amount))
+                    .ok_or_else(|| {
+                        overflow(&format!("events[{refund_event}].amount"), "refund share")
+                    })?,
+            ),
+        };
         Ok(if rev > left { left } else { rev })
     };
     for (l, done) in &mut state.lines {
