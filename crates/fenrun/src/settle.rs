@@ -852,17 +852,8 @@ impl<'a> Engine<'a> {
                     return Err(overflow("events", "rate × amount in units"));
                 };
                 let i = order.event as usize;
-                // The amount as the event list gives it (the same value and
-                // scale), from the units kept when it fits them.
-                let kept = Some(order.units)
-                    .filter(|&u| u != 0)
-                    .and_then(|u| Decimal::try_new(u, rounding.scale).ok());
-                let amount = match kept {
-                    Some(a) => a,
-                    None => match self.batch.events.get(i) {
-                        Some(Event::Order(o)) => o.amount,
-                        _ => continue,
-                    },
+                let Some(amount) = self.kept_amount(i, order.units) else {
+                    continue;
                 };
                 self.settle_order(i, amount, &slots, &rates, &mut out)?;
                 part.book_unpaid(&out)?;
@@ -877,15 +868,8 @@ impl<'a> Engine<'a> {
                     let mut state = Reversible::of(amount, &out);
                     for r in grouped.refunds_of(order) {
                         let j = r.event as usize;
-                        let kept = Some(r.units)
-                            .filter(|&u| u != 0)
-                            .and_then(|u| Decimal::try_new(u, rounding.scale).ok());
-                        let amount = match kept {
-                            Some(a) => a,
-                            None => match self.batch.events.get(j) {
-                                Some(Event::Refund(r)) => r.amount,
-                                _ => continue,
-                            },
+                        let Some(amount) = self.kept_amount(j, r.units) else {
+                            continue;
                         };
                         reverse(
                             &mut state,
@@ -921,6 +905,19 @@ impl<'a> Engine<'a> {
             *b = checked_add(*b, money(int, rounding.scale)?, "breakage")?;
         }
         Ok(part)
+    }
+
+    /// The amount of event `event` as the event list gives it (the same
+    /// value and scale), from its `units` at the policy scale when they were
+    /// kept (not 0), else read from the event.
+    fn kept_amount(&self, event: usize, units: i64) -> Option<Decimal> {
+        let kept = Some(units)
+            .filter(|&u| u != 0)
+            .and_then(|u| Decimal::try_new(u, self.policy.rounding().scale).ok());
+        kept.or_else(|| match self.batch.events.get(event)? {
+            Event::Order(o) => Some(o.amount),
+            Event::Refund(r) => Some(r.amount),
+        })
     }
 
     fn rule_names(&self) -> Vec<(RuleId, &'static str)> {
