@@ -180,13 +180,12 @@ impl Tables {
                         let mut from = 0;
                         while from < batch.num_rows() {
                             let len = CHUNK_ROWS.min(batch.num_rows() - from);
-                            let one = [batch.slice(from, len)];
-                            let (o, r): (&[RecordBatch], &[RecordBatch]) =
-                                if table == 0 { (&one, &[]) } else { (&[], &one) };
-                            chunks.push(read::EventTable::new_at(o, r, opts, rows)?);
-                            if let Some(n) = rows.get_mut(table) {
-                                *n += len;
-                            }
+                            chunks.push(event_chunk(
+                                table,
+                                batch.slice(from, len),
+                                opts,
+                                &mut rows,
+                            )?);
                             from += len;
                         }
                     }
@@ -253,15 +252,7 @@ pub fn validate_files_in(
     let mut failed = None;
     let mut rows = [0, 0];
     let mut take = |table: usize, chunk: Result<RecordBatch>| -> Result<()> {
-        let chunk = chunk?;
-        let len = chunk.num_rows();
-        let one = [chunk];
-        let (o, r): (&[RecordBatch], &[RecordBatch]) =
-            if table == 0 { (&one, &[]) } else { (&[], &one) };
-        let events = read::EventTable::new_at(o, r, opts, rows)?;
-        if let Some(n) = rows.get_mut(table) {
-            *n += len;
-        }
+        let events = event_chunk(table, chunk?, opts, &mut rows)?;
         if failed.is_none() {
             failed = builder.push_events(&events).err();
         }
@@ -293,6 +284,26 @@ pub fn validate_files_in(
         Some(e) => Err(rename(e)),
         None => builder.finish().map_err(rename),
     }
+}
+
+/// Read a chunk of the orders table (`table` 0) or of the refunds table (1)
+/// whose rows come after `rows` (rows already read of each), naming its rows
+/// in errors, and count them in.
+fn event_chunk(
+    table: usize,
+    chunk: RecordBatch,
+    opts: &ReadOptions,
+    rows: &mut [usize; 2],
+) -> Result<read::EventTable> {
+    let len = chunk.num_rows();
+    let one = [chunk];
+    let (o, r): (&[RecordBatch], &[RecordBatch]) =
+        if table == 0 { (&one, &[]) } else { (&[], &one) };
+    let events = read::EventTable::new_at(o, r, opts, *rows)?;
+    if let Some(n) = rows.get_mut(table) {
+        *n += len;
+    }
+    Ok(events)
 }
 
 /// The files of a batch given as tables, for [`validate_files`].

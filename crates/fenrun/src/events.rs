@@ -189,6 +189,29 @@ impl Events {
             .map(|r| r.units)
     }
 
+    /// The amount of event `i` (order or refund, positive) in units of
+    /// `scale`, if it fits in 64 bits there: read in place at the scale kept,
+    /// else from the amount.
+    pub fn units_at(&self, i: usize, scale: u32) -> Option<i64> {
+        let refund_units = |r: &Row| (r.units < 0 && r.units != BIG_REFUND).then(|| -r.units);
+        self.order_units(i, scale)
+            .or_else(|| {
+                self.rows
+                    .get(i)
+                    .filter(|_| scale == self.scale)
+                    .and_then(refund_units)
+            })
+            .or_else(|| {
+                let amount = match self.get(i)? {
+                    Event::Order(o) => o.amount,
+                    Event::Refund(r) => r.amount,
+                };
+                crate::money::units(amount, scale)
+                    .and_then(|u| i64::try_from(u).ok())
+                    .filter(|&u| u > 0)
+            })
+    }
+
     #[inline]
     fn event(&self, i: usize, row: Row) -> Event {
         let amount = |units: i64| match units {
@@ -273,6 +296,14 @@ mod tests {
         assert_eq!(events.order_units(2, 2), None);
         assert_eq!(events.order_units(4, 2), None);
         assert_eq!(events.order_units(6, 2), Some(i64::MAX));
+        // Any event's units: refunds too, and at another scale from the amount
+        // (19.99 at 3 decimals is 19990; 2.5 at 2 is 250; 10^26 × 7.9 has none).
+        assert_eq!(events.units_at(0, 3), Some(19990));
+        assert_eq!(events.units_at(2, 2), Some(250));
+        assert_eq!(events.units_at(5, 2), None);
+        assert_eq!(events.units_at(7, 2), Some(i64::MAX));
+        assert_eq!(events.units_at(7, 3), None);
+        assert_eq!(events.units_at(9, 2), None);
         assert_eq!(events.big.len(), 2);
         let parties: Vec<Party> = events.parties().collect();
         assert_eq!(

@@ -194,9 +194,7 @@ impl BySeller {
                         refunds.push(RefundEntry {
                             order,
                             event: i as u32,
-                            units: crate::money::units(r.amount, scale)
-                                .and_then(|u| i64::try_from(u).ok())
-                                .unwrap_or(0),
+                            units: batch.events.units_at(i, scale).unwrap_or(0),
                             completes: r.completes,
                         });
                     }
@@ -226,16 +224,7 @@ impl BySeller {
                     Some(r) if r.order as usize == i => cursor as u32,
                     _ => NONE,
                 };
-                let units = batch
-                    .events
-                    .order_units(i, scale)
-                    .or_else(|| match batch.events.get(i) {
-                        Some(Event::Order(o)) => {
-                            crate::money::units(o.amount, scale).and_then(|u| i64::try_from(u).ok())
-                        }
-                        _ => None,
-                    })
-                    .filter(|&u| u > 0);
+                let units = batch.events.units_at(i, scale);
                 if let Some(pos) = next.get_mut(seller as usize) {
                     match units {
                         Some(u) if first_refund == NONE => {
