@@ -1,6 +1,7 @@
 //! The sponsor forest: built and checked with petgraph, then flattened into
 //! dense arrays (parent, depth, parents-first order) that every later pass
-//! walks iteratively. Nothing here recurses over the tree.
+//! walks iteratively. Nothing here recurses over the tree. Members listed
+//! sponsors first (as they joined) need no graph: the list is the order.
 
 use petgraph::algo::{kosaraju_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -27,6 +28,13 @@ impl Forest {
     /// `ids` names members in errors.
     pub fn build(parent: Vec<u32>, ids: &Packed) -> Result<Forest> {
         let n = parent.len();
+        if parent
+            .iter()
+            .enumerate()
+            .all(|(i, &p)| p == NONE || (p as usize) < i)
+        {
+            return Ok(Forest::sponsors_first(parent));
+        }
         let mut g: DiGraph<(), (), u32> = DiGraph::with_capacity(n, n);
         for _ in 0..n {
             g.add_node(());
@@ -58,6 +66,28 @@ impl Forest {
             depth,
             parents_first,
         })
+    }
+
+    /// The forest of members listed sponsors first, as members exported in
+    /// the order they joined are: the list is then a parents-first order and
+    /// has no cycle (a sponsor cycle would need a sponsor listed after its
+    /// member), so neither a graph nor a sort is needed. Later passes walk
+    /// the members in the list's order, reading arrays by member front to back
+    /// instead of at random.
+    fn sponsors_first(parent: Vec<u32>) -> Forest {
+        let mut depth = Vec::with_capacity(parent.len());
+        for &p in &parent {
+            let d = match p {
+                NONE => 0,
+                p => depth.get(p as usize).map_or(0, |d: &u32| d + 1),
+            };
+            depth.push(d);
+        }
+        Forest {
+            parents_first: (0..parent.len() as u32).collect(),
+            parent,
+            depth,
+        }
     }
 
     /// Number of members.
@@ -146,5 +176,53 @@ fn cycle_error(g: &DiGraph<(), (), u32>, ids: &Packed) -> Error {
     Error::SponsorCycle {
         path: format!("members[{first}].sponsor"),
         cycle: cycle.into_iter().map(name).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Forest, NONE};
+    use crate::index::Packed;
+
+    /// Every member comes after its sponsor in `parents_first`, exactly once.
+    fn parents_first_holds(f: &Forest) {
+        let mut seen = vec![false; f.len()];
+        for &m in &f.parents_first {
+            if let Some(p) = f.parent_of(m) {
+                assert!(seen[p as usize], "{m} before its sponsor {p}");
+            }
+            assert!(!std::mem::replace(&mut seen[m as usize], true), "{m} twice");
+        }
+        assert!(seen.iter().all(|s| *s));
+    }
+
+    #[test]
+    fn sponsors_first_lists_and_others_give_the_same_depths() {
+        // 0 ← 1 ← 2 ← 4, 0 ← 3; 5 a root.
+        let first = vec![NONE, 0, 1, 0, 2, NONE];
+        let ids = Packed::new(["a", "b", "c", "d", "e", "f"].into_iter());
+        let a = Forest::build(first, &ids).unwrap();
+        assert_eq!(a.parents_first, vec![0, 1, 2, 3, 4, 5]);
+        assert_eq!(a.depth, vec![0, 1, 2, 1, 3, 0]);
+        parents_first_holds(&a);
+        // The same tree listed with members before their sponsors:
+        // old 4, 2, 1, 0, 3, 5 at new positions 0..6.
+        let later = vec![1, 2, 3, NONE, 3, NONE];
+        let ids = Packed::new(["e", "c", "b", "a", "d", "f"].into_iter());
+        let b = Forest::build(later, &ids).unwrap();
+        assert_eq!(b.depth, vec![3, 2, 1, 0, 1, 0]);
+        parents_first_holds(&b);
+    }
+
+    #[test]
+    fn a_cycle_is_named_whatever_the_order() {
+        // a's sponsor is b, b's c, c's a: no listing puts sponsors first.
+        let ids = Packed::new(["a", "b", "c", "d"].into_iter());
+        let err = Forest::build(vec![1, 2, 0, NONE], &ids).unwrap_err();
+        assert_eq!(err.code(), "sponsor_cycle");
+        assert_eq!(
+            err.to_string(),
+            r#"members[0].sponsor: sponsor cycle "a" → "b" → "c" → "a""#
+        );
     }
 }
