@@ -177,6 +177,18 @@ impl World {
 
     /// The batch, members and groups listed in an order given by `shuffle`.
     pub fn batch_with(&self, shuffle: u64) -> Value {
+        self.listed(Some(shuffle), shuffle)
+    }
+
+    /// The batch with its members listed sponsors first (in index order: a
+    /// member's sponsor has a smaller index), as exports by join date are;
+    /// groups in an order given by `shuffle`.
+    pub fn batch_sponsors_first(&self, shuffle: u64) -> Value {
+        self.listed(None, shuffle)
+    }
+
+    /// Members shuffled by `members` (or in index order), groups by `groups`.
+    fn listed(&self, members_shuffle: Option<u64>, groups_shuffle: u64) -> Value {
         let n = self.len();
         let mut members: Vec<Value> = (0..n)
             .map(|i| {
@@ -189,14 +201,16 @@ impl World {
                 m
             })
             .collect();
-        permute(&mut members, shuffle);
+        if let Some(shuffle) = members_shuffle {
+            permute(&mut members, shuffle);
+        }
         let mut groups: Vec<Value> = self
             .groups
             .iter()
             .enumerate()
             .map(|(g, (owner, size))| json!({"id": format!("g{g}"), "owner": member_id(*owner as usize % n), "size": size}))
             .collect();
-        permute(&mut groups, shuffle.rotate_left(17));
+        permute(&mut groups, groups_shuffle.rotate_left(17));
         json!({"members": members, "groups": groups, "events": self.events()})
     }
 
@@ -271,6 +285,13 @@ pub fn check_invariants(w: &World) -> Result<(), String> {
     ensure!(
         other == out,
         "output depends on the order of members or groups"
+    );
+    // Members listed sponsors first take another path to the same forest.
+    let first = fenrun::settle_json(&p, &w.batch_sponsors_first(w.shuffle).to_string())
+        .map_err(|e| e.to_string())?;
+    ensure!(
+        first == out,
+        "output differs when members are listed sponsors first"
     );
 
     let doc: Value = serde_json::from_str(&out).map_err(|e| e.to_string())?;
