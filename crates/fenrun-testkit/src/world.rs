@@ -187,7 +187,8 @@ impl World {
         self.listed(None, shuffle)
     }
 
-    /// Members shuffled by `members` (or in index order), groups by `groups`.
+    /// Members shuffled by `members_shuffle` (`None`: in index order),
+    /// groups by `groups_shuffle`.
     fn listed(&self, members_shuffle: Option<u64>, groups_shuffle: u64) -> Value {
         let n = self.len();
         let mut members: Vec<Value> = (0..n)

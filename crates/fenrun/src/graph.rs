@@ -26,68 +26,38 @@ pub(crate) struct Forest {
 impl Forest {
     /// Build the forest from each member's sponsor index, rejecting cycles.
     /// `ids` names members in errors.
+    ///
+    /// Members listed sponsors first, as members exported in the order they
+    /// joined are, are their own parents-first order: such a list has no
+    /// cycle (a cycle would need a sponsor listed after its member), so it
+    /// needs neither a graph nor a sort, and later passes walk the members in
+    /// list order, reading arrays by member front to back instead of at
+    /// random. Any other list is sorted and checked with petgraph.
     pub fn build(parent: Vec<u32>, ids: &Packed) -> Result<Forest> {
-        let n = parent.len();
-        if parent
+        let listed_sponsors_first = parent
             .iter()
             .enumerate()
-            .all(|(i, &p)| p == NONE || (p as usize) < i)
-        {
-            return Ok(Forest::sponsors_first(parent));
-        }
-        let mut g: DiGraph<(), (), u32> = DiGraph::with_capacity(n, n);
-        for _ in 0..n {
-            g.add_node(());
-        }
-        for (child, &p) in parent.iter().enumerate() {
-            if p != NONE {
-                g.add_edge(NodeIndex::new(p as usize), NodeIndex::new(child), ());
-            }
-        }
-        let order = match toposort(&g, None) {
-            Ok(order) => order,
-            Err(_) => return Err(cycle_error(&g, ids)),
+            .all(|(i, &p)| p == NONE || (p as usize) < i);
+        let parents_first = if listed_sponsors_first {
+            (0..parent.len() as u32).collect()
+        } else {
+            sorted_parents_first(&parent, ids)?
         };
-        let mut depth = vec![0u32; n];
-        let mut parents_first = Vec::with_capacity(n);
-        for node in order {
-            let m = node.index();
-            let d = match parent.get(m) {
+        let mut depth = vec![0u32; parent.len()];
+        for &m in &parents_first {
+            let d = match parent.get(m as usize) {
                 Some(&p) if p != NONE => depth.get(p as usize).map_or(0, |d| d + 1),
                 _ => 0,
             };
-            if let Some(slot) = depth.get_mut(m) {
+            if let Some(slot) = depth.get_mut(m as usize) {
                 *slot = d;
             }
-            parents_first.push(node.index() as u32);
         }
         Ok(Forest {
             parent,
             depth,
             parents_first,
         })
-    }
-
-    /// The forest of members listed sponsors first, as members exported in
-    /// the order they joined are: the list is then a parents-first order and
-    /// has no cycle (a sponsor cycle would need a sponsor listed after its
-    /// member), so neither a graph nor a sort is needed. Later passes walk
-    /// the members in the list's order, reading arrays by member front to back
-    /// instead of at random.
-    fn sponsors_first(parent: Vec<u32>) -> Forest {
-        let mut depth = Vec::with_capacity(parent.len());
-        for &p in &parent {
-            let d = match p {
-                NONE => 0,
-                p => depth.get(p as usize).map_or(0, |d: &u32| d + 1),
-            };
-            depth.push(d);
-        }
-        Forest {
-            parents_first: (0..parent.len() as u32).collect(),
-            parent,
-            depth,
-        }
     }
 
     /// Number of members.
@@ -127,6 +97,25 @@ impl Forest {
             }
         }
         near
+    }
+}
+
+/// Every member after its sponsor, by petgraph's `toposort`; a cycle is
+/// named (see [`cycle_error`]).
+fn sorted_parents_first(parent: &[u32], ids: &Packed) -> Result<Vec<u32>> {
+    let n = parent.len();
+    let mut g: DiGraph<(), (), u32> = DiGraph::with_capacity(n, n);
+    for _ in 0..n {
+        g.add_node(());
+    }
+    for (child, &p) in parent.iter().enumerate() {
+        if p != NONE {
+            g.add_edge(NodeIndex::new(p as usize), NodeIndex::new(child), ());
+        }
+    }
+    match toposort(&g, None) {
+        Ok(order) => Ok(order.into_iter().map(|node| node.index() as u32).collect()),
+        Err(_) => Err(cycle_error(&g, ids)),
     }
 }
 
