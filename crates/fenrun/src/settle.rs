@@ -164,6 +164,30 @@ struct BySeller {
     refunds: Vec<RefundEntry>,
 }
 
+/// Sellers in a bucket of [`BySeller::new`]'s first pass (2^[`VALUE_BITS`]
+/// less than 64).
+const BUCKET: usize = 1 << (64 - VALUE_BITS);
+/// Bits of an order's entry kept beside its seller's place in the bucket
+/// during [`BySeller::new`]: an entry is units below [`FAST_LIMIT`] or a slow
+/// entry's `-k`, both within these bits as two's complement.
+const VALUE_BITS: u32 = 52;
+/// Orders of this many units or more take the slow path (about 2^51: no
+/// real order, but an entry must fit [`VALUE_BITS`]).
+const FAST_LIMIT: i64 = 1 << (VALUE_BITS - 1);
+
+/// An entry with its seller's place `k` in the bucket in the top bits.
+fn pack(k: usize, value: i64) -> i64 {
+    let low = (value as u64) & ((1u64 << VALUE_BITS) - 1);
+    ((k as u64) << VALUE_BITS | low) as i64
+}
+
+/// The seller's place and the entry of [`pack`].
+fn unpack(e: i64) -> (usize, i64) {
+    let k = ((e as u64) >> VALUE_BITS) as usize;
+    let value = (e << (64 - VALUE_BITS)) >> (64 - VALUE_BITS);
+    (k, value)
+}
+
 /// A refund as [`BySeller`] holds it: read once in input order with its
 /// order, so that the loop over a seller's orders reads no event row.
 #[derive(Debug, Clone, Copy)]
@@ -209,7 +233,17 @@ impl BySeller {
                 *c += before;
             }
         }
-        let mut next = start.clone();
+        // Two passes of a radix partition instead of one scatter over the
+        // whole array: first into buckets of `BUCKET` sellers (a few hundred
+        // write streams, each filled front to back), then each bucket, copied
+        // out, into seller order (its region and cursors fit the L2 cache).
+        // One scatter over 80 MB missed the caches on almost every write.
+        // An entry carries its seller's place in the bucket above its value.
+        let sellers = n;
+        let buckets = sellers.div_ceil(BUCKET);
+        let at = |s: usize| start.get(s.min(sellers)).copied().unwrap_or(0) as usize;
+        let bucket_start = |b: usize| at(b * BUCKET);
+        let mut fill: Vec<usize> = (0..buckets).map(bucket_start).collect();
         let mut orders = vec![0i64; start.last().copied().unwrap_or(0) as usize];
         let mut slow = Vec::new();
         // Orders come in input order, and so do the refunded ones' entries in
@@ -225,24 +259,44 @@ impl BySeller {
                     _ => NONE,
                 };
                 let units = batch.events.units_at(i, scale);
-                if let Some(pos) = next.get_mut(seller as usize) {
-                    match units {
-                        Some(u) if first_refund == NONE => {
-                            if let Some(slot) = orders.get_mut(*pos as usize) {
-                                *slot = u;
-                            }
-                        }
-                        // Numbered again below, in seller order.
-                        _ => {
-                            if let Some(slot) = orders.get_mut(*pos as usize) {
-                                *slot = -(slow.len() as i64);
-                            }
-                            slow.push(Slow {
-                                units: units.unwrap_or(0),
-                                event: i as u32,
-                                first_refund,
-                            });
-                        }
+                let value = match units {
+                    Some(u) if first_refund == NONE && u < FAST_LIMIT => u,
+                    // Numbered again below, in seller order.
+                    _ => {
+                        slow.push(Slow {
+                            units: units.unwrap_or(0),
+                            event: i as u32,
+                            first_refund,
+                        });
+                        -((slow.len() - 1) as i64)
+                    }
+                };
+                let s = seller as usize;
+                if let Some(pos) = fill.get_mut(s / BUCKET) {
+                    if let Some(slot) = orders.get_mut(*pos) {
+                        *slot = pack(s % BUCKET, value);
+                    }
+                    *pos += 1;
+                }
+            }
+        }
+        let mut scratch: Vec<i64> = Vec::new();
+        let mut next = vec![0usize; BUCKET];
+        for b in 0..buckets {
+            let (from, to) = (bucket_start(b), bucket_start(b + 1));
+            let Some(region) = orders.get_mut(from..to) else {
+                continue;
+            };
+            scratch.clear();
+            scratch.extend_from_slice(region);
+            for (k, c) in next.iter_mut().enumerate() {
+                *c = at(b * BUCKET + k).saturating_sub(from);
+            }
+            for &e in &scratch {
+                let (k, value) = unpack(e);
+                if let Some(pos) = next.get_mut(k) {
+                    if let Some(slot) = region.get_mut(*pos) {
+                        *slot = value;
                     }
                     *pos += 1;
                 }
@@ -1640,5 +1694,91 @@ impl Settlement {
     /// The money scale of the policy.
     pub fn scale(&self) -> u32 {
         self.scale
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{pack, unpack, BySeller, BUCKET, FAST_LIMIT};
+    use crate::{Batch, Policy};
+
+    #[test]
+    fn an_entry_keeps_its_place_and_value() {
+        for k in [0, 1, BUCKET / 2, BUCKET - 1] {
+            for v in [1, 12_345, FAST_LIMIT - 1, 0, -1, -(1 << 32)] {
+                assert_eq!(unpack(pack(k, v)), (k, v), "place {k}, value {v}");
+            }
+        }
+    }
+
+    #[test]
+    fn orders_are_grouped_by_seller_across_buckets_in_input_order() {
+        // 3 × BUCKET + 5 members under m0, so the first pass has four buckets
+        // and the last is short. Sellers follow an LCG; every seventh order is
+        // refunded (a slow entry) and every 1,000th is too large for an entry
+        // (2^51 cents, also slow).
+        let n = 3 * BUCKET + 5;
+        let mut json = String::from(r#"{"members": [{"id": "m0"}"#);
+        for i in 1..n {
+            json.push_str(&format!(r#", {{"id": "m{i}", "sponsor": "m0"}}"#));
+        }
+        json.push_str(r#"], "events": ["#);
+        let mut x: u64 = 7;
+        let mut want: Vec<Vec<i64>> = vec![Vec::new(); n];
+        let big = "22517998136852.48"; // 2^51 cents
+        for o in 0..40_000usize {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let seller = (x >> 33) as usize % n;
+            let cents = 100 + o as i64;
+            let amount = if o % 1000 == 999 {
+                big.to_owned()
+            } else {
+                format!("{}.{:02}", cents / 100, cents % 100)
+            };
+            if o > 0 {
+                json.push_str(", ");
+            }
+            json.push_str(&format!(
+                r#"{{"id": "o{o}", "seller": "m{seller}", "amount": "{amount}"}}"#
+            ));
+            if o % 7 == 3 {
+                json.push_str(&format!(
+                    r#", {{"id": "r{o}", "refund_of": "o{o}", "amount": "0.01"}}"#
+                ));
+            }
+            // Fast entries are units; slow ones are marked by their amount.
+            let fast = o % 7 != 3 && o % 1000 != 999;
+            want[seller].push(if fast { cents } else { -(o as i64) });
+        }
+        json.push_str("]}");
+        let policy = Policy::from_json(
+            r#"{"version": 1, "ranks": [{"id": "member"}],
+                "rules": [{"id": "l", "type": "levels", "rates": ["0.10"]}]}"#,
+        )
+        .unwrap();
+        let batch = Batch::from_json(&json, &policy).unwrap();
+        let grouped = BySeller::new(&batch, 2);
+        assert_eq!(grouped.sellers() as usize, n);
+        // Order number of each event (refunds come after their order).
+        let mut order_no = Vec::new();
+        let mut count = 0i64;
+        for e in batch.events.iter() {
+            order_no.push(count);
+            if matches!(e, super::Event::Order(_)) {
+                count += 1;
+            }
+        }
+        assert_eq!(count, 40_000);
+        for (seller, want) in want.iter().enumerate() {
+            let got: Vec<i64> = grouped
+                .orders_of(seller as u32)
+                .iter()
+                .map(|&e| match grouped.slow(e) {
+                    None => e,
+                    Some(s) => -order_no[s.event as usize],
+                })
+                .collect();
+            assert_eq!(&got, want, "seller m{seller}");
+        }
     }
 }

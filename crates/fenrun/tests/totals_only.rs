@@ -14,7 +14,12 @@ const POLICY: &str = r#"{"version": 1, "ranks": [{"id": "member"}],
 
 /// Totals-only and full settlement totals of `events` over m0 ← m1.
 fn totals(events: &str) -> (Totals, Totals) {
-    let policy = Policy::from_json(POLICY).unwrap();
+    totals_under(POLICY, events)
+}
+
+/// The same under `policy`.
+fn totals_under(policy: &str, events: &str) -> (Totals, Totals) {
+    let policy = Policy::from_json(policy).unwrap();
     let batch = Batch::from_json(
         &format!(
             r#"{{"members": [{{"id": "m0"}}, {{"id": "m1", "sponsor": "m0"}}], "events": [{events}]}}"#
@@ -57,8 +62,9 @@ fn a_refunded_order_is_settled_and_reversed() {
 
 #[test]
 fn a_product_beyond_64_bit_units_is_settled_exactly() {
-    // o1 is 5 × 10^18 cents (fits i64); 10 × that (rate 0.10 as 10/100) does
-    // not. m1: 0.10 × 50000000000000000.00 = 5000000000000000.00, plus
+    // o1 is 5 × 10^18 cents: it fits i64 but is past the 2^51 units a
+    // seller-grouped entry holds, so it is settled in Decimal (10 × that, rate
+    // 0.10 as 10/100, would leave i64 anyway). m1: 0.10 × 50000000000000000.00 = 5000000000000000.00, plus
     // 10.00 (o2) and 8.00 - 2.00 (o3, r1); m0: 2500000000000000.00 + 5.00 + 3.00.
     let (only, full) = totals(
         r#"{"id": "o1", "seller": "m1", "amount": "50000000000000000.00"},
@@ -67,6 +73,25 @@ fn a_product_beyond_64_bit_units_is_settled_exactly() {
            {"id": "r1", "refund_of": "o3", "amount": "20.00"}"#,
     );
     let want = pairs(&[("m0", "2500000000000008.00"), ("m1", "5000000000000016.00")]);
+    assert_eq!(only, want);
+    assert_eq!(full, want);
+}
+
+#[test]
+fn a_product_beyond_64_bit_units_of_a_smaller_order_is_settled_exactly() {
+    // o1 is 10^15 cents: small enough for the seller-grouped entries, but
+    // 0.1000001 is 1000001 / 10^7 and 10^15 × 1000001 leaves i64, so the
+    // batch is settled again in input order.
+    // m1: 0.1000001 × 10000000000000.00 = 1000001000000.00, and
+    // 0.1000001 × 100.00 = 10.00001 → 10.00; m0: 0.05 × each = 500000000000.00 + 5.00.
+    let policy = r#"{"version": 1, "ranks": [{"id": "member"}],
+      "rules": [{"id": "l", "type": "levels", "rates": ["0.1000001", "0.05"]}]}"#;
+    let (only, full) = totals_under(
+        policy,
+        r#"{"id": "o1", "seller": "m1", "amount": "10000000000000.00"},
+           {"id": "o2", "seller": "m1", "amount": "100.00"}"#,
+    );
+    let want = pairs(&[("m0", "500000000005.00"), ("m1", "1000001000010.00")]);
     assert_eq!(only, want);
     assert_eq!(full, want);
 }
