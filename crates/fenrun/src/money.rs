@@ -174,7 +174,7 @@ impl Rounding {
     /// unit, while an exact quotient that is not itself on a rounding boundary
     /// lies at least `1 / (2o)` ≥ 5·10⁻¹³ units away from one.
     pub(crate) fn round_share(&self, a: Decimal, x: Decimal, o: Decimal) -> Option<Decimal> {
-        const MAX_UNITS: i128 = 1_000_000_000_000;
+        const MAX_UNITS: i128 = SHARE_MAX_UNITS as i128;
         let (a, x, o) = (
             units(a, self.scale)?,
             units(x, self.scale)?,
@@ -189,6 +189,11 @@ impl Rounding {
         Decimal::new(1, self.scale)
     }
 }
+
+/// The largest order, in units of the scale, whose refund shares
+/// [`Rounding::round_share`] computes in integers (10^12: ten billion at
+/// scale 2).
+pub(crate) const SHARE_MAX_UNITS: i64 = 1_000_000_000_000;
 
 macro_rules! div_round {
     ($(#[$doc:meta])* $name:ident, $t:ty) => {

@@ -347,17 +347,16 @@ impl BySeller {
     }
 
     /// The refunds of `order`, in input order.
-    fn refunds_of(&self, order: Slow) -> impl Iterator<Item = &RefundEntry> + '_ {
-        let from = if order.first_refund == NONE {
-            self.refunds.len()
-        } else {
-            order.first_refund as usize
-        };
-        self.refunds
-            .get(from..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(move |r| r.order == order.event)
+    fn refunds_of(&self, order: Slow) -> &[RefundEntry] {
+        if order.first_refund == NONE {
+            return &[];
+        }
+        let rest = self
+            .refunds
+            .get(order.first_refund as usize..)
+            .unwrap_or_default();
+        let n = rest.iter().take_while(|r| r.order == order.event).count();
+        rest.get(..n).unwrap_or_default()
     }
 
     /// Cut the sellers into at most `parts` contiguous ranges holding about as many orders each.
@@ -844,6 +843,8 @@ impl<'a> Engine<'a> {
             paid: 0,
             cap_cut: 0,
             amounts: Vec::new(),
+            lines: Vec::new(),
+            unpaid: Vec::new(),
         };
         // Which of the seller's accumulators each slot pays.
         let mut acc_of: Vec<usize> = Vec::new();
@@ -894,6 +895,20 @@ impl<'a> Engine<'a> {
                 let Some(order) = slow else {
                     return Err(overflow("events", "rate × amount in units"));
                 };
+                if order.first_refund != NONE
+                    && refunded_in_units(
+                        order.units,
+                        grouped.refunds_of(order),
+                        &slots,
+                        &acc_of,
+                        &int_rates,
+                        cap,
+                        rounding.mode,
+                        &mut sums,
+                    )
+                {
+                    continue;
+                }
                 let i = order.event as usize;
                 let Some(amount) = self.kept_amount(i, order.units) else {
                     continue;
@@ -1402,6 +1417,12 @@ struct UnitSums {
     cap_cut: i128,
     /// Scratch: one order's slot amounts.
     amounts: Vec<i64>,
+    /// Scratch for a refunded order: its lines as (accumulator, amount,
+    /// reversed so far).
+    lines: Vec<(usize, i64, i64)>,
+    /// Scratch for a refunded order: its breakage as (rule, amount, reversed
+    /// so far), one per rule that has any.
+    unpaid: Vec<(u16, i64, i64)>,
 }
 
 /// One order without refunds settled in integers (units of the scale): the
@@ -1452,6 +1473,128 @@ fn order_in_units(
             }
             sums.paid += i128::from(keep);
         }
+    }
+    true
+}
+
+/// One order with refunds settled and reversed in integers (units of the
+/// scale): the same sums as [`Engine::settle_order`] followed by [`reverse`]
+/// for each refund, added into the seller's accumulators and the run's sums.
+/// Returns `false`, having booked nothing, unless every share it takes is
+/// one [`Rounding::round_share`] computes exactly (the order at most
+/// [`SHARE_MAX_UNITS`](crate::money::SHARE_MAX_UNITS), each refund, line,
+/// breakage and cap cut within it) and every product fits i64: the caller
+/// then takes the Decimal path, which gives the same sums where both apply.
+#[allow(clippy::too_many_arguments)] // the loop's state, passed as order_in_units gets it
+fn refunded_in_units(
+    units: i64,
+    refunds: &[RefundEntry],
+    slots: &[Slot],
+    acc_of: &[usize],
+    rates: &[Option<IntRate>],
+    cap: Option<Option<IntRate>>,
+    mode: crate::money::RoundingMode,
+    sums: &mut UnitSums,
+) -> bool {
+    let within = |v: i64| (0..=units).contains(&v);
+    if !(1..=crate::money::SHARE_MAX_UNITS).contains(&units)
+        || refunds.iter().any(|r| r.units == 0 || !within(r.units))
+    {
+        return false;
+    }
+    let pay = |rate: Option<IntRate>| rate.and_then(|r| r.pay(units, mode));
+    let mut left = match cap {
+        None => i64::MAX,
+        Some(rate) => match pay(rate) {
+            Some(c) => c,
+            None => return false,
+        },
+    };
+    // The order's lines after the cap, its breakage by rule and its cap cut,
+    // as settle_order makes them; nothing booked yet.
+    sums.lines.clear();
+    sums.unpaid.clear();
+    let mut cut = 0i64;
+    for (s, &k) in slots.iter().zip(acc_of) {
+        let Some(amount) = pay(rates.get(s.rate as usize).copied().flatten()) else {
+            return false;
+        };
+        if s.who == NONE {
+            match sums.unpaid.last_mut() {
+                Some((rule, b, _)) if *rule == s.rule => match b.checked_add(amount) {
+                    Some(v) => *b = v,
+                    None => return false,
+                },
+                _ => sums.unpaid.push((s.rule, amount, 0)),
+            }
+            continue;
+        }
+        let keep = amount.min(left);
+        let Some(c) = cut.checked_add(amount - keep) else {
+            return false;
+        };
+        cut = c;
+        left -= keep;
+        if keep != 0 {
+            sums.lines.push((k, keep, 0));
+        }
+    }
+    if !within(cut)
+        || sums.lines.iter().any(|l| !within(l.1))
+        || sums.unpaid.iter().any(|b| !within(b.1))
+    {
+        return false;
+    }
+    for &(k, keep, _) in &sums.lines {
+        if let Some(a) = sums.acc.get_mut(k) {
+            a.2 += i128::from(keep);
+            a.3 = true;
+        }
+        sums.paid += i128::from(keep);
+    }
+    for &(rule, b, _) in &sums.unpaid {
+        if let Some(t) = sums.breakage.get_mut(usize::from(rule)) {
+            *t += i128::from(b);
+        }
+    }
+    sums.cap_cut += i128::from(cut);
+    // Each refund reverses round(a × x / o) of every amount a, at most what is
+    // left of it, or all that is left when it completes the order (§6.2).
+    let mut cut_done = 0i64;
+    for r in refunds {
+        let share = |a: i64, done: i64| {
+            let left = a - done;
+            if r.completes {
+                return left;
+            }
+            let rev = match a.checked_mul(r.units) {
+                Some(p) => crate::money::div_round_i64(p, units, mode),
+                None => crate::money::div_round(
+                    i128::from(a) * i128::from(r.units),
+                    i128::from(units),
+                    mode,
+                ) as i64,
+            };
+            rev.min(left)
+        };
+        for (k, a, done) in &mut sums.lines {
+            let rev = share(*a, *done);
+            *done += rev;
+            if let Some(acc) = sums.acc.get_mut(*k) {
+                acc.2 -= i128::from(rev);
+            }
+            sums.paid -= i128::from(rev);
+        }
+        for (rule, b, done) in &mut sums.unpaid {
+            let rev = share(*b, *done);
+            *done += rev;
+            if let Some(t) = sums.breakage.get_mut(usize::from(*rule)) {
+                *t -= i128::from(rev);
+            }
+        }
+        let rev = share(cut, cut_done);
+        cut_done += rev;
+        sums.cap_cut -= i128::from(rev);
     }
     true
 }

@@ -95,3 +95,23 @@ fn a_product_beyond_64_bit_units_of_a_smaller_order_is_settled_exactly() {
     assert_eq!(only, want);
     assert_eq!(full, want);
 }
+
+#[test]
+fn partial_refunds_never_reverse_more_than_a_line() {
+    // o1 0.30: m1 0.10 × 0.30 = 0.03, m0 0.05 × 0.30 = 0.015 → 0.02 (half_up).
+    // Four partial refunds of 0.06 (0.24 in all, so none completes the order):
+    // m1's share of each is round(0.03 × 0.06 / 0.30) = round(0.006) = 0.01,
+    // so the fourth would reverse past the line; it reverses what is left,
+    // 0.00, and m1 ends at 0.03 − 0.03 = 0.00 (not −0.01). m0's share of each
+    // is round(0.004) = 0.00: m0 keeps 0.02.
+    let (only, full) = totals(
+        r#"{"id": "o1", "seller": "m1", "amount": "0.30"},
+           {"id": "r1", "refund_of": "o1", "amount": "0.06"},
+           {"id": "r2", "refund_of": "o1", "amount": "0.06"},
+           {"id": "r3", "refund_of": "o1", "amount": "0.06"},
+           {"id": "r4", "refund_of": "o1", "amount": "0.06"}"#,
+    );
+    let want = pairs(&[("m0", "0.02"), ("m1", "0.00")]);
+    assert_eq!(only, want);
+    assert_eq!(full, want);
+}
