@@ -70,6 +70,14 @@ struct RateTable(Vec<Decimal>);
 
 impl RateTable {
     fn index(&mut self, rate: Decimal) -> u32 {
+        // The table holds no two equal rates, so an entry with the same bytes
+        // is the one equal to `rate`; comparing bytes is much cheaper than
+        // comparing values (which aligns scales), and almost every lookup
+        // meets a rate made the same way before.
+        let bytes = rate.serialize();
+        if let Some(i) = self.0.iter().position(|r| r.serialize() == bytes) {
+            return i as u32;
+        }
         match self.0.iter().position(|r| *r == rate) {
             Some(i) => i as u32,
             None => {
