@@ -159,7 +159,8 @@ struct Slow {
 }
 
 /// A batch's orders grouped by seller (input order within a seller) and its
-/// refunds grouped by order (input order within an order), by counting sort.
+/// refunds grouped by order (input order within an order): orders counted per
+/// seller, then placed by a two-pass radix partition; refunds sorted by order.
 struct BySeller {
     /// `start[s]..start[s + 1]`: the positions of seller `s`'s orders in `orders`.
     start: Vec<u32>,
@@ -172,8 +173,8 @@ struct BySeller {
     refunds: Vec<RefundEntry>,
 }
 
-/// Sellers in a bucket of [`BySeller::new`]'s first pass (2^[`VALUE_BITS`]
-/// less than 64).
+/// Sellers in a bucket of [`BySeller::new`]'s first pass: 2^(64 − [`VALUE_BITS`]),
+/// so that a seller's place in its bucket fits the bits above an entry.
 const BUCKET: usize = 1 << (64 - VALUE_BITS);
 /// Bits of an order's entry kept beside its seller's place in the bucket
 /// during [`BySeller::new`]: an entry is units below [`FAST_LIMIT`] or a slow
