@@ -880,18 +880,17 @@ impl<'a> Engine<'a> {
                 };
                 acc_of.push(k);
             }
+            let schedule = UnitSchedule {
+                slots: &slots,
+                acc_of: &acc_of,
+                rates: &int_rates,
+                cap,
+                mode: rounding.mode,
+            };
             for &entry in orders {
                 // Orders without refunds: exact integers, nothing kept.
                 let slow = if entry > 0 {
-                    if order_in_units(
-                        entry,
-                        &slots,
-                        &acc_of,
-                        &int_rates,
-                        cap,
-                        rounding.mode,
-                        &mut sums,
-                    ) {
+                    if order_in_units(entry, &schedule, &mut sums) {
                         continue;
                     }
                     None
@@ -908,11 +907,7 @@ impl<'a> Engine<'a> {
                     && refunded_in_units(
                         order.units,
                         grouped.refunds_of(order),
-                        &slots,
-                        &acc_of,
-                        &int_rates,
-                        cap,
-                        rounding.mode,
+                        &schedule,
                         &mut sums,
                     )
                 {
@@ -1434,38 +1429,64 @@ struct UnitSums {
     unpaid: Vec<(u16, i64, i64)>,
 }
 
+/// A seller's schedule as the integer paths read it.
+struct UnitSchedule<'a> {
+    slots: &'a [Slot],
+    /// Which of the seller's accumulators each slot pays.
+    acc_of: &'a [usize],
+    /// The rates as integer fractions, by rate index (None: too large for i64).
+    rates: &'a [Option<IntRate>],
+    /// The order cap's rate, if the policy has one.
+    cap: Option<Option<IntRate>>,
+    mode: crate::money::RoundingMode,
+}
+
+impl UnitSchedule<'_> {
+    /// What slot `s` pays of an order of `units`; `None` if the product leaves i64.
+    #[inline]
+    fn pay(&self, units: i64, s: &Slot) -> Option<i64> {
+        self.rates
+            .get(s.rate as usize)
+            .copied()
+            .flatten()
+            .and_then(|r| r.pay(units, self.mode))
+    }
+
+    /// The order cap of an order of `units` (`i64::MAX` without one); `None`
+    /// if the product leaves i64.
+    #[inline]
+    fn cap(&self, units: i64) -> Option<i64> {
+        match self.cap {
+            None => Some(i64::MAX),
+            Some(rate) => rate.and_then(|r| r.pay(units, self.mode)),
+        }
+    }
+}
+
 /// One order without refunds settled in integers (units of the scale): the
 /// same lines as [`Engine::settle_order`] (rules in order, then the cap, zero
 /// lines dropped), added straight into the seller's accumulators and the
 /// run's sums. Returns `false`, having booked nothing, when a product leaves
 /// i64: the caller then takes the Decimal path.
 #[inline]
-fn order_in_units(
-    units: i64,
-    slots: &[Slot],
-    acc_of: &[usize],
-    rates: &[Option<IntRate>],
-    cap: Option<Option<IntRate>>,
-    mode: crate::money::RoundingMode,
-    sums: &mut UnitSums,
-) -> bool {
-    let pay = |rate: Option<IntRate>| rate.and_then(|r| r.pay(units, mode));
+fn order_in_units(units: i64, schedule: &UnitSchedule<'_>, sums: &mut UnitSums) -> bool {
     // Every product first, so that nothing is booked if one of them overflows.
-    let mut left = match cap {
-        None => i64::MAX,
-        Some(rate) => match pay(rate) {
-            Some(c) => c,
-            None => return false,
-        },
+    let Some(mut left) = schedule.cap(units) else {
+        return false;
     };
     sums.amounts.clear();
-    for s in slots {
-        match pay(rates.get(s.rate as usize).copied().flatten()) {
+    for s in schedule.slots {
+        match schedule.pay(units, s) {
             Some(a) => sums.amounts.push(a),
             None => return false,
         }
     }
-    for ((s, &k), &amount) in slots.iter().zip(acc_of).zip(&sums.amounts) {
+    for ((s, &k), &amount) in schedule
+        .slots
+        .iter()
+        .zip(schedule.acc_of)
+        .zip(&sums.amounts)
+    {
         if s.who == NONE {
             if let Some(b) = sums.breakage.get_mut(usize::from(s.rule)) {
                 *b += i128::from(amount);
@@ -1494,38 +1515,29 @@ fn order_in_units(
 /// [`SHARE_MAX_UNITS`](crate::money::SHARE_MAX_UNITS), each refund, line,
 /// breakage and cap cut within it) and every product fits i64: the caller
 /// then takes the Decimal path, which gives the same sums where both apply.
-#[allow(clippy::too_many_arguments)] // the loop's state, passed as order_in_units gets it
 fn refunded_in_units(
     units: i64,
     refunds: &[RefundEntry],
-    slots: &[Slot],
-    acc_of: &[usize],
-    rates: &[Option<IntRate>],
-    cap: Option<Option<IntRate>>,
-    mode: crate::money::RoundingMode,
+    schedule: &UnitSchedule<'_>,
     sums: &mut UnitSums,
 ) -> bool {
+    let mode = schedule.mode;
     let within = |v: i64| (0..=units).contains(&v);
     if !(1..=crate::money::SHARE_MAX_UNITS).contains(&units)
         || refunds.iter().any(|r| r.units == 0 || !within(r.units))
     {
         return false;
     }
-    let pay = |rate: Option<IntRate>| rate.and_then(|r| r.pay(units, mode));
-    let mut left = match cap {
-        None => i64::MAX,
-        Some(rate) => match pay(rate) {
-            Some(c) => c,
-            None => return false,
-        },
+    let Some(mut left) = schedule.cap(units) else {
+        return false;
     };
     // The order's lines after the cap, its breakage by rule and its cap cut,
     // as settle_order makes them; nothing booked yet.
     sums.lines.clear();
     sums.unpaid.clear();
     let mut cut = 0i64;
-    for (s, &k) in slots.iter().zip(acc_of) {
-        let Some(amount) = pay(rates.get(s.rate as usize).copied().flatten()) else {
+    for (s, &k) in schedule.slots.iter().zip(schedule.acc_of) {
+        let Some(amount) = schedule.pay(units, s) else {
             return false;
         };
         if s.who == NONE {
