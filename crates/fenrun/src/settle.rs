@@ -248,9 +248,8 @@ impl BySeller {
         // out, into seller order (its region and cursors fit the L2 cache).
         // One scatter over 80 MB missed the caches on almost every write.
         // An entry carries its seller's place in the bucket above its value.
-        let sellers = n;
-        let buckets = sellers.div_ceil(BUCKET);
-        let at = |s: usize| start.get(s.min(sellers)).copied().unwrap_or(0) as usize;
+        let buckets = n.div_ceil(BUCKET);
+        let at = |s: usize| start.get(s.min(n)).copied().unwrap_or(0) as usize;
         let bucket_start = |b: usize| at(b * BUCKET);
         let mut fill: Vec<usize> = (0..buckets).map(bucket_start).collect();
         let mut orders = vec![0i64; start.last().copied().unwrap_or(0) as usize];
@@ -1452,6 +1451,46 @@ impl UnitSchedule<'_> {
             .and_then(|r| r.pay(units, self.mode))
     }
 
+    /// What every slot pays of an order of `units`, into `out`; `false` if a
+    /// product leaves i64.
+    #[inline(always)]
+    fn amounts(&self, units: i64, out: &mut Vec<i64>) -> bool {
+        out.clear();
+        for s in self.slots {
+            match self.pay(units, s) {
+                Some(a) => out.push(a),
+                None => return false,
+            }
+        }
+        true
+    }
+
+    /// The cap applied to an order's slot `amounts` in slot order (§5.4), the
+    /// cap being `left`: `line(accumulator, kept)` for each slot that pays a
+    /// member (zero after the cap included), `breakage(rule, amount)` for each
+    /// that does not. Returns the cap cut.
+    #[inline(always)]
+    fn capped(
+        &self,
+        amounts: &[i64],
+        mut left: i64,
+        mut line: impl FnMut(usize, i64),
+        mut breakage: impl FnMut(u16, i64),
+    ) -> i128 {
+        let mut cut = 0i128;
+        for ((s, &k), &amount) in self.slots.iter().zip(self.acc_of).zip(amounts) {
+            if s.who == NONE {
+                breakage(s.rule, amount);
+                continue;
+            }
+            let keep = amount.min(left);
+            cut += i128::from(amount - keep);
+            left -= keep;
+            line(k, keep);
+        }
+        cut
+    }
+
     /// The order cap of an order of `units` (`i64::MAX` without one); `None`
     /// if the product leaves i64.
     #[inline]
@@ -1471,39 +1510,32 @@ impl UnitSchedule<'_> {
 #[inline]
 fn order_in_units(units: i64, schedule: &UnitSchedule<'_>, sums: &mut UnitSums) -> bool {
     // Every product first, so that nothing is booked if one of them overflows.
-    let Some(mut left) = schedule.cap(units) else {
+    let Some(left) = schedule.cap(units) else {
         return false;
     };
-    sums.amounts.clear();
-    for s in schedule.slots {
-        match schedule.pay(units, s) {
-            Some(a) => sums.amounts.push(a),
-            None => return false,
-        }
+    if !schedule.amounts(units, &mut sums.amounts) {
+        return false;
     }
-    for ((s, &k), &amount) in schedule
-        .slots
-        .iter()
-        .zip(schedule.acc_of)
-        .zip(&sums.amounts)
-    {
-        if s.who == NONE {
-            if let Some(b) = sums.breakage.get_mut(usize::from(s.rule)) {
+    let (acc, paid, breakage) = (&mut sums.acc, &mut sums.paid, &mut sums.breakage);
+    let cut = schedule.capped(
+        &sums.amounts,
+        left,
+        |k, keep| {
+            if keep != 0 {
+                if let Some(a) = acc.get_mut(k) {
+                    a.2 += i128::from(keep);
+                    a.3 = true;
+                }
+                *paid += i128::from(keep);
+            }
+        },
+        |rule, amount| {
+            if let Some(b) = breakage.get_mut(usize::from(rule)) {
                 *b += i128::from(amount);
             }
-            continue;
-        }
-        let keep = amount.min(left);
-        sums.cap_cut += i128::from(amount - keep);
-        left -= keep;
-        if keep != 0 {
-            if let Some(a) = sums.acc.get_mut(k) {
-                a.2 += i128::from(keep);
-                a.3 = true;
-            }
-            sums.paid += i128::from(keep);
-        }
-    }
+        },
+    );
+    sums.cap_cut += cut;
     true
 }
 
@@ -1528,38 +1560,37 @@ fn refunded_in_units(
     {
         return false;
     }
-    let Some(mut left) = schedule.cap(units) else {
+    let Some(left) = schedule.cap(units) else {
         return false;
     };
+    if !schedule.amounts(units, &mut sums.amounts) {
+        return false;
+    }
     // The order's lines after the cap, its breakage by rule and its cap cut,
     // as settle_order makes them; nothing booked yet.
     sums.lines.clear();
     sums.unpaid.clear();
-    let mut cut = 0i64;
-    for (s, &k) in schedule.slots.iter().zip(schedule.acc_of) {
-        let Some(amount) = schedule.pay(units, s) else {
-            return false;
-        };
-        if s.who == NONE {
-            match sums.unpaid.last_mut() {
-                Some((rule, b, _)) if *rule == s.rule => match b.checked_add(amount) {
-                    Some(v) => *b = v,
-                    None => return false,
-                },
-                _ => sums.unpaid.push((s.rule, amount, 0)),
+    let (lines, unpaid) = (&mut sums.lines, &mut sums.unpaid);
+    let mut fits = true;
+    let cut = schedule.capped(
+        &sums.amounts,
+        left,
+        |k, keep| {
+            if keep != 0 {
+                lines.push((k, keep, 0));
             }
-            continue;
-        }
-        let keep = amount.min(left);
-        let Some(c) = cut.checked_add(amount - keep) else {
-            return false;
-        };
-        cut = c;
-        left -= keep;
-        if keep != 0 {
-            sums.lines.push((k, keep, 0));
-        }
-    }
+        },
+        |rule, amount| match unpaid.last_mut() {
+            Some((r, b, _)) if *r == rule => match b.checked_add(amount) {
+                Some(v) => *b = v,
+                None => fits = false,
+            },
+            _ => unpaid.push((rule, amount, 0)),
+        },
+    );
+    let Some(cut) = i64::try_from(cut).ok().filter(|_| fits) else {
+        return false;
+    };
     if !within(cut)
         || sums.lines.iter().any(|l| !within(l.1))
         || sums.unpaid.iter().any(|b| !within(b.1))
