@@ -10,14 +10,17 @@
 //! table and nothing else, instead of the table, the list's offsets and its text.
 //!
 //! At scale the table is far larger than the caches and every id's first probe
-//! is a cache miss. [`IdIndex::insert_all`] and [`IdIndex::get_all`] take ids in
-//! blocks and read each one's first slot before probing any, so a block's misses
-//! overlap instead of following one another.
+//! is a cache miss. [`IdIndex::insert_all`] and [`IdIndex::get_all`] hash each
+//! id [`AHEAD`] ids before probing it and ask for its first tag and slot then
+//! (a prefetch, which does not wait), so that many misses are in flight at
+//! once instead of following one another.
 
+use std::collections::VecDeque;
 use std::hash::BuildHasher;
 
-/// Ids read ahead in [`IdIndex::insert_all`] and [`IdIndex::get_all`].
-const BLOCK: usize = 16;
+/// Ids hashed and prefetched ahead of the one probed in [`IdIndex::insert_all`]
+/// and [`IdIndex::get_all`].
+const AHEAD: usize = 16;
 
 /// What a slot of an [`IdIndex`] holds.
 pub(crate) trait Slot: Copy {
@@ -206,17 +209,13 @@ impl<S: Slot> IdIndex<S> {
         ((u128::from(probe.hash) * self.tags.len() as u128) >> 64) as usize
     }
 
-    /// Read the first tag and slot of each probe, so that their cache misses
-    /// overlap; what is read does not matter.
+    /// Ask for the probe's first tag and slot to be brought into the cache,
+    /// without waiting for them.
     #[inline]
-    fn touch(&self, probes: &[Probe<'_>]) {
-        let mut seen = 0usize;
-        for p in probes {
-            let i = self.home(p);
-            seen += usize::from(self.tags.get(i).copied().unwrap_or(0));
-            seen += self.slots.get(i).map_or(0, |s| s.at() as usize);
-        }
-        std::hint::black_box(seen);
+    fn prefetch(&self, probe: &Probe<'_>) {
+        let i = self.home(probe);
+        prefetch_index::prefetch_index(&self.tags, i);
+        prefetch_index::prefetch_index(&self.slots, i);
     }
 
     /// The slot holding the probed id, or the empty slot ending its run.
@@ -295,8 +294,8 @@ impl<S: Slot> IdIndex<S> {
         self.insert_probe(&probe, at, &name)
     }
 
-    /// Insert ids `id(0..n)` at positions `from..from + n`, in blocks (see
-    /// the module). In order, `id(k)` may fail; else `each(from + k, id,
+    /// Insert ids `id(0..n)` at positions `from..from + n`, reading ahead
+    /// (see the module). In order, `id(k)` may fail; else `each(from + k, id,
     /// first)` is told the earlier position of the same id, if any (then
     /// nothing is inserted), and may stop.
     pub fn insert_all<'a, 'n, E>(
@@ -307,33 +306,33 @@ impl<S: Slot> IdIndex<S> {
         name: impl Fn(u32) -> &'n str,
         mut each: impl FnMut(usize, &'a str, Option<u32>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let mut probes = Vec::with_capacity(BLOCK);
-        let mut start = 0;
-        while start < n {
-            probes.clear();
-            let end = n.min(start + BLOCK);
-            let mut failed = None;
-            for i in start..end {
-                match id(i) {
-                    Ok(text) => probes.push(self.probe(text)),
-                    Err(e) => {
-                        failed = Some(e);
-                        break;
+        let mut ring: VecDeque<(usize, Probe<'a>)> = VecDeque::with_capacity(AHEAD + 1);
+        let mut k = 0;
+        // An id that cannot be read ends the reading; the ids before it are
+        // still inserted (one of them may be a duplicate, reported first).
+        let mut failed = None;
+        loop {
+            if k < n && failed.is_none() {
+                match id(k) {
+                    Ok(text) => {
+                        let probe = self.probe(text);
+                        self.prefetch(&probe);
+                        ring.push_back((k, probe));
+                        k += 1;
+                        if ring.len() <= AHEAD {
+                            continue;
+                        }
                     }
+                    Err(e) => failed = Some(e),
                 }
             }
-            self.touch(&probes);
-            for (k, probe) in (start..).zip(&probes) {
-                let i = from + k;
-                let first = self.insert_probe(probe, i as u32, &name).err();
-                each(i, probe.id, first)?;
-            }
-            if let Some(e) = failed {
-                return Err(e);
-            }
-            start = end;
+            let Some((j, probe)) = ring.pop_front() else {
+                return failed.map_or(Ok(()), Err);
+            };
+            let i = from + j;
+            let first = self.insert_probe(&probe, i as u32, &name).err();
+            each(i, probe.id, first)?;
         }
-        Ok(())
     }
 
     /// The position of `id`, if it was inserted.
@@ -342,8 +341,9 @@ impl<S: Slot> IdIndex<S> {
         self.find(&self.probe(id), &name).1
     }
 
-    /// Look up `id(i)` for `i` in `0..n`, in blocks (see the module), telling
-    /// `each(i, found)` in order; an absent id (`None`) is not looked up.
+    /// Look up `id(i)` for `i` in `0..n`, reading ahead (see the module),
+    /// telling `each(i, found)` in order; an absent id (`None`) is not looked
+    /// up.
     pub fn get_all<'a, 'n>(
         &self,
         n: usize,
@@ -351,32 +351,24 @@ impl<S: Slot> IdIndex<S> {
         name: impl Fn(u32) -> &'n str,
         mut each: impl FnMut(usize, Option<Option<u32>>),
     ) {
-        let mut probes = Vec::with_capacity(BLOCK);
-        let mut present = [false; BLOCK];
-        let mut start = 0;
-        while start < n {
-            probes.clear();
-            let end = n.min(start + BLOCK);
-            for (i, given) in (start..end).zip(present.iter_mut()) {
-                *given = match id(i) {
-                    Some(text) => {
-                        probes.push(self.probe(text));
-                        true
-                    }
-                    None => false,
-                };
+        let mut ring: VecDeque<(usize, Option<Probe<'a>>)> = VecDeque::with_capacity(AHEAD + 1);
+        let mut k = 0;
+        loop {
+            if k < n {
+                let probe = id(k).map(|text| self.probe(text));
+                if let Some(p) = &probe {
+                    self.prefetch(p);
+                }
+                ring.push_back((k, probe));
+                k += 1;
+                if ring.len() <= AHEAD {
+                    continue;
+                }
             }
-            self.touch(&probes);
-            let mut next = probes.iter();
-            for (i, given) in (start..end).zip(present) {
-                let found = if given {
-                    next.next().map(|p| self.find(p, &name).1)
-                } else {
-                    None
-                };
-                each(i, found);
-            }
-            start = end;
+            let Some((j, probe)) = ring.pop_front() else {
+                return;
+            };
+            each(j, probe.map(|p| self.find(&p, &name).1));
         }
     }
 }
@@ -420,7 +412,7 @@ mod tests {
         assert_eq!(index.get("", name), None);
     }
 
-    /// Many ids, in blocks, through a table that starts too small (it grows),
+    /// Many ids, read ahead, through a table that starts too small (it grows),
     /// with lookups of present, absent and missing (`None`) ids.
     fn blocks_agree_with_one_at_a_time<S: Slot>() {
         let ids: Vec<String> = (0..5000)
@@ -475,7 +467,7 @@ mod tests {
     }
 
     /// A failing id and a duplicate stop the insertion in input order, after
-    /// the ids before them in the same block went in.
+    /// the ids before them (read ahead with them) went in.
     fn blocks_stop_in_order<S: Slot>() {
         let ids = ["a", "b", "c", "b", "d"];
         let name = |i: u32| ids[i as usize];
