@@ -57,6 +57,9 @@ pub(crate) struct Events {
     scale: u32,
 }
 
+/// Rows looked ahead in [`Events::unit_sums`].
+const AHEAD: usize = 16;
+
 impl Events {
     /// No events yet; amounts will be kept at `scale` decimals.
     pub fn new(scale: u32) -> Events {
@@ -158,7 +161,13 @@ impl Events {
             net: 0,
             scale: self.scale,
         };
-        for row in &self.rows {
+        for (j, row) in self.rows.iter().enumerate() {
+            // The sums an order a few rows on adds to are asked for now, so
+            // that their cache misses overlap.
+            if let Some(ahead) = self.rows.get(j + AHEAD).filter(|r| r.units > 0) {
+                prefetch_index::prefetch_index(&sums.sales, ahead.a as usize);
+                prefetch_index::prefetch_index(&sums.purchases, ahead.b as usize);
+            }
             let units = i128::from(row.units);
             let order = if units > 0 {
                 row

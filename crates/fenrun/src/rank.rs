@@ -304,6 +304,21 @@ impl Metrics {
         }
     }
 
+    /// Ask for member `m`'s sums and counts to be brought into the cache,
+    /// without waiting for them.
+    fn prefetch(&self, m: u32) {
+        let m = m as usize;
+        prefetch_index::prefetch_index(&self.team_sales, m);
+        prefetch_index::prefetch_index(&self.team_size, m);
+        prefetch_index::prefetch_index(&self.children, m);
+        if self.needs.counts {
+            let k = m * self.ranks;
+            prefetch_index::prefetch_index(&self.desc_ge, k);
+            prefetch_index::prefetch_index(&self.direct_ge, k);
+            prefetch_index::prefetch_index(&self.legs_ge, k);
+        }
+    }
+
     /// Fold a finished member `m` (rank `rank`) into its sponsor's counts.
     fn fold_into_parent(&mut self, m: u32, p: u32, rank: RankIdx) -> Result<()> {
         let (mi, pi) = (m as usize, p as usize);
@@ -508,13 +523,26 @@ pub(crate) fn progress(policy: &Policy, batch: &Batch, ranking: &Ranking, m: u32
     }
 }
 
+/// Members looked ahead of the one evaluated in [`evaluate`].
+const AHEAD: usize = 8;
+
 /// Evaluate ranks (when the policy says so) and activity for every member (§4, §11).
 pub(crate) fn evaluate(policy: &Policy, batch: &Batch) -> Result<Ranking> {
     let ranks = policy.ranks().len();
     let mut metrics = Metrics::new(batch, ranks, Needs::of(policy))?;
     let mut rank = batch.input_rank.clone();
     let mut changes = Vec::new();
-    for &m in batch.forest.parents_first.iter().rev() {
+    let order = &batch.forest.parents_first;
+    for (j, &m) in order.iter().enumerate().rev() {
+        // Members come in no order of their index: the sums of one a few
+        // places on, and of its sponsor, are asked for now, so that their
+        // cache misses overlap with this member's work.
+        if let Some(&ahead) = j.checked_sub(AHEAD).and_then(|k| order.get(k)) {
+            metrics.prefetch(ahead);
+            if let Some(p) = batch.forest.parent_of(ahead) {
+                metrics.prefetch(p);
+            }
+        }
         let mi = m as usize;
         let input = rank.get(mi).copied().unwrap_or(0);
         if policy.evaluate_ranks() {
