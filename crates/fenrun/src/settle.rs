@@ -879,6 +879,9 @@ impl<'a> Engine<'a> {
                 };
                 acc_of.push(k);
             }
+            for a in &sums.acc {
+                prefetch_index::prefetch_index(&part.totals, a.0 as usize);
+            }
             let schedule = UnitSchedule {
                 slots: &slots,
                 acc_of: &acc_of,
