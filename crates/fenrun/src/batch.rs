@@ -252,7 +252,27 @@ impl<'p> BatchBuilder<'p> {
                 })
             },
         )?;
-        let member = |id: &str| index.get(id, member_name);
+        // Sponsors and group owners are looked up all together first (see
+        // `IdIndex::get_all`), then checked in input order.
+        let mut sponsors = Vec::with_capacity(n);
+        index.get_all(
+            n,
+            |i| {
+                members
+                    .get(i)
+                    .and_then(|m| m.sponsor.as_ref())
+                    .map(|s| s.as_str())
+            },
+            member_name,
+            |_, p| sponsors.push(p.flatten()),
+        );
+        let mut owners = Vec::with_capacity(group_rows.len());
+        index.get_all(
+            group_rows.len(),
+            |i| group_rows.get(i).map(|g| g.owner.as_str()),
+            member_name,
+            |_, m| owners.push(m.flatten()),
+        );
         let mut parent = Vec::with_capacity(n);
         let mut input_rank = Vec::with_capacity(n);
         let mut input_active = Vec::with_capacity(n);
@@ -265,11 +285,17 @@ impl<'p> BatchBuilder<'p> {
                         member: m.id.to_string(),
                     })
                 }
-                Some(s) => member(s).ok_or_else(|| Error::UnknownSponsor {
-                    path: format!("members[{i}].sponsor"),
-                    member: m.id.to_string(),
-                    sponsor: s.to_string(),
-                })?,
+                Some(s) => {
+                    sponsors
+                        .get(i)
+                        .copied()
+                        .flatten()
+                        .ok_or_else(|| Error::UnknownSponsor {
+                            path: format!("members[{i}].sponsor"),
+                            member: m.id.to_string(),
+                            sponsor: s.to_string(),
+                        })?
+                }
             };
             parent.push(p);
             let rank = match &m.rank {
@@ -297,11 +323,15 @@ impl<'p> BatchBuilder<'p> {
                     group: g.id.to_string(),
                 });
             }
-            let owner = member(&g.owner).ok_or_else(|| Error::UnknownOwner {
-                path: format!("groups[{i}].owner"),
-                group: g.id.to_string(),
-                owner: g.owner.to_string(),
-            })?;
+            let owner = owners
+                .get(i)
+                .copied()
+                .flatten()
+                .ok_or_else(|| Error::UnknownOwner {
+                    path: format!("groups[{i}].owner"),
+                    group: g.id.to_string(),
+                    owner: g.owner.to_string(),
+                })?;
             let size = u64::try_from(g.size).map_err(|_| Error::NegativeSize {
                 path: format!("groups[{i}].size"),
                 group: g.id.to_string(),
