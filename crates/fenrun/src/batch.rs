@@ -254,8 +254,7 @@ impl<'p> BatchBuilder<'p> {
         )?;
         // Sponsors and group owners are looked up all together first (see
         // `IdIndex::get_all`), then checked in input order.
-        let mut sponsors = Vec::with_capacity(n);
-        index.get_all(
+        let sponsors = index.get_each(
             n,
             |i| {
                 members
@@ -264,14 +263,11 @@ impl<'p> BatchBuilder<'p> {
                     .map(|s| s.as_str())
             },
             member_name,
-            |_, p| sponsors.push(p.flatten()),
         );
-        let mut owners = Vec::with_capacity(group_rows.len());
-        index.get_all(
+        let owners = index.get_each(
             group_rows.len(),
             |i| group_rows.get(i).map(|g| g.owner.as_str()),
             member_name,
-            |_, m| owners.push(m.flatten()),
         );
         let mut parent = Vec::with_capacity(n);
         let mut input_rank = Vec::with_capacity(n);
@@ -500,14 +496,14 @@ impl<'p> BatchBuilder<'p> {
         let refunds: Vec<usize> = (0..docs.len())
             .filter(|&k| docs.refund_of(k).is_some())
             .collect();
-        let mut orders = Vec::with_capacity(refunds.len());
-        self.ids.get_all(
-            refunds.len(),
-            |r| refunds.get(r).and_then(|&k| docs.refund_of(k)),
-            event_name,
-            |_, j| orders.push(j.flatten()),
-        );
-        let mut orders = orders.into_iter();
+        let mut orders = self
+            .ids
+            .get_each(
+                refunds.len(),
+                |r| refunds.get(r).and_then(|&k| docs.refund_of(k)),
+                event_name,
+            )
+            .into_iter();
         for k in 0..docs.len() {
             let i = offset + k;
             let refund_of = docs.refund_of(k);

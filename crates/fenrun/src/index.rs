@@ -22,6 +22,40 @@ use std::hash::BuildHasher;
 /// and [`IdIndex::get_all`].
 const AHEAD: usize = 16;
 
+/// Run `start(ctx, k)` for `k` in `0..n` and `finish(ctx, k, started)` for
+/// each in the same order, [`AHEAD`] behind (what `start` asks for, a prefetch,
+/// has come by the time `finish` reads it). A failing `start` ends the starting;
+/// the ones started before it are still finished, then its error is returned.
+/// A failing `finish` is returned at once.
+fn read_ahead<C, T, E>(
+    ctx: &mut C,
+    n: usize,
+    mut start: impl FnMut(&C, usize) -> Result<T, E>,
+    mut finish: impl FnMut(&mut C, usize, T) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut ring: VecDeque<(usize, T)> = VecDeque::with_capacity(AHEAD + 1);
+    let mut k = 0;
+    let mut failed = None;
+    loop {
+        if k < n && failed.is_none() {
+            match start(ctx, k) {
+                Ok(started) => {
+                    ring.push_back((k, started));
+                    k += 1;
+                    if ring.len() <= AHEAD {
+                        continue;
+                    }
+                }
+                Err(e) => failed = Some(e),
+            }
+        }
+        let Some((j, started)) = ring.pop_front() else {
+            return failed.map_or(Ok(()), Err);
+        };
+        finish(ctx, j, started)?;
+    }
+}
+
 /// What a slot of an [`IdIndex`] holds.
 pub(crate) trait Slot: Copy {
     /// An unused slot (its tag says it is empty).
@@ -306,33 +340,22 @@ impl<S: Slot> IdIndex<S> {
         name: impl Fn(u32) -> &'n str,
         mut each: impl FnMut(usize, &'a str, Option<u32>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let mut ring: VecDeque<(usize, Probe<'a>)> = VecDeque::with_capacity(AHEAD + 1);
-        let mut k = 0;
         // An id that cannot be read ends the reading; the ids before it are
         // still inserted (one of them may be a duplicate, reported first).
-        let mut failed = None;
-        loop {
-            if k < n && failed.is_none() {
-                match id(k) {
-                    Ok(text) => {
-                        let probe = self.probe(text);
-                        self.prefetch(&probe);
-                        ring.push_back((k, probe));
-                        k += 1;
-                        if ring.len() <= AHEAD {
-                            continue;
-                        }
-                    }
-                    Err(e) => failed = Some(e),
-                }
-            }
-            let Some((j, probe)) = ring.pop_front() else {
-                return failed.map_or(Ok(()), Err);
-            };
-            let i = from + j;
-            let first = self.insert_probe(&probe, i as u32, &name).err();
-            each(i, probe.id, first)?;
-        }
+        read_ahead(
+            self,
+            n,
+            |index, k| {
+                let probe = index.probe(id(k)?);
+                index.prefetch(&probe);
+                Ok(probe)
+            },
+            |index, k, probe| {
+                let i = from + k;
+                let first = index.insert_probe(&probe, i as u32, &name).err();
+                each(i, probe.id, first)
+            },
+        )
     }
 
     /// The position of `id`, if it was inserted.
@@ -351,25 +374,35 @@ impl<S: Slot> IdIndex<S> {
         name: impl Fn(u32) -> &'n str,
         mut each: impl FnMut(usize, Option<Option<u32>>),
     ) {
-        let mut ring: VecDeque<(usize, Option<Probe<'a>>)> = VecDeque::with_capacity(AHEAD + 1);
-        let mut k = 0;
-        loop {
-            if k < n {
-                let probe = id(k).map(|text| self.probe(text));
+        let done: Result<(), std::convert::Infallible> = read_ahead(
+            &mut &*self,
+            n,
+            |index, k| {
+                let probe = id(k).map(|text| index.probe(text));
                 if let Some(p) = &probe {
-                    self.prefetch(p);
+                    index.prefetch(p);
                 }
-                ring.push_back((k, probe));
-                k += 1;
-                if ring.len() <= AHEAD {
-                    continue;
-                }
-            }
-            let Some((j, probe)) = ring.pop_front() else {
-                return;
-            };
-            each(j, probe.map(|p| self.find(&p, &name).1));
-        }
+                Ok(probe)
+            },
+            |index, k, probe| {
+                each(k, probe.map(|p| index.find(&p, &name).1));
+                Ok(())
+            },
+        );
+        let Ok(()) = done;
+    }
+
+    /// The position of each of `id(0..n)` ([`IdIndex::get_all`]): `None` for
+    /// an absent id or one not inserted.
+    pub fn get_each<'a, 'n>(
+        &self,
+        n: usize,
+        id: impl Fn(usize) -> Option<&'a str>,
+        name: impl Fn(u32) -> &'n str,
+    ) -> Vec<Option<u32>> {
+        let mut found = Vec::with_capacity(n);
+        self.get_all(n, id, name, |_, at| found.push(at.flatten()));
+        found
     }
 }
 
