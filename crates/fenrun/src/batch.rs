@@ -71,6 +71,10 @@ pub struct Batch {
     pub(crate) attrs: Vec<(u32, BTreeMap<String, Decimal>)>,
     pub(crate) groups: Vec<Group>,
     pub(crate) events: Events,
+    /// Whether orders' buyers were resolved to members: only when the policy
+    /// reads purchases, the one use of a member buyer besides standing in for
+    /// an absent seller (otherwise every order's `buyer` is [`NONE`]).
+    pub(crate) buyers: bool,
 }
 
 impl Batch {
@@ -193,6 +197,8 @@ pub struct BatchBuilder<'p> {
     ids: IdIndex<u32>,
     names: Packed,
     events: Events,
+    /// Resolve every order's buyer (see [`Batch`]'s `buyers`).
+    buyers: bool,
     /// Refunded so far, by order event.
     refunded: HashMap<usize, Decimal>,
     /// The first event that failed its own checks: later chunks only have
@@ -361,6 +367,7 @@ impl<'p> BatchBuilder<'p> {
             ids: IdIndex::with_capacity(0),
             names: Packed::default(),
             events: Events::new(policy.rounding().scale),
+            buyers: crate::rank::Needs::of(policy).purchases,
             refunded: HashMap::default(),
             failed: None,
         })
@@ -411,6 +418,7 @@ impl<'p> BatchBuilder<'p> {
         // else, so that many lookups are in flight at once; an unknown one is
         // reported below, in input order with every other check.
         let (members, member_names) = (&self.member_index, &self.member_names);
+        let buyers_too = self.buyers;
         let resolve = |sellers: bool| {
             let name = |i| {
                 if sellers {
@@ -419,8 +427,9 @@ impl<'p> BatchBuilder<'p> {
                     docs.buyer(i)
                 }
             };
-            let mut found = Vec::with_capacity(if checking { n } else { 0 });
-            if checking {
+            let wanted = checking && (sellers || buyers_too);
+            let mut found = Vec::with_capacity(if wanted { n } else { 0 });
+            if wanted {
                 members.get_all(
                     n,
                     name,
@@ -547,9 +556,11 @@ impl<'p> BatchBuilder<'p> {
             }
             match refund_of {
                 Some(of) => {
-                    // Resolved above: `NONE` is an absent name, anything else a given one.
-                    let given = |v: &[u32]| v.get(k).is_some_and(|&m| m != NONE);
-                    for (field, present) in [("seller", given(sellers)), ("buyer", given(buyers))] {
+                    let given = [
+                        ("seller", docs.seller(k).is_some()),
+                        ("buyer", docs.buyer(k).is_some()),
+                    ];
+                    for (field, present) in given {
                         if present {
                             return Err(Failed::Error(Error::UnknownField {
                                 path: format!("events[{i}]"),
@@ -608,11 +619,20 @@ impl<'p> BatchBuilder<'p> {
                     }));
                 }
                 None => {
-                    let buyer = match buyers.get(k).copied().unwrap_or(NONE) {
-                        UNKNOWN => NONE,
-                        b => b,
+                    let seller = sellers.get(k).copied().unwrap_or(NONE);
+                    let buyer = match buyers.get(k) {
+                        Some(&UNKNOWN) => NONE,
+                        Some(&b) => b,
+                        // Not resolved above (see `Batch::buyers`): needed
+                        // only in place of an absent seller.
+                        None if seller == NONE => docs.buyer(k).map_or(NONE, |b| {
+                            self.member_index
+                                .get(b, |m| self.member_names.get(m))
+                                .unwrap_or(NONE)
+                        }),
+                        None => NONE,
                     };
-                    let seller = match sellers.get(k).copied().unwrap_or(NONE) {
+                    let seller = match seller {
                         UNKNOWN => {
                             return Err(Failed::Error(Error::UnknownSeller {
                                 path: format!("events[{i}].seller"),
@@ -669,6 +689,7 @@ impl<'p> BatchBuilder<'p> {
             attrs: self.attrs,
             groups: self.groups,
             events: self.events,
+            buyers: self.buyers,
         })
     }
 }

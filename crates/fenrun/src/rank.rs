@@ -21,6 +21,9 @@ use crate::policy::{Condition, Leaf, Metric, Policy, RankIdx, RuleKind, Split};
 pub(crate) struct Needs {
     /// Sales and purchases per member (the per-event sums).
     pub sums: bool,
+    /// Purchases among them: the batch then resolves each order's buyer to a
+    /// member (see [`Batch`]'s `buyers`).
+    pub purchases: bool,
     /// Team sales (sums folded up the tree).
     pub team_sales: bool,
     /// Referral and team counts (folded up the tree, per rank).
@@ -57,7 +60,11 @@ impl Needs {
 
     fn add(&mut self, metric: &Metric) {
         match metric {
-            Metric::Sales | Metric::Purchases => self.sums = true,
+            Metric::Sales => self.sums = true,
+            Metric::Purchases => {
+                self.sums = true;
+                self.purchases = true;
+            }
             Metric::TeamSales => {
                 self.sums = true;
                 self.team_sales = true;
@@ -74,6 +81,7 @@ impl Needs {
         let mut one = Needs::default();
         one.add(metric);
         (!one.sums || self.sums)
+            && (!one.purchases || self.purchases)
             && (!one.team_sales || self.team_sales)
             && (!one.counts || self.counts)
     }
@@ -199,6 +207,13 @@ fn member_sums(batch: &Batch) -> Result<(Vec<Decimal>, Vec<Decimal>, Decimal)> {
 impl Metrics {
     fn new(batch: &Batch, ranks: usize, needs: Needs) -> Result<Metrics> {
         let n = batch.ids.len();
+        if needs.purchases && !batch.buyers {
+            // Only a batch validated for another policy can get here.
+            return Err(Error::InvalidValue {
+                path: "policy".into(),
+                detail: "the policy reads purchases, but the batch was validated for a policy that does not (its orders' buyers were not resolved to members); validate the batch for this policy".into(),
+            });
+        }
         let (sales, purchases, net_sales) = if needs.sums {
             member_sums(batch)?
         } else {
@@ -621,6 +636,18 @@ mod tests {
             ..Needs::default()
         };
         assert_eq!(Needs::of(&upgrade), sums);
+        // Purchases: the sums, and the orders' buyers resolved to members.
+        let bought = policy(
+            r#", {"id": "lead", "rate": "0.2", "upgrade": {"metric": "purchases", "gte": "1"}}"#,
+            "",
+        );
+        assert_eq!(
+            Needs::of(&bought),
+            Needs {
+                purchases: true,
+                ..sums
+            }
+        );
         // Counts from `active_if`, team sales from a pool's weights.
         let both = policy(
             "",
@@ -631,6 +658,7 @@ mod tests {
             Needs::of(&both),
             Needs {
                 sums: true,
+                purchases: false,
                 team_sales: true,
                 counts: true
             }
@@ -646,7 +674,7 @@ mod tests {
         let half = "40000000000000000000000000000";
         let none = policy("", "");
         let sums = policy(
-            r#", {"id": "lead", "rate": "0.2", "upgrade": {"metric": "purchases", "gte": "1"}}"#,
+            r#", {"id": "lead", "rate": "0.2", "upgrade": {"metric": "sales", "gte": "1"}}"#,
             "",
         );
         let batch = |amounts: [(&str, &str); 3]| {
@@ -685,5 +713,36 @@ mod tests {
             "{err}"
         );
         assert_eq!(outcome(&sums, &two), Err(err));
+    }
+
+    /// Buyers are resolved to members when the policy reads purchases, and
+    /// only then; a batch validated for a policy that does not cannot be
+    /// evaluated by one that does (its purchases would read as zero).
+    #[test]
+    fn purchases_need_a_batch_validated_for_them() {
+        let bought = policy(
+            r#", {"id": "lead", "rate": "0.2", "upgrade": {"metric": "purchases", "gte": "5"}}"#,
+            "",
+        );
+        let none = policy("", "");
+        // m2 buys 3.00 + 4.00 from m1 and has 1.50 of it refunded: 5.50 >= 5.
+        let text = r#"{"members": [{"id": "m1"}, {"id": "m2", "sponsor": "m1"}], "events": [
+            {"id": "o1", "seller": "m1", "buyer": "m2", "amount": "3.00"},
+            {"id": "o2", "seller": "m1", "buyer": "m2", "amount": "4.00"},
+            {"id": "o3", "buyer": "m2", "amount": "9.00"},
+            {"id": "r1", "refund_of": "o2", "amount": "1.50"}]}"#;
+        let for_bought = Batch::from_json(text, &bought).unwrap();
+        assert!(for_bought.buyers);
+        let report = evaluate(&bought, &for_bought).unwrap();
+        // m2's own order o3 (no seller: m2 sells it) adds 9.00 to both.
+        assert_eq!(
+            report.metrics.purchases,
+            ["0".parse().unwrap(), "14.50".parse().unwrap()]
+        );
+        let for_none = Batch::from_json(text, &none).unwrap();
+        assert!(!for_none.buyers);
+        let err = evaluate(&bought, &for_none).unwrap_err();
+        assert_eq!(err.code(), "invalid_value");
+        assert!(err.to_string().contains("reads purchases"), "{err}");
     }
 }
