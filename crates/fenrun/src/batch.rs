@@ -420,16 +420,19 @@ impl<'p> BatchBuilder<'p> {
         let (members, member_names) = (&self.member_index, &self.member_names);
         let buyers_too = self.buyers;
         let resolve = |sellers: bool| {
+            // A buyer is looked up when the policy reads purchases, or in
+            // place of an absent seller (see `Batch::buyers`).
             let name = |i| {
                 if sellers {
                     docs.seller(i)
-                } else {
+                } else if buyers_too || docs.seller(i).is_none() {
                     docs.buyer(i)
+                } else {
+                    None
                 }
             };
-            let wanted = checking && (sellers || buyers_too);
-            let mut found = Vec::with_capacity(if wanted { n } else { 0 });
-            if wanted {
+            let mut found = Vec::with_capacity(if checking { n } else { 0 });
+            if checking {
                 members.get_all(
                     n,
                     name,
@@ -619,20 +622,11 @@ impl<'p> BatchBuilder<'p> {
                     }));
                 }
                 None => {
-                    let seller = sellers.get(k).copied().unwrap_or(NONE);
-                    let buyer = match buyers.get(k) {
-                        Some(&UNKNOWN) => NONE,
-                        Some(&b) => b,
-                        // Not resolved above (see `Batch::buyers`): needed
-                        // only in place of an absent seller.
-                        None if seller == NONE => docs.buyer(k).map_or(NONE, |b| {
-                            self.member_index
-                                .get(b, |m| self.member_names.get(m))
-                                .unwrap_or(NONE)
-                        }),
-                        None => NONE,
+                    let buyer = match buyers.get(k).copied().unwrap_or(NONE) {
+                        UNKNOWN => NONE,
+                        b => b,
                     };
-                    let seller = match seller {
+                    let seller = match sellers.get(k).copied().unwrap_or(NONE) {
                         UNKNOWN => {
                             return Err(Failed::Error(Error::UnknownSeller {
                                 path: format!("events[{i}].seller"),
