@@ -781,6 +781,17 @@ impl fenrun::input::EventColumns for EventTable {
         };
         cell.ok_or_else(|| missing_cell(i, "amount"))
     }
+    fn amount_units(&self, i: usize, scale: u32) -> Option<i64> {
+        match &self.amount {
+            // Never for a null cell: the column has none.
+            Amounts::Column(a, column_scale) if i < a.len() => {
+                let up = scale.checked_sub(*column_scale)?;
+                let units = a.value(i).checked_mul(10i128.checked_pow(up)?)?;
+                i64::try_from(units).ok()
+            }
+            _ => None,
+        }
+    }
     fn at(&self, i: usize) -> Option<&str> {
         self.at.get(i)
     }
@@ -796,7 +807,46 @@ mod tests {
     use arrow_array::{new_null_array, ArrayRef, StringArray};
     use arrow_schema::DataType;
 
-    use super::Text;
+    use super::{EventTable, Text};
+
+    /// Units told from a decimal column are the amount's, at the policy's
+    /// scale or above the column's; a value that does not fit 64 bits, or a
+    /// scale below the column's, is left to the decimal path.
+    #[test]
+    fn amount_units_are_the_amounts_at_the_scale() {
+        use arrow_array::{Decimal128Array, RecordBatch};
+        use fenrun::input::EventColumns;
+        let values = [1999, -5, 0, i128::from(i64::MAX), i128::from(i64::MAX) + 1];
+        let amounts = Decimal128Array::from(values.to_vec())
+            .with_precision_and_scale(38, 2)
+            .unwrap();
+        let ids: Vec<String> = (0..values.len()).map(|i| format!("o{i}")).collect();
+        let batch = RecordBatch::try_from_iter([
+            ("id", Arc::new(StringArray::from(ids)) as ArrayRef),
+            (
+                "seller",
+                Arc::new(StringArray::from(vec!["m1"; 5])) as ArrayRef,
+            ),
+            ("amount", Arc::new(amounts) as ArrayRef),
+        ])
+        .unwrap();
+        let table = EventTable::new(&[batch], &[], &super::ReadOptions::default()).unwrap();
+        let at = |scale| {
+            (0..6)
+                .map(|i| table.amount_units(i, scale))
+                .collect::<Vec<_>>()
+        };
+        // 19.99 is 1999 hundredths, 19990 thousandths; i64::MAX hundredths fit
+        // at 2 decimals only; one more does not fit at all.
+        let max = i64::MAX;
+        assert_eq!(
+            at(2),
+            [Some(1999), Some(-5), Some(0), Some(max), None, None]
+        );
+        assert_eq!(at(3), [Some(19990), Some(-50), Some(0), None, None, None]);
+        assert_eq!(at(1), [None; 6]);
+        assert_eq!(table.amount(0).unwrap().to_string(), "19.99");
+    }
 
     #[test]
     fn text_columns_join_with_nulls_and_past_the_small_offsets() {

@@ -525,28 +525,16 @@ impl<'p> BatchBuilder<'p> {
             } else {
                 "order"
             };
-            let amount = docs
-                .amount(k)
-                .map_err(|e| Failed::Error(e.map_path(|p| shift(p, offset))))?;
-            if amount <= Decimal::ZERO {
-                return Err(Failed::Error(Error::NonPositiveAmount {
-                    path: format!("events[{i}].amount"),
-                    record: record.into(),
-                    id: id(),
-                    amount: short_string(amount),
-                }));
-            }
-            // Written decimals bound the value's: normalizing (a division loop) is
-            // only needed when more are written than the scale allows.
-            if amount.scale() > scale && decimals_by_value(amount) > scale {
-                return Err(Failed::Error(Error::TooManyDecimals {
-                    path: format!("events[{i}].amount"),
-                    record: record.into(),
-                    id: id(),
-                    amount: amount.to_string(),
-                    scale,
-                }));
-            }
+            // An order's amount in units when the column tells them: then it
+            // is positive, within the scale and kept in units (no checks).
+            let units = match refund_of {
+                None => docs.amount_units(k, scale).filter(|&u| u > 0),
+                Some(_) => None,
+            };
+            let amount = match units {
+                Some(u) => Amount::Units(u),
+                None => Amount::Exact(checked_amount(docs, k, offset, scale, record, &id)?),
+            };
             if let Some(at) = docs.at(k) {
                 check_timestamp(at).map_err(|detail| {
                     Failed::Error(Error::InvalidTimestamp {
@@ -598,6 +586,10 @@ impl<'p> BatchBuilder<'p> {
                             })
                         }
                     };
+                    let amount = match amount {
+                        Amount::Exact(d) => d,
+                        Amount::Units(u) => Decimal::new(u, scale),
+                    };
                     let so_far = self.refunded.entry(order_event).or_insert(Decimal::ZERO);
                     let total = so_far.checked_add(amount).ok_or_else(|| {
                         Failed::Error(Error::Overflow {
@@ -646,11 +638,14 @@ impl<'p> BatchBuilder<'p> {
                         }
                         s => s,
                     };
-                    self.events.push(Event::Order(Order {
-                        seller,
-                        buyer,
-                        amount,
-                    }));
+                    match amount {
+                        Amount::Units(u) => self.events.push_order_units(seller, buyer, u),
+                        Amount::Exact(amount) => self.events.push(Event::Order(Order {
+                            seller,
+                            buyer,
+                            amount,
+                        })),
+                    }
                 }
             }
         }
@@ -686,6 +681,50 @@ impl<'p> BatchBuilder<'p> {
             buyers: self.buyers,
         })
     }
+}
+
+/// An event's amount, read by [`BatchBuilder::check_events`].
+#[derive(Debug, Clone, Copy)]
+enum Amount {
+    /// An order's units at the policy's scale, told by the column.
+    Units(i64),
+    /// Read as a decimal and checked.
+    Exact(Decimal),
+}
+
+/// Row `k`'s amount (event `offset + k`), checked positive and within `scale` decimals.
+fn checked_amount<E: EventColumns + ?Sized>(
+    docs: &E,
+    k: usize,
+    offset: usize,
+    scale: u32,
+    record: &str,
+    id: &dyn Fn() -> String,
+) -> std::result::Result<Decimal, Failed> {
+    let i = offset + k;
+    let amount = docs
+        .amount(k)
+        .map_err(|e| Failed::Error(e.map_path(|p| shift(p, offset))))?;
+    if amount <= Decimal::ZERO {
+        return Err(Failed::Error(Error::NonPositiveAmount {
+            path: format!("events[{i}].amount"),
+            record: record.into(),
+            id: id(),
+            amount: short_string(amount),
+        }));
+    }
+    // Written decimals bound the value's: normalizing (a division loop) is
+    // only needed when more are written than the scale allows.
+    if amount.scale() > scale && decimals_by_value(amount) > scale {
+        return Err(Failed::Error(Error::TooManyDecimals {
+            path: format!("events[{i}].amount"),
+            record: record.into(),
+            id: id(),
+            amount: amount.to_string(),
+            scale,
+        }));
+    }
+    Ok(amount)
 }
 
 /// `events[k]` of a chunk is `events[offset + k]` of the batch.

@@ -109,6 +109,25 @@ impl Events {
         self.rows.push(Row { a, b, units });
     }
 
+    /// Append an order of `units` (> 0) at the scale kept; anything else is
+    /// pushed as a decimal.
+    #[inline]
+    pub fn push_order_units(&mut self, seller: u32, buyer: u32, units: i64) {
+        if units > 0 {
+            self.rows.push(Row {
+                a: seller,
+                b: buyer,
+                units,
+            });
+        } else {
+            self.push(Event::Order(Order {
+                seller,
+                buyer,
+                amount: Decimal::new(units, self.scale),
+            }));
+        }
+    }
+
     /// The event at position `i`.
     #[inline]
     pub fn get(&self, i: usize) -> Option<Event> {

@@ -169,6 +169,16 @@ pub trait EventColumns {
     fn buyer(&self, i: usize) -> Option<&str>;
     /// Row `i`'s amount, exact.
     fn amount(&self, i: usize) -> Result<Decimal>;
+    /// Row `i`'s amount as an integer of units at `scale` decimals, when the
+    /// columns tell it without making a [`Decimal`] (a decimal column of
+    /// `scale` decimals or fewer, say) and it fits in 64 bits: a shortcut the
+    /// validator takes for orders whose units are positive, never a
+    /// different value from [`EventColumns::amount`]'s. `None` (the default)
+    /// sends the row through `amount` and its checks.
+    fn amount_units(&self, i: usize, scale: u32) -> Option<i64> {
+        let _ = (i, scale);
+        None
+    }
     /// Row `i`'s date-time text, if any.
     fn at(&self, i: usize) -> Option<&str>;
     /// The order row `i` refunds, if it is a refund.
