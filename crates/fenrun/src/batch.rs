@@ -58,6 +58,11 @@ pub(crate) enum Event {
 }
 
 /// A validated batch for one policy. Build it with [`Batch::from_json`].
+///
+/// It holds what that policy reads: ranks as indices into its ladder, amounts
+/// at its scale, and orders' buyers resolved to members only when it reads
+/// `purchases`. Settle it with that policy; a policy that reads purchases over
+/// a batch validated without them is refused (`invalid_value`).
 #[derive(Debug, Clone)]
 pub struct Batch {
     /// Member ids end to end in one buffer (no `String` per member).
