@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 
 use crate::doc::BatchDoc;
 use crate::error::{Error, Result};
+use crate::event_ids::EventIds;
 use crate::events::Events;
 use crate::graph::{Forest, NONE};
 use crate::index::{IdIndex, Inline, Packed};
@@ -171,8 +172,11 @@ impl Batch {
 /// once. The batch, and the error if any, are those of [`Batch::from_columns`]
 /// over all the chunks' rows end to end: members and groups first, then event
 /// ids (empty, duplicate) anywhere, then each event's own checks in input
-/// order, then sponsor cycles. An error of the first two kinds is returned
-/// when its chunk is pushed; the others by [`BatchBuilder::finish`].
+/// order, then sponsor cycles. Members' and groups' errors are returned by
+/// [`BatchBuilder::new`], an empty id's when its chunk is pushed (or an
+/// earlier duplicate's, if there is one), the others by
+/// [`BatchBuilder::finish`]: duplicates and the orders of refunds are found
+/// there, all at once.
 ///
 /// ```
 /// use fenrun::input::{EventRecord, MemberRecord};
@@ -199,29 +203,22 @@ pub struct BatchBuilder<'p> {
     input_active: Vec<bool>,
     groups: Vec<Group>,
     attrs: Vec<(u32, BTreeMap<String, Decimal>)>,
-    ids: IdIndex<u32>,
+    /// Every event's id, checked and looked up by refunds at the end.
+    ids: EventIds,
     names: Packed,
+    /// The position of every refund, in input order (checked or not).
+    refund_rows: Vec<u32>,
+    /// The refunds that passed their own checks, whose order is found and
+    /// checked at the end: their positions and the orders they name.
+    pending: Vec<u32>,
+    pending_of: Packed,
     events: Events,
     /// Resolve every order's buyer (see [`Batch`]'s `buyers`).
     buyers: bool,
-    /// Refunded so far, by order event.
-    refunded: HashMap<usize, Decimal>,
-    /// The first event that failed its own checks: later chunks only have
-    /// their ids indexed (an id error anywhere comes first).
-    failed: Option<Failed>,
-}
-
-/// The first event that failed its own checks.
-#[derive(Debug)]
-enum Failed {
-    Error(Error),
-    /// A refund of an order not (yet) seen: of an order later in the input,
-    /// or of none. Told apart when the order's id comes, or at the end.
-    Refund {
-        at: usize,
-        refund: String,
-        order: String,
-    },
+    /// The first event that failed its own checks (refunds' orders aside):
+    /// later chunks only have their ids read (an id error anywhere comes
+    /// first, and a refund's error if it comes earlier).
+    failed: Option<Error>,
 }
 
 /// Marks a seller or buyer name that is not a member. Member indices stop
@@ -369,11 +366,13 @@ impl<'p> BatchBuilder<'p> {
             input_active,
             groups,
             attrs,
-            ids: IdIndex::with_capacity(0),
+            ids: EventIds::with_capacity(0),
             names: Packed::default(),
+            refund_rows: Vec::new(),
+            pending: Vec::new(),
+            pending_of: Packed::default(),
             events: Events::new(policy.rounding().scale),
             buyers: crate::rank::Needs::of(policy).purchases,
-            refunded: HashMap::default(),
             failed: None,
         })
     }
@@ -389,15 +388,16 @@ impl<'p> BatchBuilder<'p> {
     pub fn reserve(&mut self, n: usize) {
         let total = self.names.len().saturating_add(n);
         if self.names.is_empty() && !self.ids.fits(total) {
-            self.ids = IdIndex::with_capacity(total);
+            self.ids = EventIds::with_capacity(total);
         }
         self.names.reserve(n);
         self.events.reserve(n);
     }
 
     /// Validate the next chunk of events (positions continue from the last
-    /// chunk). Returns an id error or a limit at once; an event's own error
-    /// is kept for [`BatchBuilder::finish`].
+    /// chunk). Returns an empty or unreadable id's error (or an earlier
+    /// duplicate's) or a limit at once; an event's own error is kept for
+    /// [`BatchBuilder::finish`].
     pub fn push_events<E: EventColumns + Sync + ?Sized>(&mut self, docs: &E) -> Result<()> {
         let offset = self.names.len();
         let n = docs.len();
@@ -452,11 +452,10 @@ impl<'p> BatchBuilder<'p> {
             }
             found
         };
-        // Event id → position, over every chunk: built before the chunk's
-        // own checks, so a refund before its order is told apart from a
-        // refund of an order that does not exist.
-        let (ids, names) = (&mut self.ids, &mut self.names);
-        let mut index_ids = || index_event_ids(docs, offset, ids, names);
+        // Every id is kept for the end, where duplicates and the orders of
+        // refunds are found all at once (see `event_ids`).
+        let (ids, names, refund_rows) = (&mut self.ids, &mut self.names, &mut self.refund_rows);
+        let mut index_ids = || index_event_ids(docs, offset, ids, names, refund_rows);
         // The two share nothing but reads: apart, they can run at once.
         let (sellers, buyers, indexed) = if self.threads > 1 && checking {
             std::thread::scope(|scope| {
@@ -472,26 +471,10 @@ impl<'p> BatchBuilder<'p> {
             (resolve(true), resolve(false), indexed)
         };
         indexed?;
-        match &self.failed {
-            None => {
-                if let Err(failed) = self.check_events(docs, offset, &sellers, &buyers) {
-                    self.failed = Some(failed);
-                }
+        if self.failed.is_none() {
+            if let Err(failed) = self.check_events(docs, offset, &sellers, &buyers) {
+                self.failed = Some(failed);
             }
-            Some(Failed::Refund { at, refund, order }) => {
-                // The order's id in this chunk: the refund came before it.
-                let names = &self.names;
-                if let Some(j) = self.ids.get(order, |j| names.get(j)) {
-                    let j = j as usize;
-                    let refund_of_j = match j.checked_sub(offset) {
-                        Some(l) => docs.refund_of(l),
-                        None => Some(""),
-                    };
-                    let error = refund_error(refund_of_j, *at, refund, order, j);
-                    self.failed = Some(Failed::Error(error));
-                }
-            }
-            Some(Failed::Error(_)) => {}
         }
         Ok(())
     }
@@ -503,24 +486,10 @@ impl<'p> BatchBuilder<'p> {
         offset: usize,
         sellers: &[u32],
         buyers: &[u32],
-    ) -> std::result::Result<(), Failed> {
+    ) -> Result<()> {
         let scale = self.policy.rounding().scale;
         let names = &self.names;
         let event_name = |j: u32| names.get(j);
-        // The refunds' orders are looked up first, all together, as sellers
-        // and buyers are (see `IdIndex::get_all`): each lookup is two or three
-        // cache misses, which then overlap instead of following one another.
-        let refunds: Vec<usize> = (0..docs.len())
-            .filter(|&k| docs.refund_of(k).is_some())
-            .collect();
-        let mut orders = self
-            .ids
-            .get_each(
-                refunds.len(),
-                |r| refunds.get(r).and_then(|&k| docs.refund_of(k)),
-                event_name,
-            )
-            .into_iter();
         for k in 0..docs.len() {
             let i = offset + k;
             let refund_of = docs.refund_of(k);
@@ -541,13 +510,11 @@ impl<'p> BatchBuilder<'p> {
                 None => Amount::Exact(checked_amount(docs, k, offset, scale, record, &id)?),
             };
             if let Some(at) = docs.at(k) {
-                check_timestamp(at).map_err(|detail| {
-                    Failed::Error(Error::InvalidTimestamp {
-                        path: format!("events[{i}].at"),
-                        event: id(),
-                        at: at.to_owned(),
-                        detail,
-                    })
+                check_timestamp(at).map_err(|detail| Error::InvalidTimestamp {
+                    path: format!("events[{i}].at"),
+                    event: id(),
+                    at: at.to_owned(),
+                    detail,
                 })?;
             }
             match refund_of {
@@ -558,64 +525,23 @@ impl<'p> BatchBuilder<'p> {
                     ];
                     for (field, present) in given {
                         if present {
-                            return Err(Failed::Error(Error::UnknownField {
+                            return Err(Error::UnknownField {
                                 path: format!("events[{i}]"),
                                 field: field.into(),
-                            }));
+                            });
                         }
                     }
-                    let order = orders.next().flatten().map(|j| j as usize);
-                    let order_amount = match order {
-                        Some(j) if j < i => match self.events.get(j) {
-                            Some(Event::Order(o)) => Some(o.amount),
-                            _ => None,
-                        },
-                        _ => None,
-                    };
-                    let (order_event, order_amount) = match (order, order_amount) {
-                        (Some(j), Some(amount)) => (j, amount),
-                        // Later in this chunk, or earlier but a refund itself.
-                        (Some(j), None) => {
-                            let later = j.checked_sub(offset).filter(|_| j > i);
-                            return Err(Failed::Error(match later {
-                                Some(l) => refund_error(docs.refund_of(l), i, &id(), of, j),
-                                None => refund_error(Some(""), i, &id(), of, j),
-                            }));
-                        }
-                        // Not seen yet: later in the input, or nowhere.
-                        (None, _) => {
-                            return Err(Failed::Refund {
-                                at: i,
-                                refund: id(),
-                                order: of.to_owned(),
-                            })
-                        }
-                    };
                     let amount = match amount {
                         Amount::Exact(d) => d,
                         Amount::Units(u) => Decimal::new(u, scale),
                     };
-                    let so_far = self.refunded.entry(order_event).or_insert(Decimal::ZERO);
-                    let total = so_far.checked_add(amount).ok_or_else(|| {
-                        Failed::Error(Error::Overflow {
-                            path: format!("events[{i}].amount"),
-                            detail: format!("refunds of order \"{of}\""),
-                        })
-                    })?;
-                    if total > order_amount {
-                        return Err(Failed::Error(Error::OverRefund {
-                            path: format!("events[{i}].amount"),
-                            refund: id(),
-                            order: of.to_string(),
-                            refunded: short_string(total),
-                            amount: short_string(order_amount),
-                        }));
-                    }
-                    *so_far = total;
+                    // Its order is found, and checked, at the end.
+                    self.pending.push(i as u32);
+                    self.pending_of.push(of);
                     self.events.push(Event::Refund(Refund {
-                        order_event: order_event as u32,
+                        order_event: NONE,
                         amount,
-                        completes: total == order_amount,
+                        completes: false,
                     }));
                 }
                 None => {
@@ -625,21 +551,21 @@ impl<'p> BatchBuilder<'p> {
                     };
                     let seller = match sellers.get(k).copied().unwrap_or(NONE) {
                         UNKNOWN => {
-                            return Err(Failed::Error(Error::UnknownSeller {
+                            return Err(Error::UnknownSeller {
                                 path: format!("events[{i}].seller"),
                                 order: id(),
                                 seller: docs.seller(k).unwrap_or_default().to_owned(),
-                            }))
+                            })
                         }
                         NONE if buyer != NONE => buyer,
                         NONE => {
-                            return Err(Failed::Error(Error::NoSeller {
+                            return Err(Error::NoSeller {
                                 path: format!("events[{i}].seller"),
                                 order: id(),
                                 buyer: docs
                                     .buyer(k)
                                     .map_or_else(|| "(none)".to_owned(), |b| format!("\"{b}\"")),
-                            }))
+                            })
                         }
                         s => s,
                     };
@@ -657,21 +583,80 @@ impl<'p> BatchBuilder<'p> {
         Ok(())
     }
 
-    /// The validated batch, or the first error in input order (see the type).
-    pub fn finish(self) -> Result<Batch> {
-        match self.failed {
-            None => {}
-            Some(Failed::Error(e)) => return Err(e),
-            Some(Failed::Refund { at, refund, order }) => {
-                return Err(Error::UnknownOrder {
-                    path: format!("events[{at}].refund_of"),
-                    refund,
-                    order,
-                })
+    /// The pending refunds' orders (`found`, in the order of `pending`),
+    /// checked in input order: an earlier order, refunded in all at most
+    /// its amount. The first failure is returned; else each refund's event
+    /// is given its order and whether it completes the order's refunds.
+    fn check_refunds(&mut self, found: &[Option<u32>]) -> Result<()> {
+        let mut refunded: HashMap<usize, Decimal> = HashMap::default();
+        for (q, &at) in self.pending.iter().enumerate() {
+            let (i, of) = (at as usize, self.pending_of.get(q as u32));
+            let id = || self.names.get(at).to_owned();
+            let is_refund = |j: usize| self.refund_rows.binary_search(&(j as u32)).is_ok();
+            let order = found.get(q).copied().flatten().map(|j| j as usize);
+            let (j, order_amount) = match order {
+                Some(j) if j < i => match self.events.get(j) {
+                    Some(Event::Order(o)) => (j, o.amount),
+                    // A refund itself.
+                    _ => return Err(refund_error(Some(""), i, &id(), of, j)),
+                },
+                // Later in the input: before its order, or of a refund.
+                Some(j) => {
+                    let refund_of_j = is_refund(j).then_some("");
+                    return Err(refund_error(refund_of_j, i, &id(), of, j));
+                }
+                None => {
+                    return Err(Error::UnknownOrder {
+                        path: format!("events[{i}].refund_of"),
+                        refund: id(),
+                        order: of.to_owned(),
+                    })
+                }
+            };
+            let Some(Event::Refund(refund)) = self.events.get(i) else {
+                continue;
+            };
+            let so_far = refunded.entry(j).or_insert(Decimal::ZERO);
+            let total = so_far
+                .checked_add(refund.amount)
+                .ok_or_else(|| Error::Overflow {
+                    path: format!("events[{i}].amount"),
+                    detail: format!("refunds of order \"{of}\""),
+                })?;
+            if total > order_amount {
+                return Err(Error::OverRefund {
+                    path: format!("events[{i}].amount"),
+                    refund: id(),
+                    order: of.to_string(),
+                    refunded: short_string(total),
+                    amount: short_string(order_amount),
+                });
             }
+            *so_far = total;
+            self.events.set_refund(i, j as u32, total == order_amount);
+        }
+        Ok(())
+    }
+
+    /// The validated batch, or the first error in input order (see the type).
+    pub fn finish(mut self) -> Result<Batch> {
+        let ids = std::mem::replace(&mut self.ids, EventIds::with_capacity(0));
+        let pending_of = &self.pending_of;
+        let resolved = ids.finish(
+            &self.names,
+            (0..pending_of.len()).map(|q| pending_of.get(q as u32)),
+        );
+        // An id error anywhere comes first.
+        if resolved.duplicate {
+            first_duplicate(&self.names, self.names.len())?;
+        }
+        // Every pending refund comes before the first failed event (its
+        // checks stopped there): the first refund that fails comes first.
+        self.check_refunds(&resolved.found)?;
+        if let Some(e) = self.failed {
+            return Err(e);
         }
         drop(self.member_index);
-        drop(self.ids);
         let ids = Arc::new(self.member_names);
         let forest = Forest::build(self.parent, &ids)?;
         Ok(Batch {
@@ -705,29 +690,29 @@ fn checked_amount<E: EventColumns + ?Sized>(
     scale: u32,
     record: &str,
     id: &dyn Fn() -> String,
-) -> std::result::Result<Decimal, Failed> {
+) -> Result<Decimal> {
     let i = offset + k;
     let amount = docs
         .amount(k)
-        .map_err(|e| Failed::Error(e.map_path(|p| shift(p, offset))))?;
+        .map_err(|e| e.map_path(|p| shift(p, offset)))?;
     if amount <= Decimal::ZERO {
-        return Err(Failed::Error(Error::NonPositiveAmount {
+        return Err(Error::NonPositiveAmount {
             path: format!("events[{i}].amount"),
             record: record.into(),
             id: id(),
             amount: short_string(amount),
-        }));
+        });
     }
     // Written decimals bound the value's: normalizing (a division loop) is
     // only needed when more are written than the scale allows.
     if amount.scale() > scale && decimals_by_value(amount) > scale {
-        return Err(Failed::Error(Error::TooManyDecimals {
+        return Err(Error::TooManyDecimals {
             path: format!("events[{i}].amount"),
             record: record.into(),
             id: id(),
             amount: amount.to_string(),
             scale,
-        }));
+        });
     }
     Ok(amount)
 }
@@ -781,45 +766,59 @@ fn refund_error(
     }
 }
 
-/// Index a chunk's event ids at positions from `offset`, copying them into
-/// `names`; an empty or duplicate id (or an unreadable one) is an error.
+/// Keep a chunk's event ids at positions from `offset`: copied into `names`
+/// and added to `ids`, refunds' positions to `refund_rows`. An empty id, or
+/// one the columns cannot give, is an error, unless an earlier id is used
+/// twice: that comes first.
 fn index_event_ids<E: EventColumns + ?Sized>(
     docs: &E,
     offset: usize,
-    ids: &mut IdIndex<u32>,
+    ids: &mut EventIds,
     names: &mut Packed,
+    refund_rows: &mut Vec<u32>,
 ) -> Result<()> {
-    let n = docs.len();
-    // Copied first (lookups compare against the copy), up to an unreadable
-    // id, which is reported after the ids before it are checked.
-    let mut unreadable = None;
-    for k in 0..n {
-        match docs.id(k) {
-            Ok(id) => names.push(id),
+    for k in 0..docs.len() {
+        let i = offset + k;
+        let id = match docs.id(k) {
+            Ok("") => Err(Error::EmptyId {
+                path: format!("events[{i}].id"),
+            }),
+            Ok(id) => Ok(id),
+            Err(e) => Err(e.map_path(|p| shift(p, offset))),
+        };
+        let id = match id {
+            Ok(id) => id,
             Err(e) => {
-                unreadable = Some(e.map_path(|p| shift(p, offset)));
-                break;
+                first_duplicate(names, i)?;
+                return Err(e);
             }
+        };
+        names.push(id);
+        ids.push(id, i as u32);
+        if docs.refund_of(k).is_some() {
+            refund_rows.push(i as u32);
         }
     }
-    let read = names.len() - offset;
-    let names = &*names;
-    ids.insert_all(
-        offset,
-        read,
-        |k| Ok(names.get((offset + k) as u32)),
-        |j| names.get(j),
-        |i, id, first| {
-            new_id("events", i, id, first, |path, first| {
-                Error::DuplicateEvent {
-                    path,
-                    event: id.to_string(),
-                    first,
-                }
-            })
-        },
-    )?;
-    unreadable.map_or(Ok(()), Err)
+    Ok(())
+}
+
+/// The first of `names[..n]` (event ids) that repeats an earlier one, as the
+/// error naming both; `Ok` if none does. A plain map: only an input with a
+/// duplicate id (or an empty one) comes here.
+fn first_duplicate(names: &Packed, n: usize) -> Result<()> {
+    let mut seen: HashMap<&str, usize> = map_with_capacity(n);
+    for i in 0..n {
+        let id = names.get(i as u32);
+        if let Some(&first) = seen.get(id) {
+            return Err(Error::DuplicateEvent {
+                path: format!("events[{i}].id"),
+                event: id.to_owned(),
+                first,
+            });
+        }
+        seen.insert(id, i);
+    }
+    Ok(())
 }
 
 fn check_timestamp(at: &str) -> std::result::Result<(), String> {
@@ -932,6 +931,55 @@ mod tests {
                     refund("r1", "o1"),
                 ],
                 "events[2].id",
+            ),
+            // An empty id after a duplicate: the duplicate; before it: the empty id.
+            (
+                false,
+                vec![
+                    order("o1", "m1", 100),
+                    order("o1", "m1", 100),
+                    order("", "m1", 100),
+                ],
+                "duplicate_event events[1].id",
+            ),
+            (
+                false,
+                vec![
+                    order("o1", "m1", 100),
+                    order("", "m1", 100),
+                    order("o1", "m1", 100),
+                ],
+                "empty_id events[1].id",
+            ),
+            // A refund's error before another event's, and after one.
+            (
+                false,
+                vec![
+                    order("o1", "m1", 100),
+                    refund("r1", "o9"),
+                    order("o2", "m1", 0),
+                ],
+                "unknown_order events[1].refund_of",
+            ),
+            (
+                false,
+                vec![
+                    order("o1", "m1", 0),
+                    refund("r1", "o9"),
+                    order("o2", "m1", 100),
+                ],
+                "non_positive_amount events[0].amount",
+            ),
+            // 1.00 refunded twice from an order of 1.50: over at the second.
+            (
+                false,
+                vec![
+                    order("o1", "m1", 150),
+                    refund("r1", "o1"),
+                    refund("r2", "o1"),
+                    order("o2", "m7", 100),
+                ],
+                "over_refund events[2].amount",
             ),
             // A sponsor cycle and an event's error: the event's.
             (true, vec![order("o1", "m1", 0)], "events[0].amount"),

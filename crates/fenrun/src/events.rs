@@ -128,6 +128,16 @@ impl Events {
         }
     }
 
+    /// Give the refund at position `i` its order's event and whether it
+    /// completes the order's refunds (validation finds both after the
+    /// refund is pushed). Anything else at `i` is left alone.
+    pub fn set_refund(&mut self, i: usize, order_event: u32, completes: bool) {
+        if let Some(row) = self.rows.get_mut(i).filter(|r| r.units < 0) {
+            row.a = order_event;
+            row.b = u32::from(completes);
+        }
+    }
+
     /// The event at position `i`.
     #[inline]
     pub fn get(&self, i: usize) -> Option<Event> {

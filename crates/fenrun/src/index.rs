@@ -1,13 +1,15 @@
 //! An index from id strings to positions in a list that already holds them.
 //!
 //! One flat array of slots, open addressing with linear probing, sized once for
-//! the ids to come. A slot keeps a position and a few bits of the id's hash
-//! (events: four bytes a slot, ten million ids in about 60 MB), so a probe
-//! compares the id's text only when those bits match.
+//! the ids to come. A slot keeps a position (beside a tag byte of the id's
+//! hash), so a probe compares the id's text only when the tag matches.
 //!
-//! A table looked up far more often than it is filled (members: two lookups an
-//! order) keeps short ids in the slot itself ([`Inline`]): a hit then reads the
-//! table and nothing else, instead of the table, the list's offsets and its text.
+//! A table looked up far more often than it is filled (members: looked up for
+//! every order's seller) keeps short ids in the slot itself
+//! ([`Inline`]): a hit then reads the table and nothing else, instead of the
+//! table, the list's offsets and its text. (Event ids, inserted once and looked
+//! up only by refunds, are not indexed here but all at once at the end of
+//! validation: see `event_ids`.)
 //!
 //! At scale the table is far larger than the caches and every id's first probe
 //! is a cache miss. [`IdIndex::insert_all`] and [`IdIndex::get_all`] hash each
@@ -221,11 +223,6 @@ impl<S: Slot> IdIndex<S> {
         }
     }
 
-    /// Whether `n` ids in all fit without the table growing.
-    pub fn fits(&self, n: usize) -> bool {
-        n.saturating_mul(4) <= self.tags.len().saturating_mul(3)
-    }
-
     #[inline]
     fn probe<'a>(&self, id: &'a str) -> Probe<'a> {
         let hash = self.state.hash_one(id);
@@ -359,7 +356,7 @@ impl<S: Slot> IdIndex<S> {
     }
 
     /// The position of `id`, if it was inserted.
-    #[inline]
+    #[cfg(test)]
     pub fn get<'n>(&self, id: &str, name: impl Fn(u32) -> &'n str) -> Option<u32> {
         self.find(&self.probe(id), &name).1
     }

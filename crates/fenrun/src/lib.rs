@@ -35,6 +35,7 @@ mod api;
 mod batch;
 mod doc;
 mod error;
+mod event_ids;
 mod events;
 mod explain;
 mod graph;
