@@ -765,6 +765,9 @@ impl fenrun::input::EventColumns for EventTable {
     fn id(&self, i: usize) -> Result<&str> {
         self.id.get(i).ok_or_else(|| missing_cell(i, "id"))
     }
+    fn id_if_any(&self, i: usize) -> Option<&str> {
+        self.id.get(i)
+    }
     fn seller(&self, i: usize) -> Option<&str> {
         self.seller.get(i)
     }

@@ -492,6 +492,33 @@ fn column_errors_name_table_column_and_row() {
     let err = settle(with_orders(orders(strings(&[Some("1.00"), None])))).unwrap_err();
     assert_eq!((err.code(), err.path()), ("missing_field", "orders[1]"));
 
+    // A null id and an empty one, each after a duplicate and without: the
+    // duplicate comes first (an id error anywhere, in input order).
+    for (ids, code, path) in [
+        (&[Some("o1"), None][..], "missing_field", "orders[1]"),
+        (&[Some("o1"), Some("")][..], "empty_id", "orders[1].id"),
+        (
+            &[Some("o1"), Some("o1"), None][..],
+            "duplicate_event",
+            "orders[1].id",
+        ),
+        (
+            &[Some("o1"), Some("o1"), Some("")][..],
+            "duplicate_event",
+            "orders[1].id",
+        ),
+    ] {
+        let amounts = vec![Some("1.00"); ids.len()];
+        let rows = RecordBatch::try_from_iter([
+            ("id", strings(ids)),
+            ("seller", strings(&vec![Some("m1"); ids.len()])),
+            ("amount", strings(&amounts)),
+        ])
+        .unwrap();
+        let err = settle(with_orders(rows)).unwrap_err();
+        assert_eq!((err.code(), err.path()), (code, path), "{ids:?}");
+    }
+
     let no_amount = RecordBatch::try_from_iter([("id", strings(&[Some("o1")]))]).unwrap();
     let err = settle(with_orders(no_amount)).unwrap_err();
     assert_eq!((err.code(), err.path()), ("missing_field", "orders"));

@@ -779,19 +779,21 @@ fn index_event_ids<E: EventColumns + ?Sized>(
 ) -> Result<()> {
     for k in 0..docs.len() {
         let i = offset + k;
-        let id = match docs.id(k) {
-            Ok("") => Err(Error::EmptyId {
-                path: format!("events[{i}].id"),
-            }),
-            Ok(id) => Ok(id),
-            Err(e) => Err(e.map_path(|p| shift(p, offset))),
-        };
-        let id = match id {
-            Ok(id) => id,
-            Err(e) => {
-                first_duplicate(names, i)?;
-                return Err(e);
-            }
+        let id = match docs.id_if_any(k) {
+            Some(id) if !id.is_empty() => id,
+            _ => match docs.id(k) {
+                Ok(id) if !id.is_empty() => id,
+                other => {
+                    let e = match other {
+                        Err(e) => e.map_path(|p| shift(p, offset)),
+                        Ok(_) => Error::EmptyId {
+                            path: format!("events[{i}].id"),
+                        },
+                    };
+                    first_duplicate(names, i)?;
+                    return Err(e);
+                }
+            },
         };
         names.push(id);
         ids.push(id, i as u32);
