@@ -109,7 +109,8 @@ enum Command {
         no_lines: bool,
         /// Validate tables and settle on N threads (sellers and buyers resolved
         /// while event ids are indexed; order chunks settled apart and merged,
-        /// exactly); with --no-lines only. One thread is the default and the headline.
+        /// exactly; with --totals-out, the two output files written at once);
+        /// with --no-lines only. One thread is the default and the headline.
         #[arg(long, value_name = "N", default_value_t = 1, requires = "no_lines")]
         threads: usize,
     },
@@ -292,12 +293,27 @@ fn run(cli: Cli) -> Result<(), Failure> {
             // output is written (a month of a large platform: 200 MB).
             drop(engine);
             drop(b);
-            match format {
-                Format::Json => write_json(&s, out.as_deref())?,
-                Format::Csv => write_out(out.as_deref(), &lines_csv(&s)?)?,
-            }
-            if let Some(path) = &totals_out {
-                fenrun_arrow::write_totals(&s, path)?;
+            let document = || match format {
+                Format::Json => write_json(&s, out.as_deref()),
+                Format::Csv => write_out(out.as_deref(), &lines_csv(&s)?),
+            };
+            let totals = || match &totals_out {
+                Some(path) => fenrun_arrow::write_totals(&s, path).map_err(Failure::from),
+                None => Ok(()),
+            };
+            if threads > 1 && totals_out.is_some() {
+                // Two files, one per thread; the document's error comes first.
+                let (doc, tot) = std::thread::scope(|scope| {
+                    let t = scope.spawn(totals);
+                    let doc = document();
+                    let tot = t.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                    (doc, tot)
+                });
+                doc?;
+                tot?;
+            } else {
+                document()?;
+                totals()?;
             }
             clock.lap("write");
             if let Some(path) = &out {

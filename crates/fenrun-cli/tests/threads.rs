@@ -60,6 +60,46 @@ fn threads_give_the_one_thread_document() {
         assert!(many.status.success());
         assert!(one.stdout == many.stdout, "{n} threads differ from one");
     }
+    // With both output files: on several threads they are written at once,
+    // and are the one-thread files; a totals file that cannot be written is
+    // an error on any number of threads.
+    let files = |n: &str, totals: &PathBuf| {
+        let out = dir.join(format!("settlement-{n}.json"));
+        let run = fenrun(&[
+            "settle",
+            "--policy",
+            policy,
+            "--batch",
+            b,
+            "--no-lines",
+            "--threads",
+            n,
+            "--out",
+            out.to_str().expect("utf-8 path"),
+            "--totals-out",
+            totals.to_str().expect("utf-8 path"),
+        ]);
+        (run, out)
+    };
+    let read = |p: &PathBuf| std::fs::read(p).expect("an output file");
+    let one_totals = dir.join("totals-1.csv");
+    let (run, one_out) = files("1", &one_totals);
+    assert!(run.status.success());
+    let two_totals = dir.join("totals-2.csv");
+    let (run, two_out) = files("2", &two_totals);
+    assert!(run.status.success());
+    assert!(read(&one_out) == read(&two_out), "documents differ");
+    assert!(read(&one_totals) == read(&two_totals), "totals differ");
+    assert!(read(&one_totals).starts_with(b"member,amount\n"));
+    for n in ["1", "2"] {
+        let (run, _) = files(n, &dir.join("no-such-dir").join("totals.csv"));
+        assert!(!run.status.success(), "{n} threads");
+        assert!(
+            String::from_utf8_lossy(&run.stderr).contains("totals.csv"),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
     let refused = fenrun(&["settle", "--policy", policy, "--batch", b, "--threads", "2"]);
     assert!(
         !refused.status.success(),
