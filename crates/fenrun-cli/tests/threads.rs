@@ -40,14 +40,8 @@ fn threads_give_the_one_thread_document() {
     );
     let batch = dir.join("batch.json");
     let b = batch.to_str().expect("utf-8 path");
-    let one = fenrun(&["settle", "--policy", policy, "--batch", b, "--no-lines"]);
-    assert!(
-        one.status.success(),
-        "{}",
-        String::from_utf8_lossy(&one.stderr)
-    );
-    for n in ["2", "3", "7"] {
-        let many = fenrun(&[
+    let settle = |n: &str, more: &[&str]| {
+        let mut args = vec![
             "settle",
             "--policy",
             policy,
@@ -56,7 +50,18 @@ fn threads_give_the_one_thread_document() {
             "--no-lines",
             "--threads",
             n,
-        ]);
+        ];
+        args.extend_from_slice(more);
+        fenrun(&args)
+    };
+    let one = settle("1", &[]);
+    assert!(
+        one.status.success(),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    for n in ["2", "3", "7"] {
+        let many = settle(n, &[]);
         assert!(many.status.success());
         assert!(one.stdout == many.stdout, "{n} threads differ from one");
     }
@@ -65,20 +70,9 @@ fn threads_give_the_one_thread_document() {
     // an error on any number of threads.
     let files = |n: &str, totals: &PathBuf| {
         let out = dir.join(format!("settlement-{n}.json"));
-        let run = fenrun(&[
-            "settle",
-            "--policy",
-            policy,
-            "--batch",
-            b,
-            "--no-lines",
-            "--threads",
-            n,
-            "--out",
-            out.to_str().expect("utf-8 path"),
-            "--totals-out",
-            totals.to_str().expect("utf-8 path"),
-        ]);
+        let out_path = out.to_str().expect("utf-8 path").to_owned();
+        let totals = totals.to_str().expect("utf-8 path");
+        let run = settle(n, &["--out", &out_path, "--totals-out", totals]);
         (run, out)
     };
     let read = |p: &PathBuf| std::fs::read(p).expect("an output file");
