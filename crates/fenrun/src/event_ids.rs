@@ -11,8 +11,8 @@
 //! buckets nearly every write missed it: the per-id loop took three times as
 //! long). At the end each bucket in turn (about 20,000 ids) goes into a
 //! table that fits a core's own cache, where equal hashes meet; refunds'
-//! orders are looked up there too. An equal hash is only a candidate: the ids' text decides, so
-//! the answers are exact whatever the hashes.
+//! orders are looked up there too. An equal hash is only a candidate: the
+//! ids' text decides, so the answers are exact whatever the hashes.
 //!
 //! A duplicate is only detected here, not named: the caller then finds the
 //! first duplicate in input order with a plain map (an error path).
