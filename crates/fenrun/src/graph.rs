@@ -73,31 +73,6 @@ impl Forest {
             _ => None,
         }
     }
-
-    /// Depth of `m`.
-    #[inline]
-    pub fn depth_of(&self, m: u32) -> u32 {
-        self.depth.get(m as usize).copied().unwrap_or(0)
-    }
-
-    /// For every member, its nearest proper ancestor satisfying `pred`
-    /// ([`NONE`] if none), in one parents-first pass. This is how rules skip
-    /// over members in O(1) per step instead of walking to the root.
-    pub fn nearest_ancestor(&self, pred: impl Fn(u32) -> bool) -> Vec<u32> {
-        let mut near = vec![NONE; self.len()];
-        for &m in &self.parents_first {
-            let Some(p) = self.parent_of(m) else { continue };
-            let v = if pred(p) {
-                p
-            } else {
-                near.get(p as usize).copied().unwrap_or(NONE)
-            };
-            if let Some(slot) = near.get_mut(m as usize) {
-                *slot = v;
-            }
-        }
-        near
-    }
 }
 
 /// Every member after its sponsor, by petgraph's `toposort`; a cycle is

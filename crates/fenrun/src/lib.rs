@@ -48,6 +48,7 @@ mod output;
 mod policy;
 mod rank;
 mod settle;
+mod upline;
 
 pub use api::{
     check_policy_json, error_json, evaluate_ranks_json, explain_json, settle, settle_json,

@@ -21,6 +21,7 @@ use crate::index::Packed;
 use crate::money::Rounding;
 use crate::policy::{PeerMatch, Policy, RankIdx, RuleKind, Split};
 use crate::rank::{evaluate, RankChange, Ranking};
+use crate::upline::{at_least, Links, Upline};
 
 /// One payout or reversal (§9), with members, events and rules as dense indices.
 /// Read it through [`Settlement::lines`], which resolves the names.
@@ -421,19 +422,22 @@ impl Reversible {
 #[derive(Debug, Clone)]
 enum Plan {
     Levels {
-        /// Nearest eligible proper ancestor (only with `compress`).
-        next_eligible: Vec<u32>,
+        /// The [`Upline`] link to the nearest eligible proper ancestor (only
+        /// with `compress`).
+        next_eligible: Option<usize>,
     },
     Differential {
         /// Distinct thresholds `paid` can take, ascending.
         thresholds: Vec<Decimal>,
-        /// `next[t][m]`: nearest active proper ancestor with rate > thresholds[t].
-        next: Vec<Vec<u32>>,
+        /// `next[t]`: the [`Upline`] link to the nearest active proper
+        /// ancestor with rate > thresholds[t] (`None` at the top).
+        next: Vec<Option<usize>>,
         top: Decimal,
     },
     Peer {
-        /// `next[R][m]`: nearest active proper ancestor matching rank R (empty when R is below `min_rank`).
-        next: Vec<Vec<u32>>,
+        /// `next[R]`: the [`Upline`] link to the nearest active proper
+        /// ancestor matching rank R (`None` when R is below `min_rank`).
+        next: Vec<Option<usize>>,
     },
     Pool,
 }
@@ -445,6 +449,8 @@ pub struct Engine<'a> {
     batch: &'a Batch,
     ranking: Ranking,
     plans: Vec<Plan>,
+    /// The members as schedules walk them.
+    upline: Upline,
 }
 
 /// The order lines, breakage and cap cut of some of a batch's orders with their refunds.
@@ -559,28 +565,18 @@ impl<'a> Engine<'a> {
     /// ```
     pub fn new(policy: &'a Policy, batch: &'a Batch) -> Result<Engine<'a>> {
         let ranking = evaluate(policy, batch)?;
-        let forest = &batch.forest;
-        let rank = &ranking.rank;
-        let active = &ranking.active;
-        let is_active = |m: u32| active.get(m as usize).copied().unwrap_or(false);
-        let rank_of = |m: u32| rank.get(m as usize).copied().unwrap_or(0);
-        let rate_of = |m: u32| policy.rank_rate(rank_of(m));
+        let ranks = policy.ranks().len();
+        let mut links = Links::default();
         let plans = policy
             .rules()
             .iter()
             .map(|rule| match &rule.kind {
                 RuleKind::Levels {
                     min_rank, compress, ..
-                } => {
-                    let min = min_rank.unwrap_or(0);
-                    Plan::Levels {
-                        next_eligible: if *compress {
-                            forest.nearest_ancestor(|m| is_active(m) && rank_of(m) >= min)
-                        } else {
-                            Vec::new()
-                        },
-                    }
-                }
+                } => Plan::Levels {
+                    next_eligible: compress
+                        .then(|| links.column(at_least(min_rank.unwrap_or(0), ranks))),
+                },
                 RuleKind::Differential => {
                     let mut thresholds: Vec<Decimal> = std::iter::once(Decimal::ZERO)
                         .chain(policy.ranks().iter().map(|r| r.rate))
@@ -591,11 +587,15 @@ impl<'a> Engine<'a> {
                     let next = thresholds
                         .iter()
                         .map(|&t| {
-                            if t >= top {
-                                Vec::new()
-                            } else {
-                                forest.nearest_ancestor(|m| is_active(m) && rate_of(m) > t)
-                            }
+                            let above = policy
+                                .ranks()
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, r)| r.rate > t)
+                                .fold(0u64, |m, (i, _)| {
+                                    m | 1u64.checked_shl(i as u32).unwrap_or(0)
+                                });
+                            (t < top).then(|| links.column(above))
                         })
                         .collect();
                     Plan::Differential {
@@ -608,18 +608,14 @@ impl<'a> Engine<'a> {
                     matching, min_rank, ..
                 } => {
                     let min = min_rank.unwrap_or(0);
-                    let next = (0..policy.ranks().len())
+                    let next = (0..ranks)
                         .map(|r| {
                             let r = RankIdx::try_from(r).unwrap_or(0);
-                            if r < min {
-                                return Vec::new();
-                            }
-                            forest.nearest_ancestor(|m| {
-                                is_active(m)
-                                    && match matching {
-                                        PeerMatch::Same => rank_of(m) == r,
-                                        PeerMatch::SameOrHigher => rank_of(m) >= r,
-                                    }
+                            (r >= min).then(|| {
+                                links.column(match matching {
+                                    PeerMatch::Same => 1u64.checked_shl(u32::from(r)).unwrap_or(0),
+                                    PeerMatch::SameOrHigher => at_least(r, ranks),
+                                })
                             })
                         })
                         .collect();
@@ -628,11 +624,13 @@ impl<'a> Engine<'a> {
                 RuleKind::Pool { .. } => Plan::Pool,
             })
             .collect();
+        let upline = Upline::build(&batch.forest, &ranking.rank, &ranking.active, &links);
         Ok(Engine {
             policy,
             batch,
             ranking,
             plans,
+            upline,
         })
     }
 
@@ -1084,7 +1082,8 @@ impl<'a> Engine<'a> {
     /// order. With ranks fixed it depends on the seller only, so it is walked
     /// once per seller and reused for each of its orders.
     fn schedule(&self, s0: u32, rates: &mut RateTable, slots: &mut Vec<Slot>) {
-        let depth0 = self.batch.forest.depth_of(s0);
+        let up = &self.upline;
+        let depth0 = up.depth(s0);
         for (ri, (rule, plan)) in self.policy.rules().iter().zip(&self.plans).enumerate() {
             let mut slot = |who: u32, level: u32, rate: Decimal| {
                 slots.push(Slot {
@@ -1099,12 +1098,12 @@ impl<'a> Engine<'a> {
                     RuleKind::Levels {
                         rates: level_rates,
                         min_rank,
-                        compress,
+                        compress: _,
                     },
                     Plan::Levels { next_eligible },
                 ) => {
                     let min = min_rank.unwrap_or(0);
-                    let eligible = |m: u32| self.active(m) && self.rank(m) >= min;
+                    let eligible = |m: u32| up.active(m) && up.rank(m) >= min;
                     let mut cur = s0;
                     let mut ended = false;
                     for (i, rate) in level_rates.iter().enumerate() {
@@ -1112,11 +1111,10 @@ impl<'a> Engine<'a> {
                             None
                         } else if i == 0 {
                             Some(s0)
-                        } else if *compress {
-                            Some(next_eligible.get(cur as usize).copied().unwrap_or(NONE))
-                                .filter(|&m| m != NONE)
+                        } else if let Some(c) = next_eligible {
+                            Some(up.link(cur, *c)).filter(|&m| m != NONE)
                         } else {
-                            self.batch.forest.parent_of(cur)
+                            up.parent(cur)
                         };
                         match at {
                             Some(m) if eligible(m) => slot(m, i as u32, *rate),
@@ -1140,21 +1138,22 @@ impl<'a> Engine<'a> {
                 ) => {
                     let mut paid = Decimal::ZERO;
                     let mut cur = s0;
-                    let seller_rate = self.policy.rank_rate(self.rank(s0));
-                    if self.active(s0) && seller_rate > paid {
+                    let seller_rate = self.policy.rank_rate(up.rank(s0));
+                    if up.active(s0) && seller_rate > paid {
                         slot(s0, 0, seller_rate);
                         paid = seller_rate;
                     }
                     while paid < *top {
                         let t = thresholds.iter().position(|x| *x == paid).unwrap_or(0);
-                        let Some(&a) = next.get(t).and_then(|v| v.get(cur as usize)) else {
+                        let Some(&Some(c)) = next.get(t) else {
                             break;
                         };
+                        let a = up.link(cur, c);
                         if a == NONE {
                             break;
                         }
-                        let r = self.policy.rank_rate(self.rank(a));
-                        let level = depth0.saturating_sub(self.batch.forest.depth_of(a));
+                        let r = self.policy.rank_rate(up.rank(a));
+                        let level = depth0.saturating_sub(up.depth(a));
                         slot(a, level, r - paid);
                         paid = r;
                         cur = a;
@@ -1166,17 +1165,17 @@ impl<'a> Engine<'a> {
                     },
                     Plan::Peer { next },
                 ) => {
-                    let r0 = self.rank(s0);
-                    let Some(table) = next.get(usize::from(r0)).filter(|t| !t.is_empty()) else {
+                    let r0 = up.rank(s0);
+                    let Some(&Some(c)) = next.get(usize::from(r0)) else {
                         continue;
                     };
                     let mut cur = s0;
                     for _ in 0..*generations {
-                        let a = table.get(cur as usize).copied().unwrap_or(NONE);
+                        let a = up.link(cur, c);
                         if a == NONE {
                             break;
                         }
-                        let level = depth0.saturating_sub(self.batch.forest.depth_of(a));
+                        let level = depth0.saturating_sub(up.depth(a));
                         slot(a, level, *rate);
                         cur = a;
                     }

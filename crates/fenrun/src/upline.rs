@@ -1,0 +1,304 @@
+//! The members as the order rules walk up from a seller: one row per member
+//! holding its sponsor, depth, rank and activity, and its "nearest qualifying
+//! ancestor" links (one per distinct kind of ancestor the rules skip to).
+//!
+//! A seller's schedule visits a few ancestors at random places in a table of
+//! a million members. With one array per field, each ancestor cost a cache
+//! miss (and often a page walk) per field read: its activity, rank, sponsor,
+//! depth and a link. In one row they share a cache line: rows are 16, 32 or
+//! 64 bytes, or whole multiples of 64, and start on a 64-byte boundary, so
+//! that a row of at most 64 bytes never spans two lines.
+//!
+//! Every link column asks for the nearest proper ancestor that is active and
+//! holds one of a set of ranks (`levels` with `compress`: at least its
+//! `min_rank`; `differential`: a rank whose rate is above a threshold; `peer`:
+//! the seller's rank, or at least it). A set of ranks is a 64-bit mask
+//! ([`MAX_RANKS`](crate::limits::MAX_RANKS) is 64), and rules asking for the
+//! same set share a column. All columns are filled in one parents-first pass
+//! that reads each member's sponsor's row once.
+
+use crate::graph::{Forest, NONE};
+use crate::policy::RankIdx;
+
+/// Cells of a row before its links.
+const FIXED: usize = 3;
+const PARENT: usize = 0;
+const DEPTH: usize = 1;
+/// The rank, with [`ACTIVE`] set for an active member.
+const RANK: usize = 2;
+const ACTIVE: u32 = 1 << 16;
+/// Cells (`u32`) in a 64-byte cache line.
+const LINE: usize = 16;
+
+/// The link columns of a policy's rules, each a set of ranks, without repeats.
+#[derive(Debug, Default)]
+pub(crate) struct Links {
+    masks: Vec<u64>,
+}
+
+impl Links {
+    /// The column of the nearest active proper ancestor holding one of the
+    /// ranks of `mask` (bit `r` for rank `r`), added unless one asks for the
+    /// same ranks already.
+    pub fn column(&mut self, mask: u64) -> usize {
+        match self.masks.iter().position(|&m| m == mask) {
+            Some(c) => c,
+            None => {
+                self.masks.push(mask);
+                self.masks.len() - 1
+            }
+        }
+    }
+}
+
+/// The ranks from `min` up to (not including) `ranks`, as a mask.
+pub(crate) fn at_least(min: RankIdx, ranks: usize) -> u64 {
+    (usize::from(min)..ranks.min(64)).fold(0, |m, r| m | 1 << r)
+}
+
+/// One row per member, `width` cells each, the first at `start`.
+#[derive(Debug)]
+pub(crate) struct Upline {
+    width: usize,
+    start: usize,
+    cells: Vec<u32>,
+}
+
+/// Cells a row of `used` cells takes: a power of two up to a line, else whole lines.
+fn row_width(used: usize) -> usize {
+    if used <= LINE {
+        used.next_power_of_two()
+    } else {
+        used.div_ceil(LINE) * LINE
+    }
+}
+
+impl Upline {
+    /// The rows of `forest`'s members with their evaluated `rank` and
+    /// `active`, and the link columns of `links`.
+    pub fn build(forest: &Forest, rank: &[RankIdx], active: &[bool], links: &Links) -> Upline {
+        let n = forest.len();
+        let width = row_width(FIXED + links.masks.len());
+        // Room to move the first row to a 64-byte boundary: the vector's own
+        // alignment is only that of a `u32`.
+        let cells = vec![0u32; n.saturating_mul(width).saturating_add(LINE)];
+        let misaligned = (cells.as_ptr() as usize % 64) / 4;
+        let start = (LINE - misaligned) % LINE;
+        let mut up = Upline {
+            width,
+            start,
+            cells,
+        };
+        let (parents, depths) = (forest.parent.iter(), forest.depth.iter());
+        for (m, (&p, &d)) in parents.zip(depths).enumerate() {
+            let r = u32::from(rank.get(m).copied().unwrap_or(0));
+            let a = if active.get(m).copied().unwrap_or(false) {
+                ACTIVE
+            } else {
+                0
+            };
+            if let Some(row) = up.row_mut(m as u32) {
+                if let Some(cells) = row.get_mut(..FIXED) {
+                    cells.copy_from_slice(&[p, d, r | a]);
+                }
+            }
+        }
+        if links.masks.is_empty() {
+            return up;
+        }
+        // Parents first: a sponsor's links are set before its members read them.
+        let mut from = vec![NONE; links.masks.len()];
+        for &m in &forest.parents_first {
+            let p = up.cell(m, PARENT);
+            if p == NONE {
+                from.fill(NONE);
+            } else {
+                let holds = if up.active(p) {
+                    1u64.checked_shl(u32::from(up.rank(p))).unwrap_or(0)
+                } else {
+                    0
+                };
+                let sponsor = up.row(p).and_then(|r| r.get(FIXED..)).unwrap_or_default();
+                for ((f, &mask), &beyond) in from.iter_mut().zip(&links.masks).zip(sponsor) {
+                    *f = if mask & holds != 0 { p } else { beyond };
+                }
+            }
+            if let Some(cells) = up.row_mut(m).and_then(|r| r.get_mut(FIXED..)) {
+                for (c, &f) in cells.iter_mut().zip(&from) {
+                    *c = f;
+                }
+            }
+        }
+        up
+    }
+
+    #[inline]
+    fn row(&self, m: u32) -> Option<&[u32]> {
+        let at = self.start + m as usize * self.width;
+        self.cells.get(at..at + self.width)
+    }
+
+    fn row_mut(&mut self, m: u32) -> Option<&mut [u32]> {
+        let at = self.start + m as usize * self.width;
+        self.cells.get_mut(at..at + self.width)
+    }
+
+    #[inline]
+    fn cell(&self, m: u32, c: usize) -> u32 {
+        self.cells
+            .get(self.start + m as usize * self.width + c)
+            .copied()
+            .unwrap_or(NONE)
+    }
+
+    /// The sponsor of `m`, if any.
+    #[inline]
+    pub fn parent(&self, m: u32) -> Option<u32> {
+        Some(self.cell(m, PARENT)).filter(|&p| p != NONE)
+    }
+
+    /// Depth of `m` (a root has depth 0).
+    #[inline]
+    pub fn depth(&self, m: u32) -> u32 {
+        match self.cell(m, DEPTH) {
+            NONE => 0,
+            d => d,
+        }
+    }
+
+    /// The evaluated rank of `m`.
+    #[inline]
+    pub fn rank(&self, m: u32) -> RankIdx {
+        (self.cell(m, RANK) & 0xffff) as RankIdx
+    }
+
+    /// Whether `m` is active.
+    #[inline]
+    pub fn active(&self, m: u32) -> bool {
+        self.cell(m, RANK) & ACTIVE != 0
+    }
+
+    /// The nearest active proper ancestor of `m` holding a rank of link
+    /// column `c` ([`Links::column`]), or [`NONE`].
+    #[inline]
+    pub fn link(&self, m: u32, c: usize) -> u32 {
+        self.cell(m, FIXED + c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{at_least, row_width, Links, Upline, NONE};
+    use crate::graph::Forest;
+    use crate::index::Packed;
+    use proptest::prelude::*;
+
+    /// The nearest proper ancestor of `m` that is active with a rank in
+    /// `mask`, by walking up one sponsor at a time.
+    fn walk(parent: &[u32], rank: &[u16], active: &[bool], mask: u64, m: u32) -> u32 {
+        let mut cur = parent[m as usize];
+        while cur != NONE {
+            if active[cur as usize] && mask & (1 << rank[cur as usize]) != 0 {
+                return cur;
+            }
+            cur = parent[cur as usize];
+        }
+        NONE
+    }
+
+    fn check(parent: Vec<u32>, rank: Vec<u16>, active: Vec<bool>, masks: &[u64]) {
+        let names: Vec<String> = (0..parent.len()).map(|i| format!("m{i}")).collect();
+        let ids = Packed::new(names.iter().map(String::as_str));
+        let forest = Forest::build(parent.clone(), &ids).unwrap();
+        let mut links = Links::default();
+        let cols: Vec<usize> = masks.iter().map(|&m| links.column(m)).collect();
+        let up = Upline::build(&forest, &rank, &active, &links);
+        assert_eq!((up.cells.as_ptr() as usize + up.start * 4) % 64, 0);
+        for m in 0..parent.len() as u32 {
+            let i = m as usize;
+            assert_eq!(up.parent(m), Some(parent[i]).filter(|&p| p != NONE));
+            assert_eq!(up.depth(m), forest.depth[i]);
+            assert_eq!(up.rank(m), rank[i]);
+            assert_eq!(up.active(m), active[i]);
+            for (&mask, &c) in masks.iter().zip(&cols) {
+                assert_eq!(
+                    up.link(m, c),
+                    walk(&parent, &rank, &active, mask, m),
+                    "m{m} mask {mask:b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rows_are_powers_of_two_up_to_a_line_then_whole_lines() {
+        assert_eq!(row_width(3), 4);
+        assert_eq!(row_width(4), 4);
+        assert_eq!(row_width(5), 8);
+        assert_eq!(row_width(16), 16);
+        assert_eq!(row_width(17), 32);
+        assert_eq!(row_width(3 + 192), 208);
+    }
+
+    #[test]
+    fn the_same_ranks_share_a_column() {
+        let mut links = Links::default();
+        assert_eq!(links.column(at_least(1, 4)), 0);
+        assert_eq!(links.column(0b0100), 1);
+        assert_eq!(links.column(0b1110), 0);
+        assert_eq!(at_least(0, 64), u64::MAX);
+        assert_eq!(at_least(3, 2), 0);
+    }
+
+    #[test]
+    fn links_skip_to_the_nearest_qualifying_ancestor() {
+        // 0 ← 1 ← 2 ← 3 ← 4, 0 ← 5; 6 a root; listed members before sponsors
+        // too (the parents-first pass then follows the sorted order).
+        let parent = vec![NONE, 0, 1, 2, 3, 0, NONE];
+        let rank = vec![3, 1, 2, 0, 1, 2, 1];
+        let active = vec![true, true, false, true, true, true, true];
+        check(
+            parent,
+            rank.clone(),
+            active.clone(),
+            &[0b1110, 0b1100, 0b0010, 0],
+        );
+        let later = vec![1, 2, 3, 4, NONE, 4, NONE];
+        check(
+            later,
+            vec![1, 0, 2, 1, 3, 2, 1],
+            vec![true, true, false, true, true, true, true],
+            &[0b1110, 0b1000],
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn links_are_what_a_walk_to_the_root_finds(
+            tree in (1usize..60).prop_flat_map(|n| (
+                (0..n).map(|i| (0..=i).prop_map(move |p| if p == i { NONE } else { p as u32 }))
+                    .collect::<Vec<_>>(),
+                proptest::collection::vec(0u16..5, n),
+                proptest::collection::vec(any::<bool>(), n),
+            )),
+            masks in proptest::collection::vec(0u64..32, 0..20),
+            shuffle in any::<proptest::sample::Index>(),
+        ) {
+            let (parent, rank, active) = tree;
+            // Also listed in another order: member i moves to (i + k) mod n
+            // with its sponsor, so some members come before their sponsors.
+            let n = parent.len();
+            let k = shuffle.index(n);
+            let moved = |i: usize| (i + k) % n;
+            let mut p2 = vec![NONE; n];
+            let (mut r2, mut a2) = (vec![0; n], vec![false; n]);
+            for i in 0..n {
+                p2[moved(i)] = if parent[i] == NONE { NONE } else { moved(parent[i] as usize) as u32 };
+                r2[moved(i)] = rank[i];
+                a2[moved(i)] = active[i];
+            }
+            check(parent, rank, active, &masks);
+            check(p2, r2, a2, &masks);
+        }
+    }
+}
