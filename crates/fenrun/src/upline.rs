@@ -151,6 +151,17 @@ impl Upline {
             .unwrap_or(NONE)
     }
 
+    /// Ask for the row of `m`'s sponsor to be brought into the cache, without
+    /// waiting for it: the first ancestor a schedule reads, at a random place
+    /// in the table (`m`'s own row, read just before, is usually near the
+    /// last one read).
+    #[inline]
+    pub fn prefetch_sponsor(&self, m: u32) {
+        if let Some(p) = self.parent(m) {
+            prefetch_index::prefetch_index(&self.cells, self.start + p as usize * self.width);
+        }
+    }
+
     /// The sponsor of `m`, if any.
     #[inline]
     pub fn parent(&self, m: u32) -> Option<u32> {
