@@ -161,7 +161,8 @@ struct Slow {
 
 /// A batch's orders grouped by seller (input order within a seller) and its
 /// refunds grouped by order (input order within an order): orders counted per
-/// seller, then placed by a two-pass radix partition; refunds sorted by order.
+/// seller, then placed by a two-pass radix partition; refunds sorted by order,
+/// then laid out in the order the loop meets their orders.
 struct BySeller {
     /// `start[s]..start[s + 1]`: the positions of seller `s`'s orders in `orders`.
     start: Vec<u32>,
@@ -170,7 +171,8 @@ struct BySeller {
     /// those units (> 0); any other is `-k` for its entry `k` in `slow`.
     orders: Vec<i64>,
     slow: Vec<Slow>,
-    /// The refunds sorted by order event, refunds of one order in input order.
+    /// The refunds of each refunded order together, the orders in the order
+    /// the loop meets them (seller order), one order's refunds in input order.
     refunds: Vec<RefundEntry>,
 }
 
@@ -323,7 +325,19 @@ impl BySeller {
                 in_seller_order.push(*s);
             }
         }
-        let slow = in_seller_order;
+        // The refunds too, so that the loop reads them in sequence rather
+        // than one order's run at a random place each time.
+        let mut refunds_in_order = Vec::with_capacity(refunds.len());
+        for s in in_seller_order.iter_mut() {
+            if s.first_refund == NONE {
+                continue;
+            }
+            let rest = refunds.get(s.first_refund as usize..).unwrap_or_default();
+            s.first_refund = refunds_in_order.len() as u32;
+            let run = rest.iter().take_while(|r| r.order == s.event);
+            refunds_in_order.extend(run);
+        }
+        let (slow, refunds) = (in_seller_order, refunds_in_order);
         BySeller {
             start,
             orders,
