@@ -1432,7 +1432,7 @@ impl IntRate {
     }
 
     /// `round(rate × units)` in units of the scale; `None` if the product leaves i64.
-    #[inline]
+    #[inline(always)]
     fn pay(self, units: i64, mode: crate::money::RoundingMode) -> Option<i64> {
         use crate::money::div_round_i64 as div;
         let n = units.checked_mul(self.m)?;
