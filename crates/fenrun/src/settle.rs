@@ -21,7 +21,7 @@ use crate::index::Packed;
 use crate::money::Rounding;
 use crate::policy::{PeerMatch, Policy, RankIdx, RuleKind, Split};
 use crate::rank::{evaluate, RankChange, Ranking};
-use crate::upline::{at_least, Links, Upline};
+use crate::upline::{at_least, rank_bit, Links, Upline};
 
 /// One payout or reversal (§9), with members, events and rules as dense indices.
 /// Read it through [`Settlement::lines`], which resolves the names.
@@ -618,9 +618,7 @@ impl<'a> Engine<'a> {
                                 .iter()
                                 .enumerate()
                                 .filter(|(_, r)| r.rate > t)
-                                .fold(0u64, |m, (i, _)| {
-                                    m | 1u64.checked_shl(i as u32).unwrap_or(0)
-                                });
+                                .fold(0, |m, (i, _)| m | rank_bit(i));
                             (t < top).then(|| links.column(above))
                         })
                         .collect();
@@ -639,7 +637,7 @@ impl<'a> Engine<'a> {
                             let r = RankIdx::try_from(r).unwrap_or(0);
                             (r >= min).then(|| {
                                 links.column(match matching {
-                                    PeerMatch::Same => 1u64.checked_shl(u32::from(r)).unwrap_or(0),
+                                    PeerMatch::Same => rank_bit(usize::from(r)),
                                     PeerMatch::SameOrHigher => at_least(r, ranks),
                                 })
                             })

@@ -51,9 +51,17 @@ impl Links {
     }
 }
 
+/// Rank `r` alone, as a mask (none past the 64 a mask holds).
+pub(crate) fn rank_bit(r: usize) -> u64 {
+    u32::try_from(r)
+        .ok()
+        .and_then(|r| 1u64.checked_shl(r))
+        .unwrap_or(0)
+}
+
 /// The ranks from `min` up to (not including) `ranks`, as a mask.
 pub(crate) fn at_least(min: RankIdx, ranks: usize) -> u64 {
-    (usize::from(min)..ranks.min(64)).fold(0, |m, r| m | 1 << r)
+    (usize::from(min)..ranks).fold(0, |m, r| m | rank_bit(r))
 }
 
 /// One row per member, `width` cells each, the first at `start`.
@@ -114,7 +122,7 @@ impl Upline {
                 from.fill(NONE);
             } else {
                 let holds = if up.active(p) {
-                    1u64.checked_shl(u32::from(up.rank(p))).unwrap_or(0)
+                    rank_bit(usize::from(up.rank(p)))
                 } else {
                     0
                 };
@@ -132,23 +140,26 @@ impl Upline {
         up
     }
 
+    /// Where `m`'s row starts in `cells`.
+    #[inline]
+    fn at(&self, m: u32) -> usize {
+        self.start + m as usize * self.width
+    }
+
     #[inline]
     fn row(&self, m: u32) -> Option<&[u32]> {
-        let at = self.start + m as usize * self.width;
+        let at = self.at(m);
         self.cells.get(at..at + self.width)
     }
 
     fn row_mut(&mut self, m: u32) -> Option<&mut [u32]> {
-        let at = self.start + m as usize * self.width;
+        let at = self.at(m);
         self.cells.get_mut(at..at + self.width)
     }
 
     #[inline]
     fn cell(&self, m: u32, c: usize) -> u32 {
-        self.cells
-            .get(self.start + m as usize * self.width + c)
-            .copied()
-            .unwrap_or(NONE)
+        self.cells.get(self.at(m) + c).copied().unwrap_or(NONE)
     }
 
     /// Ask for the row of `m`'s sponsor to be brought into the cache, without
@@ -158,7 +169,7 @@ impl Upline {
     #[inline]
     pub fn prefetch_sponsor(&self, m: u32) {
         if let Some(p) = self.parent(m) {
-            prefetch_index::prefetch_index(&self.cells, self.start + p as usize * self.width);
+            prefetch_index::prefetch_index(&self.cells, self.at(p));
         }
     }
 
