@@ -23,7 +23,8 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState
 fn map_with_capacity<K, V>(n: usize) -> HashMap<K, V> {
     HashMap::with_capacity_and_hasher(n, foldhash::fast::RandomState::default())
 }
-use crate::policy::{Policy, RankIdx};
+use crate::ids::RankIdx;
+use crate::policy::Policy;
 
 /// A group owned by a member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

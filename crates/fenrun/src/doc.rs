@@ -1,12 +1,12 @@
 //! The JSON documents as written (serde shapes), and their loading with
-//! path-aware error classification. Validation of meaning lives in
-//! `policy.rs` and `batch.rs`.
+//! path-aware error classification. A condition's and a rule's shapes are
+//! their own modules'; validation of meaning lives in `policy.rs` and `batch.rs`.
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::ids::{RankId, RuleId};
+use crate::ids::RankId;
 use crate::money::{Dec, RoundingMode, DECIMAL_MARK, FLOAT_MARK};
 
 /// The policy document as written (§8).
@@ -21,10 +21,10 @@ pub(crate) struct PolicyDoc {
     #[serde(default)]
     pub evaluate_ranks: bool,
     #[serde(default)]
-    pub active_if: Option<ConditionDoc>,
+    pub active_if: Option<crate::condition::ConditionDoc>,
     pub ranks: Vec<RankDoc>,
     #[serde(default)]
-    pub rules: Vec<RuleDoc>,
+    pub rules: Vec<crate::rule::RuleDoc>,
     #[serde(default)]
     pub order_cap: Option<Dec>,
 }
@@ -45,75 +45,7 @@ pub(crate) struct RankDoc {
     #[serde(default)]
     pub rate: Option<Dec>,
     #[serde(default)]
-    pub upgrade: Option<ConditionDoc>,
-}
-
-/// A rule as written: one flat record, checked per `type` in `policy.rs`
-/// so that a field of another rule type is reported with its path.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RuleDoc {
-    pub id: RuleId,
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(default)]
-    pub rates: Option<Vec<Dec>>,
-    #[serde(default)]
-    pub rate: Option<Dec>,
-    #[serde(default)]
-    pub min_rank: Option<RankId>,
-    #[serde(default)]
-    pub compress: Option<bool>,
-    #[serde(default)]
-    pub generations: Option<u64>,
-    #[serde(default, rename = "match")]
-    pub match_: Option<String>,
-    #[serde(default)]
-    pub split: Option<SplitDoc>,
-}
-
-/// `"equal"` or `{"weighted_by": "team_sales"}`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub(crate) enum SplitDoc {
-    Name(String),
-    Weighted(WeightedDoc),
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct WeightedDoc {
-    pub weighted_by: String,
-}
-
-/// A condition as written: combinators and leaf fields side by side, checked in `policy.rs`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ConditionDoc {
-    #[serde(default)]
-    pub all: Option<Vec<ConditionDoc>>,
-    #[serde(default)]
-    pub any: Option<Vec<ConditionDoc>>,
-    #[serde(default)]
-    pub not: Option<Box<ConditionDoc>>,
-    #[serde(default)]
-    pub metric: Option<String>,
-    #[serde(default)]
-    pub min_rank: Option<RankId>,
-    #[serde(default)]
-    pub min_size: Option<u64>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub gte: Option<Dec>,
-    #[serde(default)]
-    pub gt: Option<Dec>,
-    #[serde(default)]
-    pub lte: Option<Dec>,
-    #[serde(default)]
-    pub lt: Option<Dec>,
-    #[serde(default)]
-    pub eq: Option<Dec>,
+    pub upgrade: Option<crate::condition::ConditionDoc>,
 }
 
 /// The batch document as written (§2.4): the public records are the serde shapes.

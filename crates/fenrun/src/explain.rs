@@ -2,11 +2,15 @@
 
 use rust_decimal::Decimal;
 
+use crate::batch::Batch;
 use crate::batch::Event;
 use crate::error::{Error, Result};
 use crate::graph::NONE;
+use crate::ids::RankIdx;
 use crate::money::{money_string, short_string};
-use crate::policy::RuleKind;
+use crate::policy::Policy;
+use crate::rank::Ranking;
+use crate::rule::{Names, Said};
 use crate::settle::Engine;
 
 pub(crate) fn explain(engine: &Engine<'_>, order_id: &str) -> Result<Vec<String>> {
@@ -21,22 +25,14 @@ pub(crate) fn explain(engine: &Engine<'_>, order_id: &str) -> Result<Vec<String>
         return Err(not_found());
     };
     let money = |d: Decimal| money_string(d, scale);
-    let rank_of = |m: u32| {
-        let r = ranking.rank.get(m as usize).copied().unwrap_or(0);
-        (policy.rank_id(r).to_owned(), policy.rank_rate(r))
-    };
-    let who = |m: u32| {
-        let (rank, _) = rank_of(m);
-        let inactive = if ranking.active.get(m as usize).copied().unwrap_or(false) {
-            ""
-        } else {
-            ", inactive"
-        };
-        format!("{} ({rank}{inactive})", batch.id(m))
+    let names = Members {
+        policy,
+        batch,
+        ranking,
     };
     let mut out = vec![format!(
         "order {order_id}: seller {}, amount {}",
-        who(order.seller),
+        names.who(order.seller),
         money(order.amount)
     )];
     let part = engine.order_lines(event)?;
@@ -44,8 +40,8 @@ pub(crate) fn explain(engine: &Engine<'_>, order_id: &str) -> Result<Vec<String>
         .order_cap()
         .and_then(|c| c.checked_mul(order.amount))
         .map(|x| policy.rounding().round(x));
-    // The member paid before each differential line, per rule, for "m4 over m9".
-    let mut prev_diff: Vec<Option<u32>> = vec![None; policy.rules().len()];
+    // The member each rule paid on its line before, for "m4 over m9".
+    let mut previous: Vec<Option<u32>> = vec![None; policy.rules().len()];
     for l in &part.lines {
         let Some(rule) = policy.rules().get(usize::from(l.rule)) else {
             continue;
@@ -73,53 +69,19 @@ pub(crate) fn explain(engine: &Engine<'_>, order_id: &str) -> Result<Vec<String>
             ));
             continue;
         }
-        let mut text = match &rule.kind {
-            RuleKind::Levels { .. } if l.level == 0 => format!(
-                "{} {}: level 0, the seller {}: {calc}",
-                rule.id,
-                rule.kind.type_name(),
-                who(l.beneficiary)
-            ),
-            RuleKind::Levels { .. } => format!(
-                "{} {}: level {}, {} above seller {}: {calc}",
-                rule.id,
-                rule.kind.type_name(),
-                l.level,
-                who(l.beneficiary),
-                batch.id(order.seller)
-            ),
-            RuleKind::Differential => {
-                let (rank, rate) = rank_of(l.beneficiary);
-                let slot = prev_diff.get_mut(usize::from(l.rule));
-                let below = slot.as_ref().and_then(|p| **p);
-                let over = match below {
-                    Some(p) => {
-                        let (prank, prate) = rank_of(p);
-                        format!(" over {} ({prank}, {})", batch.id(p), short_string(prate))
-                    }
-                    None => ", first paid in the chain".to_owned(),
-                };
-                if let Some(s) = slot {
-                    *s = Some(l.beneficiary);
-                }
-                format!(
-                    "{} {}: {} ({rank}, rate {}){over}: {calc}",
-                    rule.id,
-                    rule.kind.type_name(),
-                    batch.id(l.beneficiary),
-                    short_string(rate)
-                )
-            }
-            RuleKind::Peer { .. } => format!(
-                "{} {}: {}, {} levels above seller {}, matching rank: {calc}",
-                rule.id,
-                rule.kind.type_name(),
-                who(l.beneficiary),
-                l.level,
-                who(order.seller)
-            ),
-            RuleKind::Pool { .. } => continue,
+        let said = Said {
+            beneficiary: l.beneficiary,
+            level: l.level,
+            seller: order.seller,
+            previous: previous.get(usize::from(l.rule)).copied().flatten(),
         };
+        let Some(words) = rule.kind.describe(&said, &names) else {
+            continue;
+        };
+        if let Some(p) = previous.get_mut(usize::from(l.rule)) {
+            *p = Some(l.beneficiary);
+        }
+        let mut text = format!("{} {}: {words}: {calc}", rule.id, rule.kind.type_name());
         if promised != l.amount {
             text.push_str(&format!(
                 " (cut from {} by the order cap of {})",
@@ -138,4 +100,44 @@ pub(crate) fn explain(engine: &Engine<'_>, order_id: &str) -> Result<Vec<String>
         out.push(format!("order cap: {} cut", money(part.cap_cut)));
     }
     Ok(out)
+}
+
+/// The members as explanations name them.
+struct Members<'a> {
+    policy: &'a Policy,
+    batch: &'a Batch,
+    ranking: &'a Ranking,
+}
+
+impl Members<'_> {
+    fn rank_idx(&self, m: u32) -> RankIdx {
+        self.ranking.rank.get(m as usize).copied().unwrap_or(0)
+    }
+}
+
+impl Names for Members<'_> {
+    fn id(&self, m: u32) -> &str {
+        self.batch.id(m)
+    }
+
+    fn who(&self, m: u32) -> String {
+        let rank = self.policy.rank_id(self.rank_idx(m));
+        let inactive = if self
+            .ranking
+            .active
+            .get(m as usize)
+            .copied()
+            .unwrap_or(false)
+        {
+            ""
+        } else {
+            ", inactive"
+        };
+        format!("{} ({rank}{inactive})", self.batch.id(m))
+    }
+
+    fn rank(&self, m: u32) -> (String, Decimal) {
+        let r = self.rank_idx(m);
+        (self.policy.rank_id(r).to_owned(), self.policy.rank_rate(r))
+    }
 }

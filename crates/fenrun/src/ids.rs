@@ -87,3 +87,6 @@ id_type!(
     /// An event's id: an order (`"o17"`) or a refund (`"r1"`).
     EventId
 );
+
+/// Index of a rank on the ladder, 0 = lowest.
+pub type RankIdx = u16;

@@ -33,6 +33,8 @@
 
 mod api;
 mod batch;
+mod check;
+mod condition;
 mod doc;
 mod error;
 mod event_ids;
@@ -47,6 +49,7 @@ mod money;
 mod output;
 mod policy;
 mod rank;
+mod rule;
 mod settle;
 mod upline;
 
@@ -54,11 +57,11 @@ pub use api::{
     check_policy_json, error_json, evaluate_ranks_json, explain_json, settle, settle_json,
 };
 pub use batch::{Batch, BatchBuilder};
+pub use condition::{Condition, Leaf, Metric, Op};
 pub use error::{Error, ErrorFamily, ErrorReport, Result};
-pub use ids::{EventId, GroupId, MemberId, RankId, RuleId};
+pub use ids::{EventId, GroupId, MemberId, RankId, RankIdx, RuleId};
 pub use money::{money_string, short_string, Rounding, RoundingMode};
-pub use policy::{
-    Condition, Leaf, Metric, Op, PeerMatch, Policy, Rank, RankIdx, Rule, RuleKind, Split,
-};
+pub use policy::{Policy, Rank};
 pub use rank::{Because, LeafProgress, Params, Progress, RankChange};
+pub use rule::{Differential, Levels, Peer, PeerMatch, Pool, Rule, RuleKind, Split};
 pub use settle::{Engine, LineView, Part, Settlement};

@@ -9,11 +9,13 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::batch::{Batch, Event};
+use crate::condition::{Condition, Leaf, Metric};
 use crate::error::{Error, Result};
 use crate::graph::NONE;
+use crate::ids::RankIdx;
 use crate::ids::{MemberId, RankId};
 use crate::money::short_string;
-use crate::policy::{Condition, Leaf, Metric, Policy, RankIdx, RuleKind, Split};
+use crate::policy::Policy;
 
 /// Which per-member metrics a policy reads (in its conditions and pool
 /// weights): the others are not computed. Net sales are always.
@@ -46,14 +48,8 @@ impl Needs {
                 Condition::Leaf(l) => needs.add(&l.metric),
             }
         }
-        for rule in policy.rules() {
-            if let RuleKind::Pool {
-                split: Split::WeightedBy(m),
-                ..
-            } = &rule.kind
-            {
-                needs.add(m);
-            }
+        for m in policy.rules().iter().filter_map(|r| r.kind.metric()) {
+            needs.add(m);
         }
         needs
     }

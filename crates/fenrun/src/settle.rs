@@ -16,12 +16,14 @@ use crate::batch::{Batch, Event};
 use crate::error::{Error, Result};
 use crate::events::Party;
 use crate::graph::NONE;
+use crate::ids::RankIdx;
 use crate::ids::RuleId;
 use crate::index::Packed;
 use crate::money::Rounding;
-use crate::policy::{PeerMatch, Policy, RankIdx, RuleKind, Split};
+use crate::policy::Policy;
 use crate::rank::{evaluate, RankChange, Ranking};
-use crate::upline::{at_least, rank_bit, Links, Upline};
+use crate::rule::{pool, Plan, RuleKind};
+use crate::upline::{Links, Upline};
 
 /// One payout or reversal (§9), with members, events and rules as dense indices.
 /// Read it through [`Settlement::lines`], which resolves the names.
@@ -432,30 +434,6 @@ impl Reversible {
     }
 }
 
-/// Per-rule precomputed links.
-#[derive(Debug, Clone)]
-enum Plan {
-    Levels {
-        /// The [`Upline`] link to the nearest eligible proper ancestor (only
-        /// with `compress`).
-        next_eligible: Option<usize>,
-    },
-    Differential {
-        /// Distinct thresholds `paid` can take, ascending.
-        thresholds: Vec<Decimal>,
-        /// `next[t]`: the [`Upline`] link to the nearest active proper
-        /// ancestor with rate > thresholds[t] (`None` at the top).
-        next: Vec<Option<usize>>,
-        top: Decimal,
-    },
-    Peer {
-        /// `next[R]`: the [`Upline`] link to the nearest active proper
-        /// ancestor matching rank R (`None` when R is below `min_rank`).
-        next: Vec<Option<usize>>,
-    },
-    Pool,
-}
-
 /// A policy applied to a batch: ranks and activity evaluated, rules prepared.
 #[derive(Debug)]
 pub struct Engine<'a> {
@@ -591,62 +569,12 @@ impl<'a> Engine<'a> {
     /// ```
     pub fn new(policy: &'a Policy, batch: &'a Batch) -> Result<Engine<'a>> {
         let ranking = evaluate(policy, batch)?;
-        let ranks = policy.ranks().len();
+        let rank_rates: Vec<Decimal> = policy.ranks().iter().map(|r| r.rate).collect();
         let mut links = Links::default();
         let plans = policy
             .rules()
             .iter()
-            .map(|rule| match &rule.kind {
-                RuleKind::Levels {
-                    min_rank, compress, ..
-                } => Plan::Levels {
-                    next_eligible: compress
-                        .then(|| links.column(at_least(min_rank.unwrap_or(0), ranks))),
-                },
-                RuleKind::Differential => {
-                    let mut thresholds: Vec<Decimal> = std::iter::once(Decimal::ZERO)
-                        .chain(policy.ranks().iter().map(|r| r.rate))
-                        .collect();
-                    thresholds.sort();
-                    thresholds.dedup();
-                    let top = thresholds.last().copied().unwrap_or_default();
-                    let next = thresholds
-                        .iter()
-                        .map(|&t| {
-                            let above = policy
-                                .ranks()
-                                .iter()
-                                .enumerate()
-                                .filter(|(_, r)| r.rate > t)
-                                .fold(0, |m, (i, _)| m | rank_bit(i));
-                            (t < top).then(|| links.column(above))
-                        })
-                        .collect();
-                    Plan::Differential {
-                        thresholds,
-                        next,
-                        top,
-                    }
-                }
-                RuleKind::Peer {
-                    matching, min_rank, ..
-                } => {
-                    let min = min_rank.unwrap_or(0);
-                    let next = (0..ranks)
-                        .map(|r| {
-                            let r = RankIdx::try_from(r).unwrap_or(0);
-                            (r >= min).then(|| {
-                                links.column(match matching {
-                                    PeerMatch::Same => rank_bit(usize::from(r)),
-                                    PeerMatch::SameOrHigher => at_least(r, ranks),
-                                })
-                            })
-                        })
-                        .collect();
-                    Plan::Peer { next }
-                }
-                RuleKind::Pool { .. } => Plan::Pool,
-            })
+            .map(|rule| rule.kind.plan(&rank_rates, &mut links))
             .collect();
         let upline = Upline::build(&batch.forest, &ranking.rank, &ranking.active, &links);
         Ok(Engine {
@@ -1114,107 +1042,17 @@ impl<'a> Engine<'a> {
     /// sells, as (rule, beneficiary or breakage, level, rate) slots in line
     /// order. With ranks fixed it depends on the seller only, so it is walked
     /// once per seller and reused for each of its orders.
-    fn schedule(&self, s0: u32, rates: &mut RateTable, slots: &mut Vec<Slot>) {
-        let up = &self.upline;
-        let depth0 = up.depth(s0);
+    fn schedule(&self, seller: u32, rates: &mut RateTable, slots: &mut Vec<Slot>) {
         for (ri, (rule, plan)) in self.policy.rules().iter().zip(&self.plans).enumerate() {
-            let mut slot = |who: u32, level: u32, rate: Decimal| {
-                slots.push(Slot {
-                    who,
-                    level,
-                    rate: rates.index(rate),
-                    rule: ri as u16,
+            rule.kind
+                .schedule(plan, &self.upline, seller, &mut |who, level, rate| {
+                    slots.push(Slot {
+                        who,
+                        level,
+                        rate: rates.index(rate),
+                        rule: ri as u16,
+                    });
                 });
-            };
-            match (&rule.kind, plan) {
-                (
-                    RuleKind::Levels {
-                        rates: level_rates,
-                        min_rank,
-                        compress: _,
-                    },
-                    Plan::Levels { next_eligible },
-                ) => {
-                    let min = min_rank.unwrap_or(0);
-                    let eligible = |m: u32| up.active(m) && up.rank(m) >= min;
-                    let mut cur = s0;
-                    let mut ended = false;
-                    for (i, rate) in level_rates.iter().enumerate() {
-                        let at = if ended {
-                            None
-                        } else if i == 0 {
-                            Some(s0)
-                        } else if let Some(c) = next_eligible {
-                            Some(up.link(cur, *c)).filter(|&m| m != NONE)
-                        } else {
-                            up.parent(cur)
-                        };
-                        match at {
-                            Some(m) if eligible(m) => slot(m, i as u32, *rate),
-                            // An ineligible member's share, or a level past the end of
-                            // the chain, is breakage (§5.1).
-                            _ => slot(NONE, i as u32, *rate),
-                        }
-                        match at {
-                            Some(m) => cur = m,
-                            None => ended = true,
-                        }
-                    }
-                }
-                (
-                    RuleKind::Differential,
-                    Plan::Differential {
-                        thresholds,
-                        next,
-                        top,
-                    },
-                ) => {
-                    let mut paid = Decimal::ZERO;
-                    let mut cur = s0;
-                    let seller_rate = self.policy.rank_rate(up.rank(s0));
-                    if up.active(s0) && seller_rate > paid {
-                        slot(s0, 0, seller_rate);
-                        paid = seller_rate;
-                    }
-                    while paid < *top {
-                        let t = thresholds.iter().position(|x| *x == paid).unwrap_or(0);
-                        let Some(&Some(c)) = next.get(t) else {
-                            break;
-                        };
-                        let a = up.link(cur, c);
-                        if a == NONE {
-                            break;
-                        }
-                        let r = self.policy.rank_rate(up.rank(a));
-                        let level = depth0.saturating_sub(up.depth(a));
-                        slot(a, level, r - paid);
-                        paid = r;
-                        cur = a;
-                    }
-                }
-                (
-                    RuleKind::Peer {
-                        rate, generations, ..
-                    },
-                    Plan::Peer { next },
-                ) => {
-                    let r0 = up.rank(s0);
-                    let Some(&Some(c)) = next.get(usize::from(r0)) else {
-                        continue;
-                    };
-                    let mut cur = s0;
-                    for _ in 0..*generations {
-                        let a = up.link(cur, c);
-                        if a == NONE {
-                            break;
-                        }
-                        let level = depth0.saturating_sub(up.depth(a));
-                        slot(a, level, *rate);
-                        cur = a;
-                    }
-                }
-                _ => {}
-            }
         }
     }
 
@@ -1312,33 +1150,20 @@ impl<'a> Engine<'a> {
         breakage.resize(self.policy.rules().len(), Decimal::ZERO);
         let net_sales = self.ranking.metrics.net_sales;
         for (ri, rule) in self.policy.rules().iter().enumerate() {
-            let RuleKind::Pool {
-                rate,
-                min_rank,
-                split,
-            } = &rule.kind
-            else {
+            let RuleKind::Pool(rule) = &rule.kind else {
                 continue;
             };
-            let pool = rounding.round(
-                rate.checked_mul(net_sales)
-                    .ok_or_else(|| overflow(&format!("rules[{ri}]"), "pool amount"))?,
-            );
-            let min = min_rank.unwrap_or(0);
+            let pool = rule.amount(net_sales, rounding, &format!("rules[{ri}]"))?;
             let mut recipients: Vec<(u32, Decimal)> = (0..self.batch.ids.len() as u32)
-                .filter(|&m| self.active(m) && self.rank(m) >= min)
+                .filter(|&m| rule.takes(self.rank(m), self.active(m)))
                 .map(|m| {
-                    let w = match split {
-                        Split::Equal => Decimal::ONE,
-                        Split::WeightedBy(metric) => {
-                            self.ranking.metrics.value(self.batch, m, metric)
-                        }
-                    };
+                    let w =
+                        rule.weight_of(|metric| self.ranking.metrics.value(self.batch, m, metric));
                     (m, w)
                 })
                 .collect();
             recipients.sort_by(|a, b| self.batch.id(a.0).cmp(self.batch.id(b.0)));
-            match allocate(pool, rounding, &recipients)
+            match pool::allocate(pool, rounding, &recipients)
                 .map_err(|d| overflow(&format!("rules[{ri}]"), d))?
             {
                 None => {
@@ -1751,60 +1576,6 @@ fn reverse(
     *done += rev;
     part.cap_cut -= rev;
     Ok(())
-}
-
-/// Largest-remainder allocation of `pool` over weighted recipients (§6.1), in
-/// whole units of the rounding scale, ties to the earlier recipient (sorted by id).
-/// `None` when there is nobody to pay (no recipient or zero total weight).
-fn allocate(
-    pool: Decimal,
-    rounding: Rounding,
-    recipients: &[(u32, Decimal)],
-) -> std::result::Result<Option<Vec<Decimal>>, &'static str> {
-    const TOO_BIG: &str = "pool allocation exceeds exact integer range";
-    let weight_scale = recipients.iter().map(|(_, w)| w.scale()).max().unwrap_or(0);
-    let as_int = |w: Decimal| -> Option<i128> {
-        let mut w = w;
-        w.rescale(weight_scale);
-        (w.scale() == weight_scale).then(|| w.mantissa())
-    };
-    let weights: Vec<i128> = recipients
-        .iter()
-        .map(|(_, w)| as_int(*w))
-        .collect::<Option<_>>()
-        .ok_or(TOO_BIG)?;
-    let total: i128 = weights
-        .iter()
-        .try_fold(0i128, |a, w| a.checked_add(*w))
-        .ok_or(TOO_BIG)?;
-    if recipients.is_empty() || total <= 0 {
-        return Ok(None);
-    }
-    let mut p = pool;
-    p.rescale(rounding.scale);
-    let units = p.mantissa();
-    let mut floors = Vec::with_capacity(weights.len());
-    let mut rems = Vec::with_capacity(weights.len());
-    for (i, w) in weights.iter().enumerate() {
-        let prod = units.checked_mul(*w).ok_or(TOO_BIG)?;
-        floors.push(prod / total);
-        rems.push((prod % total, i));
-    }
-    let given: i128 = floors.iter().sum();
-    let left = usize::try_from(units - given).unwrap_or(0);
-    // Largest remainder first; equal remainders in recipient (id) order.
-    rems.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    for (_, i) in rems.into_iter().take(left) {
-        if let Some(f) = floors.get_mut(i) {
-            *f += 1;
-        }
-    }
-    Ok(Some(
-        floors
-            .into_iter()
-            .map(|u| Decimal::from_i128_with_scale(u, rounding.scale))
-            .collect(),
-    ))
 }
 
 /// The result of a settlement (§9): lines, totals, rank changes, summary.

@@ -18,7 +18,7 @@
 //! that reads each member's sponsor's row once.
 
 use crate::graph::{Forest, NONE};
-use crate::policy::RankIdx;
+use crate::ids::RankIdx;
 
 /// Cells of a row before its links.
 const FIXED: usize = 3;

@@ -1,0 +1,142 @@
+//! `peer` (平级奖, same-rank bonus, §5.3): the nearest active ancestors of
+//! the seller's rank (or at least it) earn a rate of the order, for a number
+//! of generations, when the seller holds at least `min_rank`.
+
+use rust_decimal::Decimal;
+
+use crate::error::{Error, Result};
+use crate::graph::NONE;
+use crate::ids::RankIdx;
+use crate::limits;
+use crate::rule::{Names, RuleDoc, Said};
+use crate::upline::{at_least, rank_bit, Links, Upline};
+
+/// The rule's `type`.
+pub(crate) const NAME: &str = "peer";
+/// Its fields besides `id` and `type`.
+pub(crate) const FIELDS: &[&str] = &["rate", "generations", "match", "min_rank"];
+
+/// How `peer` matches ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PeerMatch {
+    /// Same rank as the seller.
+    Same,
+    /// Same rank or higher.
+    SameOrHigher,
+}
+
+/// 平级奖: same-rank bonus (§5.3).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Peer {
+    /// Rate per generation paid.
+    pub rate: Decimal,
+    /// How many payments.
+    pub generations: u32,
+    /// Rank match.
+    pub matching: PeerMatch,
+    /// Seller's minimum rank.
+    pub min_rank: Option<RankIdx>,
+}
+
+/// `peer` prepared for a tree.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    /// `next[R]`: the [`Upline`] link to the nearest active proper ancestor
+    /// matching rank R (`None` when R is below `min_rank`).
+    next: Vec<Option<usize>>,
+}
+
+impl Peer {
+    pub(crate) fn compile(r: &RuleDoc, path: &str, min_rank: Option<RankIdx>) -> Result<Peer> {
+        let generations = r.generations.unwrap_or(1);
+        if generations == 0 {
+            return Err(Error::InvalidRule {
+                path: format!("{path}.generations"),
+                detail: "generations must be at least 1".into(),
+            });
+        }
+        let within = |g: u32| usize::try_from(g).is_ok_and(|g| g <= limits::MAX_GENERATIONS);
+        let generations = match u32::try_from(generations) {
+            Ok(g) if within(g) => g,
+            _ => {
+                return Err(Error::LimitExceeded {
+                    path: format!("{path}.generations"),
+                    detail: format!(
+                        "generations {generations} is above the limit of {}",
+                        limits::MAX_GENERATIONS
+                    ),
+                })
+            }
+        };
+        let matching = match r.match_.as_deref() {
+            None | Some("same") => PeerMatch::Same,
+            Some("same_or_higher") => PeerMatch::SameOrHigher,
+            Some(other) => {
+                return Err(Error::InvalidValue {
+                    path: format!("{path}.match"),
+                    detail: format!("unknown match \"{other}\"; expected same or same_or_higher"),
+                })
+            }
+        };
+        Ok(Peer {
+            rate: r.required_rate(path)?,
+            generations,
+            matching,
+            min_rank,
+        })
+    }
+
+    pub(crate) fn plan(&self, ranks: usize, links: &mut Links) -> Plan {
+        let min = usize::from(self.min_rank.unwrap_or(0));
+        let next = (0..ranks)
+            .map(|r| {
+                (r >= min).then(|| {
+                    links.column(match self.matching {
+                        PeerMatch::Same => rank_bit(r),
+                        PeerMatch::SameOrHigher => {
+                            at_least(RankIdx::try_from(r).unwrap_or(RankIdx::MAX), ranks)
+                        }
+                    })
+                })
+            })
+            .collect();
+        Plan { next }
+    }
+
+    /// Up to `generations` slots: each nearest matching ancestor of the
+    /// last one paid, at its distance from the seller.
+    #[inline]
+    pub(crate) fn schedule(
+        &self,
+        plan: &Plan,
+        up: &Upline,
+        seller: u32,
+        slot: &mut impl FnMut(u32, u32, Decimal),
+    ) {
+        let Some(&Some(c)) = plan.next.get(usize::from(up.rank(seller))) else {
+            return;
+        };
+        let depth0 = up.depth(seller);
+        let mut cur = seller;
+        for _ in 0..self.generations {
+            let a = up.link(cur, c);
+            if a == NONE {
+                break;
+            }
+            let level = depth0.saturating_sub(up.depth(a));
+            slot(a, level, self.rate);
+            cur = a;
+        }
+    }
+
+    pub(crate) fn describe(&self, line: &Said, names: &dyn Names) -> String {
+        format!(
+            "{}, {} levels above seller {}, matching rank",
+            names.who(line.beneficiary),
+            line.level,
+            names.who(line.seller)
+        )
+    }
+}
