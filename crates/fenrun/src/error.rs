@@ -23,17 +23,20 @@ pub enum ErrorFamily {
     Arithmetic,
     /// Writing the result failed (a line sink's error).
     Output,
+    /// A bug in fenrun: an invariant broke. Report it with the input.
+    Internal,
 }
 
 impl ErrorFamily {
     /// Every family, in the order of the docs.
-    pub const ALL: [ErrorFamily; 6] = [
+    pub const ALL: [ErrorFamily; 7] = [
         ErrorFamily::Format,
         ErrorFamily::Policy,
         ErrorFamily::Input,
         ErrorFamily::Limit,
         ErrorFamily::Arithmetic,
         ErrorFamily::Output,
+        ErrorFamily::Internal,
     ];
 
     /// The family's name as in error reports (`"policy"`).
@@ -45,6 +48,7 @@ impl ErrorFamily {
             ErrorFamily::Limit => "limit",
             ErrorFamily::Arithmetic => "arithmetic",
             ErrorFamily::Output => "output",
+            ErrorFamily::Internal => "internal",
         }
     }
 
@@ -78,6 +82,7 @@ impl ErrorFamily {
             "limit_exceeded" => ErrorFamily::Limit,
             "arithmetic_overflow" => ErrorFamily::Arithmetic,
             "sink_error" => ErrorFamily::Output,
+            "internal" => ErrorFamily::Internal,
             c if Error::CODES.contains(&c) => ErrorFamily::Input,
             _ => return None,
         })
@@ -128,7 +133,8 @@ macro_rules! each_path {
                 | Error::LimitExceeded { path: $p, .. }
                 | Error::Overflow { path: $p, .. }
                 | Error::OrderNotSettled { path: $p, .. }
-                | Error::SinkError { path: $p, .. } => $body,
+                | Error::SinkError { path: $p, .. }
+                | Error::Internal { path: $p, .. } => $body,
         }
     };
 }
@@ -508,6 +514,15 @@ pub enum Error {
         /// What the sink said.
         detail: String,
     },
+    /// A bug in fenrun: an invariant of its own broke (never the input's
+    /// fault). Bindings also report a panic caught at their boundary as this.
+    #[error("{path}: internal error (a bug in fenrun; please report it with the input): {detail}")]
+    Internal {
+        /// Where it was noticed.
+        path: String,
+        /// Which invariant.
+        detail: String,
+    },
     /// `explain` was asked about an order that the settlement does not hold.
     #[error("{path}: no order \"{order}\" in this settlement")]
     OrderNotSettled {
@@ -587,6 +602,7 @@ impl Error {
             Error::Overflow { .. } => "arithmetic_overflow",
             Error::OrderNotSettled { .. } => "order_not_settled",
             Error::SinkError { .. } => "sink_error",
+            Error::Internal { .. } => "internal",
         }
     }
 
@@ -616,6 +632,7 @@ impl Error {
             Error::LimitExceeded { .. } => ErrorFamily::Limit,
             Error::Overflow { .. } => ErrorFamily::Arithmetic,
             Error::SinkError { .. } => ErrorFamily::Output,
+            Error::Internal { .. } => ErrorFamily::Internal,
             _ => ErrorFamily::Input,
         }
     }
@@ -685,6 +702,7 @@ impl Error {
         "order_not_settled",
         "sink_error",
         "number_money",
+        "internal",
     ];
 }
 

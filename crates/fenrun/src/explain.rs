@@ -35,21 +35,15 @@ pub(crate) fn explain(engine: &Engine<'_>, order_id: &str) -> Result<Vec<String>
         names.who(order.seller),
         money(order.amount)
     )];
-    let part = engine.order_lines(event)?;
-    let cap = policy
-        .order_cap()
-        .and_then(|c| c.checked_mul(order.amount))
-        .map(|x| policy.rounding().round(x));
+    let record = engine.order_record(event)?;
+    let part = &record.part;
+    let mut promised = record.promised.iter();
     // The member each rule paid on its line before, for "m4 over m9".
     let mut previous: Vec<Option<u32>> = vec![None; policy.rules().len()];
     for l in &part.lines {
         let Some(rule) = policy.rules().get(usize::from(l.rule)) else {
             continue;
         };
-        let promised = l
-            .rate
-            .checked_mul(l.base)
-            .map_or(l.amount, |x| policy.rounding().round(x));
         let calc = format!(
             "{} × {} = {}",
             short_string(l.rate),
@@ -69,6 +63,10 @@ pub(crate) fn explain(engine: &Engine<'_>, order_id: &str) -> Result<Vec<String>
             ));
             continue;
         }
+        let promised = promised.next().copied().ok_or_else(|| Error::Internal {
+            path: "order".into(),
+            detail: format!("order {order_id} has more lines than the kernel paid"),
+        })?;
         let said = Said {
             beneficiary: l.beneficiary,
             level: l.level,
@@ -86,7 +84,7 @@ pub(crate) fn explain(engine: &Engine<'_>, order_id: &str) -> Result<Vec<String>
             text.push_str(&format!(
                 " (cut from {} by the order cap of {})",
                 money(promised),
-                cap.map(money).unwrap_or_default()
+                record.cap.map(money).unwrap_or_default()
             ));
         }
         out.push(text);

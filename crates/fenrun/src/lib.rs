@@ -44,6 +44,7 @@ mod graph;
 mod ids;
 mod index;
 pub mod input;
+mod kernel;
 pub mod limits;
 mod money;
 mod output;

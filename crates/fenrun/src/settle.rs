@@ -19,6 +19,7 @@ use crate::graph::NONE;
 use crate::ids::RankIdx;
 use crate::ids::RuleId;
 use crate::index::Packed;
+use crate::kernel::{Base, IntRate, Open, Outcome, Overflow, SlotOf};
 use crate::money::Rounding;
 use crate::policy::Policy;
 use crate::rank::{evaluate, RankChange, Ranking};
@@ -47,13 +48,12 @@ pub(crate) struct Line {
     pub amount: Decimal,
 }
 
-/// What one order's rules produced before any refund.
+/// What one order's rules produced before any refund: the kernel's outcome
+/// and its lines.
 #[derive(Debug, Clone, Default)]
 struct OrderOutcome {
+    out: Outcome<Decimal>,
     lines: Vec<Line>,
-    /// Breakage per rule index, only rules that broke.
-    breakage: Vec<(u16, Decimal)>,
-    cap_cut: Decimal,
 }
 
 /// One entry of a seller's schedule: a line (or, with `who` = [`NONE`], a
@@ -65,6 +65,18 @@ struct Slot {
     /// Index in the [`RateTable`].
     rate: u32,
     rule: u16,
+}
+
+impl SlotOf for Slot {
+    #[inline(always)]
+    fn breaks(&self) -> bool {
+        self.who == NONE
+    }
+
+    #[inline(always)]
+    fn rule(&self) -> u16 {
+        self.rule
+    }
 }
 
 /// The distinct rates schedules use (a policy has few), so a slot stays small.
@@ -409,27 +421,21 @@ impl BySeller {
     }
 }
 
-/// Remaining reversible amounts of an order that has refunds.
+/// An order that has refunds: its lines, and what the refunds reversed so far.
 #[derive(Debug, Clone)]
 struct Reversible {
-    amount: Decimal,
-    lines: Vec<(Line, Decimal)>,
-    breakage: Vec<(u16, Decimal, Decimal)>,
-    cap_cut: (Decimal, Decimal),
+    open: Open<Decimal>,
+    lines: Vec<Line>,
 }
 
 impl Reversible {
-    /// An order of `amount` that produced `out`, nothing reversed yet.
-    fn of(amount: Decimal, out: &OrderOutcome) -> Reversible {
+    /// An order of `amount` that produced `o`, nothing reversed yet.
+    fn of(amount: Decimal, o: &OrderOutcome) -> Reversible {
+        let mut open = Open::default();
+        open.reset(amount, &o.out);
         Reversible {
-            amount,
-            lines: out.lines.iter().map(|l| (*l, Decimal::ZERO)).collect(),
-            breakage: out
-                .breakage
-                .iter()
-                .map(|(r, b)| (*r, *b, Decimal::ZERO))
-                .collect(),
-            cap_cut: (out.cap_cut, Decimal::ZERO),
+            open,
+            lines: o.lines.clone(),
         }
     }
 }
@@ -483,13 +489,13 @@ impl Part {
     }
 
     /// Count an order's breakage and cap cut (what it did not pay).
-    fn book_unpaid(&mut self, out: &OrderOutcome) -> Result<()> {
-        for (r, b) in &out.breakage {
+    fn book_unpaid(&mut self, o: &OrderOutcome) -> Result<()> {
+        for (r, b) in &o.out.breakage {
             if let Some(slot) = self.breakage.get_mut(usize::from(*r)) {
                 *slot = checked_add(*slot, *b, "breakage")?;
             }
         }
-        self.cap_cut = checked_add(self.cap_cut, out.cap_cut, "cap cut")?;
+        self.cap_cut = checked_add(self.cap_cut, o.out.cut, "cap cut")?;
         Ok(())
     }
 
@@ -800,10 +806,8 @@ impl<'a> Engine<'a> {
             breakage: vec![0; self.policy.rules().len()],
             paid: 0,
             cap_cut: 0,
-            amounts: Vec::new(),
-            lines: Vec::new(),
-            unpaid: Vec::new(),
         };
+        let mut scratch = UnitScratch::default();
         // Which of the seller's accumulators each slot pays.
         let mut acc_of: Vec<usize> = Vec::new();
         let mut skip = |_: &Line| Ok(());
@@ -841,12 +845,12 @@ impl<'a> Engine<'a> {
                 acc_of: &acc_of,
                 rates: &int_rates,
                 cap,
-                mode: rounding.mode,
+                rounding,
             };
             for &entry in orders {
                 // Orders without refunds: exact integers, nothing kept.
                 let slow = if entry > 0 {
-                    if order_in_units(entry, &schedule, &mut sums) {
+                    if order_in_units(entry, &schedule, &mut sums, &mut scratch) {
                         continue;
                     }
                     None
@@ -865,6 +869,7 @@ impl<'a> Engine<'a> {
                         grouped.refunds_of(order),
                         &schedule,
                         &mut sums,
+                        &mut scratch,
                     )
                 {
                     continue;
@@ -1056,74 +1061,45 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Lines of one order before refunds from its seller's schedule: rules in
-    /// policy order, levels ascending, then the cap (§5.4). Zero amounts are
-    /// dropped last.
+    /// Lines of one order before refunds from its seller's schedule: the
+    /// kernel's outcome ([`Outcome::order`]) as lines.
     fn settle_order(
         &self,
         event: usize,
         order_amount: Decimal,
         schedule: &[Slot],
         rates: &RateTable,
-        out: &mut OrderOutcome,
+        o: &mut OrderOutcome,
     ) -> Result<()> {
         let rounding = self.policy.rounding();
-        let path = || format!("events[{event}].amount");
-        // The order amount in whole units of the scale (validation guarantees it has
-        // no more decimals than the scale), for the exact integer path of `pay`.
-        let units = crate::money::units(order_amount, rounding.scale);
-        let pay = |rate: Decimal| -> Result<Decimal> {
-            if let Some(v) = units.and_then(|u| rounding.round_product(rate, u)) {
-                return Ok(v);
-            }
-            rate.checked_mul(order_amount)
-                .map(|x| rounding.round(x))
-                .ok_or_else(|| overflow(&path(), "rate × amount"))
+        let fail = |e: Overflow| overflow(&format!("events[{event}].amount"), e.detail());
+        let base = Base::new(order_amount, rounding);
+        let cap = match self.policy.order_cap() {
+            None => None,
+            Some(rate) => Some(base.pay(rate).ok_or_else(|| fail(Overflow::Product))?),
         };
-        out.lines.clear();
-        out.breakage.clear();
-        out.cap_cut = Decimal::ZERO;
-        for s in schedule {
-            let rate = rates.get(s.rate);
-            let amount = pay(rate)?;
-            if s.who == NONE {
-                // One breakage amount per order and rule: its levels' shares added up.
-                match out.breakage.last_mut() {
-                    Some((r, b)) if *r == s.rule => {
-                        *b = b
-                            .checked_add(amount)
-                            .ok_or_else(|| overflow(&path(), "breakage"))?;
-                    }
-                    _ => out.breakage.push((s.rule, amount)),
-                }
-                continue;
-            }
-            out.lines.push(Line {
+        o.out
+            .order(schedule, |s| base.pay(rates.get(s.rate)), cap)
+            .map_err(fail)?;
+        o.lines.clear();
+        for p in &o.out.paid {
+            let Some(s) = schedule.get(p.slot) else {
+                return Err(Error::Internal {
+                    path: format!("events[{event}]"),
+                    detail: "a paid slot outside its schedule".into(),
+                });
+            };
+            o.lines.push(Line {
                 order: event as u32,
                 refund: NONE,
                 rule: s.rule,
                 beneficiary: s.who,
                 level: s.level,
                 base: order_amount,
-                rate,
-                amount,
+                rate: rates.get(s.rate),
+                amount: p.kept,
             });
         }
-        out.breakage.retain(|(_, b)| !b.is_zero());
-        if let Some(cap_rate) = self.policy.order_cap() {
-            let cap = pay(cap_rate)?;
-            let mut left = cap;
-            for l in &mut out.lines {
-                let keep = if l.amount <= left { l.amount } else { left };
-                out.cap_cut = out
-                    .cap_cut
-                    .checked_add(l.amount - keep)
-                    .ok_or_else(|| overflow(&path(), "cap cut"))?;
-                left -= keep;
-                l.amount = keep;
-            }
-        }
-        out.lines.retain(|l| !l.amount.is_zero());
         Ok(())
     }
 
@@ -1234,44 +1210,44 @@ impl<'a> Engine<'a> {
         (self.policy, self.batch, &self.ranking)
     }
 
-    pub(crate) fn order_lines(&self, event: usize) -> Result<Part> {
-        self.settle_part(|i| i == event)
+    /// Order `event` as `explain` reads it: its lines and its refunds' in
+    /// output order, and what the kernel recorded of it.
+    pub(crate) fn order_record(&self, event: usize) -> Result<OrderRecord> {
+        let part = self.settle_part(|i| i == event)?;
+        let internal = || Error::Internal {
+            path: format!("events[{event}]"),
+            detail: "explained order not settled as an order".into(),
+        };
+        let Some(Event::Order(order)) = self.batch.events.get(event) else {
+            return Err(internal());
+        };
+        let (mut rates, mut slots) = (RateTable::default(), Vec::new());
+        self.schedule(order.seller, &mut rates, &mut slots);
+        let mut o = OrderOutcome::default();
+        self.settle_order(event, order.amount, &slots, &rates, &mut o)?;
+        let promised = o
+            .out
+            .paid
+            .iter()
+            .map(|p| o.out.promised.get(p.slot).copied())
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(internal)?;
+        Ok(OrderRecord {
+            part,
+            promised,
+            cap: o.out.cap,
+        })
     }
 }
 
-/// A rate `m / div` (`div` = 10^scale) for the integer path, when both fit an i64.
-#[derive(Debug, Clone, Copy)]
-struct IntRate {
-    m: i64,
-    div: i64,
-}
-
-impl IntRate {
-    fn of(rate: Decimal) -> Option<IntRate> {
-        Some(IntRate {
-            m: i64::try_from(rate.mantissa()).ok()?,
-            div: 10i64.checked_pow(rate.scale())?,
-        })
-    }
-
-    /// `round(rate × units)` in units of the scale; `None` if the product leaves i64.
-    #[inline(always)]
-    fn pay(self, units: i64, mode: crate::money::RoundingMode) -> Option<i64> {
-        use crate::money::div_round_i64 as div;
-        let n = units.checked_mul(self.m)?;
-        // Rates written with up to four decimals, as policies write them,
-        // divide by a constant: a multiplication and a shift instead of a
-        // division instruction (the largest cost of the totals loop after
-        // the schedules' cache misses).
-        Some(match self.div {
-            1 => n,
-            10 => div(n, 10, mode),
-            100 => div(n, 100, mode),
-            1000 => div(n, 1000, mode),
-            10000 => div(n, 10000, mode),
-            d => div(n, d, mode),
-        })
-    }
+/// One order with its refunds as the kernel settled it, for `explain`.
+pub(crate) struct OrderRecord {
+    /// The order's lines, then its refunds' reversals, in output order.
+    pub part: Part,
+    /// Each order line's share before the cap, in line order.
+    pub promised: Vec<Decimal>,
+    /// The order cap's amount, if the policy has one.
+    pub cap: Option<Decimal>,
 }
 
 /// Units of the scale back to money, or `arithmetic_overflow` beyond the exact decimal range.
@@ -1287,14 +1263,43 @@ struct UnitSums {
     breakage: Vec<i128>,
     paid: i128,
     cap_cut: i128,
-    /// Scratch: one order's slot amounts.
-    amounts: Vec<i64>,
-    /// Scratch for a refunded order: its lines as (accumulator, amount,
-    /// reversed so far).
-    lines: Vec<(usize, i64, i64)>,
-    /// Scratch for a refunded order: its breakage as (rule, amount, reversed
-    /// so far), one per rule that has any.
-    unpaid: Vec<(u16, i64, i64)>,
+}
+
+impl UnitSums {
+    /// Book one order's net result: `lines` as (slot, net amount) for each
+    /// slot it paid, its breakage by rule and its cap cut.
+    #[inline(always)]
+    fn book(
+        &mut self,
+        acc_of: &[usize],
+        lines: impl Iterator<Item = (usize, i64)>,
+        breakage: impl Iterator<Item = (u16, i64)>,
+        cut: i64,
+    ) {
+        for (slot, net) in lines {
+            if let Some(a) = acc_of.get(slot).and_then(|&k| self.acc.get_mut(k)) {
+                a.2 += i128::from(net);
+                a.3 = true;
+            }
+            self.paid += i128::from(net);
+        }
+        for (rule, b) in breakage {
+            if let Some(t) = self.breakage.get_mut(usize::from(rule)) {
+                *t += i128::from(b);
+            }
+        }
+        self.cap_cut += i128::from(cut);
+    }
+}
+
+/// The kernel's state in units, reused from order to order.
+#[derive(Debug, Default)]
+struct UnitScratch {
+    out: Outcome<i64>,
+    open: Open<i64>,
+    /// A refund's reversals, not needed by the totals (the net is read at the end).
+    lines: Vec<i64>,
+    breakage: Vec<(u16, i64)>,
 }
 
 /// A seller's schedule as the integer paths read it.
@@ -1306,217 +1311,97 @@ struct UnitSchedule<'a> {
     rates: &'a [Option<IntRate>],
     /// The order cap's rate, if the policy has one.
     cap: Option<Option<IntRate>>,
-    mode: crate::money::RoundingMode,
+    rounding: Rounding,
 }
 
 impl UnitSchedule<'_> {
-    /// What slot `s` pays of an order of `units`; `None` if the product leaves i64.
-    #[inline]
-    fn pay(&self, units: i64, s: &Slot) -> Option<i64> {
-        self.rates
-            .get(s.rate as usize)
-            .copied()
-            .flatten()
-            .and_then(|r| r.pay(units, self.mode))
-    }
-
-    /// What every slot pays of an order of `units`, into `out`; `false` if a
-    /// product leaves i64.
+    /// The kernel's outcome of an order of `units` in units.
     #[inline(always)]
-    fn amounts(&self, units: i64, out: &mut Vec<i64>) -> bool {
-        out.clear();
-        for s in self.slots {
-            match self.pay(units, s) {
-                Some(a) => out.push(a),
-                None => return false,
-            }
-        }
-        true
-    }
-
-    /// The cap applied to an order's slot `amounts` in slot order (§5.4), the
-    /// cap being `left`: `line(accumulator, kept)` for each slot that pays a
-    /// member (zero after the cap included), `breakage(rule, amount)` for each
-    /// that does not. Returns the cap cut.
-    #[inline(always)]
-    fn capped(
-        &self,
-        amounts: &[i64],
-        mut left: i64,
-        mut line: impl FnMut(usize, i64),
-        mut breakage: impl FnMut(u16, i64),
-    ) -> i128 {
-        let mut cut = 0i128;
-        for ((s, &k), &amount) in self.slots.iter().zip(self.acc_of).zip(amounts) {
-            if s.who == NONE {
-                breakage(s.rule, amount);
-                continue;
-            }
-            let keep = amount.min(left);
-            cut += i128::from(amount - keep);
-            left -= keep;
-            line(k, keep);
-        }
-        cut
-    }
-
-    /// The order cap of an order of `units` (`i64::MAX` without one); `None`
-    /// if the product leaves i64.
-    #[inline]
-    fn cap(&self, units: i64) -> Option<i64> {
-        match self.cap {
-            None => Some(i64::MAX),
-            Some(rate) => rate.and_then(|r| r.pay(units, self.mode)),
-        }
+    fn order(&self, units: i64, out: &mut Outcome<i64>) -> std::result::Result<(), Overflow> {
+        let mode = self.rounding.mode;
+        let pay = |r: Option<IntRate>| r.and_then(|r| r.pay(units, mode));
+        let cap = match self.cap {
+            None => None,
+            Some(rate) => Some(pay(rate).ok_or(Overflow::Product)?),
+        };
+        out.order(
+            self.slots,
+            |s| pay(self.rates.get(s.rate as usize).copied().flatten()),
+            cap,
+        )
     }
 }
 
-/// One order without refunds settled in integers (units of the scale): the
-/// same lines as [`Engine::settle_order`] (rules in order, then the cap, zero
-/// lines dropped), added straight into the seller's accumulators and the
-/// run's sums. Returns `false`, having booked nothing, when a product leaves
-/// i64: the caller then takes the Decimal path.
+/// One order without refunds settled in units of the scale and booked into
+/// the seller's accumulators and the run's sums. Returns `false`, having
+/// booked nothing, when the integer representation declines: the caller
+/// then takes the Decimal path.
 #[inline]
-fn order_in_units(units: i64, schedule: &UnitSchedule<'_>, sums: &mut UnitSums) -> bool {
-    // Every product first, so that nothing is booked if one of them overflows.
-    let Some(left) = schedule.cap(units) else {
-        return false;
-    };
-    if !schedule.amounts(units, &mut sums.amounts) {
+fn order_in_units(
+    units: i64,
+    schedule: &UnitSchedule<'_>,
+    sums: &mut UnitSums,
+    scratch: &mut UnitScratch,
+) -> bool {
+    let out = &mut scratch.out;
+    if schedule.order(units, out).is_err() {
         return false;
     }
-    let (acc, paid, breakage) = (&mut sums.acc, &mut sums.paid, &mut sums.breakage);
-    let cut = schedule.capped(
-        &sums.amounts,
-        left,
-        |k, keep| {
-            if keep != 0 {
-                if let Some(a) = acc.get_mut(k) {
-                    a.2 += i128::from(keep);
-                    a.3 = true;
-                }
-                *paid += i128::from(keep);
-            }
-        },
-        |rule, amount| {
-            if let Some(b) = breakage.get_mut(usize::from(rule)) {
-                *b += i128::from(amount);
-            }
-        },
+    sums.book(
+        schedule.acc_of,
+        out.paid.iter().map(|p| (p.slot, p.kept)),
+        out.breakage.iter().copied(),
+        out.cut,
     );
-    sums.cap_cut += cut;
     true
 }
 
-/// One order with refunds settled and reversed in integers (units of the
-/// scale): the same sums as [`Engine::settle_order`] followed by [`reverse`]
-/// for each refund, added into the seller's accumulators and the run's sums.
-/// Returns `false`, having booked nothing, unless every share it takes is
-/// one [`Rounding::round_share`] computes exactly (the order at most
-/// [`SHARE_MAX_UNITS`](crate::money::SHARE_MAX_UNITS), each refund, line,
-/// breakage and cap cut within it) and every product fits i64: the caller
-/// then takes the Decimal path, which gives the same sums where both apply.
+/// One order with refunds settled and reversed in units of the scale, and
+/// its net result booked. Returns `false`, having booked nothing, when the
+/// integer representation declines any step (a refund whose amount it does
+/// not hold, a share outside the domain where it agrees with the Decimal
+/// one): the caller then takes the Decimal path.
 fn refunded_in_units(
     units: i64,
     refunds: &[RefundEntry],
     schedule: &UnitSchedule<'_>,
     sums: &mut UnitSums,
+    scratch: &mut UnitScratch,
 ) -> bool {
-    let mode = schedule.mode;
-    let within = |v: i64| (0..=units).contains(&v);
-    if !(1..=crate::money::SHARE_MAX_UNITS).contains(&units)
-        || refunds.iter().any(|r| r.units == 0 || !within(r.units))
-    {
+    let UnitScratch {
+        out,
+        open,
+        lines,
+        breakage,
+    } = scratch;
+    if schedule.order(units, out).is_err() {
         return false;
     }
-    let Some(left) = schedule.cap(units) else {
-        return false;
-    };
-    if !schedule.amounts(units, &mut sums.amounts) {
-        return false;
-    }
-    // The order's lines after the cap, its breakage by rule and its cap cut,
-    // as settle_order makes them; nothing booked yet.
-    sums.lines.clear();
-    sums.unpaid.clear();
-    let (lines, unpaid) = (&mut sums.lines, &mut sums.unpaid);
-    let mut fits = true;
-    let cut = schedule.capped(
-        &sums.amounts,
-        left,
-        |k, keep| {
-            if keep != 0 {
-                lines.push((k, keep, 0));
-            }
-        },
-        |rule, amount| match unpaid.last_mut() {
-            Some((r, b, _)) if *r == rule => match b.checked_add(amount) {
-                Some(v) => *b = v,
-                None => fits = false,
-            },
-            _ => unpaid.push((rule, amount, 0)),
-        },
-    );
-    let Some(cut) = i64::try_from(cut).ok().filter(|_| fits) else {
-        return false;
-    };
-    if !within(cut)
-        || sums.lines.iter().any(|l| !within(l.1))
-        || sums.unpaid.iter().any(|b| !within(b.1))
-    {
-        return false;
-    }
-    for &(k, keep, _) in &sums.lines {
-        if let Some(a) = sums.acc.get_mut(k) {
-            a.2 += i128::from(keep);
-            a.3 = true;
-        }
-        sums.paid += i128::from(keep);
-    }
-    for &(rule, b, _) in &sums.unpaid {
-        if let Some(t) = sums.breakage.get_mut(usize::from(rule)) {
-            *t += i128::from(b);
-        }
-    }
-    sums.cap_cut += i128::from(cut);
-    // Each refund reverses round(a × x / o) of every amount a, at most what is
-    // left of it, or all that is left when it completes the order (§6.2).
-    let mut cut_done = 0i64;
+    open.reset(units, out);
     for r in refunds {
-        let share = |a: i64, done: i64| {
-            let left = a - done;
-            if r.completes {
-                return left;
-            }
-            let rev = match a.checked_mul(r.units) {
-                Some(p) => crate::money::div_round_i64(p, units, mode),
-                None => crate::money::div_round(
-                    i128::from(a) * i128::from(r.units),
-                    i128::from(units),
-                    mode,
-                ) as i64,
-            };
-            rev.min(left)
-        };
-        for (k, a, done) in &mut sums.lines {
-            let rev = share(*a, *done);
-            *done += rev;
-            if let Some(acc) = sums.acc.get_mut(*k) {
-                acc.2 -= i128::from(rev);
-            }
-            sums.paid -= i128::from(rev);
+        // 0: the refund's amount does not fit i64 units.
+        if r.units == 0 {
+            return false;
         }
-        for (rule, b, done) in &mut sums.unpaid {
-            let rev = share(*b, *done);
-            *done += rev;
-            if let Some(t) = sums.breakage.get_mut(usize::from(*rule)) {
-                *t -= i128::from(rev);
-            }
+        lines.clear();
+        breakage.clear();
+        let reversed = open.refund(
+            r.units,
+            r.completes,
+            schedule.rounding,
+            |_, rev| lines.push(rev),
+            |rule, rev| breakage.push((rule, rev)),
+        );
+        if reversed.is_err() {
+            return false;
         }
-        let rev = share(cut, cut_done);
-        cut_done += rev;
-        sums.cap_cut -= i128::from(rev);
     }
+    sums.book(
+        schedule.acc_of,
+        out.paid.iter().map(|p| p.slot).zip(open.net_lines()),
+        open.net_breakage(),
+        open.net_cut(),
+    );
     true
 }
 
@@ -1530,28 +1415,19 @@ fn reverse(
     part: &mut Part,
     emit: &mut dyn FnMut(&Line) -> Result<()>,
 ) -> Result<()> {
-    let order_amount = state.amount;
-    let share = |amount: Decimal, done: Decimal| -> Result<Decimal> {
-        let left = amount - done;
-        if completes {
-            return Ok(left);
-        }
-        let rev = match rounding.round_share(amount, x, order_amount) {
-            Some(rev) => rev,
-            None => rounding.round(
-                amount
-                    .checked_mul(x)
-                    .and_then(|v| v.checked_div(order_amount))
-                    .ok_or_else(|| {
-                        overflow(&format!("events[{refund_event}].amount"), "refund share")
-                    })?,
-            ),
-        };
-        Ok(if rev > left { left } else { rev })
-    };
-    for (l, done) in &mut state.lines {
-        let rev = share(l.amount, *done)?;
-        *done += rev;
+    let mut lines: Vec<Decimal> = Vec::with_capacity(state.lines.len());
+    let mut breakage: Vec<(u16, Decimal)> = Vec::new();
+    let cut = state
+        .open
+        .refund(
+            x,
+            completes,
+            rounding,
+            |_, rev| lines.push(rev),
+            |rule, rev| breakage.push((rule, rev)),
+        )
+        .map_err(|e| overflow(&format!("events[{refund_event}].amount"), e.detail()))?;
+    for (l, rev) in state.lines.iter().zip(lines) {
         if rev.is_zero() {
             continue;
         }
@@ -1564,17 +1440,12 @@ fn reverse(
         part.book(&reversal)?;
         emit(&reversal)?;
     }
-    for (rule, amount, done) in &mut state.breakage {
-        let rev = share(*amount, *done)?;
-        *done += rev;
-        if let Some(b) = part.breakage.get_mut(usize::from(*rule)) {
+    for (rule, rev) in breakage {
+        if let Some(b) = part.breakage.get_mut(usize::from(rule)) {
             *b -= rev;
         }
     }
-    let (cut, done) = &mut state.cap_cut;
-    let rev = share(*cut, *done)?;
-    *done += rev;
-    part.cap_cut -= rev;
+    part.cap_cut -= cut;
     Ok(())
 }
 
@@ -1709,27 +1580,8 @@ impl Settlement {
 
 #[cfg(test)]
 mod tests {
-    use super::{pack, unpack, BySeller, IntRate, BUCKET, FAST_LIMIT};
-    use crate::money::{div_round, RoundingMode};
+    use super::{pack, unpack, BySeller, BUCKET, FAST_LIMIT};
     use crate::{Batch, Policy};
-    use rust_decimal::Decimal;
-
-    proptest::proptest! {
-        /// A rate's integer share, whatever its decimals (the ones divided
-        /// by a constant and the others), is the exact product rounded.
-        #[test]
-        fn an_integer_rate_pays_the_rounded_exact_product(
-            m in 0i64..=2_000_000,
-            scale in 0u32..=7,
-            units in -1_000_000_000i64..=1_000_000_000,
-            mode in 0usize..3,
-        ) {
-            let mode = [RoundingMode::HalfUp, RoundingMode::HalfEven, RoundingMode::Down][mode];
-            let rate = IntRate::of(Decimal::new(m, scale)).unwrap();
-            let want = div_round(i128::from(units) * i128::from(m), 10i128.pow(scale), mode);
-            proptest::prop_assert_eq!(rate.pay(units, mode).map(i128::from), Some(want));
-        }
-    }
 
     #[test]
     fn an_entry_keeps_its_place_and_value() {
