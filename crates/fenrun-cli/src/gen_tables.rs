@@ -8,7 +8,7 @@ use arrow_array::builder::{Decimal128Builder, Int64Builder, StringBuilder};
 use arrow_array::{ArrayRef, RecordBatch};
 use fenrun_arrow::write::{TableWriter, BATCH_ROWS};
 use fenrun_arrow::TableFormat;
-use fenrun_testkit::gen::{GenEvent, Generated, LADDER};
+use fenrun_gen::{GenEvent, Generated, LADDER};
 
 use crate::Failure;
 

@@ -330,7 +330,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let io =
                 |e: std::io::Error| Failure::Io(format!("cannot write {}: {e}", out.display()));
             fs::create_dir_all(&out).map_err(io)?;
-            let generated = fenrun_testkit::gen::generate(members, orders, seed);
+            let generated = fenrun_gen::generate(members, orders, seed);
             let mut written = Vec::new();
             if format.contains(&GenFormat::Json) {
                 let file = fs::File::create(out.join("batch.json")).map_err(io)?;

@@ -5,7 +5,7 @@
 //! `tests/vectors/README.md`.
 
 pub mod fuzz;
-pub mod gen;
+pub use fenrun_gen as gen;
 pub mod world;
 
 use std::fs;

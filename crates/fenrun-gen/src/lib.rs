@@ -1,5 +1,8 @@
-//! A seeded synthetic generator of realistic community-retail batches, for
-//! benchmarks, the peer comparison and large tests (`fenrun gen`).
+//! # fenrun-gen — seeded synthetic community-retail batches
+//!
+//! A generator of realistic batches for fenrun's benchmarks, the peer
+//! comparison and large tests (`fenrun gen`), published so that the CLI that
+//! offers it can be.
 //!
 //! Shape: a few roots; preferential-attachment fan-out (a member with many
 //! referrals attracts more); now and then a chain thousands deep; ~10 % of
@@ -251,16 +254,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seeded_and_valid() {
+    fn the_same_seed_gives_the_same_batch() {
         let a = generate(2_000, 10_000, 7);
-        let b = generate(2_000, 10_000, 7);
-        assert_eq!(a.to_json(), b.to_json());
+        assert_eq!(a.to_json(), generate(2_000, 10_000, 7).to_json());
         assert_ne!(a.to_json(), generate(2_000, 10_000, 8).to_json());
-        let policy =
-            fenrun::Policy::from_json(include_str!("../../../examples/reference-policy.json"))
-                .unwrap();
-        let batch = fenrun::Batch::from_json(&a.to_json(), &policy).unwrap();
-        assert_eq!(batch.member_count(), 2_000);
+        assert_eq!(a.members.len(), 2_000);
         let orders = a
             .events
             .iter()
@@ -268,6 +266,5 @@ mod tests {
             .count();
         assert_eq!(orders, 10_000);
         assert!(a.events.len() > orders, "some refunds");
-        fenrun::settle(&policy, &batch).unwrap();
     }
 }
