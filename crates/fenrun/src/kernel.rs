@@ -13,6 +13,9 @@ use crate::money::{div_round, div_round_i64, Rounding, RoundingMode, SHARE_MAX_U
 pub(crate) trait Exact: Copy + Default + PartialOrd + std::fmt::Debug {
     /// Nothing.
     const ZERO: Self;
+    /// Whether the representation declines what it cannot compute, for the
+    /// caller to take the Decimal path (which then books the order instead).
+    const DECLINES: bool;
     /// `self + b`, `None` out of range.
     fn checked_add(self, b: Self) -> Option<Self>;
     /// `self − b` for `b ≤ self`.
@@ -27,6 +30,7 @@ pub(crate) trait Exact: Copy + Default + PartialOrd + std::fmt::Debug {
 
 impl Exact for i64 {
     const ZERO: i64 = 0;
+    const DECLINES: bool = true;
 
     #[inline]
     fn checked_add(self, b: i64) -> Option<i64> {
@@ -66,6 +70,7 @@ impl Exact for i64 {
 
 impl Exact for Decimal {
     const ZERO: Decimal = Decimal::ZERO;
+    const DECLINES: bool = false;
 
     #[inline]
     fn checked_add(self, b: Decimal) -> Option<Decimal> {
@@ -219,56 +224,135 @@ pub(crate) trait SlotOf {
     fn rule(&self) -> u16;
 }
 
+/// How a representation prices the slots of one order: each slot's share of
+/// the order, `round(rate × amount)` at the scale. A trait rather than a
+/// closure so that the price inlines into the kernel's slot loop.
+pub(crate) trait Prices<S> {
+    /// The representation's number.
+    type N: Exact;
+    /// The slot's share of the order; `None` out of range.
+    fn pay(&self, slot: &S) -> Option<Self::N>;
+}
+
+/// Where the kernel books one order's results as it settles it: the
+/// slots that pay members, and each rule's breakage.
+pub(crate) trait Book<N> {
+    /// Slot `slot` pays its member `kept` after the cap (never zero).
+    fn line(&mut self, slot: usize, kept: N);
+    /// Rule `rule` breaks `amount` on this order: its breaking slots' shares
+    /// added up (never zero).
+    fn breakage(&mut self, rule: u16, amount: N);
+}
+
+/// Settle one order (§5.4): `prices.pay(slot)` is each slot's share of the
+/// order (rules in policy order, levels ascending, the shares in
+/// `promised` by slot); a breaking slot's share adds to its rule's
+/// breakage; then `cap` (the cap's own share of the order) is taken from the
+/// members' shares in slot order, and what it leaves of each is kept. Zero
+/// amounts are not booked. Returns what the cap cut.
+///
+/// Every share is computed before anything is booked. A representation
+/// that declines ([`Exact::DECLINES`]) also declines, before booking, an
+/// order whose shares add up beyond its range: the cut and each breakage
+/// are at most that sum, so once booking starts it cannot fail, and a
+/// declined order books nothing.
+#[inline(always)]
+pub(crate) fn order<S: SlotOf, N: Exact>(
+    slots: &[S],
+    prices: &impl Prices<S, N = N>,
+    cap: Option<N>,
+    promised: &mut Vec<N>,
+    book: &mut impl Book<N>,
+) -> Result<N, Overflow> {
+    promised.clear();
+    let mut total = N::ZERO;
+    for s in slots {
+        let amount = prices.pay(s).ok_or(Overflow::Product)?;
+        if N::DECLINES {
+            total = total.checked_add(amount).ok_or(Overflow::Breakage)?;
+        }
+        promised.push(amount);
+    }
+    let mut left = cap;
+    let mut cut = N::ZERO;
+    // The breakage of the rule met last, booked when another rule breaks or
+    // at the end.
+    let mut pending: Option<(u16, N)> = None;
+    for (slot, (s, &amount)) in slots.iter().zip(promised.iter()).enumerate() {
+        if s.breaks() {
+            match &mut pending {
+                Some((r, b)) if *r == s.rule() => {
+                    *b = b.checked_add(amount).ok_or(Overflow::Breakage)?;
+                }
+                _ => {
+                    if let Some((r, b)) = pending.replace((s.rule(), amount)) {
+                        if !b.is_zero() {
+                            book.breakage(r, b);
+                        }
+                    }
+                }
+            }
+            continue;
+        }
+        let kept = match &mut left {
+            Some(l) => {
+                let kept = if *l < amount { *l } else { amount };
+                *l = l.minus(kept);
+                cut = cut
+                    .checked_add(amount.minus(kept))
+                    .ok_or(Overflow::CapCut)?;
+                kept
+            }
+            None => amount,
+        };
+        if !kept.is_zero() {
+            book.line(slot, kept);
+        }
+    }
+    if let Some((r, b)) = pending {
+        if !b.is_zero() {
+            book.breakage(r, b);
+        }
+    }
+    Ok(cut)
+}
+
+/// An [`Outcome`]'s lists as a [`Book`].
+struct Collect<'a, N> {
+    paid: &'a mut Vec<Paid<N>>,
+    breakage: &'a mut Vec<(u16, N)>,
+}
+
+impl<N> Book<N> for Collect<'_, N> {
+    #[inline(always)]
+    fn line(&mut self, slot: usize, kept: N) {
+        self.paid.push(Paid { slot, kept });
+    }
+
+    #[inline(always)]
+    fn breakage(&mut self, rule: u16, amount: N) {
+        self.breakage.push((rule, amount));
+    }
+}
+
 impl<N: Exact> Outcome<N> {
-    /// Settle one order (§5.4): `pay(slot)` is each slot's share of the
-    /// order (rules in policy order, levels ascending); a breaking slot's
-    /// share adds to its rule's breakage; then `cap` (the cap's own share of
-    /// the order) is taken from the members' shares in slot order, and what
-    /// it leaves of each is kept. Zero amounts are not kept. On an error the
-    /// outcome is to be discarded.
+    /// Settle one order with [`order`], keeping what it books. On an error
+    /// the outcome is to be discarded.
     #[inline(always)]
     pub(crate) fn order<S: SlotOf>(
         &mut self,
         slots: &[S],
-        mut pay: impl FnMut(&S) -> Option<N>,
+        prices: &impl Prices<S, N = N>,
         cap: Option<N>,
     ) -> Result<(), Overflow> {
-        self.promised.clear();
         self.paid.clear();
         self.breakage.clear();
         self.cap = cap;
-        self.cut = N::ZERO;
-        for s in slots {
-            self.promised.push(pay(s).ok_or(Overflow::Product)?);
-        }
-        let mut left = cap;
-        for (slot, (s, &amount)) in slots.iter().zip(&self.promised).enumerate() {
-            if s.breaks() {
-                // One breakage amount per rule: its slots' shares added up.
-                match self.breakage.last_mut() {
-                    Some((r, b)) if *r == s.rule() => {
-                        *b = b.checked_add(amount).ok_or(Overflow::Breakage)?;
-                    }
-                    _ => self.breakage.push((s.rule(), amount)),
-                }
-                continue;
-            }
-            let kept = match left {
-                Some(l) if l < amount => l,
-                _ => amount,
-            };
-            if let Some(l) = &mut left {
-                *l = l.minus(kept);
-                self.cut = self
-                    .cut
-                    .checked_add(amount.minus(kept))
-                    .ok_or(Overflow::CapCut)?;
-            }
-            if !kept.is_zero() {
-                self.paid.push(Paid { slot, kept });
-            }
-        }
-        self.breakage.retain(|(_, b)| !b.is_zero());
+        let mut book = Collect {
+            paid: &mut self.paid,
+            breakage: &mut self.breakage,
+        };
+        self.cut = order(slots, prices, cap, &mut self.promised, &mut book)?;
         Ok(())
     }
 }
@@ -363,7 +447,7 @@ mod tests {
     use proptest::prelude::*;
     use rust_decimal::Decimal;
 
-    use super::{Base, Exact, IntRate, Open, Outcome, Overflow, SlotOf};
+    use super::{Base, Exact, IntRate, Open, Outcome, Overflow, Prices, SlotOf};
     use crate::money::{div_round, money_string, Rounding, RoundingMode, SHARE_MAX_UNITS};
 
     #[derive(Debug, Clone, Copy)]
@@ -379,6 +463,16 @@ mod tests {
         }
         fn rule(&self) -> u16 {
             self.rule
+        }
+    }
+
+    /// Prices by a function of the slot's rate.
+    struct ByRate<F>(F);
+
+    impl<N: Exact, F: Fn(Decimal) -> Option<N>> Prices<TestSlot> for ByRate<F> {
+        type N = N;
+        fn pay(&self, slot: &TestSlot) -> Option<N> {
+            (self.0)(slot.rate)
         }
     }
 
@@ -412,7 +506,7 @@ mod tests {
             None => None,
             Some(r) => Some(pay(r).ok_or(Overflow::Product)?),
         };
-        out.order(slots, |s| pay(s.rate), cap)?;
+        out.order(slots, &ByRate(&pay), cap)?;
         let mut open = Open::<N>::default();
         open.reset(amount, &out);
         let mut reversed = Vec::new();

@@ -19,7 +19,7 @@ use crate::graph::NONE;
 use crate::ids::RankIdx;
 use crate::ids::RuleId;
 use crate::index::Packed;
-use crate::kernel::{Base, IntRate, Open, Outcome, Overflow, SlotOf};
+use crate::kernel::{self, Base, Book, IntRate, Open, Outcome, Overflow, Prices, SlotOf};
 use crate::money::Rounding;
 use crate::policy::Policy;
 use crate::rank::{evaluate, RankChange, Ranking};
@@ -1079,7 +1079,7 @@ impl<'a> Engine<'a> {
             Some(rate) => Some(base.pay(rate).ok_or_else(|| fail(Overflow::Product))?),
         };
         o.out
-            .order(schedule, |s| base.pay(rates.get(s.rate)), cap)
+            .order(schedule, &DecimalPrices { base, rates }, cap)
             .map_err(fail)?;
         o.lines.clear();
         for p in &o.out.paid {
@@ -1315,27 +1315,71 @@ struct UnitSchedule<'a> {
 }
 
 impl UnitSchedule<'_> {
-    /// The kernel's outcome of an order of `units` in units.
+    /// The cap and the slots' prices of an order of `units` in units.
     #[inline(always)]
-    fn order(&self, units: i64, out: &mut Outcome<i64>) -> std::result::Result<(), Overflow> {
+    fn prices(&self, units: i64) -> std::result::Result<(Option<i64>, UnitPrices<'_>), Overflow> {
         let mode = self.rounding.mode;
-        let pay = |r: Option<IntRate>| r.and_then(|r| r.pay(units, mode));
         let cap = match self.cap {
             None => None,
-            Some(rate) => Some(pay(rate).ok_or(Overflow::Product)?),
+            Some(rate) => Some(
+                rate.and_then(|r| r.pay(units, mode))
+                    .ok_or(Overflow::Product)?,
+            ),
         };
-        out.order(
-            self.slots,
-            |s| pay(self.rates.get(s.rate as usize).copied().flatten()),
-            cap,
-        )
+        let prices = UnitPrices {
+            rates: self.rates,
+            units,
+            mode,
+        };
+        Ok((cap, prices))
+    }
+
+    /// The kernel's outcome of an order of `units` in units.
+    fn order(&self, units: i64, out: &mut Outcome<i64>) -> std::result::Result<(), Overflow> {
+        let (cap, prices) = self.prices(units)?;
+        out.order(self.slots, &prices, cap)
     }
 }
 
-/// One order without refunds settled in units of the scale and booked into
-/// the seller's accumulators and the run's sums. Returns `false`, having
-/// booked nothing, when the integer representation declines: the caller
-/// then takes the Decimal path.
+/// The integer representation's prices of one order's slots.
+struct UnitPrices<'a> {
+    rates: &'a [Option<IntRate>],
+    units: i64,
+    mode: crate::money::RoundingMode,
+}
+
+impl Prices<Slot> for UnitPrices<'_> {
+    type N = i64;
+
+    #[inline(always)]
+    fn pay(&self, s: &Slot) -> Option<i64> {
+        self.rates
+            .get(s.rate as usize)
+            .copied()
+            .flatten()
+            .and_then(|r| r.pay(self.units, self.mode))
+    }
+}
+
+/// The Decimal representation's prices of one order's slots.
+struct DecimalPrices<'a> {
+    base: Base,
+    rates: &'a RateTable,
+}
+
+impl Prices<Slot> for DecimalPrices<'_> {
+    type N = Decimal;
+
+    #[inline]
+    fn pay(&self, s: &Slot) -> Option<Decimal> {
+        self.base.pay(self.rates.get(s.rate))
+    }
+}
+
+/// One order without refunds settled in units of the scale, booked by the
+/// kernel straight into the seller's accumulators and the run's sums.
+/// Returns `false`, having booked nothing, when the integer representation
+/// declines: the caller then takes the Decimal path.
 #[inline]
 fn order_in_units(
     units: i64,
@@ -1343,17 +1387,54 @@ fn order_in_units(
     sums: &mut UnitSums,
     scratch: &mut UnitScratch,
 ) -> bool {
-    let out = &mut scratch.out;
-    if schedule.order(units, out).is_err() {
+    let Ok((cap, prices)) = schedule.prices(units) else {
         return false;
+    };
+    let mut book = UnitBook {
+        sums,
+        acc_of: schedule.acc_of,
+    };
+    match kernel::order(
+        schedule.slots,
+        &prices,
+        cap,
+        &mut scratch.out.promised,
+        &mut book,
+    ) {
+        Ok(cut) => {
+            sums.cap_cut += i128::from(cut);
+            true
+        }
+        Err(_) => false,
     }
-    sums.book(
-        schedule.acc_of,
-        out.paid.iter().map(|p| (p.slot, p.kept)),
-        out.breakage.iter().copied(),
-        out.cut,
-    );
-    true
+}
+
+/// The seller's accumulators and the run's sums as the kernel's [`Book`].
+struct UnitBook<'a> {
+    sums: &'a mut UnitSums,
+    acc_of: &'a [usize],
+}
+
+impl Book<i64> for UnitBook<'_> {
+    #[inline(always)]
+    fn line(&mut self, slot: usize, kept: i64) {
+        if let Some(a) = self
+            .acc_of
+            .get(slot)
+            .and_then(|&k| self.sums.acc.get_mut(k))
+        {
+            a.2 += i128::from(kept);
+            a.3 = true;
+        }
+        self.sums.paid += i128::from(kept);
+    }
+
+    #[inline(always)]
+    fn breakage(&mut self, rule: u16, amount: i64) {
+        if let Some(t) = self.sums.breakage.get_mut(usize::from(rule)) {
+            *t += i128::from(amount);
+        }
+    }
 }
 
 /// One order with refunds settled and reversed in units of the scale, and
