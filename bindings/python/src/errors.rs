@@ -57,7 +57,7 @@ create_exception!(
     InternalError,
     FenrunError,
     "A bug in fenrun: the core stopped where it never should. Please report it with the \
-     input that caused it. ``code`` is ``\"internal\"``."
+     input that caused it. ``code`` and ``family`` are ``\"internal\"``."
 );
 
 /// The exception class of a family.
@@ -69,6 +69,7 @@ pub fn class_of(py: Python<'_>, family: ErrorFamily) -> Bound<'_, PyType> {
         ErrorFamily::Limit => py.get_type::<LimitError>(),
         ErrorFamily::Arithmetic => py.get_type::<ArithmeticError>(),
         ErrorFamily::Output => py.get_type::<OutputError>(),
+        ErrorFamily::Internal => py.get_type::<InternalError>(),
         // A family added to the core before this binding learnt it.
         _ => py.get_type::<FenrunError>(),
     }
@@ -129,17 +130,7 @@ impl Failure {
     pub fn into_py(self, py: Python<'_>) -> PyErr {
         match self {
             Failure::Core(e) => to_py(py, &e),
-            Failure::Panic(what) => raise(
-                py,
-                py.get_type::<InternalError>(),
-                "internal",
-                "internal",
-                "",
-                format!(
-                    "fenrun bug: the core panicked ({what}); please report it with the input \
-                     that caused it"
-                ),
-            ),
+            Failure::Panic(what) => to_py(py, &fenrun::Error::panic(&what)),
         }
     }
 }

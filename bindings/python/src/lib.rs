@@ -257,6 +257,52 @@ fn core_table(
     Ok(table.into_pyarrow(py)?.unbind())
 }
 
+/// A JSON document of the core's whose leaves are money strings (or null),
+/// as nested dicts (in the document's key order) of ``Decimal`` and ``None``.
+fn money_tree(py: Python<'_>, json: &str) -> PyResult<Py<PyAny>> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(json);
+    MoneyTree(py)
+        .deserialize(&mut de)
+        .map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+struct MoneyTree<'py>(Python<'py>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for MoneyTree<'_> {
+    type Value = Py<PyAny>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Py<PyAny>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for MoneyTree<'_> {
+    type Value = Py<PyAny>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("money strings, nulls and objects of them")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Py<PyAny>, E> {
+        decimal(self.0, s.to_owned()).map_err(E::custom)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Py<PyAny>, E> {
+        Ok(self.0.None())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Py<PyAny>, A::Error> {
+        use serde::de::Error;
+        let out = PyDict::new(self.0);
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(MoneyTree(self.0))?;
+            out.set_item(key, value).map_err(A::Error::custom)?;
+        }
+        Ok(out.into_any().unbind())
+    }
+}
+
 fn decimal(py: Python<'_>, text: String) -> PyResult<Py<PyAny>> {
     Ok(convert::DECIMAL
         .import(py, "decimal", "Decimal")?
@@ -354,24 +400,9 @@ impl Settlement {
     /// The summary: ``net_sales``, ``total_paid``, ``payout_ratio`` (``None``
     /// without sales), ``breakage`` by rule and ``cap_cut``, as ``Decimal``.
     #[getter]
-    fn summary(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
-        let s = &self.settled;
-        let scale = s.scale();
-        let money = |d| decimal(py, fenrun::money_string(d, scale));
-        let out = PyDict::new(py);
-        out.set_item("net_sales", money(s.net_sales())?)?;
-        out.set_item("total_paid", money(s.total_paid())?)?;
-        match s.payout_ratio() {
-            Some(r) => out.set_item("payout_ratio", decimal(py, fenrun::short_string(r))?)?,
-            None => out.set_item("payout_ratio", py.None())?,
-        }
-        let breakage = PyDict::new(py);
-        for (rule, b) in s.breakage() {
-            breakage.set_item(rule, money(b)?)?;
-        }
-        out.set_item("breakage", breakage)?;
-        out.set_item("cap_cut", money(s.cap_cut())?)?;
-        Ok(out.unbind())
+    fn summary(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        // The core's §9 summary object, every amount as a Decimal.
+        money_tree(py, &self.settled.summary_json())
     }
 
     /// What ``member`` earns in the batch, or ``None`` if it earns nothing.
@@ -529,12 +560,14 @@ fn settle(
         refunds,
     };
     let (prepared, settled) = prepared_then(py, policy, &args, round_float_money, |prepared| {
-        let engine = prepared.borrow_dependent();
-        let settled = if lines {
-            engine.settle()?
+        let kept = if lines {
+            fenrun::Lines::Keep
         } else {
-            engine.settle_totals()?
+            fenrun::Lines::TotalsOnly
         };
+        let settled = prepared
+            .borrow_dependent()
+            .settle_with(fenrun::SettleOptions::default().lines(kept))?;
         Ok((prepared, settled))
     })?;
     Ok(Settlement {
@@ -592,7 +625,6 @@ fn evaluate_ranks(
 fn error_class(py: Python<'_>, code: &str) -> PyResult<Py<pyo3::types::PyType>> {
     match fenrun::ErrorFamily::of_code(code) {
         Some(f) => Ok(errors::class_of(py, f).unbind()),
-        None if code == "internal" => Ok(py.get_type::<errors::InternalError>().unbind()),
         None => Err(PyValueError::new_err(format!(
             "unknown error code {code:?}"
         ))),

@@ -2,15 +2,24 @@
 // This file converts inputs (objects → JSON text), turns the core's error
 // reports into FenrunError, and keeps each settlement's session for explain().
 // Every rule, default, rounding and message is the core's.
-import initWasm, { initSync as initWasmSync, Session, checkPolicy, errorCodes, version as wasmVersion } from "./wasm/fenrun_wasm.js";
+import initWasm, { initSync as initWasmSync, Session, checkPolicy, errorCodes, panicReport, version as wasmVersion } from "./wasm/fenrun_wasm.js";
 
 let ready = false;
+// The core's report for a trap, with a marker where its detail goes: read
+// once at start-up, since a module that trapped is not called again.
+const DETAIL = "\u0000";
+let trapReport = null;
+
+function loaded() {
+  trapReport = JSON.parse(panicReport(DETAIL));
+  ready = true;
+}
 
 /** Load the WebAssembly module (browsers: `await init()` once before any call). */
 export async function init(moduleOrPath) {
   if (!ready) {
     await initWasm(moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath });
-    ready = true;
+    loaded();
   }
 }
 
@@ -18,7 +27,7 @@ export async function init(moduleOrPath) {
 export function initSync(module) {
   if (!ready) {
     initWasmSync({ module });
-    ready = true;
+    loaded();
   }
 }
 
@@ -40,12 +49,7 @@ function guard(f) {
   } catch (e) {
     if (typeof e === "string" && e.startsWith("{")) throw new FenrunError(JSON.parse(e));
     if (e instanceof WebAssembly.RuntimeError) {
-      throw new FenrunError({
-        code: "internal",
-        family: "internal",
-        path: "",
-        message: `fenrun bug: the core stopped (${e.message}); please report it with the input`,
-      });
+      throw new FenrunError({ ...trapReport, message: trapReport.message.replace(DETAIL, e.message) });
     }
     throw e;
   }

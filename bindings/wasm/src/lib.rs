@@ -48,6 +48,14 @@ pub fn error_codes() -> String {
     serde_json::to_string(fenrun::Error::CODES).unwrap_or_default()
 }
 
+/// The core's report of a trap (a panic of the core) whose detail is
+/// `what`, as JSON: the wrapper reads it at start-up and fills it in when a
+/// call traps, since a trapped module is not called again.
+#[wasm_bindgen(js_name = panicReport)]
+pub fn panic_report(what: &str) -> String {
+    fenrun::error_json(&fenrun::Error::panic(what))
+}
+
 /// A policy and a batch, validated, with ranks evaluated and rules prepared:
 /// settle, explain and show progress without evaluating twice.
 #[wasm_bindgen]
@@ -84,13 +92,16 @@ impl Session {
     /// without `lines`, what `fenrun settle --no-lines` prints (`"lines": []`).
     #[wasm_bindgen(js_name = settleJson)]
     pub fn settle_json(&self, lines: bool) -> Result<String, JsValue> {
-        let engine = self.prepared.borrow_dependent();
-        let settled = if lines {
-            engine.settle()
+        let kept = if lines {
+            fenrun::Lines::Keep
         } else {
-            engine.settle_totals()
+            fenrun::Lines::TotalsOnly
         };
-        settled.map(|s| s.to_json()).map_err(|e| thrown(&e))
+        self.prepared
+            .borrow_dependent()
+            .settle_with(fenrun::SettleOptions::default().lines(kept))
+            .map(|s| s.to_json())
+            .map_err(|e| thrown(&e))
     }
 
     /// `{"rank_changes": [...]}` as canonical JSON, what `fenrun ranks` prints.

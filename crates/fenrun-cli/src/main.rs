@@ -284,8 +284,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             clock.lap("ranks");
             let s = match (&lines_out, no_lines) {
                 (Some(path), _) => fenrun_arrow::settle_lines_to_file(&engine, &p, path)?,
-                (None, true) => engine.settle_totals_parallel(threads)?,
-                (None, false) => engine.settle()?,
+                (None, no_lines) => {
+                    let lines = if no_lines {
+                        fenrun::Lines::TotalsOnly
+                    } else {
+                        fenrun::Lines::Keep
+                    };
+                    let options = fenrun::SettleOptions::default().lines(lines);
+                    engine.settle_with(options.threads(threads))?
+                }
             };
             clock.lap("settle");
             // The settlement names members and events by shared ids: the

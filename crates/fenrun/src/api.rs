@@ -60,6 +60,25 @@ impl crate::Settlement {
         crate::output::settlement_json(self)
     }
 
+    /// The §9 `summary` object alone as canonical JSON: `net_sales`,
+    /// `total_paid`, `payout_ratio` (null without sales), `breakage` by rule
+    /// and `cap_cut`, every amount a string.
+    ///
+    /// ```
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 1,
+    ///   "ranks": [{"id": "member", "rate": "0.10"}], "rules": [{"id": "d", "type": "differential"}]}"#)?;
+    /// let batch = fenrun::Batch::from_json(r#"{"members": [{"id": "m1"}],
+    ///   "events": [{"id": "o1", "seller": "m1", "amount": "10.00"}]}"#, &policy)?;
+    /// assert_eq!(
+    ///     fenrun::settle(&policy, &batch)?.summary_json(),
+    ///     r#"{"net_sales":"10.00","total_paid":"1.00","payout_ratio":"0.1","breakage":{"d":"0.00"},"cap_cut":"0.00"}"#
+    /// );
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn summary_json(&self) -> String {
+        crate::output::summary_json(self)
+    }
+
     /// Write the canonical §9 JSON to `w` (the same bytes as [`Settlement::to_json`](crate::Settlement::to_json)),
     /// without holding the document in memory.
     pub fn write_json<W: std::io::Write>(&self, w: W) -> std::io::Result<()> {

@@ -659,6 +659,20 @@ impl Error {
         self
     }
 
+    /// The error a binding reports for a panic of the core it caught (or, in
+    /// WebAssembly, a trap): an [`Error::Internal`] whose detail is `what`.
+    ///
+    /// ```
+    /// let e = fenrun::Error::panic("index out of bounds");
+    /// assert_eq!((e.code(), e.family().name(), e.path()), ("internal", "internal", "$"));
+    /// ```
+    pub fn panic(what: &str) -> Error {
+        Error::Internal {
+            path: "$".to_owned(),
+            detail: format!("the core stopped ({what})"),
+        }
+    }
+
     /// Every code this library can return, for bindings to check their mapping against.
     pub const CODES: &'static [&'static str] = &[
         "invalid_json",

@@ -65,4 +65,4 @@ pub use money::{money_string, short_string, Rounding, RoundingMode};
 pub use policy::{Policy, Rank};
 pub use rank::{Because, LeafProgress, Params, Progress, RankChange};
 pub use rule::{Differential, Levels, Peer, PeerMatch, Pool, Rule, RuleKind, Split};
-pub use settle::{Engine, LineView, Part, Settlement};
+pub use settle::{Engine, LineView, Lines, Part, SettleOptions, Settlement};

@@ -165,6 +165,10 @@ fn to_string<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
+pub(crate) fn summary_json(s: &Settlement) -> String {
+    to_string(&Summary(s))
+}
+
 pub(crate) fn settlement_json(s: &Settlement) -> String {
     to_string(s)
 }

@@ -440,6 +440,60 @@ impl Reversible {
     }
 }
 
+/// Which lines a settlement keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Lines {
+    /// Every line, in output order (SPEC §9).
+    #[default]
+    Keep,
+    /// None: totals, rank changes and summary only (the fastest form, and
+    /// the only one that uses more than one thread).
+    TotalsOnly,
+}
+
+/// How [`Engine::settle_with`] settles: the one place that picks the
+/// variant, so that the CLI and the bindings do not.
+///
+/// ```
+/// let options = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly).threads(2);
+/// assert_eq!(options.threads, 2);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SettleOptions {
+    /// Which lines to keep.
+    pub lines: Lines,
+    /// Threads for a totals-only settlement (at least 1; lines are kept on
+    /// one thread, in input order).
+    pub threads: usize,
+}
+
+impl Default for SettleOptions {
+    fn default() -> SettleOptions {
+        SettleOptions {
+            lines: Lines::Keep,
+            threads: 1,
+        }
+    }
+}
+
+impl SettleOptions {
+    /// The same options keeping `lines`.
+    #[must_use]
+    pub fn lines(mut self, lines: Lines) -> SettleOptions {
+        self.lines = lines;
+        self
+    }
+
+    /// The same options on `threads` threads (0 counts as 1).
+    #[must_use]
+    pub fn threads(mut self, threads: usize) -> SettleOptions {
+        self.threads = threads.max(1);
+        self
+    }
+}
+
 /// A policy applied to a batch: ranks and activity evaluated, rules prepared.
 #[derive(Debug)]
 pub struct Engine<'a> {
@@ -646,6 +700,31 @@ impl<'a> Engine<'a> {
     pub fn is_active(&self, id: &str) -> Option<bool> {
         let m = self.batch.ids.position(id)?;
         self.ranking.active.get(m).copied()
+    }
+
+    /// Settle the whole batch as `options` say: every line kept, or totals
+    /// only on one thread or several (the same bytes either way, §10.6).
+    ///
+    /// ```
+    /// # let policy = fenrun::Policy::from_json(r#"{"version":1,"ranks":[{"id":"member","rate":"0.1"}],"rules":[{"id":"d","type":"differential"}]}"#)?;
+    /// # let batch = fenrun::Batch::from_json(r#"{"members":[{"id":"m1"}],"events":[{"id":"o1","seller":"m1","amount":"10"}]}"#, &policy)?;
+    /// let engine = fenrun::Engine::new(&policy, &batch)?;
+    /// let all = engine.settle_with(fenrun::SettleOptions::default())?;
+    /// let totals = engine.settle_with(
+    ///     fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly).threads(2),
+    /// )?;
+    /// assert_eq!((all.line_count(), totals.line_count()), (1, 0));
+    /// assert_eq!(all.total_of("m1"), totals.total_of("m1"));
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn settle_with(&self, options: SettleOptions) -> Result<Settlement> {
+        match options.lines {
+            Lines::Keep => self.settle(),
+            Lines::TotalsOnly if options.threads > 1 => {
+                self.settle_totals_parallel(options.threads)
+            }
+            Lines::TotalsOnly => self.settle_totals(),
+        }
     }
 
     /// Settle the whole batch, keeping every line.
