@@ -21,6 +21,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "docs (rustdoc warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
+step "the published crates package and build on their own (cargo publish --dry-run)"
+cargo publish --dry-run --locked -p fenrun -p fenrun-gen -p fenrun-arrow -p fenrun-cli
+
 step "unit, vector, property and doc tests"
 cargo test --workspace --locked
 
