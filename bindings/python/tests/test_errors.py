@@ -12,6 +12,7 @@ FAMILY_CLASSES = {
     "limit": fenrun.LimitError,
     "arithmetic": fenrun.ArithmeticError,
     "output": fenrun.OutputError,
+    "internal": fenrun.InternalError,
 }
 
 POLICY = {"version": 1, "ranks": [{"id": "member"}, {"id": "group_owner", "rate": "0.10"}],
