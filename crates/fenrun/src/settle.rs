@@ -1376,9 +1376,6 @@ impl UnitSums {
 struct UnitScratch {
     out: Outcome<i64>,
     open: Open<i64>,
-    /// A refund's reversals, not needed by the totals (the net is read at the end).
-    lines: Vec<i64>,
-    breakage: Vec<(u16, i64)>,
 }
 
 /// A seller's schedule as the integer paths read it.
@@ -1528,12 +1525,7 @@ fn refunded_in_units(
     sums: &mut UnitSums,
     scratch: &mut UnitScratch,
 ) -> bool {
-    let UnitScratch {
-        out,
-        open,
-        lines,
-        breakage,
-    } = scratch;
+    let UnitScratch { out, open } = scratch;
     if schedule.order(units, out).is_err() {
         return false;
     }
@@ -1543,14 +1535,14 @@ fn refunded_in_units(
         if r.units == 0 {
             return false;
         }
-        lines.clear();
-        breakage.clear();
+        // Each refund's reversals are not booked one by one: the net of
+        // every amount is read once the order's refunds are all taken.
         let reversed = open.refund(
             r.units,
             r.completes,
             schedule.rounding,
-            |_, rev| lines.push(rev),
-            |rule, rev| breakage.push((rule, rev)),
+            |_, _| {},
+            |_, _| {},
         );
         if reversed.is_err() {
             return false;
