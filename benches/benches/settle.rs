@@ -6,8 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // bench set-up: generated inputs
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use fenrun::{Batch, Engine, Policy};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use fenrun::{Batch, Engine, Lines, Policy, SettleOptions};
 use fenrun_benches::{batch_json, chain_json, load, single_rule_policy, REFERENCE_POLICY, RULES};
 
 fn sizes() -> Vec<usize> {
@@ -34,7 +34,13 @@ fn build_and_ranks(c: &mut Criterion) {
         g.bench_with_input(
             BenchmarkId::new("rank_evaluation", n),
             &batch,
-            |b, batch| b.iter(|| Engine::new(&policy, batch).unwrap()),
+            |b, batch| {
+                b.iter_batched(
+                    || batch.clone(),
+                    |batch| Engine::new(&policy, batch).unwrap(),
+                    BatchSize::LargeInput,
+                )
+            },
         );
     }
     g.finish();
@@ -47,10 +53,11 @@ fn rules_alone(c: &mut Criterion) {
     let json = batch_json(n, 10 * n);
     for (name, rule) in RULES {
         let (policy, batch) = load(&single_rule_policy(rule), &json);
-        let engine = Engine::new(&policy, &batch).unwrap();
+        let engine = Engine::new(&policy, batch).unwrap();
+        let stream = SettleOptions::default().lines(Lines::Stream);
         g.throughput(Throughput::Elements(10 * n as u64));
         g.bench_function(BenchmarkId::new(name, n), |b| {
-            b.iter(|| engine.settle_streaming(|_| Ok(())).unwrap())
+            b.iter(|| engine.settle_with(stream).unwrap())
         });
     }
     g.finish();
@@ -66,7 +73,17 @@ fn bench_totals(
 ) {
     g.throughput(Throughput::Elements(elements as u64));
     g.bench_function(BenchmarkId::new("settle_totals", n), |b| {
-        b.iter(|| Engine::new(policy, batch).unwrap().settle_totals().unwrap())
+        let totals = SettleOptions::default().lines(Lines::TotalsOnly);
+        b.iter_batched(
+            || batch.clone(),
+            |batch| {
+                Engine::new(policy, batch)
+                    .unwrap()
+                    .settle_with(totals)
+                    .unwrap()
+            },
+            BatchSize::LargeInput,
+        )
     });
 }
 

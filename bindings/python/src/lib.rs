@@ -25,22 +25,6 @@ use pyo3::types::{PyDict, PyTuple};
 use crate::convert::{BatchArgs, BatchInput, Document};
 use crate::errors::{guarded, Failure};
 
-/// What an engine borrows: the validated policy and batch.
-struct Inputs {
-    policy: Arc<fenrun::Policy>,
-    batch: Batch,
-}
-
-self_cell::self_cell!(
-    /// A batch with ranks evaluated and rules prepared, owning its inputs, so
-    /// that a settlement can still explain its orders.
-    struct Prepared {
-        owner: Inputs,
-        #[covariant]
-        dependent: Engine,
-    }
-);
-
 /// A profit-split policy (SPEC §1): ranks, upgrade conditions, rules, rounding.
 ///
 /// Build it from JSON text, a file or a dict. The policy is checked by
@@ -211,7 +195,7 @@ fn prepare(
     policy: Arc<fenrun::Policy>,
     input: BatchInput,
     round_float_money: bool,
-) -> Result<Prepared, Failure> {
+) -> Result<Engine, Failure> {
     let batch = match input {
         BatchInput::Document(Document::Text(t)) => Batch::from_json(&t, &policy)?,
         BatchInput::Document(Document::Value(v)) => Batch::from_value(v, &policy)?,
@@ -224,9 +208,7 @@ fn prepare(
             t.into_batch_with(&policy, &opts)?
         }
     };
-    Ok(Prepared::try_new(Inputs { policy, batch }, |i| {
-        Engine::new(&i.policy, &i.batch)
-    })?)
+    Ok(Engine::new(&policy, batch)?)
 }
 
 /// Convert the arguments (with the GIL), then prepare the engine and run
@@ -236,7 +218,7 @@ fn prepared_then<T: Send>(
     policy: &Bound<'_, PyAny>,
     args: &BatchArgs<'_, '_>,
     round_float_money: bool,
-    then: impl FnOnce(Prepared) -> Result<T, Failure> + Send,
+    then: impl FnOnce(Engine) -> Result<T, Failure> + Send,
 ) -> PyResult<T> {
     let policy = policy_arg(py, policy)?;
     let input = args.convert()?;
@@ -330,7 +312,7 @@ fn dataframe(py: Python<'_>, table: Py<PyAny>, library: &str) -> PyResult<Py<PyA
 /// ``fenrun settle``.
 #[pyclass(module = "fenrun", frozen)]
 struct Settlement {
-    prepared: Prepared,
+    prepared: Engine,
     settled: fenrun::Settlement,
     kept_lines: bool,
     lines: PyOnceLock<Py<PyAny>>,
@@ -366,7 +348,7 @@ impl Settlement {
                  summary are complete)",
             ));
         }
-        let rate_scale = self.prepared.borrow_owner().policy.rate_scale();
+        let rate_scale = self.prepared.policy().rate_scale();
         self.lines
             .get_or_try_init(py, || {
                 core_table(py, || fenrun_arrow::lines_batch(&self.settled, rate_scale))
@@ -437,7 +419,7 @@ impl Settlement {
     /// spread differential: m9 (group_owner, rate 0.1), first paid in the chain: 0.1 × 120.00 = 12.00
     /// spread differential: m4 (team_leader, rate 0.15) over m9 (group_owner, 0.1): 0.05 × 120.00 = 6.00
     fn explain(&self, py: Python<'_>, order_id: &str) -> PyResult<Vec<String>> {
-        py.detach(|| guarded(|| Ok(self.prepared.borrow_dependent().explain(order_id)?)))
+        py.detach(|| guarded(|| Ok(self.prepared.explain(order_id)?)))
             .map_err(|f| f.into_py(py))
     }
 
@@ -474,7 +456,7 @@ impl Settlement {
 /// activity, and the rank changes with their reasons.
 #[pyclass(module = "fenrun", frozen)]
 struct RankEvaluation {
-    prepared: Prepared,
+    prepared: Engine,
 }
 
 #[pymethods]
@@ -483,32 +465,29 @@ impl RankEvaluation {
     #[getter]
     fn rank_changes(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         core_table(py, || {
-            fenrun_arrow::rank_changes_batch(self.prepared.borrow_dependent().rank_changes())
+            fenrun_arrow::rank_changes_batch(self.prepared.rank_changes())
         })
     }
 
     /// ``member``'s evaluated rank, or ``None`` for an unknown member.
     fn rank_of(&self, member: &str) -> Option<String> {
-        self.prepared
-            .borrow_dependent()
-            .rank_of(member)
-            .map(str::to_owned)
+        self.prepared.rank_of(member).map(str::to_owned)
     }
 
     /// Whether ``member`` is active (``active_if``), or ``None`` for an unknown member.
     fn is_active(&self, member: &str) -> Option<bool> {
-        self.prepared.borrow_dependent().is_active(member)
+        self.prepared.is_active(member)
     }
 
     /// ``{"rank_changes": [...]}`` as canonical JSON, what ``fenrun ranks`` prints.
     fn to_json(&self) -> String {
-        self.prepared.borrow_dependent().rank_changes_json()
+        self.prepared.rank_changes_json()
     }
 
     fn __repr__(&self) -> String {
         format!(
             "RankEvaluation(rank_changes={})",
-            self.prepared.borrow_dependent().rank_changes().len()
+            self.prepared.rank_changes().len()
         )
     }
 }
@@ -565,9 +544,7 @@ fn settle(
         } else {
             fenrun::Lines::TotalsOnly
         };
-        let settled = prepared
-            .borrow_dependent()
-            .settle_with(fenrun::SettleOptions::default().lines(kept))?;
+        let settled = prepared.settle_with(fenrun::SettleOptions::default().lines(kept))?;
         Ok((prepared, settled))
     })?;
     Ok(Settlement {

@@ -6,27 +6,12 @@
 //! as a JSON string. Every rule, default, rounding and message is the core's.
 #![deny(missing_docs)]
 
-use std::sync::Arc;
-
 use fenrun::{Batch, Engine, Policy};
 use wasm_bindgen::prelude::*;
 
 fn thrown(e: &fenrun::Error) -> JsValue {
     JsValue::from_str(&fenrun::error_json(e))
 }
-
-struct Inputs {
-    policy: Arc<Policy>,
-    batch: Batch,
-}
-
-self_cell::self_cell!(
-    struct Prepared {
-        owner: Inputs,
-        #[covariant]
-        dependent: Engine,
-    }
-);
 
 /// Validate a policy given as JSON text; throws the error report.
 #[wasm_bindgen(js_name = checkPolicy)]
@@ -60,7 +45,7 @@ pub fn panic_report(what: &str) -> String {
 /// settle, explain and show progress without evaluating twice.
 #[wasm_bindgen]
 pub struct Session {
-    prepared: Prepared,
+    prepared: Engine,
 }
 
 #[wasm_bindgen]
@@ -70,8 +55,8 @@ impl Session {
     /// (`number_money`).
     #[wasm_bindgen(constructor)]
     pub fn new(policy: &str, batch: &str, strings_only: bool) -> Result<Session, JsValue> {
-        let open = || -> fenrun::Result<Prepared> {
-            let policy = Arc::new(Policy::from_json(policy)?);
+        let open = || -> fenrun::Result<Engine> {
+            let policy = Policy::from_json(policy)?;
             let batch = if strings_only {
                 let value = fenrun::input::value_from_json(batch)?;
                 fenrun::input::require_string_money(&value)?;
@@ -79,9 +64,7 @@ impl Session {
             } else {
                 Batch::from_json(batch, &policy)?
             };
-            Prepared::try_new(Inputs { policy, batch }, |i| {
-                Engine::new(&i.policy, &i.batch)
-            })
+            Engine::new(&policy, batch)
         };
         open()
             .map(|prepared| Session { prepared })
@@ -98,7 +81,6 @@ impl Session {
             fenrun::Lines::TotalsOnly
         };
         self.prepared
-            .borrow_dependent()
             .settle_with(fenrun::SettleOptions::default().lines(kept))
             .map(|s| s.to_json())
             .map_err(|e| thrown(&e))
@@ -107,23 +89,19 @@ impl Session {
     /// `{"rank_changes": [...]}` as canonical JSON, what `fenrun ranks` prints.
     #[wasm_bindgen(js_name = ranksJson)]
     pub fn ranks_json(&self) -> String {
-        self.prepared.borrow_dependent().rank_changes_json()
+        self.prepared.rank_changes_json()
     }
 
     /// One order's lines in words, as a JSON array of strings.
     pub fn explain(&self, order: &str) -> Result<String, JsValue> {
-        let lines = self
-            .prepared
-            .borrow_dependent()
-            .explain(order)
-            .map_err(|e| thrown(&e))?;
+        let lines = self.prepared.explain(order).map_err(|e| thrown(&e))?;
         Ok(serde_json::to_string(&lines).unwrap_or_default())
     }
 
     /// A member's evaluated rank and its progress towards the next rank, as
     /// JSON; `undefined` for an unknown member.
     pub fn progress(&self, member: &str) -> Option<String> {
-        let p = self.prepared.borrow_dependent().progress(member)?;
+        let p = self.prepared.progress(member)?;
         serde_json::to_string(&p).ok()
     }
 }

@@ -37,7 +37,7 @@
 //! ]).unwrap();
 //! let tables = fenrun_arrow::Tables { members: members.into(), orders: orders.into(), ..Default::default() };
 //! let batch = tables.into_batch(&policy)?;
-//! let settlement = fenrun::settle(&policy, &batch)?;
+//! let settlement = fenrun::settle(&policy, batch)?;
 //! assert_eq!(settlement.total_of("m1").unwrap().to_string(), "12.35"); // 0.10 × 123.45 = 12.345 → 12.35
 //! # Ok::<(), fenrun::Error>(())
 //! ```
@@ -56,7 +56,9 @@ pub use write::{lines_batch, rank_changes_batch, totals_batch, LinesFile};
 use std::path::Path;
 
 use fenrun::input::{rows_from_value, BatchRecords, EventRecord, GroupRecord, MemberRecord};
-use fenrun::{Batch, BatchBuilder, Engine, Error, Policy, Result, Settlement};
+use fenrun::{
+    Batch, BatchBuilder, Engine, Error, Lines, Policy, Result, SettleOptions, Settlement,
+};
 
 /// One table's rows: Arrow record batches, or JSON records (a binding's list
 /// of dicts, with the field names of the JSON batch).
@@ -401,15 +403,12 @@ fn event_path(path: &str, orders: usize) -> String {
 /// Settle while streaming every line to a table file (Parquet or CSV, by
 /// extension) in record batches; the returned settlement holds totals,
 /// rank changes and summary, no lines.
-pub fn settle_lines_to_file(
-    engine: &Engine<'_>,
-    policy: &Policy,
-    path: &Path,
-) -> Result<Settlement> {
+pub fn settle_lines_to_file(engine: &Engine, path: &Path) -> Result<Settlement> {
     let format = TableFormat::from_path(path)?;
-    let mut file = LinesFile::create(path, format, engine.scale(), policy.rate_scale())?;
+    let rate_scale = engine.policy().rate_scale();
+    let mut file = LinesFile::create(path, format, engine.scale(), rate_scale)?;
     let mut failed: Option<Error> = None;
-    let settled = engine.settle_streaming(|l| {
+    let settled = engine.settle_to(SettleOptions::default().lines(Lines::Stream), |l| {
         file.push(&l).map_err(|e| {
             let msg = e.to_string();
             failed = Some(e);

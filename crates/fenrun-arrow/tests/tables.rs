@@ -183,7 +183,7 @@ fn every_vector_settles_the_same_through_tables() {
         let expected = validated
             .as_ref()
             .map_err(Clone::clone)
-            .and_then(|b| fenrun::settle(&policy, b));
+            .and_then(|b| fenrun::settle(&policy, b.clone()));
         // Validation on two threads must give the same batch and errors as on
         // one, and orders given as one record batch a row (each validated as
         // a chunk of its own) the same as in one.
@@ -207,7 +207,7 @@ fn every_vector_settles_the_same_through_tables() {
             let got = t
                 .into_columns_with(&fenrun_arrow::ReadOptions::default())
                 .and_then(|c| c.validate_on(&policy, threads))
-                .and_then(|b| fenrun::settle(&policy, &b));
+                .and_then(|b| fenrun::settle(&policy, b));
             match (&expected, got) {
                 (Ok(e), Ok(g)) if e.to_json() == g.to_json() => same += 1,
                 // The same code at the same record and field.
@@ -274,7 +274,7 @@ fn every_vector_validates_the_same_from_files_in_chunks() {
             continue;
         };
         let outcome = |b: fenrun::Result<Batch>| {
-            b.and_then(|b| fenrun::settle(&policy, &b))
+            b.and_then(|b| fenrun::settle(&policy, b))
                 .map(|s| s.to_json())
                 .map_err(|e| e.to_string())
         };
@@ -343,7 +343,7 @@ fn orders(amount: ArrayRef) -> RecordBatch {
 fn settle(tables: Tables) -> fenrun::Result<fenrun::Settlement> {
     let p = policy();
     let b = tables.into_batch(&p)?;
-    fenrun::settle(&p, &b)
+    fenrun::settle(&p, b)
 }
 
 fn with_orders(orders: RecordBatch) -> Tables {
@@ -381,7 +381,7 @@ fn float_money_opt_in_rounds_the_shortest_decimal_to_the_policy_scale() {
     let b = with_orders(orders(Arc::new(amounts)))
         .into_batch_with(&p, &opts)
         .unwrap();
-    let s = fenrun::settle(&p, &b).unwrap();
+    let s = fenrun::settle(&p, b).unwrap();
     // m1 earns 0.10 of each: 0.030 → 0.03, 0.268 → 0.27, 10.000 → 10.00; sum 10.30.
     assert_eq!(s.net_sales().to_string(), "102.98");
     assert_eq!(s.total_of("m1").unwrap().to_string(), "10.30");
@@ -416,7 +416,7 @@ fn json_rows_mix_with_arrow_tables_and_name_their_table_in_errors() {
         ])),
         ..Tables::default()
     };
-    let s = fenrun::settle(&p, &t.into_batch(&p).unwrap()).unwrap();
+    let s = fenrun::settle(&p, t.into_batch(&p).unwrap()).unwrap();
     // m1 earns 0.10 × 12.34 = 1.234 → 1.23 and 0.10 × 5 = 0.50, reversed by r1: 1.23.
     assert_eq!(s.total_of("m1").unwrap().to_string(), "1.23");
 
@@ -586,12 +586,12 @@ fn parquet_and_csv_files_round_trip_lines_and_totals() {
     let p = policy();
     let t = with_orders(orders(strings(&[Some("12.34"), Some("0.05")])));
     let batch = t.into_batch(&p).unwrap();
-    let engine = fenrun::Engine::new(&p, &batch).unwrap();
+    let engine = fenrun::Engine::new(&p, batch).unwrap();
     let kept = engine.settle().unwrap();
     for ext in ["parquet", "csv"] {
         let lines = temp(&format!("lines.{ext}"));
         let totals = temp(&format!("totals.{ext}"));
-        let streamed = fenrun_arrow::settle_lines_to_file(&engine, &p, &lines).unwrap();
+        let streamed = fenrun_arrow::settle_lines_to_file(&engine, &lines).unwrap();
         fenrun_arrow::write_totals(&streamed, &totals).unwrap();
         assert_eq!(streamed.total_paid(), kept.total_paid());
         let back = read_table(&lines, "lines").unwrap();
@@ -655,7 +655,7 @@ fn csv_cells_are_text_and_empty_is_null() {
         .unwrap()
         .into_batch(&p)
         .unwrap();
-    let s = fenrun::settle(&p, &b).unwrap();
+    let s = fenrun::settle(&p, b).unwrap();
     assert_eq!(s.total_of("m1").unwrap().to_string(), "1.23");
     std::fs::write(&members, "id,active\nm1,yes\n").unwrap();
     let err = Tables::from_files(&members, None, &orders, None)
@@ -701,7 +701,7 @@ fn integer_and_dictionary_id_columns_are_read_as_text() {
         orders: vec![orders].into(),
         ..Tables::default()
     };
-    let s = fenrun::settle(&p, &t.into_batch(&p).unwrap()).unwrap();
+    let s = fenrun::settle(&p, t.into_batch(&p).unwrap()).unwrap();
     // Member 17 (group owner) over 18 (member): 0.10 × 50.00 = 5.00.
     assert_eq!(s.total_of("17").unwrap().to_string(), "5.00");
 }

@@ -265,7 +265,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Ranks { policy, input } => {
             let (p, b) = load(&policy, &input, 1, clock)?;
-            let engine = Engine::new(&p, &b)?;
+            let engine = Engine::new(&p, b)?;
             let text = format!("{}\n", engine.rank_changes_json());
             write_out(None, text.as_bytes())?;
         }
@@ -280,10 +280,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             threads,
         } => {
             let (p, b) = load(&policy, &input, threads, clock)?;
-            let engine = Engine::new(&p, &b)?;
+            let engine = Engine::new(&p, b)?;
             clock.lap("ranks");
             let s = match (&lines_out, no_lines) {
-                (Some(path), _) => fenrun_arrow::settle_lines_to_file(&engine, &p, path)?,
+                (Some(path), _) => fenrun_arrow::settle_lines_to_file(&engine, path)?,
                 (None, no_lines) => {
                     let lines = if no_lines {
                         fenrun::Lines::TotalsOnly
@@ -299,7 +299,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
             // batch's event rows and the engine's tables can go before the
             // output is written (a month of a large platform: 200 MB).
             drop(engine);
-            drop(b);
             let document = || match format {
                 Format::Json => write_json(&s, out.as_deref()),
                 Format::Csv => write_out(out.as_deref(), &lines_csv(&s)?),
@@ -369,7 +368,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             order,
         } => {
             let (p, b) = load(&policy, &input, 1, clock)?;
-            for line in Engine::new(&p, &b)?.explain(&order)? {
+            for line in Engine::new(&p, b)?.explain(&order)? {
                 println!("{line}");
             }
         }

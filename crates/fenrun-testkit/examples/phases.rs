@@ -14,7 +14,7 @@ fn main() {
     let batch = fenrun::Batch::from_slice(&batch_text, &policy).unwrap();
     println!("parse+validate  {:>8.3} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
-    let engine = fenrun::Engine::new(&policy, &batch).unwrap();
+    let engine = fenrun::Engine::new(&policy, batch).unwrap();
     println!("ranks+prepare   {:>8.3} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
     let s = engine.settle().unwrap();

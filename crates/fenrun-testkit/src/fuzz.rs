@@ -33,8 +33,8 @@ pub fn batch_bytes(data: &[u8]) {
     match fenrun::Batch::from_slice(data, &policy) {
         Err(e) => listed(&e),
         Ok(batch) => {
-            let once = fenrun::settle(&policy, &batch).map(|s| s.to_json());
-            let twice = fenrun::settle(&policy, &batch).map(|s| s.to_json());
+            let once = fenrun::settle(&policy, batch.clone()).map(|s| s.to_json());
+            let twice = fenrun::settle(&policy, batch).map(|s| s.to_json());
             match (once, twice) {
                 (Ok(a), Ok(b)) => assert_eq!(a, b, "settlement is not deterministic"),
                 (Err(e), Err(f)) => {

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use arbitrary::{Arbitrary, Unstructured};
-use fenrun::{Batch, Engine, Policy};
+use fenrun::{Batch, Engine, Lines, Policy, SettleOptions};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{json, Value};
 
@@ -394,14 +394,14 @@ pub fn check_invariants(w: &World) -> Result<(), String> {
 pub fn check_split_merge(w: &World, parts: usize) -> Result<(), String> {
     let policy = Policy::from_value(w.policy()).map_err(|e| e.to_string())?;
     let batch = Batch::from_value(w.batch(), &policy).map_err(|e| e.to_string())?;
-    let engine = Engine::new(&policy, &batch).map_err(|e| e.to_string())?;
+    let n = batch.event_count();
+    let engine = Engine::new(&policy, batch).map_err(|e| e.to_string())?;
     let whole = match engine.settle() {
         Ok(s) => s.to_json(),
         Err(e) if e.code() == "arithmetic_overflow" => return Ok(()),
         Err(e) => return Err(e.to_string()),
     };
     let parts = parts.max(1);
-    let n = batch.event_count();
     let cut = |k: usize| k * n / parts;
     let mut merged = fenrun::Part::default();
     for k in 0..parts {
@@ -445,9 +445,13 @@ pub fn check_split_merge(w: &World, parts: usize) -> Result<(), String> {
         "interleaved summary differs"
     );
     // The threaded totals-only settlement is the one-thread one, byte for byte.
-    let one = engine.settle_totals().map_err(|e| e.to_string())?.to_json();
+    let totals = SettleOptions::default().lines(Lines::TotalsOnly);
+    let one = engine
+        .settle_with(totals)
+        .map_err(|e| e.to_string())?
+        .to_json();
     let threaded = engine
-        .settle_totals_parallel(parts)
+        .settle_with(totals.threads(parts))
         .map_err(|e| e.to_string())?
         .to_json();
     ensure!(threaded == one, "{parts} threads differ from one");

@@ -74,9 +74,10 @@ fn a_failing_sink_stops_with_sink_error() {
         &policy,
     )
     .unwrap();
-    let engine = fenrun::Engine::new(&policy, &batch).unwrap();
+    let engine = fenrun::Engine::new(&policy, batch).unwrap();
+    let stream = fenrun::SettleOptions::default().lines(fenrun::Lines::Stream);
     let err = engine
-        .settle_streaming(|_| Err(std::io::Error::other("disk full")))
+        .settle_to(stream, |_| Err(std::io::Error::other("disk full")))
         .unwrap_err();
     assert_eq!(err.code(), "sink_error");
     assert_eq!(err.path(), "lines");

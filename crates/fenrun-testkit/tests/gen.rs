@@ -7,6 +7,6 @@ fn a_generated_batch_validates_and_settles_under_the_reference_policy() {
         .expect("reference policy");
     let batch = fenrun::Batch::from_json(&generated.to_json(), &policy).expect("valid batch");
     assert_eq!(batch.member_count(), 2_000);
-    let settlement = fenrun::settle(&policy, &batch).expect("settles");
+    let settlement = fenrun::settle(&policy, batch).expect("settles");
     assert!(settlement.total_paid() > rust_decimal::Decimal::ZERO);
 }

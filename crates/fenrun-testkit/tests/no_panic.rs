@@ -17,17 +17,16 @@ use fenrun_testkit::{load_vectors, vectors_dir};
 fn survive(policy: &[u8], batch: &[u8]) -> Result<(), String> {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let p = fenrun::Policy::from_slice(policy);
-        let results = match &p {
+        match &p {
             Ok(p) => vec![fenrun::Batch::from_slice(batch, p).and_then(|b| {
-                let engine = fenrun::Engine::new(p, &b)?;
+                let engine = fenrun::Engine::new(p, b)?;
                 let s = engine.settle()?;
                 let _ = s.to_json();
                 let _ = engine.explain("o1");
                 Ok(())
             })],
             Err(_) => vec![p.map(|_| ())],
-        };
-        results
+        }
     }));
     match outcome {
         Err(_) => Err("panicked".into()),

@@ -48,7 +48,7 @@ fn every_vector_validates_the_same_in_chunks() {
             continue;
         };
         let outcome = |b: fenrun::Result<Batch>| {
-            b.and_then(|b| fenrun::settle(&policy, &b))
+            b.and_then(|b| fenrun::settle(&policy, b))
                 .map(|s| s.to_json())
                 .map_err(|e| e.to_string())
         };

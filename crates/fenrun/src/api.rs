@@ -2,9 +2,9 @@
 //! in a few lines and map [`Error::code`] to their own error classes.
 
 use crate::batch::Batch;
+use crate::engine::Engine;
 use crate::error::{Error, ErrorReport, Result};
 use crate::policy::Policy;
-use crate::settle::Engine;
 
 /// Validate a policy given as JSON text.
 pub fn check_policy_json(policy: &str) -> Result<Policy> {
@@ -26,7 +26,7 @@ pub fn check_policy_json(policy: &str) -> Result<Policy> {
 pub fn evaluate_ranks_json(policy: &str, batch: &str) -> Result<String> {
     let policy = Policy::from_json(policy)?;
     let batch = Batch::from_json(batch, &policy)?;
-    let engine = Engine::new(&policy, &batch)?;
+    let engine = Engine::new(&policy, batch)?;
     Ok(engine.rank_changes_json())
 }
 
@@ -34,11 +34,11 @@ pub fn evaluate_ranks_json(policy: &str, batch: &str) -> Result<String> {
 pub fn settle_json(policy: &str, batch: &str) -> Result<String> {
     let policy = Policy::from_json(policy)?;
     let batch = Batch::from_json(batch, &policy)?;
-    Ok(settle(&policy, &batch)?.to_json())
+    Ok(settle(&policy, batch)?.to_json())
 }
 
-/// Settle a validated batch.
-pub fn settle(policy: &Policy, batch: &Batch) -> Result<crate::Settlement> {
+/// Settle a validated batch, keeping every line ([`Engine::settle`]).
+pub fn settle(policy: &Policy, batch: Batch) -> Result<crate::Settlement> {
     Engine::new(policy, batch)?.settle()
 }
 
@@ -46,7 +46,7 @@ pub fn settle(policy: &Policy, batch: &Batch) -> Result<crate::Settlement> {
 pub fn explain_json(policy: &str, batch: &str, order: &str) -> Result<Vec<String>> {
     let policy = Policy::from_json(policy)?;
     let batch = Batch::from_json(batch, &policy)?;
-    Engine::new(&policy, &batch)?.explain(order)
+    Engine::new(&policy, batch)?.explain(order)
 }
 
 /// An error as the JSON object `{"code","family","path","message"}`.
@@ -70,7 +70,7 @@ impl crate::Settlement {
     /// let batch = fenrun::Batch::from_json(r#"{"members": [{"id": "m1"}],
     ///   "events": [{"id": "o1", "seller": "m1", "amount": "10.00"}]}"#, &policy)?;
     /// assert_eq!(
-    ///     fenrun::settle(&policy, &batch)?.summary_json(),
+    ///     fenrun::settle(&policy, batch)?.summary_json(),
     ///     r#"{"net_sales":"10.00","total_paid":"1.00","payout_ratio":"0.1","breakage":{"d":"0.00"},"cap_cut":"0.00"}"#
     /// );
     /// # Ok::<(), fenrun::Error>(())

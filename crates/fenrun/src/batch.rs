@@ -190,7 +190,7 @@ impl Batch {
 /// let batch = builder.finish()?;
 /// assert_eq!(batch.event_count(), 2);
 /// // 0.1 × (10.00 − 2.50)
-/// assert_eq!(fenrun::settle(&policy, &batch)?.total_of("m1").unwrap().to_string(), "0.75");
+/// assert_eq!(fenrun::settle(&policy, batch)?.total_of("m1").unwrap().to_string(), "0.75");
 /// # Ok::<(), fenrun::Error>(())
 /// ```
 #[derive(Debug)]

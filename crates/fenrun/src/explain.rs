@@ -4,6 +4,7 @@ use rust_decimal::Decimal;
 
 use crate::batch::Batch;
 use crate::batch::Event;
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::graph::NONE;
 use crate::ids::RankIdx;
@@ -11,9 +12,8 @@ use crate::money::{money_string, short_string};
 use crate::policy::Policy;
 use crate::rank::Ranking;
 use crate::rule::{Names, Said};
-use crate::settle::Engine;
 
-pub(crate) fn explain(engine: &Engine<'_>, order_id: &str) -> Result<Vec<String>> {
+pub(crate) fn explain(engine: &Engine, order_id: &str) -> Result<Vec<String>> {
     let (policy, batch, ranking) = engine.parts();
     let scale = policy.rounding().scale;
     let not_found = || Error::OrderNotSettled {

@@ -16,7 +16,7 @@
 //!     events: vec![EventRecord::order("o1", Some("m1"), None, "80.00".parse().unwrap())],
 //! };
 //! let batch = fenrun::Batch::from_records(records, &policy)?;
-//! let settlement = fenrun::settle(&policy, &batch)?;
+//! let settlement = fenrun::settle(&policy, batch)?;
 //! assert_eq!(settlement.total_of("m1").unwrap().to_string(), "8.00");
 //! # Ok::<(), fenrun::Error>(())
 //! ```

@@ -22,12 +22,30 @@
 //!               {"id": "m9", "sponsor": "m4", "rank": "group_owner"}],
 //!   "events": [{"id": "o17", "seller": "m9", "buyer": "c1", "amount": "120.00"}]
 //! }"#, &policy)?;
-//! let settlement = fenrun::settle(&policy, &batch)?;
+//! let settlement = fenrun::settle(&policy, batch)?;
 //! // m9 earns its 10 points, m4 the 5-point differential above it (级差).
 //! assert_eq!(settlement.total_of("m9").unwrap().to_string(), "12.00");
 //! assert_eq!(settlement.total_of("m4").unwrap().to_string(), "6.00");
 //! # Ok::<(), fenrun::Error>(())
 //! ```
+//!
+//! ## The API in one screen
+//! - [`Policy`]: a validated policy, its ladder of [`Rank`]s and its [`Rule`]s
+//!   (each a [`RuleKind`]). [`Batch`]: a validated batch of members, groups
+//!   and events; [`BatchBuilder`] and [`input`] take columnar records.
+//! - [`Engine`]: owns a policy and a batch with ranks evaluated and rules
+//!   prepared. [`Engine::settle`], [`Engine::settle_with`] with
+//!   [`SettleOptions`] ([`Lines`] kept, streamed or totals only; threads),
+//!   [`Engine::settle_to`] for a line sink, [`Engine::explain`],
+//!   [`Engine::progress`], [`Engine::rank_changes`]; [`Engine::settle_part`],
+//!   [`Part::merge`] and [`Engine::finish`] settle a batch in parts (§10.6).
+//! - [`Settlement`]: its lines ([`LineView`]), totals, [`RankChange`]s with
+//!   their [`Because`], summary, and canonical JSON.
+//! - [`Error`]: every failure, with a stable code, its [`ErrorFamily`] and
+//!   the JSON path of the record and field; [`ErrorReport`] is its JSON form.
+//! - JSON text in, JSON text out: [`settle_json`], [`explain_json`],
+//!   [`evaluate_ranks_json`], [`check_policy_json`], [`error_json`].
+//! - Money: [`Rounding`], [`RoundingMode`], [`money_string`]; the [`limits`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -36,6 +54,7 @@ mod batch;
 mod check;
 mod condition;
 mod doc;
+mod engine;
 mod error;
 mod event_ids;
 mod events;
@@ -58,11 +77,11 @@ pub use api::{
     check_policy_json, error_json, evaluate_ranks_json, explain_json, settle, settle_json,
 };
 pub use batch::{Batch, BatchBuilder};
-pub use condition::{Condition, Leaf, Metric, Op};
+pub use engine::{Engine, Lines, SettleOptions};
 pub use error::{Error, ErrorFamily, ErrorReport, Result};
-pub use ids::{EventId, GroupId, MemberId, RankId, RankIdx, RuleId};
+pub use ids::{EventId, GroupId, MemberId, RankId, RuleId};
 pub use money::{money_string, short_string, Rounding, RoundingMode};
 pub use policy::{Policy, Rank};
 pub use rank::{Because, LeafProgress, Params, Progress, RankChange};
 pub use rule::{Differential, Levels, Peer, PeerMatch, Pool, Rule, RuleKind, Split};
-pub use settle::{Engine, LineView, Lines, Part, SettleOptions, Settlement};
+pub use settle::{LineView, Part, Settlement};

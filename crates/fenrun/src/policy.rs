@@ -16,13 +16,14 @@ use crate::rule::Rule;
 
 /// One step of the ladder.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Rank {
     /// The rank id (`"team_leader"`).
     pub id: RankId,
     /// Its rate for `differential` (级差).
     pub rate: Decimal,
     /// The condition that reaches it, if any.
-    pub upgrade: Option<Condition>,
+    pub(crate) upgrade: Option<Condition>,
 }
 
 /// A validated policy (§8). Build it with [`Policy::from_json`].
@@ -110,12 +111,12 @@ impl Policy {
     }
 
     /// The activity condition.
-    pub fn active_if(&self) -> Option<&Condition> {
+    pub(crate) fn active_if(&self) -> Option<&Condition> {
         self.active_if.as_ref()
     }
 
     /// Index of a rank id.
-    pub fn rank_index(&self, id: &str) -> Option<RankIdx> {
+    pub(crate) fn rank_index(&self, id: &str) -> Option<RankIdx> {
         self.rank_index.get(id).copied()
     }
 

@@ -506,8 +506,14 @@ pub struct LeafProgress {
 }
 
 /// The progress of member `m` towards the rank above its own.
-pub(crate) fn progress(policy: &Policy, batch: &Batch, ranking: &Ranking, m: u32) -> Progress {
-    let rank = ranking.rank.get(m as usize).copied().unwrap_or(0);
+pub(crate) fn progress(
+    policy: &Policy,
+    batch: &Batch,
+    ranking: &Ranking,
+    m: u32,
+) -> Option<Progress> {
+    let rank = *ranking.rank.get(m as usize)?;
+    let rank_id = policy.ranks().get(usize::from(rank))?.id.clone();
     let next = usize::from(rank) + 1;
     let mut leaves = Vec::new();
     if let Some(c) = policy.ranks().get(next).and_then(|r| r.upgrade.as_ref()) {
@@ -526,12 +532,12 @@ pub(crate) fn progress(policy: &Policy, batch: &Batch, ranking: &Ranking, m: u32
             }
         }
     }
-    Progress {
+    Some(Progress {
         member: MemberId::from(batch.id(m)),
-        rank: policy.rank_id(rank).into(),
+        rank: rank_id,
         next: policy.ranks().get(next).map(|r| r.id.clone()),
         leaves,
-    }
+    })
 }
 
 /// Members looked ahead of the one evaluated in [`evaluate`].

@@ -1,5 +1,5 @@
-//! Settlement (§5–§7): order rules on a prepared, immutable view of the tree,
-//! the per-order cap, refunds, pools, and the summary.
+//! Settlement (§5–§7): each order through its seller's schedule and the
+//! kernel, refunds reversed, pools shared, and the settlement with its summary.
 //!
 //! [`Engine::new`] evaluates ranks and activity once and prepares, for every
 //! rule, "nearest ancestor that qualifies" links, so each rule takes at most
@@ -13,6 +13,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 use crate::batch::{Batch, Event};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::events::Party;
 use crate::graph::NONE;
@@ -22,9 +23,8 @@ use crate::index::Packed;
 use crate::kernel::{self, Base, Book, IntRate, Open, Outcome, Overflow, Prices, SlotOf};
 use crate::money::Rounding;
 use crate::policy::Policy;
-use crate::rank::{evaluate, RankChange, Ranking};
-use crate::rule::{pool, Plan, RuleKind};
-use crate::upline::{Links, Upline};
+use crate::rank::{RankChange, Ranking};
+use crate::rule::{pool, RuleKind};
 
 /// One payout or reversal (§9), with members, events and rules as dense indices.
 /// Read it through [`Settlement::lines`], which resolves the names.
@@ -128,7 +128,7 @@ impl Schedules {
     }
 
     /// The schedule of `seller`, walking the tree on its first order only.
-    fn of(&mut self, seller: u32, engine: &Engine<'_>) -> (&[Slot], &RateTable) {
+    fn of(&mut self, seller: u32, engine: &Engine) -> (&[Slot], &RateTable) {
         let (start, end) = self
             .span
             .get(seller as usize)
@@ -440,71 +440,6 @@ impl Reversible {
     }
 }
 
-/// Which lines a settlement keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Lines {
-    /// Every line, in output order (SPEC §9).
-    #[default]
-    Keep,
-    /// None: totals, rank changes and summary only (the fastest form, and
-    /// the only one that uses more than one thread).
-    TotalsOnly,
-}
-
-/// How [`Engine::settle_with`] settles: the one place that picks the
-/// variant, so that the CLI and the bindings do not.
-///
-/// ```
-/// let options = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly).threads(2);
-/// assert_eq!(options.threads, 2);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SettleOptions {
-    /// Which lines to keep.
-    pub lines: Lines,
-    /// Threads for a totals-only settlement (at least 1; lines are kept on
-    /// one thread, in input order).
-    pub threads: usize,
-}
-
-impl Default for SettleOptions {
-    fn default() -> SettleOptions {
-        SettleOptions {
-            lines: Lines::Keep,
-            threads: 1,
-        }
-    }
-}
-
-impl SettleOptions {
-    /// The same options keeping `lines`.
-    #[must_use]
-    pub fn lines(mut self, lines: Lines) -> SettleOptions {
-        self.lines = lines;
-        self
-    }
-
-    /// The same options on `threads` threads (0 counts as 1).
-    #[must_use]
-    pub fn threads(mut self, threads: usize) -> SettleOptions {
-        self.threads = threads.max(1);
-        self
-    }
-}
-
-/// A policy applied to a batch: ranks and activity evaluated, rules prepared.
-#[derive(Debug)]
-pub struct Engine<'a> {
-    policy: &'a Policy,
-    batch: &'a Batch,
-    ranking: Ranking,
-    plans: Vec<Plan>,
-    /// The members as schedules walk them.
-    upline: Upline,
-}
-
 /// The order lines, breakage and cap cut of some of a batch's orders with their refunds.
 /// Parts of one engine merge exactly ([`Part::merge`]); pools are added by [`Engine::finish`].
 #[derive(Debug, Clone, Default)]
@@ -614,145 +549,15 @@ fn sum_overflow(what: &str) -> Error {
     overflow("summary", what)
 }
 
-impl<'a> Engine<'a> {
-    /// Evaluate ranks and activity and prepare every rule.
-    ///
-    /// ```
-    /// let policy = fenrun::Policy::from_json(r#"{"version": 1,
-    ///   "ranks": [{"id": "member"}, {"id": "owner", "rate": "0.10"}],
-    ///   "rules": [{"id": "spread", "type": "differential"}]}"#).unwrap();
-    /// let batch = fenrun::Batch::from_json(r#"{
-    ///   "members": [{"id": "m1", "rank": "owner"}, {"id": "m2", "sponsor": "m1"}],
-    ///   "events": [{"id": "o1", "seller": "m2", "buyer": "c1", "amount": "120.00"}]}"#, &policy).unwrap();
-    /// let settlement = fenrun::Engine::new(&policy, &batch).unwrap().settle().unwrap();
-    /// assert_eq!(settlement.total_of("m1").unwrap().to_string(), "12.00");
-    /// ```
-    pub fn new(policy: &'a Policy, batch: &'a Batch) -> Result<Engine<'a>> {
-        let ranking = evaluate(policy, batch)?;
-        let rank_rates: Vec<Decimal> = policy.ranks().iter().map(|r| r.rate).collect();
-        let mut links = Links::default();
-        let plans = policy
-            .rules()
-            .iter()
-            .map(|rule| rule.kind.plan(&rank_rates, &mut links))
-            .collect();
-        let upline = Upline::build(&batch.forest, &ranking.rank, &ranking.active, &links);
-        Ok(Engine {
-            policy,
-            batch,
-            ranking,
-            plans,
-            upline,
-        })
-    }
-
-    /// The money scale of the policy.
-    pub fn scale(&self) -> u32 {
-        self.policy.rounding().scale
-    }
-
-    /// The rank changes of evaluation, sorted by member id.
-    pub fn rank_changes(&self) -> &[RankChange] {
-        &self.ranking.changes
-    }
-
-    /// The rank changes as the canonical JSON document `{"rank_changes": [...]}`.
-    pub fn rank_changes_json(&self) -> String {
-        crate::output::ranks_json(&self.ranking.changes)
-    }
-
-    /// The rank of member `id` after evaluation.
-    pub fn rank_of(&self, id: &str) -> Option<&str> {
-        let m = self.batch.ids.position(id)?;
-        let r = self.ranking.rank.get(m).copied()?;
-        Some(self.policy.rank_id(r))
-    }
-
-    /// Member `id`'s progress towards the next rank: each leaf of that rank's
-    /// upgrade condition with the member's value.
-    ///
-    /// ```
-    /// let policy = fenrun::Policy::from_json(r#"{"version": 1, "evaluate_ranks": true, "ranks": [
-    ///   {"id": "member"},
-    ///   {"id": "group_owner", "rate": "0.10", "upgrade": {"all": [
-    ///     {"metric": "largest_group", "gte": 100}, {"metric": "sales", "gte": "5000"}]}}]}"#).unwrap();
-    /// let batch = fenrun::Batch::from_json(r#"{"members": [{"id": "m1"}],
-    ///   "groups": [{"id": "g1", "owner": "m1", "size": 120}],
-    ///   "events": [{"id": "o1", "seller": "m1", "amount": "800.00"}]}"#, &policy).unwrap();
-    /// let engine = fenrun::Engine::new(&policy, &batch).unwrap();
-    /// let p = engine.progress("m1").unwrap();
-    /// assert_eq!(p.next.as_deref(), Some("group_owner"));
-    /// let leaves: Vec<_> = p.leaves.iter().map(|l| (l.leaf.value.as_str(), l.holds)).collect();
-    /// assert_eq!(leaves, [("120", true), ("800", false)]);
-    /// ```
-    pub fn progress(&self, id: &str) -> Option<crate::rank::Progress> {
-        let m = self.batch.ids.position(id)?;
-        let m = u32::try_from(m).ok()?;
-        Some(crate::rank::progress(
-            self.policy,
-            self.batch,
-            &self.ranking,
-            m,
-        ))
-    }
-
-    /// Whether member `id` is active after `active_if`.
-    pub fn is_active(&self, id: &str) -> Option<bool> {
-        let m = self.batch.ids.position(id)?;
-        self.ranking.active.get(m).copied()
-    }
-
-    /// Settle the whole batch as `options` say: every line kept, or totals
-    /// only on one thread or several (the same bytes either way, §10.6).
-    ///
-    /// ```
-    /// # let policy = fenrun::Policy::from_json(r#"{"version":1,"ranks":[{"id":"member","rate":"0.1"}],"rules":[{"id":"d","type":"differential"}]}"#)?;
-    /// # let batch = fenrun::Batch::from_json(r#"{"members":[{"id":"m1"}],"events":[{"id":"o1","seller":"m1","amount":"10"}]}"#, &policy)?;
-    /// let engine = fenrun::Engine::new(&policy, &batch)?;
-    /// let all = engine.settle_with(fenrun::SettleOptions::default())?;
-    /// let totals = engine.settle_with(
-    ///     fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly).threads(2),
-    /// )?;
-    /// assert_eq!((all.line_count(), totals.line_count()), (1, 0));
-    /// assert_eq!(all.total_of("m1"), totals.total_of("m1"));
-    /// # Ok::<(), fenrun::Error>(())
-    /// ```
-    pub fn settle_with(&self, options: SettleOptions) -> Result<Settlement> {
-        match options.lines {
-            Lines::Keep => self.settle(),
-            Lines::TotalsOnly if options.threads > 1 => {
-                self.settle_totals_parallel(options.threads)
-            }
-            Lines::TotalsOnly => self.settle_totals(),
-        }
-    }
-
-    /// Settle the whole batch, keeping every line.
-    pub fn settle(&self) -> Result<Settlement> {
+impl Engine {
+    /// Every line kept, in output order.
+    pub(crate) fn settle_keeping(&self) -> Result<Settlement> {
         let part = self.settle_part(|_| true)?;
         self.finish(part)
     }
 
-    /// Settle the whole batch, handing each line to `sink` in output order instead of
-    /// keeping it: memory stays bounded by members and open refunds, not by lines.
-    /// The returned settlement has totals, rank changes and summary, and no lines.
-    /// A sink error stops the settlement with `sink_error`.
-    ///
-    /// ```
-    /// # let policy = fenrun::Policy::from_json(r#"{"version":1,"ranks":[{"id":"member","rate":"0.1"}],"rules":[{"id":"d","type":"differential"}]}"#).unwrap();
-    /// # let batch = fenrun::Batch::from_json(r#"{"members":[{"id":"m1"}],"events":[{"id":"o1","seller":"m1","amount":"10"}]}"#, &policy).unwrap();
-    /// let engine = fenrun::Engine::new(&policy, &batch)?;
-    /// let mut count = 0;
-    /// let s = engine.settle_streaming(|line| {
-    ///     count += 1;
-    ///     assert_eq!(line.beneficiary, "m1");
-    ///     Ok(())
-    /// })?;
-    /// assert_eq!((count, s.line_count()), (1, 0));
-    /// assert_eq!(s.total_of("m1").unwrap().to_string(), "1.00");
-    /// # Ok::<(), fenrun::Error>(())
-    /// ```
-    pub fn settle_streaming<F>(&self, mut sink: F) -> Result<Settlement>
+    /// Every line handed to `sink` in output order, none kept.
+    pub(crate) fn settle_streaming<F>(&self, mut sink: F) -> Result<Settlement>
     where
         F: FnMut(LineView<'_>) -> std::io::Result<()>,
     {
@@ -769,56 +574,21 @@ impl<'a> Engine<'a> {
         self.finish_into(part, &mut emit)
     }
 
-    /// Settle computing totals, rank changes and summary only: no line is kept
-    /// or even named (the fastest form, for payroll totals). The orders are
-    /// taken seller by seller rather than in input order: each seller's
-    /// schedule is walked once and its beneficiaries are summed locally, which
-    /// keeps the loop in cache. Sums of exact decimals do not depend on their
-    /// order, so the result is the one [`Engine::settle`] gives without lines;
-    /// an error is the one input order meets first.
-    ///
-    /// ```
-    /// let policy = fenrun::Policy::from_json(r#"{"version": 1,
-    ///   "ranks": [{"id": "member", "rate": "0.10"}], "rules": [{"id": "d", "type": "differential"}]}"#)?;
-    /// let batch = fenrun::Batch::from_json(r#"{"members": [{"id": "m1"}],
-    ///   "events": [{"id": "o1", "seller": "m1", "amount": "10.00"}]}"#, &policy)?;
-    /// let s = fenrun::Engine::new(&policy, &batch)?.settle_totals()?;
-    /// assert_eq!((s.line_count(), s.total_of("m1").unwrap().to_string()), (0, "1.00".to_owned()));
-    /// # Ok::<(), fenrun::Error>(())
-    /// ```
-    pub fn settle_totals(&self) -> Result<Settlement> {
-        let grouped = BySeller::new(self.batch, self.policy.rounding().scale);
-        let part = self.run_by_seller(&grouped)?;
-        // The grouping (eight bytes an order) goes before the totals are built.
-        drop(grouped);
-        self.finish_into(part, &mut |_: &Line| Ok(()))
-    }
-
-    /// [`Engine::settle_totals`] on `threads` threads: the sellers are cut into
-    /// `threads` ranges holding about as many orders each (each order with its
-    /// refunds), settled apart and merged, which is exact (§10.6): the same
-    /// totals, rank changes and summary to the cent as one thread. An error is
-    /// the one a single thread in input order finds first.
-    ///
-    /// ```
-    /// let policy = fenrun::Policy::from_json(r#"{"version": 1,
-    ///   "ranks": [{"id": "member"}, {"id": "owner", "rate": "0.10"}],
-    ///   "rules": [{"id": "spread", "type": "differential"}]}"#).unwrap();
-    /// let batch = fenrun::Batch::from_json(r#"{
-    ///   "members": [{"id": "m1", "rank": "owner"}, {"id": "m2", "sponsor": "m1"}],
-    ///   "events": [{"id": "o1", "seller": "m2", "amount": "120.00"},
-    ///              {"id": "o2", "seller": "m2", "amount": "80.00"},
-    ///              {"id": "r1", "refund_of": "o1", "amount": "20.00"}]}"#, &policy).unwrap();
-    /// let engine = fenrun::Engine::new(&policy, &batch).unwrap();
-    /// let two = engine.settle_totals_parallel(2).unwrap();
-    /// assert_eq!(two.to_json(), engine.settle_totals().unwrap().to_json());
-    /// assert_eq!(two.total_of("m1").unwrap().to_string(), "18.00"); // 0.10 × (120 + 80 − 20)
-    /// ```
-    pub fn settle_totals_parallel(&self, threads: usize) -> Result<Settlement> {
-        let grouped = BySeller::new(self.batch, self.policy.rounding().scale);
+    /// Totals, rank changes and summary only, no line kept or even named (the
+    /// fastest form, for payroll totals). The orders are taken seller by
+    /// seller rather than in input order: each seller's schedule is walked
+    /// once and its beneficiaries are summed locally, which keeps the loop in
+    /// cache. On `threads` threads the sellers are cut into ranges holding
+    /// about as many orders each (each order with its refunds), settled apart
+    /// and merged, which is exact (§10.6). Sums of exact decimals do not
+    /// depend on their order, so the result is the one [`Engine::settle`]
+    /// gives without lines; an error is the one input order meets first.
+    pub(crate) fn settle_totals(&self, threads: usize) -> Result<Settlement> {
+        let grouped = BySeller::new(&self.batch, self.policy.rounding().scale);
         let ranges = grouped.split(threads.max(1));
         if ranges.len() <= 1 {
             let part = self.run_by_seller(&grouped)?;
+            // The grouping (eight bytes an order) goes before the totals are built.
             drop(grouped);
             return self.finish_into(part, &mut |_: &Line| Ok(()));
         }
@@ -1213,7 +983,7 @@ impl<'a> Engine<'a> {
                 .filter(|&m| rule.takes(self.rank(m), self.active(m)))
                 .map(|m| {
                     let w =
-                        rule.weight_of(|metric| self.ranking.metrics.value(self.batch, m, metric));
+                        rule.weight_of(|metric| self.ranking.metrics.value(&self.batch, m, metric));
                     (m, w)
                 })
                 .collect();
@@ -1280,13 +1050,8 @@ impl<'a> Engine<'a> {
         })
     }
 
-    /// Explain, line by line in words, what order `order_id` and its refunds paid and why.
-    pub fn explain(&self, order_id: &str) -> Result<Vec<String>> {
-        crate::explain::explain(self, order_id)
-    }
-
     pub(crate) fn parts(&self) -> (&Policy, &Batch, &Ranking) {
-        (self.policy, self.batch, &self.ranking)
+        (&self.policy, &self.batch, &self.ranking)
     }
 
     /// Order `event` as `explain` reads it: its lines and its refunds' in
@@ -1669,7 +1434,7 @@ fn view<'s>(
 }
 
 impl Settlement {
-    /// Every line in output order (none after [`Engine::settle_streaming`]).
+    /// Every line in output order (none after a streamed or totals-only settlement).
     pub fn lines(&self) -> impl Iterator<Item = LineView<'_>> + '_ {
         self.lines
             .iter()

@@ -9,7 +9,7 @@
     clippy::panic
 )] // test code: a failed expectation is a test failure
 
-use fenrun::{Batch, Engine, Policy};
+use fenrun::{Batch, Engine, Lines, Policy, SettleOptions};
 use fenrun_testkit::world::{check_invariants, check_split_merge, member_id, World, RANKS};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -59,10 +59,10 @@ proptest! {
     fn streaming_equals_kept(w in world()) {
         let policy = Policy::from_value(w.policy()).unwrap();
         let batch = Batch::from_value(w.batch(), &policy).unwrap();
-        let engine = Engine::new(&policy, &batch).unwrap();
+        let engine = Engine::new(&policy, batch).unwrap();
         let kept = engine.settle().unwrap();
         let mut streamed = Vec::new();
-        let s = engine.settle_streaming(|l| { streamed.push(format!("{l:?}")); Ok(()) }).unwrap();
+        let s = engine.settle_to(SettleOptions::default().lines(Lines::Stream), |l| { streamed.push(format!("{l:?}")); Ok(()) }).unwrap();
         let kept_lines: Vec<String> = kept.lines().map(|l| format!("{l:?}")).collect();
         prop_assert_eq!(streamed, kept_lines);
         prop_assert_eq!(s.line_count(), 0);
@@ -77,7 +77,7 @@ proptest! {
         pv["evaluate_ranks"] = json!(true);
         let policy = Policy::from_value(pv).unwrap();
         let batch = Batch::from_value(w.batch(), &policy).unwrap();
-        let engine = Engine::new(&policy, &batch).unwrap();
+        let engine = Engine::new(&policy, batch).unwrap();
         let expected = naive_ranks(&w);
         for (i, want) in expected.iter().enumerate() {
             let got = engine.rank_of(&member_id(i)).unwrap();

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed expectation is a test failure
 
-use fenrun::{Batch, Engine, Policy};
+use fenrun::{Batch, Engine, Lines, Policy, SettleOptions};
 
 /// Totals as (member, amount) text.
 type Totals = Vec<(String, String)>;
@@ -27,14 +27,18 @@ fn totals_under(policy: &str, events: &str) -> (Totals, Totals) {
         &policy,
     )
     .unwrap();
-    let engine = Engine::new(&policy, &batch).unwrap();
+    let engine = Engine::new(&policy, batch).unwrap();
     let list = |s: fenrun::Settlement| {
         s.totals()
             .map(|(m, t)| (m.to_owned(), t.to_string()))
             .collect::<Vec<_>>()
     };
     (
-        list(engine.settle_totals().unwrap()),
+        list(
+            engine
+                .settle_with(SettleOptions::default().lines(Lines::TotalsOnly))
+                .unwrap(),
+        ),
         list(engine.settle().unwrap()),
     )
 }

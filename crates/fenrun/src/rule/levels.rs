@@ -24,7 +24,7 @@ pub struct Levels {
     /// Rate per level, `rates[0]` = the seller.
     pub rates: Vec<Decimal>,
     /// Eligibility rank.
-    pub min_rank: Option<RankIdx>,
+    pub(crate) min_rank: Option<RankIdx>,
     /// Skip ineligible uplines.
     pub compress: bool,
 }

@@ -37,7 +37,7 @@ pub struct Peer {
     /// Rank match.
     pub matching: PeerMatch,
     /// Seller's minimum rank.
-    pub min_rank: Option<RankIdx>,
+    pub(crate) min_rank: Option<RankIdx>,
 }
 
 /// `peer` prepared for a tree.

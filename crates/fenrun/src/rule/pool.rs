@@ -48,7 +48,7 @@ pub struct Pool {
     /// Share of net sales.
     pub rate: Decimal,
     /// Recipients' minimum rank.
-    pub min_rank: Option<RankIdx>,
+    pub(crate) min_rank: Option<RankIdx>,
     /// How it is split.
     pub split: Split,
 }

@@ -1,0 +1,254 @@
+//! The settlement state a caller holds: a policy, a batch it owns, the ranks
+//! evaluated and every rule prepared; [`SettleOptions`] choose how it settles.
+
+use rust_decimal::Decimal;
+
+use crate::batch::Batch;
+use crate::error::Result;
+use crate::policy::Policy;
+use crate::rank::{evaluate, Progress, RankChange, Ranking};
+use crate::rule::Plan;
+use crate::settle::{LineView, Settlement};
+use crate::upline::{Links, Upline};
+
+/// Which lines a settlement keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Lines {
+    /// Every line, in output order (SPEC §9).
+    #[default]
+    Keep,
+    /// Every line handed to the sink of [`Engine::settle_to`] in output
+    /// order and not kept: memory stays bounded by members and open
+    /// refunds, not by lines.
+    Stream,
+    /// None: totals, rank changes and summary only (the fastest form, and
+    /// the only one that uses more than one thread).
+    TotalsOnly,
+}
+
+/// How [`Engine::settle_with`] settles: the one place that picks the
+/// variant, so that the CLI and the bindings do not.
+///
+/// ```
+/// let options = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly).threads(2);
+/// assert_eq!(options.threads, 2);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SettleOptions {
+    /// Which lines to keep.
+    pub lines: Lines,
+    /// Threads for a totals-only settlement (at least 1; lines are kept or
+    /// streamed on one thread, in output order).
+    pub threads: usize,
+}
+
+impl Default for SettleOptions {
+    fn default() -> SettleOptions {
+        SettleOptions {
+            lines: Lines::Keep,
+            threads: 1,
+        }
+    }
+}
+
+impl SettleOptions {
+    /// The same options with `lines`.
+    #[must_use]
+    pub fn lines(mut self, lines: Lines) -> SettleOptions {
+        self.lines = lines;
+        self
+    }
+
+    /// The same options on `threads` threads (0 counts as 1).
+    #[must_use]
+    pub fn threads(mut self, threads: usize) -> SettleOptions {
+        self.threads = threads.max(1);
+        self
+    }
+}
+
+/// A policy applied to a batch: ranks and activity evaluated, rules
+/// prepared. It owns its copy of the policy and the batch, so a service or a
+/// binding keeps it as one value, settles and explains from it as often as
+/// it likes, and takes the batch back with [`Engine::into_batch`].
+///
+/// ```
+/// let policy = fenrun::Policy::from_json(r#"{"version": 1,
+///   "ranks": [{"id": "member"}, {"id": "owner", "rate": "0.10"}],
+///   "rules": [{"id": "spread", "type": "differential"}]}"#)?;
+/// let batch = fenrun::Batch::from_json(r#"{
+///   "members": [{"id": "m1", "rank": "owner"}, {"id": "m2", "sponsor": "m1"}],
+///   "events": [{"id": "o1", "seller": "m2", "buyer": "c1", "amount": "120.00"}]}"#, &policy)?;
+/// let engine = fenrun::Engine::new(&policy, batch)?;
+/// let settlement = engine.settle()?;
+/// assert_eq!(settlement.total_of("m1").unwrap().to_string(), "12.00");
+/// assert_eq!(engine.explain("o1")?.len(), 2);
+/// # Ok::<(), fenrun::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Engine {
+    pub(crate) policy: Policy,
+    pub(crate) batch: Batch,
+    pub(crate) ranking: Ranking,
+    /// Each rule's links on the tree, in policy order.
+    pub(crate) plans: Vec<Plan>,
+    /// The members as schedules walk them.
+    pub(crate) upline: Upline,
+}
+
+impl Engine {
+    /// Evaluate ranks and activity of `batch` under `policy` (the one it was
+    /// validated against) and prepare every rule. The engine keeps a copy of
+    /// the policy (a few hundred bytes) and takes the batch.
+    pub fn new(policy: &Policy, batch: Batch) -> Result<Engine> {
+        let ranking = evaluate(policy, &batch)?;
+        let rank_rates: Vec<Decimal> = policy.ranks().iter().map(|r| r.rate).collect();
+        let mut links = Links::default();
+        let plans = policy
+            .rules()
+            .iter()
+            .map(|rule| rule.kind.plan(&rank_rates, &mut links))
+            .collect();
+        let upline = Upline::build(&batch.forest, &ranking.rank, &ranking.active, &links);
+        Ok(Engine {
+            policy: policy.clone(),
+            batch,
+            ranking,
+            plans,
+            upline,
+        })
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The batch.
+    pub fn batch(&self) -> &Batch {
+        &self.batch
+    }
+
+    /// The batch back, the prepared state dropped.
+    pub fn into_batch(self) -> Batch {
+        self.batch
+    }
+
+    /// The money scale of the policy.
+    pub fn scale(&self) -> u32 {
+        self.policy.rounding().scale
+    }
+
+    /// The rank changes of evaluation, sorted by member id.
+    pub fn rank_changes(&self) -> &[RankChange] {
+        &self.ranking.changes
+    }
+
+    /// The rank changes as the canonical JSON document `{"rank_changes": [...]}`.
+    pub fn rank_changes_json(&self) -> String {
+        crate::output::ranks_json(&self.ranking.changes)
+    }
+
+    /// The rank of member `id` after evaluation.
+    pub fn rank_of(&self, id: &str) -> Option<&str> {
+        let m = self.batch.ids.position(id)?;
+        let r = self.ranking.rank.get(m).copied()?;
+        self.policy
+            .ranks()
+            .get(usize::from(r))
+            .map(|k| k.id.as_str())
+    }
+
+    /// Member `id`'s progress towards the next rank: each leaf of that rank's
+    /// upgrade condition with the member's value.
+    ///
+    /// ```
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 1, "evaluate_ranks": true, "ranks": [
+    ///   {"id": "member"},
+    ///   {"id": "group_owner", "rate": "0.10", "upgrade": {"all": [
+    ///     {"metric": "largest_group", "gte": 100}, {"metric": "sales", "gte": "5000"}]}}]}"#).unwrap();
+    /// let batch = fenrun::Batch::from_json(r#"{"members": [{"id": "m1"}],
+    ///   "groups": [{"id": "g1", "owner": "m1", "size": 120}],
+    ///   "events": [{"id": "o1", "seller": "m1", "amount": "800.00"}]}"#, &policy).unwrap();
+    /// let engine = fenrun::Engine::new(&policy, batch).unwrap();
+    /// let p = engine.progress("m1").unwrap();
+    /// assert_eq!(p.next.as_deref(), Some("group_owner"));
+    /// let leaves: Vec<_> = p.leaves.iter().map(|l| (l.leaf.value.as_str(), l.holds)).collect();
+    /// assert_eq!(leaves, [("120", true), ("800", false)]);
+    /// ```
+    pub fn progress(&self, id: &str) -> Option<Progress> {
+        let m = self.batch.ids.position(id)?;
+        let m = u32::try_from(m).ok()?;
+        crate::rank::progress(&self.policy, &self.batch, &self.ranking, m)
+    }
+
+    /// Whether member `id` is active after `active_if`.
+    pub fn is_active(&self, id: &str) -> Option<bool> {
+        let m = self.batch.ids.position(id)?;
+        self.ranking.active.get(m).copied()
+    }
+
+    /// Settle the whole batch, keeping every line.
+    pub fn settle(&self) -> Result<Settlement> {
+        self.settle_with(SettleOptions::default())
+    }
+
+    /// Settle the whole batch as `options` say: every line kept, or totals
+    /// only on one thread or several (the same totals, rank changes and
+    /// summary to the cent either way, §10.6). With [`Lines::Stream`] and no
+    /// sink the lines are computed and dropped.
+    ///
+    /// ```
+    /// # let policy = fenrun::Policy::from_json(r#"{"version":1,"ranks":[{"id":"member","rate":"0.1"}],"rules":[{"id":"d","type":"differential"}]}"#)?;
+    /// # let batch = fenrun::Batch::from_json(r#"{"members":[{"id":"m1"}],"events":[{"id":"o1","seller":"m1","amount":"10"}]}"#, &policy)?;
+    /// let engine = fenrun::Engine::new(&policy, batch)?;
+    /// let all = engine.settle_with(fenrun::SettleOptions::default())?;
+    /// let totals = engine.settle_with(
+    ///     fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly).threads(2),
+    /// )?;
+    /// assert_eq!((all.line_count(), totals.line_count()), (1, 0));
+    /// assert_eq!(all.total_of("m1"), totals.total_of("m1"));
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn settle_with(&self, options: SettleOptions) -> Result<Settlement> {
+        self.settle_to(options, |_| Ok(()))
+    }
+
+    /// [`Engine::settle_with`], handing each line to `sink` in output order
+    /// when `options.lines` is [`Lines::Stream`] (the other forms do not call
+    /// it). A streamed settlement has totals, rank changes and summary and no
+    /// lines; a sink error stops it with `sink_error`.
+    ///
+    /// ```
+    /// # let policy = fenrun::Policy::from_json(r#"{"version":1,"ranks":[{"id":"member","rate":"0.1"}],"rules":[{"id":"d","type":"differential"}]}"#)?;
+    /// # let batch = fenrun::Batch::from_json(r#"{"members":[{"id":"m1"}],"events":[{"id":"o1","seller":"m1","amount":"10"}]}"#, &policy)?;
+    /// let engine = fenrun::Engine::new(&policy, batch)?;
+    /// let mut count = 0;
+    /// let stream = fenrun::SettleOptions::default().lines(fenrun::Lines::Stream);
+    /// let s = engine.settle_to(stream, |line| {
+    ///     count += 1;
+    ///     assert_eq!(line.beneficiary, "m1");
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!((count, s.line_count()), (1, 0));
+    /// assert_eq!(s.total_of("m1").unwrap().to_string(), "1.00");
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn settle_to<F>(&self, options: SettleOptions, sink: F) -> Result<Settlement>
+    where
+        F: FnMut(LineView<'_>) -> std::io::Result<()>,
+    {
+        match options.lines {
+            Lines::Keep => self.settle_keeping(),
+            Lines::Stream => self.settle_streaming(sink),
+            Lines::TotalsOnly => self.settle_totals(options.threads),
+        }
+    }
+
+    /// Explain, line by line in words, what order `order_id` and its refunds paid and why.
+    pub fn explain(&self, order_id: &str) -> Result<Vec<String>> {
+        crate::explain::explain(self, order_id)
+    }
+}
