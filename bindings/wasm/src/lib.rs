@@ -100,8 +100,8 @@ impl Session {
 
     /// A member's evaluated rank and its progress towards the next rank, as
     /// JSON; `undefined` for an unknown member.
-    pub fn progress(&self, member: &str) -> Option<String> {
-        let p = self.prepared.progress(member)?;
-        serde_json::to_string(&p).ok()
+    pub fn progress(&self, member: &str) -> Result<Option<String>, JsValue> {
+        let p = self.prepared.progress(member).map_err(|e| thrown(&e))?;
+        Ok(p.and_then(|p| serde_json::to_string(&p).ok()))
     }
 }

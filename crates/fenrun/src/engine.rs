@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 
 use crate::batch::Batch;
-use crate::error::Result;
+use crate::error::{Must, Result};
 use crate::policy::Policy;
 use crate::rank::{evaluate, Progress, RankChange, Ranking};
 use crate::rule::Plan;
@@ -111,7 +111,7 @@ impl Engine {
             .iter()
             .map(|rule| rule.kind.plan(&rank_rates, &mut links))
             .collect();
-        let upline = Upline::build(&batch.forest, &ranking.rank, &ranking.active, &links);
+        let upline = Upline::build(&batch.forest, &ranking.rank, &ranking.active, &links)?;
         Ok(Engine {
             policy: policy.clone(),
             batch,
@@ -162,7 +162,7 @@ impl Engine {
     }
 
     /// Member `id`'s progress towards the next rank: each leaf of that rank's
-    /// upgrade condition with the member's value.
+    /// upgrade condition with the member's value; `None` for an unknown member.
     ///
     /// ```
     /// let policy = fenrun::Policy::from_json(r#"{"version": 1, "evaluate_ranks": true, "ranks": [
@@ -173,15 +173,17 @@ impl Engine {
     ///   "groups": [{"id": "g1", "owner": "m1", "size": 120}],
     ///   "events": [{"id": "o1", "seller": "m1", "amount": "800.00"}]}"#, &policy).unwrap();
     /// let engine = fenrun::Engine::new(&policy, batch).unwrap();
-    /// let p = engine.progress("m1").unwrap();
+    /// let p = engine.progress("m1").unwrap().unwrap();
     /// assert_eq!(p.next.as_deref(), Some("group_owner"));
     /// let leaves: Vec<_> = p.leaves.iter().map(|l| (l.leaf.value.as_str(), l.holds)).collect();
     /// assert_eq!(leaves, [("120", true), ("800", false)]);
     /// ```
-    pub fn progress(&self, id: &str) -> Option<Progress> {
-        let m = self.batch.ids.position(id)?;
-        let m = u32::try_from(m).ok()?;
-        crate::rank::progress(&self.policy, &self.batch, &self.ranking, m)
+    pub fn progress(&self, id: &str) -> Result<Option<Progress>> {
+        let Some(m) = self.batch.ids.position(id) else {
+            return Ok(None);
+        };
+        let m = u32::try_from(m).ok().must("members", "member index")?;
+        crate::rank::progress(&self.policy, &self.batch, &self.ranking, m).map(Some)
     }
 
     /// Whether member `id` is active after `active_if`.

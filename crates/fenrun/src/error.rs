@@ -673,6 +673,16 @@ impl Error {
         }
     }
 
+    /// A broken invariant of the core: a table without the entry its index
+    /// promised. Reported as `internal` (a bug), never turned into a number.
+    #[cold]
+    pub(crate) fn missing(path: &str, what: &str) -> Error {
+        Error::Internal {
+            path: path.to_owned(),
+            detail: format!("no {what} where the tables promise one"),
+        }
+    }
+
     /// Every code this library can return, for bindings to check their mapping against.
     pub const CODES: &'static [&'static str] = &[
         "invalid_json",
@@ -746,3 +756,51 @@ impl From<&Error> for ErrorReport {
 
 /// Result with fenrun's error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An entry the core's own tables promise ([`Error::missing`] if absent):
+/// the one way money and rank code reads an entry whose absence is a bug.
+/// The path is formatted only on failure.
+pub(crate) trait Must<T> {
+    /// The entry, or `internal` at `path` naming `what`.
+    fn must(self, path: impl std::fmt::Display, what: &str) -> Result<T>;
+}
+
+impl<T> Must<T> for Option<T> {
+    #[inline]
+    fn must(self, path: impl std::fmt::Display, what: &str) -> Result<T> {
+        match self {
+            Some(v) => Ok(v),
+            None => Err(Error::missing(&path.to_string(), what)),
+        }
+    }
+}
+
+/// The path `members[m]` of member index `m`, formatted only when shown.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MemberAt(pub u32);
+
+impl std::fmt::Display for MemberAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "members[{}]", self.0)
+    }
+}
+
+/// The path `table[i]` of a record, formatted only when shown.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct At(pub &'static str, pub usize);
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}]", self.0, self.1)
+    }
+}
+
+/// The path `events[i]` of event index `i`, formatted only when shown.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EventAt(pub usize);
+
+impl std::fmt::Display for EventAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "events[{}]", self.0)
+    }
+}

@@ -7,7 +7,6 @@ use crate::batch::Event;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::graph::NONE;
-use crate::ids::RankIdx;
 use crate::money::{money_string, short_string};
 use crate::policy::Policy;
 use crate::rank::Ranking;
@@ -32,7 +31,7 @@ pub(crate) fn explain(engine: &Engine, order_id: &str) -> Result<Vec<String>> {
     };
     let mut out = vec![format!(
         "order {order_id}: seller {}, amount {}",
-        names.who(order.seller),
+        names.who(order.seller)?,
         money(order.amount)
     )];
     let record = engine.order_record(event)?;
@@ -73,7 +72,7 @@ pub(crate) fn explain(engine: &Engine, order_id: &str) -> Result<Vec<String>> {
             seller: order.seller,
             previous: previous.get(usize::from(l.rule)).copied().flatten(),
         };
-        let Some(words) = rule.kind.describe(&said, &names) else {
+        let Some(words) = rule.kind.describe(&said, &names)? else {
             continue;
         };
         if let Some(p) = previous.get_mut(usize::from(l.rule)) {
@@ -107,35 +106,26 @@ struct Members<'a> {
     ranking: &'a Ranking,
 }
 
-impl Members<'_> {
-    fn rank_idx(&self, m: u32) -> RankIdx {
-        self.ranking.rank.get(m as usize).copied().unwrap_or(0)
-    }
-}
-
 impl Names for Members<'_> {
     fn id(&self, m: u32) -> &str {
         self.batch.id(m)
     }
 
-    fn who(&self, m: u32) -> String {
-        let rank = self.policy.rank_id(self.rank_idx(m));
-        let inactive = if self
-            .ranking
-            .active
-            .get(m as usize)
-            .copied()
-            .unwrap_or(false)
-        {
+    fn who(&self, m: u32) -> Result<String> {
+        let rank = self.policy.rank_id(self.ranking.rank(m)?)?;
+        let inactive = if self.ranking.active(m)? {
             ""
         } else {
             ", inactive"
         };
-        format!("{} ({rank}{inactive})", self.batch.id(m))
+        Ok(format!("{} ({rank}{inactive})", self.batch.id(m)))
     }
 
-    fn rank(&self, m: u32) -> (String, Decimal) {
-        let r = self.rank_idx(m);
-        (self.policy.rank_id(r).to_owned(), self.policy.rank_rate(r))
+    fn rank(&self, m: u32) -> Result<(String, Decimal)> {
+        let r = self.ranking.rank(m)?;
+        Ok((
+            self.policy.rank_id(r)?.to_owned(),
+            self.policy.rank_rate(r)?,
+        ))
     }
 }

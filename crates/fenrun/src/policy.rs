@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use crate::check::check_rate;
 use crate::condition::{compile_condition, Condition};
 use crate::doc::PolicyDoc;
-use crate::error::{Error, Result};
+use crate::error::{Error, Must, Result};
 use crate::ids::{RankId, RankIdx};
 use crate::limits;
 use crate::money::{short_string, Rounding};
@@ -120,18 +120,20 @@ impl Policy {
         self.rank_index.get(id).copied()
     }
 
-    pub(crate) fn rank_id(&self, r: RankIdx) -> &str {
+    /// The id of rank `r` of the ladder.
+    pub(crate) fn rank_id(&self, r: RankIdx) -> Result<&str> {
         self.ranks
             .get(usize::from(r))
             .map(|k| k.id.as_str())
-            .unwrap_or_default()
+            .must("ranks", "rank")
     }
 
-    pub(crate) fn rank_rate(&self, r: RankIdx) -> Decimal {
+    /// The rate of rank `r` of the ladder.
+    pub(crate) fn rank_rate(&self, r: RankIdx) -> Result<Decimal> {
         self.ranks
             .get(usize::from(r))
             .map(|k| k.rate)
-            .unwrap_or_default()
+            .must("ranks", "rank")
     }
 
     fn from_doc(doc: PolicyDoc) -> Result<Policy> {

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::batch::{Batch, Event};
 use crate::condition::{Condition, Leaf, Metric};
-use crate::error::{Error, Result};
+use crate::error::{At, Error, MemberAt, Must, Result};
 use crate::graph::NONE;
 use crate::ids::RankIdx;
 use crate::ids::{MemberId, RankId};
@@ -124,9 +124,8 @@ fn add(
     path: impl Fn() -> String,
     what: &str,
 ) -> Result<()> {
-    if let Some(s) = slot {
-        *s = s.checked_add(x).ok_or_else(|| overflow(&path(), what))?;
-    }
+    let s = slot.ok_or_else(|| Error::missing(&path(), what))?;
+    *s = s.checked_add(x).ok_or_else(|| overflow(&path(), what))?;
     Ok(())
 }
 
@@ -176,7 +175,7 @@ fn member_sums(batch: &Batch) -> Result<(Vec<Decimal>, Vec<Decimal>, Decimal)> {
             Event::Order(o) => (o.seller, o.buyer, o.amount),
             Event::Refund(r) => match batch.events.get(r.order_event as usize) {
                 Some(Event::Order(o)) => (o.seller, o.buyer, -r.amount),
-                _ => continue,
+                _ => return Err(Error::missing(&path(), "refunded order")),
             },
         };
         add(
@@ -224,26 +223,26 @@ impl Metrics {
         };
         // Group sizes by owner, as a compact index (counting sort on owner).
         let mut group_start = vec![0u32; n + 1];
-        for g in &batch.groups {
-            if let Some(c) = group_start.get_mut(g.owner as usize + 1) {
-                *c += 1;
-            }
+        for (k, g) in batch.groups.iter().enumerate() {
+            *group_start
+                .get_mut(g.owner as usize + 1)
+                .must(At("groups", k), "owner")? += 1;
         }
-        for i in 0..n {
-            let prev = group_start.get(i).copied().unwrap_or(0);
-            if let Some(c) = group_start.get_mut(i + 1) {
-                *c += prev;
-            }
+        let mut sum = 0u32;
+        for c in &mut group_start {
+            sum += *c;
+            *c = sum;
         }
         let mut fill = group_start.clone();
         let mut group_sizes = vec![0u64; batch.groups.len()];
-        for g in &batch.groups {
-            if let Some(pos) = fill.get_mut(g.owner as usize) {
-                if let Some(slot) = group_sizes.get_mut(*pos as usize) {
-                    *slot = g.size;
-                }
-                *pos += 1;
-            }
+        for (k, g) in batch.groups.iter().enumerate() {
+            let pos = fill
+                .get_mut(g.owner as usize)
+                .must(At("groups", k), "owner")?;
+            *group_sizes
+                .get_mut(*pos as usize)
+                .must(At("groups", k), "group place")? = g.size;
+            *pos += 1;
         }
         Ok(Metrics {
             needs,
@@ -266,53 +265,55 @@ impl Metrics {
         })
     }
 
-    fn groups_of(&self, m: u32) -> &[u64] {
-        let m = m as usize;
-        let (a, b) = (
-            self.group_start.get(m).copied().unwrap_or(0) as usize,
-            self.group_start.get(m + 1).copied().unwrap_or(0) as usize,
-        );
-        self.group_sizes.get(a..b).unwrap_or_default()
+    /// The sizes of the groups member `m` owns.
+    fn groups_of(&self, m: u32) -> Result<&[u64]> {
+        let i = m as usize;
+        let start = |i: usize| self.group_start.get(i).map(|&s| s as usize);
+        let (a, b) = (start(i), start(i + 1));
+        a.zip(b)
+            .and_then(|(a, b)| self.group_sizes.get(a..b))
+            .must(MemberAt(m), "groups")
     }
 
-    fn at(v: &[u32], ranks: usize, m: u32, r: RankIdx) -> u32 {
-        v.get(m as usize * ranks + usize::from(r))
+    /// Member `m`'s count at rank `r` in a per-member-and-rank table.
+    fn at(&self, v: &[u32], m: u32, r: RankIdx) -> Result<u32> {
+        v.get(m as usize * self.ranks + usize::from(r))
             .copied()
-            .unwrap_or(0)
+            .must(MemberAt(m), "count by rank")
     }
 
-    /// The value of `metric` for member `m`.
-    pub fn value(&self, batch: &Batch, m: u32, metric: &Metric) -> Decimal {
+    /// The value of `metric` for member `m` (an absent attribute is 0, §3).
+    pub fn value(&self, batch: &Batch, m: u32, metric: &Metric) -> Result<Decimal> {
         debug_assert!(self.needs.covers(metric), "{metric:?} was not computed");
         let i = m as usize;
-        let dec = |v: Option<&Decimal>| v.copied().unwrap_or_default();
-        let count = |v: u64| Decimal::from(v);
-        match metric {
-            Metric::Sales => dec(self.sales.get(i)),
-            Metric::Purchases => dec(self.purchases.get(i)),
-            Metric::TeamSales => dec(self.team_sales.get(i)),
-            Metric::DirectReferrals(None) => {
-                count(self.children.get(i).copied().unwrap_or(0).into())
-            }
-            Metric::DirectReferrals(Some(r)) => {
-                count(Self::at(&self.direct_ge, self.ranks, m, *r).into())
-            }
-            Metric::TeamSize(None) => count(self.team_size.get(i).copied().unwrap_or(0).into()),
-            Metric::TeamSize(Some(r)) => count(Self::at(&self.desc_ge, self.ranks, m, *r).into()),
-            Metric::Legs(r) => count(Self::at(&self.legs_ge, self.ranks, m, *r).into()),
-            Metric::Groups(None) => count(self.groups_of(m).len() as u64),
+        let path = || MemberAt(m);
+        let dec = |v: Option<&Decimal>| v.copied().must(path(), metric.name());
+        let count = |v: Option<&u32>| v.map(|&c| Decimal::from(c)).must(path(), metric.name());
+        Ok(match metric {
+            Metric::Sales => dec(self.sales.get(i))?,
+            Metric::Purchases => dec(self.purchases.get(i))?,
+            Metric::TeamSales => dec(self.team_sales.get(i))?,
+            Metric::DirectReferrals(None) => count(self.children.get(i))?,
+            Metric::DirectReferrals(Some(r)) => Decimal::from(self.at(&self.direct_ge, m, *r)?),
+            Metric::TeamSize(None) => count(self.team_size.get(i))?,
+            Metric::TeamSize(Some(r)) => Decimal::from(self.at(&self.desc_ge, m, *r)?),
+            Metric::Legs(r) => Decimal::from(self.at(&self.legs_ge, m, *r)?),
+            Metric::Groups(None) => Decimal::from(self.groups_of(m)?.len()),
             Metric::Groups(Some(min)) => {
-                count(self.groups_of(m).iter().filter(|s| **s >= *min).count() as u64)
+                Decimal::from(self.groups_of(m)?.iter().filter(|s| **s >= *min).count())
             }
             Metric::GroupMembers => {
                 // Sum in Decimal: head counts may add past u64 only in theory, never wrap.
-                self.groups_of(m).iter().fold(Decimal::ZERO, |acc, s| {
+                self.groups_of(m)?.iter().fold(Decimal::ZERO, |acc, s| {
                     acc.saturating_add(Decimal::from(*s))
                 })
             }
-            Metric::LargestGroup => count(self.groups_of(m).iter().copied().max().unwrap_or(0)),
+            // No group: a largest group of 0 members (§3).
+            Metric::LargestGroup => {
+                Decimal::from(self.groups_of(m)?.iter().copied().max().unwrap_or(0))
+            }
             Metric::Attr(name) => batch.attr(m, name).unwrap_or_default(),
-        }
+        })
     }
 
     /// Ask for member `m`'s sums and counts to be brought into the cache,
@@ -333,39 +334,41 @@ impl Metrics {
     /// Fold a finished member `m` (rank `rank`) into its sponsor's counts.
     fn fold_into_parent(&mut self, m: u32, p: u32, rank: RankIdx) -> Result<()> {
         let (mi, pi) = (m as usize, p as usize);
-        if !self.needs.team_sales && !self.needs.counts {
-            return Ok(());
-        }
-        let ts = self.team_sales.get(mi).copied().unwrap_or_default();
-        add(
-            self.team_sales.get_mut(pi),
-            ts,
-            || "members".to_owned(),
-            "team sales",
-        )?;
-        let size = self.team_size.get(mi).copied().unwrap_or(0);
-        if let Some(s) = self.team_size.get_mut(pi) {
-            *s += size + 1;
-        }
-        if let Some(c) = self.children.get_mut(pi) {
-            *c += 1;
+        let path = || MemberAt(m);
+        // Only the sums and counts the policy reads were made (`Needs`).
+        if self.needs.team_sales {
+            let ts = self
+                .team_sales
+                .get(mi)
+                .copied()
+                .must(path(), "team sales")?;
+            add(
+                self.team_sales.get_mut(pi),
+                ts,
+                || "members".to_owned(),
+                "team sales",
+            )?;
         }
         if !self.needs.counts {
             return Ok(());
         }
+        let size = self.team_size.get(mi).copied().must(path(), "team size")?;
+        *self
+            .team_size
+            .get_mut(pi)
+            .must(path(), "sponsor's team size")? += size + 1;
+        *self
+            .children
+            .get_mut(pi)
+            .must(path(), "sponsor's referrals")? += 1;
         for r in 0..self.ranks {
             let own = u32::from(usize::from(rank) >= r);
-            let below = self.desc_ge.get(mi * self.ranks + r).copied().unwrap_or(0);
+            let below = self.desc_ge.get(mi * self.ranks + r).copied();
+            let below = below.must(path(), "count by rank")?;
             let k = pi * self.ranks + r;
-            if let Some(x) = self.desc_ge.get_mut(k) {
-                *x += below + own;
-            }
-            if let Some(x) = self.direct_ge.get_mut(k) {
-                *x += own;
-            }
-            if let Some(x) = self.legs_ge.get_mut(k) {
-                *x += u32::from(below + own > 0);
-            }
+            *self.desc_ge.get_mut(k).must(path(), "count by rank")? += below + own;
+            *self.direct_ge.get_mut(k).must(path(), "count by rank")? += own;
+            *self.legs_ge.get_mut(k).must(path(), "count by rank")? += u32::from(below + own > 0);
         }
         Ok(())
     }
@@ -422,13 +425,42 @@ pub(crate) struct Ranking {
     pub metrics: Metrics,
 }
 
-fn holds(batch: &Batch, metrics: &Metrics, m: u32, c: &Condition) -> bool {
-    match c {
-        Condition::All(items) => items.iter().all(|x| holds(batch, metrics, m, x)),
-        Condition::Any(items) => items.iter().any(|x| holds(batch, metrics, m, x)),
-        Condition::Not(x) => !holds(batch, metrics, m, x),
-        Condition::Leaf(l) => l.op.holds(metrics.value(batch, m, &l.metric), l.threshold),
+impl Ranking {
+    /// Member `m`'s rank after evaluation.
+    pub fn rank(&self, m: u32) -> Result<RankIdx> {
+        self.rank.get(m as usize).copied().must(MemberAt(m), "rank")
     }
+
+    /// Whether member `m` is active after `active_if`.
+    pub fn active(&self, m: u32) -> Result<bool> {
+        self.active
+            .get(m as usize)
+            .copied()
+            .must(MemberAt(m), "activity")
+    }
+}
+
+fn holds(batch: &Batch, metrics: &Metrics, m: u32, c: &Condition) -> Result<bool> {
+    Ok(match c {
+        Condition::All(items) => {
+            for x in items {
+                if !holds(batch, metrics, m, x)? {
+                    return Ok(false);
+                }
+            }
+            true
+        }
+        Condition::Any(items) => {
+            for x in items {
+                if holds(batch, metrics, m, x)? {
+                    return Ok(true);
+                }
+            }
+            false
+        }
+        Condition::Not(x) => !holds(batch, metrics, m, x)?,
+        Condition::Leaf(l) => l.op.holds(metrics.value(batch, m, &l.metric)?, l.threshold),
+    })
 }
 
 /// Collect the leaves that explain why `c` holds (§11): all operands of `all`,
@@ -441,42 +473,49 @@ fn because(
     c: &Condition,
     every_leaf: bool,
     out: &mut Vec<Because>,
-) {
+) -> Result<()> {
     match c {
         Condition::All(items) => {
             for x in items {
-                because(policy, batch, metrics, m, x, every_leaf, out);
+                because(policy, batch, metrics, m, x, every_leaf, out)?;
             }
         }
         Condition::Any(items) => {
             for x in items {
-                if every_leaf || holds(batch, metrics, m, x) {
-                    because(policy, batch, metrics, m, x, every_leaf, out);
+                if every_leaf || holds(batch, metrics, m, x)? {
+                    because(policy, batch, metrics, m, x, every_leaf, out)?;
                 }
             }
         }
-        Condition::Not(x) => because(policy, batch, metrics, m, x, true, out),
-        Condition::Leaf(l) => out.push(describe_leaf(policy, batch, metrics, m, l)),
+        Condition::Not(x) => because(policy, batch, metrics, m, x, true, out)?,
+        Condition::Leaf(l) => out.push(describe_leaf(policy, batch, metrics, m, l)?),
     }
+    Ok(())
 }
 
-fn describe_leaf(policy: &Policy, batch: &Batch, metrics: &Metrics, m: u32, l: &Leaf) -> Because {
+fn describe_leaf(
+    policy: &Policy,
+    batch: &Batch,
+    metrics: &Metrics,
+    m: u32,
+    l: &Leaf,
+) -> Result<Because> {
     let mut params = Params::default();
     match &l.metric {
         Metric::DirectReferrals(Some(r)) | Metric::TeamSize(Some(r)) | Metric::Legs(r) => {
-            params.min_rank = Some(policy.rank_id(*r).to_owned());
+            params.min_rank = Some(policy.rank_id(*r)?.to_owned());
         }
         Metric::Groups(Some(s)) => params.min_size = Some(*s),
         Metric::Attr(name) => params.name = Some(name.clone()),
         _ => {}
     }
-    Because {
+    Ok(Because {
         metric: l.metric.name().to_owned(),
         params,
-        value: short_string(metrics.value(batch, m, &l.metric)),
+        value: short_string(metrics.value(batch, m, &l.metric)?),
         op: l.op.name().to_owned(),
         threshold: short_string(l.threshold),
-    }
+    })
 }
 
 /// A member's standing against the next rank's upgrade condition: what a
@@ -511,9 +550,9 @@ pub(crate) fn progress(
     batch: &Batch,
     ranking: &Ranking,
     m: u32,
-) -> Option<Progress> {
-    let rank = *ranking.rank.get(m as usize)?;
-    let rank_id = policy.ranks().get(usize::from(rank))?.id.clone();
+) -> Result<Progress> {
+    let rank = ranking.rank(m)?;
+    let rank_id = RankId::from(policy.rank_id(rank)?);
     let next = usize::from(rank) + 1;
     let mut leaves = Vec::new();
     if let Some(c) = policy.ranks().get(next).and_then(|r| r.upgrade.as_ref()) {
@@ -524,15 +563,15 @@ pub(crate) fn progress(
                 Condition::All(items) | Condition::Any(items) => stack.extend(items.iter().rev()),
                 Condition::Not(x) => stack.push(x),
                 Condition::Leaf(l) => leaves.push(LeafProgress {
-                    leaf: describe_leaf(policy, batch, &ranking.metrics, m, l),
+                    leaf: describe_leaf(policy, batch, &ranking.metrics, m, l)?,
                     holds: l
                         .op
-                        .holds(ranking.metrics.value(batch, m, &l.metric), l.threshold),
+                        .holds(ranking.metrics.value(batch, m, &l.metric)?, l.threshold),
                 }),
             }
         }
     }
-    Some(Progress {
+    Ok(Progress {
         member: MemberId::from(batch.id(m)),
         rank: rank_id,
         next: policy.ranks().get(next).map(|r| r.id.clone()),
@@ -560,47 +599,47 @@ pub(crate) fn evaluate(policy: &Policy, batch: &Batch) -> Result<Ranking> {
                 metrics.prefetch(p);
             }
         }
-        let mi = m as usize;
-        let input = rank.get(mi).copied().unwrap_or(0);
+        let slot = rank.get_mut(m as usize).must(MemberAt(m), "rank")?;
+        let input = *slot;
         if policy.evaluate_ranks() {
             // Highest rank whose upgrade holds; never below the input rank.
-            for (r, def) in policy.ranks().iter().enumerate().rev() {
-                let r = RankIdx::try_from(r).unwrap_or(0);
-                if r <= input {
-                    break;
-                }
+            // The ladder has at most `limits::MAX_RANKS` ranks, so `r` fits.
+            for (r, def) in policy
+                .ranks()
+                .iter()
+                .enumerate()
+                .skip(usize::from(input) + 1)
+                .rev()
+            {
                 let Some(cond) = &def.upgrade else { continue };
-                if holds(batch, &metrics, m, cond) {
+                if holds(batch, &metrics, m, cond)? {
                     let mut why = Vec::new();
-                    because(policy, batch, &metrics, m, cond, false, &mut why);
+                    because(policy, batch, &metrics, m, cond, false, &mut why)?;
                     changes.push(RankChange {
                         member: MemberId::from(batch.id(m)),
-                        from: RankId::from(policy.rank_id(input)),
+                        from: RankId::from(policy.rank_id(input)?),
                         to: def.id.clone(),
                         because: why,
                     });
-                    if let Some(slot) = rank.get_mut(mi) {
-                        *slot = r;
-                    }
+                    *slot = RankIdx::try_from(r).ok().must("ranks", "rank index")?;
                     break;
                 }
             }
         }
+        let final_rank = *slot;
         if let Some(p) = batch.forest.parent_of(m) {
-            let final_rank = rank.get(mi).copied().unwrap_or(0);
             metrics.fold_into_parent(m, p, final_rank)?;
         }
     }
     changes.sort_by(|a, b| a.member.cmp(&b.member));
-    let active = (0..batch.ids.len())
-        .map(|i| {
-            let input = batch.input_active.get(i).copied().unwrap_or(true);
-            input
-                && policy
-                    .active_if()
-                    .is_none_or(|c| holds(batch, &metrics, i as u32, c))
-        })
-        .collect();
+    let mut active = Vec::with_capacity(batch.ids.len());
+    for (m, &input) in (0u32..).zip(&batch.input_active) {
+        let holds = match policy.active_if() {
+            Some(c) if input => holds(batch, &metrics, m, c)?,
+            _ => input,
+        };
+        active.push(holds);
+    }
     Ok(Ranking {
         rank,
         active,

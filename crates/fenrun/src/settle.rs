@@ -14,10 +14,9 @@ use rust_decimal::Decimal;
 
 use crate::batch::{Batch, Event};
 use crate::engine::Engine;
-use crate::error::{Error, Result};
+use crate::error::{Error, EventAt, MemberAt, Must, Result};
 use crate::events::Party;
 use crate::graph::NONE;
-use crate::ids::RankIdx;
 use crate::ids::RuleId;
 use crate::index::Packed;
 use crate::kernel::{self, Base, Book, IntRate, Open, Outcome, Overflow, Prices, SlotOf};
@@ -102,8 +101,14 @@ impl RateTable {
         }
     }
 
-    fn get(&self, i: u32) -> Decimal {
-        self.0.get(i as usize).copied().unwrap_or_default()
+    /// Rate `i`, as [`RateTable::index`] gave it out.
+    fn get(&self, i: u32) -> Option<Decimal> {
+        self.0.get(i as usize).copied()
+    }
+
+    /// Rate `i`, or `internal` naming `path`.
+    fn must(&self, i: u32, path: impl std::fmt::Display) -> Result<Decimal> {
+        self.get(i).must(path, "rate")
     }
 }
 
@@ -128,15 +133,16 @@ impl Schedules {
     }
 
     /// The schedule of `seller`, walking the tree on its first order only.
-    fn of(&mut self, seller: u32, engine: &Engine) -> (&[Slot], &RateTable) {
+    fn of(&mut self, seller: u32, engine: &Engine) -> Result<(&[Slot], &RateTable)> {
+        let path = || MemberAt(seller);
         let (start, end) = self
             .span
             .get(seller as usize)
             .copied()
-            .unwrap_or((NONE, NONE));
+            .must(path(), "schedule")?;
         if start == NONE {
             let from = self.slots.len();
-            engine.schedule(seller, &mut self.rates, &mut self.slots);
+            engine.schedule(seller, &mut self.rates, &mut self.slots)?;
             match (u32::try_from(from), u32::try_from(self.slots.len())) {
                 (Ok(a), Ok(b)) if b != NONE => {
                     if let Some(span) = self.span.get_mut(seller as usize) {
@@ -146,17 +152,14 @@ impl Schedules {
                 _ => {
                     self.scratch.clear();
                     self.scratch.extend(self.slots.drain(from..));
-                    return (&self.scratch, &self.rates);
+                    return Ok((&self.scratch, &self.rates));
                 }
             }
-            let slots = self.slots.get(from..).unwrap_or_default();
-            return (slots, &self.rates);
+            let slots = self.slots.get(from..).must(path(), "schedule")?;
+            return Ok((slots, &self.rates));
         }
-        let slots = self
-            .slots
-            .get(start as usize..end as usize)
-            .unwrap_or_default();
-        (slots, &self.rates)
+        let slots = self.slots.get(start as usize..end as usize);
+        Ok((slots.must(path(), "schedule")?, &self.rates))
     }
 }
 
@@ -227,16 +230,17 @@ struct RefundEntry {
 }
 
 impl BySeller {
-    fn new(batch: &Batch, scale: u32) -> BySeller {
+    /// Every order of `batch` in seller order, or `internal` if one found no
+    /// place (the tables' own invariants broken): never an order left out.
+    fn new(batch: &Batch, scale: u32) -> Result<BySeller> {
+        const WHERE: &str = "events";
         let n = batch.ids.len();
         let mut start = vec![0u32; n + 1];
         let mut refunds = Vec::new();
         for (i, p) in batch.events.parties().enumerate() {
             match p {
                 Party::Seller(s) => {
-                    if let Some(c) = start.get_mut(s as usize + 1) {
-                        *c += 1;
-                    }
+                    *start.get_mut(s as usize + 1).must(EventAt(i), "seller")? += 1;
                 }
                 Party::RefundOf(order) => {
                     // The row just read: in cache.
@@ -253,11 +257,10 @@ impl BySeller {
         }
         // Stable: refunds of one order keep their input order.
         refunds.sort_by_key(|r| r.order);
-        for s in 1..start.len() {
-            let before = start.get(s - 1).copied().unwrap_or(0);
-            if let Some(c) = start.get_mut(s) {
-                *c += before;
-            }
+        let mut sum = 0u32;
+        for c in &mut start {
+            sum += *c;
+            *c = sum;
         }
         // Two passes of a radix partition instead of one scatter over the
         // whole array: first into buckets of `BUCKET` sellers (a few hundred
@@ -266,10 +269,17 @@ impl BySeller {
         // One scatter over 80 MB missed the caches on almost every write.
         // An entry carries its seller's place in the bucket above its value.
         let buckets = n.div_ceil(BUCKET);
-        let at = |s: usize| start.get(s.min(n)).copied().unwrap_or(0) as usize;
+        // `start` has n + 1 entries: `s.min(n)` is always one of them.
+        let at = |s: usize| {
+            start
+                .get(s.min(n))
+                .map(|&a| a as usize)
+                .must(WHERE, "seller")
+        };
         let bucket_start = |b: usize| at(b * BUCKET);
-        let mut fill: Vec<usize> = (0..buckets).map(bucket_start).collect();
-        let mut orders = vec![0i64; start.last().copied().unwrap_or(0) as usize];
+        let mut fill: Vec<usize> = (0..buckets).map(bucket_start).collect::<Result<_>>()?;
+        let mut orders = vec![0i64; sum as usize];
+        let mut placed = 0usize;
         let mut slow = Vec::new();
         // Orders come in input order, and so do the refunded ones' entries in
         // `refunds` (sorted by order): one cursor finds each one's first refund.
@@ -297,47 +307,41 @@ impl BySeller {
                     }
                 };
                 let s = seller as usize;
-                if let Some(pos) = fill.get_mut(s / BUCKET) {
-                    if let Some(slot) = orders.get_mut(*pos) {
-                        *slot = pack(s % BUCKET, value);
-                    }
-                    *pos += 1;
-                }
+                let pos = fill.get_mut(s / BUCKET).must(EventAt(i), "seller bucket")?;
+                *orders.get_mut(*pos).must(EventAt(i), "order place")? = pack(s % BUCKET, value);
+                *pos += 1;
+                placed += 1;
             }
         }
         let mut scratch: Vec<i64> = Vec::new();
         let mut next = vec![0usize; BUCKET];
+        if placed != orders.len() {
+            return Err(Error::missing(WHERE, "order in seller order"));
+        }
         for b in 0..buckets {
-            let (from, to) = (bucket_start(b), bucket_start(b + 1));
-            let Some(region) = orders.get_mut(from..to) else {
-                continue;
-            };
+            let (from, to) = (bucket_start(b)?, bucket_start(b + 1)?);
+            let region = orders.get_mut(from..to).must(WHERE, "seller bucket")?;
             scratch.clear();
             scratch.extend_from_slice(region);
             for (k, c) in next.iter_mut().enumerate() {
-                *c = at(b * BUCKET + k).saturating_sub(from);
+                *c = at(b * BUCKET + k)?.saturating_sub(from);
             }
             for &e in &scratch {
                 let (k, value) = unpack(e);
-                if let Some(pos) = next.get_mut(k) {
-                    if let Some(slot) = region.get_mut(*pos) {
-                        *slot = value;
-                    }
-                    *pos += 1;
-                }
+                let pos = next.get_mut(k).must(WHERE, "seller in bucket")?;
+                *region.get_mut(*pos).must(WHERE, "order place")? = value;
+                *pos += 1;
             }
         }
         // Slow orders numbered in the order the settlement loop meets them,
         // so that it reads them in sequence too.
         let mut in_seller_order = Vec::with_capacity(slow.len());
         for entry in orders.iter_mut().filter(|e| **e <= 0) {
-            if let Some(s) = usize::try_from(entry.unsigned_abs())
-                .ok()
-                .and_then(|k| slow.get(k))
-            {
-                *entry = -(in_seller_order.len() as i64);
-                in_seller_order.push(*s);
-            }
+            let k = usize::try_from(entry.unsigned_abs()).ok();
+            let s = k.and_then(|k| slow.get(k)).must(WHERE, "order entry")?;
+            // Entries number fewer than 2^51 (they fit an order's entry).
+            *entry = -(in_seller_order.len() as i64);
+            in_seller_order.push(*s);
         }
         // The refunds too, so that the loop reads them in sequence rather
         // than one order's run at a random place each time.
@@ -346,18 +350,20 @@ impl BySeller {
             if s.first_refund == NONE {
                 continue;
             }
-            let rest = refunds.get(s.first_refund as usize..).unwrap_or_default();
+            let rest = refunds.get(s.first_refund as usize..);
+            let rest = rest.must(EventAt(s.event as usize), "refunds")?;
+            // Refunds are events, fewer than `u32::MAX`.
             s.first_refund = refunds_in_order.len() as u32;
             let run = rest.iter().take_while(|r| r.order == s.event);
             refunds_in_order.extend(run);
         }
         let (slow, refunds) = (in_seller_order, refunds_in_order);
-        BySeller {
+        Ok(BySeller {
             start,
             orders,
             slow,
             refunds,
-        }
+        })
     }
 
     /// Number of sellers (members), every one with a possibly empty list.
@@ -365,12 +371,13 @@ impl BySeller {
         (self.start.len().saturating_sub(1)) as u32
     }
 
-    fn orders_of(&self, seller: u32) -> &[i64] {
+    fn orders_of(&self, seller: u32) -> Result<&[i64]> {
         let s = seller as usize;
-        match (self.start.get(s), self.start.get(s + 1)) {
-            (Some(&a), Some(&b)) => self.orders.get(a as usize..b as usize).unwrap_or_default(),
-            _ => &[],
-        }
+        let range = match (self.start.get(s), self.start.get(s + 1)) {
+            (Some(&a), Some(&b)) => self.orders.get(a as usize..b as usize),
+            _ => None,
+        };
+        range.must(MemberAt(seller), "orders")
     }
 
     /// The slow order of an entry of `orders`, or `None` for units.
@@ -384,16 +391,15 @@ impl BySeller {
     }
 
     /// The refunds of `order`, in input order.
-    fn refunds_of(&self, order: Slow) -> &[RefundEntry] {
+    fn refunds_of(&self, order: Slow) -> Result<&[RefundEntry]> {
         if order.first_refund == NONE {
-            return &[];
+            return Ok(&[]);
         }
-        let rest = self
-            .refunds
-            .get(order.first_refund as usize..)
-            .unwrap_or_default();
+        let path = EventAt(order.event as usize);
+        let rest = self.refunds.get(order.first_refund as usize..);
+        let rest = rest.must(path, "refunds")?;
         let n = rest.iter().take_while(|r| r.order == order.event).count();
-        rest.get(..n).unwrap_or_default()
+        rest.get(..n).must(path, "refunds")
     }
 
     /// Cut the sellers into at most `parts` contiguous ranges holding about as many orders each.
@@ -584,7 +590,7 @@ impl Engine {
     /// depend on their order, so the result is the one [`Engine::settle`]
     /// gives without lines; an error is the one input order meets first.
     pub(crate) fn settle_totals(&self, threads: usize) -> Result<Settlement> {
-        let grouped = BySeller::new(&self.batch, self.policy.rounding().scale);
+        let grouped = BySeller::new(&self.batch, self.policy.rounding().scale)?;
         let ranges = grouped.split(threads.max(1));
         if ranges.len() <= 1 {
             let part = self.run_by_seller(&grouped)?;
@@ -661,7 +667,7 @@ impl Engine {
         let mut acc_of: Vec<usize> = Vec::new();
         let mut skip = |_: &Line| Ok(());
         for seller in sellers {
-            let orders = grouped.orders_of(seller);
+            let orders = grouped.orders_of(seller)?;
             if orders.is_empty() {
                 continue;
             }
@@ -670,10 +676,14 @@ impl Engine {
             self.upline.prefetch_sponsor(seller.saturating_add(1));
             self.upline.prefetch_sponsor(seller.saturating_add(2));
             slots.clear();
-            self.schedule(seller, &mut rates, &mut slots);
-            for r in int_rates.len()..rates.0.len() {
-                int_rates.push(IntRate::of(rates.get(r as u32)));
-            }
+            self.schedule(seller, &mut rates, &mut slots)?;
+            int_rates.extend(
+                rates
+                    .0
+                    .iter()
+                    .skip(int_rates.len())
+                    .map(|&r| IntRate::of(r)),
+            );
             sums.acc.clear();
             acc_of.clear();
             for s in &slots {
@@ -715,7 +725,7 @@ impl Engine {
                 if order.first_refund != NONE
                     && refunded_in_units(
                         order.units,
-                        grouped.refunds_of(order),
+                        grouped.refunds_of(order)?,
                         &schedule,
                         &mut sums,
                         &mut scratch,
@@ -738,7 +748,7 @@ impl Engine {
                 }
                 if order.first_refund != NONE {
                     let mut state = Reversible::of(amount, &out);
-                    for r in grouped.refunds_of(order) {
+                    for r in grouped.refunds_of(order)? {
                         let j = r.event as usize;
                         let Some(amount) = self.kept_amount(j, r.units) else {
                             continue;
@@ -831,11 +841,11 @@ impl Engine {
         // kept until their last refund. (The totals-only path finds them as
         // it groups, so the engine does not keep this.)
         let mut refunded = vec![false; self.batch.events.len()];
-        for p in self.batch.events.parties() {
+        for (i, p) in self.batch.events.parties().enumerate() {
             if let Party::RefundOf(order) = p {
-                if let Some(slot) = refunded.get_mut(order as usize) {
-                    *slot = true;
-                }
+                *refunded
+                    .get_mut(order as usize)
+                    .must(EventAt(i), "refunded order")? = true;
             }
         }
         for (i, e) in self.batch.events.iter().enumerate() {
@@ -844,14 +854,14 @@ impl Engine {
                     if !take(i) {
                         continue;
                     }
-                    let (slots, rates) = schedules.of(o.seller, self);
+                    let (slots, rates) = schedules.of(o.seller, self)?;
                     self.settle_order(i, o.amount, slots, rates, &mut out)?;
                     part.book_unpaid(&out)?;
                     for l in &out.lines {
                         part.book(l)?;
                         emit(l)?;
                     }
-                    if refunded.get(i).copied().unwrap_or(false) {
+                    if *refunded.get(i).must(EventAt(i), "refunds")? {
                         open.insert(i, Reversible::of(o.amount, &out));
                     }
                 }
@@ -880,34 +890,24 @@ impl Engine {
         Ok(part)
     }
 
-    fn rank(&self, m: u32) -> RankIdx {
-        self.ranking.rank.get(m as usize).copied().unwrap_or(0)
-    }
-
-    fn active(&self, m: u32) -> bool {
-        self.ranking
-            .active
-            .get(m as usize)
-            .copied()
-            .unwrap_or(false)
-    }
-
     /// The schedule of a seller: what every order rule pays from an order it
     /// sells, as (rule, beneficiary or breakage, level, rate) slots in line
     /// order. With ranks fixed it depends on the seller only, so it is walked
     /// once per seller and reused for each of its orders.
-    fn schedule(&self, seller: u32, rates: &mut RateTable, slots: &mut Vec<Slot>) {
-        for (ri, (rule, plan)) in self.policy.rules().iter().zip(&self.plans).enumerate() {
+    fn schedule(&self, seller: u32, rates: &mut RateTable, slots: &mut Vec<Slot>) -> Result<()> {
+        // A policy has at most `limits::MAX_RULES` rules: each index fits u16.
+        for (ri, (rule, plan)) in (0u16..).zip(self.policy.rules().iter().zip(&self.plans)) {
             rule.kind
                 .schedule(plan, &self.upline, seller, &mut |who, level, rate| {
                     slots.push(Slot {
                         who,
                         level,
                         rate: rates.index(rate),
-                        rule: ri as u16,
+                        rule: ri,
                     });
-                });
+                })?;
         }
+        Ok(())
     }
 
     /// Lines of one order before refunds from its seller's schedule: the
@@ -945,7 +945,7 @@ impl Engine {
                 beneficiary: s.who,
                 level: s.level,
                 base: order_amount,
-                rate: rates.get(s.rate),
+                rate: rates.must(s.rate, EventAt(event))?,
                 amount: p.kept,
             });
         }
@@ -979,14 +979,14 @@ impl Engine {
                 continue;
             };
             let pool = rule.amount(net_sales, rounding, &format!("rules[{ri}]"))?;
-            let mut recipients: Vec<(u32, Decimal)> = (0..self.batch.ids.len() as u32)
-                .filter(|&m| rule.takes(self.rank(m), self.active(m)))
-                .map(|m| {
-                    let w =
-                        rule.weight_of(|metric| self.ranking.metrics.value(&self.batch, m, metric));
-                    (m, w)
-                })
-                .collect();
+            let mut recipients: Vec<(u32, Decimal)> = Vec::new();
+            for (m, _) in (0u32..).zip(self.ranking.rank.iter()) {
+                if rule.takes(self.ranking.rank(m)?, self.ranking.active(m)?) {
+                    let metrics = &self.ranking.metrics;
+                    let w = rule.weight_of(|metric| metrics.value(&self.batch, m, metric))?;
+                    recipients.push((m, w));
+                }
+            }
             recipients.sort_by(|a, b| self.batch.id(a.0).cmp(self.batch.id(b.0)));
             match pool::allocate(pool, rounding, &recipients)
                 .map_err(|d| overflow(&format!("rules[{ri}]"), d))?
@@ -1066,7 +1066,7 @@ impl Engine {
             return Err(internal());
         };
         let (mut rates, mut slots) = (RateTable::default(), Vec::new());
-        self.schedule(order.seller, &mut rates, &mut slots);
+        self.schedule(order.seller, &mut rates, &mut slots)?;
         let mut o = OrderOutcome::default();
         self.settle_order(event, order.amount, &slots, &rates, &mut o)?;
         let promised = o
@@ -1213,7 +1213,9 @@ impl Prices<Slot> for DecimalPrices<'_> {
 
     #[inline]
     fn pay(&self, s: &Slot) -> Option<Decimal> {
-        self.base.pay(self.rates.get(s.rate))
+        // A slot's rate index comes from the table; were it not there, the
+        // order would fail (as out of range), never pay a rate of 0.
+        self.base.pay(self.rates.get(s.rate)?)
     }
 }
 
@@ -1555,7 +1557,7 @@ mod tests {
         )
         .unwrap();
         let batch = Batch::from_json(&json, &policy).unwrap();
-        let grouped = BySeller::new(&batch, 2);
+        let grouped = BySeller::new(&batch, 2).unwrap();
         assert_eq!(grouped.sellers() as usize, n);
         // Order number of each event (refunds come after their order).
         let mut order_no = Vec::new();
@@ -1570,6 +1572,7 @@ mod tests {
         for (seller, want) in want.iter().enumerate() {
             let got: Vec<i64> = grouped
                 .orders_of(seller as u32)
+                .unwrap()
                 .iter()
                 .map(|&e| match grouped.slow(e) {
                     None => e,

@@ -17,6 +17,7 @@
 //! same set share a column. All columns are filled in one parents-first pass
 //! that reads each member's sponsor's row once.
 
+use crate::error::{MemberAt, Must, Result};
 use crate::graph::{Forest, NONE};
 use crate::ids::RankIdx;
 
@@ -84,7 +85,12 @@ fn row_width(used: usize) -> usize {
 impl Upline {
     /// The rows of `forest`'s members with their evaluated `rank` and
     /// `active`, and the link columns of `links`.
-    pub fn build(forest: &Forest, rank: &[RankIdx], active: &[bool], links: &Links) -> Upline {
+    pub fn build(
+        forest: &Forest,
+        rank: &[RankIdx],
+        active: &[bool],
+        links: &Links,
+    ) -> Result<Upline> {
         let n = forest.len();
         let width = row_width(FIXED + links.masks.len());
         // Room to move the first row to a 64-byte boundary: the vector's own
@@ -98,21 +104,20 @@ impl Upline {
             cells,
         };
         let (parents, depths) = (forest.parent.iter(), forest.depth.iter());
-        for (m, (&p, &d)) in parents.zip(depths).enumerate() {
-            let r = u32::from(rank.get(m).copied().unwrap_or(0));
-            let a = if active.get(m).copied().unwrap_or(false) {
+        for (m, (&p, &d)) in (0u32..).zip(parents.zip(depths)) {
+            let path = || MemberAt(m);
+            let r = u32::from(*rank.get(m as usize).must(path(), "rank")?);
+            let a = if *active.get(m as usize).must(path(), "activity")? {
                 ACTIVE
             } else {
                 0
             };
-            if let Some(row) = up.row_mut(m as u32) {
-                if let Some(cells) = row.get_mut(..FIXED) {
-                    cells.copy_from_slice(&[p, d, r | a]);
-                }
-            }
+            let row = up.row_mut(m).and_then(|row| row.get_mut(..FIXED));
+            row.must(path(), "upline row")?
+                .copy_from_slice(&[p, d, r | a]);
         }
         if links.masks.is_empty() {
-            return up;
+            return Ok(up);
         }
         // Parents first: a sponsor's links are set before its members read them.
         let mut from = vec![NONE; links.masks.len()];
@@ -126,18 +131,18 @@ impl Upline {
                 } else {
                     0
                 };
-                let sponsor = up.row(p).and_then(|r| r.get(FIXED..)).unwrap_or_default();
+                let sponsor = up.row(p).and_then(|r| r.get(FIXED..));
+                let sponsor = sponsor.must(MemberAt(p), "upline row")?;
                 for ((f, &mask), &beyond) in from.iter_mut().zip(&links.masks).zip(sponsor) {
                     *f = if mask & holds != 0 { p } else { beyond };
                 }
             }
-            if let Some(cells) = up.row_mut(m).and_then(|r| r.get_mut(FIXED..)) {
-                for (c, &f) in cells.iter_mut().zip(&from) {
-                    *c = f;
-                }
+            let cells = up.row_mut(m).and_then(|r| r.get_mut(FIXED..));
+            for (c, &f) in cells.must(MemberAt(m), "upline row")?.iter_mut().zip(&from) {
+                *c = f;
             }
         }
-        up
+        Ok(up)
     }
 
     /// Where `m`'s row starts in `cells`.
@@ -234,7 +239,7 @@ mod tests {
         let forest = Forest::build(parent.clone(), &ids).unwrap();
         let mut links = Links::default();
         let cols: Vec<usize> = masks.iter().map(|&m| links.column(m)).collect();
-        let up = Upline::build(&forest, &rank, &active, &links);
+        let up = Upline::build(&forest, &rank, &active, &links).unwrap();
         assert_eq!((up.cells.as_ptr() as usize + up.start * 4) % 64, 0);
         for m in 0..parent.len() as u32 {
             let i = m as usize;

@@ -4,6 +4,7 @@
 
 use rust_decimal::Decimal;
 
+use crate::error::{MemberAt, Must, Result};
 use crate::graph::NONE;
 use crate::rule::{Names, Said};
 use crate::upline::{rank_bit, Links, Upline};
@@ -58,11 +59,11 @@ impl Differential {
         }
     }
 
-    pub(crate) fn describe(&self, line: &Said, names: &dyn Names) -> String {
-        let (rank, rate) = names.rank(line.beneficiary);
+    pub(crate) fn describe(&self, line: &Said, names: &dyn Names) -> Result<String> {
+        let (rank, rate) = names.rank(line.beneficiary)?;
         let over = match line.previous {
             Some(p) => {
-                let (prank, prate) = names.rank(p);
+                let (prank, prate) = names.rank(p)?;
                 format!(
                     " over {} ({prank}, {})",
                     names.id(p),
@@ -71,20 +72,21 @@ impl Differential {
             }
             None => ", first paid in the chain".to_owned(),
         };
-        format!(
+        Ok(format!(
             "{} ({rank}, rate {}){over}",
             names.id(line.beneficiary),
             crate::money::short_string(rate)
-        )
+        ))
     }
 }
 
 impl Plan {
-    fn rate(&self, up: &Upline, m: u32) -> Decimal {
+    /// Member `m`'s rank's rate.
+    fn rate(&self, up: &Upline, m: u32) -> Result<Decimal> {
         self.rates
             .get(usize::from(up.rank(m)))
             .copied()
-            .unwrap_or_default()
+            .must(MemberAt(m), "rank rate")
     }
 
     /// The seller first if active, then each nearest ancestor above the
@@ -95,29 +97,33 @@ impl Plan {
         up: &Upline,
         seller: u32,
         slot: &mut impl FnMut(u32, u32, Decimal),
-    ) {
+    ) -> Result<()> {
         let depth0 = up.depth(seller);
         let mut paid = Decimal::ZERO;
         let mut cur = seller;
-        let seller_rate = self.rate(up, seller);
+        let seller_rate = self.rate(up, seller)?;
         if up.active(seller) && seller_rate > paid {
             slot(seller, 0, seller_rate);
             paid = seller_rate;
         }
         while paid < self.top {
-            let t = self.thresholds.iter().position(|x| *x == paid).unwrap_or(0);
-            let Some(&Some(c)) = self.next.get(t) else {
+            // `paid` is 0 or a rank's rate: one of the thresholds.
+            let t = self.thresholds.iter().position(|x| *x == paid);
+            let path = || MemberAt(seller);
+            let t = t.must(path(), "differential threshold")?;
+            let Some(c) = *self.next.get(t).must(path(), "differential link")? else {
                 break;
             };
             let a = up.link(cur, c);
             if a == NONE {
                 break;
             }
-            let r = self.rate(up, a);
+            let r = self.rate(up, a)?;
             let level = depth0.saturating_sub(up.depth(a));
             slot(a, level, r - paid);
             paid = r;
             cur = a;
         }
+        Ok(())
     }
 }

@@ -86,7 +86,8 @@ impl Levels {
         up: &Upline,
         seller: u32,
         slot: &mut impl FnMut(u32, u32, Decimal),
-    ) {
+    ) -> Result<()> {
+        // Without `min_rank` every rank is eligible: at least the lowest.
         let min = self.min_rank.unwrap_or(0);
         let eligible = |m: u32| up.active(m) && up.rank(m) >= min;
         let mut cur = seller;
@@ -110,18 +111,19 @@ impl Levels {
                 None => ended = true,
             }
         }
+        Ok(())
     }
 
-    pub(crate) fn describe(&self, line: &Said, names: &dyn Names) -> String {
-        if line.level == 0 {
-            format!("level 0, the seller {}", names.who(line.beneficiary))
+    pub(crate) fn describe(&self, line: &Said, names: &dyn Names) -> Result<String> {
+        Ok(if line.level == 0 {
+            format!("level 0, the seller {}", names.who(line.beneficiary)?)
         } else {
             format!(
                 "level {}, {} above seller {}",
                 line.level,
-                names.who(line.beneficiary),
+                names.who(line.beneficiary)?,
                 names.id(line.seller)
             )
-        }
+        })
     }
 }

@@ -198,24 +198,28 @@ impl RuleKind {
         up: &Upline,
         seller: u32,
         slot: &mut impl FnMut(u32, u32, Decimal),
-    ) {
+    ) -> Result<()> {
         match (self, plan) {
             (RuleKind::Levels(r), Plan::Levels(p)) => r.schedule(p, up, seller, slot),
             (RuleKind::Differential(_), Plan::Differential(p)) => p.schedule(up, seller, slot),
             (RuleKind::Peer(r), Plan::Peer(p)) => r.schedule(p, up, seller, slot),
-            _ => {}
+            (RuleKind::Pool(_), Plan::Pool) => Ok(()),
+            _ => Err(Error::Internal {
+                path: "rules".into(),
+                detail: "a rule prepared as another kind".into(),
+            }),
         }
     }
 
     /// The words of one of this rule's order lines after `"{id} {type}: "`
     /// and before `": {rate} × {base} = {amount}"`; `None` for a pool.
-    pub(crate) fn describe(&self, line: &Said, names: &dyn Names) -> Option<String> {
-        match self {
-            RuleKind::Levels(r) => Some(r.describe(line, names)),
-            RuleKind::Differential(r) => Some(r.describe(line, names)),
-            RuleKind::Peer(r) => Some(r.describe(line, names)),
+    pub(crate) fn describe(&self, line: &Said, names: &dyn Names) -> Result<Option<String>> {
+        Ok(match self {
+            RuleKind::Levels(r) => Some(r.describe(line, names)?),
+            RuleKind::Differential(r) => Some(r.describe(line, names)?),
+            RuleKind::Peer(r) => Some(r.describe(line, names)?),
             RuleKind::Pool(_) => None,
-        }
+        })
     }
 }
 
@@ -246,7 +250,7 @@ pub(crate) trait Names {
     /// The member's id.
     fn id(&self, m: u32) -> &str;
     /// The member's id with its rank, and `inactive` if so: `m9 (group_owner)`.
-    fn who(&self, m: u32) -> String;
+    fn who(&self, m: u32) -> Result<String>;
     /// The member's rank id and its rate.
-    fn rank(&self, m: u32) -> (String, Decimal);
+    fn rank(&self, m: u32) -> Result<(String, Decimal)>;
 }

@@ -4,7 +4,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, MemberAt, Must, Result};
 use crate::graph::NONE;
 use crate::ids::RankIdx;
 use crate::limits;
@@ -114,9 +114,11 @@ impl Peer {
         up: &Upline,
         seller: u32,
         slot: &mut impl FnMut(u32, u32, Decimal),
-    ) {
-        let Some(&Some(c)) = plan.next.get(usize::from(up.rank(seller))) else {
-            return;
+    ) -> Result<()> {
+        let link = plan.next.get(usize::from(up.rank(seller)));
+        // A seller below `min_rank` has no peer to match.
+        let Some(c) = *link.must(MemberAt(seller), "peer link")? else {
+            return Ok(());
         };
         let depth0 = up.depth(seller);
         let mut cur = seller;
@@ -129,14 +131,15 @@ impl Peer {
             slot(a, level, self.rate);
             cur = a;
         }
+        Ok(())
     }
 
-    pub(crate) fn describe(&self, line: &Said, names: &dyn Names) -> String {
-        format!(
+    pub(crate) fn describe(&self, line: &Said, names: &dyn Names) -> Result<String> {
+        Ok(format!(
             "{}, {} levels above seller {}, matching rank",
-            names.who(line.beneficiary),
+            names.who(line.beneficiary)?,
             line.level,
-            names.who(line.seller)
-        )
+            names.who(line.seller)?
+        ))
     }
 }

@@ -124,9 +124,12 @@ impl Pool {
     }
 
     /// A recipient's weight, given its `metric` value when the split reads one.
-    pub(crate) fn weight_of(&self, metric: impl FnOnce(&Metric) -> Decimal) -> Decimal {
+    pub(crate) fn weight_of(
+        &self,
+        metric: impl FnOnce(&Metric) -> Result<Decimal>,
+    ) -> Result<Decimal> {
         match &self.split {
-            Split::Equal => Decimal::ONE,
+            Split::Equal => Ok(Decimal::ONE),
             Split::WeightedBy(m) => metric(m),
         }
     }
@@ -170,13 +173,14 @@ pub(crate) fn allocate(
         rems.push((prod % total, i));
     }
     let given: i128 = floors.iter().sum();
-    let left = usize::try_from(units - given).unwrap_or(0);
+    // Each floor is at most its exact share, so 0 <= left < recipients.
+    let left = usize::try_from(units - given).map_err(|_| "a pool remainder below zero")?;
     // Largest remainder first; equal remainders in recipient (id) order.
     rems.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     for (_, i) in rems.into_iter().take(left) {
-        if let Some(f) = floors.get_mut(i) {
-            *f += 1;
-        }
+        *floors
+            .get_mut(i)
+            .ok_or("a pool share without its recipient")? += 1;
     }
     Ok(Some(
         floors
