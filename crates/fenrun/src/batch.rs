@@ -23,7 +23,7 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState
 fn map_with_capacity<K, V>(n: usize) -> HashMap<K, V> {
     HashMap::with_capacity_and_hasher(n, foldhash::fast::RandomState::default())
 }
-use crate::ids::RankIdx;
+use crate::ids::{idx32, RankIdx};
 use crate::policy::Policy;
 
 /// A group owned by a member.
@@ -355,7 +355,7 @@ impl<'p> BatchBuilder<'p> {
                 .into_iter()
                 .enumerate()
                 .filter(|(_, m)| !m.attrs.is_empty())
-                .map(|(i, m)| (i as u32, m.attrs)),
+                .map(|(i, m)| (idx32(i), m.attrs)),
         );
         Ok(BatchBuilder {
             policy,
@@ -494,7 +494,7 @@ impl<'p> BatchBuilder<'p> {
         for k in 0..docs.len() {
             let i = offset + k;
             let refund_of = docs.refund_of(k);
-            let id = || event_name(i as u32).to_owned();
+            let id = || event_name(idx32(i)).to_owned();
             let record = if refund_of.is_some() {
                 "refund"
             } else {
@@ -537,7 +537,7 @@ impl<'p> BatchBuilder<'p> {
                         Amount::Units(u) => Decimal::new(u, scale),
                     };
                     // Its order is found, and checked, at the end.
-                    self.pending.push(i as u32);
+                    self.pending.push(idx32(i));
                     self.pending_of.push(of);
                     self.events.push(Event::Refund(Refund {
                         order_event: NONE,
@@ -591,9 +591,9 @@ impl<'p> BatchBuilder<'p> {
     fn check_refunds(&mut self, found: &[Option<u32>]) -> Result<()> {
         let mut refunded: HashMap<usize, Decimal> = HashMap::default();
         for (q, &at) in self.pending.iter().enumerate() {
-            let (i, of) = (at as usize, self.pending_of.get(q as u32));
+            let (i, of) = (at as usize, self.pending_of.get(idx32(q)));
             let id = || self.names.get(at).to_owned();
-            let is_refund = |j: usize| self.refund_rows.binary_search(&(j as u32)).is_ok();
+            let is_refund = |j: usize| self.refund_rows.binary_search(&idx32(j)).is_ok();
             let order = found.get(q).copied().flatten().map(|j| j as usize);
             let (j, order_amount) = match order {
                 Some(j) if j < i => match self.events.get(j) {
@@ -634,7 +634,7 @@ impl<'p> BatchBuilder<'p> {
                 });
             }
             *so_far = total;
-            self.events.set_refund(i, j as u32, total == order_amount);
+            self.events.set_refund(i, idx32(j), total == order_amount);
         }
         Ok(())
     }
@@ -645,7 +645,7 @@ impl<'p> BatchBuilder<'p> {
         let pending_of = &self.pending_of;
         let resolved = ids.finish(
             &self.names,
-            (0..pending_of.len()).map(|q| pending_of.get(q as u32)),
+            (0..pending_of.len()).map(|q| pending_of.get(idx32(q))),
         );
         // An id error anywhere comes first.
         if resolved.duplicate {
@@ -797,9 +797,9 @@ fn index_event_ids<E: EventColumns + ?Sized>(
             },
         };
         names.push(id);
-        ids.push(id, i as u32);
+        ids.push(id, idx32(i));
         if docs.refund_of(k).is_some() {
-            refund_rows.push(i as u32);
+            refund_rows.push(idx32(i));
         }
     }
     Ok(())
@@ -811,7 +811,7 @@ fn index_event_ids<E: EventColumns + ?Sized>(
 fn first_duplicate(names: &Packed, n: usize) -> Result<()> {
     let mut seen: HashMap<&str, usize> = map_with_capacity(n);
     for i in 0..n {
-        let id = names.get(i as u32);
+        let id = names.get(idx32(i));
         if let Some(&first) = seen.get(id) {
             return Err(Error::DuplicateEvent {
                 path: format!("events[{i}].id"),

@@ -19,6 +19,7 @@
 
 use std::hash::BuildHasher;
 
+use crate::ids::idx32;
 use crate::index::Packed;
 
 /// Ids a bucket is sized for: its table (twice as many 8-byte slots) is at
@@ -87,7 +88,10 @@ impl EventIds {
         if self.bits == 0 {
             0
         } else {
-            (hash >> (64 - self.bits)) as usize
+            // The top `bits` (at most a few dozen) bits: below the bucket count.
+            #[allow(clippy::cast_possible_truncation)]
+            let b = (hash >> (64 - self.bits)) as usize;
+            b
         }
     }
 
@@ -147,7 +151,7 @@ impl EventIds {
         for (q, id) in ids.enumerate() {
             let hash = self.hash(id);
             if let Some(a) = asked.get_mut(self.bucket(hash)) {
-                a.push((hash << 32, q as u32));
+                a.push((hash << 32, idx32(q)));
             }
             texts.push(id);
         }
@@ -179,7 +183,10 @@ impl EventIds {
                             break;
                         }
                         Some(slot) => {
-                            if same(slot, entry) && names.get(at(slot)) == names.get(entry as u32) {
+                            // An entry's low 32 bits are its position, on purpose.
+                            #[allow(clippy::cast_possible_truncation)]
+                            let pos = entry as u32;
+                            if same(slot, entry) && names.get(at(slot)) == names.get(pos) {
                                 duplicate = true;
                             }
                             i = (i + 1) & mask;
@@ -207,6 +214,8 @@ impl EventIds {
 }
 
 #[cfg(test)]
+// Test tables hold a few thousand entries: their indices fit any integer.
+#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
 mod tests {
     use super::EventIds;
     use crate::index::Packed;

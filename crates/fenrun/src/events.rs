@@ -11,6 +11,7 @@
 use rust_decimal::Decimal;
 
 use crate::batch::{Event, Order, Refund};
+use crate::ids::idx32;
 
 /// Units of an order kept on the side (see [`Row::units`]).
 const BIG_ORDER: i64 = 0;
@@ -98,7 +99,7 @@ impl Events {
             (Some(u), false) => u,
             (Some(u), true) => -u,
             (None, refund) => {
-                self.big.push((self.rows.len() as u32, amount));
+                self.big.push((idx32(self.rows.len()), amount));
                 if refund {
                     BIG_REFUND
                 } else {
@@ -273,7 +274,7 @@ impl Events {
 
     #[cold]
     fn big_amount(&self, i: usize) -> Decimal {
-        match self.big.binary_search_by_key(&(i as u32), |&(j, _)| j) {
+        match self.big.binary_search_by_key(&idx32(i), |&(j, _)| j) {
             Ok(k) => self.big.get(k).map_or(Decimal::ZERO, |&(_, d)| d),
             Err(_) => Decimal::ZERO,
         }

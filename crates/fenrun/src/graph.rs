@@ -7,6 +7,7 @@ use petgraph::algo::{kosaraju_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::error::{Error, Result};
+use crate::ids::idx32;
 use crate::index::Packed;
 
 /// Marker for "no parent" in the dense parent array.
@@ -39,7 +40,7 @@ impl Forest {
             .enumerate()
             .all(|(i, &p)| p == NONE || (p as usize) < i);
         let parents_first = if listed_sponsors_first {
-            (0..parent.len() as u32).collect()
+            (0..idx32(parent.len())).collect()
         } else {
             sorted_parents_first(&parent, ids)?
         };
@@ -89,7 +90,7 @@ fn sorted_parents_first(parent: &[u32], ids: &Packed) -> Result<Vec<u32>> {
         }
     }
     match toposort(&g, None) {
-        Ok(order) => Ok(order.into_iter().map(|node| node.index() as u32).collect()),
+        Ok(order) => Ok(order.into_iter().map(|node| idx32(node.index())).collect()),
         Err(_) => Err(cycle_error(&g, ids)),
     }
 }
@@ -97,7 +98,7 @@ fn sorted_parents_first(parent: &[u32], ids: &Packed) -> Result<Vec<u32>> {
 /// Name every member of the cycle whose smallest id is smallest, starting there,
 /// in sponsor direction.
 fn cycle_error(g: &DiGraph<(), (), u32>, ids: &Packed) -> Error {
-    let name = |i: usize| ids.get(i as u32).to_owned();
+    let name = |i: usize| ids.get(idx32(i)).to_owned();
     let mut best: Option<Vec<usize>> = None;
     for scc in kosaraju_scc(g) {
         if scc.len() < 2 {

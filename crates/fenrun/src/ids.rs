@@ -90,3 +90,24 @@ id_type!(
 
 /// Index of a rank on the ladder, 0 = lowest.
 pub type RankIdx = u16;
+
+/// Index `i` of a member, event or record of a batch as the tables store it
+/// (`u32`). Validation refuses a batch with `u32::MAX` members, events or
+/// id bytes or more (`limit_exceeded`), and a policy's lists are bounded by
+/// [`crate::limits`], so every such index fits: this is the one place the
+/// core narrows an index, and its only justification.
+#[inline]
+#[allow(clippy::cast_possible_truncation)] // below u32::MAX, as above
+pub(crate) fn idx32(i: usize) -> u32 {
+    debug_assert!(u32::try_from(i).is_ok(), "index {i} past u32");
+    i as u32
+}
+
+/// Index `i` of a rule of a policy as lines store it (`u16`): a policy has at
+/// most [`crate::limits::MAX_RULES`] rules.
+#[inline]
+#[allow(clippy::cast_possible_truncation)] // below MAX_RULES (64)
+pub(crate) fn rule_idx(i: usize) -> u16 {
+    debug_assert!(i <= crate::limits::MAX_RULES, "rule {i} past the limit");
+    i as u16
+}

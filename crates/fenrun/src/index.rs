@@ -20,6 +20,8 @@
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 
+use crate::ids::idx32;
+
 /// Ids hashed and prefetched ahead of the one probed in [`IdIndex::insert_all`]
 /// and [`IdIndex::get_all`].
 const AHEAD: usize = 16;
@@ -83,6 +85,7 @@ pub(crate) struct Probe<'a> {
 impl Probe<'_> {
     /// The tag of the probed id: a byte of its hash that is not 0.
     #[inline]
+    #[allow(clippy::cast_possible_truncation)] // the hash's low byte, on purpose
     fn tag(&self) -> u8 {
         (self.hash as u8).max(1)
     }
@@ -135,13 +138,18 @@ impl Key {
                 0,
             ),
             9..=INLINE => (u64_at(0), u32_at(n - 4) >> (8 * (12 - n))),
+            // 24 bits of the hash (the cast keeps 24 of its top 24).
+            #[allow(clippy::cast_possible_truncation)]
             _ => (hash, (hash >> 40) as u32 & 0x00ff_ffff),
         };
         let len = u32::try_from(n)
             .ok()
             .filter(|&n| n as usize <= INLINE)
             .unwrap_or(LONG);
-        Key([lo as u32, (lo >> 32) as u32, hi | len << 24])
+        // The id's bytes split into 32-bit words, on purpose.
+        #[allow(clippy::cast_possible_truncation)]
+        let key = Key([lo as u32, (lo >> 32) as u32, hi | len << 24]);
+        key
     }
 
     fn is_long(self) -> bool {
@@ -236,6 +244,8 @@ impl<S: Slot> IdIndex<S> {
 
     /// The probe's first slot: the hash's high bits scaled to the table.
     #[inline]
+    // hash / 2^64 × len is below len, a usize.
+    #[allow(clippy::cast_possible_truncation)]
     fn home(&self, probe: &Probe<'_>) -> usize {
         ((u128::from(probe.hash) * self.tags.len() as u128) >> 64) as usize
     }
@@ -349,7 +359,7 @@ impl<S: Slot> IdIndex<S> {
             },
             |index, k, probe| {
                 let i = from + k;
-                let first = index.insert_probe(&probe, i as u32, &name).err();
+                let first = index.insert_probe(&probe, idx32(i), &name).err();
                 each(i, probe.id, first)
             },
         )
@@ -404,6 +414,8 @@ impl<S: Slot> IdIndex<S> {
 }
 
 #[cfg(test)]
+// Test tables hold a few thousand entries: their indices fit any integer.
+#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
 mod tests {
     use super::{IdIndex, Inline, Slot};
 
@@ -653,13 +665,15 @@ impl Packed {
         self.text.push_str(id);
         let end = self.text.len() as u64;
         for _ in before..end >> LOW_BITS {
-            self.highs.push(self.ends.len() as u32);
+            self.highs.push(idx32(self.ends.len()));
         }
         self.ends.push((end & ((1u64 << LOW_BITS) - 1)) as u32);
     }
 
     /// Where id `i` ends in `text`.
     #[inline]
+    // An end is an offset into `text`, which is in memory: it fits usize.
+    #[allow(clippy::cast_possible_truncation)]
     fn end(&self, i: usize) -> usize {
         let low = u64::from(self.ends.get(i).copied().unwrap_or(0));
         if self.highs.is_empty() {
@@ -702,6 +716,6 @@ impl Packed {
 
     /// The position of the first id equal to `id` (a linear scan).
     pub fn position(&self, id: &str) -> Option<usize> {
-        (0..self.len()).find(|&i| self.get(i as u32) == id)
+        (0..self.len()).find(|&i| self.get(idx32(i)) == id)
     }
 }

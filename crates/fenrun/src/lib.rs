@@ -48,6 +48,12 @@
 //! - Money: [`Rounding`], [`RoundingMode`], [`money_string`]; the [`limits`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// Every narrowing or sign-changing cast is written out with its reason.
+#![warn(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 mod api;
 mod batch;

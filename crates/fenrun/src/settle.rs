@@ -17,7 +17,7 @@ use crate::engine::Engine;
 use crate::error::{Error, EventAt, MemberAt, Must, Result};
 use crate::events::Party;
 use crate::graph::NONE;
-use crate::ids::RuleId;
+use crate::ids::{idx32, rule_idx, RuleId};
 use crate::index::Packed;
 use crate::kernel::{self, Base, Book, IntRate, Open, Outcome, Overflow, Prices, SlotOf};
 use crate::money::Rounding;
@@ -90,13 +90,13 @@ impl RateTable {
         // meets a rate made the same way before.
         let bytes = rate.serialize();
         if let Some(i) = self.0.iter().position(|r| r.serialize() == bytes) {
-            return i as u32;
+            return idx32(i);
         }
         match self.0.iter().position(|r| *r == rate) {
-            Some(i) => i as u32,
+            Some(i) => idx32(i),
             None => {
                 self.0.push(rate);
-                (self.0.len() - 1) as u32
+                idx32(self.0.len() - 1)
             }
         }
     }
@@ -205,12 +205,16 @@ const VALUE_BITS: u32 = 52;
 const FAST_LIMIT: i64 = 1 << (VALUE_BITS - 1);
 
 /// An entry with its seller's place `k` in the bucket in the top bits.
+// Bit packing in two's complement, on purpose: `k` is below `BUCKET`.
+#[allow(clippy::cast_sign_loss, clippy::cast_possible_wrap)]
 fn pack(k: usize, value: i64) -> i64 {
     let low = (value as u64) & ((1u64 << VALUE_BITS) - 1);
     ((k as u64) << VALUE_BITS | low) as i64
 }
 
 /// The seller's place and the entry of [`pack`].
+// The top bits of a packed entry, below `BUCKET`.
+#[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
 fn unpack(e: i64) -> (usize, i64) {
     let k = ((e as u64) >> VALUE_BITS) as usize;
     let value = (e << (64 - VALUE_BITS)) >> (64 - VALUE_BITS);
@@ -247,7 +251,7 @@ impl BySeller {
                     if let Some(Event::Refund(r)) = batch.events.get(i) {
                         refunds.push(RefundEntry {
                             order,
-                            event: i as u32,
+                            event: idx32(i),
                             units: batch.events.units_at(i, scale).unwrap_or(0),
                             completes: r.completes,
                         });
@@ -290,7 +294,7 @@ impl BySeller {
                     cursor += 1;
                 }
                 let first_refund = match refunds.get(cursor) {
-                    Some(r) if r.order as usize == i => cursor as u32,
+                    Some(r) if r.order as usize == i => idx32(cursor),
                     _ => NONE,
                 };
                 let units = batch.events.units_at(i, scale);
@@ -300,10 +304,13 @@ impl BySeller {
                     _ => {
                         slow.push(Slow {
                             units: units.unwrap_or(0),
-                            event: i as u32,
+                            event: idx32(i),
                             first_refund,
                         });
-                        -((slow.len() - 1) as i64)
+                        // Entries number fewer than 2^51 (they fit an order's entry).
+                        #[allow(clippy::cast_possible_wrap)]
+                        let k = (slow.len() - 1) as i64;
+                        -k
                     }
                 };
                 let s = seller as usize;
@@ -340,7 +347,9 @@ impl BySeller {
             let k = usize::try_from(entry.unsigned_abs()).ok();
             let s = k.and_then(|k| slow.get(k)).must(WHERE, "order entry")?;
             // Entries number fewer than 2^51 (they fit an order's entry).
-            *entry = -(in_seller_order.len() as i64);
+            #[allow(clippy::cast_possible_wrap)]
+            let k = in_seller_order.len() as i64;
+            *entry = -k;
             in_seller_order.push(*s);
         }
         // The refunds too, so that the loop reads them in sequence rather
@@ -353,7 +362,7 @@ impl BySeller {
             let rest = refunds.get(s.first_refund as usize..);
             let rest = rest.must(EventAt(s.event as usize), "refunds")?;
             // Refunds are events, fewer than `u32::MAX`.
-            s.first_refund = refunds_in_order.len() as u32;
+            s.first_refund = idx32(refunds_in_order.len());
             let run = rest.iter().take_while(|r| r.order == s.event);
             refunds_in_order.extend(run);
         }
@@ -368,7 +377,7 @@ impl BySeller {
 
     /// Number of sellers (members), every one with a possibly empty list.
     fn sellers(&self) -> u32 {
-        (self.start.len().saturating_sub(1)) as u32
+        idx32(self.start.len().saturating_sub(1))
     }
 
     fn orders_of(&self, seller: u32) -> Result<&[i64]> {
@@ -410,11 +419,12 @@ impl BySeller {
         let mut ranges = Vec::with_capacity(parts);
         let mut from = 0u32;
         for k in 1..parts {
-            let goal = (total * k / parts) as u32;
+            let goal = idx32(total * k / parts);
             let to = self
                 .start
                 .partition_point(|&c| c < goal)
-                .min(sellers as usize) as u32;
+                .min(sellers as usize);
+            let to = idx32(to);
             if to > from {
                 ranges.push(from..to);
                 from = to;
@@ -939,7 +949,7 @@ impl Engine {
                 });
             };
             o.lines.push(Line {
-                order: event as u32,
+                order: idx32(event),
                 refund: NONE,
                 rule: s.rule,
                 beneficiary: s.who,
@@ -1004,7 +1014,7 @@ impl Engine {
                         let l = Line {
                             order: NONE,
                             refund: NONE,
-                            rule: ri as u16,
+                            rule: rule_idx(ri),
                             beneficiary: *m,
                             level: NONE,
                             base: pool,
@@ -1024,7 +1034,7 @@ impl Engine {
             .zip(part.totals)
             .enumerate()
             .filter(|(_, (h, _))| **h)
-            .map(|(m, (_, t))| (m as u32, t))
+            .map(|(m, (_, t))| (idx32(m), t))
             .collect();
         totals.sort_by(|a, b| self.batch.id(a.0).cmp(self.batch.id(b.0)));
         let payout_ratio = if net_sales.is_zero() {
@@ -1351,7 +1361,7 @@ fn reverse(
             continue;
         }
         let reversal = Line {
-            refund: refund_event as u32,
+            refund: idx32(refund_event),
             base: x,
             amount: -rev,
             ..*l
@@ -1498,6 +1508,8 @@ impl Settlement {
 }
 
 #[cfg(test)]
+// Test tables hold a few thousand entries: their indices fit any integer.
+#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
 mod tests {
     use super::{pack, unpack, BySeller, BUCKET, FAST_LIMIT};
     use crate::{Batch, Policy};

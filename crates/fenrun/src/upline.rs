@@ -214,6 +214,8 @@ impl Upline {
 }
 
 #[cfg(test)]
+// Test tables hold a few thousand entries: their indices fit any integer.
+#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
 mod tests {
     use super::{at_least, row_width, Links, Upline, NONE};
     use crate::graph::Forest;
