@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
-use crate::doc::BatchDoc;
 use crate::error::{Error, Result};
 use crate::event_ids::EventIds;
 use crate::events::Events;
+pub(crate) use crate::events::{Event, Order, Refund};
 use crate::graph::{Forest, NONE};
 use crate::index::{IdIndex, Inline, Packed};
 use crate::input::{EventColumns, GroupRecord, MemberRecord};
@@ -31,32 +31,6 @@ use crate::policy::Policy;
 pub(crate) struct Group {
     pub owner: u32,
     pub size: u64,
-}
-
-/// An order, its seller and buyer resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Order {
-    pub seller: u32,
-    /// The buyer when it is a member ([`NONE`] otherwise).
-    pub buyer: u32,
-    pub amount: Decimal,
-}
-
-/// A refund of an order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Refund {
-    /// Index of the order event in `events` (events are fewer than `u32::MAX`).
-    pub order_event: u32,
-    pub amount: Decimal,
-    /// This refund brings the order's refunds to its full amount.
-    pub completes: bool,
-}
-
-/// An event in input order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Event {
-    Order(Order),
-    Refund(Refund),
 }
 
 /// A validated batch for one policy. Build it with [`Batch::from_json`].
@@ -136,7 +110,8 @@ impl Batch {
         self.ids.get(m)
     }
 
-    fn from_doc(doc: BatchDoc, policy: &Policy) -> Result<Batch> {
+    /// The batch document as written (§2.4): its serde shapes are the public records.
+    fn from_doc(doc: crate::input::BatchRecords, policy: &Policy) -> Result<Batch> {
         Batch::from_columns(doc.members, &doc.groups, doc.events.as_slice(), policy)
     }
 
@@ -373,7 +348,7 @@ impl<'p> BatchBuilder<'p> {
             pending: Vec::new(),
             pending_of: Packed::default(),
             events: Events::new(policy.rounding().scale),
-            buyers: crate::rank::Needs::of(policy).purchases,
+            buyers: crate::policy::Needs::of(policy).purchases,
             failed: None,
         })
     }

@@ -1,6 +1,7 @@
 //! The JSON documents as written (serde shapes), and their loading with
 //! path-aware error classification. A condition's and a rule's shapes are
-//! their own modules'; validation of meaning lives in `policy.rs` and `batch.rs`.
+//! their own modules', and the batch's are the public records of `input.rs`;
+//! validation of meaning lives in `policy.rs` and `batch.rs`.
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -47,9 +48,6 @@ pub(crate) struct RankDoc {
     #[serde(default)]
     pub upgrade: Option<crate::condition::ConditionDoc>,
 }
-
-/// The batch document as written (§2.4): the public records are the serde shapes.
-pub(crate) type BatchDoc = crate::input::BatchRecords;
 
 /// Parse `text` as a `T`, mapping serde's errors to fenrun's with the JSON path.
 pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T> {

@@ -1,15 +1,12 @@
 //! The settlement state a caller holds: a policy, a batch it owns, the ranks
 //! evaluated and every rule prepared; [`SettleOptions`] choose how it settles.
 
-use rust_decimal::Decimal;
-
 use crate::batch::Batch;
 use crate::error::{Must, Result};
 use crate::policy::Policy;
-use crate::rank::{evaluate, Progress, RankChange, Ranking};
-use crate::rule::Plan;
-use crate::settle::{LineView, Settlement};
-use crate::upline::{Links, Upline};
+use crate::rank::{Progress, RankChange};
+use crate::settle::{LineView, Part, Settlement};
+use crate::state::State;
 
 /// Which lines a settlement keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -89,13 +86,7 @@ impl SettleOptions {
 /// ```
 #[derive(Debug)]
 pub struct Engine {
-    pub(crate) policy: Policy,
-    pub(crate) batch: Batch,
-    pub(crate) ranking: Ranking,
-    /// Each rule's links on the tree, in policy order.
-    pub(crate) plans: Vec<Plan>,
-    /// The members as schedules walk them.
-    pub(crate) upline: Upline,
+    state: State,
 }
 
 impl Engine {
@@ -103,59 +94,47 @@ impl Engine {
     /// validated against) and prepare every rule. The engine keeps a copy of
     /// the policy (a few hundred bytes) and takes the batch.
     pub fn new(policy: &Policy, batch: Batch) -> Result<Engine> {
-        let ranking = evaluate(policy, &batch)?;
-        let rank_rates: Vec<Decimal> = policy.ranks().iter().map(|r| r.rate).collect();
-        let mut links = Links::default();
-        let plans = policy
-            .rules()
-            .iter()
-            .map(|rule| rule.kind.plan(&rank_rates, &mut links))
-            .collect();
-        let upline = Upline::build(&batch.forest, &ranking.rank, &ranking.active, &links)?;
         Ok(Engine {
-            policy: policy.clone(),
-            batch,
-            ranking,
-            plans,
-            upline,
+            state: State::new(policy, batch)?,
         })
     }
 
     /// The policy.
     pub fn policy(&self) -> &Policy {
-        &self.policy
+        &self.state.policy
     }
 
     /// The batch.
     pub fn batch(&self) -> &Batch {
-        &self.batch
+        &self.state.batch
     }
 
     /// The batch back, the prepared state dropped.
     pub fn into_batch(self) -> Batch {
-        self.batch
+        self.state.batch
     }
 
     /// The money scale of the policy.
     pub fn scale(&self) -> u32 {
-        self.policy.rounding().scale
+        self.state.policy.rounding().scale
     }
 
     /// The rank changes of evaluation, sorted by member id.
     pub fn rank_changes(&self) -> &[RankChange] {
-        &self.ranking.changes
+        &self.state.ranking.changes
     }
 
     /// The rank changes as the canonical JSON document `{"rank_changes": [...]}`.
     pub fn rank_changes_json(&self) -> String {
-        crate::output::ranks_json(&self.ranking.changes)
+        crate::output::ranks_json(&self.state.ranking.changes)
     }
 
     /// The rank of member `id` after evaluation.
     pub fn rank_of(&self, id: &str) -> Option<&str> {
-        let m = self.batch.ids.position(id)?;
-        let r = self.ranking.rank.get(m).copied()?;
-        self.policy
+        let m = self.state.batch.ids.position(id)?;
+        let r = self.state.ranking.rank.get(m).copied()?;
+        self.state
+            .policy
             .ranks()
             .get(usize::from(r))
             .map(|k| k.id.as_str())
@@ -179,17 +158,18 @@ impl Engine {
     /// assert_eq!(leaves, [("120", true), ("800", false)]);
     /// ```
     pub fn progress(&self, id: &str) -> Result<Option<Progress>> {
-        let Some(m) = self.batch.ids.position(id) else {
+        let Some(m) = self.state.batch.ids.position(id) else {
             return Ok(None);
         };
         let m = u32::try_from(m).ok().must("members", "member index")?;
-        crate::rank::progress(&self.policy, &self.batch, &self.ranking, m).map(Some)
+        let s = &self.state;
+        crate::rank::progress(&s.policy, &s.batch, &s.ranking, m).map(Some)
     }
 
     /// Whether member `id` is active after `active_if`.
     pub fn is_active(&self, id: &str) -> Option<bool> {
-        let m = self.batch.ids.position(id)?;
-        self.ranking.active.get(m).copied()
+        let m = self.state.batch.ids.position(id)?;
+        self.state.ranking.active.get(m).copied()
     }
 
     /// Settle the whole batch, keeping every line.
@@ -243,14 +223,38 @@ impl Engine {
         F: FnMut(LineView<'_>) -> std::io::Result<()>,
     {
         match options.lines {
-            Lines::Keep => self.settle_keeping(),
-            Lines::Stream => self.settle_streaming(sink),
-            Lines::TotalsOnly => self.settle_totals(options.threads),
+            Lines::Keep => self.state.settle_keeping(),
+            Lines::Stream => self.state.settle_streaming(sink),
+            Lines::TotalsOnly => self.state.settle_totals(options.threads),
         }
     }
 
     /// Explain, line by line in words, what order `order_id` and its refunds paid and why.
     pub fn explain(&self, order_id: &str) -> Result<Vec<String>> {
-        crate::explain::explain(self, order_id)
+        crate::explain::explain(&self.state, order_id)
+    }
+
+    /// Settle the orders whose event index `take` accepts, each with its
+    /// refunds, in input order, keeping their lines. The parts of a
+    /// partition of the orders merge ([`Part::merge`]) into the whole (§10.6).
+    ///
+    /// ```
+    /// # let policy = fenrun::Policy::from_json(r#"{"version":1,"ranks":[{"id":"member","rate":"0.1"}],"rules":[{"id":"d","type":"differential"}]}"#)?;
+    /// # let batch = fenrun::Batch::from_json(r#"{"members":[{"id":"m1"}],"events":[{"id":"o1","seller":"m1","amount":"10"},{"id":"o2","seller":"m1","amount":"20"}]}"#, &policy)?;
+    /// let engine = fenrun::Engine::new(&policy, batch)?;
+    /// let even = engine.settle_part(|i| i % 2 == 0)?;
+    /// let odd = engine.settle_part(|i| i % 2 == 1)?;
+    /// let whole = engine.finish(even.merge(odd)?)?;
+    /// assert_eq!(whole.to_json(), engine.settle()?.to_json());
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn settle_part(&self, take: impl Fn(usize) -> bool) -> Result<Part> {
+        self.state.settle_part(take)
+    }
+
+    /// Add the pools (computed on the whole batch's net sales) to merged
+    /// order parts, and build totals and summary.
+    pub fn finish(&self, part: Part) -> Result<Settlement> {
+        self.state.finish(part)
     }
 }

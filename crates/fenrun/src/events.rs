@@ -10,8 +10,33 @@
 
 use rust_decimal::Decimal;
 
-use crate::batch::{Event, Order, Refund};
 use crate::ids::idx32;
+
+/// An order, its seller and buyer resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Order {
+    pub seller: u32,
+    /// The buyer when it is a member ([`NONE`](crate::graph::NONE) otherwise).
+    pub buyer: u32,
+    pub amount: Decimal,
+}
+
+/// A refund of an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refund {
+    /// Index of the order event in `events` (events are fewer than `u32::MAX`).
+    pub order_event: u32,
+    pub amount: Decimal,
+    /// This refund brings the order's refunds to its full amount.
+    pub completes: bool,
+}
+
+/// An event in input order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Event {
+    Order(Order),
+    Refund(Refund),
+}
 
 /// Units of an order kept on the side (see [`Row::units`]).
 const BIG_ORDER: i64 = 0;

@@ -4,15 +4,15 @@ use rust_decimal::Decimal;
 
 use crate::batch::Batch;
 use crate::batch::Event;
-use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::graph::NONE;
 use crate::money::{money_string, short_string};
 use crate::policy::Policy;
 use crate::rank::Ranking;
 use crate::rule::{Names, Said};
+use crate::state::State;
 
-pub(crate) fn explain(engine: &Engine, order_id: &str) -> Result<Vec<String>> {
+pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
     let (policy, batch, ranking) = engine.parts();
     let scale = policy.rounding().scale;
     let not_found = || Error::OrderNotSettled {

@@ -77,6 +77,7 @@ mod policy;
 mod rank;
 mod rule;
 mod settle;
+mod state;
 mod upline;
 
 pub use api::{

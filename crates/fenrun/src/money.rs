@@ -4,7 +4,7 @@ use std::fmt;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::de::{self, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Marker at the start of a serde error raised for a JSON float, so the
 /// loader can give it its own code (`float_number`).
@@ -262,18 +262,59 @@ pub(crate) fn units(amount: Decimal, scale: u32) -> Option<i128> {
 /// assert_eq!(fenrun::money_string(Decimal::new(123, 1), 2), "12.30");
 /// ```
 pub fn money_string(d: Decimal, scale: u32) -> String {
-    crate::output::Money(d, scale).to_string()
+    Money(d, scale).to_string()
 }
 
 /// A non-money decimal (rate, weight, metric value) in shortest form ("0.1", "1200").
 pub fn short_string(d: Decimal) -> String {
-    crate::output::Short(d).to_string()
+    Short(d).to_string()
 }
 
 /// Number of decimals of `d` counted by value ("12.300" has 1).
 #[inline]
 pub(crate) fn decimals_by_value(d: Decimal) -> u32 {
     d.normalize().scale()
+}
+
+/// Money at a scale, displayed without allocating ("12.30", never "-0.00").
+#[derive(Clone, Copy)]
+pub(crate) struct Money(pub Decimal, pub u32);
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = self.0;
+        d.rescale(self.1);
+        if d.is_zero() {
+            d.set_sign_positive(true);
+        }
+        fmt::Display::fmt(&d, f)
+    }
+}
+
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A non-money decimal in shortest form ("0.1", "1200").
+#[derive(Clone, Copy)]
+pub(crate) struct Short(pub Decimal);
+
+impl fmt::Display for Short {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = self.0.normalize();
+        if d.is_zero() {
+            d.set_sign_positive(true);
+        }
+        fmt::Display::fmt(&d, f)
+    }
+}
+
+impl Serialize for Short {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 #[cfg(test)]

@@ -5,55 +5,12 @@
 //! Serialized straight from the settlement: no intermediate document, and
 //! decimals are formatted into the writer without a `String` per value.
 
-use std::fmt;
-
-use rust_decimal::Decimal;
 use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
 
+use crate::money::{Money, Short};
 use crate::rank::RankChange;
 use crate::settle::{LineView, Settlement};
-
-/// Money at a scale, displayed without allocating ("12.30", never "-0.00").
-#[derive(Clone, Copy)]
-pub(crate) struct Money(pub Decimal, pub u32);
-
-impl fmt::Display for Money {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = self.0;
-        d.rescale(self.1);
-        if d.is_zero() {
-            d.set_sign_positive(true);
-        }
-        fmt::Display::fmt(&d, f)
-    }
-}
-
-impl Serialize for Money {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-/// A non-money decimal in shortest form ("0.1", "1200").
-#[derive(Clone, Copy)]
-pub(crate) struct Short(pub Decimal);
-
-impl fmt::Display for Short {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = self.0.normalize();
-        if d.is_zero() {
-            d.set_sign_positive(true);
-        }
-        fmt::Display::fmt(&d, f)
-    }
-}
-
-impl Serialize for Short {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
 
 struct LineOut<'a>(LineView<'a>, u32);
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rust_decimal::Decimal;
 
 use crate::check::check_rate;
-use crate::condition::{compile_condition, Condition};
+use crate::condition::{compile_condition, Condition, Metric};
 use crate::doc::PolicyDoc;
 use crate::error::{Error, Must, Result};
 use crate::ids::{RankId, RankIdx};
@@ -262,5 +262,72 @@ impl Policy {
             rules,
             order_cap,
         })
+    }
+}
+
+/// Which per-member metrics a policy reads (in its conditions and pool
+/// weights): the others are not computed. Net sales are always.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Needs {
+    /// Sales and purchases per member (the per-event sums).
+    pub sums: bool,
+    /// Purchases among them: the batch then resolves each order's buyer to a
+    /// member (see the batch's `buyers`).
+    pub purchases: bool,
+    /// Team sales (sums folded up the tree).
+    pub team_sales: bool,
+    /// Referral and team counts (folded up the tree, per rank).
+    pub counts: bool,
+}
+
+impl Needs {
+    /// What `policy` reads.
+    pub fn of(policy: &Policy) -> Needs {
+        let mut needs = Needs::default();
+        let mut stack: Vec<&Condition> = policy
+            .ranks()
+            .iter()
+            .filter_map(|r| r.upgrade.as_ref())
+            .chain(policy.active_if())
+            .collect();
+        while let Some(c) = stack.pop() {
+            match c {
+                Condition::All(items) | Condition::Any(items) => stack.extend(items),
+                Condition::Not(x) => stack.push(x),
+                Condition::Leaf(l) => needs.add(&l.metric),
+            }
+        }
+        for m in policy.rules().iter().filter_map(|r| r.kind.metric()) {
+            needs.add(m);
+        }
+        needs
+    }
+
+    fn add(&mut self, metric: &Metric) {
+        match metric {
+            Metric::Sales => self.sums = true,
+            Metric::Purchases => {
+                self.sums = true;
+                self.purchases = true;
+            }
+            Metric::TeamSales => {
+                self.sums = true;
+                self.team_sales = true;
+            }
+            Metric::DirectReferrals(_) | Metric::TeamSize(_) | Metric::Legs(_) => {
+                self.counts = true;
+            }
+            Metric::Groups(_) | Metric::GroupMembers | Metric::LargestGroup | Metric::Attr(_) => {}
+        }
+    }
+
+    /// Whether `metric` is computed.
+    pub fn covers(self, metric: &Metric) -> bool {
+        let mut one = Needs::default();
+        one.add(metric);
+        (!one.sums || self.sums)
+            && (!one.purchases || self.purchases)
+            && (!one.team_sales || self.team_sales)
+            && (!one.counts || self.counts)
     }
 }

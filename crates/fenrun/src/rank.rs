@@ -15,73 +15,7 @@ use crate::graph::NONE;
 use crate::ids::RankIdx;
 use crate::ids::{MemberId, RankId};
 use crate::money::short_string;
-use crate::policy::Policy;
-
-/// Which per-member metrics a policy reads (in its conditions and pool
-/// weights): the others are not computed. Net sales are always.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Needs {
-    /// Sales and purchases per member (the per-event sums).
-    pub sums: bool,
-    /// Purchases among them: the batch then resolves each order's buyer to a
-    /// member (see [`Batch`]'s `buyers`).
-    pub purchases: bool,
-    /// Team sales (sums folded up the tree).
-    pub team_sales: bool,
-    /// Referral and team counts (folded up the tree, per rank).
-    pub counts: bool,
-}
-
-impl Needs {
-    pub fn of(policy: &Policy) -> Needs {
-        let mut needs = Needs::default();
-        let mut stack: Vec<&Condition> = policy
-            .ranks()
-            .iter()
-            .filter_map(|r| r.upgrade.as_ref())
-            .chain(policy.active_if())
-            .collect();
-        while let Some(c) = stack.pop() {
-            match c {
-                Condition::All(items) | Condition::Any(items) => stack.extend(items),
-                Condition::Not(x) => stack.push(x),
-                Condition::Leaf(l) => needs.add(&l.metric),
-            }
-        }
-        for m in policy.rules().iter().filter_map(|r| r.kind.metric()) {
-            needs.add(m);
-        }
-        needs
-    }
-
-    fn add(&mut self, metric: &Metric) {
-        match metric {
-            Metric::Sales => self.sums = true,
-            Metric::Purchases => {
-                self.sums = true;
-                self.purchases = true;
-            }
-            Metric::TeamSales => {
-                self.sums = true;
-                self.team_sales = true;
-            }
-            Metric::DirectReferrals(_) | Metric::TeamSize(_) | Metric::Legs(_) => {
-                self.counts = true;
-            }
-            Metric::Groups(_) | Metric::GroupMembers | Metric::LargestGroup | Metric::Attr(_) => {}
-        }
-    }
-
-    /// Whether `metric` is computed.
-    fn covers(self, metric: &Metric) -> bool {
-        let mut one = Needs::default();
-        one.add(metric);
-        (!one.sums || self.sums)
-            && (!one.purchases || self.purchases)
-            && (!one.team_sales || self.team_sales)
-            && (!one.counts || self.counts)
-    }
-}
+use crate::policy::{Needs, Policy};
 
 /// Per-member metric inputs over the batch, net of refunds; only those the
 /// policy reads ([`Needs`]) are computed, the others are left empty.
@@ -650,7 +584,8 @@ pub(crate) fn evaluate(policy: &Policy, batch: &Batch) -> Result<Ranking> {
 
 #[cfg(test)]
 mod tests {
-    use super::{evaluate, Needs};
+    use super::evaluate;
+    use crate::policy::Needs;
     use crate::{Batch, Policy};
 
     const RANKS: &str = r#"[{"id": "member"}, {"id": "owner", "rate": "0.10"}"#;

@@ -1,7 +1,7 @@
 //! Settlement (§5–§7): each order through its seller's schedule and the
 //! kernel, refunds reversed, pools shared, and the settlement with its summary.
 //!
-//! [`Engine::new`] evaluates ranks and activity once and prepares, for every
+//! [`crate::Engine::new`] evaluates ranks and activity once and prepares, for every
 //! rule, "nearest ancestor that qualifies" links, so each rule takes at most
 //! as many steps per order as it can pay, whatever the depth of the chain.
 //! Orders are then independent of each other (a refund only needs its own
@@ -13,7 +13,6 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 use crate::batch::{Batch, Event};
-use crate::engine::Engine;
 use crate::error::{Error, EventAt, MemberAt, Must, Result};
 use crate::events::Party;
 use crate::graph::NONE;
@@ -24,6 +23,7 @@ use crate::money::Rounding;
 use crate::policy::Policy;
 use crate::rank::{RankChange, Ranking};
 use crate::rule::{pool, RuleKind};
+use crate::state::State;
 
 /// One payout or reversal (§9), with members, events and rules as dense indices.
 /// Read it through [`Settlement::lines`], which resolves the names.
@@ -133,7 +133,7 @@ impl Schedules {
     }
 
     /// The schedule of `seller`, walking the tree on its first order only.
-    fn of(&mut self, seller: u32, engine: &Engine) -> Result<(&[Slot], &RateTable)> {
+    fn of(&mut self, seller: u32, engine: &State) -> Result<(&[Slot], &RateTable)> {
         let path = || MemberAt(seller);
         let (start, end) = self
             .span
@@ -457,7 +457,7 @@ impl Reversible {
 }
 
 /// The order lines, breakage and cap cut of some of a batch's orders with their refunds.
-/// Parts of one engine merge exactly ([`Part::merge`]); pools are added by [`Engine::finish`].
+/// Parts of one engine merge exactly ([`Part::merge`]); pools are added by [`crate::Engine::finish`].
 #[derive(Debug, Clone, Default)]
 pub struct Part {
     /// Lines kept in memory (empty when they went to a sink).
@@ -565,7 +565,7 @@ fn sum_overflow(what: &str) -> Error {
     overflow("summary", what)
 }
 
-impl Engine {
+impl State {
     /// Every line kept, in output order.
     pub(crate) fn settle_keeping(&self) -> Result<Settlement> {
         let part = self.settle_part(|_| true)?;
@@ -597,7 +597,7 @@ impl Engine {
     /// cache. On `threads` threads the sellers are cut into ranges holding
     /// about as many orders each (each order with its refunds), settled apart
     /// and merged, which is exact (§10.6). Sums of exact decimals do not
-    /// depend on their order, so the result is the one [`Engine::settle`]
+    /// depend on their order, so the result is the one [`crate::Engine::settle`]
     /// gives without lines; an error is the one input order meets first.
     pub(crate) fn settle_totals(&self, threads: usize) -> Result<Settlement> {
         let grouped = BySeller::new(&self.batch, self.policy.rounding().scale)?;
@@ -655,7 +655,7 @@ impl Engine {
         }
     }
 
-    /// The orders of `sellers` seller by seller ([`Engine::run_by_seller`]); an
+    /// The orders of `sellers` seller by seller ([`State::run_by_seller`]); an
     /// error is returned as met, for the caller to rerun in input order.
     fn try_by_seller(&self, grouped: &BySeller, sellers: std::ops::Range<u32>) -> Result<Part> {
         let rounding = self.policy.rounding();
@@ -827,7 +827,7 @@ impl Engine {
 
     /// Settle the orders whose event index `take` accepts, each with its refunds,
     /// in input order, keeping their lines. Parts of a partition merge into the whole (§10.6).
-    pub fn settle_part(&self, take: impl Fn(usize) -> bool) -> Result<Part> {
+    pub(crate) fn settle_part(&self, take: impl Fn(usize) -> bool) -> Result<Part> {
         let mut lines = Vec::new();
         let mut part = self.run(&take, &mut |l: &Line| {
             lines.push(*l);
@@ -964,7 +964,7 @@ impl Engine {
 
     /// Add the pools (computed on the merged net sales) to merged order parts,
     /// and build totals and summary.
-    pub fn finish(&self, part: Part) -> Result<Settlement> {
+    pub(crate) fn finish(&self, part: Part) -> Result<Settlement> {
         let mut pool_lines = Vec::new();
         let mut s = self.finish_into(part, &mut |l: &Line| {
             pool_lines.push(*l);

@@ -27,7 +27,7 @@ pub(crate) struct Plan {
     /// Distinct thresholds `paid` can take, ascending.
     thresholds: Vec<Decimal>,
     /// `next[t]`: the [`Upline`] link to the nearest active proper ancestor
-    /// with rate > thresholds[t] (`None` at the top).
+    /// with rate > `thresholds[t]` (`None` at the top).
     next: Vec<Option<usize>>,
     top: Decimal,
 }
