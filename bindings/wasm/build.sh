@@ -41,7 +41,7 @@ wasm-bindgen --target web --out-dir "$PKG/wasm" --out-name fenrun_wasm \
 bindings/wasm/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals \
   "$PKG/wasm/fenrun_wasm_bg.wasm" -o "$PKG/wasm/fenrun_wasm_bg.wasm"
-cp bindings/wasm/js/index.js bindings/wasm/js/node.js bindings/wasm/js/index.d.ts \
+cp bindings/wasm/js/index.js bindings/wasm/js/node.js bindings/wasm/js/index.d.ts bindings/wasm/js/schema.d.ts \
   bindings/wasm/js/package.json bindings/wasm/README.md "$PKG/"
 
 raw=$(stat -c %s "$PKG/wasm/fenrun_wasm_bg.wasm")

@@ -1,26 +1,11 @@
 // Type declarations of the npm package `fenrun` (checked by test/types.ts with tsc --noEmit).
+// The policy grammar comes from schema.d.ts, generated from the core.
 
-/** A decimal as text: "12.50", "0.15", "100". Money never travels as a JS number. */
-export type DecimalString = string;
+import type {
+  Condition, DecimalString, ErrorFamily, Metric, Op, PolicyVersion, RoundingMode, RuleType, Rule,
+} from "./schema.js";
 
-export type Metric =
-  | "sales" | "purchases" | "team_sales" | "direct_referrals" | "team_size" | "legs"
-  | "groups" | "group_members" | "largest_group" | "attr";
-
-/** A comparison leaf: one metric, one operator with its threshold. */
-export interface Leaf {
-  metric: Metric;
-  min_rank?: string;
-  min_size?: number;
-  name?: string;
-  gte?: DecimalString | number;
-  gt?: DecimalString | number;
-  lte?: DecimalString | number;
-  lt?: DecimalString | number;
-  eq?: DecimalString | number;
-}
-
-export type Condition = Leaf | { all: Condition[] } | { any: Condition[] } | { not: Condition };
+export type * from "./schema.js";
 
 export interface Rank {
   id: string;
@@ -29,16 +14,10 @@ export interface Rank {
   upgrade?: Condition;
 }
 
-export type Rule =
-  | { id: string; type: "levels"; rates: DecimalString[]; min_rank?: string; compress?: boolean }
-  | { id: string; type: "differential" }
-  | { id: string; type: "peer"; rate: DecimalString; generations?: number; match?: "same" | "same_or_higher"; min_rank?: string }
-  | { id: string; type: "pool"; rate: DecimalString; min_rank?: string; split?: "equal" | { weighted_by: Metric } };
-
 export interface Policy {
-  version: 1;
+  version: PolicyVersion;
   currency?: string;
-  rounding?: { scale?: number; mode?: "half_up" | "half_even" | "down" };
+  rounding?: { scale?: number; mode?: RoundingMode };
   evaluate_ranks?: boolean;
   active_if?: Condition;
   ranks: Rank[];
@@ -89,7 +68,7 @@ export interface Line {
   /** The refund id of a reversal line. */
   refund?: string;
   rule: string;
-  kind: "levels" | "differential" | "peer" | "pool";
+  kind: RuleType;
   beneficiary: string;
   /** Level in the chain (order rules). */
   level?: number;
@@ -105,7 +84,7 @@ export interface Because {
   metric: Metric;
   params: { min_rank?: string; min_size?: number; name?: string };
   value: DecimalString;
-  op: "gte" | "gt" | "lte" | "lt" | "eq";
+  op: Op;
   threshold: DecimalString;
 }
 
@@ -146,7 +125,7 @@ export interface Progress {
 /** An error of the core. `code` is stable (see docs/errors.md); `path` names the input value. */
 export class FenrunError extends Error {
   readonly code: string;
-  readonly family: "format" | "policy" | "input" | "limit" | "arithmetic" | "output" | "internal";
+  readonly family: ErrorFamily;
   readonly path: string;
 }
 

@@ -2,7 +2,7 @@
 import {
   settle, settleJson, evaluateRanks, validatePolicy, explain, progress, codes, init, FenrunError,
   type Policy, type Batch, type Settlement, type Line, type RankChange, type Summary, type Progress,
-  type RankEvaluation,
+  type RankEvaluation, type Condition, type Rule, type ErrorFamily,
 } from "fenrun";
 
 const policy: Policy = {
@@ -27,6 +27,18 @@ const batch: Batch = {
   groups: [{ id: "g1", owner: "m2", size: 120 }],
   events: [{ id: "o1", seller: "m2", buyer: "c1", amount: "120.00" }, { id: "r1", refund_of: "o1", amount: "20.00" }],
 };
+
+// The grammar generated from the core's schema refuses what the core refuses.
+// @ts-expect-error `legs` needs `min_rank`
+const noMinRank: Condition = { metric: "legs", gte: 2 };
+// @ts-expect-error `sales` takes no parameter `min_size`
+const stray: Condition = { metric: "sales", min_size: 3, gte: "1" };
+// @ts-expect-error a pool cannot be weighted by `legs`, which needs a parameter
+const legsWeight: Rule = { id: "p", type: "pool", rate: "0.01", split: { weighted_by: "legs" } };
+// @ts-expect-error `match` is `same` or `same_or_higher`
+const badMatch: Rule = { id: "q", type: "peer", rate: "0.01", match: "higher" };
+const internal: ErrorFamily = "internal";
+console.log(noMinRank, stray, legsWeight, badMatch, internal);
 
 async function main(): Promise<void> {
   await init();

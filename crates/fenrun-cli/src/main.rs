@@ -76,6 +76,9 @@ enum Command {
         #[arg(long)]
         policy: PathBuf,
     },
+    /// Print the policy grammar (rule kinds and their fields, metrics,
+    /// operators, rounding modes, error families) as JSON.
+    Schema,
     /// Evaluate ranks and print the rank changes as JSON.
     Ranks {
         /// Policy JSON file.
@@ -262,6 +265,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Check { policy } => {
             let p = load_policy(&policy)?;
             println!("ok: {} ranks, {} rules", p.ranks().len(), p.rules().len());
+        }
+        Command::Schema => {
+            let text = format!("{}\n", fenrun::schema().to_json());
+            write_out(None, text.as_bytes())?;
         }
         Command::Ranks { policy, input } => {
             let (p, b) = load(&policy, &input, 1, clock)?;

@@ -42,6 +42,91 @@ pub(crate) struct ConditionDoc {
     pub eq: Option<Dec>,
 }
 
+/// Whether a metric takes a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Param {
+    /// Refused if given.
+    No,
+    /// Taken if given.
+    Optional,
+    /// Needed.
+    Required,
+}
+
+/// A metric of §3 as a policy names it, with the parameters it takes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MetricSpec {
+    pub name: &'static str,
+    pub min_rank: Param,
+    pub min_size: Param,
+    /// `name` (an attribute's).
+    pub name_param: Param,
+}
+
+const fn spec(
+    name: &'static str,
+    min_rank: Param,
+    min_size: Param,
+    name_param: Param,
+) -> MetricSpec {
+    MetricSpec {
+        name,
+        min_rank,
+        min_size,
+        name_param,
+    }
+}
+
+/// Every metric (§3), in the order of the docs: the one list that
+/// conditions, pool weights and the schema read.
+pub(crate) const METRICS: &[MetricSpec] = &[
+    spec("sales", Param::No, Param::No, Param::No),
+    spec("purchases", Param::No, Param::No, Param::No),
+    spec("team_sales", Param::No, Param::No, Param::No),
+    spec("direct_referrals", Param::Optional, Param::No, Param::No),
+    spec("team_size", Param::Optional, Param::No, Param::No),
+    spec("legs", Param::Required, Param::No, Param::No),
+    spec("groups", Param::No, Param::Optional, Param::No),
+    spec("group_members", Param::No, Param::No, Param::No),
+    spec("largest_group", Param::No, Param::No, Param::No),
+    spec("attr", Param::No, Param::No, Param::Required),
+];
+
+impl MetricSpec {
+    /// The metric called `name`.
+    pub fn named(name: &str) -> Option<&'static MetricSpec> {
+        METRICS.iter().find(|m| m.name == name)
+    }
+
+    /// Whether it can be used without any parameter (a pool's weight).
+    pub fn parameterless(&self) -> bool {
+        [self.min_rank, self.min_size, self.name_param]
+            .iter()
+            .all(|p| *p != Param::Required)
+    }
+
+    /// The metric with these parameters, or the name of a required one missing.
+    pub fn build(
+        &self,
+        min_rank: Option<RankIdx>,
+        min_size: Option<u64>,
+        name: Option<&str>,
+    ) -> std::result::Result<Metric, &'static str> {
+        Ok(match self.name {
+            "sales" => Metric::Sales,
+            "purchases" => Metric::Purchases,
+            "team_sales" => Metric::TeamSales,
+            "direct_referrals" => Metric::DirectReferrals(min_rank),
+            "team_size" => Metric::TeamSize(min_rank),
+            "legs" => Metric::Legs(min_rank.ok_or("min_rank")?),
+            "groups" => Metric::Groups(min_size),
+            "group_members" => Metric::GroupMembers,
+            "largest_group" => Metric::LargestGroup,
+            _ => Metric::Attr(name.ok_or("name")?.to_owned()),
+        })
+    }
+}
+
 /// A metric of §3 with its parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Metric {
@@ -101,6 +186,9 @@ pub enum Op {
 }
 
 impl Op {
+    /// Every operator, in the order of the docs.
+    pub(crate) const ALL: [Op; 5] = [Op::Gte, Op::Gt, Op::Lte, Op::Lt, Op::Eq];
+
     /// The operator's name as written.
     pub fn name(self) -> &'static str {
         match self {
@@ -239,51 +327,27 @@ pub(crate) fn compile_condition(
         .as_ref()
         .map(|m| rank_ref(m, &format!("{path}.min_rank"), ranks))
         .transpose()?;
-    // Which parameters each metric takes.
-    let (takes_rank, takes_size, takes_name) = match name.as_str() {
-        "direct_referrals" | "team_size" | "legs" => (true, false, false),
-        "groups" => (false, true, false),
-        "attr" => (false, false, true),
-        "sales" | "purchases" | "team_sales" | "group_members" | "largest_group" => {
-            (false, false, false)
-        }
-        other => {
-            return Err(Error::InvalidCondition {
-                path: format!("{path}.metric"),
-                detail: format!("unknown metric \"{other}\""),
-            })
-        }
+    let Some(spec) = MetricSpec::named(name) else {
+        return Err(Error::InvalidCondition {
+            path: format!("{path}.metric"),
+            detail: format!("unknown metric \"{name}\""),
+        });
     };
     for (param, given, takes) in [
-        ("min_rank", c.min_rank.is_some(), takes_rank),
-        ("min_size", c.min_size.is_some(), takes_size),
-        ("name", c.name.is_some(), takes_name),
+        ("min_rank", c.min_rank.is_some(), spec.min_rank),
+        ("min_size", c.min_size.is_some(), spec.min_size),
+        ("name", c.name.is_some(), spec.name_param),
     ] {
-        if given && !takes {
+        if given && takes == Param::No {
             return Err(Error::InvalidCondition {
                 path: format!("{path}.{param}"),
                 detail: format!("metric \"{name}\" takes no parameter `{param}`"),
             });
         }
     }
-    let metric = match name.as_str() {
-        "sales" => Metric::Sales,
-        "purchases" => Metric::Purchases,
-        "team_sales" => Metric::TeamSales,
-        "direct_referrals" => Metric::DirectReferrals(min_rank),
-        "team_size" => Metric::TeamSize(min_rank),
-        "legs" => match min_rank {
-            Some(r) => Metric::Legs(r),
-            None => return Err(invalid("metric \"legs\" needs `min_rank`".into())),
-        },
-        "groups" => Metric::Groups(c.min_size),
-        "group_members" => Metric::GroupMembers,
-        "largest_group" => Metric::LargestGroup,
-        _ => match &c.name {
-            Some(n) => Metric::Attr(n.clone()),
-            None => return Err(invalid("metric \"attr\" needs `name`".into())),
-        },
-    };
+    let metric = spec
+        .build(min_rank, c.min_size, c.name.as_deref())
+        .map_err(|param| invalid(format!("metric \"{name}\" needs `{param}`")))?;
     Ok(Condition::Leaf(Leaf {
         metric,
         op,

@@ -46,6 +46,8 @@
 //! - JSON text in, JSON text out: [`settle_json`], [`explain_json`],
 //!   [`evaluate_ranks_json`], [`check_policy_json`], [`error_json`].
 //! - Money: [`Rounding`], [`RoundingMode`], [`money_string`]; the [`limits`].
+//! - [`schema`]: the policy grammar as data ([`Schema`]), which the
+//!   bindings' type declarations are generated from.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 // Every narrowing or sign-changing cast is written out with its reason.
@@ -76,6 +78,7 @@ mod output;
 mod policy;
 mod rank;
 mod rule;
+mod schema;
 mod settle;
 mod state;
 mod upline;
@@ -90,5 +93,6 @@ pub use ids::{EventId, GroupId, MemberId, RankId, RuleId};
 pub use money::{money_string, short_string, Rounding, RoundingMode};
 pub use policy::{Policy, Rank};
 pub use rank::{Because, LeafProgress, Params, Progress, RankChange};
-pub use rule::{Differential, Levels, Peer, PeerMatch, Pool, Rule, RuleKind, Split};
+pub use rule::{Differential, Field, Levels, Peer, PeerMatch, Pool, Rule, RuleKind, Split, Value};
+pub use schema::{schema, MetricSchema, RuleKindSchema, Schema};
 pub use settle::{LineView, Part, Settlement};

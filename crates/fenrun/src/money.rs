@@ -98,6 +98,13 @@ pub enum RoundingMode {
 }
 
 impl RoundingMode {
+    /// Every mode, the default first.
+    pub const ALL: [RoundingMode; 3] = [
+        RoundingMode::HalfUp,
+        RoundingMode::HalfEven,
+        RoundingMode::Down,
+    ];
+
     /// The mode's name as the policy writes it (`"half_up"`).
     pub fn name(self) -> &'static str {
         match self {

@@ -14,6 +14,9 @@ use crate::limits;
 use crate::money::{short_string, Rounding};
 use crate::rule::Rule;
 
+/// The policy `version`s this fenrun reads.
+pub(crate) const VERSIONS: &[i64] = &[1];
+
 /// One step of the ladder.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -137,7 +140,7 @@ impl Policy {
     }
 
     fn from_doc(doc: PolicyDoc) -> Result<Policy> {
-        if doc.version != 1 {
+        if !VERSIONS.contains(&doc.version) {
             return Err(Error::UnsupportedVersion {
                 path: "version".into(),
                 version: doc.version,

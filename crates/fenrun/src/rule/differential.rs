@@ -6,13 +6,13 @@ use rust_decimal::Decimal;
 
 use crate::error::{MemberAt, Must, Result};
 use crate::graph::NONE;
-use crate::rule::{Names, Said};
+use crate::rule::{Field, Names, Said};
 use crate::upline::{rank_bit, Links, Upline};
 
 /// The rule's `type`.
 pub(crate) const NAME: &str = "differential";
 /// Its fields besides `id` and `type`: none, the rates are the ranks'.
-pub(crate) const FIELDS: &[&str] = &[];
+pub(crate) const FIELDS: &[Field] = &[];
 
 /// 级差: rank differential (§5.2), on the ranks' rates.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -9,13 +9,17 @@ use crate::error::{Error, Result};
 use crate::graph::NONE;
 use crate::ids::RankIdx;
 use crate::limits;
-use crate::rule::{Names, RuleDoc, Said};
+use crate::rule::{Field, Names, RuleDoc, Said, Value};
 use crate::upline::{at_least, Links, Upline};
 
 /// The rule's `type`.
 pub(crate) const NAME: &str = "levels";
 /// Its fields besides `id` and `type`.
-pub(crate) const FIELDS: &[&str] = &["rates", "min_rank", "compress"];
+pub(crate) const FIELDS: &[Field] = &[
+    Field::required("rates", Value::Rates),
+    Field::optional("min_rank", Value::Rank),
+    Field::optional("compress", Value::Flag),
+];
 
 /// 多级分销: multi-tier commission (§5.1).
 #[derive(Debug, Clone, PartialEq)]

@@ -16,7 +16,7 @@ pub mod pool;
 use std::collections::HashMap;
 
 use rust_decimal::Decimal;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::check::{check_rate, rank_ref};
 use crate::condition::Metric;
@@ -81,6 +81,61 @@ impl RuleDoc {
     }
 }
 
+/// A field of a rule kind's document besides `id` and `type` (§8), as the
+/// kind's module declares it: the one list validation and the schema read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Field {
+    /// The key as written.
+    pub name: &'static str,
+    /// Whether the rule is refused without it (`missing_field`).
+    pub required: bool,
+    /// What it holds.
+    pub value: Value,
+}
+
+impl Field {
+    pub(crate) const fn required(name: &'static str, value: Value) -> Field {
+        Field {
+            name,
+            required: true,
+            value,
+        }
+    }
+
+    pub(crate) const fn optional(name: &'static str, value: Value) -> Field {
+        Field {
+            name,
+            required: false,
+            value,
+        }
+    }
+}
+
+/// What a rule field holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "of")]
+#[non_exhaustive]
+pub enum Value {
+    /// A decimal rate in [0, 1], as a string.
+    Rate,
+    /// A non-empty list of rates.
+    Rates,
+    /// A rank id of the ladder.
+    Rank,
+    /// `true` or `false`.
+    Flag,
+    /// A whole number.
+    Count,
+    /// A name (an attribute's).
+    Text,
+    /// One of these words.
+    Choice(&'static [&'static str]),
+    /// A pool's split: `"equal"` or `{"weighted_by": metric}` with a
+    /// parameterless metric.
+    Split,
+}
+
 /// What a rule computes.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -104,6 +159,14 @@ pub struct Rule {
     pub kind: RuleKind,
 }
 
+/// Every rule kind's `type` with its fields, in the order of the docs.
+pub(crate) const KINDS: &[(&str, &[Field])] = &[
+    (levels::NAME, levels::FIELDS),
+    (differential::NAME, differential::FIELDS),
+    (peer::NAME, peer::FIELDS),
+    (pool::NAME, pool::FIELDS),
+];
+
 /// Validate rule `r` (at `path`, e.g. `rules[2]`): its type, then that it has
 /// no field of another kind, then its `min_rank`, then the kind's own fields.
 pub(crate) fn compile(
@@ -111,22 +174,20 @@ pub(crate) fn compile(
     path: &str,
     ranks: &HashMap<RankId, RankIdx>,
 ) -> Result<RuleKind> {
-    let allowed: &[&str] = match r.kind.as_str() {
-        levels::NAME => levels::FIELDS,
-        differential::NAME => differential::FIELDS,
-        peer::NAME => peer::FIELDS,
-        pool::NAME => pool::FIELDS,
-        other => {
-            return Err(Error::InvalidValue {
-                path: format!("{path}.type"),
-                detail: format!(
-                    "unknown rule type \"{other}\"; expected levels, differential, peer or pool"
-                ),
-            })
-        }
+    let Some(&(_, allowed)) = KINDS.iter().find(|(name, _)| *name == r.kind) else {
+        let names: Vec<&str> = KINDS.iter().map(|(name, _)| *name).collect();
+        let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+        return Err(Error::InvalidValue {
+            path: format!("{path}.type"),
+            detail: format!(
+                "unknown rule type \"{}\"; expected {} or {last}",
+                r.kind,
+                rest.join(", ")
+            ),
+        });
     };
     for (name, present) in r.present() {
-        if present && !allowed.contains(&name) {
+        if present && !allowed.iter().any(|f| f.name == name) {
             return Err(Error::UnknownField {
                 path: path.to_owned(),
                 field: name.to_owned(),

@@ -8,13 +8,18 @@ use crate::error::{Error, MemberAt, Must, Result};
 use crate::graph::NONE;
 use crate::ids::RankIdx;
 use crate::limits;
-use crate::rule::{Names, RuleDoc, Said};
+use crate::rule::{Field, Names, RuleDoc, Said, Value};
 use crate::upline::{at_least, rank_bit, Links, Upline};
 
 /// The rule's `type`.
 pub(crate) const NAME: &str = "peer";
 /// Its fields besides `id` and `type`.
-pub(crate) const FIELDS: &[&str] = &["rate", "generations", "match", "min_rank"];
+pub(crate) const FIELDS: &[Field] = &[
+    Field::required("rate", Value::Rate),
+    Field::optional("generations", Value::Count),
+    Field::optional("match", Value::Choice(PeerMatch::NAMES)),
+    Field::optional("min_rank", Value::Rank),
+];
 
 /// How `peer` matches ranks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +29,20 @@ pub enum PeerMatch {
     Same,
     /// Same rank or higher.
     SameOrHigher,
+}
+
+impl PeerMatch {
+    /// Every `match` as written, the default first.
+    pub(crate) const NAMES: &'static [&'static str] = &["same", "same_or_higher"];
+    const ALL: [PeerMatch; 2] = [PeerMatch::Same, PeerMatch::SameOrHigher];
+
+    /// The match as written.
+    pub fn name(self) -> &'static str {
+        match self {
+            PeerMatch::Same => "same",
+            PeerMatch::SameOrHigher => "same_or_higher",
+        }
+    }
 }
 
 /// 平级奖: same-rank bonus (§5.3).
@@ -71,14 +90,19 @@ impl Peer {
             }
         };
         let matching = match r.match_.as_deref() {
-            None | Some("same") => PeerMatch::Same,
-            Some("same_or_higher") => PeerMatch::SameOrHigher,
-            Some(other) => {
-                return Err(Error::InvalidValue {
-                    path: format!("{path}.match"),
-                    detail: format!("unknown match \"{other}\"; expected same or same_or_higher"),
-                })
-            }
+            None => PeerMatch::Same,
+            Some(m) => match PeerMatch::ALL.into_iter().find(|p| p.name() == m) {
+                Some(p) => p,
+                None => {
+                    return Err(Error::InvalidValue {
+                        path: format!("{path}.match"),
+                        detail: format!(
+                            "unknown match \"{m}\"; expected {}",
+                            PeerMatch::NAMES.join(" or ")
+                        ),
+                    })
+                }
+            },
         };
         Ok(Peer {
             rate: r.required_rate(path)?,

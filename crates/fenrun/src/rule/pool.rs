@@ -6,16 +6,20 @@
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::condition::Metric;
+use crate::condition::{Metric, MetricSpec, METRICS};
 use crate::error::{Error, Result};
 use crate::ids::RankIdx;
 use crate::money::Rounding;
-use crate::rule::RuleDoc;
+use crate::rule::{Field, RuleDoc, Value};
 
 /// The rule's `type`.
 pub(crate) const NAME: &str = "pool";
 /// Its fields besides `id` and `type`.
-pub(crate) const FIELDS: &[&str] = &["rate", "min_rank", "split"];
+pub(crate) const FIELDS: &[Field] = &[
+    Field::required("rate", Value::Rate),
+    Field::optional("min_rank", Value::Rank),
+    Field::optional("split", Value::Split),
+];
 
 /// `"equal"` or `{"weighted_by": "team_sales"}`.
 #[derive(Debug, Clone, Deserialize)]
@@ -67,21 +71,21 @@ impl Pool {
                 })
             }
             Some(SplitDoc::Weighted(w)) => {
-                let metric = match w.weighted_by.as_str() {
-                    "sales" => Metric::Sales,
-                    "purchases" => Metric::Purchases,
-                    "team_sales" => Metric::TeamSales,
-                    "direct_referrals" => Metric::DirectReferrals(None),
-                    "team_size" => Metric::TeamSize(None),
-                    "groups" => Metric::Groups(None),
-                    "group_members" => Metric::GroupMembers,
-                    "largest_group" => Metric::LargestGroup,
-                    other => {
-                        return Err(Error::InvalidRule {
-                            path: format!("{path}.split.weighted_by"),
-                            detail: format!("\"{other}\" cannot weight a pool; expected a metric whose parameters are all optional (sales, purchases, team_sales, direct_referrals, team_size, groups, group_members, largest_group)"),
-                        })
-                    }
+                let spec = MetricSpec::named(&w.weighted_by).filter(|m| m.parameterless());
+                let Some(metric) = spec.and_then(|m| m.build(None, None, None).ok()) else {
+                    let weights: Vec<&str> = METRICS
+                        .iter()
+                        .filter(|m| m.parameterless())
+                        .map(|m| m.name)
+                        .collect();
+                    return Err(Error::InvalidRule {
+                        path: format!("{path}.split.weighted_by"),
+                        detail: format!(
+                            "\"{}\" cannot weight a pool; expected a metric whose parameters are all optional ({})",
+                            w.weighted_by,
+                            weights.join(", ")
+                        ),
+                    });
                 };
                 Split::WeightedBy(metric)
             }
