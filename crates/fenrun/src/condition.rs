@@ -201,6 +201,7 @@ impl Op {
     }
 
     /// Does `value op threshold` hold?
+    #[inline]
     pub fn holds(self, value: Decimal, threshold: Decimal) -> bool {
         match self {
             Op::Gte => value >= threshold,

@@ -759,48 +759,89 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// An entry the core's own tables promise ([`Error::missing`] if absent):
 /// the one way money and rank code reads an entry whose absence is a bug.
-/// The path is formatted only on failure.
 pub(crate) trait Must<T> {
-    /// The entry, or `internal` at `path` naming `what`.
-    fn must(self, path: impl std::fmt::Display, what: &str) -> Result<T>;
+    /// The entry, or [`Missing`] at `at` naming `what`.
+    fn must(self, at: impl Into<Where>, what: &'static str) -> Result<T, Missing>;
 }
 
 impl<T> Must<T> for Option<T> {
-    #[inline]
-    fn must(self, path: impl std::fmt::Display, what: &str) -> Result<T> {
+    #[inline(always)]
+    fn must(self, at: impl Into<Where>, what: &'static str) -> Result<T, Missing> {
         match self {
             Some(v) => Ok(v),
-            None => Err(Error::missing(&path.to_string(), what)),
+            None => Err(Missing {
+                at: at.into(),
+                what,
+            }),
         }
     }
 }
 
-/// The path `members[m]` of member index `m`, formatted only when shown.
+/// A missing entry (a broken invariant), small and `Copy` so that hot
+/// loops return it in registers; `?` turns it into [`Error::missing`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Missing {
+    at: Where,
+    what: &'static str,
+}
+
+impl From<Missing> for Error {
+    #[cold]
+    fn from(m: Missing) -> Error {
+        Error::missing(&m.at.to_string(), m.what)
+    }
+}
+
+/// Where a missing entry was looked for, formatted only when shown.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Where {
+    /// A whole table: `events`.
+    Table(&'static str),
+    /// A record of a table: `members[12]`.
+    Record(&'static str, usize),
+}
+
+impl std::fmt::Display for Where {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Where::Table(t) => f.write_str(t),
+            Where::Record(t, i) => write!(f, "{t}[{i}]"),
+        }
+    }
+}
+
+impl From<&'static str> for Where {
+    fn from(table: &'static str) -> Where {
+        Where::Table(table)
+    }
+}
+
+impl From<MemberAt> for Where {
+    fn from(m: MemberAt) -> Where {
+        Where::Record("members", m.0 as usize)
+    }
+}
+
+impl From<EventAt> for Where {
+    fn from(e: EventAt) -> Where {
+        Where::Record("events", e.0)
+    }
+}
+
+impl From<At> for Where {
+    fn from(a: At) -> Where {
+        Where::Record(a.0, a.1)
+    }
+}
+
+/// Member index `m`, as the path `members[m]`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct MemberAt(pub u32);
 
-impl std::fmt::Display for MemberAt {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "members[{}]", self.0)
-    }
-}
-
-/// The path `table[i]` of a record, formatted only when shown.
+/// Record `i` of table `t`, as the path `t[i]`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct At(pub &'static str, pub usize);
 
-impl std::fmt::Display for At {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}[{}]", self.0, self.1)
-    }
-}
-
-/// The path `events[i]` of event index `i`, formatted only when shown.
+/// Event index `i`, as the path `events[i]`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EventAt(pub usize);
-
-impl std::fmt::Display for EventAt {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "events[{}]", self.0)
-    }
-}

@@ -20,6 +20,9 @@ pub(crate) trait Exact: Copy + Default + PartialOrd + std::fmt::Debug {
     fn checked_add(self, b: Self) -> Option<Self>;
     /// `self − b` for `b ≤ self`.
     fn minus(self, b: Self) -> Self;
+    /// `self + b`, in range: an order's shares add up within a
+    /// representation that declines (it has checked, before booking).
+    fn plus(self, b: Self) -> Self;
     /// Whether it is zero.
     fn is_zero(self) -> bool;
     /// `round(a × x / o)` at the scale (a refund of `x` of an order of `o`
@@ -40,6 +43,11 @@ impl Exact for i64 {
     #[inline]
     fn minus(self, b: i64) -> i64 {
         self - b
+    }
+
+    #[inline]
+    fn plus(self, b: i64) -> i64 {
+        self + b
     }
 
     #[inline]
@@ -80,6 +88,11 @@ impl Exact for Decimal {
     #[inline]
     fn minus(self, b: Decimal) -> Decimal {
         self - b
+    }
+
+    #[inline]
+    fn plus(self, b: Decimal) -> Decimal {
+        self + b
     }
 
     #[inline]
@@ -232,6 +245,14 @@ pub(crate) trait Prices<S> {
     type N: Exact;
     /// The slot's share of the order; `None` out of range.
     fn pay(&self, slot: &S) -> Option<Self::N>;
+
+    /// Whether the shares of any `slots` slots add up within the
+    /// representation, so that their total need not be checked.
+    #[inline(always)]
+    fn fit(&self, slots: usize) -> bool {
+        let _ = slots;
+        false
+    }
 }
 
 /// Where the kernel books one order's results as it settles it: the
@@ -239,9 +260,11 @@ pub(crate) trait Prices<S> {
 pub(crate) trait Book<N> {
     /// Slot `slot` pays its member `kept` after the cap (never zero).
     fn line(&mut self, slot: usize, kept: N);
-    /// Rule `rule` breaks `amount` on this order: its breaking slots' shares
-    /// added up (never zero).
-    fn breakage(&mut self, rule: u16, amount: N);
+    /// A slot of rule `rule` breaks `amount` (not zero) on this order. A
+    /// rule's slots are adjacent, so a book that keeps breakage per rule
+    /// adds a slot's to the rule's last entry; `Err` if that sum leaves
+    /// the representation.
+    fn breakage(&mut self, rule: u16, amount: N) -> Result<(), Overflow>;
 }
 
 /// Settle one order (§5.4): `prices.pay(slot)` is each slot's share of the
@@ -266,52 +289,62 @@ pub(crate) fn order<S: SlotOf, N: Exact>(
 ) -> Result<N, Overflow> {
     promised.clear();
     let mut total = N::ZERO;
+    // A representation that declines does so before booking anything: the
+    // shares' total must fit it, unless the prices vouch that it does.
+    let count = N::DECLINES && !prices.fit(slots.len());
     for s in slots {
         let amount = prices.pay(s).ok_or(Overflow::Product)?;
-        if N::DECLINES {
+        if count {
             total = total.checked_add(amount).ok_or(Overflow::Breakage)?;
         }
         promised.push(amount);
     }
-    let mut left = cap;
+    match cap {
+        Some(cap) => book_slots::<S, N, true>(slots, promised, cap, book),
+        None => book_slots::<S, N, false>(slots, promised, N::ZERO, book),
+    }
+}
+
+/// `a + b` inside [`order`]: in range for a representation that declines
+/// (its shares' total was checked), checked for the other.
+#[inline(always)]
+fn add<N: Exact>(a: N, b: N, what: Overflow) -> Result<N, Overflow> {
+    if N::DECLINES {
+        Ok(a.plus(b))
+    } else {
+        a.checked_add(b).ok_or(what)
+    }
+}
+
+/// The booking half of [`order`], with or without a cap (`CAPPED`, a
+/// constant, so that an order without one does no cap arithmetic): each
+/// rule's breakage, then the members' shares after what is `left` of the
+/// cap. Returns the cap cut.
+#[inline(always)]
+fn book_slots<S: SlotOf, N: Exact, const CAPPED: bool>(
+    slots: &[S],
+    promised: &[N],
+    mut left: N,
+    book: &mut impl Book<N>,
+) -> Result<N, Overflow> {
     let mut cut = N::ZERO;
-    // The breakage of the rule met last, booked when another rule breaks or
-    // at the end.
-    let mut pending: Option<(u16, N)> = None;
-    for (slot, (s, &amount)) in slots.iter().zip(promised.iter()).enumerate() {
+    for (slot, (s, &amount)) in slots.iter().zip(promised).enumerate() {
         if s.breaks() {
-            match &mut pending {
-                Some((r, b)) if *r == s.rule() => {
-                    *b = b.checked_add(amount).ok_or(Overflow::Breakage)?;
-                }
-                _ => {
-                    if let Some((r, b)) = pending.replace((s.rule(), amount)) {
-                        if !b.is_zero() {
-                            book.breakage(r, b);
-                        }
-                    }
-                }
+            if !amount.is_zero() {
+                book.breakage(s.rule(), amount)?;
             }
             continue;
         }
-        let kept = match &mut left {
-            Some(l) => {
-                let kept = if *l < amount { *l } else { amount };
-                *l = l.minus(kept);
-                cut = cut
-                    .checked_add(amount.minus(kept))
-                    .ok_or(Overflow::CapCut)?;
-                kept
-            }
-            None => amount,
+        let kept = if CAPPED {
+            let kept = if left < amount { left } else { amount };
+            left = left.minus(kept);
+            cut = add(cut, amount.minus(kept), Overflow::CapCut)?;
+            kept
+        } else {
+            amount
         };
         if !kept.is_zero() {
             book.line(slot, kept);
-        }
-    }
-    if let Some((r, b)) = pending {
-        if !b.is_zero() {
-            book.breakage(r, b);
         }
     }
     Ok(cut)
@@ -323,15 +356,19 @@ struct Collect<'a, N> {
     breakage: &'a mut Vec<(u16, N)>,
 }
 
-impl<N> Book<N> for Collect<'_, N> {
+impl<N: Exact> Book<N> for Collect<'_, N> {
     #[inline(always)]
     fn line(&mut self, slot: usize, kept: N) {
         self.paid.push(Paid { slot, kept });
     }
 
     #[inline(always)]
-    fn breakage(&mut self, rule: u16, amount: N) {
-        self.breakage.push((rule, amount));
+    fn breakage(&mut self, rule: u16, amount: N) -> Result<(), Overflow> {
+        match self.breakage.last_mut() {
+            Some((r, b)) if *r == rule => *b = add(*b, amount, Overflow::Breakage)?,
+            _ => self.breakage.push((rule, amount)),
+        }
+        Ok(())
     }
 }
 

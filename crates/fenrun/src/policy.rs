@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use crate::check::check_rate;
 use crate::condition::{compile_condition, Condition, Metric};
 use crate::doc::PolicyDoc;
-use crate::error::{Error, Must, Result};
+use crate::error::{Error, Missing, Must, Result};
 use crate::ids::{RankId, RankIdx};
 use crate::limits;
 use crate::money::{short_string, Rounding};
@@ -124,7 +124,7 @@ impl Policy {
     }
 
     /// The id of rank `r` of the ladder.
-    pub(crate) fn rank_id(&self, r: RankIdx) -> Result<&str> {
+    pub(crate) fn rank_id(&self, r: RankIdx) -> Result<&str, Missing> {
         self.ranks
             .get(usize::from(r))
             .map(|k| k.id.as_str())
@@ -132,7 +132,7 @@ impl Policy {
     }
 
     /// The rate of rank `r` of the ladder.
-    pub(crate) fn rank_rate(&self, r: RankIdx) -> Result<Decimal> {
+    pub(crate) fn rank_rate(&self, r: RankIdx) -> Result<Decimal, Missing> {
         self.ranks
             .get(usize::from(r))
             .map(|k| k.rate)

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::batch::{Batch, Event};
 use crate::condition::{Condition, Leaf, Metric};
-use crate::error::{At, Error, MemberAt, Must, Result};
+use crate::error::{At, Error, MemberAt, Missing, Must, Result};
 use crate::graph::NONE;
 use crate::ids::RankIdx;
 use crate::ids::{MemberId, RankId};
@@ -46,6 +46,18 @@ fn overflow(path: &str, what: &str) -> Error {
     Error::Overflow {
         path: path.to_owned(),
         detail: what.to_owned(),
+    }
+}
+
+/// Row `child` of a table of `n` columns to read and row `parent` (another)
+/// to add into.
+fn rows(v: &mut [u32], child: usize, parent: usize, n: usize) -> Option<(&[u32], &mut [u32])> {
+    if child < parent {
+        let (low, high) = v.split_at_mut(parent * n);
+        Some((low.get(child * n..(child + 1) * n)?, high.get_mut(..n)?))
+    } else {
+        let (low, high) = v.split_at_mut(child * n);
+        Some((high.get(..n)?, low.get_mut(parent * n..(parent + 1) * n)?))
     }
 }
 
@@ -200,7 +212,7 @@ impl Metrics {
     }
 
     /// The sizes of the groups member `m` owns.
-    fn groups_of(&self, m: u32) -> Result<&[u64]> {
+    fn groups_of(&self, m: u32) -> Result<&[u64], Missing> {
         let i = m as usize;
         let start = |i: usize| self.group_start.get(i).map(|&s| s as usize);
         let (a, b) = (start(i), start(i + 1));
@@ -210,14 +222,15 @@ impl Metrics {
     }
 
     /// Member `m`'s count at rank `r` in a per-member-and-rank table.
-    fn at(&self, v: &[u32], m: u32, r: RankIdx) -> Result<u32> {
+    fn at(&self, v: &[u32], m: u32, r: RankIdx) -> Result<u32, Missing> {
         v.get(m as usize * self.ranks + usize::from(r))
             .copied()
             .must(MemberAt(m), "count by rank")
     }
 
     /// The value of `metric` for member `m` (an absent attribute is 0, §3).
-    pub fn value(&self, batch: &Batch, m: u32, metric: &Metric) -> Result<Decimal> {
+    #[inline]
+    pub fn value(&self, batch: &Batch, m: u32, metric: &Metric) -> Result<Decimal, Missing> {
         debug_assert!(self.needs.covers(metric), "{metric:?} was not computed");
         let i = m as usize;
         let path = || MemberAt(m);
@@ -295,14 +308,21 @@ impl Metrics {
             .children
             .get_mut(pi)
             .must(path(), "sponsor's referrals")? += 1;
-        for r in 0..self.ranks {
-            let own = u32::from(usize::from(rank) >= r);
-            let below = self.desc_ge.get(mi * self.ranks + r).copied();
-            let below = below.must(path(), "count by rank")?;
-            let k = pi * self.ranks + r;
-            *self.desc_ge.get_mut(k).must(path(), "count by rank")? += below + own;
-            *self.direct_ge.get_mut(k).must(path(), "count by rank")? += own;
-            *self.legs_ge.get_mut(k).must(path(), "count by rank")? += u32::from(below + own > 0);
+        let n = self.ranks;
+        let row = |p: usize| p * n..(p + 1) * n;
+        let (below, desc) = rows(&mut self.desc_ge, mi, pi, n).must(path(), "counts by rank")?;
+        let direct = self.direct_ge.get_mut(row(pi));
+        let direct = direct.must(path(), "counts by rank")?;
+        let legs = self
+            .legs_ge
+            .get_mut(row(pi))
+            .must(path(), "counts by rank")?;
+        let own = |r: usize| u32::from(usize::from(rank) >= r);
+        for (r, (((&below, d), di), l)) in below.iter().zip(desc).zip(direct).zip(legs).enumerate()
+        {
+            *d += below + own(r);
+            *di += own(r);
+            *l += u32::from(below + own(r) > 0);
         }
         Ok(())
     }
@@ -361,12 +381,12 @@ pub(crate) struct Ranking {
 
 impl Ranking {
     /// Member `m`'s rank after evaluation.
-    pub fn rank(&self, m: u32) -> Result<RankIdx> {
+    pub fn rank(&self, m: u32) -> Result<RankIdx, Missing> {
         self.rank.get(m as usize).copied().must(MemberAt(m), "rank")
     }
 
     /// Whether member `m` is active after `active_if`.
-    pub fn active(&self, m: u32) -> Result<bool> {
+    pub fn active(&self, m: u32) -> Result<bool, Missing> {
         self.active
             .get(m as usize)
             .copied()
@@ -374,7 +394,7 @@ impl Ranking {
     }
 }
 
-fn holds(batch: &Batch, metrics: &Metrics, m: u32, c: &Condition) -> Result<bool> {
+fn holds(batch: &Batch, metrics: &Metrics, m: u32, c: &Condition) -> Result<bool, Missing> {
     Ok(match c {
         Condition::All(items) => {
             for x in items {
@@ -538,13 +558,10 @@ pub(crate) fn evaluate(policy: &Policy, batch: &Batch) -> Result<Ranking> {
         if policy.evaluate_ranks() {
             // Highest rank whose upgrade holds; never below the input rank.
             // The ladder has at most `limits::MAX_RANKS` ranks, so `r` fits.
-            for (r, def) in policy
-                .ranks()
-                .iter()
-                .enumerate()
-                .skip(usize::from(input) + 1)
-                .rev()
-            {
+            for (r, def) in policy.ranks().iter().enumerate().rev() {
+                if r <= usize::from(input) {
+                    break;
+                }
                 let Some(cond) = &def.upgrade else { continue };
                 if holds(batch, &metrics, m, cond)? {
                     let mut why = Vec::new();

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 use crate::batch::{Batch, Event};
-use crate::error::{Error, EventAt, MemberAt, Must, Result};
+use crate::error::{At, Error, EventAt, MemberAt, Missing, Must, Result, Where};
 use crate::events::Party;
 use crate::graph::NONE;
 use crate::ids::{idx32, rule_idx, RuleId};
@@ -107,8 +107,8 @@ impl RateTable {
     }
 
     /// Rate `i`, or `internal` naming `path`.
-    fn must(&self, i: u32, path: impl std::fmt::Display) -> Result<Decimal> {
-        self.get(i).must(path, "rate")
+    fn must(&self, i: u32, at: impl Into<Where>) -> Result<Decimal, Missing> {
+        self.get(i).must(at, "rate")
     }
 }
 
@@ -133,7 +133,7 @@ impl Schedules {
     }
 
     /// The schedule of `seller`, walking the tree on its first order only.
-    fn of(&mut self, seller: u32, engine: &State) -> Result<(&[Slot], &RateTable)> {
+    fn of(&mut self, seller: u32, engine: &State) -> Result<(&[Slot], &RateTable), Missing> {
         let path = || MemberAt(seller);
         let (start, end) = self
             .span
@@ -281,7 +281,9 @@ impl BySeller {
                 .must(WHERE, "seller")
         };
         let bucket_start = |b: usize| at(b * BUCKET);
-        let mut fill: Vec<usize> = (0..buckets).map(bucket_start).collect::<Result<_>>()?;
+        let mut fill: Vec<usize> = (0..buckets)
+            .map(bucket_start)
+            .collect::<Result<_, Missing>>()?;
         let mut orders = vec![0i64; sum as usize];
         let mut placed = 0usize;
         let mut slow = Vec::new();
@@ -380,7 +382,7 @@ impl BySeller {
         idx32(self.start.len().saturating_sub(1))
     }
 
-    fn orders_of(&self, seller: u32) -> Result<&[i64]> {
+    fn orders_of(&self, seller: u32) -> Result<&[i64], Missing> {
         let s = seller as usize;
         let range = match (self.start.get(s), self.start.get(s + 1)) {
             (Some(&a), Some(&b)) => self.orders.get(a as usize..b as usize),
@@ -400,7 +402,7 @@ impl BySeller {
     }
 
     /// The refunds of `order`, in input order.
-    fn refunds_of(&self, order: Slow) -> Result<&[RefundEntry]> {
+    fn refunds_of(&self, order: Slow) -> Result<&[RefundEntry], Missing> {
         if order.first_refund == NONE {
             return Ok(&[]);
         }
@@ -485,10 +487,10 @@ impl Part {
     /// Count a line into the totals.
     fn book(&mut self, l: &Line) -> Result<()> {
         let m = l.beneficiary as usize;
-        if let (Some(t), Some(h)) = (self.totals.get_mut(m), self.has_line.get_mut(m)) {
-            *t = checked_add(*t, l.amount, "totals")?;
-            *h = true;
-        }
+        let at = MemberAt(l.beneficiary);
+        let t = self.totals.get_mut(m).must(at, "total")?;
+        *t = checked_add(*t, l.amount, "totals")?;
+        *self.has_line.get_mut(m).must(at, "total")? = true;
         self.paid = checked_add(self.paid, l.amount, "total paid")?;
         Ok(())
     }
@@ -496,9 +498,9 @@ impl Part {
     /// Count an order's breakage and cap cut (what it did not pay).
     fn book_unpaid(&mut self, o: &OrderOutcome) -> Result<()> {
         for (r, b) in &o.out.breakage {
-            if let Some(slot) = self.breakage.get_mut(usize::from(*r)) {
-                *slot = checked_add(*slot, *b, "breakage")?;
-            }
+            let slot = self.breakage.get_mut(usize::from(*r));
+            let slot = slot.must(At("rules", usize::from(*r)), "breakage")?;
+            *slot = checked_add(*slot, *b, "breakage")?;
         }
         self.cap_cut = checked_add(self.cap_cut, o.out.cut, "cap cut")?;
         Ok(())
@@ -706,6 +708,14 @@ impl State {
                 };
                 acc_of.push(k);
             }
+            // The books below rely on these: each slot has its accumulator and
+            // its rule's breakage sum.
+            let books = acc_of.len() == slots.len()
+                && acc_of.iter().all(|&k| k < sums.acc.len())
+                && slots
+                    .iter()
+                    .all(|s| usize::from(s.rule) < sums.breakage.len());
+            books.then_some(()).must(MemberAt(seller), "accumulators")?;
             for a in &sums.acc {
                 prefetch_index::prefetch_index(&part.totals, a.0 as usize);
             }
@@ -904,7 +914,12 @@ impl State {
     /// sells, as (rule, beneficiary or breakage, level, rate) slots in line
     /// order. With ranks fixed it depends on the seller only, so it is walked
     /// once per seller and reused for each of its orders.
-    fn schedule(&self, seller: u32, rates: &mut RateTable, slots: &mut Vec<Slot>) -> Result<()> {
+    fn schedule(
+        &self,
+        seller: u32,
+        rates: &mut RateTable,
+        slots: &mut Vec<Slot>,
+    ) -> Result<(), Missing> {
         // A policy has at most `limits::MAX_RULES` rules: each index fits u16.
         for (ri, (rule, plan)) in (0u16..).zip(self.policy.rules().iter().zip(&self.plans)) {
             rule.kind
@@ -1210,6 +1225,13 @@ impl Prices<Slot> for UnitPrices<'_> {
             .flatten()
             .and_then(|r| r.pay(self.units, self.mode))
     }
+
+    /// Rates are at most 1 (validation), so each share is at most the
+    /// order's units: below 2^51 units, 2^11 shares add up within i64.
+    #[inline(always)]
+    fn fit(&self, slots: usize) -> bool {
+        (0..FAST_LIMIT).contains(&self.units) && slots <= 1 << 11
+    }
 }
 
 /// The Decimal representation's prices of one order's slots.
@@ -1271,6 +1293,8 @@ struct UnitBook<'a> {
 impl Book<i64> for UnitBook<'_> {
     #[inline(always)]
     fn line(&mut self, slot: usize, kept: i64) {
+        // Every slot has its accumulator: `try_by_seller` checks it for each
+        // seller's schedule before any order is booked.
         if let Some(a) = self
             .acc_of
             .get(slot)
@@ -1283,10 +1307,12 @@ impl Book<i64> for UnitBook<'_> {
     }
 
     #[inline(always)]
-    fn breakage(&mut self, rule: u16, amount: i64) {
+    fn breakage(&mut self, rule: u16, amount: i64) -> Result<(), Overflow> {
+        // Every slot's rule has its sum (checked with the accumulators).
         if let Some(t) = self.sums.breakage.get_mut(usize::from(rule)) {
             *t += i128::from(amount);
         }
+        Ok(())
     }
 }
 

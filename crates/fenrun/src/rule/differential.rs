@@ -4,7 +4,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::error::{MemberAt, Must, Result};
+use crate::error::{MemberAt, Missing, Must, Result};
 use crate::graph::NONE;
 use crate::rule::{Field, Names, Said};
 use crate::upline::{rank_bit, Links, Upline};
@@ -82,7 +82,7 @@ impl Differential {
 
 impl Plan {
     /// Member `m`'s rank's rate.
-    fn rate(&self, up: &Upline, m: u32) -> Result<Decimal> {
+    fn rate(&self, up: &Upline, m: u32) -> Result<Decimal, Missing> {
         self.rates
             .get(usize::from(up.rank(m)))
             .copied()
@@ -97,7 +97,7 @@ impl Plan {
         up: &Upline,
         seller: u32,
         slot: &mut impl FnMut(u32, u32, Decimal),
-    ) -> Result<()> {
+    ) -> Result<(), Missing> {
         let depth0 = up.depth(seller);
         let mut paid = Decimal::ZERO;
         let mut cur = seller;

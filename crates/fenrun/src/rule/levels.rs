@@ -5,7 +5,7 @@
 use rust_decimal::Decimal;
 
 use crate::check::check_rate;
-use crate::error::{Error, Result};
+use crate::error::{Error, Missing, Result};
 use crate::graph::NONE;
 use crate::ids::RankIdx;
 use crate::limits;
@@ -90,7 +90,7 @@ impl Levels {
         up: &Upline,
         seller: u32,
         slot: &mut impl FnMut(u32, u32, Decimal),
-    ) -> Result<()> {
+    ) -> Result<(), Missing> {
         // Without `min_rank` every rank is eligible: at least the lowest.
         let min = self.min_rank.unwrap_or(0);
         let eligible = |m: u32| up.active(m) && up.rank(m) >= min;

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::{check_rate, rank_ref};
 use crate::condition::Metric;
-use crate::error::{Error, Result};
+use crate::error::{Error, Missing, Must, Result};
 use crate::ids::{RankId, RankIdx, RuleId};
 use crate::money::Dec;
 use crate::upline::{Links, Upline};
@@ -259,16 +259,13 @@ impl RuleKind {
         up: &Upline,
         seller: u32,
         slot: &mut impl FnMut(u32, u32, Decimal),
-    ) -> Result<()> {
+    ) -> Result<(), Missing> {
         match (self, plan) {
             (RuleKind::Levels(r), Plan::Levels(p)) => r.schedule(p, up, seller, slot),
             (RuleKind::Differential(_), Plan::Differential(p)) => p.schedule(up, seller, slot),
             (RuleKind::Peer(r), Plan::Peer(p)) => r.schedule(p, up, seller, slot),
             (RuleKind::Pool(_), Plan::Pool) => Ok(()),
-            _ => Err(Error::Internal {
-                path: "rules".into(),
-                detail: "a rule prepared as another kind".into(),
-            }),
+            _ => None.must("rules", "plan of the rule's kind"),
         }
     }
 

@@ -4,7 +4,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::error::{Error, MemberAt, Must, Result};
+use crate::error::{Error, MemberAt, Missing, Must, Result};
 use crate::graph::NONE;
 use crate::ids::RankIdx;
 use crate::limits;
@@ -138,7 +138,7 @@ impl Peer {
         up: &Upline,
         seller: u32,
         slot: &mut impl FnMut(u32, u32, Decimal),
-    ) -> Result<()> {
+    ) -> Result<(), Missing> {
         let link = plan.next.get(usize::from(up.rank(seller)));
         // A seller below `min_rank` has no peer to match.
         let Some(c) = *link.must(MemberAt(seller), "peer link")? else {

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::condition::{Metric, MetricSpec, METRICS};
-use crate::error::{Error, Result};
+use crate::error::{Error, Missing, Result};
 use crate::ids::RankIdx;
 use crate::money::Rounding;
 use crate::rule::{Field, RuleDoc, Value};
@@ -130,8 +130,8 @@ impl Pool {
     /// A recipient's weight, given its `metric` value when the split reads one.
     pub(crate) fn weight_of(
         &self,
-        metric: impl FnOnce(&Metric) -> Result<Decimal>,
-    ) -> Result<Decimal> {
+        metric: impl FnOnce(&Metric) -> Result<Decimal, Missing>,
+    ) -> Result<Decimal, Missing> {
         match &self.split {
             Split::Equal => Ok(Decimal::ONE),
             Split::WeightedBy(m) => metric(m),
