@@ -22,6 +22,10 @@ step "docs (rustdoc warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
 step "the published crates package and build on their own (cargo publish --dry-run)"
+# The dry run unpacks the workspace's own packages into a local overlay registry and never
+# unpacks a version again once it has: drop earlier copies so that a second run on the same
+# machine builds today's sources, not the first run's.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/fenrun-*
 cargo publish --dry-run --locked -p fenrun -p fenrun-gen -p fenrun-arrow -p fenrun-cli
 
 step "unit, vector, property and doc tests"

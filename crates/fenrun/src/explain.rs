@@ -4,7 +4,7 @@ use rust_decimal::Decimal;
 
 use crate::batch::Batch;
 use crate::batch::Event;
-use crate::error::{Error, Result};
+use crate::error::{Error, Must, Result};
 use crate::graph::NONE;
 use crate::money::{money_string, short_string};
 use crate::policy::Policy;
@@ -80,10 +80,12 @@ pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
         }
         let mut text = format!("{} {}: {words}: {calc}", rule.id, rule.kind.type_name());
         if promised != l.amount {
+            // Only the cap cuts a line: an order without one pays what it promised.
+            let cap = record.cap.must("order", "order cap of a cut line")?;
             text.push_str(&format!(
                 " (cut from {} by the order cap of {})",
                 money(promised),
-                record.cap.map(money).unwrap_or_default()
+                money(cap)
             ));
         }
         out.push(text);

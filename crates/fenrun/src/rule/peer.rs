@@ -113,6 +113,7 @@ impl Peer {
     }
 
     pub(crate) fn plan(&self, ranks: usize, links: &mut Links) -> Plan {
+        // Without `min_rank` a seller of any rank has peers: at least the lowest.
         let min = usize::from(self.min_rank.unwrap_or(0));
         let next = (0..ranks)
             .map(|r| {

@@ -124,6 +124,7 @@ impl Pool {
 
     /// Whether a member of rank `rank` shares the pool.
     pub(crate) fn takes(&self, rank: RankIdx, active: bool) -> bool {
+        // Without `min_rank` every rank takes a share: at least the lowest.
         active && rank >= self.min_rank.unwrap_or(0)
     }
 
