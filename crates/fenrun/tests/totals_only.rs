@@ -119,3 +119,27 @@ fn partial_refunds_never_reverse_more_than_a_line() {
     assert_eq!(only, want);
     assert_eq!(full, want);
 }
+
+/// The engine owns what it settles: a service can keep it in shared state or
+/// hand it to another thread, with no borrow to outlive.
+#[test]
+fn the_engine_owns_its_state() {
+    fn owned<T: Send + Sync + 'static>(_: &T) {}
+    let policy = Policy::from_json(
+        r#"{"version": 1, "ranks": [{"id": "member", "rate": "0.10"}],
+            "rules": [{"id": "d", "type": "differential"}]}"#,
+    )
+    .unwrap();
+    let batch = Batch::from_json(
+        r#"{"members": [{"id": "m1"}], "events": [{"id": "o1", "seller": "m1", "amount": "10.00"}]}"#,
+        &policy,
+    )
+    .unwrap();
+    let engine = Engine::new(&policy, batch).unwrap();
+    drop(policy);
+    owned(&engine);
+    let settled = std::thread::spawn(move || engine.settle().unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(settled.total_of("m1").unwrap().to_string(), "1.00");
+}
