@@ -20,9 +20,10 @@ pub(crate) trait Exact: Copy + Default + PartialOrd + std::fmt::Debug {
     fn checked_add(self, b: Self) -> Option<Self>;
     /// `self − b` for `b ≤ self`.
     fn minus(self, b: Self) -> Self;
-    /// `self + b`, in range: an order's shares add up within a
-    /// representation that declines (it has checked, before booking).
-    fn plus(self, b: Self) -> Self;
+    /// `self + b` of two amounts of one order being booked, `None` out of
+    /// range: a representation that declines has checked (or its prices
+    /// vouched) that the order's shares add up within it, so it only adds.
+    fn add_booked(self, b: Self) -> Option<Self>;
     /// Whether it is zero.
     fn is_zero(self) -> bool;
     /// `round(a × x / o)` at the scale (a refund of `x` of an order of `o`
@@ -46,8 +47,8 @@ impl Exact for i64 {
     }
 
     #[inline]
-    fn plus(self, b: i64) -> i64 {
-        self + b
+    fn add_booked(self, b: i64) -> Option<i64> {
+        Some(self + b)
     }
 
     #[inline]
@@ -91,8 +92,8 @@ impl Exact for Decimal {
     }
 
     #[inline]
-    fn plus(self, b: Decimal) -> Decimal {
-        self + b
+    fn add_booked(self, b: Decimal) -> Option<Decimal> {
+        Decimal::checked_add(self, b)
     }
 
     #[inline]
@@ -305,15 +306,10 @@ pub(crate) fn order<S: SlotOf, N: Exact>(
     }
 }
 
-/// `a + b` inside [`order`]: in range for a representation that declines
-/// (its shares' total was checked), checked for the other.
+/// `a + b` inside [`order`] ([`Exact::add_booked`]), `what` out of range.
 #[inline(always)]
 fn add<N: Exact>(a: N, b: N, what: Overflow) -> Result<N, Overflow> {
-    if N::DECLINES {
-        Ok(a.plus(b))
-    } else {
-        a.checked_add(b).ok_or(what)
-    }
+    a.add_booked(b).ok_or(what)
 }
 
 /// The booking half of [`order`], with or without a cap (`CAPPED`, a
