@@ -348,10 +348,13 @@ impl Settlement {
                  summary are complete)",
             ));
         }
-        let rate_scale = self.prepared.policy().rate_scale();
+        let policy = self.prepared.policy();
+        let (rate_scale, fixed) = (policy.rate_scale(), policy.pays_fixed());
         self.lines
             .get_or_try_init(py, || {
-                core_table(py, || fenrun_arrow::lines_batch(&self.settled, rate_scale))
+                core_table(py, || {
+                    fenrun_arrow::lines_batch(&self.settled, rate_scale, fixed)
+                })
             })
             .map(|t| t.clone_ref(py))
     }

@@ -12,6 +12,8 @@ export interface Rank {
   /** The rank's rate for `differential` (级差), in [0, 1]. */
   rate?: DecimalString;
   upgrade?: Condition;
+  /** Version 2: the condition that keeps the rank (保级); failing it moves the member down. */
+  retain?: Condition;
 }
 
 export interface Policy {
@@ -23,6 +25,10 @@ export interface Policy {
   ranks: Rank[];
   rules?: Rule[];
   order_cap?: DecimalString;
+  /** Version 2: the order cap of a category, replacing `order_cap` for its orders. */
+  order_cap_by_category?: Record<string, DecimalString>;
+  /** Version 2: the cap on a member's net order-rule earnings over the batch (个人封顶). */
+  member_cap?: { amount: DecimalString };
 }
 
 export interface Member {
@@ -45,6 +51,8 @@ export interface Order {
   buyer?: string | null;
   amount: DecimalString;
   at?: string | null;
+  /** Version 2: the product category, which selects the rules' `by_category` rates (商品佣金). */
+  category?: string;
 }
 
 export interface Refund {
@@ -67,14 +75,17 @@ export interface Line {
   order?: string;
   /** The refund id of a reversal line. */
   refund?: string;
-  rule: string;
-  kind: RuleType;
+  /** The rule (absent on a member-cap line, which no rule writes). */
+  rule?: string;
+  kind: RuleType | "member_cap";
   beneficiary: string;
   /** Level in the chain (order rules). */
   level?: number;
   base: DecimalString;
   /** Rate of an order line. */
   rate?: DecimalString;
+  /** Version 2: the fixed amount an order line pays in place of a rate. */
+  fixed?: DecimalString;
   /** Weight of a weighted pool line. */
   weight?: DecimalString;
   amount: DecimalString;
@@ -101,6 +112,8 @@ export interface Summary {
   payout_ratio: DecimalString | null;
   breakage: Record<string, DecimalString>;
   cap_cut: DecimalString;
+  /** Version 2: what the member cap withheld, when the policy has one. */
+  member_cap_cut?: DecimalString;
 }
 
 export interface Settlement {

@@ -6,7 +6,7 @@
 export type DecimalString = string;
 
 /** The policy `version`s this package reads. */
-export type PolicyVersion = 1;
+export type PolicyVersion = 1 | 2;
 
 export type Metric = "sales" | "purchases" | "team_sales" | "direct_referrals" | "team_size" | "legs" | "groups" | "group_members" | "largest_group" | "attr";
 
@@ -40,8 +40,28 @@ export type Leaf = Comparison & (
 
 export type Condition = Leaf | { all: Condition[] } | { any: Condition[] } | { not: Condition };
 
+/** A fixed amount per order in place of a rate (version 2). */
+export type Fixed = { fixed: DecimalString };
+
+/** A step table (version 2): the rate of the last step whose `from` is at most the member's metric. */
+export type StepTable = (
+  | { metric: "sales" }
+  | { metric: "purchases" }
+  | { metric: "team_sales" }
+  | { metric: "direct_referrals"; min_rank?: string }
+  | { metric: "team_size"; min_rank?: string }
+  | { metric: "legs"; min_rank: string }
+  | { metric: "groups"; min_size?: number }
+  | { metric: "group_members" }
+  | { metric: "largest_group" }
+  | { metric: "attr"; name: string }
+) & { steps: [DecimalString | number, DecimalString | Fixed][] };
+
+/** What an order rule pays a beneficiary: a rate, a fixed amount or a step table. */
+export type OrderRate = DecimalString | Fixed | StepTable;
+
 export type Rule =
-  | { id: string; type: "levels"; rates: DecimalString[]; min_rank?: string; compress?: boolean }
-  | { id: string; type: "differential" }
-  | { id: string; type: "peer"; rate: DecimalString; generations?: number; match?: "same" | "same_or_higher"; min_rank?: string }
+  | { id: string; type: "levels"; rates: OrderRate[]; min_rank?: string; compress?: boolean; by_category?: Record<string, { rates: OrderRate[] }> }
+  | { id: string; type: "differential"; by_category?: Record<string, { rank_rates: Record<string, DecimalString> }> }
+  | { id: string; type: "peer"; rate: OrderRate; generations?: number; match?: "same" | "same_or_higher"; min_rank?: string; by_category?: Record<string, { rate: OrderRate }> }
   | { id: string; type: "pool"; rate: DecimalString; min_rank?: string; split?: "equal" | { weighted_by: PoolWeight } };

@@ -27,6 +27,10 @@ fn ts_type(value: &Value) -> String {
         Value::Count => "number".into(),
         Value::Choice(words) => literals(words.iter().copied()),
         Value::Split => "\"equal\" | { weighted_by: PoolWeight }".into(),
+        Value::OrderRate => "OrderRate".into(),
+        Value::OrderRates => "OrderRate[]".into(),
+        Value::RankRates => "Record<string, DecimalString>".into(),
+        Value::ByCategory(f) => format!("Record<string, {{ {} }}>", member(f)),
         other => panic!("no TypeScript type for {other:?}: add one here"),
     }
 }
@@ -122,6 +126,40 @@ fn generate() -> String {
     writeln!(w, ");").unwrap();
     writeln!(w).unwrap();
     writeln!(w, "export type Condition = Leaf | {{ all: Condition[] }} | {{ any: Condition[] }} | {{ not: Condition }};").unwrap();
+    writeln!(w).unwrap();
+    writeln!(
+        w,
+        "/** A fixed amount per order in place of a rate (version 2). */"
+    )
+    .unwrap();
+    writeln!(w, "export type Fixed = {{ fixed: DecimalString }};").unwrap();
+    writeln!(w).unwrap();
+    writeln!(w, "/** A step table (version 2): the rate of the last step whose `from` is at most the member's metric. */").unwrap();
+    writeln!(w, "export type StepTable = (").unwrap();
+    for m in &s.metrics {
+        let params: String = m
+            .params
+            .iter()
+            .map(|p| format!("; {}", member(p)))
+            .collect();
+        writeln!(w, "  | {{ metric: \"{}\"{params} }}", m.name).unwrap();
+    }
+    writeln!(
+        w,
+        ") & {{ steps: [DecimalString | number, DecimalString | Fixed][] }};"
+    )
+    .unwrap();
+    writeln!(w).unwrap();
+    writeln!(
+        w,
+        "/** What an order rule pays a beneficiary: a rate, a fixed amount or a step table. */"
+    )
+    .unwrap();
+    writeln!(
+        w,
+        "export type OrderRate = DecimalString | Fixed | StepTable;"
+    )
+    .unwrap();
     writeln!(w).unwrap();
     writeln!(w, "export type Rule =").unwrap();
     for k in &s.rule_kinds {

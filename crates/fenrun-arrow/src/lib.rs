@@ -406,7 +406,8 @@ fn event_path(path: &str, orders: usize) -> String {
 pub fn settle_lines_to_file(engine: &Engine, path: &Path) -> Result<Settlement> {
     let format = TableFormat::from_path(path)?;
     let rate_scale = engine.policy().rate_scale();
-    let mut file = LinesFile::create(path, format, engine.scale(), rate_scale)?;
+    let fixed = engine.policy().pays_fixed();
+    let mut file = LinesFile::create(path, format, engine.scale(), rate_scale, fixed)?;
     let mut failed: Option<Error> = None;
     let settled = engine.settle_to(SettleOptions::default().lines(Lines::Stream), |l| {
         file.push(&l).map_err(|e| {
@@ -433,7 +434,7 @@ pub fn write_lines(s: &Settlement, policy: &Policy, path: &Path) -> Result<()> {
     write::write_table(
         path,
         TableFormat::from_path(path)?,
-        &lines_batch(s, policy.rate_scale())?,
+        &lines_batch(s, policy.rate_scale(), policy.pays_fixed())?,
     )
 }
 

@@ -120,6 +120,7 @@ const ORDER_FIELDS: &[FieldSpec] = &[
     field("amount", Kind::Money, true),
     field("at", Kind::Text, false),
     field("refund_of", Kind::Text, false),
+    field("category", Kind::Text, false),
 ];
 const REFUND_FIELDS: &[FieldSpec] = &[
     field("id", Kind::Text, true),
@@ -510,12 +511,13 @@ fn events(
             .position(|s| s.name == n)
             .unwrap_or(usize::MAX)
     };
-    let (seller, buyer, amount, when, refund_of) = (
+    let (seller, buyer, amount, when, refund_of, category) = (
         at("seller"),
         at("buyer"),
         at("amount"),
         at("at"),
         at("refund_of"),
+        at("category"),
     );
     let mut out = Vec::with_capacity(rows(batches));
     for_each_batch(batches, name, fields, false, opts, |t, row| {
@@ -528,6 +530,7 @@ fn events(
                 .ok_or_else(|| t.missing(row, amount))?,
             at: t.text(row, when)?,
             refund_of: t.text(row, refund_of)?.map(Into::into),
+            category: t.text(row, category)?,
         });
         Ok(())
     })?;
@@ -659,6 +662,7 @@ pub struct EventTable {
     buyer: Text,
     at: Text,
     refund_of: Text,
+    category: Text,
     amount: Amounts,
     rows: usize,
     orders: usize,
@@ -692,8 +696,8 @@ impl EventTable {
         opts: &ReadOptions,
         first: [usize; 2],
     ) -> Result<EventTable> {
-        const NAMES: [&str; 5] = ["id", "seller", "buyer", "at", "refund_of"];
-        let mut text: [Vec<ArrayRef>; 5] = Default::default();
+        const NAMES: [&str; 6] = ["id", "seller", "buyer", "at", "refund_of", "category"];
+        let mut text: [Vec<ArrayRef>; 6] = Default::default();
         let mut amount = Vec::new();
         let mut column = None;
         for (name, batches, fields, mut offset) in [
@@ -728,13 +732,14 @@ impl EventTable {
                 offset += len;
             }
         }
-        let [id, seller, buyer, at, refund_of] = text;
+        let [id, seller, buyer, at, refund_of, category] = text;
         Ok(EventTable {
             id: Text::concat(&id, "orders.id")?,
             seller: Text::concat(&seller, "orders.seller")?,
             buyer: Text::concat(&buyer, "orders.buyer")?,
             at: Text::concat(&at, "orders.at")?,
             refund_of: Text::concat(&refund_of, "orders.refund_of")?,
+            category: Text::concat(&category, "orders.category")?,
             amount: column.unwrap_or(Amounts::Values(amount)),
             rows: rows(orders) + rows(refunds),
             orders: rows(orders),
@@ -800,6 +805,9 @@ impl fenrun::input::EventColumns for EventTable {
     }
     fn refund_of(&self, i: usize) -> Option<&str> {
         self.refund_of.get(i)
+    }
+    fn category(&self, i: usize) -> Option<&str> {
+        self.category.get(i)
     }
 }
 

@@ -23,7 +23,9 @@ pub const BATCH_ROWS: usize = 64 * 1024;
 /// The largest decimal128 precision.
 const PRECISION: u8 = 38;
 
-/// Column names of the lines table, in §9 order (`weight` only on pool lines).
+/// Column names of the lines table, in §9 order (`weight` only on pool
+/// lines). A policy that can pay fixed amounts (§12.2) adds [`FIXED_COLUMN`]
+/// after `rate`.
 pub const LINE_COLUMNS: [&str; 10] = [
     "order",
     "refund",
@@ -37,17 +39,32 @@ pub const LINE_COLUMNS: [&str; 10] = [
     "amount",
 ];
 
+/// The lines table's column of a fixed amount paid in place of a rate, money
+/// at the policy scale: present when the policy can pay one
+/// ([`fenrun::Policy::pays_fixed`]), null on every other line.
+pub const FIXED_COLUMN: &str = "fixed";
+
+/// The column names of a lines table, `fixed` included when `fixed`.
+pub fn line_columns(fixed: bool) -> Vec<&'static str> {
+    let mut names = LINE_COLUMNS.to_vec();
+    if fixed {
+        names.insert(8, FIXED_COLUMN);
+    }
+    names
+}
+
 /// The lines schema: money (`base`, `amount`) as decimal128 at the policy's
 /// scale, `rate` at the policy's [`rate_scale`](fenrun::Policy::rate_scale),
 /// `weight` (pool lines) as a shortest-form decimal string, since a weight is
 /// any metric value.
-pub fn lines_schema(scale: u32, rate_scale: u32) -> SchemaRef {
+pub fn lines_schema(scale: u32, rate_scale: u32, fixed: bool) -> SchemaRef {
     let money = DataType::Decimal128(PRECISION, scale as i8);
     let text = |name: &str, nullable| Field::new(name, DataType::Utf8, nullable);
-    Arc::new(Schema::new(vec![
+    let mut fields = vec![
         text("order", true),
         text("refund", true),
-        text("rule", false),
+        // Null on a member-cap line (§12.3), which no rule writes.
+        text("rule", true),
         text("kind", false),
         text("beneficiary", false),
         Field::new("level", DataType::UInt32, true),
@@ -57,9 +74,13 @@ pub fn lines_schema(scale: u32, rate_scale: u32) -> SchemaRef {
             DataType::Decimal128(PRECISION, rate_scale as i8),
             true,
         ),
-        text("weight", true),
-        Field::new("amount", money, false),
-    ]))
+    ];
+    if fixed {
+        fields.push(Field::new(FIXED_COLUMN, money.clone(), true));
+    }
+    fields.push(text("weight", true));
+    fields.push(Field::new("amount", money, false));
+    Arc::new(Schema::new(fields))
 }
 
 /// The totals schema: `member`, `amount` (decimal128 at the policy scale).
@@ -102,19 +123,23 @@ pub struct LinesBuilder {
     level: UInt32Builder,
     base: Decimal128Builder,
     rate: Decimal128Builder,
+    /// `None` when the table has no `fixed` column.
+    fixed: Option<Decimal128Builder>,
     weight: StringBuilder,
     amount: Decimal128Builder,
     rows: usize,
 }
 
 impl LinesBuilder {
-    /// An empty builder for lines at the policy's `scale` and `rate_scale`.
-    pub fn new(scale: u32, rate_scale: u32) -> LinesBuilder {
+    /// An empty builder for lines at the policy's `scale` and `rate_scale`,
+    /// with a `fixed` column when `fixed`.
+    pub fn new(scale: u32, rate_scale: u32, fixed: bool) -> LinesBuilder {
         let money = || {
             Decimal128Builder::new().with_data_type(DataType::Decimal128(PRECISION, scale as i8))
         };
         LinesBuilder {
-            schema: lines_schema(scale, rate_scale),
+            schema: lines_schema(scale, rate_scale, fixed),
+            fixed: fixed.then(money),
             scale,
             rate_scale,
             order: StringBuilder::new(),
@@ -156,12 +181,21 @@ impl LinesBuilder {
         };
         self.order.append_option(l.order);
         self.refund.append_option(l.refund);
-        self.rule.append_value(l.rule);
+        self.rule.append_option(l.rule);
         self.kind.append_value(l.kind);
         self.beneficiary.append_value(l.beneficiary);
         self.level.append_option(l.level);
         self.base.append_value(base);
         self.rate.append_option(rate);
+        if let Some(b) = &mut self.fixed {
+            let fixed = match l.fixed {
+                Some(f) => {
+                    Some(units(f, self.scale).ok_or_else(|| unscalable("fixed", f, self.scale))?)
+                }
+                None => None,
+            };
+            b.append_option(fixed);
+        }
         self.weight
             .append_option(l.weight.map(fenrun::short_string));
         self.amount.append_value(amount);
@@ -171,7 +205,7 @@ impl LinesBuilder {
 
     /// The rows held as a record batch; the builder is empty afterwards.
     pub fn finish(&mut self) -> Result<RecordBatch> {
-        let columns: Vec<ArrayRef> = vec![
+        let mut columns: Vec<ArrayRef> = vec![
             Arc::new(self.order.finish()),
             Arc::new(self.refund.finish()),
             Arc::new(self.rule.finish()),
@@ -180,9 +214,12 @@ impl LinesBuilder {
             Arc::new(self.level.finish()),
             Arc::new(self.base.finish()),
             Arc::new(self.rate.finish()),
-            Arc::new(self.weight.finish()),
-            Arc::new(self.amount.finish()),
         ];
+        if let Some(b) = &mut self.fixed {
+            columns.push(Arc::new(b.finish()));
+        }
+        columns.push(Arc::new(self.weight.finish()));
+        columns.push(Arc::new(self.amount.finish()));
         self.rows = 0;
         RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| Error::InvalidTable {
             path: "lines".to_owned(),
@@ -191,9 +228,9 @@ impl LinesBuilder {
     }
 }
 
-/// Every line of a settlement as one record batch.
-pub fn lines_batch(s: &Settlement, rate_scale: u32) -> Result<RecordBatch> {
-    let mut b = LinesBuilder::new(s.scale(), rate_scale);
+/// Every line of a settlement as one record batch (a `fixed` column when `fixed`).
+pub fn lines_batch(s: &Settlement, rate_scale: u32, fixed: bool) -> Result<RecordBatch> {
+    let mut b = LinesBuilder::new(s.scale(), rate_scale, fixed);
     for l in s.lines() {
         b.push(&l)?;
     }
@@ -346,14 +383,15 @@ fn write_csv_rows<W: Write>(w: &mut csv::Writer<W>, batch: &RecordBatch) -> csv:
     Ok(())
 }
 
-/// One line as a CSV row in the column order of [`LINE_COLUMNS`]: money at the
-/// policy scale, rates and weights in shortest form, exactly as the §9 JSON
-/// writes them. `buf` is reused between calls.
+/// One line as a CSV row in the column order of [`line_columns`]`(fixed)`:
+/// money at the policy scale, rates and weights in shortest form, exactly as
+/// the §9 JSON writes them. `buf` is reused between calls.
 pub fn write_csv_line<W: Write>(
     w: &mut csv::Writer<W>,
     buf: &mut String,
     l: &LineView<'_>,
     scale: u32,
+    fixed: bool,
 ) -> csv::Result<()> {
     use std::fmt::Write as _;
     let mut field = |w: &mut csv::Writer<W>, f: &dyn Fn(&mut String)| {
@@ -363,7 +401,7 @@ pub fn write_csv_line<W: Write>(
     };
     w.write_field(l.order.unwrap_or_default())?;
     w.write_field(l.refund.unwrap_or_default())?;
-    w.write_field(l.rule)?;
+    w.write_field(l.rule.unwrap_or_default())?;
     w.write_field(l.kind)?;
     w.write_field(l.beneficiary)?;
     field(w, &|b| {
@@ -377,6 +415,13 @@ pub fn write_csv_line<W: Write>(
             b.push_str(&fenrun::short_string(r));
         }
     })?;
+    if fixed {
+        field(w, &|b| {
+            if let Some(f) = l.fixed {
+                b.push_str(&fenrun::money_string(f, scale));
+            }
+        })?;
+    }
     field(w, &|b| {
         if let Some(x) = l.weight {
             b.push_str(&fenrun::short_string(x));
@@ -386,13 +431,14 @@ pub fn write_csv_line<W: Write>(
     w.write_record(None::<&[u8]>)
 }
 
-/// Every line of a settlement (which kept them) as CSV with a header row.
-pub fn lines_csv(s: &Settlement, out: impl Write) -> csv::Result<()> {
+/// Every line of a settlement (which kept them) as CSV with a header row
+/// (a `fixed` column when `fixed`).
+pub fn lines_csv(s: &Settlement, out: impl Write, fixed: bool) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(LINE_COLUMNS)?;
+    w.write_record(line_columns(fixed))?;
     let mut buf = String::new();
     for l in s.lines() {
-        write_csv_line(&mut w, &mut buf, &l, s.scale())?;
+        write_csv_line(&mut w, &mut buf, &l, s.scale(), fixed)?;
     }
     w.flush()?;
     Ok(())
@@ -408,24 +454,33 @@ enum LinesOut {
 pub struct LinesFile<'p> {
     path: &'p Path,
     scale: u32,
+    fixed: bool,
     out: LinesOut,
 }
 
 impl<'p> LinesFile<'p> {
-    /// Create `path` for the lines of a policy with this `scale` and `rate_scale`.
+    /// Create `path` for the lines of a policy with this `scale` and
+    /// `rate_scale` (a `fixed` column when `fixed`).
     pub fn create(
         path: &'p Path,
         format: TableFormat,
         scale: u32,
         rate_scale: u32,
+        fixed: bool,
     ) -> Result<LinesFile<'p>> {
-        let out = match TableWriter::create(path, format, lines_schema(scale, rate_scale))? {
+        let schema = lines_schema(scale, rate_scale, fixed);
+        let out = match TableWriter::create(path, format, schema)? {
             TableWriter::Parquet(w) => {
-                LinesOut::Parquet(w, Box::new(LinesBuilder::new(scale, rate_scale)))
+                LinesOut::Parquet(w, Box::new(LinesBuilder::new(scale, rate_scale, fixed)))
             }
             TableWriter::Csv(w) => LinesOut::Csv(w, String::new()),
         };
-        Ok(LinesFile { path, scale, out })
+        Ok(LinesFile {
+            path,
+            scale,
+            fixed,
+            out,
+        })
     }
 
     /// Take one line; a full batch is written out.
@@ -439,9 +494,8 @@ impl<'p> LinesFile<'p> {
                 }
                 Ok(())
             }
-            LinesOut::Csv(w, buf) => {
-                write_csv_line(w, buf, l, self.scale).map_err(|e| io_error(self.path, e))
-            }
+            LinesOut::Csv(w, buf) => write_csv_line(w, buf, l, self.scale, self.fixed)
+                .map_err(|e| io_error(self.path, e)),
         }
     }
 

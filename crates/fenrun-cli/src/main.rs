@@ -308,7 +308,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             drop(engine);
             let document = || match format {
                 Format::Json => write_json(&s, out.as_deref()),
-                Format::Csv => write_out(out.as_deref(), &lines_csv(&s)?),
+                Format::Csv => write_out(out.as_deref(), &lines_csv(&s, p.pays_fixed())?),
             };
             let totals = || match &totals_out {
                 Some(path) => fenrun_arrow::write_totals(&s, path).map_err(Failure::from),
@@ -383,9 +383,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
     Ok(())
 }
 
-fn lines_csv(s: &Settlement) -> Result<Vec<u8>, Failure> {
+fn lines_csv(s: &Settlement, fixed: bool) -> Result<Vec<u8>, Failure> {
     let mut buf = Vec::new();
-    fenrun_arrow::write::lines_csv(s, &mut buf)
+    fenrun_arrow::write::lines_csv(s, &mut buf, fixed)
         .map_err(|e| Failure::Io(format!("cannot write CSV: {e}")))?;
     Ok(buf)
 }

@@ -56,6 +56,9 @@ pub struct Batch {
     /// reads purchases, the one use of a member buyer besides standing in for
     /// an absent seller (otherwise every order's `buyer` is [`NONE`]).
     pub(crate) buyers: bool,
+    /// The orders' categories, in order of first appearance: code `k + 1`
+    /// is `categories[k]`.
+    pub(crate) categories: Vec<String>,
 }
 
 impl Batch {
@@ -195,6 +198,9 @@ pub struct BatchBuilder<'p> {
     /// later chunks only have their ids read (an id error anywhere comes
     /// first, and a refund's error if it comes earlier).
     failed: Option<Error>,
+    /// The orders' categories so far, by code − 1, and their codes.
+    categories: Vec<String>,
+    category_codes: HashMap<String, u16>,
 }
 
 /// Marks a seller or buyer name that is not a member. Member indices stop
@@ -350,6 +356,8 @@ impl<'p> BatchBuilder<'p> {
             events: Events::new(policy.rounding().scale),
             buyers: crate::policy::Needs::of(policy).purchases,
             failed: None,
+            categories: Vec::new(),
+            category_codes: HashMap::default(),
         })
     }
 
@@ -498,6 +506,7 @@ impl<'p> BatchBuilder<'p> {
                     let given = [
                         ("seller", docs.seller(k).is_some()),
                         ("buyer", docs.buyer(k).is_some()),
+                        ("category", docs.category(k).is_some()),
                     ];
                     for (field, present) in given {
                         if present {
@@ -552,6 +561,17 @@ impl<'p> BatchBuilder<'p> {
                             buyer,
                             amount,
                         })),
+                    }
+                    if let Some(c) = docs.category(k) {
+                        let version = self.policy.version();
+                        let code = category_code(
+                            &mut self.categories,
+                            &mut self.category_codes,
+                            version,
+                            c,
+                            i,
+                        )?;
+                        self.events.set_category(code);
                     }
                 }
             }
@@ -645,8 +665,46 @@ impl<'p> BatchBuilder<'p> {
             groups: self.groups,
             events: self.events,
             buyers: self.buyers,
+            categories: self.categories,
         })
     }
+}
+
+/// The code of category `name` of event `i`, given on its first order:
+/// a version-2 policy's batch only, a non-empty name.
+fn category_code(
+    categories: &mut Vec<String>,
+    codes: &mut HashMap<String, u16>,
+    version: i64,
+    name: &str,
+    i: usize,
+) -> Result<u16> {
+    let path = || format!("events[{i}].category");
+    if version < 2 {
+        return Err(Error::NeedsVersion2 {
+            path: path(),
+            field: "category".into(),
+        });
+    }
+    if name.is_empty() {
+        return Err(Error::InvalidValue {
+            path: path(),
+            detail: "a category is a non-empty string".into(),
+        });
+    }
+    if let Some(&code) = codes.get(name) {
+        return Ok(code);
+    }
+    let code = u16::try_from(categories.len() + 1)
+        .ok()
+        .filter(|&c| c < u16::MAX)
+        .ok_or_else(|| Error::LimitExceeded {
+            path: path(),
+            detail: format!("more than {} distinct categories", u16::MAX - 1),
+        })?;
+    categories.push(name.to_owned());
+    codes.insert(name.to_owned(), code);
+    Ok(code)
 }
 
 /// An event's amount, read by [`BatchBuilder::check_events`].

@@ -323,9 +323,47 @@ pub(crate) fn compile_condition(
             )))
         }
     };
-    let min_rank = c
+    let metric = compile_metric(
+        name,
+        MetricParams {
+            min_rank: c.min_rank.as_ref(),
+            min_size: c.min_size,
+            name: c.name.as_deref(),
+        },
+        path,
+        ranks,
+    )?;
+    Ok(Condition::Leaf(Leaf {
+        metric,
+        op,
+        threshold,
+    }))
+}
+
+/// A metric's parameters as written beside it (a leaf's, a step table's).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct MetricParams<'a> {
+    pub min_rank: Option<&'a RankId>,
+    pub min_size: Option<u64>,
+    pub name: Option<&'a str>,
+}
+
+/// The metric `name` with its parameters, as a condition leaf (at `path`)
+/// or a step table (§12.2) names it: an unknown metric, a parameter it does
+/// not take or a required one missing is `invalid_condition`, an unknown
+/// `min_rank` is `unknown_rank`.
+pub(crate) fn compile_metric(
+    name: &str,
+    given: MetricParams<'_>,
+    path: &str,
+    ranks: &HashMap<RankId, RankIdx>,
+) -> Result<Metric> {
+    let invalid = |detail: String| Error::InvalidCondition {
+        path: path.to_owned(),
+        detail,
+    };
+    let min_rank = given
         .min_rank
-        .as_ref()
         .map(|m| rank_ref(m, &format!("{path}.min_rank"), ranks))
         .transpose()?;
     let Some(spec) = MetricSpec::named(name) else {
@@ -334,26 +372,20 @@ pub(crate) fn compile_condition(
             detail: format!("unknown metric \"{name}\""),
         });
     };
-    for (param, given, takes) in [
-        ("min_rank", c.min_rank.is_some(), spec.min_rank),
-        ("min_size", c.min_size.is_some(), spec.min_size),
-        ("name", c.name.is_some(), spec.name_param),
+    for (param, present, takes) in [
+        ("min_rank", given.min_rank.is_some(), spec.min_rank),
+        ("min_size", given.min_size.is_some(), spec.min_size),
+        ("name", given.name.is_some(), spec.name_param),
     ] {
-        if given && takes == Param::No {
+        if present && takes == Param::No {
             return Err(Error::InvalidCondition {
                 path: format!("{path}.{param}"),
                 detail: format!("metric \"{name}\" takes no parameter `{param}`"),
             });
         }
     }
-    let metric = spec
-        .build(min_rank, c.min_size, c.name.as_deref())
-        .map_err(|param| invalid(format!("metric \"{name}\" needs `{param}`")))?;
-    Ok(Condition::Leaf(Leaf {
-        metric,
-        op,
-        threshold,
-    }))
+    spec.build(min_rank, given.min_size, given.name)
+        .map_err(|param| invalid(format!("metric \"{name}\" needs `{param}`")))
 }
 
 fn ops(c: &ConditionDoc) -> [(Op, Option<Dec>); 5] {

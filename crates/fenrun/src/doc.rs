@@ -28,6 +28,17 @@ pub(crate) struct PolicyDoc {
     pub rules: Vec<crate::rule::RuleDoc>,
     #[serde(default)]
     pub order_cap: Option<Dec>,
+    #[serde(default)]
+    pub order_cap_by_category: Option<std::collections::BTreeMap<String, Dec>>,
+    #[serde(default)]
+    pub member_cap: Option<MemberCapDoc>,
+}
+
+/// `member_cap` as written (§12.3).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MemberCapDoc {
+    pub amount: Dec,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -47,6 +58,8 @@ pub(crate) struct RankDoc {
     pub rate: Option<Dec>,
     #[serde(default)]
     pub upgrade: Option<crate::condition::ConditionDoc>,
+    #[serde(default)]
+    pub retain: Option<crate::condition::ConditionDoc>,
 }
 
 /// Parse `text` as a `T`, mapping serde's errors to fenrun's with the JSON path.

@@ -75,6 +75,8 @@ impl ErrorFamily {
             | "duplicate_rank"
             | "decreasing_rate"
             | "lowest_rank_upgrade"
+            | "lowest_rank_retain"
+            | "needs_version_2"
             | "unknown_rank"
             | "duplicate_rule"
             | "invalid_condition"
@@ -109,6 +111,8 @@ macro_rules! each_path {
                 | Error::DuplicateRank { path: $p, .. }
                 | Error::DecreasingRate { path: $p, .. }
                 | Error::LowestRankUpgrade { path: $p, .. }
+                | Error::LowestRankRetain { path: $p, .. }
+                | Error::NeedsVersion2 { path: $p, .. }
                 | Error::UnknownRank { path: $p, .. }
                 | Error::DuplicateRule { path: $p, .. }
                 | Error::InvalidCondition { path: $p, .. }
@@ -222,7 +226,9 @@ pub enum Error {
         detail: String,
     },
     /// The policy's `version` is not one this library implements.
-    #[error("{path}: unsupported policy version {version}; this library implements version 1")]
+    #[error(
+        "{path}: unsupported policy version {version}; this library implements versions 1 and 2"
+    )]
     UnsupportedVersion {
         /// Path of the version field.
         path: String,
@@ -280,6 +286,23 @@ pub enum Error {
         path: String,
         /// The rank id.
         rank: String,
+    },
+    /// The lowest rank has a `retain` condition (nobody can fall below it).
+    #[error("{path}: the lowest rank \"{rank}\" cannot have a retain condition")]
+    LowestRankRetain {
+        /// Path of the condition.
+        path: String,
+        /// The rank id.
+        rank: String,
+    },
+    /// A version-2 field (SPEC §12) in a version-1 policy, or an order's
+    /// `category` in a batch validated for one.
+    #[error("{path}: `{field}` needs a version-2 policy (\"version\": 2)")]
+    NeedsVersion2 {
+        /// Path of the field.
+        path: String,
+        /// The field's name.
+        field: String,
     },
     /// A rank id that the ladder does not define (policy or member).
     #[error("{path}: unknown rank \"{rank}\"")]
@@ -555,7 +578,7 @@ impl Error {
     /// The stable machine code of this error (`"sponsor_cycle"`, `"over_refund"`, …).
     ///
     /// ```
-    /// let err = fenrun::check_policy_json(r#"{"version": 2, "ranks": [{"id": "member"}]}"#).unwrap_err();
+    /// let err = fenrun::check_policy_json(r#"{"version": 3, "ranks": [{"id": "member"}]}"#).unwrap_err();
     /// assert_eq!(err.code(), "unsupported_version");
     /// assert_eq!(err.path(), "version");
     /// ```
@@ -577,6 +600,8 @@ impl Error {
             Error::DuplicateRank { .. } => "duplicate_rank",
             Error::DecreasingRate { .. } => "decreasing_rate",
             Error::LowestRankUpgrade { .. } => "lowest_rank_upgrade",
+            Error::LowestRankRetain { .. } => "lowest_rank_retain",
+            Error::NeedsVersion2 { .. } => "needs_version_2",
             Error::UnknownRank { .. } => "unknown_rank",
             Error::DuplicateRule { .. } => "duplicate_rule",
             Error::InvalidCondition { .. } => "invalid_condition",
@@ -625,6 +650,8 @@ impl Error {
             | Error::DuplicateRank { .. }
             | Error::DecreasingRate { .. }
             | Error::LowestRankUpgrade { .. }
+            | Error::LowestRankRetain { .. }
+            | Error::NeedsVersion2 { .. }
             | Error::UnknownRank { .. }
             | Error::DuplicateRule { .. }
             | Error::InvalidCondition { .. }
@@ -700,6 +727,8 @@ impl Error {
         "duplicate_rank",
         "decreasing_rate",
         "lowest_rank_upgrade",
+        "lowest_rank_retain",
+        "needs_version_2",
         "unknown_rank",
         "duplicate_rule",
         "invalid_condition",

@@ -81,6 +81,9 @@ pub(crate) struct Events {
     /// Amounts of the events whose units do not fit, by event position (ascending).
     big: Vec<(u32, Decimal)>,
     scale: u32,
+    /// Each order's category code (0: none; a code is the batch's), up to
+    /// the last order that has one: empty for a batch without categories.
+    cats: Vec<u16>,
 }
 
 /// Rows looked ahead in [`Events::unit_sums`].
@@ -93,7 +96,23 @@ impl Events {
             rows: Vec::new(),
             big: Vec::new(),
             scale,
+            cats: Vec::new(),
         }
+    }
+
+    /// Give the last event pushed the category of code `code` (not 0).
+    pub fn set_category(&mut self, code: u16) {
+        let Some(last) = self.rows.len().checked_sub(1) else {
+            return;
+        };
+        self.cats.resize(last, 0);
+        self.cats.push(code);
+    }
+
+    /// The category code of event `i` (0: none).
+    #[inline]
+    pub fn category(&self, i: usize) -> u16 {
+        self.cats.get(i).copied().unwrap_or(0)
     }
 
     pub fn len(&self) -> usize {

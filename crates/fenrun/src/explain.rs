@@ -4,12 +4,13 @@ use rust_decimal::Decimal;
 
 use crate::batch::Batch;
 use crate::batch::Event;
+use crate::condition::Metric;
 use crate::error::{Error, Must, Result};
 use crate::graph::NONE;
 use crate::money::{money_string, short_string};
 use crate::policy::Policy;
 use crate::rank::Ranking;
-use crate::rule::{Names, Said};
+use crate::rule::{Names, RateSpec, Said};
 use crate::state::State;
 
 pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
@@ -29,8 +30,21 @@ pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
         batch,
         ranking,
     };
+    let category = match batch.events.category(event) {
+        0 => String::new(),
+        code => {
+            let name = batch.categories.get(usize::from(code) - 1);
+            let name = name.must("order", "category")?;
+            let own = if engine.category_of(event) == 0 {
+                " (no rates of its own)"
+            } else {
+                ""
+            };
+            format!(", category {name}{own}")
+        }
+    };
     let mut out = vec![format!(
-        "order {order_id}: seller {}, amount {}",
+        "order {order_id}: seller {}, amount {}{category}",
         names.who(order.seller)?,
         money(order.amount)
     )];
@@ -43,12 +57,25 @@ pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
         let Some(rule) = policy.rules().get(usize::from(l.rule)) else {
             continue;
         };
-        let calc = format!(
-            "{} × {} = {}",
-            short_string(l.rate),
-            money(l.base),
-            money(l.amount.abs())
-        );
+        let calc = if l.fixed {
+            let clamped = if l.rate > l.base {
+                format!(", at most the order's {}", money(l.base))
+            } else {
+                String::new()
+            };
+            format!(
+                "fixed {}{clamped} = {}",
+                money(l.rate),
+                money(l.amount.abs())
+            )
+        } else {
+            format!(
+                "{} × {} = {}",
+                short_string(l.rate),
+                money(l.base),
+                money(l.amount.abs())
+            )
+        };
         if l.refund != NONE {
             let refund = batch.event_ids.get(l.refund);
             out.push(format!(
@@ -71,6 +98,7 @@ pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
             level: l.level,
             seller: order.seller,
             previous: previous.get(usize::from(l.rule)).copied().flatten(),
+            category: engine.category_of(event),
         };
         let Some(words) = rule.kind.describe(&said, &names)? else {
             continue;
@@ -79,6 +107,15 @@ pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
             *p = Some(l.beneficiary);
         }
         let mut text = format!("{} {}: {words}: {calc}", rule.id, rule.kind.type_name());
+        if let Some(RateSpec::Steps(steps)) = rule.kind.spec(&said) {
+            let value = names.value(l.beneficiary, &steps.metric)?;
+            text.push_str(&format!(
+                " (step rate: {} of {} {})",
+                metric_words(policy, &steps.metric)?,
+                batch.id(l.beneficiary),
+                steps.at(value).words(steps, scale)
+            ));
+        }
         if promised != l.amount {
             // Only the cap cuts a line: an order without one pays what it promised.
             let cap = record.cap.must("order", "order cap of a cut line")?;
@@ -99,6 +136,20 @@ pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
         out.push(format!("order cap: {} cut", money(part.cap_cut)));
     }
     Ok(out)
+}
+
+/// A metric with its parameters as a policy writes them:
+/// `direct_referrals (min_rank group_owner)`.
+fn metric_words(policy: &Policy, metric: &Metric) -> Result<String> {
+    let param = match metric {
+        Metric::DirectReferrals(Some(r)) | Metric::TeamSize(Some(r)) | Metric::Legs(r) => {
+            format!(" (min_rank {})", policy.rank_id(*r)?)
+        }
+        Metric::Groups(Some(s)) => format!(" (min_size {s})"),
+        Metric::Attr(name) => format!(" (name {name})"),
+        _ => String::new(),
+    };
+    Ok(format!("{}{param}", metric.name()))
 }
 
 /// The members as explanations name them.
@@ -123,11 +174,16 @@ impl Names for Members<'_> {
         Ok(format!("{} ({rank}{inactive})", self.batch.id(m)))
     }
 
-    fn rank(&self, m: u32) -> Result<(String, Decimal)> {
+    fn rank(&self, m: u32) -> Result<(String, crate::ids::RankIdx, Decimal)> {
         let r = self.ranking.rank(m)?;
         Ok((
             self.policy.rank_id(r)?.to_owned(),
+            r,
             self.policy.rank_rate(r)?,
         ))
+    }
+
+    fn value(&self, m: u32, metric: &Metric) -> Result<Decimal> {
+        Ok(self.ranking.metrics.value(self.batch, m, metric)?)
     }
 }

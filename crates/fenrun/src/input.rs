@@ -108,6 +108,17 @@ pub struct EventRecord {
     /// The order this refund reverses.
     #[serde(default)]
     pub refund_of: Option<EventId>,
+    /// The order's product category (version 2, §12.1); a refund has its
+    /// order's and carries none. JSON `null` is refused.
+    #[serde(default, deserialize_with = "present_string")]
+    pub category: Option<String>,
+}
+
+/// A string that, when the field is present, is not `null`.
+fn present_string<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 impl EventRecord {
@@ -120,6 +131,7 @@ impl EventRecord {
             amount,
             at: None,
             refund_of: None,
+            category: None,
         }
     }
 
@@ -191,6 +203,11 @@ pub trait EventColumns {
     fn at(&self, i: usize) -> Option<&str>;
     /// The order row `i` refunds, if it is a refund.
     fn refund_of(&self, i: usize) -> Option<&str>;
+    /// Row `i`'s category, if any (§12.1). The default: none.
+    fn category(&self, i: usize) -> Option<&str> {
+        let _ = i;
+        None
+    }
     /// Bytes of all the rows' ids, if known without reading them (a column's
     /// text length): a hint the validator reserves room with, never read for
     /// meaning.
@@ -220,6 +237,9 @@ impl EventColumns for [EventRecord] {
     }
     fn refund_of(&self, i: usize) -> Option<&str> {
         self.get(i).and_then(|e| e.refund_of.as_deref())
+    }
+    fn category(&self, i: usize) -> Option<&str> {
+        self.get(i).and_then(|e| e.category.as_deref())
     }
     fn id_bytes(&self) -> Option<usize> {
         Some(self.iter().map(|e| e.id.len()).sum())

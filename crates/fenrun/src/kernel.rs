@@ -8,6 +8,7 @@
 use rust_decimal::Decimal;
 
 use crate::money::{div_round, div_round_i64, Rounding, RoundingMode, SHARE_MAX_UNITS};
+use crate::rule::Price;
 
 /// An exact amount of money: `i64` units of the scale, or a [`Decimal`].
 pub(crate) trait Exact: Copy + Default + PartialOrd + std::fmt::Debug {
@@ -146,6 +147,36 @@ impl IntRate {
     }
 }
 
+/// A slot's price in integers: a rate, or a fixed amount in units of the
+/// scale (at most the order's units once clamped, §12.2).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum IntPrice {
+    Rate(IntRate),
+    Fixed(i64),
+}
+
+impl IntPrice {
+    /// `price` in integers at `scale`, when it fits an `i64`.
+    pub(crate) fn of(price: Price, scale: u32) -> Option<IntPrice> {
+        match price {
+            Price::Rate(r) => IntRate::of(r).map(IntPrice::Rate),
+            Price::Fixed(f) => crate::money::units(f, scale)
+                .and_then(|u| i64::try_from(u).ok())
+                .map(IntPrice::Fixed),
+        }
+    }
+
+    /// The share of an order of `units`: `round(rate × units)`, or the
+    /// fixed amount clamped to the order.
+    #[inline(always)]
+    pub(crate) fn pay(self, units: i64, mode: RoundingMode) -> Option<i64> {
+        match self {
+            IntPrice::Rate(r) => r.pay(units, mode),
+            IntPrice::Fixed(f) => Some(f.min(units)),
+        }
+    }
+}
+
 /// An order amount as the Decimal representation multiplies it: in units of
 /// the scale when it has no more decimals than the scale, so that a product
 /// is computed in exact integers where it fits them.
@@ -176,6 +207,16 @@ impl Base {
         }
         rate.checked_mul(self.amount)
             .map(|x| self.rounding.round(x))
+    }
+
+    /// The share a slot's price takes: `round(rate × amount)`, or the fixed
+    /// amount clamped to the order's (§12.2).
+    #[inline]
+    pub(crate) fn price(&self, price: Price) -> Option<Decimal> {
+        match price {
+            Price::Rate(r) => self.pay(r),
+            Price::Fixed(f) => Some(f.min(self.amount)),
+        }
     }
 }
 

@@ -31,7 +31,9 @@
 //!
 //! ## The API in one screen
 //! - [`Policy`]: a validated policy, its ladder of [`Rank`]s and its [`Rule`]s
-//!   (each a [`RuleKind`]). [`Batch`]: a validated batch of members, groups
+//!   (each a [`RuleKind`]; an order rule pays by [`RateSpec`]: a [`Price`]
+//!   or [`Steps`], per category in a [`ByCategory`]). [`Batch`]: a
+//!   validated batch of members, groups
 //!   and events; [`BatchBuilder`] and [`input`] take columnar records.
 //! - [`Engine`]: owns a policy and a batch with ranks evaluated and rules
 //!   prepared. [`Engine::settle`], [`Engine::settle_with`] with
@@ -93,6 +95,9 @@ pub use ids::{EventId, GroupId, MemberId, RankId, RuleId};
 pub use money::{money_string, short_string, Rounding, RoundingMode};
 pub use policy::{Policy, Rank};
 pub use rank::{Because, LeafProgress, Params, Progress, RankChange};
-pub use rule::{Differential, Field, Levels, Peer, PeerMatch, Pool, Rule, RuleKind, Split, Value};
+pub use rule::{
+    ByCategory, Differential, Field, Levels, Peer, PeerMatch, Pool, Price, RateSpec, Rule,
+    RuleKind, Split, Steps, Value,
+};
 pub use schema::{schema, MetricSchema, RuleKindSchema, Schema};
 pub use settle::{LineView, Part, Settlement};

@@ -11,6 +11,10 @@ pub const MAX_RULES: usize = 64;
 pub const MAX_LEVELS: usize = 32;
 /// Most generations a `peer` rule may pay.
 pub const MAX_GENERATIONS: usize = 32;
+/// Most steps a step table may have.
+pub const MAX_STEPS: usize = 64;
+/// Most categories a policy may name.
+pub const MAX_CATEGORIES: usize = 4096;
 /// Deepest nesting of `all`/`any`/`not`.
 pub const MAX_CONDITION_DEPTH: usize = 32;
 

@@ -17,10 +17,12 @@ struct LineOut<'a>(LineView<'a>, u32);
 impl Serialize for LineOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (l, scale) = (&self.0, self.1);
-        let fields = 6
+        let fields = 4
             + usize::from(l.order.is_some())
             + usize::from(l.refund.is_some())
-            + usize::from(l.level.is_some());
+            + usize::from(l.rule.is_some())
+            + usize::from(l.level.is_some())
+            + usize::from(l.rate.is_some() || l.fixed.is_some() || l.weight.is_some());
         let mut st = s.serialize_struct("Line", fields)?;
         if let Some(order) = l.order {
             st.serialize_field("order", order)?;
@@ -28,7 +30,9 @@ impl Serialize for LineOut<'_> {
         if let Some(refund) = l.refund {
             st.serialize_field("refund", refund)?;
         }
-        st.serialize_field("rule", l.rule)?;
+        if let Some(rule) = l.rule {
+            st.serialize_field("rule", rule)?;
+        }
         st.serialize_field("kind", l.kind)?;
         st.serialize_field("beneficiary", l.beneficiary)?;
         if let Some(level) = l.level {
@@ -37,6 +41,9 @@ impl Serialize for LineOut<'_> {
         st.serialize_field("base", &Money(l.base, scale))?;
         if let Some(rate) = l.rate {
             st.serialize_field("rate", &Short(rate))?;
+        }
+        if let Some(fixed) = l.fixed {
+            st.serialize_field("fixed", &Money(fixed, scale))?;
         }
         if let Some(weight) = l.weight {
             st.serialize_field("weight", &Short(weight))?;
@@ -90,12 +97,16 @@ impl Serialize for Summary<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let x = self.0;
         let scale = x.scale();
-        let mut st = s.serialize_struct("Summary", 5)?;
+        let fields = 5 + usize::from(x.member_cap_cut().is_some());
+        let mut st = s.serialize_struct("Summary", fields)?;
         st.serialize_field("net_sales", &Money(x.net_sales(), scale))?;
         st.serialize_field("total_paid", &Money(x.total_paid(), scale))?;
         st.serialize_field("payout_ratio", &x.payout_ratio().map(Short))?;
         st.serialize_field("breakage", &Breakage(x))?;
         st.serialize_field("cap_cut", &Money(x.cap_cut(), scale))?;
+        if let Some(cut) = x.member_cap_cut() {
+            st.serialize_field("member_cap_cut", &Money(cut, scale))?;
+        }
         st.end()
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 
-use crate::check::check_rate;
+use crate::check::{category_index, check_rate, Cx};
 use crate::condition::{compile_condition, Condition, Metric};
 use crate::doc::PolicyDoc;
 use crate::error::{Error, Missing, Must, Result};
@@ -15,7 +15,7 @@ use crate::money::{short_string, Rounding};
 use crate::rule::Rule;
 
 /// The policy `version`s this fenrun reads.
-pub(crate) const VERSIONS: &[i64] = &[1];
+pub(crate) const VERSIONS: &[i64] = &[1, 2];
 
 /// One step of the ladder.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +27,8 @@ pub struct Rank {
     pub rate: Decimal,
     /// The condition that reaches it, if any.
     pub(crate) upgrade: Option<Condition>,
+    /// The condition that keeps it (保级, §12.4), if any.
+    pub(crate) retain: Option<Condition>,
 }
 
 /// A validated policy (§8). Build it with [`Policy::from_json`].
@@ -40,6 +42,12 @@ pub struct Policy {
     pub(crate) rank_index: HashMap<RankId, RankIdx>,
     pub(crate) rules: Vec<Rule>,
     pub(crate) order_cap: Option<Decimal>,
+    pub(crate) version: i64,
+    /// Every category the policy names, sorted (index `i + 1`).
+    pub(crate) categories: Vec<String>,
+    /// The order cap of each category (by index) that has its own.
+    pub(crate) order_cap_by_category: Vec<(u16, Decimal)>,
+    pub(crate) member_cap: Option<Decimal>,
 }
 
 impl Policy {
@@ -93,9 +101,45 @@ impl Policy {
         self.order_cap
     }
 
+    /// The policy's `version`.
+    pub fn version(&self) -> i64 {
+        self.version
+    }
+
+    /// The cap on an order of category index `c` (0: none the policy names):
+    /// its category's own, else the policy's (§12.1).
+    pub(crate) fn order_cap_for(&self, c: u16) -> Option<Decimal> {
+        if c != 0 {
+            if let Ok(i) = self
+                .order_cap_by_category
+                .binary_search_by_key(&c, |(k, _)| *k)
+            {
+                return self.order_cap_by_category.get(i).map(|(_, r)| *r);
+            }
+        }
+        self.order_cap
+    }
+
+    /// The cap on a member's net earnings from order rules over a batch (§12.3).
+    pub fn member_cap(&self) -> Option<Decimal> {
+        self.member_cap
+    }
+
+    /// The categories the policy names (in `by_category` and
+    /// `order_cap_by_category`), sorted.
+    pub fn categories(&self) -> &[String] {
+        &self.categories
+    }
+
+    /// The policy's index of category `name` (0 when it names none such).
+    pub(crate) fn category_index(&self, name: &str) -> u16 {
+        category_index(&self.categories, name).unwrap_or(0)
+    }
+
     /// The largest number of decimals (counted by value) of any rate a line can
     /// carry: rank rates (and so their differences), `levels`, `peer` and `pool`
-    /// rates. A columnar writer stores line rates at this scale without loss.
+    /// rates, their categories' and steps'. A columnar writer stores line
+    /// rates at this scale without loss.
     ///
     /// ```
     /// let p = fenrun::Policy::from_json(r#"{"version": 1, "ranks": [{"id": "a", "rate": "0.125"}],
@@ -111,6 +155,18 @@ impl Policy {
             .map(|d| d.normalize().scale())
             .max()
             .unwrap_or(0)
+    }
+
+    /// Whether a line of this policy can pay a fixed amount in place of a
+    /// rate (§12.2): a columnar writer then adds a `fixed` column.
+    ///
+    /// ```
+    /// let p = fenrun::Policy::from_json(r#"{"version": 2, "ranks": [{"id": "a"}],
+    ///   "rules": [{"id": "l", "type": "levels", "rates": [{"fixed": "5.00"}]}]}"#).unwrap();
+    /// assert!(p.pays_fixed());
+    /// ```
+    pub fn pays_fixed(&self) -> bool {
+        self.rules.iter().any(|r| r.kind.pays_fixed())
     }
 
     /// The activity condition.
@@ -162,6 +218,7 @@ impl Policy {
                 }
             }
         };
+        let version = doc.version;
         if doc.ranks.is_empty() {
             return Err(Error::NoRanks {
                 path: "ranks".into(),
@@ -186,6 +243,21 @@ impl Policy {
                 });
             }
         }
+        let ladder: Vec<RankId> = doc.ranks.iter().map(|r| r.id.clone()).collect();
+        let categories = categories_named(&doc);
+        let cx = Cx {
+            ranks: &rank_index,
+            ladder: &ladder,
+            version,
+            scale: rounding.scale,
+            categories: &categories,
+        };
+        limits::check_count(
+            "categories",
+            categories.len(),
+            limits::MAX_CATEGORIES,
+            "categories",
+        )?;
         let mut ranks = Vec::with_capacity(doc.ranks.len());
         let mut below: Option<Decimal> = None;
         for (i, r) in doc.ranks.iter().enumerate() {
@@ -219,10 +291,25 @@ impl Policy {
                     0,
                 )?),
             };
+            let retain = match &r.retain {
+                None => None,
+                Some(c) => {
+                    let path = format!("ranks[{i}].retain");
+                    cx.v2(&path, "retain")?;
+                    if i == 0 {
+                        return Err(Error::LowestRankRetain {
+                            path,
+                            rank: r.id.to_string(),
+                        });
+                    }
+                    Some(compile_condition(c, &path, &rank_index, 0)?)
+                }
+            };
             ranks.push(Rank {
                 id: r.id.clone(),
                 rate,
                 upgrade,
+                retain,
             });
         }
         let active_if = doc
@@ -249,12 +336,37 @@ impl Policy {
                     rule: r.id.to_string(),
                 });
             }
-            let kind = crate::rule::compile(r, &path, &rank_index)?;
+            let kind = crate::rule::compile(r, &path, &cx)?;
             rules.push(Rule {
                 id: r.id.clone(),
                 kind,
             });
         }
+        let mut order_cap_by_category = Vec::new();
+        if let Some(map) = &doc.order_cap_by_category {
+            cx.v2("order_cap_by_category", "order_cap_by_category")?;
+            for (name, d) in map {
+                let path = format!("order_cap_by_category.{name}");
+                if name.is_empty() {
+                    return Err(Error::InvalidValue {
+                        path: "order_cap_by_category".into(),
+                        detail: "a category is a non-empty string".into(),
+                    });
+                }
+                let c = cx
+                    .category(name)
+                    .must("order_cap_by_category", "category index")?;
+                order_cap_by_category.push((c, check_rate(*d, &path)?));
+            }
+            order_cap_by_category.sort_by_key(|(c, _)| *c);
+        }
+        let member_cap = match &doc.member_cap {
+            None => None,
+            Some(m) => {
+                cx.v2("member_cap", "member_cap")?;
+                Some(cx.money(m.amount, "member_cap.amount")?)
+            }
+        };
         Ok(Policy {
             currency: doc.currency,
             rounding,
@@ -264,8 +376,30 @@ impl Policy {
             rank_index,
             rules,
             order_cap,
+            version,
+            categories,
+            order_cap_by_category,
+            member_cap,
         })
     }
+}
+
+/// Every category a policy document names, sorted and distinct.
+fn categories_named(doc: &PolicyDoc) -> Vec<String> {
+    let mut names: Vec<String> = doc
+        .rules
+        .iter()
+        .filter_map(|r| r.by_category.as_ref())
+        .flat_map(|m| m.keys().cloned())
+        .chain(
+            doc.order_cap_by_category
+                .iter()
+                .flat_map(|m| m.keys().cloned()),
+        )
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Which per-member metrics a policy reads (in its conditions and pool
@@ -290,7 +424,7 @@ impl Needs {
         let mut stack: Vec<&Condition> = policy
             .ranks()
             .iter()
-            .filter_map(|r| r.upgrade.as_ref())
+            .flat_map(|r| r.upgrade.iter().chain(r.retain.iter()))
             .chain(policy.active_if())
             .collect();
         while let Some(c) = stack.pop() {
@@ -300,7 +434,7 @@ impl Needs {
                 Condition::Leaf(l) => needs.add(&l.metric),
             }
         }
-        for m in policy.rules().iter().filter_map(|r| r.kind.metric()) {
+        for m in policy.rules().iter().flat_map(|r| r.kind.metrics()) {
             needs.add(m);
         }
         needs

@@ -556,25 +556,59 @@ pub(crate) fn evaluate(policy: &Policy, batch: &Batch) -> Result<Ranking> {
         let slot = rank.get_mut(m as usize).must(MemberAt(m), "rank")?;
         let input = *slot;
         if policy.evaluate_ranks() {
-            // Highest rank whose upgrade holds; never below the input rank.
-            // The ladder has at most `limits::MAX_RANKS` ranks, so `r` fits.
+            // The floor (§12.4): the input rank if it has no `retain` or
+            // its `retain` holds, else the highest rank below it that has
+            // none or whose `retain` holds (the lowest rank always does).
+            let mut floor = usize::from(input);
+            let mut kept = true;
+            while floor > 0 {
+                let retain = policy.ranks().get(floor).and_then(|d| d.retain.as_ref());
+                match retain {
+                    Some(c) if !holds(batch, &metrics, m, c)? => {
+                        kept = false;
+                        floor -= 1;
+                    }
+                    _ => break,
+                }
+            }
+            // Then the highest rank above the floor whose upgrade holds.
+            let mut reached = None;
             for (r, def) in policy.ranks().iter().enumerate().rev() {
-                if r <= usize::from(input) {
+                if r <= floor {
                     break;
                 }
                 let Some(cond) = &def.upgrade else { continue };
                 if holds(batch, &metrics, m, cond)? {
-                    let mut why = Vec::new();
-                    because(policy, batch, &metrics, m, cond, false, &mut why)?;
-                    changes.push(RankChange {
-                        member: MemberId::from(batch.id(m)),
-                        from: RankId::from(policy.rank_id(input)?),
-                        to: def.id.clone(),
-                        because: why,
-                    });
-                    *slot = RankIdx::try_from(r).ok().must("ranks", "rank index")?;
+                    reached = Some((r, cond));
                     break;
                 }
+            }
+            let new = reached.map_or(floor, |(r, _)| r);
+            if new != usize::from(input) {
+                let mut why = Vec::new();
+                match reached {
+                    Some((r, cond)) if r > usize::from(input) => {
+                        because(policy, batch, &metrics, m, cond, false, &mut why)?;
+                    }
+                    // Moved down: every leaf of the input rank's failed retain.
+                    _ if !kept => {
+                        let retain = policy
+                            .ranks()
+                            .get(usize::from(input))
+                            .and_then(|d| d.retain.as_ref())
+                            .must("ranks", "retain")?;
+                        because(policy, batch, &metrics, m, retain, true, &mut why)?;
+                    }
+                    _ => {}
+                }
+                let to = policy.ranks().get(new).must("ranks", "rank")?;
+                changes.push(RankChange {
+                    member: MemberId::from(batch.id(m)),
+                    from: RankId::from(policy.rank_id(input)?),
+                    to: to.id.clone(),
+                    because: why,
+                });
+                *slot = RankIdx::try_from(new).ok().must("ranks", "rank index")?;
             }
         }
         let final_rank = *slot;

@@ -16,7 +16,7 @@ use crate::rule::{Field, Value, KINDS};
 /// let schema = fenrun::schema();
 /// let kinds: Vec<_> = schema.rule_kinds.iter().map(|k| k.kind).collect();
 /// assert_eq!(kinds, ["levels", "differential", "peer", "pool"]);
-/// assert!(schema.to_json().starts_with(r#"{"versions":[1],"rule_kinds":[{"type":"levels""#));
+/// assert!(schema.to_json().starts_with(r#"{"versions":[1,2],"rule_kinds":[{"type":"levels""#));
 /// ```
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]

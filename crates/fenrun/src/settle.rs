@@ -18,12 +18,15 @@ use crate::events::Party;
 use crate::graph::NONE;
 use crate::ids::{idx32, rule_idx, RuleId};
 use crate::index::Packed;
-use crate::kernel::{self, Base, Book, IntRate, Open, Outcome, Overflow, Prices, SlotOf};
+use crate::kernel::{self, Base, Book, IntPrice, IntRate, Open, Outcome, Overflow, Prices, SlotOf};
 use crate::money::Rounding;
 use crate::policy::Policy;
 use crate::rank::{RankChange, Ranking};
-use crate::rule::{pool, RuleKind};
+use crate::rule::{pool, On, Price, RuleKind};
 use crate::state::State;
+
+/// The rule index of a member-cap line (§12.3), which has no rule.
+pub(crate) const MEMBER_CAP: u16 = u16::MAX;
 
 /// One payout or reversal (§9), with members, events and rules as dense indices.
 /// Read it through [`Settlement::lines`], which resolves the names.
@@ -41,10 +44,12 @@ pub(crate) struct Line {
     pub level: u32,
     /// Order amount, refund amount, or pool amount.
     pub base: Decimal,
-    /// Rate (order lines) or weight (pool lines).
+    /// Rate or fixed amount (order lines) or weight (pool lines).
     pub rate: Decimal,
     /// Signed amount at the policy scale.
     pub amount: Decimal,
+    /// `rate` is a fixed amount (§12.2).
+    pub fixed: bool,
 }
 
 /// What one order's rules produced before any refund: the kernel's outcome
@@ -61,7 +66,7 @@ struct OrderOutcome {
 struct Slot {
     who: u32,
     level: u32,
-    /// Index in the [`RateTable`].
+    /// Index of its price in the [`RateTable`].
     rate: u32,
     rule: u16,
 }
@@ -78,43 +83,46 @@ impl SlotOf for Slot {
     }
 }
 
-/// The distinct rates schedules use (a policy has few), so a slot stays small.
+/// The distinct prices schedules use (a policy has few), so a slot stays small.
 #[derive(Debug, Default)]
-struct RateTable(Vec<Decimal>);
+struct RateTable(Vec<Price>);
 
 impl RateTable {
-    fn index(&mut self, rate: Decimal) -> u32 {
-        // The table holds no two equal rates, so an entry with the same bytes
-        // is the one equal to `rate`; comparing bytes is much cheaper than
-        // comparing values (which aligns scales), and almost every lookup
-        // meets a rate made the same way before.
-        let bytes = rate.serialize();
-        if let Some(i) = self.0.iter().position(|r| r.serialize() == bytes) {
+    fn index(&mut self, price: Price) -> u32 {
+        // The table holds no two equal prices, so an entry with the same
+        // bytes is the one equal to `price`; comparing bytes is much cheaper
+        // than comparing values (which aligns scales), and almost every
+        // lookup meets a price made the same way before.
+        let bytes = (price.is_fixed(), price.value().serialize());
+        let same = |p: &Price| (p.is_fixed(), p.value().serialize()) == bytes;
+        if let Some(i) = self.0.iter().position(same) {
             return idx32(i);
         }
-        match self.0.iter().position(|r| *r == rate) {
+        match self.0.iter().position(|p| *p == price) {
             Some(i) => idx32(i),
             None => {
-                self.0.push(rate);
+                self.0.push(price);
                 idx32(self.0.len() - 1)
             }
         }
     }
 
-    /// Rate `i`, as [`RateTable::index`] gave it out.
-    fn get(&self, i: u32) -> Option<Decimal> {
+    /// Price `i`, as [`RateTable::index`] gave it out.
+    fn get(&self, i: u32) -> Option<Price> {
         self.0.get(i as usize).copied()
     }
 
-    /// Rate `i`, or `internal` naming `path`.
-    fn must(&self, i: u32, at: impl Into<Where>) -> Result<Decimal, Missing> {
+    /// Price `i`, or `internal` naming `path`.
+    fn must(&self, i: u32, at: impl Into<Where>) -> Result<Price, Missing> {
         self.get(i).must(at, "rate")
     }
 }
 
-/// Schedules of the sellers met so far, built on a seller's first order.
+/// Schedules of the sellers met so far, built on a seller's first order (of
+/// a category).
 struct Schedules {
-    /// Per member: `(start, end)` in `slots`, or `(NONE, NONE)` when not built yet.
+    /// Per schedule key ([`State::key`]): `(start, end)` in `slots`, or
+    /// `(NONE, NONE)` when not built yet.
     span: Vec<(u32, u32)>,
     slots: Vec<Slot>,
     rates: RateTable,
@@ -123,29 +131,32 @@ struct Schedules {
 }
 
 impl Schedules {
-    fn new(members: usize) -> Schedules {
+    fn new(keys: usize) -> Schedules {
         Schedules {
-            span: vec![(NONE, NONE); members],
+            span: vec![(NONE, NONE); keys],
             slots: Vec::new(),
             rates: RateTable::default(),
             scratch: Vec::new(),
         }
     }
 
-    /// The schedule of `seller`, walking the tree on its first order only.
-    fn of(&mut self, seller: u32, engine: &State) -> Result<(&[Slot], &RateTable), Missing> {
+    /// The schedule of `seller` for orders of `category`, walking the tree
+    /// on its first such order only.
+    fn of(
+        &mut self,
+        seller: u32,
+        category: u16,
+        engine: &State,
+    ) -> Result<(&[Slot], &RateTable), Missing> {
         let path = || MemberAt(seller);
-        let (start, end) = self
-            .span
-            .get(seller as usize)
-            .copied()
-            .must(path(), "schedule")?;
+        let key = engine.key(seller, category) as usize;
+        let (start, end) = self.span.get(key).copied().must(path(), "schedule")?;
         if start == NONE {
             let from = self.slots.len();
-            engine.schedule(seller, &mut self.rates, &mut self.slots)?;
+            engine.schedule(seller, category, &mut self.rates, &mut self.slots)?;
             match (u32::try_from(from), u32::try_from(self.slots.len())) {
                 (Ok(a), Ok(b)) if b != NONE => {
-                    if let Some(span) = self.span.get_mut(seller as usize) {
+                    if let Some(span) = self.span.get_mut(key) {
                         *span = (a, b);
                     }
                 }
@@ -234,17 +245,25 @@ struct RefundEntry {
 }
 
 impl BySeller {
-    /// Every order of `batch` in seller order, or `internal` if one found no
-    /// place (the tables' own invariants broken): never an order left out.
-    fn new(batch: &Batch, scale: u32) -> Result<BySeller> {
+    /// Every order of `batch` in the order of its schedule key (`key(event,
+    /// seller)`, below `keys`: the seller, and its category when the policy
+    /// names any), or `internal` if one found no place (the tables' own
+    /// invariants broken): never an order left out.
+    fn new(
+        batch: &Batch,
+        scale: u32,
+        keys: usize,
+        key: impl Fn(usize, u32) -> u32,
+    ) -> Result<BySeller> {
         const WHERE: &str = "events";
-        let n = batch.ids.len();
+        let n = keys;
         let mut start = vec![0u32; n + 1];
         let mut refunds = Vec::new();
         for (i, p) in batch.events.parties().enumerate() {
             match p {
                 Party::Seller(s) => {
-                    *start.get_mut(s as usize + 1).must(EventAt(i), "seller")? += 1;
+                    let k = key(i, s) as usize;
+                    *start.get_mut(k + 1).must(EventAt(i), "seller")? += 1;
                 }
                 Party::RefundOf(order) => {
                     // The row just read: in cache.
@@ -315,7 +334,7 @@ impl BySeller {
                         -k
                     }
                 };
-                let s = seller as usize;
+                let s = key(i, seller) as usize;
                 let pos = fill.get_mut(s / BUCKET).must(EventAt(i), "seller bucket")?;
                 *orders.get_mut(*pos).must(EventAt(i), "order place")? = pack(s % BUCKET, value);
                 *pos += 1;
@@ -602,7 +621,12 @@ impl State {
     /// depend on their order, so the result is the one [`crate::Engine::settle`]
     /// gives without lines; an error is the one input order meets first.
     pub(crate) fn settle_totals(&self, threads: usize) -> Result<Settlement> {
-        let grouped = BySeller::new(&self.batch, self.policy.rounding().scale)?;
+        let grouped = BySeller::new(
+            &self.batch,
+            self.policy.rounding().scale,
+            self.keys(),
+            |i, seller| self.key(seller, self.category_of(i)),
+        )?;
         let ranges = grouped.split(threads.max(1));
         if ranges.len() <= 1 {
             let part = self.run_by_seller(&grouped)?;
@@ -657,17 +681,21 @@ impl State {
         }
     }
 
-    /// The orders of `sellers` seller by seller ([`State::run_by_seller`]); an
-    /// error is returned as met, for the caller to rerun in input order.
-    fn try_by_seller(&self, grouped: &BySeller, sellers: std::ops::Range<u32>) -> Result<Part> {
+    /// The orders of schedule keys `keys` key by key (seller by seller,
+    /// [`State::run_by_seller`]); an error is returned as met, for the
+    /// caller to rerun in input order.
+    fn try_by_seller(&self, grouped: &BySeller, keys: std::ops::Range<u32>) -> Result<Part> {
         let rounding = self.policy.rounding();
         let mut part = Part::new(self.batch.ids.len(), self.policy.rules().len());
         let mut out = OrderOutcome::default();
         let mut slots: Vec<Slot> = Vec::new();
         let mut rates = RateTable::default();
-        // The rates as integer fractions, parallel to `rates` (None: too large for i64).
-        let mut int_rates: Vec<Option<IntRate>> = Vec::new();
-        let cap = self.policy.order_cap().map(IntRate::of);
+        // The prices in integers, parallel to `rates` (None: too large for i64).
+        let mut int_rates: Vec<Option<IntPrice>> = Vec::new();
+        // The order cap of each category, by the policy's index.
+        let caps: Vec<Option<Option<IntRate>>> = (0..self.classes())
+            .map(|c| self.policy.order_cap_for(c).map(IntRate::of))
+            .collect();
         let mut sums = UnitSums {
             acc: Vec::new(),
             breakage: vec![0; self.policy.rules().len()],
@@ -678,24 +706,28 @@ impl State {
         // Which of the seller's accumulators each slot pays.
         let mut acc_of: Vec<usize> = Vec::new();
         let mut skip = |_: &Line| Ok(());
-        for seller in sellers {
-            let orders = grouped.orders_of(seller)?;
+        for key in keys {
+            let orders = grouped.orders_of(key)?;
             if orders.is_empty() {
                 continue;
             }
+            let (seller, category) = self.unkey(key);
             // The next sellers' first ancestors arrive while this one's orders
             // are settled (one seller in five has no orders).
             self.upline.prefetch_sponsor(seller.saturating_add(1));
             self.upline.prefetch_sponsor(seller.saturating_add(2));
             slots.clear();
-            self.schedule(seller, &mut rates, &mut slots)?;
+            self.schedule(seller, category, &mut rates, &mut slots)?;
             int_rates.extend(
                 rates
                     .0
                     .iter()
                     .skip(int_rates.len())
-                    .map(|&r| IntRate::of(r)),
+                    .map(|&p| IntPrice::of(p, rounding.scale)),
             );
+            let cap = *caps
+                .get(usize::from(category))
+                .must(MemberAt(seller), "order cap")?;
             sums.acc.clear();
             acc_of.clear();
             for s in &slots {
@@ -757,7 +789,7 @@ impl State {
                 let Some(amount) = self.kept_amount(i, order.units) else {
                     continue;
                 };
-                self.settle_order(i, amount, &slots, &rates, &mut out)?;
+                self.settle_order(i, amount, category, &slots, &rates, &mut out)?;
                 part.book_unpaid(&out)?;
                 for l in &out.lines {
                     if let Some(a) = sums.acc.iter_mut().find(|a| a.0 == l.beneficiary) {
@@ -855,7 +887,7 @@ impl State {
         let mut part = Part::new(self.batch.ids.len(), self.policy.rules().len());
         // One buffer for every order's lines: no allocation per order.
         let mut out = OrderOutcome::default();
-        let mut schedules = Schedules::new(self.batch.ids.len());
+        let mut schedules = Schedules::new(self.keys());
         let mut open: HashMap<usize, Reversible, foldhash::fast::RandomState> = HashMap::default();
         // Orders (event index) that have at least one refund: their lines are
         // kept until their last refund. (The totals-only path finds them as
@@ -874,8 +906,9 @@ impl State {
                     if !take(i) {
                         continue;
                     }
-                    let (slots, rates) = schedules.of(o.seller, self)?;
-                    self.settle_order(i, o.amount, slots, rates, &mut out)?;
+                    let category = self.category_of(i);
+                    let (slots, rates) = schedules.of(o.seller, category, self)?;
+                    self.settle_order(i, o.amount, category, slots, rates, &mut out)?;
                     part.book_unpaid(&out)?;
                     for l in &out.lines {
                         part.book(l)?;
@@ -910,24 +943,34 @@ impl State {
         Ok(part)
     }
 
-    /// The schedule of a seller: what every order rule pays from an order it
-    /// sells, as (rule, beneficiary or breakage, level, rate) slots in line
-    /// order. With ranks fixed it depends on the seller only, so it is walked
-    /// once per seller and reused for each of its orders.
+    /// The schedule of a seller for orders of a category (the policy's
+    /// index): what every order rule pays from such an order, as (rule,
+    /// beneficiary or breakage, level, price) slots in line order. With
+    /// ranks fixed it depends on the seller and the category only, so it is
+    /// walked once per pair and reused for each of its orders.
     fn schedule(
         &self,
         seller: u32,
+        category: u16,
         rates: &mut RateTable,
         slots: &mut Vec<Slot>,
     ) -> Result<(), Missing> {
+        let values = |m: u32, metric: &crate::condition::Metric| {
+            self.ranking.metrics.value(&self.batch, m, metric)
+        };
+        let on = On {
+            up: &self.upline,
+            category,
+            values: &values,
+        };
         // A policy has at most `limits::MAX_RULES` rules: each index fits u16.
         for (ri, (rule, plan)) in (0u16..).zip(self.policy.rules().iter().zip(&self.plans)) {
             rule.kind
-                .schedule(plan, &self.upline, seller, &mut |who, level, rate| {
+                .schedule(plan, &on, seller, &mut |who, level, price| {
                     slots.push(Slot {
                         who,
                         level,
-                        rate: rates.index(rate),
+                        rate: rates.index(price),
                         rule: ri,
                     });
                 })?;
@@ -941,6 +984,7 @@ impl State {
         &self,
         event: usize,
         order_amount: Decimal,
+        category: u16,
         schedule: &[Slot],
         rates: &RateTable,
         o: &mut OrderOutcome,
@@ -948,7 +992,7 @@ impl State {
         let rounding = self.policy.rounding();
         let fail = |e: Overflow| overflow(&format!("events[{event}].amount"), e.detail());
         let base = Base::new(order_amount, rounding);
-        let cap = match self.policy.order_cap() {
+        let cap = match self.policy.order_cap_for(category) {
             None => None,
             Some(rate) => Some(base.pay(rate).ok_or_else(|| fail(Overflow::Product))?),
         };
@@ -963,6 +1007,7 @@ impl State {
                     detail: "a paid slot outside its schedule".into(),
                 });
             };
+            let price = rates.must(s.rate, EventAt(event))?;
             o.lines.push(Line {
                 order: idx32(event),
                 refund: NONE,
@@ -970,8 +1015,9 @@ impl State {
                 beneficiary: s.who,
                 level: s.level,
                 base: order_amount,
-                rate: rates.must(s.rate, EventAt(event))?,
+                rate: price.value(),
                 amount: p.kept,
+                fixed: price.is_fixed(),
             });
         }
         Ok(())
@@ -999,6 +1045,10 @@ impl State {
         let mut breakage = std::mem::take(&mut part.breakage);
         breakage.resize(self.policy.rules().len(), Decimal::ZERO);
         let net_sales = self.ranking.metrics.net_sales;
+        let member_cap_cut = match self.policy.member_cap() {
+            None => None,
+            Some(cap) => Some(self.member_caps(cap, &mut part, emit)?),
+        };
         for (ri, rule) in self.policy.rules().iter().enumerate() {
             let RuleKind::Pool(rule) = &rule.kind else {
                 continue;
@@ -1035,6 +1085,7 @@ impl State {
                             base: pool,
                             rate: *w,
                             amount,
+                            fixed: false,
                         };
                         part.book(&l)?;
                         emit(&l)?;
@@ -1072,7 +1123,47 @@ impl State {
             payout_ratio,
             breakage,
             cap_cut: part.cap_cut,
+            member_cap_cut,
         })
+    }
+
+    /// The member cap (§12.3) on the merged order lines of `part`: a line
+    /// for every member whose net from order rules exceeds `cap`, by member
+    /// id, booked and handed to `emit`. Returns what they withhold.
+    fn member_caps(
+        &self,
+        cap: Decimal,
+        part: &mut Part,
+        emit: &mut dyn FnMut(&Line) -> Result<()>,
+    ) -> Result<Decimal> {
+        let mut over: Vec<(u32, Decimal)> = part
+            .has_line
+            .iter()
+            .zip(&part.totals)
+            .enumerate()
+            .filter(|(_, (h, t))| **h && **t > cap)
+            .map(|(m, (_, t))| (idx32(m), *t))
+            .collect();
+        over.sort_by(|a, b| self.batch.id(a.0).cmp(self.batch.id(b.0)));
+        let mut cut = Decimal::ZERO;
+        for (m, total) in over {
+            let amount = cap - total;
+            let l = Line {
+                order: NONE,
+                refund: NONE,
+                rule: MEMBER_CAP,
+                beneficiary: m,
+                level: NONE,
+                base: total,
+                rate: Decimal::ZERO,
+                amount,
+                fixed: false,
+            };
+            part.book(&l)?;
+            emit(&l)?;
+            cut = checked_add(cut, -amount, "member cap cut")?;
+        }
+        Ok(cut)
     }
 
     pub(crate) fn parts(&self) -> (&Policy, &Batch, &Ranking) {
@@ -1091,9 +1182,10 @@ impl State {
             return Err(internal());
         };
         let (mut rates, mut slots) = (RateTable::default(), Vec::new());
-        self.schedule(order.seller, &mut rates, &mut slots)?;
+        let category = self.category_of(event);
+        self.schedule(order.seller, category, &mut rates, &mut slots)?;
         let mut o = OrderOutcome::default();
-        self.settle_order(event, order.amount, &slots, &rates, &mut o)?;
+        self.settle_order(event, order.amount, category, &slots, &rates, &mut o)?;
         let promised = o
             .out
             .paid
@@ -1173,8 +1265,8 @@ struct UnitSchedule<'a> {
     slots: &'a [Slot],
     /// Which of the seller's accumulators each slot pays.
     acc_of: &'a [usize],
-    /// The rates as integer fractions, by rate index (None: too large for i64).
-    rates: &'a [Option<IntRate>],
+    /// The prices in integers, by rate index (None: too large for i64).
+    rates: &'a [Option<IntPrice>],
     /// The order cap's rate, if the policy has one.
     cap: Option<Option<IntRate>>,
     rounding: Rounding,
@@ -1209,7 +1301,7 @@ impl UnitSchedule<'_> {
 
 /// The integer representation's prices of one order's slots.
 struct UnitPrices<'a> {
-    rates: &'a [Option<IntRate>],
+    rates: &'a [Option<IntPrice>],
     units: i64,
     mode: crate::money::RoundingMode,
 }
@@ -1226,8 +1318,9 @@ impl Prices<Slot> for UnitPrices<'_> {
             .and_then(|r| r.pay(self.units, self.mode))
     }
 
-    /// Rates are at most 1 (validation), so each share is at most the
-    /// order's units: below 2^51 units, 2^11 shares add up within i64.
+    /// Rates are at most 1 (validation) and fixed amounts are clamped to the
+    /// order, so each share is at most the order's units: below 2^51 units,
+    /// 2^11 shares add up within i64.
     #[inline(always)]
     fn fit(&self, slots: usize) -> bool {
         (0..FAST_LIMIT).contains(&self.units) && slots <= 1 << 11
@@ -1247,7 +1340,7 @@ impl Prices<Slot> for DecimalPrices<'_> {
     fn pay(&self, s: &Slot) -> Option<Decimal> {
         // A slot's rate index comes from the table; were it not there, the
         // order would fail (as out of range), never pay a rate of 0.
-        self.base.pay(self.rates.get(s.rate)?)
+        self.base.price(self.rates.get(s.rate)?)
     }
 }
 
@@ -1419,6 +1512,8 @@ pub struct Settlement {
     pub(crate) payout_ratio: Option<Decimal>,
     pub(crate) breakage: Vec<Decimal>,
     pub(crate) cap_cut: Decimal,
+    /// What member caps withheld (§12.3), when the policy has one.
+    pub(crate) member_cap_cut: Option<Decimal>,
 }
 
 /// One line of a settlement with names resolved.
@@ -1428,9 +1523,10 @@ pub struct LineView<'s> {
     pub order: Option<&'s str>,
     /// The refund id of a reversal.
     pub refund: Option<&'s str>,
-    /// The rule id.
-    pub rule: &'s str,
-    /// The rule type (`levels`, `differential`, `peer`, `pool`).
+    /// The rule id (`None` for a member-cap line, which no rule writes).
+    pub rule: Option<&'s str>,
+    /// The rule type (`levels`, `differential`, `peer`, `pool`), or
+    /// `member_cap`.
     pub kind: &'s str,
     /// The member paid.
     pub beneficiary: &'s str,
@@ -1440,6 +1536,8 @@ pub struct LineView<'s> {
     pub base: Decimal,
     /// Rate of an order line.
     pub rate: Option<Decimal>,
+    /// Fixed amount of an order line that pays one in place of a rate (§12.2).
+    pub fixed: Option<Decimal>,
     /// Weight of a pool line.
     pub weight: Option<Decimal>,
     /// Signed amount at the policy scale.
@@ -1453,19 +1551,25 @@ fn view<'s>(
     events: &'s Packed,
     rules: &'s [(RuleId, &'static str)],
 ) -> LineView<'s> {
-    let (rule, kind) = rules
-        .get(usize::from(l.rule))
-        .map_or(("", ""), |(r, k)| (r.as_str(), *k));
-    let pool = l.order == NONE;
+    let (rule, kind) = if l.rule == MEMBER_CAP {
+        (None, "member_cap")
+    } else {
+        rules
+            .get(usize::from(l.rule))
+            .map_or((Some(""), ""), |(r, k)| (Some(r.as_str()), *k))
+    };
+    let pool = l.order == NONE && l.rule != MEMBER_CAP;
+    let order_line = l.order != NONE;
     LineView {
-        order: (!pool).then(|| events.get(l.order)),
+        order: order_line.then(|| events.get(l.order)),
         refund: (l.refund != NONE).then(|| events.get(l.refund)),
         rule,
         kind,
         beneficiary: members.get(l.beneficiary),
         level: (l.level != NONE).then_some(l.level),
         base: l.base,
-        rate: (!pool).then_some(l.rate),
+        rate: (order_line && !l.fixed).then_some(l.rate),
+        fixed: (order_line && l.fixed).then_some(l.rate),
         weight: pool.then_some(l.rate),
         amount: l.amount,
     }
@@ -1525,6 +1629,11 @@ impl Settlement {
     /// Amount cut by the order cap, net of refunds.
     pub fn cap_cut(&self) -> Decimal {
         self.cap_cut
+    }
+
+    /// Amount withheld by the member cap (§12.3), when the policy has one.
+    pub fn member_cap_cut(&self) -> Option<Decimal> {
+        self.member_cap_cut
     }
 
     /// The money scale of the policy.
@@ -1595,7 +1704,7 @@ mod tests {
         )
         .unwrap();
         let batch = Batch::from_json(&json, &policy).unwrap();
-        let grouped = BySeller::new(&batch, 2).unwrap();
+        let grouped = BySeller::new(&batch, 2, n, |_, seller| seller).unwrap();
         assert_eq!(grouped.sellers() as usize, n);
         // Order number of each event (refunds come after their order).
         let mut order_no = Vec::new();

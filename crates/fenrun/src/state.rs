@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 
 use crate::batch::Batch;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::policy::Policy;
 use crate::rank::{evaluate, Ranking};
 use crate::rule::Plan;
@@ -20,6 +20,12 @@ pub(crate) struct State {
     pub plans: Vec<Plan>,
     /// The members as schedules walk them.
     pub upline: Upline,
+    /// The policy's index of each of the batch's categories (by the batch's
+    /// code, code 0 being none).
+    category_index: Vec<u16>,
+    /// Schedules a seller can have: one per category the policy names (and
+    /// one for none) when the batch has categories, else one.
+    classes: u32,
 }
 
 impl State {
@@ -34,12 +40,68 @@ impl State {
             .map(|rule| rule.kind.plan(&rank_rates, &mut links))
             .collect();
         let upline = Upline::build(&batch.forest, &ranking.rank, &ranking.active, &links)?;
+        let category_index: Vec<u16> = std::iter::once(0)
+            .chain(batch.categories.iter().map(|c| policy.category_index(c)))
+            .collect();
+        let classes = if batch.categories.is_empty() {
+            1
+        } else {
+            u32::try_from(policy.categories().len() + 1).unwrap_or(u32::MAX)
+        };
+        let keys = u64::from(classes) * batch.ids.len() as u64;
+        if keys >= u64::from(crate::graph::NONE) {
+            return Err(Error::LimitExceeded {
+                path: "categories".into(),
+                detail: format!(
+                    "{} members × {classes} category schedules is above the limit of {}",
+                    batch.ids.len(),
+                    crate::graph::NONE - 1
+                ),
+            });
+        }
         Ok(State {
             policy: policy.clone(),
             batch,
             ranking,
             plans,
             upline,
+            category_index,
+            classes,
         })
+    }
+
+    /// The policy's index of event `i`'s category (0: none, or one the
+    /// policy does not name; a refund's is its order's).
+    #[inline]
+    pub fn category_of(&self, i: usize) -> u16 {
+        let code = self.batch.events.category(i);
+        self.category_index
+            .get(usize::from(code))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Schedules a seller can have (see `classes`).
+    pub fn classes(&self) -> u16 {
+        u16::try_from(self.classes).unwrap_or(u16::MAX)
+    }
+
+    /// Schedule keys: one per seller and class.
+    pub fn keys(&self) -> usize {
+        self.batch.ids.len() * self.classes as usize
+    }
+
+    /// The schedule key of `seller`'s orders of category `c` (below
+    /// [`State::keys`], checked when the state was made).
+    #[inline]
+    pub fn key(&self, seller: u32, c: u16) -> u32 {
+        seller * self.classes + u32::from(c) % self.classes
+    }
+
+    /// The seller and category of schedule key `key`.
+    #[inline]
+    pub fn unkey(&self, key: u32) -> (u32, u16) {
+        let c = u16::try_from(key % self.classes).unwrap_or(0);
+        (key / self.classes, c)
     }
 }

@@ -2,23 +2,26 @@
 //! sponsor chain, level 0 the seller; an ineligible member's share breaks,
 //! or with `compress` the level goes to the next eligible ancestor.
 
-use rust_decimal::Decimal;
-
-use crate::check::check_rate;
+use crate::check::Cx;
 use crate::error::{Error, Missing, Result};
 use crate::graph::NONE;
 use crate::ids::RankIdx;
 use crate::limits;
-use crate::rule::{Field, Names, RuleDoc, Said, Value};
-use crate::upline::{at_least, Links, Upline};
+use crate::rule::rate::RateDoc;
+use crate::rule::{rate_list, ByCategory, Field, Names, On, Price, RateSpec, RuleDoc, Said, Value};
+use crate::upline::{at_least, Links};
 
 /// The rule's `type`.
 pub(crate) const NAME: &str = "levels";
 /// Its fields besides `id` and `type`.
 pub(crate) const FIELDS: &[Field] = &[
-    Field::required("rates", Value::Rates),
+    Field::required("rates", Value::OrderRates),
     Field::optional("min_rank", Value::Rank),
     Field::optional("compress", Value::Flag),
+    Field::optional(
+        "by_category",
+        Value::ByCategory(&Field::required("rates", Value::OrderRates)),
+    ),
 ];
 
 /// 多级分销: multi-tier commission (§5.1).
@@ -26,11 +29,13 @@ pub(crate) const FIELDS: &[Field] = &[
 #[non_exhaustive]
 pub struct Levels {
     /// Rate per level, `rates[0]` = the seller.
-    pub rates: Vec<Decimal>,
+    pub rates: Vec<RateSpec>,
     /// Eligibility rank.
     pub(crate) min_rank: Option<RankIdx>,
     /// Skip ineligible uplines.
     pub compress: bool,
+    /// Rates per level for orders of a category (§12.1).
+    pub by_category: ByCategory<Vec<RateSpec>>,
 }
 
 /// `levels` prepared for a tree.
@@ -42,35 +47,60 @@ pub(crate) struct Plan {
 }
 
 impl Levels {
-    pub(crate) fn compile(r: &RuleDoc, path: &str, min_rank: Option<RankIdx>) -> Result<Levels> {
+    pub(crate) fn compile(
+        r: &RuleDoc,
+        path: &str,
+        min_rank: Option<RankIdx>,
+        cx: &Cx<'_>,
+    ) -> Result<Levels> {
         let Some(list) = &r.rates else {
             return Err(Error::MissingField {
                 path: path.to_owned(),
                 field: "rates".into(),
             });
         };
-        if list.is_empty() {
-            return Err(Error::InvalidRule {
-                path: format!("{path}.rates"),
-                detail: "levels needs at least one rate".into(),
-            });
-        }
-        limits::check_count(
-            &format!("{path}.rates"),
-            list.len(),
-            limits::MAX_LEVELS,
-            "levels",
-        )?;
-        let rates = list
-            .iter()
-            .enumerate()
-            .map(|(j, d)| check_rate(*d, &format!("{path}.rates[{j}]")))
-            .collect::<Result<Vec<_>>>()?;
+        let rates = Levels::compile_rates(list, &format!("{path}.rates"), cx, false)?;
+        let by_category = ByCategory::compile(r, path, cx, |doc, at| {
+            doc.only("rates", at)?;
+            let list = doc.rates.as_deref().unwrap_or_default();
+            Levels::compile_rates(list, &format!("{at}.rates"), cx, true)
+        })?;
         Ok(Levels {
             rates,
             min_rank,
             compress: r.compress.unwrap_or(false),
+            by_category,
         })
+    }
+
+    /// A list of rates at `path`, non-empty unless `may_be_empty` (a
+    /// category's list may have any length, §12.1).
+    fn compile_rates(
+        list: &[RateDoc],
+        path: &str,
+        cx: &Cx<'_>,
+        may_be_empty: bool,
+    ) -> Result<Vec<RateSpec>> {
+        if list.is_empty() && !may_be_empty {
+            return Err(Error::InvalidRule {
+                path: path.to_owned(),
+                detail: "levels needs at least one rate".into(),
+            });
+        }
+        limits::check_count(path, list.len(), limits::MAX_LEVELS, "levels")?;
+        rate_list(list, path, cx)
+    }
+
+    /// Every rate spec of the rule, its own and its categories'.
+    pub(crate) fn specs(&self) -> impl Iterator<Item = &RateSpec> {
+        self.rates
+            .iter()
+            .chain(self.by_category.iter().flat_map(|(_, v)| v.iter()))
+    }
+
+    /// The rates that apply to an order of category `c`.
+    pub(crate) fn rates_for(&self, c: u16) -> &[RateSpec] {
+        self.by_category.get(c).unwrap_or(&self.rates)
     }
 
     pub(crate) fn plan(&self, ranks: usize, links: &mut Links) -> Plan {
@@ -82,21 +112,24 @@ impl Levels {
     }
 
     /// One slot per level: the member at that level if eligible, else
-    /// breakage; a level past the end of the chain breaks too (§5.1).
+    /// breakage; a level past the end of the chain breaks too (§5.1). Each
+    /// slot's price is taken for the member in it (§12.2), a share with no
+    /// member at metric value 0.
     #[inline]
     pub(crate) fn schedule(
         &self,
         plan: &Plan,
-        up: &Upline,
+        on: &On<'_>,
         seller: u32,
-        slot: &mut impl FnMut(u32, u32, Decimal),
+        slot: &mut impl FnMut(u32, u32, Price),
     ) -> Result<(), Missing> {
+        let up = on.up;
         // Without `min_rank` every rank is eligible: at least the lowest.
         let min = self.min_rank.unwrap_or(0);
         let eligible = |m: u32| up.active(m) && up.rank(m) >= min;
         let mut cur = seller;
         let mut ended = false;
-        for (level, rate) in (0u32..).zip(&self.rates) {
+        for (level, rate) in (0u32..).zip(self.rates_for(on.category)) {
             let at = if ended {
                 None
             } else if level == 0 {
@@ -106,9 +139,10 @@ impl Levels {
             } else {
                 up.parent(cur)
             };
+            let price = rate.price(at, on.values)?;
             match at {
-                Some(m) if eligible(m) => slot(m, level, *rate),
-                _ => slot(NONE, level, *rate),
+                Some(m) if eligible(m) => slot(m, level, price),
+                _ => slot(NONE, level, price),
             }
             match at {
                 Some(m) => cur = m,

@@ -12,16 +12,18 @@ pub mod differential;
 pub mod levels;
 pub mod peer;
 pub mod pool;
+pub mod rate;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::check::Cx;
 use crate::check::{check_rate, rank_ref};
 use crate::condition::Metric;
 use crate::error::{Error, Missing, Must, Result};
-use crate::ids::{RankId, RankIdx, RuleId};
+use crate::ids::{RankId, RuleId};
 use crate::money::Dec;
 use crate::upline::{Links, Upline};
 
@@ -29,6 +31,13 @@ pub use differential::Differential;
 pub use levels::Levels;
 pub use peer::{Peer, PeerMatch};
 pub use pool::{Pool, Split};
+pub use rate::{Price, RateSpec, Steps};
+
+use rate::RateDoc;
+
+/// A member's value of a metric, as rank evaluation computed it (what a
+/// step table reads, §12.2).
+pub(crate) type Values<'a> = &'a dyn Fn(u32, &Metric) -> std::result::Result<Decimal, Missing>;
 
 /// A rule as written: the fields of every kind side by side in one record,
 /// so that serde finds every type error while parsing and a field of another
@@ -40,9 +49,9 @@ pub(crate) struct RuleDoc {
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default)]
-    pub rates: Option<Vec<Dec>>,
+    pub rates: Option<Vec<RateDoc>>,
     #[serde(default)]
-    pub rate: Option<Dec>,
+    pub rate: Option<RateDoc>,
     #[serde(default)]
     pub min_rank: Option<RankId>,
     #[serde(default)]
@@ -53,11 +62,113 @@ pub(crate) struct RuleDoc {
     pub match_: Option<String>,
     #[serde(default)]
     pub split: Option<pool::SplitDoc>,
+    #[serde(default)]
+    pub by_category: Option<BTreeMap<String, CategoryDoc>>,
+}
+
+/// A rule's overrides for one category as written (§12.1): the fields of
+/// every kind side by side, each kind taking its own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CategoryDoc {
+    #[serde(default)]
+    pub rates: Option<Vec<RateDoc>>,
+    #[serde(default)]
+    pub rate: Option<RateDoc>,
+    #[serde(default)]
+    pub rank_rates: Option<BTreeMap<RankId, Dec>>,
+}
+
+impl CategoryDoc {
+    /// Refuse any field but `field` (the kind's), and require that one.
+    pub(crate) fn only(&self, field: &'static str, path: &str) -> Result<()> {
+        let present = [
+            ("rates", self.rates.is_some()),
+            ("rate", self.rate.is_some()),
+            ("rank_rates", self.rank_rates.is_some()),
+        ];
+        for (name, there) in present {
+            if there && name != field {
+                return Err(Error::UnknownField {
+                    path: path.to_owned(),
+                    field: name.to_owned(),
+                });
+            }
+        }
+        if present.iter().any(|(name, there)| *there && *name == field) {
+            Ok(())
+        } else {
+            Err(Error::MissingField {
+                path: path.to_owned(),
+                field: field.to_owned(),
+            })
+        }
+    }
+}
+
+/// A rule's overrides by category (§12.1), by the policy's category index
+/// (ascending; index 0, no category, never has one).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ByCategory<T>(pub(crate) Vec<(u16, T)>);
+
+impl<T> ByCategory<T> {
+    /// The override for category `c`, if the rule has one.
+    #[inline]
+    pub(crate) fn get(&self, c: u16) -> Option<&T> {
+        if c == 0 || self.0.is_empty() {
+            return None;
+        }
+        self.0
+            .binary_search_by_key(&c, |(k, _)| *k)
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .map(|(_, t)| t)
+    }
+
+    /// Every override.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &(u16, T)> {
+        self.0.iter()
+    }
+
+    /// Compile `r.by_category` (at `path`), each entry by `f`.
+    pub(crate) fn compile(
+        r: &RuleDoc,
+        path: &str,
+        cx: &Cx<'_>,
+        mut f: impl FnMut(&CategoryDoc, &str) -> Result<T>,
+    ) -> Result<ByCategory<T>> {
+        let Some(map) = &r.by_category else {
+            return Ok(ByCategory(Vec::new()));
+        };
+        let mut out = Vec::with_capacity(map.len());
+        for (name, doc) in map {
+            let at = format!("{path}.by_category.{name}");
+            if name.is_empty() {
+                return Err(Error::InvalidValue {
+                    path: format!("{path}.by_category"),
+                    detail: "a category is a non-empty string".into(),
+                });
+            }
+            let c = cx.category(name).must("by_category", "category index")?;
+            out.push((c, f(doc, &at)?));
+        }
+        out.sort_by_key(|(c, _)| *c);
+        Ok(ByCategory(out))
+    }
+}
+
+/// The rates `f` compiles from a list at `path` (`levels` rates), each at
+/// `path[j]`.
+pub(crate) fn rate_list(list: &[RateDoc], path: &str, cx: &Cx<'_>) -> Result<Vec<RateSpec>> {
+    list.iter()
+        .enumerate()
+        .map(|(j, d)| RateSpec::compile(d, &format!("{path}[{j}]"), cx))
+        .collect()
 }
 
 impl RuleDoc {
     /// Fields other than `id` and `type`, by name and presence.
-    fn present(&self) -> [(&'static str, bool); 7] {
+    fn present(&self) -> [(&'static str, bool); 8] {
         [
             ("rates", self.rates.is_some()),
             ("rate", self.rate.is_some()),
@@ -66,16 +177,25 @@ impl RuleDoc {
             ("generations", self.generations.is_some()),
             ("match", self.match_.is_some()),
             ("split", self.split.is_some()),
+            ("by_category", self.by_category.is_some()),
         ]
     }
 
     /// The `rate` field, required (`missing_field` at `path` without it).
-    pub(crate) fn required_rate(&self, path: &str) -> Result<Decimal> {
-        match self.rate {
-            Some(d) => check_rate(d, &format!("{path}.rate")),
-            None => Err(Error::MissingField {
-                path: path.to_owned(),
-                field: "rate".to_owned(),
+    pub(crate) fn required_rate(&self, path: &str) -> Result<&RateDoc> {
+        self.rate.as_ref().ok_or_else(|| Error::MissingField {
+            path: path.to_owned(),
+            field: "rate".to_owned(),
+        })
+    }
+
+    /// The `rate` field as a plain rate in [0, 1] (a pool's).
+    pub(crate) fn plain_rate(&self, path: &str) -> Result<Decimal> {
+        match self.required_rate(path)? {
+            RateDoc::Plain(d) => check_rate(*d, &format!("{path}.rate")),
+            RateDoc::Object(_) => Err(Error::InvalidRule {
+                path: format!("{path}.rate"),
+                detail: "a pool's rate is a plain rate of net sales".into(),
             }),
         }
     }
@@ -121,6 +241,17 @@ pub enum Value {
     Rate,
     /// A non-empty list of rates.
     Rates,
+    /// What an order rule pays a beneficiary: a rate, or in version 2
+    /// `{"fixed": amount}` or a step table `{"metric": …, "steps": [[from,
+    /// rate], …]}` (§12.2).
+    OrderRate,
+    /// A non-empty list of [`Value::OrderRate`]s.
+    OrderRates,
+    /// A rate for each rank of the ladder, by rank id (§12.1).
+    RankRates,
+    /// Overrides by product category, each an object with this one field
+    /// (version 2, §12.1).
+    ByCategory(&'static Field),
     /// A rank id of the ladder.
     Rank,
     /// `true` or `false`.
@@ -169,11 +300,7 @@ pub(crate) const KINDS: &[(&str, &[Field])] = &[
 
 /// Validate rule `r` (at `path`, e.g. `rules[2]`): its type, then that it has
 /// no field of another kind, then its `min_rank`, then the kind's own fields.
-pub(crate) fn compile(
-    r: &RuleDoc,
-    path: &str,
-    ranks: &HashMap<RankId, RankIdx>,
-) -> Result<RuleKind> {
+pub(crate) fn compile(r: &RuleDoc, path: &str, cx: &Cx<'_>) -> Result<RuleKind> {
     let Some(&(_, allowed)) = KINDS.iter().find(|(name, _)| *name == r.kind) else {
         let names: Vec<&str> = KINDS.iter().map(|(name, _)| *name).collect();
         let (last, rest) = names.split_last().unwrap_or((&"", &[]));
@@ -186,6 +313,9 @@ pub(crate) fn compile(
             ),
         });
     };
+    if r.by_category.is_some() {
+        cx.v2(path, "by_category")?;
+    }
     for (name, present) in r.present() {
         if present && !allowed.iter().any(|f| f.name == name) {
             return Err(Error::UnknownField {
@@ -197,12 +327,12 @@ pub(crate) fn compile(
     let min_rank = r
         .min_rank
         .as_ref()
-        .map(|m| rank_ref(m, &format!("{path}.min_rank"), ranks))
+        .map(|m| rank_ref(m, &format!("{path}.min_rank"), cx.ranks))
         .transpose()?;
     Ok(match r.kind.as_str() {
-        levels::NAME => RuleKind::Levels(Levels::compile(r, path, min_rank)?),
-        differential::NAME => RuleKind::Differential(Differential::default()),
-        peer::NAME => RuleKind::Peer(Peer::compile(r, path, min_rank)?),
+        levels::NAME => RuleKind::Levels(Levels::compile(r, path, min_rank, cx)?),
+        differential::NAME => RuleKind::Differential(Differential::compile(r, path, cx)?),
+        peer::NAME => RuleKind::Peer(Peer::compile(r, path, min_rank, cx)?),
         _ => RuleKind::Pool(Pool::compile(r, path, min_rank)?),
     })
 }
@@ -221,18 +351,45 @@ impl RuleKind {
     /// The rates a line of this rule can carry, besides the ranks' rates.
     pub(crate) fn rates(&self) -> Vec<Decimal> {
         match self {
-            RuleKind::Levels(r) => r.rates.clone(),
-            RuleKind::Differential(_) => Vec::new(),
-            RuleKind::Peer(r) => vec![r.rate],
+            RuleKind::Levels(r) => r.specs().flat_map(RateSpec::rates).collect(),
+            RuleKind::Differential(r) => r.rates(),
+            RuleKind::Peer(r) => r.specs().flat_map(RateSpec::rates).collect(),
             RuleKind::Pool(r) => vec![r.rate],
         }
     }
 
-    /// The per-member metric the rule reads, if any (a pool's weight).
-    pub(crate) fn metric(&self) -> Option<&Metric> {
+    /// Whether a line of the rule can pay a fixed amount (§12.2).
+    pub(crate) fn pays_fixed(&self) -> bool {
+        let fixed = |s: &RateSpec| match s {
+            RateSpec::Price(p) => p.is_fixed(),
+            RateSpec::Steps(t) => t.steps.iter().any(|(_, p)| p.is_fixed()),
+        };
         match self {
-            RuleKind::Pool(r) => r.weight(),
-            _ => None,
+            RuleKind::Levels(r) => r.specs().any(fixed),
+            RuleKind::Peer(r) => r.specs().any(fixed),
+            RuleKind::Differential(_) | RuleKind::Pool(_) => false,
+        }
+    }
+
+    /// The rate spec behind an order line of this rule (`levels`: its
+    /// level's; `peer`: its rate), for orders of the line's category;
+    /// `None` for `differential` (the ranks' rates) and pools.
+    pub(crate) fn spec(&self, line: &Said) -> Option<&RateSpec> {
+        match self {
+            RuleKind::Levels(r) => r.rates_for(line.category).get(line.level as usize),
+            RuleKind::Peer(r) => Some(r.rate_for(line.category)),
+            RuleKind::Differential(_) | RuleKind::Pool(_) => None,
+        }
+    }
+
+    /// The per-member metrics the rule reads: a pool's weight, the step
+    /// tables' metrics.
+    pub(crate) fn metrics(&self) -> Vec<&Metric> {
+        match self {
+            RuleKind::Pool(r) => r.weight().into_iter().collect(),
+            RuleKind::Levels(r) => r.specs().filter_map(RateSpec::metric).collect(),
+            RuleKind::Peer(r) => r.specs().filter_map(RateSpec::metric).collect(),
+            RuleKind::Differential(_) => Vec::new(),
         }
     }
 
@@ -248,22 +405,23 @@ impl RuleKind {
         }
     }
 
-    /// What an order sold by `seller` pays under this rule, as
-    /// `slot(beneficiary or NONE for breakage, level, rate)` in line order.
-    /// With ranks fixed it depends on the seller only. A pool pays nothing
-    /// per order.
+    /// What an order of category `category` (the policy's index, 0 for
+    /// none) sold by `seller` pays under this rule, as `slot(beneficiary or
+    /// NONE for breakage, level, price)` in line order. With ranks fixed it
+    /// depends on the seller and the category only. A pool pays nothing per
+    /// order.
     #[inline]
     pub(crate) fn schedule(
         &self,
         plan: &Plan,
-        up: &Upline,
+        on: &On<'_>,
         seller: u32,
-        slot: &mut impl FnMut(u32, u32, Decimal),
+        slot: &mut impl FnMut(u32, u32, Price),
     ) -> Result<(), Missing> {
         match (self, plan) {
-            (RuleKind::Levels(r), Plan::Levels(p)) => r.schedule(p, up, seller, slot),
-            (RuleKind::Differential(_), Plan::Differential(p)) => p.schedule(up, seller, slot),
-            (RuleKind::Peer(r), Plan::Peer(p)) => r.schedule(p, up, seller, slot),
+            (RuleKind::Levels(r), Plan::Levels(p)) => r.schedule(p, on, seller, slot),
+            (RuleKind::Differential(r), Plan::Differential(p)) => r.schedule(p, on, seller, slot),
+            (RuleKind::Peer(r), Plan::Peer(p)) => r.schedule(p, on, seller, slot),
             (RuleKind::Pool(_), Plan::Pool) => Ok(()),
             _ => None.must("rules", "plan of the rule's kind"),
         }
@@ -281,11 +439,23 @@ impl RuleKind {
     }
 }
 
+/// What a schedule walks: the tree, the order's category, the members'
+/// metric values.
+#[derive(Clone, Copy)]
+pub(crate) struct On<'a> {
+    pub up: &'a Upline,
+    /// The policy's index of the order's category (0: none, or one the
+    /// policy does not name).
+    pub category: u16,
+    pub values: Values<'a>,
+}
+
 /// A rule prepared for a batch's tree (made by [`RuleKind::plan`]).
 #[derive(Debug, Clone)]
 pub(crate) enum Plan {
     Levels(levels::Plan),
-    Differential(differential::Plan),
+    /// The rule's plan for the ranks' rates, then one per category override.
+    Differential(Vec<differential::Plan>),
     Peer(peer::Plan),
     Pool,
 }
@@ -301,6 +471,8 @@ pub(crate) struct Said {
     pub seller: u32,
     /// The member the same rule paid on the line before, in this order.
     pub previous: Option<u32>,
+    /// The policy's index of the order's category (0: none it names).
+    pub category: u16,
 }
 
 /// What a rule's explanation may ask of the members (`explain` answers).
@@ -309,6 +481,8 @@ pub(crate) trait Names {
     fn id(&self, m: u32) -> &str;
     /// The member's id with its rank, and `inactive` if so: `m9 (group_owner)`.
     fn who(&self, m: u32) -> Result<String>;
-    /// The member's rank id and its rate.
-    fn rank(&self, m: u32) -> Result<(String, Decimal)>;
+    /// The member's rank id, its index and its rate.
+    fn rank(&self, m: u32) -> Result<(String, crate::ids::RankIdx, Decimal)>;
+    /// The member's value of a metric (a step table's).
+    fn value(&self, m: u32, metric: &Metric) -> Result<Decimal>;
 }

@@ -2,23 +2,26 @@
 //! the seller's rank (or at least it) earn a rate of the order, for a number
 //! of generations, when the seller holds at least `min_rank`.
 
-use rust_decimal::Decimal;
-
+use crate::check::Cx;
 use crate::error::{Error, MemberAt, Missing, Must, Result};
 use crate::graph::NONE;
 use crate::ids::RankIdx;
 use crate::limits;
-use crate::rule::{Field, Names, RuleDoc, Said, Value};
-use crate::upline::{at_least, rank_bit, Links, Upline};
+use crate::rule::{ByCategory, Field, Names, On, Price, RateSpec, RuleDoc, Said, Value};
+use crate::upline::{at_least, rank_bit, Links};
 
 /// The rule's `type`.
 pub(crate) const NAME: &str = "peer";
 /// Its fields besides `id` and `type`.
 pub(crate) const FIELDS: &[Field] = &[
-    Field::required("rate", Value::Rate),
+    Field::required("rate", Value::OrderRate),
     Field::optional("generations", Value::Count),
     Field::optional("match", Value::Choice(PeerMatch::NAMES)),
     Field::optional("min_rank", Value::Rank),
+    Field::optional(
+        "by_category",
+        Value::ByCategory(&Field::required("rate", Value::OrderRate)),
+    ),
 ];
 
 /// How `peer` matches ranks.
@@ -50,13 +53,15 @@ impl PeerMatch {
 #[non_exhaustive]
 pub struct Peer {
     /// Rate per generation paid.
-    pub rate: Decimal,
+    pub rate: RateSpec,
     /// How many payments.
     pub generations: u32,
     /// Rank match.
     pub matching: PeerMatch,
     /// Seller's minimum rank.
     pub(crate) min_rank: Option<RankIdx>,
+    /// The rate for orders of a category (§12.1).
+    pub by_category: ByCategory<RateSpec>,
 }
 
 /// `peer` prepared for a tree.
@@ -68,7 +73,12 @@ pub(crate) struct Plan {
 }
 
 impl Peer {
-    pub(crate) fn compile(r: &RuleDoc, path: &str, min_rank: Option<RankIdx>) -> Result<Peer> {
+    pub(crate) fn compile(
+        r: &RuleDoc,
+        path: &str,
+        min_rank: Option<RankIdx>,
+        cx: &Cx<'_>,
+    ) -> Result<Peer> {
         let generations = r.generations.unwrap_or(1);
         if generations == 0 {
             return Err(Error::InvalidRule {
@@ -104,12 +114,31 @@ impl Peer {
                 }
             },
         };
+        let rate = RateSpec::compile(r.required_rate(path)?, &format!("{path}.rate"), cx)?;
+        let by_category = ByCategory::compile(r, path, cx, |doc, at| {
+            doc.only("rate", at)?;
+            match &doc.rate {
+                Some(d) => RateSpec::compile(d, &format!("{at}.rate"), cx),
+                None => Err(Error::missing(at, "rate")),
+            }
+        })?;
         Ok(Peer {
-            rate: r.required_rate(path)?,
+            rate,
             generations,
             matching,
             min_rank,
+            by_category,
         })
+    }
+
+    /// Every rate spec of the rule, its own and its categories'.
+    pub(crate) fn specs(&self) -> impl Iterator<Item = &RateSpec> {
+        std::iter::once(&self.rate).chain(self.by_category.iter().map(|(_, r)| r))
+    }
+
+    /// The rate that applies to an order of category `c`.
+    pub(crate) fn rate_for(&self, c: u16) -> &RateSpec {
+        self.by_category.get(c).unwrap_or(&self.rate)
     }
 
     pub(crate) fn plan(&self, ranks: usize, links: &mut Links) -> Plan {
@@ -136,10 +165,12 @@ impl Peer {
     pub(crate) fn schedule(
         &self,
         plan: &Plan,
-        up: &Upline,
+        on: &On<'_>,
         seller: u32,
-        slot: &mut impl FnMut(u32, u32, Decimal),
+        slot: &mut impl FnMut(u32, u32, Price),
     ) -> Result<(), Missing> {
+        let up = on.up;
+        let rate = self.rate_for(on.category);
         let link = plan.next.get(usize::from(up.rank(seller)));
         // A seller below `min_rank` has no peer to match.
         let Some(c) = *link.must(MemberAt(seller), "peer link")? else {
@@ -153,7 +184,7 @@ impl Peer {
                 break;
             }
             let level = depth0.saturating_sub(up.depth(a));
-            slot(a, level, self.rate);
+            slot(a, level, rate.price(Some(a), on.values)?);
             cur = a;
         }
         Ok(())

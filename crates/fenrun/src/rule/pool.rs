@@ -91,7 +91,7 @@ impl Pool {
             }
         };
         Ok(Pool {
-            rate: r.required_rate(path)?,
+            rate: r.plain_rate(path)?,
             min_rank,
             split,
         })
