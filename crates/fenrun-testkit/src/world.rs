@@ -28,7 +28,30 @@ pub struct World {
     pub shuffle: u64,
     /// Policy knobs: (levels shape, compress, min_rank, generations, same_or_higher, cap).
     pub knobs: (u8, bool, u8, u8, bool, u8),
+    /// Version-2 features, one bit each ([`V2`]); 0 is a version-1 world.
+    pub v2: u8,
 }
+
+/// The bits of [`World::v2`]: which version-2 features (SPEC §12) a world uses.
+pub mod v2 {
+    /// Orders carry categories (some the policy does not name, some none).
+    pub const CATEGORIES: u8 = 1;
+    /// `by_category` on levels, peer and differential.
+    pub const BY_CATEGORY: u8 = 1 << 1;
+    /// Step tables on levels and peer.
+    pub const STEPS: u8 = 1 << 2;
+    /// Fixed amounts on levels.
+    pub const FIXED: u8 = 1 << 3;
+    /// A member cap.
+    pub const MEMBER_CAP: u8 = 1 << 4;
+    /// `retain` on group_owner (largest_group ≥ 50).
+    pub const RETAIN: u8 = 1 << 5;
+    /// `order_cap_by_category`.
+    pub const CATEGORY_CAP: u8 = 1 << 6;
+}
+
+/// The categories a world's orders carry: the policy names the first three.
+pub const CATEGORIES: [&str; 4] = ["fresh", "beauty", "gift", "toys"];
 
 impl<'a> Arbitrary<'a> for World {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
@@ -65,6 +88,7 @@ impl<'a> Arbitrary<'a> for World {
             members,
             groups,
             orders,
+            v2: if u.ratio(1, 2)? { 0 } else { u8::arbitrary(u)? },
             shuffle: u64::arbitrary(u)?,
             knobs: (
                 u.int_in_range(0..=7)?,
@@ -172,7 +196,78 @@ impl World {
         if levels % 4 == 1 {
             p["active_if"] = json!({"any": [{"metric": "sales", "gte": "1"}, {"metric": "purchases", "gte": "1"}, {"metric": "team_size", "gte": 1}]});
         }
+        self.version_2(&mut p);
         p
+    }
+
+    /// The version-2 features of [`World::v2`] added to policy `p`.
+    fn version_2(&self, p: &mut Value) {
+        let bits = self.v2;
+        if bits == 0 {
+            return;
+        }
+        p["version"] = json!(2);
+        let has = |b: u8| bits & b != 0;
+        let rules = p["rules"]
+            .as_array_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        let rules: Vec<Value> = rules
+            .into_iter()
+            .map(|mut r| {
+                match r["type"].as_str() {
+                    Some("levels") => {
+                        if let Some(rates) = r["rates"].as_array_mut() {
+                            if has(v2::FIXED) {
+                                if let Some(first) = rates.first_mut() {
+                                    *first = json!({"fixed": "3.00"});
+                                }
+                            }
+                            if has(v2::STEPS) && rates.len() > 1 {
+                                rates[1] = json!({"metric": "direct_referrals", "steps": [["0", "0.05"], ["2", "0.07"], ["3", {"fixed": "1.50"}]]});
+                            }
+                        }
+                        if has(v2::BY_CATEGORY) {
+                            r["by_category"] = json!({"fresh": {"rates": ["0.03"]},
+                                "beauty": {"rates": ["0.20", {"metric": "team_size", "steps": [["1", "0.10"], ["4", "0.12"]]}, "0.05"]},
+                                "gift": {"rates": ["0", "0"]}});
+                        }
+                    }
+                    Some("peer") => {
+                        if has(v2::STEPS) {
+                            r["rate"] = json!({"metric": "sales", "steps": [["0", "0.01"], ["1000", "0.02"]]});
+                        }
+                        if has(v2::BY_CATEGORY) {
+                            r["by_category"] = json!({"fresh": {"rate": {"fixed": "0.50"}}});
+                        }
+                    }
+                    Some("differential") if has(v2::BY_CATEGORY) => {
+                        r["by_category"] = json!({"beauty": {"rank_rates": {"member": "0.02",
+                            "group_owner": "0.20", "team_leader": "0.25", "partner": "0.30"}}});
+                    }
+                    _ => {}
+                }
+                r
+            })
+            .collect();
+        p["rules"] = json!(rules);
+        if has(v2::MEMBER_CAP) {
+            p["member_cap"] = json!({"amount": "50.00"});
+        }
+        if has(v2::RETAIN) {
+            p["ranks"][1]["retain"] = json!({"metric": "largest_group", "gte": 50});
+        }
+        if has(v2::CATEGORY_CAP) {
+            p["order_cap_by_category"] = json!({"fresh": "0.05", "beauty": "0.40"});
+        }
+    }
+
+    /// The category of order `k`, when the world's orders carry them.
+    pub fn category(&self, k: usize) -> Option<&'static str> {
+        if self.v2 & v2::CATEGORIES == 0 || k % 5 == 4 {
+            return None;
+        }
+        CATEGORIES.get(k % 4).copied()
     }
 
     /// The batch, members and groups listed in an order given by `shuffle`.
@@ -225,16 +320,24 @@ impl World {
         let n = self.len();
         let mut events = Vec::new();
         for (k, (seller, c, partials, full)) in self.orders.iter().enumerate() {
-            let amount = *c;
+            // With fixed amounts, orders of a few units, so that a fixed
+            // amount is often above the order's and clamped (§12.2).
+            let amount = if self.v2 & v2::FIXED != 0 {
+                c % 1000 + 1
+            } else {
+                *c
+            };
             let buyer = if k % 3 == 0 {
                 member_id((*seller as usize / 7) % n)
             } else {
                 format!("c{k}")
             };
-            events.push(
-                json!({"id": format!("o{k}"), "seller": member_id(*seller as usize % n),
-                               "buyer": buyer, "amount": cents(amount)}),
-            );
+            let mut order = json!({"id": format!("o{k}"), "seller": member_id(*seller as usize % n),
+                               "buyer": buyer, "amount": cents(amount)});
+            if let Some(c) = self.category(k) {
+                order["category"] = json!(c);
+            }
+            events.push(order);
             let mut left = amount;
             for j in 0..*partials {
                 let part = amount / 7;
@@ -300,6 +403,7 @@ pub fn check_invariants(w: &World) -> Result<(), String> {
     let mut per_order: BTreeMap<(String, String), Decimal> = BTreeMap::new();
     let mut original: BTreeMap<String, Decimal> = BTreeMap::new();
     let mut pool_sum: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
+    let mut capped: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
     let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
     for l in doc["lines"].as_array().ok_or("no lines")? {
         let ben = l["beneficiary"]
@@ -317,6 +421,13 @@ pub fn check_invariants(w: &World) -> Result<(), String> {
                     *original.entry(order.to_owned()).or_default() += amount;
                 }
             }
+            None if l["kind"] == "member_cap" => {
+                let base = dec(&l["base"])?;
+                ensure!(
+                    capped.insert(ben.clone(), (base, amount)).is_none(),
+                    "two member-cap lines for {ben}"
+                );
+            }
             None => {
                 let rule = l["rule"].as_str().unwrap_or_default().to_owned();
                 let e = pool_sum.entry(rule).or_default();
@@ -325,6 +436,36 @@ pub fn check_invariants(w: &World) -> Result<(), String> {
             }
         }
     }
+    // §12.3: a member-cap line takes a member's order-rule net down to the
+    // cap exactly; a member at or under the cap has none.
+    let policy = w.policy();
+    if let Some(cap) = policy.get("member_cap") {
+        let cap = dec(&cap["amount"])?;
+        let mut net: BTreeMap<&str, Decimal> = BTreeMap::new();
+        for ((_, ben), amount) in &per_order {
+            *net.entry(ben).or_default() += amount;
+        }
+        for (ben, t) in &net {
+            match capped.get(*ben) {
+                Some((base, amount)) => {
+                    ensure!(base == t, "member cap of {ben} on {base}, its net is {t}");
+                    ensure!(
+                        *t + *amount == cap,
+                        "{ben} capped at {} not {cap}",
+                        *t + *amount
+                    );
+                }
+                None => ensure!(*t <= cap, "{ben} nets {t} over the cap {cap}"),
+            }
+        }
+        let cut: Decimal = capped.values().map(|(_, a)| -*a).sum();
+        ensure!(
+            dec(&doc["summary"]["member_cap_cut"])? == cut,
+            "member_cap_cut is not the sum of the member-cap lines"
+        );
+    } else {
+        ensure!(capped.is_empty(), "member-cap lines without a member cap");
+    }
     // §10.2: pool shares sum to the pool.
     for (rule, (sum, base)) in &pool_sum {
         ensure!(sum == base, "pool {rule} pays {sum} of {base}");
@@ -332,12 +473,16 @@ pub fn check_invariants(w: &World) -> Result<(), String> {
     // §10.2: a fully refunded order nets to zero for every member.
     let mut refunded: BTreeMap<String, Decimal> = BTreeMap::new();
     let mut amounts: BTreeMap<String, Decimal> = BTreeMap::new();
+    let mut category: BTreeMap<String, String> = BTreeMap::new();
     for e in w.events() {
         let id = e["id"].as_str().unwrap_or_default().to_owned();
         match e.get("refund_of").and_then(Value::as_str) {
             Some(of) => *refunded.entry(of.to_owned()).or_default() += dec(&e["amount"])?,
             None => {
-                amounts.insert(id, dec(&e["amount"])?);
+                amounts.insert(id.clone(), dec(&e["amount"])?);
+                if let Some(c) = e.get("category").and_then(Value::as_str) {
+                    category.insert(id, c.to_owned());
+                }
             }
         }
     }
@@ -349,15 +494,19 @@ pub fn check_invariants(w: &World) -> Result<(), String> {
             );
         }
     }
-    // §10.3: order lines within round(cap × amount), rounded with the policy mode.
-    if let Some(cap) = w.policy().get("order_cap") {
-        let cap = dec(cap)?;
-        let strategy = match w.policy()["rounding"]["mode"].as_str() {
-            Some("half_up") => RoundingStrategy::MidpointAwayFromZero,
-            Some("half_even") => RoundingStrategy::MidpointNearestEven,
-            _ => RoundingStrategy::ToZero,
-        };
-        for (order, paid) in &original {
+    // §10.3: order lines within round(cap × amount), rounded with the policy
+    // mode; the cap of an order's category (§12.1) in place of the policy's.
+    let strategy = match policy["rounding"]["mode"].as_str() {
+        Some("half_up") => RoundingStrategy::MidpointAwayFromZero,
+        Some("half_even") => RoundingStrategy::MidpointNearestEven,
+        _ => RoundingStrategy::ToZero,
+    };
+    for (order, paid) in &original {
+        let of_category = category
+            .get(order)
+            .and_then(|c| policy.get("order_cap_by_category")?.get(c));
+        if let Some(cap) = of_category.or_else(|| policy.get("order_cap")) {
+            let cap = dec(cap)?;
             let amount = amounts.get(order).copied().unwrap_or_default();
             let limit = cap
                 .checked_mul(amount)
