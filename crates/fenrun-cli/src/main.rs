@@ -406,6 +406,9 @@ fn print_summary(s: &Settlement, currency: Option<&str>, out: &Path) {
         .unwrap_or_else(|| "n/a".into());
     println!("{:<16} {:>18}", "payout ratio", ratio);
     println!("{:<16} {:>18}", "cap cut", money(s.cap_cut()));
+    if let Some(cut) = s.member_cap_cut() {
+        println!("{:<16} {:>18}", "member cap cut", money(cut));
+    }
     for (rule, b) in s.breakage() {
         if !b.is_zero() {
             println!("{:<16} {:>18}", format!("breakage {rule}"), money(b));
