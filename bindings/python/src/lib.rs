@@ -338,7 +338,7 @@ impl Settlement {
 #[pymethods]
 impl Settlement {
     /// Every payout line (order, refund, rule, kind, beneficiary, level, base,
-    /// rate, weight, amount), in §9 order. Raises ``ValueError`` if the
+    /// rate, [fixed,] weight, amount), in §9 order. Raises ``ValueError`` if the
     /// settlement was made with ``lines=False``.
     #[getter]
     fn lines(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {

@@ -115,11 +115,13 @@ def to_tables(batch):
             row[f"attrs.{a}"] = as_text(m.get("attrs", {}).get(a))
         rows.append(row)
     events = [{**e, "amount": as_text(e.get("amount"))} for e in batch.get("events", [])]
+    # Version 2: a nullable category column, only when some order has one.
+    event_fields = EVENT_FIELDS + ([("category", TEXT)] if any("category" in e for e in events) else [])
     table = lambda rows, fields: pa.Table.from_pylist(rows, schema=pa.schema(fields))
     return {
         "members": table(rows, fields),
         "groups": table(batch.get("groups", []), GROUP_FIELDS),
-        "orders": table(events, EVENT_FIELDS),
+        "orders": table(events, event_fields),
     }
 
 

@@ -120,6 +120,7 @@ pub fn write(g: &Generated, dir: &Path, format: TableFormat) -> Result<Vec<Strin
         let mut amount =
             Decimal128Builder::new().with_data_type(arrow_schema::DataType::Decimal128(18, 2));
         let mut refund_of = StringBuilder::new();
+        let mut category = StringBuilder::new();
         for e in es {
             match e {
                 GenEvent::Order {
@@ -136,6 +137,7 @@ pub fn write(g: &Generated, dir: &Path, format: TableFormat) -> Result<Vec<Strin
                     }
                     amount.append_value(i128::from(*cents));
                     refund_of.append_null();
+                    category.append_option(g.category(order_no));
                     order_no += 1;
                 }
                 GenEvent::Refund { order, cents } => {
@@ -144,17 +146,22 @@ pub fn write(g: &Generated, dir: &Path, format: TableFormat) -> Result<Vec<Strin
                     buyer.append_null();
                     amount.append_value(i128::from(*cents));
                     refund_of.append_value(format!("o{order}"));
+                    category.append_null();
                     refund_no += 1;
                 }
             }
         }
-        t.write(vec![
+        let mut columns: Vec<(&str, ArrayRef)> = vec![
             ("id", Arc::new(id.finish()) as ArrayRef),
             ("seller", Arc::new(seller.finish())),
             ("buyer", Arc::new(buyer.finish())),
             ("amount", Arc::new(amount.finish())),
             ("refund_of", Arc::new(refund_of.finish())),
-        ])?;
+        ];
+        if g.categories > 0 {
+            columns.push(("category", Arc::new(category.finish())));
+        }
+        t.write(columns)?;
     }
     t.close()?;
     Ok(names)

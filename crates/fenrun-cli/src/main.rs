@@ -135,6 +135,11 @@ enum Command {
         /// and orders tables; refunds are rows of orders with refund_of).
         #[arg(long, value_enum, value_delimiter = ',', default_values_t = [GenFormat::Json, GenFormat::Parquet, GenFormat::Csv])]
         format: Vec<GenFormat>,
+        /// Give every order one of this many product categories (fresh,
+        /// beauty, household, snacks, gift, then cat-5, …), for version-2
+        /// policies; 0 (the default) writes none.
+        #[arg(long, default_value_t = 0)]
+        categories: usize,
     },
     /// Explain in words what one order (and its refunds) paid, line by line.
     Explain {
@@ -339,11 +344,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             seed,
             out,
             format,
+            categories,
         } => {
             let io =
                 |e: std::io::Error| Failure::Io(format!("cannot write {}: {e}", out.display()));
             fs::create_dir_all(&out).map_err(io)?;
-            let generated = fenrun_gen::generate(members, orders, seed);
+            let generated = fenrun_gen::generate(members, orders, seed).with_categories(categories);
             let mut written = Vec::new();
             if format.contains(&GenFormat::Json) {
                 let file = fs::File::create(out.join("batch.json")).map_err(io)?;

@@ -58,6 +58,46 @@ pub struct Generated {
     pub groups: Vec<(u32, u32)>,
     /// Events in input order.
     pub events: Vec<GenEvent>,
+    /// How many product categories orders carry (0: none, a version-1 batch).
+    pub categories: usize,
+    /// The seed the batch was made from (categories are drawn from it).
+    pub seed: u64,
+}
+
+/// The product categories generated orders carry, the first
+/// [`Generated::categories`] of them (more are named `cat-<k>`).
+pub const CATEGORIES: [&str; 5] = ["fresh", "beauty", "household", "snacks", "gift"];
+
+/// SplitMix64: a category per order from the seed and the order's number,
+/// apart from the batch's random stream, so that adding categories changes
+/// nothing else of the batch.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+impl Generated {
+    /// Give orders one of `k` product categories each (SPEC §12.1; for a
+    /// version-2 policy), drawn uniformly; 0 takes them away.
+    #[must_use]
+    pub fn with_categories(mut self, k: usize) -> Generated {
+        self.categories = k;
+        self
+    }
+
+    /// The category of order number `order`, if orders carry categories.
+    pub fn category(&self, order: u64) -> Option<std::borrow::Cow<'static, str>> {
+        if self.categories == 0 {
+            return None;
+        }
+        let k = usize::try_from(mix(self.seed ^ mix(order)) % self.categories as u64).ok()?;
+        Some(match CATEGORIES.get(k) {
+            Some(name) => std::borrow::Cow::Borrowed(*name),
+            None => std::borrow::Cow::Owned(format!("cat-{k}")),
+        })
+    }
 }
 
 /// The rank ids of the reference ladder, lowest first.
@@ -70,6 +110,7 @@ pub fn generate(members: usize, orders: usize, seed: u64) -> Generated {
     let roots = 3 + n / 250_000;
     let mut out = Generated {
         members: Vec::with_capacity(n),
+        seed,
         ..Generated::default()
     };
     // Preferential attachment: every member appears once, plus once per referral.
@@ -223,7 +264,11 @@ impl Generated {
                     if let Some(b) = buyer {
                         write!(w, ",\"buyer\":\"m{b}\"")?;
                     }
-                    write!(w, ",\"amount\":\"{}\"}}", cents(*c))?;
+                    write!(w, ",\"amount\":\"{}\"", cents(*c))?;
+                    if let Some(category) = self.category(u64::from(order_no)) {
+                        write!(w, ",\"category\":\"{category}\"")?;
+                    }
+                    w.write_all(b"}")?;
                     order_no += 1;
                 }
                 GenEvent::Refund { order, cents: c } => {
@@ -266,5 +311,28 @@ mod tests {
             .count();
         assert_eq!(orders, 10_000);
         assert!(a.events.len() > orders, "some refunds");
+    }
+
+    #[test]
+    fn categories_change_nothing_else() {
+        let plain = generate(500, 2_000, 7);
+        let with = plain.clone().with_categories(5);
+        let strip = |s: String| {
+            let mut out = String::new();
+            for (i, part) in s.split(",\"category\":\"").enumerate() {
+                out.push_str(if i == 0 {
+                    part
+                } else {
+                    part.split_once('"').map_or("", |x| x.1)
+                });
+            }
+            out
+        };
+        let json = with.to_json();
+        assert_eq!(json.matches("\"category\"").count(), 2_000);
+        for name in CATEGORIES {
+            assert!(json.contains(&format!("\"category\":\"{name}\"")), "{name}");
+        }
+        assert_eq!(strip(json), plain.to_json());
     }
 }

@@ -625,7 +625,7 @@ impl State {
             &self.batch,
             self.policy.rounding().scale,
             self.keys(),
-            |i, seller| self.key(seller, self.category_of(i)),
+            |i, seller| self.key_of(i, seller),
         )?;
         let ranges = grouped.split(threads.max(1));
         if ranges.len() <= 1 {

@@ -98,6 +98,17 @@ impl State {
         seller * self.classes + u32::from(c) % self.classes
     }
 
+    /// The schedule key of event `i`, an order sold by `seller`: its
+    /// category is read only when the seller has more than one schedule.
+    #[inline]
+    pub fn key_of(&self, i: usize, seller: u32) -> u32 {
+        if self.classes == 1 {
+            seller
+        } else {
+            self.key(seller, self.category_of(i))
+        }
+    }
+
     /// The seller and category of schedule key `key`.
     #[inline]
     pub fn unkey(&self, key: u32) -> (u32, u16) {
