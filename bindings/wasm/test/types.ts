@@ -40,6 +40,30 @@ const badMatch: Rule = { id: "q", type: "peer", rate: "0.01", match: "higher" };
 const internal: ErrorFamily = "internal";
 console.log(noMinRank, stray, legsWeight, badMatch, internal);
 
+// Version 2: categories, fixed amounts, step tables, member cap, retention.
+const v2: Policy = {
+  version: 2,
+  ranks: [
+    { id: "member" },
+    { id: "group_owner", rate: "0.10", upgrade: { metric: "largest_group", gte: 100 }, retain: { metric: "largest_group", gte: 50 } },
+  ],
+  rules: [
+    { id: "dist", type: "levels", rates: [{ fixed: "5.00" }, { metric: "direct_referrals", min_rank: "group_owner", steps: [["0", "0.08"], [100, { fixed: "1.00" }]] }],
+      by_category: { fresh: { rates: ["0.03"] } } },
+    { id: "spread", type: "differential", by_category: { beauty: { rank_rates: { member: "0", group_owner: "0.2" } } } },
+    { id: "peer", type: "peer", rate: "0.01", by_category: { gift: { rate: { fixed: "0.50" } } } },
+  ],
+  order_cap_by_category: { fresh: "0.05" },
+  member_cap: { amount: "5000.00" },
+};
+const v2batch: Batch = { members: [{ id: "m1" }], events: [{ id: "o1", seller: "m1", amount: "9.90", category: "fresh" }] };
+// @ts-expect-error a pool's rate is a plain rate, never a fixed amount
+const fixedPool: Rule = { id: "p", type: "pool", rate: { fixed: "1.00" } };
+// @ts-expect-error a levels category override takes `rates`, not `rate`
+const wrongOverride: Rule = { id: "l", type: "levels", rates: ["0.1"], by_category: { fresh: { rate: "0.1" } } };
+const capped: string | undefined = settle(v2, v2batch).summary.member_cap_cut;
+console.log(fixedPool, wrongOverride, capped);
+
 async function main(): Promise<void> {
   await init();
   validatePolicy(policy);
