@@ -181,23 +181,29 @@ struct Slow {
     /// The amount in units of the policy's scale, or 0 when it does not fit
     /// an `i64` (then it is read from the event).
     units: i64,
+    /// Its schedule class (the policy's index of its category, §12.1).
+    class: u16,
     event: u32,
     /// Where the order's refunds start in [`BySeller::refunds`], or [`NONE`]
     /// when it has none.
     first_refund: u32,
 }
 
-/// A batch's orders grouped by seller (input order within a seller) and its
-/// refunds grouped by order (input order within an order): orders counted per
-/// seller, then placed by a two-pass radix partition; refunds sorted by order,
-/// then laid out in the order the loop meets their orders.
+/// A batch's orders grouped by seller, and within a seller by schedule class
+/// (input order within a class), and its refunds grouped by order (input
+/// order within an order): orders counted per seller, then placed by a
+/// two-pass radix partition; refunds sorted by order, then laid out in the
+/// order the loop meets their orders.
 struct BySeller {
     /// `start[s]..start[s + 1]`: the positions of seller `s`'s orders in `orders`.
     start: Vec<u32>,
     /// The orders, seller by seller, eight bytes each (the loop reads them in
-    /// sequence): an order without refunds whose amount fits `i64` units is
-    /// those units (> 0); any other is `-k` for its entry `k` in `slow`.
+    /// sequence): an order without refunds whose amount fits the entry is
+    /// `units << class_bits | class` (> 0); any other is `-k` for its entry
+    /// `k` in `slow`.
     orders: Vec<i64>,
+    /// Bits of a fast entry that hold its class (0 when every order has class 0).
+    class_bits: u32,
     slow: Vec<Slow>,
     /// The refunds of each refunded order together, the orders in the order
     /// the loop meets them (seller order), one order's refunds in input order.
@@ -245,25 +251,27 @@ struct RefundEntry {
 }
 
 impl BySeller {
-    /// Every order of `batch` in the order of its schedule key (`key(event,
-    /// seller)`, below `keys`: the seller, and its category when the policy
-    /// names any), or `internal` if one found no place (the tables' own
+    /// Every order of `batch` by seller, a seller's orders by class
+    /// (`class(event)`, below `classes`: the policy's index of the order's
+    /// category), or `internal` if one found no place (the tables' own
     /// invariants broken): never an order left out.
     fn new(
         batch: &Batch,
         scale: u32,
-        keys: usize,
-        key: impl Fn(usize, u32) -> u32,
+        classes: u16,
+        class: impl Fn(usize) -> u16,
     ) -> Result<BySeller> {
         const WHERE: &str = "events";
-        let n = keys;
+        let n = batch.ids.len();
+        // A fast entry keeps its class in its low bits, so fewer units fit.
+        let class_bits = u16::BITS - classes.saturating_sub(1).leading_zeros();
+        let fast_limit = FAST_LIMIT >> class_bits;
         let mut start = vec![0u32; n + 1];
         let mut refunds = Vec::new();
         for (i, p) in batch.events.parties().enumerate() {
             match p {
                 Party::Seller(s) => {
-                    let k = key(i, s) as usize;
-                    *start.get_mut(k + 1).must(EventAt(i), "seller")? += 1;
+                    *start.get_mut(s as usize + 1).must(EventAt(i), "seller")? += 1;
                 }
                 Party::RefundOf(order) => {
                     // The row just read: in cache.
@@ -319,12 +327,16 @@ impl BySeller {
                     _ => NONE,
                 };
                 let units = batch.events.units_at(i, scale);
+                let c = if class_bits == 0 { 0 } else { class(i) };
                 let value = match units {
-                    Some(u) if first_refund == NONE && u < FAST_LIMIT => u,
+                    Some(u) if first_refund == NONE && u < fast_limit => {
+                        u << class_bits | i64::from(c)
+                    }
                     // Numbered again below, in seller order.
                     _ => {
                         slow.push(Slow {
                             units: units.unwrap_or(0),
+                            class: c,
                             event: idx32(i),
                             first_refund,
                         });
@@ -334,7 +346,7 @@ impl BySeller {
                         -k
                     }
                 };
-                let s = key(i, seller) as usize;
+                let s = seller as usize;
                 let pos = fill.get_mut(s / BUCKET).must(EventAt(i), "seller bucket")?;
                 *orders.get_mut(*pos).must(EventAt(i), "order place")? = pack(s % BUCKET, value);
                 *pos += 1;
@@ -359,6 +371,31 @@ impl BySeller {
                 let pos = next.get_mut(k).must(WHERE, "seller in bucket")?;
                 *region.get_mut(*pos).must(WHERE, "order place")? = value;
                 *pos += 1;
+            }
+        }
+        // A seller's orders by class, input order within a class (a stable
+        // sort of a short run that is almost always sorted already), so
+        // that each of its schedules is taken up once.
+        if class_bits > 0 {
+            let class_of = |e: i64| -> u16 {
+                if e > 0 {
+                    u16::try_from(e & ((1 << class_bits) - 1)).unwrap_or(0)
+                } else {
+                    usize::try_from(e.unsigned_abs())
+                        .ok()
+                        .and_then(|k| slow.get(k))
+                        .map_or(0, |s| s.class)
+                }
+            };
+            for w in start.windows(2) {
+                let (a, b) = match w {
+                    [a, b] => (*a as usize, *b as usize),
+                    _ => continue,
+                };
+                let run = orders.get_mut(a..b).must(WHERE, "seller's orders")?;
+                if !run.is_sorted_by_key(|&e| class_of(e)) {
+                    run.sort_by_key(|&e| class_of(e));
+                }
             }
         }
         // Slow orders numbered in the order the settlement loop meets them,
@@ -391,9 +428,26 @@ impl BySeller {
         Ok(BySeller {
             start,
             orders,
+            class_bits,
             slow,
             refunds,
         })
+    }
+
+    /// The class of an entry of `orders`.
+    #[inline]
+    fn class(&self, entry: i64) -> u16 {
+        if entry > 0 {
+            u16::try_from(entry & ((1 << self.class_bits) - 1)).unwrap_or(0)
+        } else {
+            self.slow(entry).map_or(0, |s| s.class)
+        }
+    }
+
+    /// The units of a fast entry (> 0) of `orders`.
+    #[inline(always)]
+    fn units(&self, entry: i64) -> i64 {
+        entry >> self.class_bits
     }
 
     /// Number of sellers (members), every one with a possibly empty list.
@@ -624,8 +678,8 @@ impl State {
         let grouped = BySeller::new(
             &self.batch,
             self.policy.rounding().scale,
-            self.keys(),
-            |i, seller| self.key_of(i, seller),
+            self.classes(),
+            |i| self.category_of(i),
         )?;
         let ranges = grouped.split(threads.max(1));
         if ranges.len() <= 1 {
@@ -681,18 +735,21 @@ impl State {
         }
     }
 
-    /// The orders of schedule keys `keys` key by key (seller by seller,
-    /// [`State::run_by_seller`]); an error is returned as met, for the
+    /// The orders of `sellers` seller by seller, a seller's by class
+    /// ([`State::run_by_seller`]); an error is returned as met, for the
     /// caller to rerun in input order.
-    fn try_by_seller(&self, grouped: &BySeller, keys: std::ops::Range<u32>) -> Result<Part> {
+    fn try_by_seller(&self, grouped: &BySeller, sellers: std::ops::Range<u32>) -> Result<Part> {
         let rounding = self.policy.rounding();
         let mut part = Part::new(self.batch.ids.len(), self.policy.rules().len());
         let mut out = OrderOutcome::default();
+        // A seller's schedules, one per class its orders have, end to end.
         let mut slots: Vec<Slot> = Vec::new();
+        // Per class run of the seller's orders: (orders, class, its slots).
+        let mut runs: Vec<(std::ops::Range<usize>, u16, std::ops::Range<usize>)> = Vec::new();
         let mut rates = RateTable::default();
         // The prices in integers, parallel to `rates` (None: too large for i64).
         let mut int_rates: Vec<Option<IntPrice>> = Vec::new();
-        // The order cap of each category, by the policy's index.
+        // The order cap of each class (the policy's category index).
         let caps: Vec<Option<Option<IntRate>>> = (0..self.classes())
             .map(|c| self.policy.order_cap_for(c).map(IntRate::of))
             .collect();
@@ -706,18 +763,32 @@ impl State {
         // Which of the seller's accumulators each slot pays.
         let mut acc_of: Vec<usize> = Vec::new();
         let mut skip = |_: &Line| Ok(());
-        for key in keys {
-            let orders = grouped.orders_of(key)?;
+        for seller in sellers {
+            let orders = grouped.orders_of(seller)?;
             if orders.is_empty() {
                 continue;
             }
-            let (seller, category) = self.unkey(key);
             // The next sellers' first ancestors arrive while this one's orders
             // are settled (one seller in five has no orders).
             self.upline.prefetch_sponsor(seller.saturating_add(1));
             self.upline.prefetch_sponsor(seller.saturating_add(2));
+            // One schedule per class of the seller's orders (they come by class).
             slots.clear();
-            self.schedule(seller, category, &mut rates, &mut slots)?;
+            runs.clear();
+            let mut at = 0;
+            while let Some(&first) = orders.get(at) {
+                let class = grouped.class(first);
+                let rest = orders.get(at..).unwrap_or_default();
+                let end = at
+                    + rest
+                        .iter()
+                        .take_while(|&&e| grouped.class(e) == class)
+                        .count();
+                let from = slots.len();
+                self.schedule(seller, class, &mut rates, &mut slots)?;
+                runs.push((at..end, class, from..slots.len()));
+                at = end;
+            }
             int_rates.extend(
                 rates
                     .0
@@ -725,9 +796,6 @@ impl State {
                     .skip(int_rates.len())
                     .map(|&p| IntPrice::of(p, rounding.scale)),
             );
-            let cap = *caps
-                .get(usize::from(category))
-                .must(MemberAt(seller), "order cap")?;
             sums.acc.clear();
             acc_of.clear();
             for s in &slots {
@@ -751,69 +819,77 @@ impl State {
             for a in &sums.acc {
                 prefetch_index::prefetch_index(&part.totals, a.0 as usize);
             }
-            let schedule = UnitSchedule {
-                slots: &slots,
-                acc_of: &acc_of,
-                rates: &int_rates,
-                cap,
-                rounding,
-            };
-            for &entry in orders {
-                // Orders without refunds: exact integers, nothing kept.
-                let slow = if entry > 0 {
-                    if order_in_units(entry, &schedule, &mut sums, &mut scratch) {
+            for (run, class, span) in &runs {
+                let cap = *caps
+                    .get(usize::from(*class))
+                    .must(MemberAt(seller), "order cap")?;
+                let at = || MemberAt(seller);
+                let run_slots = slots.get(span.clone()).must(at(), "schedule")?;
+                let schedule = UnitSchedule {
+                    slots: run_slots,
+                    acc_of: acc_of.get(span.clone()).must(at(), "accumulators")?,
+                    rates: &int_rates,
+                    cap,
+                    rounding,
+                };
+                for &entry in orders.get(run.clone()).must(at(), "orders")? {
+                    // Orders without refunds: exact integers, nothing kept.
+                    let slow = if entry > 0 {
+                        let units = grouped.units(entry);
+                        if order_in_units(units, &schedule, &mut sums, &mut scratch) {
+                            continue;
+                        }
+                        None
+                    } else {
+                        grouped.slow(entry)
+                    };
+                    // A product that left i64 (or, never, an entry without its
+                    // order): the order's event index is not kept here, so the
+                    // caller settles the batch again in input order.
+                    let Some(order) = slow else {
+                        return Err(overflow("events", "rate × amount in units"));
+                    };
+                    if order.first_refund != NONE
+                        && refunded_in_units(
+                            order.units,
+                            grouped.refunds_of(order)?,
+                            &schedule,
+                            &mut sums,
+                            &mut scratch,
+                        )
+                    {
                         continue;
                     }
-                    None
-                } else {
-                    grouped.slow(entry)
-                };
-                // A product that left i64 (or, never, an entry without its
-                // order): the order's event index is not kept here, so the
-                // caller settles the batch again in input order.
-                let Some(order) = slow else {
-                    return Err(overflow("events", "rate × amount in units"));
-                };
-                if order.first_refund != NONE
-                    && refunded_in_units(
-                        order.units,
-                        grouped.refunds_of(order)?,
-                        &schedule,
-                        &mut sums,
-                        &mut scratch,
-                    )
-                {
-                    continue;
-                }
-                let i = order.event as usize;
-                let Some(amount) = self.kept_amount(i, order.units) else {
-                    continue;
-                };
-                self.settle_order(i, amount, category, &slots, &rates, &mut out)?;
-                part.book_unpaid(&out)?;
-                for l in &out.lines {
-                    if let Some(a) = sums.acc.iter_mut().find(|a| a.0 == l.beneficiary) {
-                        a.1 = checked_add(a.1, l.amount, "totals")?;
-                        a.3 = true;
+                    let i = order.event as usize;
+                    let Some(amount) = self.kept_amount(i, order.units) else {
+                        continue;
+                    };
+                    self.settle_order(i, amount, *class, run_slots, &rates, &mut out)?;
+                    part.book_unpaid(&out)?;
+                    for l in &out.lines {
+                        if let Some(a) = sums.acc.iter_mut().find(|a| a.0 == l.beneficiary) {
+                            a.1 = checked_add(a.1, l.amount, "totals")?;
+                            a.3 = true;
+                        }
+                        part.paid = checked_add(part.paid, l.amount, "total paid")?;
                     }
-                    part.paid = checked_add(part.paid, l.amount, "total paid")?;
-                }
-                if order.first_refund != NONE {
-                    let mut state = Reversible::of(amount, &out);
-                    for r in grouped.refunds_of(order)? {
-                        let j = r.event as usize;
-                        let Some(amount) = self.kept_amount(j, r.units) else {
-                            continue;
-                        };
-                        reverse(
-                            &mut state,
-                            j,
-                            amount,
-                            r.completes,
-                            rounding,
-                            &mut part,
-                            &mut skip,
-                        )?;
+                    if order.first_refund != NONE {
+                        let mut state = Reversible::of(amount, &out);
+                        for r in grouped.refunds_of(order)? {
+                            let j = r.event as usize;
+                            let Some(amount) = self.kept_amount(j, r.units) else {
+                                continue;
+                            };
+                            reverse(
+                                &mut state,
+                                j,
+                                amount,
+                                r.completes,
+                                rounding,
+                                &mut part,
+                                &mut skip,
+                            )?;
+                        }
                     }
                 }
             }
@@ -1704,7 +1780,7 @@ mod tests {
         )
         .unwrap();
         let batch = Batch::from_json(&json, &policy).unwrap();
-        let grouped = BySeller::new(&batch, 2, n, |_, seller| seller).unwrap();
+        let grouped = BySeller::new(&batch, 2, 1, |_| 0).unwrap();
         assert_eq!(grouped.sellers() as usize, n);
         // Order number of each event (refunds come after their order).
         let mut order_no = Vec::new();

@@ -97,22 +97,4 @@ impl State {
     pub fn key(&self, seller: u32, c: u16) -> u32 {
         seller * self.classes + u32::from(c) % self.classes
     }
-
-    /// The schedule key of event `i`, an order sold by `seller`: its
-    /// category is read only when the seller has more than one schedule.
-    #[inline]
-    pub fn key_of(&self, i: usize, seller: u32) -> u32 {
-        if self.classes == 1 {
-            seller
-        } else {
-            self.key(seller, self.category_of(i))
-        }
-    }
-
-    /// The seller and category of schedule key `key`.
-    #[inline]
-    pub fn unkey(&self, key: u32) -> (u32, u16) {
-        let c = u16::try_from(key % self.classes).unwrap_or(0);
-        (key / self.classes, c)
-    }
 }
