@@ -85,26 +85,30 @@ impl SlotOf for Slot {
 
 /// The distinct prices schedules use (a policy has few), so a slot stays small.
 #[derive(Debug, Default)]
-struct RateTable(Vec<Price>);
+struct RateTable(
+    Vec<Price>,
+    HashMap<(bool, [u8; 16]), u32, foldhash::fast::RandomState>,
+);
 
 impl RateTable {
     fn index(&mut self, price: Price) -> u32 {
-        // The table holds no two equal prices, so an entry with the same
-        // bytes is the one equal to `price`; comparing bytes is much cheaper
-        // than comparing values (which aligns scales), and almost every
-        // lookup meets a price made the same way before.
+        // A price made the same way before has the same bytes: found by them
+        // (much cheaper than comparing values, which aligns scales). A price
+        // of equal value written otherwise ("0.1", "0.10") is found by value
+        // and then known by its bytes too; the table holds no two equal prices.
         let bytes = (price.is_fixed(), price.value().serialize());
-        let same = |p: &Price| (p.is_fixed(), p.value().serialize()) == bytes;
-        if let Some(i) = self.0.iter().position(same) {
-            return idx32(i);
+        if let Some(&i) = self.1.get(&bytes) {
+            return i;
         }
-        match self.0.iter().position(|p| *p == price) {
+        let i = match self.0.iter().position(|p| *p == price) {
             Some(i) => idx32(i),
             None => {
                 self.0.push(price);
                 idx32(self.0.len() - 1)
             }
-        }
+        };
+        self.1.insert(bytes, i);
+        i
     }
 
     /// Price `i`, as [`RateTable::index`] gave it out.
@@ -189,11 +193,11 @@ struct Slow {
     first_refund: u32,
 }
 
-/// A batch's orders grouped by seller, and within a seller by schedule class
-/// (input order within a class), and its refunds grouped by order (input
-/// order within an order): orders counted per seller, then placed by a
-/// two-pass radix partition; refunds sorted by order, then laid out in the
-/// order the loop meets their orders.
+/// A batch's orders grouped by seller (input order within a seller), each
+/// with its schedule class, and its refunds grouped by order (input order
+/// within an order): orders counted per seller, then placed by a two-pass
+/// radix partition; refunds sorted by order, then laid out in the order the
+/// loop meets their orders.
 struct BySeller {
     /// `start[s]..start[s + 1]`: the positions of seller `s`'s orders in `orders`.
     start: Vec<u32>,
@@ -251,10 +255,10 @@ struct RefundEntry {
 }
 
 impl BySeller {
-    /// Every order of `batch` by seller, a seller's orders by class
-    /// (`class(event)`, below `classes`: the policy's index of the order's
-    /// category), or `internal` if one found no place (the tables' own
-    /// invariants broken): never an order left out.
+    /// Every order of `batch` by seller, each with its class (`class(event)`,
+    /// below `classes`: the policy's index of the order's category), or
+    /// `internal` if one found no place (the tables' own invariants broken):
+    /// never an order left out.
     fn new(
         batch: &Batch,
         scale: u32,
@@ -373,31 +377,6 @@ impl BySeller {
                 *pos += 1;
             }
         }
-        // A seller's orders by class, input order within a class (a stable
-        // sort of a short run that is almost always sorted already), so
-        // that each of its schedules is taken up once.
-        if class_bits > 0 {
-            let class_of = |e: i64| -> u16 {
-                if e > 0 {
-                    u16::try_from(e & ((1 << class_bits) - 1)).unwrap_or(0)
-                } else {
-                    usize::try_from(e.unsigned_abs())
-                        .ok()
-                        .and_then(|k| slow.get(k))
-                        .map_or(0, |s| s.class)
-                }
-            };
-            for w in start.windows(2) {
-                let (a, b) = match w {
-                    [a, b] => (*a as usize, *b as usize),
-                    _ => continue,
-                };
-                let run = orders.get_mut(a..b).must(WHERE, "seller's orders")?;
-                if !run.is_sorted_by_key(|&e| class_of(e)) {
-                    run.sort_by_key(|&e| class_of(e));
-                }
-            }
-        }
         // Slow orders numbered in the order the settlement loop meets them,
         // so that it reads them in sequence too.
         let mut in_seller_order = Vec::with_capacity(slow.len());
@@ -435,9 +414,11 @@ impl BySeller {
     }
 
     /// The class of an entry of `orders`.
-    #[inline]
+    #[inline(always)]
     fn class(&self, entry: i64) -> u16 {
-        if entry > 0 {
+        if self.class_bits == 0 {
+            0
+        } else if entry > 0 {
             u16::try_from(entry & ((1 << self.class_bits) - 1)).unwrap_or(0)
         } else {
             self.slow(entry).map_or(0, |s| s.class)
@@ -735,17 +716,17 @@ impl State {
         }
     }
 
-    /// The orders of `sellers` seller by seller, a seller's by class
-    /// ([`State::run_by_seller`]); an error is returned as met, for the
-    /// caller to rerun in input order.
+    /// The orders of `sellers` seller by seller, each through its seller's
+    /// schedule for its class ([`State::run_by_seller`]); an error is
+    /// returned as met, for the caller to rerun in input order.
     fn try_by_seller(&self, grouped: &BySeller, sellers: std::ops::Range<u32>) -> Result<Part> {
         let rounding = self.policy.rounding();
         let mut part = Part::new(self.batch.ids.len(), self.policy.rules().len());
         let mut out = OrderOutcome::default();
-        // A seller's schedules, one per class its orders have, end to end.
+        // A seller's schedules, one per class its orders have, end to end,
+        // and which slots each class's is.
         let mut slots: Vec<Slot> = Vec::new();
-        // Per class run of the seller's orders: (orders, class, its slots).
-        let mut runs: Vec<(std::ops::Range<usize>, u16, std::ops::Range<usize>)> = Vec::new();
+        let mut built: Vec<(u16, std::ops::Range<usize>)> = Vec::new();
         let mut rates = RateTable::default();
         // The prices in integers, parallel to `rates` (None: too large for i64).
         let mut int_rates: Vec<Option<IntPrice>> = Vec::new();
@@ -772,124 +753,115 @@ impl State {
             // are settled (one seller in five has no orders).
             self.upline.prefetch_sponsor(seller.saturating_add(1));
             self.upline.prefetch_sponsor(seller.saturating_add(2));
-            // One schedule per class of the seller's orders (they come by class).
             slots.clear();
-            runs.clear();
-            let mut at = 0;
-            while let Some(&first) = orders.get(at) {
-                let class = grouped.class(first);
-                let rest = orders.get(at..).unwrap_or_default();
-                let end = at
-                    + rest
-                        .iter()
-                        .take_while(|&&e| grouped.class(e) == class)
-                        .count();
-                let from = slots.len();
-                self.schedule(seller, class, &mut rates, &mut slots)?;
-                runs.push((at..end, class, from..slots.len()));
-                at = end;
-            }
-            int_rates.extend(
-                rates
-                    .0
-                    .iter()
-                    .skip(int_rates.len())
-                    .map(|&p| IntPrice::of(p, rounding.scale)),
-            );
+            built.clear();
             sums.acc.clear();
             acc_of.clear();
-            for s in &slots {
-                let k = match sums.acc.iter().position(|a| a.0 == s.who) {
-                    Some(k) => k,
+            let at = || MemberAt(seller);
+            for &entry in orders {
+                // The seller's schedule for the order's class, built on the
+                // class's first order (most sellers' orders have one class).
+                let class = grouped.class(entry);
+                let span = match built.iter().find(|(c, _)| *c == class) {
+                    Some((_, span)) => span.clone(),
                     None => {
-                        sums.acc.push((s.who, Decimal::ZERO, 0, false));
-                        sums.acc.len() - 1
+                        let from = slots.len();
+                        self.schedule(seller, class, &mut rates, &mut slots)?;
+                        int_rates.extend(
+                            rates
+                                .0
+                                .iter()
+                                .skip(int_rates.len())
+                                .map(|&p| IntPrice::of(p, rounding.scale)),
+                        );
+                        for s in slots.get(from..).unwrap_or_default() {
+                            let k = match sums.acc.iter().position(|a| a.0 == s.who) {
+                                Some(k) => k,
+                                None => {
+                                    sums.acc.push((s.who, Decimal::ZERO, 0, false));
+                                    prefetch_index::prefetch_index(&part.totals, s.who as usize);
+                                    sums.acc.len() - 1
+                                }
+                            };
+                            acc_of.push(k);
+                        }
+                        // The books below rely on these: each slot has its
+                        // accumulator and its rule's breakage sum.
+                        let books = acc_of.len() == slots.len()
+                            && acc_of.iter().all(|&k| k < sums.acc.len())
+                            && slots
+                                .iter()
+                                .all(|s| usize::from(s.rule) < sums.breakage.len());
+                        books.then_some(()).must(at(), "accumulators")?;
+                        built.push((class, from..slots.len()));
+                        from..slots.len()
                     }
                 };
-                acc_of.push(k);
-            }
-            // The books below rely on these: each slot has its accumulator and
-            // its rule's breakage sum.
-            let books = acc_of.len() == slots.len()
-                && acc_of.iter().all(|&k| k < sums.acc.len())
-                && slots
-                    .iter()
-                    .all(|s| usize::from(s.rule) < sums.breakage.len());
-            books.then_some(()).must(MemberAt(seller), "accumulators")?;
-            for a in &sums.acc {
-                prefetch_index::prefetch_index(&part.totals, a.0 as usize);
-            }
-            for (run, class, span) in &runs {
-                let cap = *caps
-                    .get(usize::from(*class))
-                    .must(MemberAt(seller), "order cap")?;
-                let at = || MemberAt(seller);
-                let run_slots = slots.get(span.clone()).must(at(), "schedule")?;
+                let cap = *caps.get(usize::from(class)).must(at(), "order cap")?;
+                let class_slots = slots.get(span.clone()).must(at(), "schedule")?;
                 let schedule = UnitSchedule {
-                    slots: run_slots,
-                    acc_of: acc_of.get(span.clone()).must(at(), "accumulators")?,
+                    slots: class_slots,
+                    acc_of: acc_of.get(span).must(at(), "accumulators")?,
                     rates: &int_rates,
                     cap,
                     rounding,
                 };
-                for &entry in orders.get(run.clone()).must(at(), "orders")? {
-                    // Orders without refunds: exact integers, nothing kept.
-                    let slow = if entry > 0 {
-                        let units = grouped.units(entry);
-                        if order_in_units(units, &schedule, &mut sums, &mut scratch) {
+                // Orders without refunds: exact integers, nothing kept.
+                let slow = if entry > 0 {
+                    let units = grouped.units(entry);
+                    if order_in_units(units, &schedule, &mut sums, &mut scratch) {
+                        continue;
+                    }
+                    None
+                } else {
+                    grouped.slow(entry)
+                };
+                // A product that left i64 (or, never, an entry without its
+                // order): the order's event index is not kept here, so the
+                // caller settles the batch again in input order.
+                let Some(order) = slow else {
+                    return Err(overflow("events", "rate × amount in units"));
+                };
+                if order.first_refund != NONE
+                    && refunded_in_units(
+                        order.units,
+                        grouped.refunds_of(order)?,
+                        &schedule,
+                        &mut sums,
+                        &mut scratch,
+                    )
+                {
+                    continue;
+                }
+                let i = order.event as usize;
+                let Some(amount) = self.kept_amount(i, order.units) else {
+                    continue;
+                };
+                self.settle_order(i, amount, class, class_slots, &rates, &mut out)?;
+                part.book_unpaid(&out)?;
+                for l in &out.lines {
+                    if let Some(a) = sums.acc.iter_mut().find(|a| a.0 == l.beneficiary) {
+                        a.1 = checked_add(a.1, l.amount, "totals")?;
+                        a.3 = true;
+                    }
+                    part.paid = checked_add(part.paid, l.amount, "total paid")?;
+                }
+                if order.first_refund != NONE {
+                    let mut state = Reversible::of(amount, &out);
+                    for r in grouped.refunds_of(order)? {
+                        let j = r.event as usize;
+                        let Some(amount) = self.kept_amount(j, r.units) else {
                             continue;
-                        }
-                        None
-                    } else {
-                        grouped.slow(entry)
-                    };
-                    // A product that left i64 (or, never, an entry without its
-                    // order): the order's event index is not kept here, so the
-                    // caller settles the batch again in input order.
-                    let Some(order) = slow else {
-                        return Err(overflow("events", "rate × amount in units"));
-                    };
-                    if order.first_refund != NONE
-                        && refunded_in_units(
-                            order.units,
-                            grouped.refunds_of(order)?,
-                            &schedule,
-                            &mut sums,
-                            &mut scratch,
-                        )
-                    {
-                        continue;
-                    }
-                    let i = order.event as usize;
-                    let Some(amount) = self.kept_amount(i, order.units) else {
-                        continue;
-                    };
-                    self.settle_order(i, amount, *class, run_slots, &rates, &mut out)?;
-                    part.book_unpaid(&out)?;
-                    for l in &out.lines {
-                        if let Some(a) = sums.acc.iter_mut().find(|a| a.0 == l.beneficiary) {
-                            a.1 = checked_add(a.1, l.amount, "totals")?;
-                            a.3 = true;
-                        }
-                        part.paid = checked_add(part.paid, l.amount, "total paid")?;
-                    }
-                    if order.first_refund != NONE {
-                        let mut state = Reversible::of(amount, &out);
-                        for r in grouped.refunds_of(order)? {
-                            let j = r.event as usize;
-                            let Some(amount) = self.kept_amount(j, r.units) else {
-                                continue;
-                            };
-                            reverse(
-                                &mut state,
-                                j,
-                                amount,
-                                r.completes,
-                                rounding,
-                                &mut part,
-                                &mut skip,
-                            )?;
-                        }
+                        };
+                        reverse(
+                            &mut state,
+                            j,
+                            amount,
+                            r.completes,
+                            rounding,
+                            &mut part,
+                            &mut skip,
+                        )?;
                     }
                 }
             }
