@@ -28,7 +28,7 @@ pub struct World {
     pub shuffle: u64,
     /// Policy knobs: (levels shape, compress, min_rank, generations, same_or_higher, cap).
     pub knobs: (u8, bool, u8, u8, bool, u8),
-    /// Version-2 features, one bit each ([`V2`]); 0 is a version-1 world.
+    /// Version-2 features, one bit each ([`v2`]); 0 is a version-1 world.
     pub v2: u8,
 }
 
