@@ -24,8 +24,8 @@ export type RuleType = "levels" | "differential" | "peer" | "pool";
 /** A leaf's operator with its threshold (a decimal string, or an integer). */
 export type Comparison = { [O in Op]?: DecimalString | number };
 
-/** A comparison leaf: one metric with its parameters, one operator with its threshold. */
-export type Leaf = Comparison & (
+/** One metric with its parameters (a condition leaf's, a step table's). */
+export type MetricWithParams =
   | { metric: "sales" }
   | { metric: "purchases" }
   | { metric: "team_sales" }
@@ -35,8 +35,10 @@ export type Leaf = Comparison & (
   | { metric: "groups"; min_size?: number }
   | { metric: "group_members" }
   | { metric: "largest_group" }
-  | { metric: "attr"; name: string }
-);
+  | { metric: "attr"; name: string };
+
+/** A comparison leaf: one metric with its parameters, one operator with its threshold. */
+export type Leaf = Comparison & MetricWithParams;
 
 export type Condition = Leaf | { all: Condition[] } | { any: Condition[] } | { not: Condition };
 
@@ -44,18 +46,7 @@ export type Condition = Leaf | { all: Condition[] } | { any: Condition[] } | { n
 export type Fixed = { fixed: DecimalString };
 
 /** A step table (version 2): the rate of the last step whose `from` is at most the member's metric. */
-export type StepTable = (
-  | { metric: "sales" }
-  | { metric: "purchases" }
-  | { metric: "team_sales" }
-  | { metric: "direct_referrals"; min_rank?: string }
-  | { metric: "team_size"; min_rank?: string }
-  | { metric: "legs"; min_rank: string }
-  | { metric: "groups"; min_size?: number }
-  | { metric: "group_members" }
-  | { metric: "largest_group" }
-  | { metric: "attr"; name: string }
-) & { steps: [DecimalString | number, DecimalString | Fixed][] };
+export type StepTable = MetricWithParams & { steps: [DecimalString | number, DecimalString | Fixed][] };
 
 /** What an order rule pays a beneficiary: a rate, a fixed amount or a step table. */
 export type OrderRate = DecimalString | Fixed | StepTable;

@@ -35,6 +35,12 @@ fn ts_type(value: &Value) -> String {
     }
 }
 
+/// End the union just written: its last line's newline becomes `;`.
+fn out_end(w: &mut String) {
+    w.pop();
+    w.push_str(";\n");
+}
+
 /// `name: T` or `name?: T`.
 fn member(f: &Field) -> String {
     let optional = if f.required { "" } else { "?" };
@@ -113,8 +119,12 @@ fn generate() -> String {
     )
     .unwrap();
     writeln!(w).unwrap();
-    writeln!(w, "/** A comparison leaf: one metric with its parameters, one operator with its threshold. */").unwrap();
-    writeln!(w, "export type Leaf = Comparison & (").unwrap();
+    writeln!(
+        w,
+        "/** One metric with its parameters (a condition leaf's, a step table's). */"
+    )
+    .unwrap();
+    writeln!(w, "export type MetricWithParams =").unwrap();
     for m in &s.metrics {
         let params: String = m
             .params
@@ -123,7 +133,10 @@ fn generate() -> String {
             .collect();
         writeln!(w, "  | {{ metric: \"{}\"{params} }}", m.name).unwrap();
     }
-    writeln!(w, ");").unwrap();
+    out_end(w);
+    writeln!(w).unwrap();
+    writeln!(w, "/** A comparison leaf: one metric with its parameters, one operator with its threshold. */").unwrap();
+    writeln!(w, "export type Leaf = Comparison & MetricWithParams;").unwrap();
     writeln!(w).unwrap();
     writeln!(w, "export type Condition = Leaf | {{ all: Condition[] }} | {{ any: Condition[] }} | {{ not: Condition }};").unwrap();
     writeln!(w).unwrap();
@@ -135,18 +148,9 @@ fn generate() -> String {
     writeln!(w, "export type Fixed = {{ fixed: DecimalString }};").unwrap();
     writeln!(w).unwrap();
     writeln!(w, "/** A step table (version 2): the rate of the last step whose `from` is at most the member's metric. */").unwrap();
-    writeln!(w, "export type StepTable = (").unwrap();
-    for m in &s.metrics {
-        let params: String = m
-            .params
-            .iter()
-            .map(|p| format!("; {}", member(p)))
-            .collect();
-        writeln!(w, "  | {{ metric: \"{}\"{params} }}", m.name).unwrap();
-    }
     writeln!(
         w,
-        ") & {{ steps: [DecimalString | number, DecimalString | Fixed][] }};"
+        "export type StepTable = MetricWithParams & {{ steps: [DecimalString | number, DecimalString | Fixed][] }};"
     )
     .unwrap();
     writeln!(w).unwrap();
@@ -170,8 +174,7 @@ fn generate() -> String {
             .collect();
         writeln!(w, "  | {{ id: string; type: \"{}\"{fields} }}", k.kind).unwrap();
     }
-    out.pop();
-    out.push_str(";\n");
+    out_end(&mut out);
     out
 }
 
