@@ -35,7 +35,7 @@ pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
         code => {
             let name = batch.categories.get(usize::from(code) - 1);
             let name = name.must("order", "category")?;
-            let own = if engine.category_of(event) == 0 {
+            let own = if engine.category_of(event)? == 0 {
                 " (no rates of its own)"
             } else {
                 ""
@@ -98,7 +98,7 @@ pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
             level: l.level,
             seller: order.seller,
             previous: previous.get(usize::from(l.rule)).copied().flatten(),
-            category: engine.category_of(event),
+            category: engine.category_of(event)?,
         };
         let Some(words) = rule.kind.describe(&said, &names)? else {
             continue;

@@ -122,12 +122,16 @@ impl RateTable {
     }
 }
 
-/// Schedules of the sellers met so far, built on a seller's first order (of
-/// a category).
+/// Schedules of the sellers met so far, built on a seller's first order of
+/// a category.
 struct Schedules {
-    /// Per schedule key ([`State::key`]): `(start, end)` in `slots`, or
-    /// `(NONE, NONE)` when not built yet.
+    /// Per seller: `(start, end)` in `slots` of its schedule for orders of
+    /// no category the policy names, or `(NONE, NONE)` when not built yet.
     span: Vec<(u32, u32)>,
+    /// Per seller and category the policy names, once built: a map rather
+    /// than a table of members × categories, which many categories would
+    /// make large and sparse.
+    by_category: HashMap<(u32, u16), (u32, u32), foldhash::fast::RandomState>,
     slots: Vec<Slot>,
     rates: RateTable,
     /// Scratch for a schedule that does not fit the u32 spans (never in practice).
@@ -135,9 +139,10 @@ struct Schedules {
 }
 
 impl Schedules {
-    fn new(keys: usize) -> Schedules {
+    fn new(members: usize) -> Schedules {
         Schedules {
-            span: vec![(NONE, NONE); keys],
+            span: vec![(NONE, NONE); members],
+            by_category: HashMap::default(),
             slots: Vec::new(),
             rates: RateTable::default(),
             scratch: Vec::new(),
@@ -153,28 +158,41 @@ impl Schedules {
         engine: &State,
     ) -> Result<(&[Slot], &RateTable), Missing> {
         let path = || MemberAt(seller);
-        let key = engine.key(seller, category) as usize;
-        let (start, end) = self.span.get(key).copied().must(path(), "schedule")?;
-        if start == NONE {
-            let from = self.slots.len();
-            engine.schedule(seller, category, &mut self.rates, &mut self.slots)?;
-            match (u32::try_from(from), u32::try_from(self.slots.len())) {
-                (Ok(a), Ok(b)) if b != NONE => {
-                    if let Some(span) = self.span.get_mut(key) {
-                        *span = (a, b);
-                    }
-                }
-                _ => {
-                    self.scratch.clear();
-                    self.scratch.extend(self.slots.drain(from..));
-                    return Ok((&self.scratch, &self.rates));
+        let built = if category == 0 {
+            self.span
+                .get(seller as usize)
+                .copied()
+                .must(path(), "schedule")?
+        } else {
+            let built = self.by_category.get(&(seller, category)).copied();
+            built.unwrap_or((NONE, NONE))
+        };
+        let (start, end) = built;
+        if start != NONE {
+            let slots = self.slots.get(start as usize..end as usize);
+            return Ok((slots.must(path(), "schedule")?, &self.rates));
+        }
+        let from = self.slots.len();
+        engine.schedule(seller, category, &mut self.rates, &mut self.slots)?;
+        match (u32::try_from(from), u32::try_from(self.slots.len())) {
+            (Ok(a), Ok(b)) if b != NONE => {
+                if category == 0 {
+                    *self
+                        .span
+                        .get_mut(seller as usize)
+                        .must(path(), "schedule")? = (a, b);
+                } else {
+                    self.by_category.insert((seller, category), (a, b));
                 }
             }
-            let slots = self.slots.get(from..).must(path(), "schedule")?;
-            return Ok((slots, &self.rates));
+            _ => {
+                self.scratch.clear();
+                self.scratch.extend(self.slots.drain(from..));
+                return Ok((&self.scratch, &self.rates));
+            }
         }
-        let slots = self.slots.get(start as usize..end as usize);
-        Ok((slots.must(path(), "schedule")?, &self.rates))
+        let slots = self.slots.get(from..).must(path(), "schedule")?;
+        Ok((slots, &self.rates))
     }
 }
 
@@ -263,7 +281,7 @@ impl BySeller {
         batch: &Batch,
         scale: u32,
         classes: u16,
-        class: impl Fn(usize) -> u16,
+        class: impl Fn(usize) -> Result<u16, Missing>,
     ) -> Result<BySeller> {
         const WHERE: &str = "events";
         let n = batch.ids.len();
@@ -331,7 +349,7 @@ impl BySeller {
                     _ => NONE,
                 };
                 let units = batch.events.units_at(i, scale);
-                let c = if class_bits == 0 { 0 } else { class(i) };
+                let c = if class_bits == 0 { 0 } else { class(i)? };
                 let value = match units {
                     Some(u) if first_refund == NONE && u < fast_limit => {
                         u << class_bits | i64::from(c)
@@ -935,7 +953,7 @@ impl State {
         let mut part = Part::new(self.batch.ids.len(), self.policy.rules().len());
         // One buffer for every order's lines: no allocation per order.
         let mut out = OrderOutcome::default();
-        let mut schedules = Schedules::new(self.keys());
+        let mut schedules = Schedules::new(self.batch.ids.len());
         let mut open: HashMap<usize, Reversible, foldhash::fast::RandomState> = HashMap::default();
         // Orders (event index) that have at least one refund: their lines are
         // kept until their last refund. (The totals-only path finds them as
@@ -954,7 +972,7 @@ impl State {
                     if !take(i) {
                         continue;
                     }
-                    let category = self.category_of(i);
+                    let category = self.category_of(i)?;
                     let (slots, rates) = schedules.of(o.seller, category, self)?;
                     self.settle_order(i, o.amount, category, slots, rates, &mut out)?;
                     part.book_unpaid(&out)?;
@@ -1230,7 +1248,7 @@ impl State {
             return Err(internal());
         };
         let (mut rates, mut slots) = (RateTable::default(), Vec::new());
-        let category = self.category_of(event);
+        let category = self.category_of(event)?;
         self.schedule(order.seller, category, &mut rates, &mut slots)?;
         let mut o = OrderOutcome::default();
         self.settle_order(event, order.amount, category, &slots, &rates, &mut o)?;
@@ -1752,7 +1770,7 @@ mod tests {
         )
         .unwrap();
         let batch = Batch::from_json(&json, &policy).unwrap();
-        let grouped = BySeller::new(&batch, 2, 1, |_| 0).unwrap();
+        let grouped = BySeller::new(&batch, 2, 1, |_| Ok(0)).unwrap();
         assert_eq!(grouped.sellers() as usize, n);
         // Order number of each event (refunds come after their order).
         let mut order_no = Vec::new();

@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 
 use crate::batch::Batch;
-use crate::error::{Error, Result};
+use crate::error::{EventAt, Missing, Must, Result};
 use crate::policy::Policy;
 use crate::rank::{evaluate, Ranking};
 use crate::rule::Plan;
@@ -23,9 +23,9 @@ pub(crate) struct State {
     /// The policy's index of each of the batch's categories (by the batch's
     /// code, code 0 being none).
     category_index: Vec<u16>,
-    /// Schedules a seller can have: one per category the policy names (and
-    /// one for none) when the batch has categories, else one.
-    classes: u32,
+    /// Schedule classes: one per category the policy names and one for
+    /// none when the batch has categories, else one.
+    classes: u16,
 }
 
 impl State {
@@ -43,22 +43,12 @@ impl State {
         let category_index: Vec<u16> = std::iter::once(0)
             .chain(batch.categories.iter().map(|c| policy.category_index(c)))
             .collect();
+        // At most `limits::MAX_CATEGORIES` + 1 classes: a u16.
         let classes = if batch.categories.is_empty() {
             1
         } else {
-            u32::try_from(policy.categories().len() + 1).unwrap_or(u32::MAX)
+            u16::try_from(policy.categories().len() + 1).unwrap_or(u16::MAX)
         };
-        let keys = u64::from(classes) * batch.ids.len() as u64;
-        if keys >= u64::from(crate::graph::NONE) {
-            return Err(Error::LimitExceeded {
-                path: "categories".into(),
-                detail: format!(
-                    "{} members × {classes} category schedules is above the limit of {}",
-                    batch.ids.len(),
-                    crate::graph::NONE - 1
-                ),
-            });
-        }
         Ok(State {
             policy: policy.clone(),
             batch,
@@ -73,28 +63,17 @@ impl State {
     /// The policy's index of event `i`'s category (0: none, or one the
     /// policy does not name; a refund's is its order's).
     #[inline]
-    pub fn category_of(&self, i: usize) -> u16 {
+    pub fn category_of(&self, i: usize) -> Result<u16, Missing> {
         let code = self.batch.events.category(i);
         self.category_index
             .get(usize::from(code))
             .copied()
-            .unwrap_or(0)
+            .must(EventAt(i), "category")
     }
 
-    /// Schedules a seller can have (see `classes`).
+    /// Schedule classes: a seller has at most one schedule each (see
+    /// `classes`); [`State::category_of`] is below it.
     pub fn classes(&self) -> u16 {
-        u16::try_from(self.classes).unwrap_or(u16::MAX)
-    }
-
-    /// Schedule keys: one per seller and class.
-    pub fn keys(&self) -> usize {
-        self.batch.ids.len() * self.classes as usize
-    }
-
-    /// The schedule key of `seller`'s orders of category `c` (below
-    /// [`State::keys`], checked when the state was made).
-    #[inline]
-    pub fn key(&self, seller: u32, c: u16) -> u32 {
-        seller * self.classes + u32::from(c) % self.classes
+        self.classes
     }
 }
