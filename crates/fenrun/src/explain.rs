@@ -9,7 +9,7 @@ use crate::error::{Error, Must, Result};
 use crate::graph::NONE;
 use crate::money::{money_string, short_string};
 use crate::policy::Policy;
-use crate::rank::Ranking;
+use crate::rank::{Params, Ranking};
 use crate::rule::{Names, RateSpec, Said};
 use crate::state::State;
 
@@ -141,12 +141,11 @@ pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
 /// A metric with its parameters as a policy writes them:
 /// `direct_referrals (min_rank group_owner)`.
 fn metric_words(policy: &Policy, metric: &Metric) -> Result<String> {
-    let param = match metric {
-        Metric::DirectReferrals(Some(r)) | Metric::TeamSize(Some(r)) | Metric::Legs(r) => {
-            format!(" (min_rank {})", policy.rank_id(*r)?)
-        }
-        Metric::Groups(Some(s)) => format!(" (min_size {s})"),
-        Metric::Attr(name) => format!(" (name {name})"),
+    let p = Params::of(policy, metric)?;
+    let param = match (p.min_rank, p.min_size, p.name) {
+        (Some(r), _, _) => format!(" (min_rank {r})"),
+        (_, Some(s), _) => format!(" (min_size {s})"),
+        (_, _, Some(n)) => format!(" (name {n})"),
         _ => String::new(),
     };
     Ok(format!("{}{param}", metric.name()))

@@ -12,7 +12,7 @@ use crate::error::{Error, Missing, Must, Result};
 use crate::ids::{RankId, RankIdx};
 use crate::limits;
 use crate::money::{short_string, Rounding};
-use crate::rule::Rule;
+use crate::rule::{ByCategory, Rule};
 
 /// The policy `version`s this fenrun reads.
 pub(crate) const VERSIONS: &[i64] = &[1, 2];
@@ -46,7 +46,7 @@ pub struct Policy {
     /// Every category the policy names, sorted (index `i + 1`).
     pub(crate) categories: Vec<String>,
     /// The order cap of each category (by index) that has its own.
-    pub(crate) order_cap_by_category: Vec<(u16, Decimal)>,
+    pub(crate) order_cap_by_category: ByCategory<Decimal>,
     pub(crate) member_cap: Option<Decimal>,
 }
 
@@ -109,15 +109,10 @@ impl Policy {
     /// The cap on an order of category index `c` (0: none the policy names):
     /// its category's own, else the policy's (§12.1).
     pub(crate) fn order_cap_for(&self, c: u16) -> Option<Decimal> {
-        if c != 0 {
-            if let Ok(i) = self
-                .order_cap_by_category
-                .binary_search_by_key(&c, |(k, _)| *k)
-            {
-                return self.order_cap_by_category.get(i).map(|(_, r)| *r);
-            }
-        }
-        self.order_cap
+        self.order_cap_by_category
+            .get(c)
+            .copied()
+            .or(self.order_cap)
     }
 
     /// The cap on a member's net earnings from order rules over a batch (§12.3).
@@ -342,24 +337,14 @@ impl Policy {
                 kind,
             });
         }
-        let mut order_cap_by_category = Vec::new();
-        if let Some(map) = &doc.order_cap_by_category {
-            cx.v2("order_cap_by_category", "order_cap_by_category")?;
-            for (name, d) in map {
-                let path = format!("order_cap_by_category.{name}");
-                if name.is_empty() {
-                    return Err(Error::InvalidValue {
-                        path: "order_cap_by_category".into(),
-                        detail: "a category is a non-empty string".into(),
-                    });
-                }
-                let c = cx
-                    .category(name)
-                    .must("order_cap_by_category", "category index")?;
-                order_cap_by_category.push((c, check_rate(*d, &path)?));
+        let order_cap_by_category = match &doc.order_cap_by_category {
+            None => ByCategory::default(),
+            Some(map) => {
+                const PATH: &str = "order_cap_by_category";
+                cx.v2(PATH, PATH)?;
+                ByCategory::from_map(map, PATH, &cx, |d, path| check_rate(*d, path))?
             }
-            order_cap_by_category.sort_by_key(|(c, _)| *c);
-        }
+        };
         let member_cap = match &doc.member_cap {
             None => None,
             Some(m) => {

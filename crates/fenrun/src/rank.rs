@@ -357,6 +357,22 @@ pub struct Params {
     pub name: Option<String>,
 }
 
+impl Params {
+    /// The parameters of `metric` as written.
+    pub(crate) fn of(policy: &Policy, metric: &Metric) -> Result<Params, Missing> {
+        let mut params = Params::default();
+        match metric {
+            Metric::DirectReferrals(Some(r)) | Metric::TeamSize(Some(r)) | Metric::Legs(r) => {
+                params.min_rank = Some(policy.rank_id(*r)?.to_owned());
+            }
+            Metric::Groups(Some(s)) => params.min_size = Some(*s),
+            Metric::Attr(name) => params.name = Some(name.clone()),
+            _ => {}
+        }
+        Ok(params)
+    }
+}
+
 /// A member whose rank changed in evaluation (§9).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RankChange {
@@ -454,18 +470,9 @@ fn describe_leaf(
     m: u32,
     l: &Leaf,
 ) -> Result<Because> {
-    let mut params = Params::default();
-    match &l.metric {
-        Metric::DirectReferrals(Some(r)) | Metric::TeamSize(Some(r)) | Metric::Legs(r) => {
-            params.min_rank = Some(policy.rank_id(*r)?.to_owned());
-        }
-        Metric::Groups(Some(s)) => params.min_size = Some(*s),
-        Metric::Attr(name) => params.name = Some(name.clone()),
-        _ => {}
-    }
     Ok(Because {
         metric: l.metric.name().to_owned(),
-        params,
+        params: Params::of(policy, &l.metric)?,
         value: short_string(metrics.value(batch, m, &l.metric)?),
         op: l.op.name().to_owned(),
         threshold: short_string(l.threshold),

@@ -99,13 +99,7 @@ impl Differential {
 
     /// The rates of a category's orders: its override's, else the ranks'.
     fn plan_index(&self, c: u16) -> usize {
-        if c == 0 {
-            return 0;
-        }
-        self.by_category
-            .0
-            .binary_search_by_key(&c, |(k, _)| *k)
-            .map_or(0, |i| i + 1)
+        self.by_category.position(c).map_or(0, |i| i + 1)
     }
 
     /// The plan for an order of category `c`, walked from `seller`.

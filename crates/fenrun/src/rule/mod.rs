@@ -112,17 +112,20 @@ impl CategoryDoc {
 pub struct ByCategory<T>(pub(crate) Vec<(u16, T)>);
 
 impl<T> ByCategory<T> {
-    /// The override for category `c`, if the rule has one.
+    /// The place of category `c`'s override among the overrides, if the
+    /// rule has one (0 never has).
     #[inline]
-    pub(crate) fn get(&self, c: u16) -> Option<&T> {
+    pub(crate) fn position(&self, c: u16) -> Option<usize> {
         if c == 0 || self.0.is_empty() {
             return None;
         }
-        self.0
-            .binary_search_by_key(&c, |(k, _)| *k)
-            .ok()
-            .and_then(|i| self.0.get(i))
-            .map(|(_, t)| t)
+        self.0.binary_search_by_key(&c, |(k, _)| *k).ok()
+    }
+
+    /// The override for category `c`, if the rule has one.
+    #[inline]
+    pub(crate) fn get(&self, c: u16) -> Option<&T> {
+        self.position(c).and_then(|i| self.0.get(i)).map(|(_, t)| t)
     }
 
     /// Every override.
@@ -135,22 +138,33 @@ impl<T> ByCategory<T> {
         r: &RuleDoc,
         path: &str,
         cx: &Cx<'_>,
-        mut f: impl FnMut(&CategoryDoc, &str) -> Result<T>,
+        f: impl FnMut(&CategoryDoc, &str) -> Result<T>,
     ) -> Result<ByCategory<T>> {
-        let Some(map) = &r.by_category else {
-            return Ok(ByCategory(Vec::new()));
-        };
+        match &r.by_category {
+            None => Ok(ByCategory(Vec::new())),
+            Some(map) => ByCategory::from_map(map, &format!("{path}.by_category"), cx, f),
+        }
+    }
+
+    /// Compile a map of category → `D` written at `path` (a rule's
+    /// `by_category`, the policy's `order_cap_by_category`), each entry at
+    /// `path.name` by `f`.
+    pub(crate) fn from_map<D>(
+        map: &BTreeMap<String, D>,
+        path: &str,
+        cx: &Cx<'_>,
+        mut f: impl FnMut(&D, &str) -> Result<T>,
+    ) -> Result<ByCategory<T>> {
         let mut out = Vec::with_capacity(map.len());
         for (name, doc) in map {
-            let at = format!("{path}.by_category.{name}");
             if name.is_empty() {
                 return Err(Error::InvalidValue {
-                    path: format!("{path}.by_category"),
+                    path: path.to_owned(),
                     detail: "a category is a non-empty string".into(),
                 });
             }
-            let c = cx.category(name).must("by_category", "category index")?;
-            out.push((c, f(doc, &at)?));
+            let c = cx.category(name).must("category", "category index")?;
+            out.push((c, f(doc, &format!("{path}.{name}"))?));
         }
         out.sort_by_key(|(c, _)| *c);
         Ok(ByCategory(out))
