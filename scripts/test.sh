@@ -44,7 +44,7 @@ step "Python package: build the abi3 wheel, install it in a fresh venv, run pyte
 python3 -m venv target/py-build
 target/py-build/bin/pip install --quiet --disable-pip-version-check "maturin==1.16.*"
 rm -f target/wheels/fenrun-*.whl
-target/py-build/bin/maturin build --release --locked -m bindings/python/Cargo.toml -o target/wheels
+target/py-build/bin/maturin build --profile dist --locked -m bindings/python/Cargo.toml -o target/wheels
 rm -rf target/py-test
 python3 -m venv target/py-test
 target/py-test/bin/pip install --quiet --disable-pip-version-check target/wheels/fenrun-*.whl \
@@ -67,7 +67,7 @@ step "peer comparison at small size: fenrun, DuckDB and pandas totals agree to t
 python3 -m venv target/compare-venv
 target/compare-venv/bin/pip install --quiet --disable-pip-version-check -r benches/compare/requirements.txt
 target/compare-venv/bin/python benches/compare/compare.py --members 20000 --orders 200000 \
-  --runs 1 --results target/compare/RESULTS-ci.md
+  --profile release --runs 1 --results target/compare/RESULTS-ci.md
 
 step "fuzz every target for 60 s (nightly, cargo-fuzz)"
 bash scripts/fuzz.sh 60

@@ -57,7 +57,7 @@ fn rules_alone(c: &mut Criterion) {
         let stream = SettleOptions::default().lines(Lines::Stream);
         g.throughput(Throughput::Elements(10 * n as u64));
         g.bench_function(BenchmarkId::new(name, n), |b| {
-            b.iter(|| engine.settle_with(stream).unwrap())
+            b.iter(|| engine.settle_with(stream.clone()).unwrap())
         });
     }
     g.finish();
@@ -79,7 +79,7 @@ fn bench_totals(
             |batch| {
                 Engine::new(policy, batch)
                     .unwrap()
-                    .settle_with(totals)
+                    .settle_with(totals.clone())
                     .unwrap()
             },
             BatchSize::LargeInput,

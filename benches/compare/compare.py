@@ -23,7 +23,7 @@ doubling, in SQL and in numpy alike, so no engine walks a deep chain per order.
 Usage (from the repository root):
   python benches/compare/compare.py [--members 1000000] [--orders 10000000]
       [--runs 3] [--seed 1]
-It builds fenrun (release), generates the data once under target/compare/,
+It builds fenrun (the dist profile, as shipped), generates the data once under target/compare/,
 runs each engine --runs times (median), checks the totals are equal to the
 cent, and writes benches/compare/RESULTS.md.
 """
@@ -264,15 +264,18 @@ def main() -> None:
     ap.add_argument("--data")
     ap.add_argument("--out")
     ap.add_argument("--results", default=str(HERE / "RESULTS.md"))
+    # The figures are the shipped build's (dist: fat LTO); CI's small-size
+    # correctness run may take the quicker release build.
+    ap.add_argument("--profile", choices=["dist", "release"], default="dist")
     a = ap.parse_args()
     if a.engine:  # one engine as its own process
         (run_duckdb if a.engine == "duckdb" else run_pandas)(Path(a.data), Path(a.out))
         return
 
-    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "fenrun-cli", "-p",
-                    "fenrun-benches"], cwd=ROOT, check=True)
-    fenrun = str(ROOT / "target/release/fenrun")
-    floor = str(ROOT / "target/release/floor")
+    subprocess.run(["cargo", "build", "--profile", a.profile, "--quiet", "-p", "fenrun-cli",
+                    "-p", "fenrun-benches"], cwd=ROOT, check=True)
+    fenrun = str(ROOT / "target" / a.profile / "fenrun")
+    floor = str(ROOT / "target" / a.profile / "floor")
     work = ROOT / "target/compare"
     data = work / f"data-{a.members}-{a.orders}-{a.seed}"
     if not (data / "orders.parquet").exists():

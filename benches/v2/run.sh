@@ -12,8 +12,8 @@ cd "$(dirname "$0")/../.."
 members=${1:-1000000}
 orders=${2:-10000000}
 rounds=${3:-5}
-bin=target/release/fenrun
-cargo build --release --locked -q -p fenrun-cli
+bin=target/dist/fenrun
+cargo build --profile dist --locked -q -p fenrun-cli
 data=target/bench-v2
 if [ ! -f "$data/plain/orders.parquet" ] || [ ! -f "$data/plain/.size-$members-$orders" ]; then
   rm -rf "$data"

@@ -27,17 +27,15 @@ fi
 
 echo "building fenrun-wasm (Debian rustc, build-std)"
 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
-  CARGO_PROFILE_RELEASE_PANIC=abort CARGO_PROFILE_RELEASE_OPT_LEVEL=s \
-  CARGO_PROFILE_RELEASE_LTO=true CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
-  CARGO_PROFILE_RELEASE_DEBUG=false \
-  /usr/bin/cargo build --release --locked -p fenrun-wasm --target wasm32-unknown-unknown \
+  CARGO_PROFILE_DIST_PANIC=abort CARGO_PROFILE_DIST_OPT_LEVEL=s CARGO_PROFILE_DIST_DEBUG=false \
+  /usr/bin/cargo build --profile dist --locked -p fenrun-wasm --target wasm32-unknown-unknown \
   -Z build-std=std,panic_abort --target-dir target/wasm
 
 PKG=target/wasm-pkg
 rm -rf "$PKG"
 mkdir -p "$PKG/wasm"
 wasm-bindgen --target web --out-dir "$PKG/wasm" --out-name fenrun_wasm \
-  target/wasm/wasm32-unknown-unknown/release/fenrun_wasm.wasm
+  target/wasm/wasm32-unknown-unknown/dist/fenrun_wasm.wasm
 bindings/wasm/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals \
   "$PKG/wasm/fenrun_wasm_bg.wasm" -o "$PKG/wasm/fenrun_wasm_bg.wasm"

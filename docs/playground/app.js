@@ -1,13 +1,15 @@
 // The fenrun playground: edit a policy, settle on every edit, see who earns what and why.
 // All computation is the core's (pkg/, the npm package); this page only displays.
 // Sums for the chart are exact: decimal strings become BigInt units of the policy scale.
-import { init, settle, validatePolicy, explain, progress } from "./pkg/index.js";
+import { init, settle, validatePolicy, explain, progress, percent } from "./pkg/index.js";
 
 const $ = (id) => document.getElementById(id);
 const SIZES = [
   [100, 1000], [1000, 10000], [10000, 100000], [50000, 500000], [100000, 1000000], [200000, 2000000],
 ];
 const SHOWN_LINES = 500;
+// A member's card lists at most this many of its lines, and says so when it cuts.
+const CARD_LINES = 200;
 // Above this many orders the page settles totals only: the lines of a million orders are
 // millions of rows no page shows. Members still show their totals and progress.
 const LINES_UP_TO = 200000;
@@ -77,23 +79,39 @@ function earning(id) {
   return state.settlement.totals[id] ?? money(0n, state.scale);
 }
 
+// Money as people read it: with the policy's currency; the exact value stays in data-value
+// (and on hover where the words differ from the engine's).
+function shown(amount) {
+  const currency = state.policy.currency;
+  return currency ? `${amount} ${currency}` : amount;
+}
+
 function renderSummary() {
   const s = state.settlement.summary;
+  // [key, shown, exact value, what the engine calls it]
   const rows = [
-    ["net sales", s.net_sales], ["total paid", s.total_paid],
-    ["payout ratio", s.payout_ratio ?? "—"], ["cap cut", s.cap_cut],
-    ...Object.entries(s.breakage).map(([rule, b]) => [`breakage ${rule}`, b]),
+    ["net sales", shown(s.net_sales), s.net_sales],
+    ["total paid", shown(s.total_paid), s.total_paid],
+    ["payout ratio", s.payout_ratio == null ? "—" : percent(s.payout_ratio), s.payout_ratio ?? "", "payout_ratio"],
+    ["cap cut", shown(s.cap_cut), s.cap_cut, "cap_cut: order-cap (封顶) cuts"],
+    ...(s.member_cap_cut == null ? [] : [["member cap cut", shown(s.member_cap_cut), s.member_cap_cut, "member_cap_cut"]]),
+    ...Object.entries(s.breakage).map(([rule, b]) => [`unpaid (沉淀) ${rule}`, shown(b), b,
+      `breakage of ${rule}: pool money nobody qualified for, kept by the platform`]),
     ["members / orders", `${state.batch.members.length} / ${state.batch.events.length}`],
     ["settled in", `${state.ms.toFixed(1)} ms`],
   ];
   $("summary").innerHTML = "<h2>Summary</h2><dl></dl>";
   const dl = $("summary").querySelector("dl");
-  for (const [k, v] of rows) {
+  for (const [k, v, exact, engine] of rows) {
     const dt = document.createElement("dt");
     dt.textContent = k;
     const dd = document.createElement("dd");
     dd.textContent = v;
     dd.dataset.key = k;
+    if (exact !== undefined) {
+      dd.dataset.value = exact;
+      dd.title = engine ? `${engine} = ${exact}` : exact;
+    }
     dl.append(dt, dd);
   }
 }
@@ -225,6 +243,44 @@ function renderTotals() {
   }
 }
 
+// ---- a member's card: rank, progress, and every line that makes its total ---------------------
+const METRIC_WORDS = {
+  sales: "own sales", purchases: "purchases", team_sales: "team sales",
+  direct_referrals: "direct referrals", team_size: "team size", legs: "legs",
+  groups: "groups", group_members: "members in own groups", largest_group: "largest group",
+};
+const OP_WORDS = { gte: "of", gt: "needs more than", lte: "needs at most", lt: "needs less than", eq: "needs exactly" };
+// "team-leader legs: 0 of 2" for legs(min_rank=team_leader) = 0, needs gte 2.
+function leafWords(l) {
+  const p = l.params ?? {};
+  let what = l.metric === "attr" ? `attribute ${p.name}` : (METRIC_WORDS[l.metric] ?? l.metric.replaceAll("_", " "));
+  if (p.min_rank) what = `${p.min_rank.replaceAll("_", "-")} ${what}`;
+  if (p.min_size !== undefined) what = `${what} of ${p.min_size}+ members`;
+  return `${what}: ${l.value} ${OP_WORDS[l.op] ?? l.op} ${l.threshold}`;
+}
+function leafExact(l) {
+  const params = Object.entries(l.params ?? {}).map(([k, v]) => `${k}=${v}`).join(", ");
+  return `${l.metric}${params ? `(${params})` : ""} = ${l.value}, needs ${l.op} ${l.threshold}`;
+}
+
+// Every line of the settlement by order, in settlement order: an order's own lines, then each
+// refund's reversals. explain() words the same lines in the same order after its header.
+function linesByOrder() {
+  if (state.byOrder?.settlement === state.settlement) return state.byOrder.map;
+  const map = new Map();
+  for (const l of state.settlement.lines) {
+    if (!l.order) continue;
+    if (!map.has(l.order)) map.set(l.order, []);
+    map.get(l.order).push(l);
+  }
+  state.byOrder = { settlement: state.settlement, map };
+  return map;
+}
+function otherLineWords(l) {
+  if (l.kind === "member_cap") return `member cap: ${l.amount} of the ${l.base} earned above the cap`;
+  return `${l.rule} ${l.kind}: ${l.amount} of the pool ${l.base}${l.weight ? ` (weight ${l.weight})` : ""}`;
+}
+
 function showMember(id) {
   state.member = id;
   const s = state.settlement;
@@ -234,7 +290,11 @@ function showMember(id) {
   box.replaceChildren();
   const p = progress(s, id);
   const head = document.createElement("p");
-  head.append(rankBadge(p.rank), ` earns ${earning(id)}`);
+  const total = document.createElement("span");
+  total.className = "member-total";
+  total.dataset.value = earning(id);
+  total.textContent = shown(earning(id));
+  head.append(rankBadge(p.rank), " earns ", total);
   box.append(head);
   const prog = document.createElement("div");
   if (!p.next) prog.textContent = "top of the ladder";
@@ -245,27 +305,75 @@ function showMember(id) {
     for (const l of p.leaves) {
       const li = document.createElement("li");
       li.className = l.holds ? "leaf-ok" : "leaf-no";
-      const params = Object.entries(l.params).map(([k, v]) => `${k}=${v}`).join(", ");
-      li.textContent = `${l.holds ? "✓" : "✗"} ${l.metric}${params ? `(${params})` : ""} = ${l.value}, needs ${l.op} ${l.threshold}`;
+      li.textContent = `${l.holds ? "✓" : "✗"} ${leafWords(l)}`;
+      li.title = leafExact(l);
       ul.append(li);
     }
     prog.append(ul);
   }
   box.append(prog);
-  const mine = s.lines.filter((l) => l.beneficiary === id);
-  const why = document.createElement("div");
-  why.className = "explain";
-  const orders = [...new Set(mine.filter((l) => l.order).map((l) => l.order))].slice(0, 50);
-  const text = [];
-  for (const o of orders) {
-    for (const line of explain(s, o)) if (line.startsWith("order ") || line.includes(`${id} (`)) text.push(line);
-  }
-  for (const l of mine.filter((l) => !l.order)) text.push(`${l.rule} ${l.kind}: ${l.amount} of the pool ${l.base}${l.weight ? ` (weight ${l.weight})` : ""}`);
-  why.textContent = text.length ? text.join("\n")
-    : state.linesKept ? "no lines: earns nothing in this batch" : "lines not kept for a batch this large";
-  box.append(why);
+  box.append(memberLines(id));
   $("filter").value = id;
   renderLines();
+}
+
+// The member's lines, grouped by order (an order's lines, then their reversals), then pool and
+// member-cap lines; each with its amount and its words. They add up to the card's total.
+function memberLines(id) {
+  const s = state.settlement;
+  const why = document.createElement("div");
+  why.className = "explain";
+  if (!state.linesKept) {
+    why.textContent = "lines not kept for a batch this large";
+    return why;
+  }
+  const mine = s.lines.filter((l) => l.beneficiary === id);
+  if (!mine.length) {
+    why.textContent = "no lines: earns nothing in this batch";
+    return why;
+  }
+  const orders = [...new Set(mine.filter((l) => l.order).map((l) => l.order))];
+  const byOrder = linesByOrder();
+  const count = document.createElement("div");
+  count.className = "card-count";
+  why.append(count);
+  let listed = 0;
+  const row = (l, words) => {
+    const div = document.createElement("div");
+    div.className = "card-line";
+    div.dataset.amount = l.amount;
+    const amount = document.createElement("span");
+    amount.className = "money";
+    amount.textContent = l.amount;
+    div.append(amount, ` ${words}`);
+    why.append(div);
+    listed++;
+  };
+  for (const o of orders) {
+    if (listed >= CARD_LINES) break;
+    const all = byOrder.get(o);
+    const text = explain(s, o);
+    // Words line up with the lines when explain() gives one per line; otherwise the line's fields.
+    const aligned = text.length === all.length + 1;
+    const header = document.createElement("div");
+    header.className = "card-order";
+    header.textContent = text[0];
+    why.append(header);
+    all.forEach((l, k) => {
+      if (l.beneficiary !== id || listed >= CARD_LINES) return;
+      const words = aligned && text[k + 1].includes(id) ? text[k + 1]
+        : `${l.rule} ${l.kind}${l.refund ? ` refund ${l.refund}` : ""}, level ${l.level}: ${l.rate ?? l.fixed} of ${l.base}`;
+      row(l, words);
+    });
+  }
+  for (const l of mine.filter((l) => !l.order)) if (listed < CARD_LINES) row(l, otherLineWords(l));
+  const sum = mine.reduce((a, l) => a + units(l.amount, state.scale), 0n);
+  count.textContent = listed < mine.length
+    ? `showing ${listed} of ${mine.length} lines; all ${mine.length} sum to ${money(sum, state.scale)}`
+    : `${mine.length} lines, summing to ${money(sum, state.scale)}`;
+  count.dataset.lines = String(mine.length);
+  count.dataset.listed = String(listed);
+  return why;
 }
 
 // ---- where a path is in the policy text ------------------------------------------------------
@@ -337,6 +445,11 @@ function showError(e) {
   }
   box.append(document.createElement("br"), `${e.code ?? "error"}: ${e.message}`);
   $("status").textContent = "policy error";
+  // What is shown is the last valid policy's settlement: say so.
+  if (state.settlement) {
+    $("results").classList.add("stale");
+    $("stale-note").hidden = false;
+  }
 }
 
 function run() {
@@ -359,6 +472,8 @@ function run() {
     return showError(e);
   }
   $("policy-error").hidden = true;
+  $("results").classList.remove("stale");
+  $("stale-note").hidden = true;
   renderSummary();
   renderChart();
   renderTree();
@@ -411,4 +526,6 @@ $("load-generated").addEventListener("click", () => {
   setTimeout(() => useBatch(generate(m, o)), 0);
 });
 sizeLabel();
+// For the browser test: open any member's card, list the batch's members.
+window.playground = { showMember, members: () => state.batch.members.map((m) => m.id) };
 await loadExample();

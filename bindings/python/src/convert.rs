@@ -106,25 +106,25 @@ pub enum Document {
     Value(Value),
 }
 
-/// Read a document argument named `what` (for messages).
-pub fn document(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Document> {
+/// Read a document argument named `what`, with the name its errors give it:
+/// `what` (`policy`, `batch`), or the file's path when it is one.
+pub fn document(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<(Document, String)> {
     if obj.is_instance_of::<PyDict>() {
-        return Ok(Document::Value(to_json(obj)?));
+        return Ok((Document::Value(to_json(obj)?), what.to_owned()));
     }
     if let Ok(s) = obj.cast::<PyString>() {
         let text = s.to_cow()?;
         if text.trim_start().starts_with('{') {
-            return Ok(Document::Text(text.into_owned()));
+            return Ok((Document::Text(text.into_owned()), what.to_owned()));
         }
-        return read_file(PathBuf::from(text.into_owned()));
+        return named_file(PathBuf::from(text.into_owned()));
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(Document::Text(
-            String::from_utf8_lossy(b.as_bytes()).into_owned(),
-        ));
+        let text = String::from_utf8_lossy(b.as_bytes()).into_owned();
+        return Ok((Document::Text(text), what.to_owned()));
     }
     if let Ok(path) = obj.extract::<PathBuf>() {
-        return read_file(path);
+        return named_file(path);
     }
     let type_name = obj.get_type().name()?.to_string();
     Err(PyTypeError::new_err(format!(
@@ -132,7 +132,13 @@ pub fn document(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Document> {
     )))
 }
 
-fn read_file(path: PathBuf) -> PyResult<Document> {
+fn named_file(path: PathBuf) -> PyResult<(Document, String)> {
+    let name = path.display().to_string();
+    Ok((read_file(path)?, name))
+}
+
+/// A JSON file's text (an `OSError` naming the path if it cannot be read).
+pub fn read_file(path: PathBuf) -> PyResult<Document> {
     Ok(Document::Text(std::fs::read_to_string(&path).map_err(
         |e| {
             PyErr::from(std::io::Error::new(
@@ -169,8 +175,8 @@ pub fn rows(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Rows> {
 
 /// The batch of a call: one document, or tables.
 pub enum BatchInput {
-    /// The §2.4 batch document.
-    Document(Document),
+    /// The §2.4 batch document, and the name its errors give it.
+    Document(Document, String),
     /// Tables (members and orders at least).
     Tables(Tables),
 }
@@ -194,7 +200,10 @@ impl BatchArgs<'_, '_> {
             (Some(_), true) => Err(PyTypeError::new_err(
                 "give either batch= or the tables (members=, orders=, …), not both",
             )),
-            (Some(b), false) => Ok(BatchInput::Document(document(b, "batch")?)),
+            (Some(b), false) => {
+                let (doc, name) = document(b, "batch")?;
+                Ok(BatchInput::Document(doc, name))
+            }
             (None, true) => {
                 if self.members.is_none() || self.orders.is_none() {
                     return Err(PyTypeError::new_err(

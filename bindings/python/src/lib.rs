@@ -11,7 +11,7 @@
 mod convert;
 mod errors;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_pyarrow::{IntoPyArrow, Table};
@@ -27,65 +27,42 @@ use crate::errors::{guarded, Failure};
 
 /// A profit-split policy (SPEC §1): ranks, upgrade conditions, rules, rounding.
 ///
-/// Build it from JSON text, a file or a dict. The policy is checked by
-/// :meth:`validate`, and by every call that uses it; an invalid policy raises
-/// :class:`PolicyError` (or :class:`FormatError` for a malformed document)
-/// naming the offending path.
+/// Build it from JSON text, a file or a dict; it is checked as it is built,
+/// so an invalid policy raises there: :class:`PolicyError` (or
+/// :class:`FormatError` for a malformed document) naming the offending path.
 ///
 /// >>> policy = fenrun.Policy.from_dict({
 /// ...     "version": 1,
 /// ...     "ranks": [{"id": "member"}, {"id": "group_owner", "rate": "0.10"}],
 /// ...     "rules": [{"id": "spread", "type": "differential"}]})
-/// >>> policy.validate()
 /// >>> policy.ranks
 /// ['member', 'group_owner']
-/// >>> fenrun.Policy.from_dict({"version": 1, "ranks": []}).validate()
+/// >>> fenrun.Policy.from_dict({"version": 1, "ranks": []})
 /// Traceback (most recent call last):
 /// ...
 /// fenrun.PolicyError: ranks: the policy needs at least one rank
 #[pyclass(module = "fenrun", frozen)]
 struct Policy {
-    source: Arc<PolicySource>,
-}
-
-enum Source {
-    Text(String),
-    Value(serde_json::Value),
-}
-
-struct PolicySource {
-    source: Source,
-    checked: OnceLock<fenrun::Result<Arc<fenrun::Policy>>>,
-}
-
-impl PolicySource {
-    fn checked(&self) -> fenrun::Result<Arc<fenrun::Policy>> {
-        self.checked
-            .get_or_init(|| {
-                match &self.source {
-                    Source::Text(t) => fenrun::Policy::from_json(t),
-                    Source::Value(v) => fenrun::Policy::from_value(v.clone()),
-                }
-                .map(Arc::new)
-            })
-            .clone()
-    }
+    policy: Arc<fenrun::Policy>,
 }
 
 impl Policy {
-    fn new(source: Source) -> Policy {
-        Policy {
-            source: Arc::new(PolicySource {
-                source,
-                checked: OnceLock::new(),
-            }),
-        }
-    }
-
-    fn checked(&self, py: Python<'_>) -> PyResult<Arc<fenrun::Policy>> {
-        let source = Arc::clone(&self.source);
-        py.detach(move || guarded(|| Ok(source.checked()?)))
-            .map_err(|f| f.into_py(py))
+    /// Check a policy document (without the GIL, panics caught); a JSON
+    /// syntax error names the document (`policy`, or the file's path).
+    fn build(py: Python<'_>, document: Document, name: &str) -> PyResult<Policy> {
+        py.detach(|| {
+            guarded(|| {
+                Ok(match document {
+                    Document::Text(t) => fenrun::Policy::from_json(&t),
+                    Document::Value(v) => fenrun::Policy::from_value(v),
+                }
+                .map_err(|e| e.in_document(name))?)
+            })
+        })
+        .map(|policy| Policy {
+            policy: Arc::new(policy),
+        })
+        .map_err(|f| f.into_py(py))
     }
 }
 
@@ -96,98 +73,85 @@ impl Policy {
     /// >>> fenrun.Policy.from_json('{"version": 1, "ranks": [{"id": "member"}]}').scale
     /// 2
     #[staticmethod]
-    fn from_json(text: String) -> Policy {
-        Policy::new(Source::Text(text))
+    fn from_json(py: Python<'_>, text: String) -> PyResult<Policy> {
+        Policy::build(py, Document::Text(text), "policy")
     }
 
-    /// A policy from a JSON file (``str`` or ``os.PathLike``).
+    /// A policy from a JSON file (``str`` or ``os.PathLike``); a JSON syntax
+    /// error names the file.
     #[staticmethod]
-    fn from_file(path: std::path::PathBuf) -> PyResult<Policy> {
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            PyErr::from(std::io::Error::new(
-                e.kind(),
-                format!("{}: {e}", path.display()),
-            ))
-        })?;
-        Ok(Policy::new(Source::Text(text)))
+    fn from_file(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Policy> {
+        let name = path.display().to_string();
+        Policy::build(py, convert::read_file(path)?, &name)
     }
 
     /// A policy from a dict (the JSON document as Python values; decimals as
     /// ``str``, ``int`` or ``decimal.Decimal``, never ``float``).
     #[staticmethod]
-    fn from_dict(policy: &Bound<'_, PyDict>) -> PyResult<Policy> {
-        Ok(Policy::new(Source::Value(convert::to_json(policy)?)))
+    fn from_dict(py: Python<'_>, policy: &Bound<'_, PyDict>) -> PyResult<Policy> {
+        Policy::build(py, Document::Value(convert::to_json(policy)?), "policy")
     }
 
-    /// Check the policy; raise :class:`PolicyError` or :class:`FormatError`
-    /// naming the offending path if it is not valid (as ``fenrun check``).
-    fn validate(&self, py: Python<'_>) -> PyResult<()> {
-        self.checked(py).map(|_| ())
-    }
+    /// Nothing left to check: a :class:`Policy` is valid once built (its
+    /// constructors raise). Kept for code written when checking was deferred.
+    fn validate(&self) {}
 
     /// Decimals kept in every amount (0–8).
     #[getter]
-    fn scale(&self, py: Python<'_>) -> PyResult<u32> {
-        Ok(self.checked(py)?.rounding().scale)
+    fn scale(&self) -> u32 {
+        self.policy.rounding().scale
     }
 
     /// The rounding mode: ``"half_up"``, ``"half_even"`` or ``"down"``.
     #[getter]
-    fn rounding(&self, py: Python<'_>) -> PyResult<&'static str> {
-        Ok(self.checked(py)?.rounding().mode.name())
+    fn rounding(&self) -> &'static str {
+        self.policy.rounding().mode.name()
     }
 
     /// Rank ids, lowest first.
     #[getter]
-    fn ranks(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        Ok(self
-            .checked(py)?
+    fn ranks(&self) -> Vec<String> {
+        self.policy
             .ranks()
             .iter()
             .map(|r| r.id.to_string())
-            .collect())
+            .collect()
     }
 
     /// Rule ids, in the order they pay.
     #[getter]
-    fn rules(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        Ok(self
-            .checked(py)?
+    fn rules(&self) -> Vec<String> {
+        self.policy
             .rules()
             .iter()
             .map(|r| r.id.to_string())
-            .collect())
+            .collect()
     }
 
     /// The currency code, if the policy names one.
     #[getter]
-    fn currency(&self, py: Python<'_>) -> PyResult<Option<String>> {
-        Ok(self.checked(py)?.currency().map(str::to_owned))
+    fn currency(&self) -> Option<String> {
+        self.policy.currency().map(str::to_owned)
     }
 
     fn __repr__(&self) -> String {
-        match self.source.checked() {
-            Ok(p) => format!(
-                "Policy(ranks={:?}, rules={:?}, scale={})",
-                p.ranks().iter().map(|r| &*r.id).collect::<Vec<_>>(),
-                p.rules().iter().map(|r| &*r.id).collect::<Vec<_>>(),
-                p.rounding().scale
-            ),
-            Err(e) => format!("Policy(<invalid: {} at {}>)", e.code(), e.path()),
-        }
+        let p = &self.policy;
+        format!(
+            "Policy(ranks={:?}, rules={:?}, scale={})",
+            p.ranks().iter().map(|r| &*r.id).collect::<Vec<_>>(),
+            p.rules().iter().map(|r| &*r.id).collect::<Vec<_>>(),
+            p.rounding().scale
+        )
     }
 }
 
 /// The policy argument: a `Policy`, or anything `Policy` is built from.
 fn policy_arg(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Arc<fenrun::Policy>> {
     if let Ok(p) = obj.cast::<Policy>() {
-        return p.get().checked(py);
+        return Ok(Arc::clone(&p.get().policy));
     }
-    let policy = match convert::document(obj, "policy")? {
-        Document::Text(t) => Policy::new(Source::Text(t)),
-        Document::Value(v) => Policy::new(Source::Value(v)),
-    };
-    policy.checked(py)
+    let (document, name) = convert::document(obj, "policy")?;
+    Ok(Policy::build(py, document, &name)?.policy)
 }
 
 /// Validate the batch against the policy and prepare the engine (no GIL).
@@ -197,8 +161,11 @@ fn prepare(
     round_float_money: bool,
 ) -> Result<Engine, Failure> {
     let batch = match input {
-        BatchInput::Document(Document::Text(t)) => Batch::from_json(&t, &policy)?,
-        BatchInput::Document(Document::Value(v)) => Batch::from_value(v, &policy)?,
+        BatchInput::Document(document, name) => match document {
+            Document::Text(t) => Batch::from_json(&t, &policy),
+            Document::Value(v) => Batch::from_value(v, &policy),
+        }
+        .map_err(|e| e.in_document(&name))?,
         BatchInput::Tables(t) => {
             let opts = if round_float_money {
                 ReadOptions::round_floats_for(&policy)
@@ -295,7 +262,13 @@ fn decimal(py: Python<'_>, text: String) -> PyResult<Py<PyAny>> {
 fn dataframe(py: Python<'_>, table: Py<PyAny>, library: &str) -> PyResult<Py<PyAny>> {
     let table = table.into_bound(py);
     match library {
-        "pandas" => Ok(table.call_method0("to_pandas")?.unbind()),
+        // Arrow-backed columns: money stays decimal128 (exact, no Python
+        // object per value), a null level stays a null integer.
+        "pandas" => {
+            let kwargs = PyDict::new(py);
+            kwargs.set_item("types_mapper", py.import("pandas")?.getattr("ArrowDtype")?)?;
+            Ok(table.call_method("to_pandas", (), Some(&kwargs))?.unbind())
+        }
         _ => Ok(py
             .import("polars")?
             .call_method1("from_arrow", (table,))?
@@ -369,8 +342,9 @@ impl Settlement {
             .map(|t| t.clone_ref(py))
     }
 
-    /// Members whose rank changed (``member``, ``from``, ``to``, ``because``
-    /// as JSON text: the leaves that made the new rank's condition hold).
+    /// Members whose rank changed (``member``, ``from``, ``to``, ``because``:
+    /// the leaves that made the new rank's condition hold, a list of dicts
+    /// ``metric``, ``params``, ``value``, ``op``, ``threshold``).
     #[getter]
     fn rank_changes(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.rank_changes
@@ -427,7 +401,15 @@ impl Settlement {
     }
 
     /// One of the tables (``"lines"``, ``"totals"`` or ``"rank_changes"``) as
-    /// a pandas DataFrame (money as ``decimal.Decimal`` objects).
+    /// a ``pyarrow.Table`` (the same object as the property of that name).
+    #[pyo3(signature = (table = "totals"))]
+    fn to_arrow(&self, py: Python<'_>, table: &str) -> PyResult<Py<PyAny>> {
+        self.table(py, table)
+    }
+
+    /// One of the tables as a pandas DataFrame with Arrow-backed columns:
+    /// money is ``decimal128(38, scale)[pyarrow]``, exact and without a
+    /// Python object per value (``.astype(object)`` gives ``Decimal`` objects).
     #[pyo3(signature = (table = "totals"))]
     fn to_pandas(&self, py: Python<'_>, table: &str) -> PyResult<Py<PyAny>> {
         dataframe(py, self.table(py, table)?, "pandas")
@@ -437,6 +419,72 @@ impl Settlement {
     #[pyo3(signature = (table = "totals"))]
     fn to_polars(&self, py: Python<'_>, table: &str) -> PyResult<Py<PyAny>> {
         dataframe(py, self.table(py, table)?, "polars")
+    }
+
+    /// The notebook view: the summary and the ten largest earners, as HTML.
+    fn _repr_html_(&self) -> String {
+        let s = &self.settled;
+        let scale = s.scale();
+        let money = |d| fenrun::money_string(d, scale);
+        let escape = |t: &str| {
+            t.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
+        let currency = self
+            .prepared
+            .policy()
+            .currency()
+            .map(|c| format!(" {}", escape(c)))
+            .unwrap_or_default();
+        let mut rows = vec![
+            ("net sales".to_owned(), money(s.net_sales()) + &currency),
+            ("total paid".to_owned(), money(s.total_paid()) + &currency),
+            (
+                "payout ratio".to_owned(),
+                s.payout_ratio()
+                    .map_or_else(|| "n/a".into(), fenrun::percent_string),
+            ),
+            ("cap cut".to_owned(), money(s.cap_cut()) + &currency),
+        ];
+        if let Some(cut) = s.member_cap_cut() {
+            rows.push(("member cap cut".to_owned(), money(cut) + &currency));
+        }
+        for (rule, b) in s.breakage() {
+            if !b.is_zero() {
+                rows.push((
+                    format!("unpaid (沉淀) {}", escape(rule)),
+                    money(b) + &currency,
+                ));
+            }
+        }
+        let mut top: Vec<_> = s.totals().collect();
+        let earners = top.len();
+        let order = |a: &(&str, rust_decimal::Decimal), b: &(&str, rust_decimal::Decimal)| {
+            b.1.cmp(&a.1).then(a.0.cmp(b.0))
+        };
+        if top.len() > 10 {
+            top.select_nth_unstable_by(9, order);
+            top.truncate(10);
+        }
+        top.sort_by(order);
+        let mut html = String::from("<table><caption>fenrun settlement</caption><tbody>");
+        for (k, v) in rows {
+            html.push_str(&format!("<tr><th style=\"text-align:left\">{k}</th><td style=\"text-align:right\">{v}</td></tr>"));
+        }
+        html.push_str(&format!(
+            "</tbody></table><table><caption>top earners ({} of {earners})</caption><thead><tr><th>member</th><th>earns</th></tr></thead><tbody>",
+            top.len()
+        ));
+        for (member, amount) in top {
+            html.push_str(&format!(
+                "<tr><td>{}</td><td style=\"text-align:right\">{}</td></tr>",
+                escape(member),
+                money(amount) + &currency
+            ));
+        }
+        html.push_str("</tbody></table>");
+        html
     }
 
     fn __repr__(&self) -> String {
@@ -464,7 +512,8 @@ struct RankEvaluation {
 
 #[pymethods]
 impl RankEvaluation {
-    /// Members whose rank changed (``member``, ``from``, ``to``, ``because`` as JSON text).
+    /// Members whose rank changed (``member``, ``from``, ``to``, ``because``:
+    /// a list of dicts, as :attr:`Settlement.rank_changes`).
     #[getter]
     fn rank_changes(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         core_table(py, || {
@@ -495,6 +544,117 @@ impl RankEvaluation {
     }
 }
 
+/// Who is told how a settlement progresses: a callable, or a tqdm bar.
+enum Reporter {
+    Callback(Py<PyAny>),
+    Tqdm(Py<PyAny>),
+}
+
+/// The progress argument's reporter and the first error it raised.
+struct Watch {
+    reporter: Reporter,
+    failed: std::sync::Mutex<Option<PyErr>>,
+}
+
+impl Watch {
+    /// `progress=`: None (nothing), True (a tqdm bar) or a callable
+    /// `progress(settled, total)`.
+    fn new(py: Python<'_>, progress: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Watch>> {
+        let Some(p) = progress.filter(|p| !p.is_none()) else {
+            return Ok(None);
+        };
+        let reporter = if p.is_instance_of::<pyo3::types::PyBool>() {
+            if !p.is_truthy()? {
+                return Ok(None);
+            }
+            let tqdm = py.import("tqdm.auto").map_err(|_| {
+                pyo3::exceptions::PyImportError::new_err(
+                    "progress=True draws a tqdm bar: install tqdm, or pass a callable \
+                     progress(settled, total)",
+                )
+            })?;
+            let kwargs = PyDict::new(py);
+            kwargs.set_item("desc", "settling")?;
+            kwargs.set_item("unit", " orders")?;
+            kwargs.set_item("unit_scale", true)?;
+            Reporter::Tqdm(tqdm.call_method("tqdm", (), Some(&kwargs))?.unbind())
+        } else if p.is_callable() {
+            Reporter::Callback(p.clone().unbind())
+        } else {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "progress: expected None, True (a tqdm bar) or a callable progress(settled, total)",
+            ));
+        };
+        Ok(Some(Watch {
+            reporter,
+            failed: std::sync::Mutex::new(None),
+        }))
+    }
+
+    /// Tell the reporter; a callback that raised is not called again.
+    fn report(&self, py: Python<'_>, counter: &fenrun::SettleProgress) {
+        let mut failed = self
+            .failed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if failed.is_some() {
+            return;
+        }
+        let (settled, total) = (counter.settled(), counter.total());
+        let result = match &self.reporter {
+            Reporter::Callback(f) => f.call1(py, (settled, total)).map(|_| ()),
+            Reporter::Tqdm(bar) => (|| {
+                let bar = bar.bind(py);
+                bar.setattr("total", total)?;
+                bar.setattr("n", settled)?;
+                bar.call_method0("refresh").map(|_| ())
+            })(),
+        };
+        if let Err(e) = result {
+            *failed = Some(e);
+        }
+    }
+
+    /// Run `work` (without the GIL) while a thread of its own reports
+    /// `counter` about five times a second.
+    fn during<T: Send>(
+        &self,
+        counter: &fenrun::SettleProgress,
+        work: impl FnOnce() -> T + Send,
+    ) -> T {
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let watcher = scope.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::park_timeout(std::time::Duration::from_millis(200));
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    Python::attach(|py| self.report(py, counter));
+                }
+            });
+            let out = work();
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            watcher.thread().unpark();
+            out
+        })
+    }
+
+    /// The last report (the settlement is complete), closing a tqdm bar; the
+    /// first exception the callback raised, if it raised one.
+    fn finish(self, py: Python<'_>, counter: &fenrun::SettleProgress) -> PyResult<()> {
+        self.report(py, counter);
+        if let Reporter::Tqdm(bar) = &self.reporter {
+            bar.bind(py).call_method0("close")?;
+        }
+        let failed = self
+            .failed
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        failed.map_or(Ok(()), Err)
+    }
+}
+
 /// Settle a batch under a policy (SPEC §5–§9), to the cent.
 ///
 /// ``policy`` is a :class:`Policy`, a dict, JSON text or a path. The batch is
@@ -506,7 +666,10 @@ impl RankEvaluation {
 /// :class:`FormatError` unless ``round_float_money=True``, which reads each
 /// float as its shortest decimal and rounds it to the policy scale.
 /// ``lines=False`` keeps totals, rank changes and summary only (less memory
-/// on large batches). The GIL is released while the core works.
+/// on large batches). ``progress`` reports the orders settled while the core
+/// settles: a callable ``progress(settled, total)``, called about five times
+/// a second and once at the end, or ``True`` for a tqdm bar (tqdm must be
+/// installed). The GIL is released while the core works.
 ///
 /// >>> import pyarrow as pa
 /// >>> policy = {"version": 1,
@@ -521,7 +684,7 @@ impl RankEvaluation {
 /// >>> s.summary["payout_ratio"]
 /// Decimal('0.1')
 #[pyfunction]
-#[pyo3(signature = (policy, batch = None, *, members = None, orders = None, groups = None, refunds = None, lines = true, round_float_money = false))]
+#[pyo3(signature = (policy, batch = None, *, members = None, orders = None, groups = None, refunds = None, lines = true, round_float_money = false, progress = None))]
 #[allow(clippy::too_many_arguments)]
 fn settle(
     py: Python<'_>,
@@ -533,6 +696,7 @@ fn settle(
     refunds: Option<&Bound<'_, PyAny>>,
     lines: bool,
     round_float_money: bool,
+    progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Settlement> {
     let args = BatchArgs {
         batch,
@@ -541,15 +705,26 @@ fn settle(
         groups,
         refunds,
     };
+    let watch = Watch::new(py, progress)?;
+    let counter = fenrun::SettleProgress::new();
     let (prepared, settled) = prepared_then(py, policy, &args, round_float_money, |prepared| {
         let kept = if lines {
             fenrun::Lines::Keep
         } else {
             fenrun::Lines::TotalsOnly
         };
-        let settled = prepared.settle_with(fenrun::SettleOptions::default().lines(kept))?;
+        let options = fenrun::SettleOptions::default().lines(kept);
+        let settled = match &watch {
+            Some(w) => w.during(&counter, || {
+                prepared.settle_with(options.progress(counter.clone()))
+            })?,
+            None => prepared.settle_with(options)?,
+        };
         Ok((prepared, settled))
     })?;
+    if let Some(w) = watch {
+        w.finish(py, &counter)?;
+    }
     Ok(Settlement {
         prepared,
         settled,

@@ -91,16 +91,44 @@ def test_outputs_are_arrow_tables_with_exact_decimals():
         by_member[line["beneficiary"]] = by_member.get(line["beneficiary"], 0) + line["amount"]
     assert {m: str(a) for m, a in by_member.items() if a} == expected["totals"]
     assert s.rank_changes.column("member").to_pylist() == [c["member"] for c in expected["rank_changes"]]
-    assert [json.loads(b) for b in s.rank_changes.column("because").to_pylist()] == [
-        c["because"] for c in expected["rank_changes"]]
+    # `because` is Python objects: a list of leaves, each a dict, every
+    # parameter present (None where the leaf has none).
+    no_params = {"min_rank": None, "min_size": None, "name": None}
+    assert s.rank_changes.column("because").to_pylist() == [
+        [{**leaf, "params": {**no_params, **leaf["params"]}} for leaf in c["because"]]
+        for c in expected["rank_changes"]]
     summary = {k: (str(v) if not isinstance(v, dict) else {r: str(x) for r, x in v.items()})
                for k, v in s.summary.items()}
     assert summary == expected["summary"]
     assert all(isinstance(v, decimal.Decimal) for v in s.totals.column("amount").to_pylist())
     assert s.to_pandas("totals")["amount"].map(str).tolist() == list(expected["totals"].values())
     assert s.to_polars("lines").height == s.lines.num_rows > 0
+    assert s.to_arrow("lines") is s.lines
     with pytest.raises(ValueError):
         s.to_pandas("nothing")
+
+
+def test_pandas_money_is_arrow_backed_decimal():
+    import pandas as pd
+    s = fenrun.settle(POLICY, REPO / "examples" / "community-retail" / "batch.json")
+    lines = s.to_pandas("lines")
+    assert lines["amount"].dtype == pd.ArrowDtype(pa.decimal128(38, 2))
+    assert lines["base"].dtype == pd.ArrowDtype(pa.decimal128(38, 2))
+    # A pool line has no level: a null integer, not a float NaN.
+    assert lines["level"].dtype == pd.ArrowDtype(pa.uint32())
+    assert lines["level"].isna().any()
+    # Exact sums: 66147.00 in all (expected.json's total paid).
+    assert lines["amount"].sum() == decimal.Decimal("66147.00")
+
+
+def test_the_notebook_view_shows_summary_and_top_earners():
+    s = fenrun.settle(POLICY, REPO / "examples" / "community-retail" / "batch.json")
+    html = s._repr_html_()
+    # The example: 66147.00 paid of 300650.00 (22.00 %), p-li first with 18019.00.
+    assert "<td style=\"text-align:right\">66147.00 CNY</td>" in html
+    assert "22.00 %" in html
+    assert "top earners (9 of 9)" in html
+    assert html.index("p-li") < html.index("tl-zhao")
 
 
 def test_lines_false_keeps_totals_and_summary():
@@ -160,3 +188,38 @@ def test_settlement_releases_the_gil(cli, tmp_path):
     # With the GIL held for the whole settlement, this loop could only run in
     # the switch intervals before the call; released, it runs throughout.
     assert ticks > 100_000
+
+
+def test_progress_reports_orders_settled():
+    # The example has 12 orders (and a refund, not counted): the last report is (12, 12).
+    calls = []
+    s = fenrun.settle(POLICY, REPO / "examples" / "community-retail" / "batch.json",
+                      progress=lambda settled, total: calls.append((settled, total)))
+    assert calls and calls[-1] == (12, 12)
+    assert all(0 <= done <= total == 12 for done, total in calls)
+    assert s.to_json() == fenrun.settle(POLICY, REPO / "examples" / "community-retail" / "batch.json").to_json()
+
+
+def test_progress_callback_errors_and_wrong_values():
+    def broken(settled, total):
+        raise KeyError("from the callback")
+    with pytest.raises(KeyError, match="from the callback"):
+        fenrun.settle(POLICY, REPO / "examples" / "community-retail" / "batch.json", progress=broken)
+    with pytest.raises(TypeError, match="progress"):
+        fenrun.settle(POLICY, REPO / "examples" / "community-retail" / "batch.json", progress=3)
+
+
+
+def test_progress_true_draws_a_tqdm_bar(capsys):
+    batch = REPO / "examples" / "community-retail" / "batch.json"
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="tqdm"):
+            fenrun.settle(POLICY, batch, progress=True)
+        return
+    s = fenrun.settle(POLICY, batch, progress=True)
+    assert str(s.summary["total_paid"]) == "66147.00"
+    # tqdm draws on stderr; the bar ends at 12 of 12 orders (counts in units: 12.0, 10.0M).
+    last = capsys.readouterr().err.split("\r")[-1]
+    assert "100%" in last and "12.0/12.0" in last

@@ -156,6 +156,8 @@ export function settleJson(policy: Policy | string, batch: Batch | string, optio
 export function evaluateRanks(policy: Policy | string, batch: Batch | string): RankEvaluation;
 export function validatePolicy(policy: Policy | string): void;
 export function explain(settlement: Settlement, orderId: string): string[];
+/** A ratio (the summary's `payout_ratio`) as "22.00 %", as the CLI shows it; undefined for text that is not a decimal. */
+export function percent(ratio: string): string | undefined;
 export function progress(result: Settlement | RankEvaluation, memberId: string): Progress | undefined;
 export function codes(): string[];
 export function version(): string;

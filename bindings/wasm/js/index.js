@@ -2,7 +2,7 @@
 // This file converts inputs (objects → JSON text), turns the core's error
 // reports into FenrunError, and keeps each settlement's session for explain().
 // Every rule, default, rounding and message is the core's.
-import initWasm, { initSync as initWasmSync, Session, checkPolicy, errorCodes, panicReport, version as wasmVersion } from "./wasm/fenrun_wasm.js";
+import initWasm, { initSync as initWasmSync, Session, checkPolicy, errorCodes, panicReport, percent as wasmPercent, version as wasmVersion } from "./wasm/fenrun_wasm.js";
 
 let ready = false;
 // The core's report for a trap, with a marker where its detail goes: read
@@ -123,6 +123,11 @@ export function evaluateRanks(policy, batch) {
 export function validatePolicy(policy) {
   const [p] = asText(policy, "policy");
   guard(() => checkPolicy(p));
+}
+
+/** A ratio (the summary's `payout_ratio`) as people read it, "22.00 %", as the CLI shows it. */
+export function percent(ratio) {
+  return guard(() => wasmPercent(String(ratio)));
 }
 
 /** One order's lines in words, for a result of settle(). */

@@ -6,7 +6,7 @@
 //! as a JSON string. Every rule, default, rounding and message is the core's.
 #![deny(missing_docs)]
 
-use fenrun::{Batch, Engine, Policy};
+use fenrun::{Batch, Engine};
 use wasm_bindgen::prelude::*;
 
 fn thrown(e: &fenrun::Error) -> JsValue {
@@ -16,9 +16,16 @@ fn thrown(e: &fenrun::Error) -> JsValue {
 /// Validate a policy given as JSON text; throws the error report.
 #[wasm_bindgen(js_name = checkPolicy)]
 pub fn check_policy(policy: &str) -> Result<(), JsValue> {
-    Policy::from_json(policy)
+    fenrun::check_policy_json(policy)
         .map(|_| ())
         .map_err(|e| thrown(&e))
+}
+
+/// A ratio (the summary's `payout_ratio`) as people read it, "22.00 %", as
+/// the CLI's summary shows it; `undefined` for text that is not a decimal.
+#[wasm_bindgen]
+pub fn percent(ratio: &str) -> Option<String> {
+    fenrun::percent_text(ratio)
 }
 
 /// The library's version.
@@ -56,13 +63,14 @@ impl Session {
     #[wasm_bindgen(constructor)]
     pub fn new(policy: &str, batch: &str, strings_only: bool) -> Result<Session, JsValue> {
         let open = || -> fenrun::Result<Engine> {
-            let policy = Policy::from_json(policy)?;
+            let policy = fenrun::check_policy_json(policy)?;
             let batch = if strings_only {
-                let value = fenrun::input::value_from_json(batch)?;
+                let value =
+                    fenrun::input::value_from_json(batch).map_err(|e| e.in_document("batch"))?;
                 fenrun::input::require_string_money(&value)?;
                 Batch::from_value(value, &policy)?
             } else {
-                Batch::from_json(batch, &policy)?
+                fenrun::check_batch_json(batch, &policy)?
             };
             Engine::new(&policy, batch)
         };

@@ -43,8 +43,16 @@ try {
   const expected = JSON.parse(await readFile(join(REPO, "examples/community-retail/expected.json"), "utf8"));
   const shown = await page.$$eval("#totals tbody tr", (rows) => Object.fromEntries(rows.map((r) => [r.cells[0].textContent, r.cells[1].textContent])));
   assert.deepEqual(shown, expected.totals);
-  const paid = () => page.$eval('#summary dd[data-key="total paid"]', (d) => d.textContent);
+  const paid = () => page.$eval('#summary dd[data-key="total paid"]', (d) => d.dataset.value);
   assert.equal(await paid(), expected.summary.total_paid);
+  // Shown as people read it, with the currency; the payout ratio as the CLI shows it:
+  // 66147.00 / 300650.00 = 0.22 → "22.00 %". Engine words are replaced, kept on hover.
+  const dd = (key) => page.$eval(`#summary dd[data-key="${key}"]`, (d) => [d.textContent, d.title]);
+  assert.deepEqual(await dd("total paid"), ["66147.00 CNY", "66147.00"]);
+  assert.equal((await dd("payout ratio"))[0], "22.00 %");
+  assert.equal((await dd("unpaid (沉淀) dividend"))[0], "0.00 CNY");
+  assert.match((await dd("unpaid (沉淀) dividend"))[1], /^breakage of dividend/);
+  assert.equal(await page.$$eval("#summary dt", (ts) => ts.filter((t) => /breakage/.test(t.textContent)).length), 0);
   const status = await page.$eval("#status", (s) => s.textContent);
   report.push(`example: ${status}`);
   await page.screenshot({ path: join(SHOTS, "example.png"), fullPage: false });
@@ -55,6 +63,43 @@ try {
   assert.match(why, /p-li/);
   assert.match(why, /top of the ladder|progress to/);
   await page.screenshot({ path: join(SHOTS, "member.png") });
+  // Every member's card lists every line that makes its total, and they add up to it (tl-zhao:
+  // 14602.50 of order lines and the refund r1's reversal −500.00 of o3's spread line = 14102.50).
+  const cards = await page.evaluate(() => window.playground.members().map((id) => {
+    window.playground.showMember(id);
+    const card = document.getElementById("member");
+    const scale = 2;
+    const units = (t) => { const [i, f = ""] = t.replace("-", "").split("."); const v = BigInt(i + f.padEnd(scale, "0")); return t.startsWith("-") ? -v : v; };
+    const amounts = [...card.querySelectorAll(".card-line")].map((r) => r.dataset.amount);
+    return {
+      id,
+      total: card.querySelector(".member-total").dataset.value,
+      sum: amounts.reduce((a, t) => a + units(t), 0n).toString(),
+      lines: amounts.length,
+      text: card.textContent,
+    };
+  }));
+  assert.equal(cards.length, JSON.parse(await readFile(join(REPO, "examples/community-retail/batch.json"), "utf8")).members.length);
+  for (const c of cards) {
+    const want = expected.totals[c.id] ?? "0.00";
+    assert.equal(c.total, want, c.id);
+    const [int, frac] = want.split(".");
+    assert.equal(c.sum, BigInt(int + frac).toString(), `${c.id}: its card's lines sum to ${c.sum} units, not ${want}`);
+    assert.doesNotMatch(c.text, /showing \d+ of/, c.id);
+  }
+  const zhao = cards.find((c) => c.id === "tl-zhao");
+  assert.match(zhao.text, /-500\.00 refund r1 of 10000\.00 reverses -500\.00 of tl-zhao's spread line/);
+  assert.match(zhao.text, /lines, summing to 14102\.50/);
+  // Progress in the field's words, the engine's expression on hover.
+  await page.evaluate(() => window.playground.showMember("go-zhou"));
+  const leaves = await page.$$eval("#member li", (ls) => ls.map((l) => [l.textContent, l.title]));
+  report.push(`go-zhou progress: ${leaves.map(([t]) => t).join("; ")}`);
+  assert.ok(leaves.length > 0);
+  for (const [text, title] of leaves) {
+    assert.doesNotMatch(text, /\(|needs gte|min_rank=/, text);
+    assert.match(title, /needs (gte|gt|lte|lt|eq) /, title);
+  }
+  await page.evaluate(() => window.playground.showMember("p-li"));
 
   // 3. Edit a rate: the dividend pool's 0.02 becomes 0.00. The pool was
   //    0.02 × 300650.00 = 6013.00, fully paid (no breakage), so total paid
@@ -78,6 +123,9 @@ try {
   assert.match(err, /decreasing_rate/);
   // …and where it is: team_leader's rate is on line 35 of the example policy.
   assert.match(err, /line 35: show/);
+  // The results on screen are the last valid policy's: marked so.
+  assert.equal(await page.$eval("#results", (r) => r.classList.contains("stale")), true);
+  assert.equal(await page.$eval("#stale-note", (n) => n.hidden), false);
   await page.click("#policy-error button");
   const selected = await page.$eval("#policy", (t) => t.value.slice(t.selectionStart, t.selectionEnd));
   assert.equal(selected, '"0.15"');
@@ -86,6 +134,8 @@ try {
   // 5. A generated 100k-member / 1M-order batch, settled in the page.
   await page.fill("#policy", policy);
   await page.waitForFunction(() => document.body.dataset.settled === "3");
+  assert.equal(await page.$eval("#results", (r) => r.classList.contains("stale")), false);
+  assert.equal(await page.$eval("#stale-note", (n) => n.hidden), true);
   await page.$eval("#size", (s) => { s.value = "4"; s.dispatchEvent(new Event("input")); });
   await page.click("#load-generated");
   await page.waitForFunction(() => document.body.dataset.settled === "4", null, { timeout: 120000 });

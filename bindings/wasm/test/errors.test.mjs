@@ -41,7 +41,8 @@ test("a JS number for money is refused, integer or not, naming the field", () =>
 });
 
 test("each family has its errors with the core's code and path", () => {
-  throwsCode(() => fenrun.validatePolicy("{not json"), "invalid_json", "line 1 column 2");
+  throwsCode(() => fenrun.validatePolicy("{not json"), "invalid_json", "policy: line 1 column 2");
+  throwsCode(() => fenrun.settle(POLICY, "{\"members\": ]}"), "invalid_json", "batch: line 1 column 13");
   throwsCode(() => fenrun.validatePolicy({ version: 1, ranks: [] }), "no_ranks", "ranks");
   throwsCode(() => fenrun.settle(POLICY, { members: [{ id: "m1", sponsor: "m1" }], events: [] }),
     "self_sponsor", "members[0].sponsor");

@@ -402,14 +402,22 @@ fn event_path(path: &str, orders: usize) -> String {
 
 /// Settle while streaming every line to a table file (Parquet or CSV, by
 /// extension) in record batches; the returned settlement holds totals,
-/// rank changes and summary, no lines.
-pub fn settle_lines_to_file(engine: &Engine, path: &Path) -> Result<Settlement> {
+/// rank changes and summary, no lines. `progress` counts the orders settled.
+pub fn settle_lines_to_file(
+    engine: &Engine,
+    path: &Path,
+    progress: Option<fenrun::SettleProgress>,
+) -> Result<Settlement> {
     let format = TableFormat::from_path(path)?;
     let rate_scale = engine.policy().rate_scale();
     let fixed = engine.policy().pays_fixed();
     let mut file = LinesFile::create(path, format, engine.scale(), rate_scale, fixed)?;
     let mut failed: Option<Error> = None;
-    let settled = engine.settle_to(SettleOptions::default().lines(Lines::Stream), |l| {
+    let mut options = SettleOptions::default().lines(Lines::Stream);
+    if let Some(p) = progress {
+        options = options.progress(p);
+    }
+    let settled = engine.settle_to(options, |l| {
         file.push(&l).map_err(|e| {
             let msg = e.to_string();
             failed = Some(e);

@@ -185,9 +185,11 @@ fn normalize(array: &ArrayRef, kind: Kind, path: String, opts: &ReadOptions) -> 
             None => Err(Error::FloatNumber {
                 path,
                 detail: format!(
-                    "a {dt} column: money is never read from binary floating point; \
-                     write it as decimal128 or as decimal strings, or opt in to rounding floats \
-                     to the policy scale"
+                    "a {dt} column: money is never read from binary floating point \
+                     (pandas' and DuckDB's read_csv give float64 amounts). Cast the column to \
+                     a decimal (SQL `CAST(amount AS DECIMAL(18, 2))`, pyarrow \
+                     `pa.decimal128(18, 2)`) or to decimal strings, or, from Python, pass \
+                     `round_float_money=True` to round each float to the policy scale"
                 ),
             }),
         },

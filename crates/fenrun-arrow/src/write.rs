@@ -7,8 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::builder::{Decimal128Builder, StringBuilder, UInt32Builder};
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_array::{ArrayRef, ListArray, RecordBatch, StringArray, StructArray, UInt64Array};
+use arrow_buffer::{OffsetBuffer, ScalarBuffer};
+use arrow_schema::{DataType, Field, FieldRef, Fields, Schema, SchemaRef};
 use fenrun::{Error, LineView, Result, Settlement};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -254,40 +255,114 @@ pub fn totals_batch(s: &Settlement) -> Result<RecordBatch> {
     })
 }
 
+/// The fields of one leaf of `because` (§9): `metric`, `params` (`min_rank`,
+/// `min_size`, `name`, each null when the leaf has none), `value`, `op`,
+/// `threshold` (metric values and thresholds in shortest decimal form: they
+/// are of any scale, not money).
+fn because_fields() -> Fields {
+    let text = |name: &str| Field::new(name, DataType::Utf8, false);
+    let params = Fields::from(vec![
+        Field::new("min_rank", DataType::Utf8, true),
+        Field::new("min_size", DataType::UInt64, true),
+        Field::new("name", DataType::Utf8, true),
+    ]);
+    Fields::from(vec![
+        text("metric"),
+        Field::new("params", DataType::Struct(params), false),
+        text("value"),
+        text("op"),
+        text("threshold"),
+    ])
+}
+
+fn because_item() -> FieldRef {
+    Arc::new(Field::new(
+        "item",
+        DataType::Struct(because_fields()),
+        false,
+    ))
+}
+
 /// The rank-changes schema: `member`, `from`, `to`, and `because`, the §9
-/// list of leaves as JSON text (its values are metric values of any scale).
+/// list of leaves that made the new rank's condition hold, as a list of
+/// structs (Python sees lists of dicts).
 pub fn rank_changes_schema() -> SchemaRef {
     let text = |name: &str| Field::new(name, DataType::Utf8, false);
     Arc::new(Schema::new(vec![
         text("member"),
         text("from"),
         text("to"),
-        text("because"),
+        Field::new("because", DataType::List(because_item()), false),
     ]))
 }
 
 /// Rank changes (in §9 order) as one record batch.
 pub fn rank_changes_batch(changes: &[fenrun::RankChange]) -> Result<RecordBatch> {
-    let mut cols: [StringBuilder; 4] = Default::default();
+    let invalid = |e: &dyn std::fmt::Display| Error::InvalidTable {
+        path: "rank_changes".to_owned(),
+        detail: e.to_string(),
+    };
+    let mut cols: [StringBuilder; 3] = Default::default();
+    let mut offsets = Vec::with_capacity(changes.len() + 1);
+    offsets.push(0i32);
+    let (mut metric, mut value, mut op, mut threshold) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut min_rank, mut min_size, mut name) = (Vec::new(), Vec::new(), Vec::new());
     for c in changes {
-        let because = serde_json::to_string(&c.because).map_err(|e| Error::InvalidTable {
-            path: "rank_changes".to_owned(),
-            detail: e.to_string(),
-        })?;
-        let [member, from, to, why] = &mut cols;
+        let [member, from, to] = &mut cols;
         member.append_value(&*c.member);
         from.append_value(&*c.from);
         to.append_value(&*c.to);
-        why.append_value(because);
+        for b in &c.because {
+            metric.push(b.metric.as_str());
+            value.push(b.value.as_str());
+            op.push(b.op.as_str());
+            threshold.push(b.threshold.as_str());
+            min_rank.push(b.params.min_rank.as_deref());
+            min_size.push(b.params.min_size);
+            name.push(b.params.name.as_deref());
+        }
+        offsets.push(i32::try_from(metric.len()).map_err(|e| invalid(&e))?);
     }
-    let columns: Vec<ArrayRef> = cols
+    let fields = because_fields();
+    let Some(DataType::Struct(param_fields)) = fields.get(1).map(|f| f.data_type().clone()) else {
+        return Err(invalid(&"the params field is a struct"));
+    };
+    let params = StructArray::try_new(
+        param_fields,
+        vec![
+            Arc::new(StringArray::from(min_rank)),
+            Arc::new(UInt64Array::from(min_size)),
+            Arc::new(StringArray::from(name)),
+        ],
+        None,
+    )
+    .map_err(|e| invalid(&e))?;
+    let leaves = StructArray::try_new(
+        fields,
+        vec![
+            Arc::new(StringArray::from(metric)),
+            Arc::new(params),
+            Arc::new(StringArray::from(value)),
+            Arc::new(StringArray::from(op)),
+            Arc::new(StringArray::from(threshold)),
+        ],
+        None,
+    )
+    .map_err(|e| invalid(&e))?;
+    let because = ListArray::try_new(
+        because_item(),
+        OffsetBuffer::new(ScalarBuffer::from(offsets)),
+        Arc::new(leaves),
+        None,
+    )
+    .map_err(|e| invalid(&e))?;
+    let mut columns: Vec<ArrayRef> = cols
         .iter_mut()
         .map(|b| Arc::new(b.finish()) as ArrayRef)
         .collect();
-    RecordBatch::try_new(rank_changes_schema(), columns).map_err(|e| Error::InvalidTable {
-        path: "rank_changes".to_owned(),
-        detail: e.to_string(),
-    })
+    columns.push(Arc::new(because));
+    RecordBatch::try_new(rank_changes_schema(), columns).map_err(|e| invalid(&e))
 }
 
 fn io_error(path: &Path, e: impl std::fmt::Display) -> Error {

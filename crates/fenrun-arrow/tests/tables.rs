@@ -591,7 +591,7 @@ fn parquet_and_csv_files_round_trip_lines_and_totals() {
     for ext in ["parquet", "csv"] {
         let lines = temp(&format!("lines.{ext}"));
         let totals = temp(&format!("totals.{ext}"));
-        let streamed = fenrun_arrow::settle_lines_to_file(&engine, &lines).unwrap();
+        let streamed = fenrun_arrow::settle_lines_to_file(&engine, &lines, None).unwrap();
         fenrun_arrow::write_totals(&streamed, &totals).unwrap();
         assert_eq!(streamed.total_paid(), kept.total_paid());
         let back = read_table(&lines, "lines").unwrap();

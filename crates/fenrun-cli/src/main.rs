@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod gen_tables;
+mod show;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use fenrun::{Batch, Engine, Policy, Settlement};
@@ -24,17 +25,28 @@ struct Cli {
     /// Print the time of each phase (read, convert, validate, ranks, settle, write) on stderr.
     #[arg(long, global = true)]
     timings: bool,
+    /// Show no progress (a terminal otherwise sees the phase, and a bar while
+    /// settling, for work of more than about a second).
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
 
-/// Phase timer for `--timings`: each call prints the time since the previous one.
+/// Phase timer for `--timings` (each lap prints the time since the
+/// previous one) and the progress display.
 struct Clock {
     on: bool,
     last: std::time::Instant,
+    show: show::Show,
 }
 
 impl Clock {
+    /// The phase now starting, for the progress display.
+    fn doing(&self, what: &str) {
+        self.show.phase(what);
+    }
+
     fn lap(&mut self, phase: &str) {
         if self.on {
             let now = std::time::Instant::now();
@@ -184,7 +196,8 @@ fn read(path: &Path) -> Result<Vec<u8>, Failure> {
 }
 
 fn load_policy(policy: &Path) -> Result<Policy, Failure> {
-    Ok(Policy::from_slice(&read(policy)?)?)
+    Policy::from_slice(&read(policy)?)
+        .map_err(|e| Failure::Fenrun(e.in_document(&policy.display().to_string())))
 }
 
 /// Read and validate a batch; tables are validated on up to `threads` threads.
@@ -197,9 +210,12 @@ fn load(
     let p = load_policy(policy)?;
     let b = match (&input.batch, &input.members, &input.orders) {
         (Some(path), _, _) => {
+            clock.doing(&format!("reading {}", path.display()));
             let bytes = read(path)?;
+            clock.doing(&format!("validating {}", path.display()));
             clock.lap("read");
-            Batch::from_slice(&bytes, &p)?
+            Batch::from_slice(&bytes, &p)
+                .map_err(|e| Failure::Fenrun(e.in_document(&path.display().to_string())))?
         }
         (None, Some(members), Some(orders)) => {
             // The orders are read a chunk at a time, each validated as it comes.
@@ -210,6 +226,7 @@ fn load(
                 refunds: input.refunds.as_deref(),
             };
             let opts = fenrun_arrow::ReadOptions::default();
+            clock.doing(&format!("reading and validating {}", orders.display()));
             let b = fenrun_arrow::validate_files(&p, &files, &opts, threads)?;
             clock.lap("read+validate");
             return Ok((p, b));
@@ -265,6 +282,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let clock = &mut Clock {
         on: cli.timings,
         last: std::time::Instant::now(),
+        show: show::Show::new(cli.quiet),
     };
     match cli.command {
         Command::Check { policy } => {
@@ -292,10 +310,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             threads,
         } => {
             let (p, b) = load(&policy, &input, threads, clock)?;
+            clock.doing("evaluating ranks");
             let engine = Engine::new(&p, b)?;
             clock.lap("ranks");
+            let progress = fenrun::SettleProgress::new();
+            clock.show.settling(&progress);
             let s = match (&lines_out, no_lines) {
-                (Some(path), _) => fenrun_arrow::settle_lines_to_file(&engine, path)?,
+                (Some(path), _) => {
+                    fenrun_arrow::settle_lines_to_file(&engine, path, Some(progress))?
+                }
                 (None, no_lines) => {
                     let lines = if no_lines {
                         fenrun::Lines::TotalsOnly
@@ -303,10 +326,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         fenrun::Lines::Keep
                     };
                     let options = fenrun::SettleOptions::default().lines(lines);
-                    engine.settle_with(options.threads(threads))?
+                    engine.settle_with(options.threads(threads).progress(progress))?
                 }
             };
             clock.lap("settle");
+            clock.doing("writing");
             // The settlement names members and events by shared ids: the
             // batch's event rows and the engine's tables can go before the
             // output is written (a month of a large platform: 200 MB).
@@ -334,6 +358,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 totals()?;
             }
             clock.lap("write");
+            clock.show.done();
             if let Some(path) = &out {
                 print_summary(&s, p.currency(), path);
             }
@@ -408,8 +433,7 @@ fn print_summary(s: &Settlement, currency: Option<&str>, out: &Path) {
     println!("{:<16} {:>18}", "total paid", money(s.total_paid()));
     let ratio = s
         .payout_ratio()
-        .map(|r| format!("{:.2} %", r * Decimal::ONE_HUNDRED))
-        .unwrap_or_else(|| "n/a".into());
+        .map_or_else(|| "n/a".into(), fenrun::percent_string);
     println!("{:<16} {:>18}", "payout ratio", ratio);
     println!("{:<16} {:>18}", "cap cut", money(s.cap_cut()));
     if let Some(cut) = s.member_cap_cut() {

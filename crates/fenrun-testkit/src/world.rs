@@ -596,7 +596,7 @@ pub fn check_split_merge(w: &World, parts: usize) -> Result<(), String> {
     // The threaded totals-only settlement is the one-thread one, byte for byte.
     let totals = SettleOptions::default().lines(Lines::TotalsOnly);
     let one = engine
-        .settle_with(totals)
+        .settle_with(totals.clone())
         .map_err(|e| e.to_string())?
         .to_json();
     let threaded = engine

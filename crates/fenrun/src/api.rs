@@ -6,9 +6,21 @@ use crate::engine::Engine;
 use crate::error::{Error, ErrorReport, Result};
 use crate::policy::Policy;
 
-/// Validate a policy given as JSON text.
+/// Validate a policy given as JSON text. A syntax error names the document
+/// `policy` ([`Error::in_document`]), as every function here does.
+///
+/// ```
+/// let err = fenrun::check_policy_json("{not json").unwrap_err();
+/// assert_eq!((err.code(), err.path()), ("invalid_json", "policy: line 1 column 2"));
+/// ```
 pub fn check_policy_json(policy: &str) -> Result<Policy> {
-    Policy::from_json(policy)
+    Policy::from_json(policy).map_err(|e| e.in_document("policy"))
+}
+
+/// Validate a batch given as JSON text against `policy`. A syntax error names
+/// the document `batch`.
+pub fn check_batch_json(batch: &str, policy: &Policy) -> Result<Batch> {
+    Batch::from_json(batch, policy).map_err(|e| e.in_document("batch"))
 }
 
 /// Evaluate ranks: `{"rank_changes": [...]}` as canonical JSON.
@@ -24,16 +36,16 @@ pub fn check_policy_json(policy: &str) -> Result<Policy> {
 /// );
 /// ```
 pub fn evaluate_ranks_json(policy: &str, batch: &str) -> Result<String> {
-    let policy = Policy::from_json(policy)?;
-    let batch = Batch::from_json(batch, &policy)?;
+    let policy = check_policy_json(policy)?;
+    let batch = check_batch_json(batch, &policy)?;
     let engine = Engine::new(&policy, batch)?;
     Ok(engine.rank_changes_json())
 }
 
 /// Settle a batch: the §9 document as canonical JSON.
 pub fn settle_json(policy: &str, batch: &str) -> Result<String> {
-    let policy = Policy::from_json(policy)?;
-    let batch = Batch::from_json(batch, &policy)?;
+    let policy = check_policy_json(policy)?;
+    let batch = check_batch_json(batch, &policy)?;
     Ok(settle(&policy, batch)?.to_json())
 }
 
@@ -44,8 +56,8 @@ pub fn settle(policy: &Policy, batch: Batch) -> Result<crate::Settlement> {
 
 /// Explain one order's lines in words.
 pub fn explain_json(policy: &str, batch: &str, order: &str) -> Result<Vec<String>> {
-    let policy = Policy::from_json(policy)?;
-    let batch = Batch::from_json(batch, &policy)?;
+    let policy = check_policy_json(policy)?;
+    let batch = check_batch_json(batch, &policy)?;
     Engine::new(&policy, batch)?.explain(order)
 }
 

@@ -70,7 +70,8 @@ pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T> {
         return Ok(value);
     }
     let mut de = serde_json::Deserializer::from_str(text);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(classify)?;
+    let value: T =
+        serde_path_to_error::deserialize(&mut de).map_err(|e| classify(e, Origin::Text))?;
     de.end().map_err(|e| Error::InvalidJson {
         path: location(&e),
         detail: strip_location(&e.to_string()),
@@ -89,7 +90,15 @@ pub(crate) fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 
 /// Convert an already parsed JSON value (a binding's dict) into a `T`.
 pub(crate) fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T> {
-    serde_path_to_error::deserialize(value).map_err(classify)
+    serde_path_to_error::deserialize(value).map_err(|e| classify(e, Origin::Value))
+}
+
+/// Where a document came from, for the wording of a float: JSON text has
+/// numbers, a binding's value (a Python dict, a JavaScript object) has floats.
+#[derive(Clone, Copy)]
+enum Origin {
+    Text,
+    Value,
 }
 
 fn location(e: &serde_json::Error) -> String {
@@ -103,7 +112,7 @@ fn strip_location(msg: &str) -> String {
     }
 }
 
-fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> Error {
+fn classify(err: serde_path_to_error::Error<serde_json::Error>, origin: Origin) -> Error {
     let path = display_path(err.path());
     let inner = err.into_inner();
     let msg = strip_location(&inner.to_string());
@@ -118,10 +127,12 @@ fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> Error {
         };
     }
     if let Some(rest) = msg.strip_prefix(FLOAT_MARK) {
-        return Error::FloatNumber {
-            path,
-            detail: rest.to_owned(),
+        let (shown, float) = rest.split_once(FLOAT_MARK).unwrap_or((rest, rest));
+        let detail = match origin {
+            Origin::Text => format!("the JSON number {shown}"),
+            Origin::Value => format!("a float ({float})"),
         };
+        return Error::FloatNumber { path, detail };
     }
     if let Some(rest) = msg.strip_prefix(DECIMAL_MARK) {
         return Error::InvalidDecimal {

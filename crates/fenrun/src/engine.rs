@@ -4,6 +4,7 @@
 use crate::batch::Batch;
 use crate::error::{Must, Result};
 use crate::policy::Policy;
+use crate::progress::SettleProgress;
 use crate::rank::{Progress, RankChange};
 use crate::settle::{LineView, Part, Settlement};
 use crate::state::State;
@@ -31,7 +32,7 @@ pub enum Lines {
 /// let options = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly).threads(2);
 /// assert_eq!(options.threads, 2);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SettleOptions {
     /// Which lines to keep.
@@ -39,6 +40,9 @@ pub struct SettleOptions {
     /// Threads for a totals-only settlement (at least 1; lines are kept or
     /// streamed on one thread, in output order).
     pub threads: usize,
+    /// Where the settlement counts the orders it has settled, for a progress
+    /// bar drawn by another thread.
+    pub progress: Option<SettleProgress>,
 }
 
 impl Default for SettleOptions {
@@ -46,6 +50,7 @@ impl Default for SettleOptions {
         SettleOptions {
             lines: Lines::Keep,
             threads: 1,
+            progress: None,
         }
     }
 }
@@ -62,6 +67,13 @@ impl SettleOptions {
     #[must_use]
     pub fn threads(mut self, threads: usize) -> SettleOptions {
         self.threads = threads.max(1);
+        self
+    }
+
+    /// The same options counting settled orders in `progress`.
+    #[must_use]
+    pub fn progress(mut self, progress: SettleProgress) -> SettleOptions {
+        self.progress = Some(progress);
         self
     }
 }
@@ -222,10 +234,14 @@ impl Engine {
     where
         F: FnMut(LineView<'_>) -> std::io::Result<()>,
     {
+        let progress = options.progress.as_ref();
+        if let Some(p) = progress {
+            p.start(self.state.order_count());
+        }
         match options.lines {
-            Lines::Keep => self.state.settle_keeping(),
-            Lines::Stream => self.state.settle_streaming(sink),
-            Lines::TotalsOnly => self.state.settle_totals(options.threads),
+            Lines::Keep => self.state.settle_keeping(progress),
+            Lines::Stream => self.state.settle_streaming(sink, progress),
+            Lines::TotalsOnly => self.state.settle_totals(options.threads, progress),
         }
     }
 

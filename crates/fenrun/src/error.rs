@@ -686,6 +686,28 @@ impl Error {
         self
     }
 
+    /// The same error naming the document it is about, for a JSON syntax
+    /// error: its position alone (`line 1 column 25`) does not say whether the
+    /// policy or the batch is broken. The CLI names the file, a binding its
+    /// argument (`policy`, `batch`). Other errors already name their record.
+    ///
+    /// ```
+    /// let err = fenrun::Policy::from_json(r#"{"version": 1, "ranks": [}"#)
+    ///     .unwrap_err()
+    ///     .in_document("policy.json");
+    /// assert_eq!((err.code(), err.path()), ("invalid_json", "policy.json: line 1 column 26"));
+    /// assert!(err.to_string().starts_with("policy.json: line 1 column 26: invalid JSON: "));
+    /// ```
+    #[must_use]
+    pub fn in_document(self, name: &str) -> Error {
+        match self {
+            Error::InvalidJson { path, detail } => Error::InvalidJson {
+                path: format!("{name}: {path}"),
+                detail,
+            },
+            other => other,
+        }
+    }
     /// The error a binding reports for a panic of the core it caught (or, in
     /// WebAssembly, a trap): an [`Error::Internal`] whose detail is `what`.
     ///

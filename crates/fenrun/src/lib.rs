@@ -37,7 +37,8 @@
 //!   and events; [`BatchBuilder`] and [`input`] take columnar records.
 //! - [`Engine`]: owns a policy and a batch with ranks evaluated and rules
 //!   prepared. [`Engine::settle`], [`Engine::settle_with`] with
-//!   [`SettleOptions`] ([`Lines`] kept, streamed or totals only; threads),
+//!   [`SettleOptions`] ([`Lines`] kept, streamed or totals only; threads;
+//!   a [`SettleProgress`] another thread reads for a progress bar),
 //!   [`Engine::settle_to`] for a line sink, [`Engine::explain`],
 //!   [`Engine::progress`], [`Engine::rank_changes`]; [`Engine::settle_part`],
 //!   [`Part::merge`] and [`Engine::finish`] settle a batch in parts (§10.6).
@@ -46,8 +47,10 @@
 //! - [`Error`]: every failure, with a stable code, its [`ErrorFamily`] and
 //!   the JSON path of the record and field; [`ErrorReport`] is its JSON form.
 //! - JSON text in, JSON text out: [`settle_json`], [`explain_json`],
-//!   [`evaluate_ranks_json`], [`check_policy_json`], [`error_json`].
-//! - Money: [`Rounding`], [`RoundingMode`], [`money_string`]; the [`limits`].
+//!   [`evaluate_ranks_json`], [`check_policy_json`], [`check_batch_json`],
+//!   [`error_json`]; a JSON syntax error names its document ([`Error::in_document`]).
+//! - Money: [`Rounding`], [`RoundingMode`], [`money_string`], [`percent_string`]; the
+//!   [`limits`].
 //! - [`schema`]: the policy grammar as data ([`Schema`]), which the
 //!   bindings' type declarations are generated from.
 #![forbid(unsafe_code)]
@@ -78,6 +81,7 @@ pub mod limits;
 mod money;
 mod output;
 mod policy;
+mod progress;
 mod rank;
 mod rule;
 mod schema;
@@ -86,14 +90,16 @@ mod state;
 mod upline;
 
 pub use api::{
-    check_policy_json, error_json, evaluate_ranks_json, explain_json, settle, settle_json,
+    check_batch_json, check_policy_json, error_json, evaluate_ranks_json, explain_json, settle,
+    settle_json,
 };
 pub use batch::{Batch, BatchBuilder};
 pub use engine::{Engine, Lines, SettleOptions};
 pub use error::{Error, ErrorFamily, ErrorReport, Result};
 pub use ids::{EventId, GroupId, MemberId, RankId, RuleId};
-pub use money::{money_string, short_string, Rounding, RoundingMode};
+pub use money::{money_string, percent_string, percent_text, short_string, Rounding, RoundingMode};
 pub use policy::{Policy, Rank};
+pub use progress::SettleProgress;
 pub use rank::{Because, LeafProgress, Params, Progress, RankChange};
 pub use rule::{
     ByCategory, Differential, Field, Levels, Peer, PeerMatch, Pool, Price, RateSpec, Rule,

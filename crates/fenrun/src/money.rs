@@ -9,6 +9,13 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Marker at the start of a serde error raised for a JSON float, so the
 /// loader can give it its own code (`float_number`).
 pub(crate) const FLOAT_MARK: &str = "\u{1}float:";
+/// The serde error for a float where a decimal belongs: the number as JSON
+/// text shows it and as a binding's float shows it (`63000` / `63000.0`),
+/// so the loader can word it for where the document came from.
+pub(crate) fn float_error<E: de::Error>(v: f64) -> E {
+    E::custom(format!("{FLOAT_MARK}{v}{FLOAT_MARK}{v:?}"))
+}
+
 /// Marker for a malformed decimal string (`invalid_decimal`).
 pub(crate) const DECIMAL_MARK: &str = "\u{1}decimal:";
 
@@ -64,7 +71,7 @@ impl<'de> Deserialize<'de> for Dec {
                 Ok(Dec(Decimal::from(v)))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dec, E> {
-                Err(E::custom(format!("{FLOAT_MARK}the JSON number {v}")))
+                Err(float_error(v))
             }
         }
         d.deserialize_any(V)
@@ -270,6 +277,32 @@ pub(crate) fn units(amount: Decimal, scale: u32) -> Option<i128> {
 /// ```
 pub fn money_string(d: Decimal, scale: u32) -> String {
     Money(d, scale).to_string()
+}
+
+/// A ratio (the summary's `payout_ratio`) as a percentage for people: two
+/// decimals, half away from zero ("22.00 %"). The CLI's summary and the
+/// playground show it so.
+///
+/// ```
+/// use rust_decimal::Decimal;
+/// assert_eq!(fenrun::percent_string(Decimal::new(22, 2)), "22.00 %");
+/// assert_eq!(fenrun::percent_string(Decimal::new(123455, 6)), "12.35 %");
+/// ```
+pub fn percent_string(ratio: Decimal) -> String {
+    let percent = ratio.saturating_mul(Decimal::ONE_HUNDRED);
+    format!("{} %", money_string(percent, 2))
+}
+
+/// [`percent_string`] of a ratio written as a decimal string (the §9
+/// summary's `payout_ratio`), for bindings that hold it as text; `None` if
+/// `ratio` is not a plain decimal.
+///
+/// ```
+/// assert_eq!(fenrun::percent_text("0.220013").as_deref(), Some("22.00 %"));
+/// assert_eq!(fenrun::percent_text("n/a"), None);
+/// ```
+pub fn percent_text(ratio: &str) -> Option<String> {
+    parse_decimal(ratio).ok().map(percent_string)
 }
 
 /// A non-money decimal (rate, weight, metric value) in shortest form ("0.1", "1200").

@@ -21,6 +21,7 @@ use crate::index::Packed;
 use crate::kernel::{self, Base, Book, IntPrice, IntRate, Open, Outcome, Overflow, Prices, SlotOf};
 use crate::money::Rounding;
 use crate::policy::Policy;
+use crate::progress::{SettleProgress, Tick};
 use crate::rank::{RankChange, Ranking};
 use crate::rule::{pool, On, Price, RuleKind};
 use crate::state::State;
@@ -640,14 +641,29 @@ fn sum_overflow(what: &str) -> Error {
 }
 
 impl State {
+    /// The orders of the batch (its events that are not refunds), for [`SettleProgress`].
+    pub(crate) fn order_count(&self) -> u64 {
+        let orders = self
+            .batch
+            .events
+            .parties()
+            .filter(|p| !matches!(p, Party::RefundOf(_)))
+            .count();
+        orders as u64
+    }
+
     /// Every line kept, in output order.
-    pub(crate) fn settle_keeping(&self) -> Result<Settlement> {
-        let part = self.settle_part(|_| true)?;
+    pub(crate) fn settle_keeping(&self, progress: Option<&SettleProgress>) -> Result<Settlement> {
+        let part = self.settle_part_counted(|_| true, progress)?;
         self.finish(part)
     }
 
     /// Every line handed to `sink` in output order, none kept.
-    pub(crate) fn settle_streaming<F>(&self, mut sink: F) -> Result<Settlement>
+    pub(crate) fn settle_streaming<F>(
+        &self,
+        mut sink: F,
+        progress: Option<&SettleProgress>,
+    ) -> Result<Settlement>
     where
         F: FnMut(LineView<'_>) -> std::io::Result<()>,
     {
@@ -660,7 +676,7 @@ impl State {
                 }
             })
         };
-        let part = self.run(&|_| true, &mut emit)?;
+        let part = self.run(&|_| true, &mut emit, progress)?;
         self.finish_into(part, &mut emit)
     }
 
@@ -673,7 +689,11 @@ impl State {
     /// and merged, which is exact (§10.6). Sums of exact decimals do not
     /// depend on their order, so the result is the one [`crate::Engine::settle`]
     /// gives without lines; an error is the one input order meets first.
-    pub(crate) fn settle_totals(&self, threads: usize) -> Result<Settlement> {
+    pub(crate) fn settle_totals(
+        &self,
+        threads: usize,
+        progress: Option<&SettleProgress>,
+    ) -> Result<Settlement> {
         let grouped = BySeller::new(
             &self.batch,
             self.policy.rounding().scale,
@@ -682,7 +702,7 @@ impl State {
         )?;
         let ranges = grouped.split(threads.max(1));
         if ranges.len() <= 1 {
-            let part = self.run_by_seller(&grouped)?;
+            let part = self.run_by_seller(&grouped, progress)?;
             // The grouping (eight bytes an order) goes before the totals are built.
             drop(grouped);
             return self.finish_into(part, &mut |_: &Line| Ok(()));
@@ -693,7 +713,7 @@ impl State {
                 .map(|sellers| {
                     let grouped = &grouped;
                     // Each thread only tries; a failure reruns the whole batch once, below.
-                    scope.spawn(move || self.try_by_seller(grouped, sellers))
+                    scope.spawn(move || self.try_by_seller(grouped, sellers, progress))
                 })
                 .collect();
             handles
@@ -715,7 +735,13 @@ impl State {
             Ok(Some(w)) => w,
             Ok(None) => Part::new(self.batch.ids.len(), self.policy.rules().len()),
             // An error is reported as one thread in input order meets it first.
-            Err(_) => self.run(&|_| true, &mut |_: &Line| Ok(()))?,
+            Err(_) => {
+                // The rerun counts again from nothing.
+                if let Some(p) = progress {
+                    p.start(self.order_count());
+                }
+                self.run(&|_| true, &mut |_: &Line| Ok(()), progress)?
+            }
         };
         self.finish_into(whole, &mut |_: &Line| Ok(()))
     }
@@ -727,18 +753,29 @@ impl State {
     /// Sums are exact, so the order in which they are formed does not change them.
     /// On an error the batch is run again in input order, so the error reported is
     /// the one input order meets first.
-    fn run_by_seller(&self, grouped: &BySeller) -> Result<Part> {
-        match self.try_by_seller(grouped, 0..grouped.sellers()) {
+    fn run_by_seller(&self, grouped: &BySeller, progress: Option<&SettleProgress>) -> Result<Part> {
+        match self.try_by_seller(grouped, 0..grouped.sellers(), progress) {
             Ok(part) => Ok(part),
-            Err(_) => self.run(&|_| true, &mut |_: &Line| Ok(())),
+            Err(_) => {
+                if let Some(p) = progress {
+                    p.start(self.order_count());
+                }
+                self.run(&|_| true, &mut |_: &Line| Ok(()), progress)
+            }
         }
     }
 
     /// The orders of `sellers` seller by seller, each through its seller's
     /// schedule for its class ([`State::run_by_seller`]); an error is
     /// returned as met, for the caller to rerun in input order.
-    fn try_by_seller(&self, grouped: &BySeller, sellers: std::ops::Range<u32>) -> Result<Part> {
+    fn try_by_seller(
+        &self,
+        grouped: &BySeller,
+        sellers: std::ops::Range<u32>,
+        progress: Option<&SettleProgress>,
+    ) -> Result<Part> {
         let rounding = self.policy.rounding();
+        let mut tick = Tick::new(progress);
         let mut part = Part::new(self.batch.ids.len(), self.policy.rules().len());
         let mut out = OrderOutcome::default();
         // A seller's schedules, one per class its orders have, end to end,
@@ -767,6 +804,7 @@ impl State {
             if orders.is_empty() {
                 continue;
             }
+            tick.add(orders.len() as u64);
             // The next sellers' first ancestors arrive while this one's orders
             // are settled (one seller in five has no orders).
             self.upline.prefetch_sponsor(seller.saturating_add(1));
@@ -936,11 +974,23 @@ impl State {
     /// Settle the orders whose event index `take` accepts, each with its refunds,
     /// in input order, keeping their lines. Parts of a partition merge into the whole (§10.6).
     pub(crate) fn settle_part(&self, take: impl Fn(usize) -> bool) -> Result<Part> {
+        self.settle_part_counted(take, None)
+    }
+
+    fn settle_part_counted(
+        &self,
+        take: impl Fn(usize) -> bool,
+        progress: Option<&SettleProgress>,
+    ) -> Result<Part> {
         let mut lines = Vec::new();
-        let mut part = self.run(&take, &mut |l: &Line| {
-            lines.push(*l);
-            Ok(())
-        })?;
+        let mut part = self.run(
+            &take,
+            &mut |l: &Line| {
+                lines.push(*l);
+                Ok(())
+            },
+            progress,
+        )?;
         part.lines = lines;
         Ok(part)
     }
@@ -949,7 +999,9 @@ impl State {
         &self,
         take: &dyn Fn(usize) -> bool,
         emit: &mut dyn FnMut(&Line) -> Result<()>,
+        progress: Option<&SettleProgress>,
     ) -> Result<Part> {
+        let mut tick = Tick::new(progress);
         let mut part = Part::new(self.batch.ids.len(), self.policy.rules().len());
         // One buffer for every order's lines: no allocation per order.
         let mut out = OrderOutcome::default();
@@ -972,6 +1024,7 @@ impl State {
                     if !take(i) {
                         continue;
                     }
+                    tick.add(1);
                     let category = self.category_of(i)?;
                     let (slots, rates) = schedules.of(o.seller, category, self)?;
                     self.settle_order(i, o.amount, category, slots, rates, &mut out)?;

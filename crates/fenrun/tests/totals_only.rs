@@ -143,3 +143,46 @@ fn the_engine_owns_its_state() {
         .unwrap();
     assert_eq!(settled.total_of("m1").unwrap().to_string(), "1.00");
 }
+
+/// Every form of settlement counts each order once in its progress: 10,000
+/// orders (and 100 refunds, which are not counted) on one thread, on three,
+/// streamed and kept.
+#[test]
+fn progress_counts_every_order_once() {
+    let policy = Policy::from_json(POLICY).unwrap();
+    let mut events: Vec<String> = (0..10_000)
+        .map(|i| {
+            format!(
+                r#"{{"id": "o{i}", "seller": "m{}", "amount": "10.00"}}"#,
+                i % 2
+            )
+        })
+        .collect();
+    events.extend(
+        (0..100).map(|i| format!(r#"{{"id": "r{i}", "refund_of": "o{i}", "amount": "1.00"}}"#)),
+    );
+    let batch = Batch::from_json(
+        &format!(
+            r#"{{"members": [{{"id": "m0"}}, {{"id": "m1", "sponsor": "m0"}}], "events": [{}]}}"#,
+            events.join(",")
+        ),
+        &policy,
+    )
+    .unwrap();
+    let engine = Engine::new(&policy, batch).unwrap();
+    for options in [
+        SettleOptions::default().lines(Lines::TotalsOnly),
+        SettleOptions::default().lines(Lines::TotalsOnly).threads(3),
+        SettleOptions::default().lines(Lines::Stream),
+        SettleOptions::default(),
+    ] {
+        let progress = fenrun::SettleProgress::new();
+        let plain = engine.settle_with(options.clone()).unwrap();
+        let counted = engine
+            .settle_with(options.progress(progress.clone()))
+            .unwrap();
+        assert_eq!((progress.settled(), progress.total()), (10_000, 10_000));
+        // Counting changes nothing else.
+        assert_eq!(counted.to_json(), plain.to_json());
+    }
+}

@@ -2,9 +2,14 @@
 
 import os
 from decimal import Decimal
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Type, Union
 
 import pyarrow
+from typing_extensions import NotRequired, TypedDict
+
+if TYPE_CHECKING:
+    import pandas
+    import polars
 
 __version__: str
 ERROR_CODES: Tuple[str, ...]
@@ -15,6 +20,18 @@ Document = Union[Mapping[str, Any], str, bytes, "os.PathLike[str]"]
 # A table: any object with __arrow_c_stream__ (pyarrow, polars, pandas, DuckDB, ...)
 # or __arrow_c_array__, or a list of dicts.
 TableLike = Union[Any, Sequence[Mapping[str, Any]]]
+# The name of one of a settlement's tables.
+TableName = Literal["lines", "totals", "rank_changes"]
+
+class Summary(TypedDict):
+    """The §9 summary, every amount a Decimal."""
+
+    net_sales: Decimal
+    total_paid: Decimal
+    payout_ratio: Optional[Decimal]  # None without sales
+    breakage: Dict[str, Decimal]  # by pool rule
+    cap_cut: Decimal
+    member_cap_cut: NotRequired[Decimal]  # only when the policy has a member cap
 
 class FenrunError(Exception):
     code: str
@@ -57,12 +74,14 @@ class Settlement:
     @property
     def rank_changes(self) -> pyarrow.Table: ...
     @property
-    def summary(self) -> Dict[str, Any]: ...
+    def summary(self) -> Summary: ...
     def total_of(self, member: str) -> Optional[Decimal]: ...
     def to_json(self) -> str: ...
     def explain(self, order_id: str) -> List[str]: ...
-    def to_pandas(self, table: str = "totals") -> Any: ...
-    def to_polars(self, table: str = "totals") -> Any: ...
+    def to_arrow(self, table: TableName = "totals") -> pyarrow.Table: ...
+    def to_pandas(self, table: TableName = "totals") -> "pandas.DataFrame": ...
+    def to_polars(self, table: TableName = "totals") -> "polars.DataFrame": ...
+    def _repr_html_(self) -> str: ...
 
 class RankEvaluation:
     @property
@@ -81,6 +100,7 @@ def settle(
     refunds: Optional[TableLike] = None,
     lines: bool = True,
     round_float_money: bool = False,
+    progress: Union[None, bool, Callable[[int, int], object]] = None,
 ) -> Settlement: ...
 def evaluate_ranks(
     policy: Union[Policy, Document],

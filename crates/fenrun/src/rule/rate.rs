@@ -14,7 +14,7 @@ use crate::check::Cx;
 use crate::condition::{compile_metric, Metric, MetricParams};
 use crate::error::{Error, Missing, Result};
 use crate::ids::RankId;
-use crate::money::{parse_decimal, short_string, Dec, DECIMAL_MARK, FLOAT_MARK};
+use crate::money::{parse_decimal, short_string, Dec, DECIMAL_MARK};
 
 /// A rate as written: a decimal, or an object (`{"fixed": …}` or a step table).
 #[derive(Debug, Clone)]
@@ -61,7 +61,7 @@ impl<'de> Deserialize<'de> for RateDoc {
                 Ok(RateDoc::Plain(Dec(Decimal::from(v))))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<RateDoc, E> {
-                Err(E::custom(format!("{FLOAT_MARK}the JSON number {v}")))
+                Err(crate::money::float_error(v))
             }
             fn visit_map<A: MapAccess<'de>>(
                 self,
