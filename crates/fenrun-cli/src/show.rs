@@ -130,8 +130,9 @@ fn spinner() -> ProgressStyle {
 }
 
 fn bar() -> ProgressStyle {
+    // The bar takes what the line leaves, so that the line never wraps.
     ProgressStyle::with_template(
-        "{msg} [{bar:40}] {human_pos}/{human_len} orders, {elapsed} (eta {eta})",
+        "{msg} [{wide_bar}] {human_pos}/{human_len} orders {elapsed} eta {eta}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .progress_chars("=> ")

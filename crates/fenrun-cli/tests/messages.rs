@@ -1,16 +1,11 @@
 //! What the command line says to a person: a JSON syntax error names the file
-//! it is in, and the summary shows the payout ratio as a percentage.
+//! it is in, the summary shows the payout ratio as a percentage, and a
+//! command whose stderr is not a terminal shows no progress.
 #![allow(clippy::expect_used)] // a test helper: a binary that does not start is a failed test
 
 use std::path::PathBuf;
-use std::process::Command;
-
-fn fenrun(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_fenrun"))
-        .args(args)
-        .output()
-        .expect("the fenrun binary runs")
-}
+mod common;
+use common::fenrun;
 
 fn repo(path: &str) -> String {
     format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
@@ -66,6 +61,12 @@ fn the_summary_shows_the_payout_ratio_in_percent() {
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
+    // stderr is a pipe here: no progress display, nothing at all.
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let line = text
         .lines()
         .find(|l| l.starts_with("payout ratio"))

@@ -3,14 +3,8 @@
 #![allow(clippy::expect_used)] // a test helper: a binary that does not start is a failed test
 
 use std::path::PathBuf;
-use std::process::Command;
-
-fn fenrun(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_fenrun"))
-        .args(args)
-        .output()
-        .expect("the fenrun binary runs")
-}
+mod common;
+use common::fenrun;
 
 #[test]
 fn threads_give_the_one_thread_document() {
