@@ -55,7 +55,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--data", type=pathlib.Path, default=None)
     ap.add_argument("--policy", type=pathlib.Path, default=REPO / "benches" / "compare" / "policy.json")
-    ap.add_argument("--cli", default=os.environ.get("FENRUN_CLI", str(REPO / "target" / "release" / "fenrun")))
+    ap.add_argument("--cli", default=os.environ.get("FENRUN_CLI", str(REPO / "target" / "dist" / "fenrun")))
     ap.add_argument("--results", type=pathlib.Path, default=None)
     a = ap.parse_args()
 
