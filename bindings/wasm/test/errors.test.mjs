@@ -96,3 +96,11 @@ test("lines: false is what `fenrun settle --no-lines` prints", () => {
   assert.deepEqual(s.lines, []);
   assert.deepEqual([s.totals, s.summary], [full.totals, full.summary]);
 });
+
+test("percent() reads a ratio as the CLI's summary does", () => {
+  // 66147.00 / 300650.00 of the example is written 0.22: 22.00 %; 0.123455 rounds half up.
+  assert.equal(fenrun.percent("0.22"), "22.00 %");
+  assert.equal(fenrun.percent("0.123455"), "12.35 %");
+  assert.equal(fenrun.percent("1"), "100.00 %");
+  assert.equal(fenrun.percent("not a ratio"), undefined);
+});
