@@ -227,6 +227,18 @@ pub fn validate_files(
     validate_files_in(policy, files, opts, threads, CHUNK_ROWS)
 }
 
+/// [`validate_files`], counting in `progress` the order and refund rows read
+/// and validated (a chunk at a time), for a progress bar another thread draws.
+pub fn validate_files_counted(
+    policy: &Policy,
+    files: &TableFiles<'_>,
+    opts: &ReadOptions,
+    threads: usize,
+    progress: &fenrun::SettleProgress,
+) -> Result<Batch> {
+    validate_chunks(policy, files, opts, threads, CHUNK_ROWS, Some(progress))
+}
+
 /// [`validate_files`] with chunks of at most `chunk_rows` rows of a Parquet file.
 pub fn validate_files_in(
     policy: &Policy,
@@ -234,6 +246,17 @@ pub fn validate_files_in(
     opts: &ReadOptions,
     threads: usize,
     chunk_rows: usize,
+) -> Result<Batch> {
+    validate_chunks(policy, files, opts, threads, chunk_rows, None)
+}
+
+fn validate_chunks(
+    policy: &Policy,
+    files: &TableFiles<'_>,
+    opts: &ReadOptions,
+    threads: usize,
+    chunk_rows: usize,
+    progress: Option<&fenrun::SettleProgress>,
 ) -> Result<Batch> {
     let members = read::members(&read_table(files.members, "members")?, "members", opts)?;
     let groups = match files.groups {
@@ -248,7 +271,11 @@ pub fn validate_files_in(
     let from_orders = orders.rows();
     let rename = |e: Error| e.map_path(|p| event_path(p, from_orders));
     let mut builder = BatchBuilder::new(members, &groups, policy)?.threads(threads);
-    builder.reserve(from_orders + refunds.as_ref().map_or(0, TableChunks::rows));
+    let events = from_orders + refunds.as_ref().map_or(0, TableChunks::rows);
+    builder.reserve(events);
+    if let Some(p) = progress {
+        p.start(events as u64);
+    }
     // After an error of meaning, the rest is still read: an unreadable row
     // comes first, as when the whole tables are read before validation.
     let mut failed = None;
@@ -257,6 +284,9 @@ pub fn validate_files_in(
         let events = event_chunk(table, chunk?, opts, &mut rows)?;
         if failed.is_none() {
             failed = builder.push_events(&events).err();
+        }
+        if let Some(p) = progress {
+            p.add(fenrun::input::EventColumns::len(&events) as u64);
         }
         Ok(())
     };

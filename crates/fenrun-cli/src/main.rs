@@ -226,8 +226,10 @@ fn load(
                 refunds: input.refunds.as_deref(),
             };
             let opts = fenrun_arrow::ReadOptions::default();
-            clock.doing(&format!("reading and validating {}", orders.display()));
-            let b = fenrun_arrow::validate_files(&p, &files, &opts, threads)?;
+            let read = fenrun::SettleProgress::new();
+            let what = format!("reading {}", orders.display());
+            clock.show.counting(&what, "rows", &read);
+            let b = fenrun_arrow::validate_files_counted(&p, &files, &opts, threads, &read)?;
             clock.lap("read+validate");
             return Ok((p, b));
         }
@@ -314,7 +316,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let engine = Engine::new(&p, b)?;
             clock.lap("ranks");
             let progress = fenrun::SettleProgress::new();
-            clock.show.settling(&progress);
+            clock.show.counting("settling", "orders", &progress);
             let s = match (&lines_out, no_lines) {
                 (Some(path), _) => {
                     fenrun_arrow::settle_lines_to_file(&engine, path, Some(progress))?

@@ -1,7 +1,8 @@
 //! What a person at a terminal sees while a long command works: after about
-//! a second, the phase it is in, and while it settles a bar of the orders
-//! settled. Nothing when stderr is not a terminal (a pipe, a log, CI) or
-//! with `--quiet`; the output files and stdout never change.
+//! a second, the phase it is in, and a bar of the rows read and validated
+//! while it reads tables, of the orders settled while it settles. Nothing
+//! when stderr is not a terminal (a pipe, a log, CI) or with `--quiet`; the
+//! output files and stdout never change.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,8 +23,10 @@ pub struct Show {
 
 struct Live {
     bar: ProgressBar,
-    /// The settlement's counter while it settles.
-    settling: Arc<Mutex<Option<fenrun::SettleProgress>>>,
+    /// The counter of the phase under way, if it counts. The ticker redraws
+    /// under this lock, and a phase changes its words, style and counter
+    /// under it, so that no frame shows one phase's words with another's count.
+    counter: Arc<Mutex<Option<fenrun::SettleProgress>>>,
     stop: Arc<AtomicBool>,
     ticker: Option<JoinHandle<()>>,
 }
@@ -35,42 +38,37 @@ impl Show {
             return Show { live: None };
         }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
-        let settling = Arc::new(Mutex::new(None::<fenrun::SettleProgress>));
+        let counter = Arc::new(Mutex::new(None::<fenrun::SettleProgress>));
         let stop = Arc::new(AtomicBool::new(false));
         let ticker = {
-            let (bar, settling, stop) = (bar.clone(), Arc::clone(&settling), Arc::clone(&stop));
-            std::thread::spawn(move || tick(&bar, &settling, &stop))
+            let (bar, counter, stop) = (bar.clone(), Arc::clone(&counter), Arc::clone(&stop));
+            std::thread::spawn(move || tick(&bar, &counter, &stop))
         };
         Show {
             live: Some(Live {
                 bar,
-                settling,
+                counter,
                 stop,
                 ticker: Some(ticker),
             }),
         }
     }
 
-    /// The phase now under way ("reading orders.parquet").
+    /// The phase now under way ("evaluating ranks"), shown with a spinner.
     pub fn phase(&self, what: &str) {
         if let Some(live) = &self.live {
-            live.set_settling(None);
-            live.bar.set_style(spinner());
-            live.bar.set_message(what.to_owned());
+            live.switch(what, spinner(), None);
         }
     }
 
-    /// Settling: a bar of `progress`'s orders, until the next phase.
-    pub fn settling(&self, progress: &fenrun::SettleProgress) {
+    /// A phase that counts its work in `progress` (`unit`: "orders",
+    /// "rows"), shown as a bar.
+    pub fn counting(&self, what: &str, unit: &str, progress: &fenrun::SettleProgress) {
         if let Some(live) = &self.live {
-            live.bar.set_style(bar());
-            live.bar.set_message("settling");
-            live.set_settling(Some(progress.clone()));
+            live.switch(what, bar(unit), Some(progress.clone()));
         }
     }
-}
 
-impl Show {
     /// Stop and clear the display, before the command prints its result.
     pub fn done(&mut self) {
         if let Some(live) = self.live.take() {
@@ -80,16 +78,23 @@ impl Show {
 }
 
 impl Live {
+    fn switch(&self, what: &str, style: ProgressStyle, progress: Option<fenrun::SettleProgress>) {
+        let mut counter = self.counter.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(p) = &progress {
+            self.bar.set_length(p.total());
+            self.bar.set_position(p.settled());
+        }
+        self.bar.set_style(style);
+        self.bar.set_message(what.to_owned());
+        *counter = progress;
+    }
+
     fn close(mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.ticker.take() {
             let _ = t.join();
         }
         self.bar.finish_and_clear();
-    }
-
-    fn set_settling(&self, progress: Option<fenrun::SettleProgress>) {
-        *self.settling.lock().unwrap_or_else(PoisonError::into_inner) = progress;
     }
 }
 
@@ -100,8 +105,8 @@ impl Drop for Show {
 }
 
 /// The display's own thread: shows the bar once the command has run for
-/// [`QUIET_FOR`], then redraws it every [`TICK`] with the settlement's count.
-fn tick(bar: &ProgressBar, settling: &Mutex<Option<fenrun::SettleProgress>>, stop: &AtomicBool) {
+/// [`QUIET_FOR`], then redraws it every [`TICK`] with the phase's count.
+fn tick(bar: &ProgressBar, counter: &Mutex<Option<fenrun::SettleProgress>>, stop: &AtomicBool) {
     let started = Instant::now();
     let mut shown = false;
     while !stop.load(Ordering::Relaxed) {
@@ -110,11 +115,8 @@ fn tick(bar: &ProgressBar, settling: &Mutex<Option<fenrun::SettleProgress>>, sto
             bar.set_draw_target(ProgressDrawTarget::stderr());
             shown = true;
         }
-        let progress = settling
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        match progress {
+        let counter = counter.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*counter {
             Some(p) => {
                 bar.set_length(p.total());
                 bar.set_position(p.settled());
@@ -129,11 +131,11 @@ fn spinner() -> ProgressStyle {
         .unwrap_or_else(|_| ProgressStyle::default_spinner())
 }
 
-fn bar() -> ProgressStyle {
+fn bar(unit: &str) -> ProgressStyle {
     // The bar takes what the line leaves, so that the line never wraps.
-    ProgressStyle::with_template(
-        "{msg} [{wide_bar}] {human_pos}/{human_len} orders {elapsed} eta {eta}",
-    )
+    ProgressStyle::with_template(&format!(
+        "{{msg}} [{{wide_bar}}] {{human_pos}}/{{human_len}} {unit} {{elapsed}} eta {{eta}}"
+    ))
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .progress_chars("=> ")
 }

@@ -41,7 +41,9 @@ impl SettleProgress {
         self.0.settled.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    pub(crate) fn start(&self, total: u64) {
+    /// Start counting to `total` from zero. The settlement does this itself;
+    /// a reader of tables that shows its work with the same display does too.
+    pub fn start(&self, total: u64) {
         self.0
             .total
             .store(total, std::sync::atomic::Ordering::Relaxed);
@@ -50,7 +52,8 @@ impl SettleProgress {
             .store(0, std::sync::atomic::Ordering::Relaxed);
     }
 
-    pub(crate) fn add(&self, orders: u64) {
+    /// `orders` (or rows, for a reader) more done.
+    pub fn add(&self, orders: u64) {
         self.0
             .settled
             .fetch_add(orders, std::sync::atomic::Ordering::Relaxed);
