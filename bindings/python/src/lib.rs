@@ -458,16 +458,8 @@ impl Settlement {
                 ));
             }
         }
-        let mut top: Vec<_> = s.totals().collect();
-        let earners = top.len();
-        let order = |a: &(&str, rust_decimal::Decimal), b: &(&str, rust_decimal::Decimal)| {
-            b.1.cmp(&a.1).then(a.0.cmp(b.0))
-        };
-        if top.len() > 10 {
-            top.select_nth_unstable_by(9, order);
-            top.truncate(10);
-        }
-        top.sort_by(order);
+        let earners = s.totals().count();
+        let top = s.top_earners(10);
         let mut html = String::from("<table><caption>fenrun settlement</caption><tbody>");
         for (k, v) in rows {
             html.push_str(&format!("<tr><th style=\"text-align:left\">{k}</th><td style=\"text-align:right\">{v}</td></tr>"));

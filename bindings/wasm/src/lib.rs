@@ -6,7 +6,7 @@
 //! as a JSON string. Every rule, default, rounding and message is the core's.
 #![deny(missing_docs)]
 
-use fenrun::{Batch, Engine};
+use fenrun::Engine;
 use wasm_bindgen::prelude::*;
 
 fn thrown(e: &fenrun::Error) -> JsValue {
@@ -65,10 +65,7 @@ impl Session {
         let open = || -> fenrun::Result<Engine> {
             let policy = fenrun::check_policy_json(policy)?;
             let batch = if strings_only {
-                let value =
-                    fenrun::input::value_from_json(batch).map_err(|e| e.in_document("batch"))?;
-                fenrun::input::require_string_money(&value)?;
-                Batch::from_value(value, &policy)?
+                fenrun::check_object_batch_json(batch, &policy)?
             } else {
                 fenrun::check_batch_json(batch, &policy)?
             };

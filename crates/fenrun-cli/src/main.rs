@@ -42,11 +42,6 @@ struct Clock {
 }
 
 impl Clock {
-    /// The phase now starting, for the progress display.
-    fn doing(&self, what: &str) {
-        self.show.phase(what);
-    }
-
     fn lap(&mut self, phase: &str) {
         if self.on {
             let now = std::time::Instant::now();
@@ -210,9 +205,9 @@ fn load(
     let p = load_policy(policy)?;
     let b = match (&input.batch, &input.members, &input.orders) {
         (Some(path), _, _) => {
-            clock.doing(&format!("reading {}", path.display()));
+            clock.show.phase(&format!("reading {}", path.display()));
             let bytes = read(path)?;
-            clock.doing(&format!("validating {}", path.display()));
+            clock.show.phase(&format!("validating {}", path.display()));
             clock.lap("read");
             Batch::from_slice(&bytes, &p)
                 .map_err(|e| Failure::Fenrun(e.in_document(&path.display().to_string())))?
@@ -312,7 +307,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             threads,
         } => {
             let (p, b) = load(&policy, &input, threads, clock)?;
-            clock.doing("evaluating ranks");
+            clock.show.phase("evaluating ranks");
             let engine = Engine::new(&p, b)?;
             clock.lap("ranks");
             let progress = fenrun::SettleProgress::new();
@@ -332,7 +327,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
             };
             clock.lap("settle");
-            clock.doing("writing");
+            clock.show.phase("writing");
             // The settlement names members and events by shared ids: the
             // batch's event rows and the engine's tables can go before the
             // output is written (a month of a large platform: 200 MB).
@@ -446,17 +441,9 @@ fn print_summary(s: &Settlement, currency: Option<&str>, out: &Path) {
             println!("{:<16} {:>18}", format!("breakage {rule}"), money(b));
         }
     }
-    // The five largest totals, ties by member id: a selection, not a sort of all.
-    let mut top: Vec<(&str, Decimal)> = s.totals().collect();
-    let beneficiaries = top.len();
-    let order = |a: &(&str, Decimal), b: &(&str, Decimal)| b.1.cmp(&a.1).then(a.0.cmp(b.0));
-    if top.len() > 5 {
-        top.select_nth_unstable_by(4, order);
-        top.truncate(5);
-    }
-    top.sort_by(order);
+    let beneficiaries = s.totals().count();
     println!("top earners:");
-    for (m, t) in &top {
+    for (m, t) in &s.top_earners(5) {
         println!("  {:<14} {:>18}", m, money(*t));
     }
     println!(

@@ -23,6 +23,24 @@ pub fn check_batch_json(batch: &str, policy: &Policy) -> Result<Batch> {
     Batch::from_json(batch, policy).map_err(|e| e.in_document("batch"))
 }
 
+/// [`check_batch_json`] for a batch a binding serialised from an object of
+/// its language whose numbers are binary floats (a JavaScript object): money
+/// given as a number is refused ([`crate::input::require_string_money`]).
+///
+/// ```
+/// let policy = fenrun::check_policy_json(r#"{"version": 1, "ranks": [{"id": "member"}]}"#)?;
+/// let batch = r#"{"members": [{"id": "m1"}], "events": [{"id": "o1", "seller": "m1", "amount": 12}]}"#;
+/// assert!(fenrun::check_batch_json(batch, &policy).is_ok());
+/// let err = fenrun::check_object_batch_json(batch, &policy).unwrap_err();
+/// assert_eq!((err.code(), err.path()), ("number_money", "events[0].amount"));
+/// # Ok::<(), fenrun::Error>(())
+/// ```
+pub fn check_object_batch_json(batch: &str, policy: &Policy) -> Result<Batch> {
+    let value = crate::input::value_from_json(batch).map_err(|e| e.in_document("batch"))?;
+    crate::input::require_string_money(&value)?;
+    Batch::from_value(value, policy)
+}
+
 /// Evaluate ranks: `{"rank_changes": [...]}` as canonical JSON.
 ///
 /// ```

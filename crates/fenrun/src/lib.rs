@@ -47,7 +47,8 @@
 //! - [`Error`]: every failure, with a stable code, its [`ErrorFamily`] and
 //!   the JSON path of the record and field; [`ErrorReport`] is its JSON form.
 //! - JSON text in, JSON text out: [`settle_json`], [`explain_json`],
-//!   [`evaluate_ranks_json`], [`check_policy_json`], [`check_batch_json`],
+//!   [`evaluate_ranks_json`], [`check_policy_json`], [`check_batch_json`]
+//!   ([`check_object_batch_json`] for a binding's object),
 //!   [`error_json`]; a JSON syntax error names its document ([`Error::in_document`]).
 //! - Money: [`Rounding`], [`RoundingMode`], [`money_string`], [`percent_string`]; the
 //!   [`limits`].
@@ -90,8 +91,8 @@ mod state;
 mod upline;
 
 pub use api::{
-    check_batch_json, check_policy_json, error_json, evaluate_ranks_json, explain_json, settle,
-    settle_json,
+    check_batch_json, check_object_batch_json, check_policy_json, error_json, evaluate_ranks_json,
+    explain_json, settle, settle_json,
 };
 pub use batch::{Batch, BatchBuilder};
 pub use engine::{Engine, Lines, SettleOptions};

@@ -1,6 +1,9 @@
 //! How far a settlement has come: a counter the settlement adds to and
 //! another thread (a progress bar, a binding's callback) reads.
 
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
 /// How far a settlement has come, readable from another thread while it
 /// runs: the orders it will settle and those it has settled, counted in
 /// steps of a few thousand (a counter the settlement only adds to; it never
@@ -17,12 +20,12 @@
 /// # Ok::<(), fenrun::Error>(())
 /// ```
 #[derive(Debug, Clone, Default)]
-pub struct SettleProgress(std::sync::Arc<Counts>);
+pub struct SettleProgress(Arc<Counts>);
 
 #[derive(Debug, Default)]
 struct Counts {
-    total: std::sync::atomic::AtomicU64,
-    settled: std::sync::atomic::AtomicU64,
+    total: AtomicU64,
+    settled: AtomicU64,
 }
 
 impl SettleProgress {
@@ -33,37 +36,31 @@ impl SettleProgress {
 
     /// The orders the settlement settles (0 until it starts).
     pub fn total(&self) -> u64 {
-        self.0.total.load(std::sync::atomic::Ordering::Relaxed)
+        self.0.total.load(Relaxed)
     }
 
     /// The orders settled so far; [`SettleProgress::total`] once it is done.
     pub fn settled(&self) -> u64 {
-        self.0.settled.load(std::sync::atomic::Ordering::Relaxed)
+        self.0.settled.load(Relaxed)
     }
 
     /// Start counting to `total` from zero. The settlement does this itself;
     /// a reader of tables that shows its work with the same display does too.
     pub fn start(&self, total: u64) {
-        self.0
-            .total
-            .store(total, std::sync::atomic::Ordering::Relaxed);
-        self.0
-            .settled
-            .store(0, std::sync::atomic::Ordering::Relaxed);
+        self.0.total.store(total, Relaxed);
+        self.0.settled.store(0, Relaxed);
     }
 
     /// `orders` (or rows, for a reader) more done.
     pub fn add(&self, orders: u64) {
-        self.0
-            .settled
-            .fetch_add(orders, std::sync::atomic::Ordering::Relaxed);
+        self.0.settled.fetch_add(orders, Relaxed);
     }
 }
 
 impl PartialEq for SettleProgress {
     /// The same counter.
     fn eq(&self, other: &SettleProgress) -> bool {
-        std::sync::Arc::ptr_eq(&self.0, &other.0)
+        Arc::ptr_eq(&self.0, &other.0)
     }
 }
 

@@ -735,13 +735,7 @@ impl State {
             Ok(Some(w)) => w,
             Ok(None) => Part::new(self.batch.ids.len(), self.policy.rules().len()),
             // An error is reported as one thread in input order meets it first.
-            Err(_) => {
-                // The rerun counts again from nothing.
-                if let Some(p) = progress {
-                    p.start(self.order_count());
-                }
-                self.run(&|_| true, &mut |_: &Line| Ok(()), progress)?
-            }
+            Err(_) => self.rerun_in_order(progress)?,
         };
         self.finish_into(whole, &mut |_: &Line| Ok(()))
     }
@@ -756,13 +750,18 @@ impl State {
     fn run_by_seller(&self, grouped: &BySeller, progress: Option<&SettleProgress>) -> Result<Part> {
         match self.try_by_seller(grouped, 0..grouped.sellers(), progress) {
             Ok(part) => Ok(part),
-            Err(_) => {
-                if let Some(p) = progress {
-                    p.start(self.order_count());
-                }
-                self.run(&|_| true, &mut |_: &Line| Ok(()), progress)
-            }
+            Err(_) => self.rerun_in_order(progress),
         }
+    }
+
+    /// After a failed try seller by seller: every order again in input order,
+    /// so that the error reported is the one input order meets first; the
+    /// progress counts again from nothing.
+    fn rerun_in_order(&self, progress: Option<&SettleProgress>) -> Result<Part> {
+        if let Some(p) = progress {
+            p.start(self.order_count());
+        }
+        self.run(&|_| true, &mut |_: &Line| Ok(()), progress)
     }
 
     /// The orders of `sellers` seller by seller, each through its seller's
@@ -1710,6 +1709,34 @@ impl Settlement {
     /// Net amount per beneficiary, sorted by member id.
     pub fn totals(&self) -> impl Iterator<Item = (&str, Decimal)> + '_ {
         self.totals.iter().map(|(m, t)| (self.members.get(*m), *t))
+    }
+
+    /// The `n` largest totals, largest first, ties by member id (a selection,
+    /// not a sort of every total): the top earners a summary shows.
+    ///
+    /// ```
+    /// let policy = fenrun::Policy::from_json(r#"{"version":1,"ranks":[{"id":"member","rate":"0.1"}],
+    ///   "rules":[{"id":"l","type":"levels","rates":["0.10","0.05"]}]}"#)?;
+    /// let batch = fenrun::Batch::from_json(r#"{"members":[{"id":"a"},{"id":"b","sponsor":"a"},{"id":"c","sponsor":"b"}],
+    ///   "events":[{"id":"o1","seller":"c","amount":"100"},{"id":"o2","seller":"b","amount":"50"}]}"#, &policy)?;
+    /// // c earns 10.00 on o1; b 5.00 on o1 and 5.00 on o2; a 2.50 on o2.
+    /// let s = fenrun::settle(&policy, batch)?;
+    /// let top: Vec<_> = s.top_earners(2).into_iter().map(|(m, t)| format!("{m} {t}")).collect();
+    /// assert_eq!(top, ["b 10.00", "c 10.00"]);
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn top_earners(&self, n: usize) -> Vec<(&str, Decimal)> {
+        if n == 0 {
+            return Vec::new();
+        }
+        let mut top: Vec<(&str, Decimal)> = self.totals().collect();
+        let order = |a: &(&str, Decimal), b: &(&str, Decimal)| b.1.cmp(&a.1).then(a.0.cmp(b.0));
+        if top.len() > n {
+            top.select_nth_unstable_by(n - 1, order);
+            top.truncate(n);
+        }
+        top.sort_by(order);
+        top
     }
 
     /// Net amount of one member, `None` if it has no line.
