@@ -1,7 +1,8 @@
 //! `fenrun`: check policies, evaluate ranks, settle batches, explain payouts.
 //!
 //! Every failure prints `error[code]: path: message` on stderr and exits 1
-//! (2 for a wrong command line).
+//! (2 for a wrong command line; `fenrun lint` exits 3 when it finds an
+//! error-level finding).
 
 use std::fs;
 use std::io::Write;
@@ -54,9 +55,10 @@ impl Clock {
     }
 }
 
-/// Where the batch comes from: one JSON document, or tables (Parquet or CSV files).
+/// Where the batch comes from: one JSON document, or tables (Parquet or CSV
+/// files). A command that needs a batch refuses to run without one.
 #[derive(Args)]
-#[group(required = true, multiple = true)]
+#[group(multiple = true)]
 struct Input {
     /// Batch JSON file (members, groups, events).
     #[arg(long, conflicts_with_all = ["members", "orders", "groups", "refunds"])]
@@ -123,6 +125,44 @@ enum Command {
         /// with --no-lines only. One thread is the default and the headline.
         #[arg(long, value_name = "N", default_value_t = 1, requires = "no_lines")]
         threads: usize,
+        /// Add the distribution measures to the summary: Gini coefficient,
+        /// top 1 % and 10 % shares, payouts by rank, money by source (own
+        /// sales, downline's sales, pools). JSON document only.
+        #[arg(long)]
+        stats: bool,
+    },
+    /// Settle one batch under two policies and compare them member by member
+    /// (the largest change first), with each side's summary and measures.
+    Diff {
+        /// Policy A, then policy B (JSON files): `--policy A.json --policy B.json`.
+        #[arg(long, num_args = 1, required = true, value_name = "FILE")]
+        policy: Vec<PathBuf>,
+        #[command(flatten)]
+        input: Input,
+        /// Output format: the comparison as JSON, or the member rows as CSV.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Write the output to FILE instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Read a policy (and with a batch, its settlement) against a compliance
+    /// profile. Exits 3 when a finding is error-level. Not legal advice.
+    Lint {
+        /// Policy JSON file.
+        #[arg(long)]
+        policy: PathBuf,
+        #[command(flatten)]
+        input: Input,
+        /// The rules to read it against.
+        #[arg(long, value_enum)]
+        profile: LintProfile,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+        format: LintFormat,
+        /// Fail (exit 3) on warnings too: `--deny warnings`, for CI.
+        #[arg(long, value_enum, value_name = "LEVEL")]
+        deny: Option<Deny>,
     },
     /// Generate a seeded synthetic batch (realistic forest, groups, orders, refunds).
     Gen {
@@ -167,6 +207,34 @@ enum Format {
     Csv,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum LintFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LintProfile {
+    CnDistribution,
+    CnDirectSelling,
+    Ftc,
+}
+
+impl LintProfile {
+    fn profile(self) -> fenrun::Profile {
+        match self {
+            LintProfile::CnDistribution => fenrun::Profile::CnDistribution,
+            LintProfile::CnDirectSelling => fenrun::Profile::CnDirectSelling,
+            LintProfile::Ftc => fenrun::Profile::Ftc,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Deny {
+    Warnings,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum GenFormat {
     Json,
@@ -178,6 +246,10 @@ enum GenFormat {
 enum Failure {
     Fenrun(fenrun::Error),
     Io(String),
+    /// A command line clap cannot refuse by itself (exit 2).
+    Usage(String),
+    /// `fenrun lint` found what it fails on (exit 3); the findings are printed.
+    Findings,
 }
 
 impl From<fenrun::Error> for Failure {
@@ -229,7 +301,7 @@ fn load(
             return Ok((p, b));
         }
         _ => {
-            return Err(Failure::Io(
+            return Err(Failure::Usage(
                 "give --batch, or --members and --orders".into(),
             ))
         }
@@ -250,6 +322,11 @@ fn main() -> ExitCode {
             eprintln!("error[io]: {msg}");
             ExitCode::FAILURE
         }
+        Err(Failure::Usage(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Findings) => ExitCode::from(3),
     }
 }
 
@@ -263,14 +340,23 @@ fn write_out(out: Option<&Path>, text: &[u8]) -> Result<(), Failure> {
     }
 }
 
-/// Stream the settlement JSON (plus a newline) to FILE or stdout.
-fn write_json(s: &Settlement, out: Option<&Path>) -> Result<(), Failure> {
+/// Stream the settlement JSON (plus a newline, with the measures in its
+/// summary when given) to FILE or stdout.
+fn write_json(
+    s: &Settlement,
+    stats: Option<&fenrun::Stats>,
+    out: Option<&Path>,
+) -> Result<(), Failure> {
     let io = |e: std::io::Error| Failure::Io(format!("cannot write the settlement: {e}"));
     let mut w: Box<dyn Write> = match out {
         Some(path) => Box::new(std::io::BufWriter::new(fs::File::create(path).map_err(io)?)),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    s.write_json(&mut w).map_err(io)?;
+    match stats {
+        Some(stats) => s.write_json_with_stats(stats, &mut w),
+        None => s.write_json(&mut w),
+    }
+    .map_err(io)?;
     w.write_all(b"\n").map_err(io)?;
     w.flush().map_err(io)
 }
@@ -305,7 +391,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             totals_out,
             no_lines,
             threads,
+            stats,
         } => {
+            if stats && matches!(format, Format::Csv) {
+                return Err(Failure::Usage(
+                    "--stats adds the measures to the JSON document; use it with --format json"
+                        .into(),
+                ));
+            }
             let (p, b) = load(&policy, &input, threads, clock)?;
             clock.show.phase("evaluating ranks");
             let engine = Engine::new(&p, b)?;
@@ -327,13 +420,21 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
             };
             clock.lap("settle");
+            let stats = if stats {
+                clock.show.phase("measuring");
+                let measured = engine.stats(&s)?;
+                clock.lap("stats");
+                Some(measured)
+            } else {
+                None
+            };
             clock.show.phase("writing");
             // The settlement names members and events by shared ids: the
             // batch's event rows and the engine's tables can go before the
             // output is written (a month of a large platform: 200 MB).
             drop(engine);
             let document = || match format {
-                Format::Json => write_json(&s, out.as_deref()),
+                Format::Json => write_json(&s, stats.as_ref(), out.as_deref()),
                 Format::Csv => write_out(out.as_deref(), &lines_csv(&s, p.pays_fixed())?),
             };
             let totals = || match &totals_out {
@@ -358,6 +459,83 @@ fn run(cli: Cli) -> Result<(), Failure> {
             clock.show.done();
             if let Some(path) = &out {
                 print_summary(&s, p.currency(), path);
+                if let Some(stats) = &stats {
+                    print_stats(stats);
+                }
+            }
+        }
+        Command::Diff {
+            policy,
+            input,
+            format,
+            out,
+        } => {
+            let [a, b] = policy.as_slice() else {
+                return Err(Failure::Usage(format!(
+                    "give two policies, --policy A.json --policy B.json ({} given)",
+                    policy.len()
+                )));
+            };
+            let side = |path: &Path, clock: &mut Clock| -> Result<(Engine, Settlement), Failure> {
+                let named = |e: fenrun::Error| {
+                    let file = path.display().to_string();
+                    if e.code() == "invalid_json" {
+                        e
+                    } else {
+                        e.map_path(|p| format!("{file}: {p}"))
+                    }
+                };
+                let (p, batch) = load(path, &input, 1, clock).map_err(|f| match f {
+                    Failure::Fenrun(e) => Failure::Fenrun(named(e)),
+                    other => other,
+                })?;
+                clock.show.phase(&format!("settling under {}", path.display()));
+                let engine = Engine::new(&p, batch).map_err(named)?;
+                let options = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly);
+                let settled = engine.settle_with(options).map_err(named)?;
+                clock.lap("settle");
+                Ok((engine, settled))
+            };
+            let (engine_a, settled_a) = side(a, clock)?;
+            let (engine_b, settled_b) = side(b, clock)?;
+            clock.show.phase("comparing");
+            let comparison = fenrun::compare(&engine_a, &settled_a, &engine_b, &settled_b)?;
+            clock.lap("compare");
+            clock.show.done();
+            let text = match format {
+                Format::Json => format!("{}\n", comparison.to_json()),
+                Format::Csv => comparison.members_csv(),
+            };
+            write_out(out.as_deref(), text.as_bytes())?;
+        }
+        Command::Lint {
+            policy,
+            input,
+            profile,
+            format,
+            deny,
+        } => {
+            let profile = profile.profile();
+            let given = input.batch.is_some() || input.members.is_some();
+            let lint = if given {
+                let (p, b) = load(&policy, &input, 1, clock)?;
+                let engine = Engine::new(&p, b)?;
+                let options = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly);
+                let settled = engine.settle_with(options)?;
+                clock.show.done();
+                engine.lint(&settled, profile)?
+            } else {
+                fenrun::lint(&load_policy(&policy)?, profile)
+            };
+            let text = match format {
+                LintFormat::Text => lint.to_text(),
+                LintFormat::Json => format!("{}\n", lint.to_json()),
+            };
+            write_out(None, text.as_bytes())?;
+            let errors = lint.count(fenrun::Severity::Error);
+            let warnings = lint.count(fenrun::Severity::Warning);
+            if errors > 0 || (deny.is_some() && warnings > 0) {
+                return Err(Failure::Findings);
             }
         }
         Command::Gen {
@@ -409,6 +587,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+fn print_stats(stats: &fenrun::Stats) {
+    let ratio = |r: Option<Decimal>| r.map_or_else(|| "n/a".into(), fenrun::percent_string);
+    let gini = stats.gini.map_or_else(|| "n/a".into(), |g| g.to_string());
+    println!("{:<16} {:>18}", "gini", gini);
+    println!("{:<16} {:>18}", "top 1 % share", ratio(stats.top_1_percent_share));
+    println!("{:<16} {:>18}", "top 10 % share", ratio(stats.top_10_percent_share));
+    println!("{:<16} {:>18}", "from own sales", ratio(stats.sources.own_share));
+    println!("{:<16} {:>18}", "from downline", ratio(stats.sources.team_share));
+    println!("{:<16} {:>18}", "from pools", ratio(stats.sources.pool_share));
 }
 
 fn lines_csv(s: &Settlement, fixed: bool) -> Result<Vec<u8>, Failure> {

@@ -4,7 +4,10 @@
 use crate::batch::Batch;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorReport, Result};
+use crate::compare::Comparison;
+use crate::lint::{lint, Profile};
 use crate::policy::Policy;
+use crate::stats::Stats;
 
 /// Validate a policy given as JSON text. A syntax error names the document
 /// `policy` ([`Error::in_document`]), as every function here does.
@@ -79,6 +82,87 @@ pub fn explain_json(policy: &str, batch: &str, order: &str) -> Result<Vec<String
     Engine::new(&policy, batch)?.explain(order)
 }
 
+/// Compare policy A and policy B on one batch ([`compare`]): the comparison
+/// document as canonical JSON. Every error of one policy's side names it in
+/// its path (`policy_b: rules[0].rate`); the batch is read once and checked
+/// against each policy.
+///
+/// ```
+/// let a = r#"{"version": 1, "ranks": [{"id": "member", "rate": "0.10"}], "rules": [{"id": "d", "type": "differential"}]}"#;
+/// let b = r#"{"version": 1, "ranks": [{"id": "member", "rate": "0.12"}], "rules": [{"id": "d", "type": "differential"}]}"#;
+/// let batch = r#"{"members": [{"id": "m1"}], "events": [{"id": "o1", "seller": "m1", "amount": "50.00"}]}"#;
+/// let doc: serde_json::Value = serde_json::from_str(&fenrun::compare_json(a, b, batch)?).unwrap();
+/// assert_eq!(doc["members"][0]["delta"], "1.00");
+/// let err = fenrun::compare_json(a, "{", batch).unwrap_err();
+/// assert_eq!(err.path(), "policy_b: line 1 column 1");
+/// # Ok::<(), fenrun::Error>(())
+/// ```
+pub fn compare_json(policy_a: &str, policy_b: &str, batch: &str) -> Result<String> {
+    let value = crate::input::value_from_json(batch).map_err(|e| e.in_document("batch"))?;
+    let side = |text: &str, name: &str| -> Result<(Engine, crate::Settlement)> {
+        let named = |e: Error| e.map_path(|p| format!("{name}: {p}"));
+        let policy = Policy::from_json(text).map_err(named)?;
+        let batch = Batch::from_value(value.clone(), &policy)?;
+        let engine = Engine::new(&policy, batch).map_err(named)?;
+        let settled = engine.settle().map_err(named)?;
+        Ok((engine, settled))
+    };
+    let (a, settled_a) = side(policy_a, "policy_a")?;
+    let (b, settled_b) = side(policy_b, "policy_b")?;
+    Ok(compare(&a, &settled_a, &b, &settled_b)?.to_json())
+}
+
+/// Two settlements of one batch under two policies, side by side: each
+/// member's rank and total under each with the change, each side's summary
+/// and [`Stats`]. Each settlement must be its engine's; both engines must
+/// hold the same members in the same order (one batch checked against each
+/// policy), else `invalid_value`.
+pub fn compare(
+    a: &Engine,
+    settled_a: &crate::Settlement,
+    b: &Engine,
+    settled_b: &crate::Settlement,
+) -> Result<Comparison> {
+    crate::compare::compare((a.state(), settled_a), (b.state(), settled_b))
+}
+
+/// Settle a batch and measure it ([`Engine::stats`]): `{"stats": {...}}`
+/// as canonical JSON.
+pub fn stats_json(policy: &str, batch: &str) -> Result<String> {
+    let policy = check_policy_json(policy)?;
+    let batch = check_batch_json(batch, &policy)?;
+    let engine = Engine::new(&policy, batch)?;
+    let settled = engine.settle()?;
+    Ok(format!("{{\"stats\":{}}}", engine.stats(&settled)?.to_json()))
+}
+
+/// Lint a policy under the profile called `profile`, and with a batch its
+/// settlement too: the [`Lint`] document as canonical JSON.
+///
+/// ```
+/// let policy = r#"{"version": 1, "ranks": [{"id": "member"}],
+///   "rules": [{"id": "dist", "type": "levels", "rates": ["0.10", "0.05"]}]}"#;
+/// let doc: serde_json::Value = serde_json::from_str(&fenrun::lint_json(policy, "cn-direct-selling", None)?).unwrap();
+/// assert_eq!((doc["errors"].as_u64(), doc["findings"][0]["code"].as_str()), (Some(1), Some("team_compensation")));
+/// # Ok::<(), fenrun::Error>(())
+/// ```
+pub fn lint_json(policy: &str, profile: &str, batch: Option<&str>) -> Result<String> {
+    let profile = Profile::from_name(profile)?;
+    let policy = check_policy_json(policy)?;
+    let lint = match batch {
+        None => lint(&policy, profile),
+        Some(batch) => {
+            let batch = check_batch_json(batch, &policy)?;
+            let engine = Engine::new(&policy, batch)?;
+            let settled = engine.settle_with(
+                crate::SettleOptions::default().lines(crate::Lines::TotalsOnly),
+            )?;
+            engine.lint(&settled, profile)?
+        }
+    };
+    Ok(lint.to_json())
+}
+
 /// An error as the JSON object `{"code","family","path","message"}`.
 pub fn error_json(err: &Error) -> String {
     serde_json::to_string(&ErrorReport::from(err)).unwrap_or_default()
@@ -107,6 +191,22 @@ impl crate::Settlement {
     /// ```
     pub fn summary_json(&self) -> String {
         crate::output::summary_json(self)
+    }
+
+    /// The settlement as canonical §9 JSON with `stats` (of the same
+    /// settlement, [`Engine::stats`]) added to its summary, as `fenrun settle
+    /// --stats` writes it.
+    pub fn to_json_with_stats(&self, stats: &Stats) -> String {
+        crate::output::settlement_json_with(self, Some(stats))
+    }
+
+    /// [`Settlement::to_json_with_stats`](crate::Settlement::to_json_with_stats) written to `w`.
+    pub fn write_json_with_stats<W: std::io::Write>(
+        &self,
+        stats: &Stats,
+        w: W,
+    ) -> std::io::Result<()> {
+        crate::output::write_settlement_json_with(self, Some(stats), w)
     }
 
     /// Write the canonical §9 JSON to `w` (the same bytes as [`Settlement::to_json`](crate::Settlement::to_json)),

@@ -245,6 +245,39 @@ impl Engine {
         }
     }
 
+    /// Distribution measures of `settled`, a settlement of this engine (else
+    /// `invalid_value`): Gini coefficient, top shares, payouts by rank, and
+    /// the money by source (own sales, downline's sales, pools). A
+    /// settlement that kept no lines is settled again, streaming, for the
+    /// sources.
+    ///
+    /// ```
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 1, "ranks": [{"id": "member"}],
+    ///   "rules": [{"id": "l", "type": "levels", "rates": ["0.10", "0.05"]}]}"#)?;
+    /// let batch = fenrun::Batch::from_json(r#"{"members": [{"id": "a"}, {"id": "b", "sponsor": "a"}],
+    ///   "events": [{"id": "o1", "seller": "b", "amount": "100.00"}]}"#, &policy)?;
+    /// let engine = fenrun::Engine::new(&policy, batch)?;
+    /// let stats = engine.stats(&engine.settle()?)?;
+    /// // b earns 10.00 on its own sale, a 5.00 on b's: totals 5 and 10, Gini (2·(5 + 20) − 3·15) / (2·15).
+    /// assert_eq!(stats.gini.unwrap().to_string(), "0.1667");
+    /// assert_eq!((stats.sources.own.to_string(), stats.sources.team.to_string()), ("10.00".into(), "5.00".into()));
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn stats(&self, settled: &Settlement) -> Result<crate::Stats> {
+        crate::stats::stats(&self.state, settled)
+    }
+
+    /// [`crate::lint`] of the policy under `profile`, then the findings of
+    /// `settled` (a settlement of this engine): members paid more than 30 %
+    /// of their own sales, the batch's payout ratio.
+    pub fn lint(&self, settled: &Settlement, profile: crate::Profile) -> Result<crate::Lint> {
+        crate::lint::lint_settled(&self.state, settled, profile)
+    }
+
+    pub(crate) fn state(&self) -> &State {
+        &self.state
+    }
+
     /// Explain, line by line in words, what order `order_id` and its refunds paid and why.
     pub fn explain(&self, order_id: &str) -> Result<Vec<String>> {
         crate::explain::explain(&self.state, order_id)

@@ -66,6 +66,7 @@
 mod api;
 mod batch;
 mod check;
+mod compare;
 mod condition;
 mod doc;
 mod engine;
@@ -79,6 +80,7 @@ mod index;
 pub mod input;
 mod kernel;
 pub mod limits;
+mod lint;
 mod money;
 mod output;
 mod policy;
@@ -88,12 +90,15 @@ mod rule;
 mod schema;
 mod settle;
 mod state;
+mod stats;
 mod upline;
 
 pub use api::{
-    check_batch_json, check_object_batch_json, check_policy_json, error_json, evaluate_ranks_json,
-    explain_json, settle, settle_json,
+    check_batch_json, check_object_batch_json, check_policy_json, compare, compare_json,
+    error_json, evaluate_ranks_json, explain_json, lint_json, settle, settle_json, stats_json,
 };
+pub use compare::{Comparison, MemberDelta, Side};
+pub use lint::{lint, Code as LintCode, Finding, Lint, Profile, Severity};
 pub use batch::{Batch, BatchBuilder};
 pub use engine::{Engine, Lines, SettleOptions};
 pub use error::{Error, ErrorFamily, ErrorReport, Result};
@@ -108,3 +113,4 @@ pub use rule::{
 };
 pub use schema::{schema, MetricSchema, RuleKindSchema, Schema};
 pub use settle::{LineView, Part, Settlement};
+pub use stats::{RankStats, Sources, Stats};

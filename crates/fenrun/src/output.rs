@@ -11,6 +11,7 @@ use serde::{Serialize, Serializer};
 use crate::money::{Money, Short};
 use crate::rank::RankChange;
 use crate::settle::{LineView, Settlement};
+use crate::stats::Stats;
 
 struct LineOut<'a>(LineView<'a>, u32);
 
@@ -91,13 +92,15 @@ impl Serialize for Breakage<'_> {
     }
 }
 
-struct Summary<'a>(&'a Settlement);
+/// A settlement's §9 summary as its JSON object, with the measures of
+/// `--stats` when asked.
+pub(crate) struct SummaryOut<'a>(pub &'a Settlement, pub Option<&'a Stats>);
 
-impl Serialize for Summary<'_> {
+impl Serialize for SummaryOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let x = self.0;
         let scale = x.scale();
-        let fields = 5 + usize::from(x.member_cap_cut().is_some());
+        let fields = 5 + usize::from(x.member_cap_cut().is_some()) + usize::from(self.1.is_some());
         let mut st = s.serialize_struct("Summary", fields)?;
         st.serialize_field("net_sales", &Money(x.net_sales(), scale))?;
         st.serialize_field("total_paid", &Money(x.total_paid(), scale))?;
@@ -107,18 +110,31 @@ impl Serialize for Summary<'_> {
         if let Some(cut) = x.member_cap_cut() {
             st.serialize_field("member_cap_cut", &Money(cut, scale))?;
         }
+        if let Some(stats) = self.1 {
+            st.serialize_field("stats", stats)?;
+        }
+        st.end()
+    }
+}
+
+/// The §9 document, with the measures in its summary when asked.
+struct Document<'a>(&'a Settlement, Option<&'a Stats>);
+
+impl Serialize for Document<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let x = self.0;
+        let mut st = s.serialize_struct("Settlement", 4)?;
+        st.serialize_field("lines", &Lines(x))?;
+        st.serialize_field("totals", &Totals(x))?;
+        st.serialize_field("rank_changes", x.rank_changes())?;
+        st.serialize_field("summary", &SummaryOut(x, self.1))?;
         st.end()
     }
 }
 
 impl Serialize for Settlement {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Settlement", 4)?;
-        st.serialize_field("lines", &Lines(self))?;
-        st.serialize_field("totals", &Totals(self))?;
-        st.serialize_field("rank_changes", self.rank_changes())?;
-        st.serialize_field("summary", &Summary(self))?;
-        st.end()
+        Document(self, None).serialize(s)
     }
 }
 
@@ -134,11 +150,15 @@ fn to_string<T: Serialize>(v: &T) -> String {
 }
 
 pub(crate) fn summary_json(s: &Settlement) -> String {
-    to_string(&Summary(s))
+    to_string(&SummaryOut(s, None))
 }
 
 pub(crate) fn settlement_json(s: &Settlement) -> String {
-    to_string(s)
+    settlement_json_with(s, None)
+}
+
+pub(crate) fn settlement_json_with(s: &Settlement, stats: Option<&Stats>) -> String {
+    to_string(&Document(s, stats))
 }
 
 /// Write the settlement's canonical JSON to `w`.
@@ -146,7 +166,16 @@ pub(crate) fn write_settlement_json<W: std::io::Write>(
     s: &Settlement,
     w: W,
 ) -> std::io::Result<()> {
-    serde_json::to_writer(w, s).map_err(std::io::Error::other)
+    write_settlement_json_with(s, None, w)
+}
+
+/// Write the settlement's canonical JSON, with `stats` in its summary, to `w`.
+pub(crate) fn write_settlement_json_with<W: std::io::Write>(
+    s: &Settlement,
+    stats: Option<&Stats>,
+    w: W,
+) -> std::io::Result<()> {
+    serde_json::to_writer(w, &Document(s, stats)).map_err(std::io::Error::other)
 }
 
 pub(crate) fn ranks_json(changes: &[RankChange]) -> String {

@@ -100,7 +100,7 @@ fn net_sales_only(batch: &Batch) -> Result<Decimal> {
 }
 
 /// Sales and purchases per member and net sales of the batch.
-fn member_sums(batch: &Batch) -> Result<(Vec<Decimal>, Vec<Decimal>, Decimal)> {
+pub(crate) fn member_sums(batch: &Batch) -> Result<(Vec<Decimal>, Vec<Decimal>, Decimal)> {
     let n = batch.ids.len();
     // In integers when every amount is kept in units: none of these sums can
     // overflow then (nor can the Decimal ones below, so no error is lost).

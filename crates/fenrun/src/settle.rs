@@ -1153,6 +1153,17 @@ impl State {
         Ok(s)
     }
 
+    /// Every line of the whole batch handed to `f` in output order, none
+    /// kept: what an analysis of a settlement that kept no lines reads.
+    pub(crate) fn each_line(&self, f: &mut dyn FnMut(&Line)) -> Result<()> {
+        let mut emit = |l: &Line| -> Result<()> {
+            f(l);
+            Ok(())
+        };
+        let part = self.run(&|_| true, &mut emit, None)?;
+        self.finish_into(part, &mut emit).map(|_| ())
+    }
+
     fn finish_into(
         &self,
         mut part: Part,
@@ -1785,6 +1796,24 @@ impl Settlement {
     /// The money scale of the policy.
     pub fn scale(&self) -> u32 {
         self.scale
+    }
+    /// The same settlement without its lines (totals, rank changes, summary).
+    pub(crate) fn without_lines(&self) -> Settlement {
+        Settlement {
+            members: Arc::clone(&self.members),
+            events: Arc::clone(&self.events),
+            rules: self.rules.clone(),
+            scale: self.scale,
+            lines: Vec::new(),
+            totals: self.totals.clone(),
+            rank_changes: self.rank_changes.clone(),
+            net_sales: self.net_sales,
+            total_paid: self.total_paid,
+            payout_ratio: self.payout_ratio,
+            breakage: self.breakage.clone(),
+            cap_cut: self.cap_cut,
+            member_cap_cut: self.member_cap_cut,
+        }
     }
 }
 
