@@ -379,6 +379,34 @@ impl Settlement {
         py.detach(|| self.settled.to_json())
     }
 
+    /// Distribution measures: ``members``, ``earners``, ``gini``, top 1 % and
+    /// 10 % shares, ``by_rank`` (members, total, mean, median, share, payout
+    /// ratio) and ``sources`` (own sales, downline's sales, pools), as the
+    /// core's JSON document parsed: amounts and ratios are exact decimal
+    /// strings.
+    fn stats(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let text = py
+            .detach(|| guarded(|| Ok(self.prepared.stats(&self.settled)?.to_json())))
+            .map_err(|f| f.into_py(py))?;
+        parsed(py, &text)
+    }
+
+    /// The compliance lint of the policy and of this settlement under
+    /// ``profile`` (``"cn-distribution"``, ``"cn-direct-selling"``, ``"ftc"``):
+    /// ``profile``, ``errors``, ``warnings`` and ``findings`` (each ``code``,
+    /// ``severity``, ``path``, ``message``, ``basis``). Not legal advice.
+    fn lint(&self, py: Python<'_>, profile: &str) -> PyResult<Py<PyAny>> {
+        let text = py
+            .detach(|| {
+                guarded(|| {
+                    let profile = fenrun::Profile::from_name(profile)?;
+                    Ok(self.prepared.lint(&self.settled, profile)?.to_json())
+                })
+            })
+            .map_err(|f| f.into_py(py))?;
+        parsed(py, &text)
+    }
+
     /// One order's lines in words: the order, then each line's rule, who is
     /// paid, why, and the arithmetic.
     ///
@@ -763,6 +791,81 @@ fn evaluate_ranks(
     Ok(RankEvaluation { prepared })
 }
 
+/// A JSON document of the core's as plain Python data (``json.loads``).
+fn parsed(py: Python<'_>, text: &str) -> PyResult<Py<PyAny>> {
+    Ok(py.import("json")?.call_method1("loads", (text,))?.unbind())
+}
+
+/// Compare policy A and policy B on one batch (the same inputs as
+/// :func:`settle`): ``members`` (each member's ``rank_a``, ``rank_b``,
+/// ``total_a``, ``total_b`` and ``delta``, the largest change first) and,
+/// for ``a`` and ``b``, the ``summary`` and ``stats``; amounts and ratios
+/// are exact decimal strings, as in the core's JSON document.
+///
+/// >>> a = {"version": 1, "ranks": [{"id": "member", "rate": "0.10"}],
+/// ...      "rules": [{"id": "d", "type": "differential"}]}
+/// >>> b = {**a, "ranks": [{"id": "member", "rate": "0.12"}]}
+/// >>> batch = {"members": [{"id": "m1"}],
+/// ...          "events": [{"id": "o1", "seller": "m1", "amount": "50.00"}]}
+/// >>> fenrun.compare(a, b, batch)["members"][0]["delta"]
+/// '1.00'
+#[pyfunction]
+#[pyo3(signature = (policy_a, policy_b, batch = None, *, members = None, orders = None, groups = None, refunds = None, round_float_money = false))]
+#[allow(clippy::too_many_arguments)]
+fn compare(
+    py: Python<'_>,
+    policy_a: &Bound<'_, PyAny>,
+    policy_b: &Bound<'_, PyAny>,
+    batch: Option<&Bound<'_, PyAny>>,
+    members: Option<&Bound<'_, PyAny>>,
+    orders: Option<&Bound<'_, PyAny>>,
+    groups: Option<&Bound<'_, PyAny>>,
+    refunds: Option<&Bound<'_, PyAny>>,
+    round_float_money: bool,
+) -> PyResult<Py<PyAny>> {
+    let args = BatchArgs {
+        batch,
+        members,
+        orders,
+        groups,
+        refunds,
+    };
+    let side = |policy: &Bound<'_, PyAny>| {
+        prepared_then(py, policy, &args, round_float_money, |prepared| {
+            let settled = prepared.settle()?;
+            Ok((prepared, settled))
+        })
+    };
+    let (a, settled_a) = side(policy_a)?;
+    let (b, settled_b) = side(policy_b)?;
+    let text = py
+        .detach(|| guarded(|| Ok(fenrun::compare(&a, &settled_a, &b, &settled_b)?.to_json())))
+        .map_err(|f| f.into_py(py))?;
+    parsed(py, &text)
+}
+
+/// The compliance lint of a policy alone under ``profile``
+/// (``"cn-distribution"``, ``"cn-direct-selling"``, ``"ftc"``); with a
+/// batch, :meth:`Settlement.lint`. Not legal advice.
+///
+/// >>> policy = {"version": 1, "ranks": [{"id": "member"}],
+/// ...     "rules": [{"id": "dist", "type": "levels", "rates": ["0.10", "0.05"]}]}
+/// >>> [f["code"] for f in fenrun.lint(policy, "cn-direct-selling")["findings"]]
+/// ['team_compensation']
+#[pyfunction]
+fn lint(py: Python<'_>, policy: &Bound<'_, PyAny>, profile: &str) -> PyResult<Py<PyAny>> {
+    let policy = policy_arg(py, policy)?;
+    let text = py
+        .detach(|| {
+            guarded(|| {
+                let profile = fenrun::Profile::from_name(profile)?;
+                Ok(fenrun::lint(&policy, profile).to_json())
+            })
+        })
+        .map_err(|f| f.into_py(py))?;
+    parsed(py, &text)
+}
+
 /// The exception class raised for an error ``code`` (a subclass of
 /// :class:`FenrunError`, by the code's family).
 ///
@@ -787,6 +890,8 @@ fn _fenrun(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(settle, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate_ranks, m)?)?;
     m.add_function(wrap_pyfunction!(error_class, m)?)?;
+    m.add_function(wrap_pyfunction!(compare, m)?)?;
+    m.add_function(wrap_pyfunction!(lint, m)?)?;
     errors::register(m)?;
     m.add("ERROR_CODES", PyTuple::new(m.py(), fenrun::Error::CODES)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

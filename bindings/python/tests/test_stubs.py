@@ -10,7 +10,7 @@ import fenrun._fenrun as native
 
 STUB = pathlib.Path(fenrun.__file__).with_name("_fenrun.pyi")
 # Names the stubs define for type checkers only.
-ALIASES = {"PathLike", "Document", "TableLike", "TableName", "Summary", "TYPE_CHECKING"}
+ALIASES = {"PathLike", "Document", "TableLike", "TableName", "Profile", "Summary", "TYPE_CHECKING"}
 
 
 def stub_tree():

@@ -40,6 +40,8 @@ def test_vector_by_text(name, v, cli, tmp_path):
         return
     policy = fenrun.Policy.from_json(policy_text(v))
     if batch is None:
+        if "expect_lint" in v:
+            check_lint(v["expect_lint"], fenrun.lint(policy, v["lint_profile"]))
         return
     s = fenrun.settle(policy, batch)
     out = s.to_json()
@@ -53,6 +55,27 @@ def test_vector_by_text(name, v, cli, tmp_path):
     if "expect_explain" in v:
         want = v["expect_explain"]
         assert s.explain(want["order"]) == want["text"]
+    check_analysis(v, policy, batch, s)
+
+
+def check_lint(want, got):
+    for key in ("profile", "errors", "warnings"):
+        assert got[key] == want[key], f"lint `{key}` differs: {got}"
+    assert len(got["findings"]) == len(want["findings"]), got
+    for w, g in zip(want["findings"], got["findings"]):
+        assert {k: g.get(k) for k in w} == w
+
+
+def check_analysis(v, policy, batch, s):
+    """The vector's measures, comparison and lint, as the Rust runner checks them."""
+    if "expect_stats" in v:
+        assert s.stats() == v["expect_stats"]
+    if "expect_compare" in v:
+        got = fenrun.compare(policy, json.dumps(v["policy_b"]), batch)
+        for key, want in v["expect_compare"].items():
+            assert got[key] == want, f"comparison `{key}` differs"
+    if "expect_lint" in v:
+        check_lint(v["expect_lint"], s.lint(v["lint_profile"]))
 
 
 def has_float(value):
@@ -136,4 +159,7 @@ def test_vector_by_arrow_tables(name, v):
 
 def test_every_vector_ran():
     assert len(VECTORS) >= 130
+    assert sum("expect_lint" in v for _, v in VECTORS) >= 19
+    assert sum("expect_compare" in v for _, v in VECTORS) >= 2
+    assert sum("expect_stats" in v for _, v in VECTORS) >= 3
     assert len(ARROW_VECTORS) >= 70

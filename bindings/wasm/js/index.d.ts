@@ -159,5 +159,39 @@ export function explain(settlement: Settlement, orderId: string): string[];
 /** A ratio (the summary's `payout_ratio`) as "22.00 %", as the CLI shows it; undefined for text that is not a decimal. */
 export function percent(ratio: string): string | undefined;
 export function progress(result: Settlement | RankEvaluation, memberId: string): Progress | undefined;
+/** Distribution measures of a settlement (`fenrun settle --stats`); ratios and amounts as decimal strings. */
+export interface Stats {
+  members: number;
+  earners: number;
+  gini: DecimalString | null;
+  top_1_percent_share: DecimalString | null;
+  top_10_percent_share: DecimalString | null;
+  by_rank: { rank: string; members: number; total: DecimalString; mean: DecimalString | null; median: DecimalString | null; share: DecimalString | null; payout_ratio: DecimalString | null }[];
+  sources: { own: DecimalString; team: DecimalString; pool: DecimalString; member_cap: DecimalString; own_share: DecimalString | null; team_share: DecimalString | null; pool_share: DecimalString | null };
+}
+/** Policy A and policy B on one batch, what `fenrun diff` prints. */
+export interface Comparison {
+  members: { member: string; rank_a: string; rank_b: string; total_a: DecimalString; total_b: DecimalString; delta: DecimalString }[];
+  a: { summary: Summary; stats: Stats };
+  b: { summary: Summary; stats: Stats };
+}
+export type LintProfile = "cn-distribution" | "cn-direct-selling" | "ftc";
+/** One finding of the compliance lint: a feature to review, not legal advice. */
+export interface Finding {
+  code: "too_many_tiers" | "recruitment_condition" | "entry_fee_condition" | "team_compensation" | "payout_over_30_percent" | "payout_ratio";
+  severity: "error" | "warning";
+  path: string;
+  message: string;
+  basis: string;
+}
+export interface LintReport {
+  profile: LintProfile;
+  errors: number;
+  warnings: number;
+  findings: Finding[];
+}
+export function compare(policyA: Policy | string, policyB: Policy | string, batch: Batch | string): Comparison;
+export function stats(settlement: Settlement): Stats;
+export function lint(policyOrSettlement: Policy | string | Settlement, profile: LintProfile): LintReport;
 export function codes(): string[];
 export function version(): string;

@@ -2,7 +2,7 @@
 // This file converts inputs (objects → JSON text), turns the core's error
 // reports into FenrunError, and keeps each settlement's session for explain().
 // Every rule, default, rounding and message is the core's.
-import initWasm, { initSync as initWasmSync, Session, checkPolicy, errorCodes, panicReport, percent as wasmPercent, version as wasmVersion } from "./wasm/fenrun_wasm.js";
+import initWasm, { initSync as initWasmSync, Session, checkPolicy, compareJson, errorCodes, lintJson, panicReport, percent as wasmPercent, version as wasmVersion } from "./wasm/fenrun_wasm.js";
 
 let ready = false;
 // The core's report for a trap, with a marker where its detail goes: read
@@ -141,6 +141,34 @@ export function progress(result, memberId) {
   const s = sessionOf(result, "progress");
   const out = guard(() => s.progress(String(memberId)));
   return out === undefined ? undefined : JSON.parse(out);
+}
+
+/**
+ * Compare policy A and policy B on one batch: `{members, a: {summary, stats}, b: {summary, stats}}`,
+ * what `fenrun diff` prints (members by |delta| descending, then id; amounts as decimal strings).
+ */
+export function compare(policyA, policyB, batch) {
+  const [a] = asText(policyA, "policy A");
+  const [b] = asText(policyB, "policy B");
+  const [text, fromObject] = asText(batch, "batch");
+  return JSON.parse(guard(() => compareJson(a, b, text, fromObject)));
+}
+
+/** The distribution measures of a result of settle(): Gini, top shares, by rank, by source. */
+export function stats(settlement) {
+  const s = sessionOf(settlement, "stats");
+  return JSON.parse(guard(() => s.statsJson()));
+}
+
+/**
+ * The compliance lint under `profile` ("cn-distribution", "cn-direct-selling", "ftc"): of a policy,
+ * or of a result of settle() (its policy and batch). Findings are warnings to review, not legal advice.
+ */
+export function lint(policyOrSettlement, profile) {
+  const s = sessions.get(policyOrSettlement);
+  if (s) return JSON.parse(guard(() => s.lintJson(String(profile))));
+  const [p] = asText(policyOrSettlement, "policy");
+  return JSON.parse(guard(() => lintJson(p, String(profile))));
 }
 
 /** Every error code of the core. */

@@ -48,6 +48,35 @@ pub fn panic_report(what: &str) -> String {
     fenrun::error_json(&fenrun::Error::panic(what))
 }
 
+/// Compare policy A and policy B on one batch (JSON text): the comparison
+/// document as canonical JSON, what `fenrun diff` prints. With
+/// `strings_only` (the batch came from a JS object), money given as a
+/// number is refused (`number_money`).
+#[wasm_bindgen(js_name = compareJson)]
+pub fn compare_json(
+    policy_a: &str,
+    policy_b: &str,
+    batch: &str,
+    strings_only: bool,
+) -> Result<String, JsValue> {
+    let run = || -> fenrun::Result<String> {
+        let out = fenrun::compare_json(policy_a, policy_b, batch)?;
+        if strings_only {
+            // Both policies are valid here: this refuses money given as a number.
+            fenrun::check_object_batch_json(batch, &fenrun::check_policy_json(policy_a)?)?;
+        }
+        Ok(out)
+    };
+    run().map_err(|e| thrown(&e))
+}
+
+/// The compliance lint of a policy alone under `profile`, as JSON, what
+/// `fenrun lint --format json` prints without a batch.
+#[wasm_bindgen(js_name = lintJson)]
+pub fn lint_json(policy: &str, profile: &str) -> Result<String, JsValue> {
+    fenrun::lint_json(policy, profile, None).map_err(|e| thrown(&e))
+}
+
 /// A policy and a batch, validated, with ranks evaluated and rules prepared:
 /// settle, explain and show progress without evaluating twice.
 #[wasm_bindgen]
@@ -89,6 +118,31 @@ impl Session {
             .settle_with(fenrun::SettleOptions::default().lines(kept))
             .map(|s| s.to_json())
             .map_err(|e| thrown(&e))
+    }
+
+    /// The distribution measures of the settlement as JSON (the `stats` of
+    /// `fenrun settle --stats`).
+    #[wasm_bindgen(js_name = statsJson)]
+    pub fn stats_json(&self) -> Result<String, JsValue> {
+        let run = || -> fenrun::Result<String> {
+            let options = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly);
+            let settled = self.prepared.settle_with(options)?;
+            Ok(self.prepared.stats(&settled)?.to_json())
+        };
+        run().map_err(|e| thrown(&e))
+    }
+
+    /// The compliance lint of the policy and the settlement under `profile`,
+    /// as JSON, what `fenrun lint --format json` prints with a batch.
+    #[wasm_bindgen(js_name = lintJson)]
+    pub fn lint_json(&self, profile: &str) -> Result<String, JsValue> {
+        let run = || -> fenrun::Result<String> {
+            let profile = fenrun::Profile::from_name(profile)?;
+            let options = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly);
+            let settled = self.prepared.settle_with(options)?;
+            Ok(self.prepared.lint(&settled, profile)?.to_json())
+        };
+        run().map_err(|e| thrown(&e))
     }
 
     /// `{"rank_changes": [...]}` as canonical JSON, what `fenrun ranks` prints.

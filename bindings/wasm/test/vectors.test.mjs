@@ -22,8 +22,31 @@ function checkError(v, err) {
   if (v.expect_error.message_contains) assert.ok(err.message.includes(v.expect_error.message_contains));
 }
 
+function checkLint(want, got) {
+  for (const key of ["profile", "errors", "warnings"]) assert.equal(got[key], want[key], `lint \`${key}\` differs`);
+  assert.equal(got.findings.length, want.findings.length, JSON.stringify(got.findings));
+  want.findings.forEach((w, i) => {
+    for (const [key, value] of Object.entries(w)) assert.equal(got.findings[i][key], value, `finding ${i} \`${key}\``);
+  });
+}
+
+// The vector's measures, comparison and lint, as the Rust runner checks them.
+function checkAnalysis(v, policy, batch) {
+  if (!v.expect_stats && !v.expect_compare && !v.expect_lint) return;
+  const s = fenrun.settle(policy, batch);
+  if (v.expect_stats) assert.deepEqual(fenrun.stats(s), v.expect_stats);
+  if (v.expect_compare) {
+    const got = fenrun.compare(policy, JSON.stringify(v.policy_b), batch);
+    for (const [key, want] of Object.entries(v.expect_compare)) assert.deepEqual(got[key], want, `comparison \`${key}\` differs`);
+  }
+  if (v.expect_lint) checkLint(v.expect_lint, fenrun.lint(s, v.lint_profile));
+}
+
 test("every vector is replayed", () => {
   assert.ok(VECTORS.length >= 130, `${VECTORS.length} vectors`);
+  assert.ok(VECTORS.filter(([, v]) => v.expect_lint).length >= 19);
+  assert.ok(VECTORS.filter(([, v]) => v.expect_compare).length >= 2);
+  assert.ok(VECTORS.filter(([, v]) => v.expect_stats).length >= 3);
 });
 
 for (const [name, v] of VECTORS) {
@@ -33,6 +56,7 @@ for (const [name, v] of VECTORS) {
     if (batch === undefined) {
       if (v.expect_error) assert.throws(() => fenrun.validatePolicy(policy), (e) => (checkError(v, e), true));
       else fenrun.validatePolicy(policy);
+      if (v.expect_lint) checkLint(v.expect_lint, fenrun.lint(policy, v.lint_profile));
       return;
     }
     if (v.expect_error) {
@@ -49,6 +73,7 @@ for (const [name, v] of VECTORS) {
       const s = fenrun.settle(policy, batch);
       assert.deepEqual(fenrun.explain(s, v.expect_explain.order), v.expect_explain.text);
     }
+    checkAnalysis(v, policy, batch);
   });
 
   if (v.expect && typeof v.policy === "object" && typeof v.batch === "object" && !("batch_text" in v)) {

@@ -489,7 +489,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     Failure::Fenrun(e) => Failure::Fenrun(named(e)),
                     other => other,
                 })?;
-                clock.show.phase(&format!("settling under {}", path.display()));
+                clock
+                    .show
+                    .phase(&format!("settling under {}", path.display()));
                 let engine = Engine::new(&p, batch).map_err(named)?;
                 let options = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly);
                 let settled = engine.settle_with(options).map_err(named)?;
@@ -593,11 +595,31 @@ fn print_stats(stats: &fenrun::Stats) {
     let ratio = |r: Option<Decimal>| r.map_or_else(|| "n/a".into(), fenrun::percent_string);
     let gini = stats.gini.map_or_else(|| "n/a".into(), |g| g.to_string());
     println!("{:<16} {:>18}", "gini", gini);
-    println!("{:<16} {:>18}", "top 1 % share", ratio(stats.top_1_percent_share));
-    println!("{:<16} {:>18}", "top 10 % share", ratio(stats.top_10_percent_share));
-    println!("{:<16} {:>18}", "from own sales", ratio(stats.sources.own_share));
-    println!("{:<16} {:>18}", "from downline", ratio(stats.sources.team_share));
-    println!("{:<16} {:>18}", "from pools", ratio(stats.sources.pool_share));
+    println!(
+        "{:<16} {:>18}",
+        "top 1 % share",
+        ratio(stats.top_1_percent_share)
+    );
+    println!(
+        "{:<16} {:>18}",
+        "top 10 % share",
+        ratio(stats.top_10_percent_share)
+    );
+    println!(
+        "{:<16} {:>18}",
+        "from own sales",
+        ratio(stats.sources.own_share)
+    );
+    println!(
+        "{:<16} {:>18}",
+        "from downline",
+        ratio(stats.sources.team_share)
+    );
+    println!(
+        "{:<16} {:>18}",
+        "from pools",
+        ratio(stats.sources.pool_share)
+    );
 }
 
 fn lines_csv(s: &Settlement, fixed: bool) -> Result<Vec<u8>, Failure> {

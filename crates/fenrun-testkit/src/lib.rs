@@ -44,6 +44,23 @@ pub struct Vector {
     /// Expected error.
     #[serde(default)]
     pub expect_error: Option<ExpectError>,
+    /// Expected distribution measures of the settlement (`stats`, whole).
+    #[serde(default)]
+    pub expect_stats: Option<Value>,
+    /// Policy B of a comparison, kept byte for byte as written.
+    #[serde(default)]
+    pub policy_b: Option<Box<RawValue>>,
+    /// Expected parts of the comparison of `policy` (A) with `policy_b` on
+    /// the batch (each key compared whole).
+    #[serde(default)]
+    pub expect_compare: Option<serde_json::Map<String, Value>>,
+    /// The compliance profile `expect_lint` is read under.
+    #[serde(default)]
+    pub lint_profile: Option<String>,
+    /// Expected lint document: `profile`, `errors` and `warnings` exactly,
+    /// and `findings` one for one, each on the keys it gives.
+    #[serde(default)]
+    pub expect_lint: Option<Value>,
 }
 
 /// An expected error: its code and JSON path.
@@ -176,10 +193,83 @@ pub fn run_vector(v: &Vector) -> Result<(), String> {
                     ));
                 }
             }
+            run_analysis(v, &policy)?;
             if v.expect.is_none() && v.expect_explain.is_none() && out.is_some() {
                 return Err("vector has a batch but no expectation".into());
             }
             Ok(())
         }
     }
+}
+
+/// The analysis expectations of a vector: measures, comparison, lint.
+fn run_analysis(v: &Vector, policy: &str) -> Result<(), String> {
+    let batch = v.batch_text();
+    let doc = |text: String| serde_json::from_str::<Value>(&text).map_err(|e| e.to_string());
+    if let Some(want) = &v.expect_stats {
+        let batch = batch.as_deref().ok_or("expect_stats needs a batch")?;
+        let got = doc(fenrun::stats_json(policy, batch).map_err(|e| e.to_string())?)?;
+        if &got["stats"] != want {
+            return Err(format!(
+                "`stats` differs\n  expected: {want}\n  actual:   {}",
+                got["stats"]
+            ));
+        }
+    }
+    if let Some(want) = &v.expect_compare {
+        let batch = batch.as_deref().ok_or("expect_compare needs a batch")?;
+        let b = v.policy_b.as_ref().ok_or("expect_compare needs policy_b")?;
+        let got = doc(fenrun::compare_json(policy, b.get(), batch).map_err(|e| e.to_string())?)?;
+        for (key, want) in want {
+            if got.get(key) != Some(want) {
+                return Err(format!(
+                    "comparison `{key}` differs\n  expected: {want}\n  actual:   {}",
+                    got[key]
+                ));
+            }
+        }
+    }
+    if let Some(want) = &v.expect_lint {
+        let profile = v
+            .lint_profile
+            .as_deref()
+            .ok_or("expect_lint needs lint_profile")?;
+        let got =
+            doc(fenrun::lint_json(policy, profile, batch.as_deref()).map_err(|e| e.to_string())?)?;
+        check_lint(want, &got)?;
+    }
+    Ok(())
+}
+
+/// A lint document against its expectation: counts and profile exactly,
+/// findings one for one on the keys each expected finding gives.
+pub fn check_lint(want: &Value, got: &Value) -> Result<(), String> {
+    for key in ["profile", "errors", "warnings"] {
+        if want.get(key) != got.get(key) {
+            return Err(format!(
+                "lint `{key}` differs: expected {}, got {}\n{got}",
+                want[key], got[key]
+            ));
+        }
+    }
+    let empty = Vec::new();
+    let wanted = want["findings"].as_array().unwrap_or(&empty);
+    let found = got["findings"].as_array().unwrap_or(&empty);
+    if wanted.len() != found.len() {
+        return Err(format!(
+            "{} findings expected, {} found: {got}",
+            wanted.len(),
+            found.len()
+        ));
+    }
+    for (w, g) in wanted.iter().zip(found) {
+        for (key, value) in w.as_object().into_iter().flatten() {
+            if g.get(key) != Some(value) {
+                return Err(format!(
+                    "finding `{key}` differs: expected {value}, got {g}"
+                ));
+            }
+        }
+    }
+    Ok(())
 }

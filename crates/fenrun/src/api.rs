@@ -2,9 +2,9 @@
 //! in a few lines and map [`Error::code`] to their own error classes.
 
 use crate::batch::Batch;
+use crate::compare::Comparison;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorReport, Result};
-use crate::compare::Comparison;
 use crate::lint::{lint, Profile};
 use crate::policy::Policy;
 use crate::stats::Stats;
@@ -133,7 +133,10 @@ pub fn stats_json(policy: &str, batch: &str) -> Result<String> {
     let batch = check_batch_json(batch, &policy)?;
     let engine = Engine::new(&policy, batch)?;
     let settled = engine.settle()?;
-    Ok(format!("{{\"stats\":{}}}", engine.stats(&settled)?.to_json()))
+    Ok(format!(
+        "{{\"stats\":{}}}",
+        engine.stats(&settled)?.to_json()
+    ))
 }
 
 /// Lint a policy under the profile called `profile`, and with a batch its
@@ -154,9 +157,8 @@ pub fn lint_json(policy: &str, profile: &str, batch: Option<&str>) -> Result<Str
         Some(batch) => {
             let batch = check_batch_json(batch, &policy)?;
             let engine = Engine::new(&policy, batch)?;
-            let settled = engine.settle_with(
-                crate::SettleOptions::default().lines(crate::Lines::TotalsOnly),
-            )?;
+            let settled = engine
+                .settle_with(crate::SettleOptions::default().lines(crate::Lines::TotalsOnly))?;
             engine.lint(&settled, profile)?
         }
     };

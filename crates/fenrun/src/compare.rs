@@ -56,10 +56,7 @@ pub struct Side {
 }
 
 /// Compare two settlements of one batch, each with the state that made it.
-pub(crate) fn compare(
-    a: (&State, &Settlement),
-    b: (&State, &Settlement),
-) -> Result<Comparison> {
+pub(crate) fn compare(a: (&State, &Settlement), b: (&State, &Settlement)) -> Result<Comparison> {
     check_same(a.0, a.1)?;
     check_same(b.0, b.1)?;
     let (ids_a, ids_b) = (&a.0.batch.ids, &b.0.batch.ids);
@@ -167,11 +164,7 @@ fn csv_field(s: &str) -> String {
 impl Serialize for Comparison {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let (sa, sb) = self.scales();
-        let rows: Vec<RowOut<'_>> = self
-            .members
-            .iter()
-            .map(|m| RowOut(m, sa, sb))
-            .collect();
+        let rows: Vec<RowOut<'_>> = self.members.iter().map(|m| RowOut(m, sa, sb)).collect();
         let mut st = s.serialize_struct("Comparison", 3)?;
         st.serialize_field("members", &rows)?;
         st.serialize_field("a", &SideOut(&self.a))?;
@@ -201,7 +194,10 @@ struct SideOut<'a>(&'a Side);
 impl Serialize for SideOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("Side", 2)?;
-        st.serialize_field("summary", &crate::output::SummaryOut(&self.0.settlement, None))?;
+        st.serialize_field(
+            "summary",
+            &crate::output::SummaryOut(&self.0.settlement, None),
+        )?;
         st.serialize_field("stats", &self.0.stats)?;
         st.end()
     }

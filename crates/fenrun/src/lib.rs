@@ -97,12 +97,12 @@ pub use api::{
     check_batch_json, check_object_batch_json, check_policy_json, compare, compare_json,
     error_json, evaluate_ranks_json, explain_json, lint_json, settle, settle_json, stats_json,
 };
-pub use compare::{Comparison, MemberDelta, Side};
-pub use lint::{lint, Code as LintCode, Finding, Lint, Profile, Severity};
 pub use batch::{Batch, BatchBuilder};
+pub use compare::{Comparison, MemberDelta, Side};
 pub use engine::{Engine, Lines, SettleOptions};
 pub use error::{Error, ErrorFamily, ErrorReport, Result};
 pub use ids::{EventId, GroupId, MemberId, RankId, RuleId};
+pub use lint::{lint, Code as LintCode, Finding, Lint, Profile, Severity};
 pub use money::{money_string, percent_string, percent_text, short_string, Rounding, RoundingMode};
 pub use policy::{Policy, Rank};
 pub use progress::SettleProgress;

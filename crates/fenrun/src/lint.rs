@@ -32,7 +32,11 @@ pub enum Profile {
 
 impl Profile {
     /// Every profile, in the order of the docs.
-    pub const ALL: [Profile; 3] = [Profile::CnDistribution, Profile::CnDirectSelling, Profile::Ftc];
+    pub const ALL: [Profile; 3] = [
+        Profile::CnDistribution,
+        Profile::CnDirectSelling,
+        Profile::Ftc,
+    ];
 
     /// The profile's name (`cn-distribution`, `cn-direct-selling`, `ftc`).
     pub fn name(self) -> &'static str {
@@ -155,9 +159,11 @@ impl Code {
 }
 
 const BASIS_TIERS: &str = "最高人民法院、最高人民检察院、公安部《关于办理组织领导传销活动刑事案件适用法律若干问题的意见》(2013) 第一条: 层级在三级以上";
-const BASIS_RECRUITING: &str = "《禁止传销条例》(2005) 第七条第(一)项: 以发展人员的数量作为计酬或者返利依据 (拉人头)";
+const BASIS_RECRUITING: &str =
+    "《禁止传销条例》(2005) 第七条第(一)项: 以发展人员的数量作为计酬或者返利依据 (拉人头)";
 const BASIS_ENTRY_FEE: &str = "《禁止传销条例》(2005) 第七条第(二)项: 交纳费用或者以认购商品等方式变相交纳费用, 取得加入或者发展其他人员加入的资格 (入门费)";
-const BASIS_TEAM: &str = "《禁止传销条例》(2005) 第七条第(三)项: 以下线的销售业绩为依据计算和给付上线报酬 (团队计酬)";
+const BASIS_TEAM: &str =
+    "《禁止传销条例》(2005) 第七条第(三)项: 以下线的销售业绩为依据计算和给付上线报酬 (团队计酬)";
 const BASIS_DIRECT_SELLING: &str = "《直销管理条例》(2005) 第二十四条: 报酬只能按照直销员本人直接向消费者销售产品的收入计算, 报酬总额不得超过其本人直接向消费者销售产品收入的30%";
 const BASIS_FTC: &str = "FTC, Business Guidance Concerning Multi-Level Marketing (2018, revised 2024): compensation should come from sales to real customers, not from recruiting or participants' own purchases";
 
@@ -192,7 +198,10 @@ pub struct Lint {
 impl Lint {
     /// Findings of `severity`.
     pub fn count(&self, severity: Severity) -> usize {
-        self.findings.iter().filter(|f| f.severity == severity).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
     }
 
     /// The findings as their JSON document
@@ -303,7 +312,11 @@ impl Linter<'_> {
     fn condition(&mut self, c: &Condition, path: &str, what: &str) {
         match c {
             Condition::All(items) | Condition::Any(items) => {
-                let key = if matches!(c, Condition::All(_)) { "all" } else { "any" };
+                let key = if matches!(c, Condition::All(_)) {
+                    "all"
+                } else {
+                    "any"
+                };
                 for (i, x) in items.iter().enumerate() {
                     self.condition(x, &format!("{path}.{key}[{i}]"), what);
                 }
@@ -375,7 +388,8 @@ impl Linter<'_> {
                 }
                 RuleKind::Differential(d) => {
                     let base: Vec<Decimal> = policy.ranks().iter().map(|r| r.rate).collect();
-                    let ladders = std::iter::once(&base).chain(d.by_category.iter().map(|(_, v)| v));
+                    let ladders =
+                        std::iter::once(&base).chain(d.by_category.iter().map(|(_, v)| v));
                     let most = ladders.map(|v| distinct_positive(v)).max().unwrap_or(0);
                     if most > 0 {
                         self.report(
@@ -461,7 +475,11 @@ fn pays(p: Price) -> bool {
 /// Distinct rates above zero of a ladder: the most members a differential
 /// pays on one order.
 fn distinct_positive(rates: &[Decimal]) -> usize {
-    let mut seen: Vec<Decimal> = rates.iter().copied().filter(|r| *r > Decimal::ZERO).collect();
+    let mut seen: Vec<Decimal> = rates
+        .iter()
+        .copied()
+        .filter(|r| *r > Decimal::ZERO)
+        .collect();
     seen.sort_unstable();
     seen.dedup();
     seen.len()
@@ -500,10 +518,18 @@ pub fn lint(policy: &Policy, profile: Profile) -> Lint {
     for (i, rank) in policy.ranks().iter().enumerate() {
         let id = rank.id.as_str();
         if let Some(c) = &rank.upgrade {
-            l.condition(c, &format!("ranks[{i}].upgrade"), &format!("the upgrade to rank \"{id}\""));
+            l.condition(
+                c,
+                &format!("ranks[{i}].upgrade"),
+                &format!("the upgrade to rank \"{id}\""),
+            );
         }
         if let Some(c) = &rank.retain {
-            l.condition(c, &format!("ranks[{i}].retain"), &format!("keeping rank \"{id}\" (retain)"));
+            l.condition(
+                c,
+                &format!("ranks[{i}].retain"),
+                &format!("keeping rank \"{id}\" (retain)"),
+            );
         }
     }
     l.rules();
@@ -543,7 +569,11 @@ pub(crate) fn lint_settled(state: &State, s: &Settlement, profile: Profile) -> R
                     "member \"{id}\" earns {earns} with no net sales of its own: above 30 % of its own sales"
                 ),
             };
-            l.report(Code::PayoutOver30Percent, format!("batch.members[{m}]"), message);
+            l.report(
+                Code::PayoutOver30Percent,
+                format!("batch.members[{m}]"),
+                message,
+            );
         }
     }
     let limit = profile.payout_ratio_limit();

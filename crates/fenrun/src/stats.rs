@@ -103,7 +103,8 @@ fn add(a: Decimal, b: Decimal, what: &str) -> Result<Decimal> {
 }
 
 fn sum<'a>(xs: impl IntoIterator<Item = &'a Decimal>, what: &str) -> Result<Decimal> {
-    xs.into_iter().try_fold(Decimal::ZERO, |acc, x| add(acc, *x, what))
+    xs.into_iter()
+        .try_fold(Decimal::ZERO, |acc, x| add(acc, *x, what))
 }
 
 /// `num / den` at 4 places, `None` when `den` is zero.
@@ -181,7 +182,9 @@ pub(crate) fn stats(state: &State, s: &Settlement) -> Result<Stats> {
             .checked_mul(Decimal::TWO)
             .and_then(|w| w.checked_sub((n_dec + Decimal::ONE).checked_mul(paid)?))
             .ok_or_else(|| overflow("Gini sum"))?;
-        let den = n_dec.checked_mul(paid).ok_or_else(|| overflow("Gini sum"))?;
+        let den = n_dec
+            .checked_mul(paid)
+            .ok_or_else(|| overflow("Gini sum"))?;
         ratio(rounding, num, den)
     };
     let top_share = |per_hundred: usize| -> Result<Option<Decimal>> {
@@ -303,7 +306,10 @@ impl Serialize for Stats {
         st.serialize_field("earners", &self.earners)?;
         st.serialize_field("gini", &self.gini.map(Short))?;
         st.serialize_field("top_1_percent_share", &self.top_1_percent_share.map(Short))?;
-        st.serialize_field("top_10_percent_share", &self.top_10_percent_share.map(Short))?;
+        st.serialize_field(
+            "top_10_percent_share",
+            &self.top_10_percent_share.map(Short),
+        )?;
         let ranks: Vec<RankOut<'_>> = self
             .by_rank
             .iter()

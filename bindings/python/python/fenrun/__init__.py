@@ -30,8 +30,10 @@ from ._fenrun import (
     RankEvaluation,
     Settlement,
     __version__,
+    compare,
     error_class,
     evaluate_ranks,
+    lint,
     settle,
 )
 
@@ -49,7 +51,9 @@ __all__ = [
     "RankEvaluation",
     "Settlement",
     "__version__",
+    "compare",
     "error_class",
     "evaluate_ranks",
+    "lint",
     "settle",
 ]

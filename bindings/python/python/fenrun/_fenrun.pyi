@@ -22,6 +22,8 @@ Document = Union[Mapping[str, Any], str, bytes, "os.PathLike[str]"]
 TableLike = Union[Any, Sequence[Mapping[str, Any]]]
 # The name of one of a settlement's tables.
 TableName = Literal["lines", "totals", "rank_changes"]
+# A compliance profile of the lint.
+Profile = Literal["cn-distribution", "cn-direct-selling", "ftc"]
 
 class Summary(TypedDict):
     """The §9 summary, every amount a Decimal."""
@@ -82,6 +84,8 @@ class Settlement:
     def to_pandas(self, table: TableName = "totals") -> "pandas.DataFrame": ...
     def to_polars(self, table: TableName = "totals") -> "polars.DataFrame": ...
     def _repr_html_(self) -> str: ...
+    def stats(self) -> Dict[str, Any]: ...
+    def lint(self, profile: Profile) -> Dict[str, Any]: ...
 
 class RankEvaluation:
     @property
@@ -112,4 +116,16 @@ def evaluate_ranks(
     refunds: Optional[TableLike] = None,
     round_float_money: bool = False,
 ) -> RankEvaluation: ...
+def compare(
+    policy_a: Union[Policy, Document],
+    policy_b: Union[Policy, Document],
+    batch: Optional[Document] = None,
+    *,
+    members: Optional[TableLike] = None,
+    orders: Optional[TableLike] = None,
+    groups: Optional[TableLike] = None,
+    refunds: Optional[TableLike] = None,
+    round_float_money: bool = False,
+) -> Dict[str, Any]: ...
+def lint(policy: Union[Policy, Document], profile: Profile) -> Dict[str, Any]: ...
 def error_class(code: str) -> Type[FenrunError]: ...
