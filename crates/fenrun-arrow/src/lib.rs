@@ -51,7 +51,9 @@ pub mod write;
 pub use arrow_array::RecordBatch;
 pub use files::{read_table, TableChunks, TableFormat, CHUNK_ROWS};
 pub use read::ReadOptions;
-pub use write::{lines_batch, rank_changes_batch, totals_batch, LinesFile};
+pub use write::{
+    comparison_batch, earnings_batch, lines_batch, rank_changes_batch, totals_batch, LinesFile,
+};
 
 use std::path::Path;
 
@@ -465,6 +467,12 @@ pub fn settle_lines_to_file(
 /// Write the totals of a settlement to a table file (Parquet or CSV, by extension).
 pub fn write_totals(s: &Settlement, path: &Path) -> Result<()> {
     write::write_table(path, TableFormat::from_path(path)?, &totals_batch(s)?)
+}
+
+/// Write each member's earnings by source ([`earnings_batch`]) to a table
+/// file (.parquet or .csv).
+pub fn write_earnings(e: &fenrun::Earnings<'_>, path: &Path) -> Result<()> {
+    write::write_table(path, TableFormat::from_path(path)?, &earnings_batch(e)?)
 }
 
 /// Write the lines of a settlement (which kept them) to a table file.

@@ -595,3 +595,82 @@ pub fn write_table(path: &Path, format: TableFormat, batch: &RecordBatch) -> Res
     w.write(batch, path)?;
     w.close(path)
 }
+
+/// A table of text columns then money columns (decimal128 at `scale`), one
+/// row per item of `rows`, for the analysis tables.
+fn money_table<T>(
+    path: &str,
+    text: &[&str],
+    money: &[(&str, u32)],
+    rows: impl Iterator<Item = T>,
+    cells: impl Fn(&T) -> (Vec<&str>, Vec<Decimal>),
+) -> Result<RecordBatch> {
+    let mut texts: Vec<StringBuilder> = text.iter().map(|_| StringBuilder::new()).collect();
+    let mut amounts: Vec<Decimal128Builder> = money
+        .iter()
+        .map(|(_, scale)| {
+            Decimal128Builder::new().with_data_type(DataType::Decimal128(PRECISION, *scale as i8))
+        })
+        .collect();
+    for row in rows {
+        let (t, m) = cells(&row);
+        for (b, v) in texts.iter_mut().zip(t) {
+            b.append_value(v);
+        }
+        for ((b, v), (name, scale)) in amounts.iter_mut().zip(m).zip(money) {
+            b.append_value(units(v, *scale).ok_or_else(|| unscalable(name, v, *scale))?);
+        }
+    }
+    let mut fields: Vec<Field> = text
+        .iter()
+        .map(|name| Field::new(*name, DataType::Utf8, false))
+        .collect();
+    fields.extend(money.iter().map(|(name, scale)| {
+        Field::new(*name, DataType::Decimal128(PRECISION, *scale as i8), false)
+    }));
+    let mut columns: Vec<ArrayRef> = texts
+        .iter_mut()
+        .map(|b| Arc::new(b.finish()) as ArrayRef)
+        .collect();
+    columns.extend(amounts.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| Error::InvalidTable {
+        path: path.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+/// Each member's earnings by source as a table: `member`, `rank`, then
+/// `total`, `own`, `team`, `pool`, `member_cap` and `own_sales` as
+/// decimal128 at the policy scale, in the batch's input order.
+pub fn earnings_batch(e: &fenrun::Earnings<'_>) -> Result<RecordBatch> {
+    let s = e.scale();
+    let money = [
+        ("total", s),
+        ("own", s),
+        ("team", s),
+        ("pool", s),
+        ("member_cap", s),
+        ("own_sales", s),
+    ];
+    money_table("earnings", &["member", "rank"], &money, e.iter(), |r| {
+        (
+            vec![r.member, r.rank],
+            vec![r.total, r.own, r.team, r.pool, r.member_cap, r.own_sales],
+        )
+    })
+}
+
+/// The member rows of a comparison as a table: `member`, `rank_a`,
+/// `rank_b`, then `total_a` (decimal128 at A's scale), `total_b` (B's) and
+/// `delta` (the larger), the largest change first.
+pub fn comparison_batch(c: &fenrun::Comparison) -> Result<RecordBatch> {
+    let (sa, sb) = (c.a.settlement.scale(), c.b.settlement.scale());
+    let money = [("total_a", sa), ("total_b", sb), ("delta", sa.max(sb))];
+    let text = ["member", "rank_a", "rank_b"];
+    money_table("comparison", &text, &money, c.members.iter(), |m| {
+        (
+            vec![m.member.as_str(), m.rank_a.as_str(), m.rank_b.as_str()],
+            vec![m.total_a, m.total_b, m.delta],
+        )
+    })
+}

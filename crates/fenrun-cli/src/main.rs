@@ -130,6 +130,10 @@ enum Command {
         /// sales, downline's sales, pools). JSON document only.
         #[arg(long)]
         stats: bool,
+        /// Write each member's earnings by source to FILE (.parquet or .csv):
+        /// member, rank, total, own, team, pool, member_cap, own_sales.
+        #[arg(long, value_name = "FILE")]
+        earnings_out: Option<PathBuf>,
     },
     /// Settle one batch under two policies and compare them member by member
     /// (the largest change first), with each side's summary and measures.
@@ -392,6 +396,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             no_lines,
             threads,
             stats,
+            earnings_out,
         } => {
             if stats && matches!(format, Format::Csv) {
                 return Err(Failure::Usage(
@@ -420,11 +425,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
             };
             clock.lap("settle");
-            let stats = if stats {
+            let stats = if stats || earnings_out.is_some() {
                 clock.show.phase("measuring");
-                let measured = engine.stats(&s)?;
+                let earnings = engine.earnings(&s)?;
+                if let Some(path) = &earnings_out {
+                    fenrun_arrow::write_earnings(&earnings, path)?;
+                }
+                let measured = if stats { Some(earnings.stats()?) } else { None };
                 clock.lap("stats");
-                Some(measured)
+                measured
             } else {
                 None
             };

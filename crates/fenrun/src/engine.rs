@@ -267,6 +267,27 @@ impl Engine {
         crate::stats::stats(&self.state, settled)
     }
 
+    /// What each member of the batch earns by source (own sales, downline's
+    /// sales, pools, member cap) beside its rank and own sales: the rows the
+    /// measures of [`Engine::stats`] are made from, for a table or a plot.
+    /// `settled` must be a settlement of this engine; one that kept no lines
+    /// is settled again, streaming.
+    ///
+    /// ```
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 1, "ranks": [{"id": "member"}],
+    ///   "rules": [{"id": "l", "type": "levels", "rates": ["0.10", "0.05"]}]}"#)?;
+    /// let batch = fenrun::Batch::from_json(r#"{"members": [{"id": "a"}, {"id": "b", "sponsor": "a"}],
+    ///   "events": [{"id": "o1", "seller": "b", "amount": "100.00"}]}"#, &policy)?;
+    /// let engine = fenrun::Engine::new(&policy, batch)?;
+    /// let earnings = engine.earnings(&engine.settle()?)?;
+    /// let rows: Vec<_> = earnings.iter().map(|r| (r.member, r.own.to_string(), r.team.to_string(), r.own_sales.to_string())).collect();
+    /// assert_eq!(rows, [("a", "0.00".into(), "5.00".into(), "0.00".into()), ("b", "10.00".into(), "0.00".into(), "100.00".into())]);
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn earnings(&self, settled: &Settlement) -> Result<crate::Earnings<'_>> {
+        crate::stats::earnings(&self.state, settled)
+    }
+
     /// [`crate::lint`] of the policy under `profile`, then the findings of
     /// `settled` (a settlement of this engine): members paid more than 30 %
     /// of their own sales, the batch's payout ratio.

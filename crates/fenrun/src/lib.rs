@@ -113,4 +113,4 @@ pub use rule::{
 };
 pub use schema::{schema, MetricSchema, RuleKindSchema, Schema};
 pub use settle::{LineView, Part, Settlement};
-pub use stats::{RankStats, Sources, Stats};
+pub use stats::{Earnings, MemberEarnings, RankStats, Sources, Stats};

@@ -157,12 +157,17 @@ pub(crate) fn own_sales(state: &State) -> Result<Vec<Decimal>> {
 
 /// The measures of `s`, which `state` settled.
 pub(crate) fn stats(state: &State, s: &Settlement) -> Result<Stats> {
-    check_same(state, s)?;
+    earnings(state, s)?.stats()
+}
+
+/// The measures of the rows of `e`.
+fn measure(e: &Earnings<'_>) -> Result<Stats> {
+    let state = e.state;
     let rounding = state.policy.rounding();
     let scale = rounding.scale;
-    let total = totals_by_member(state, s);
+    let total = &e.total;
     let n = total.len();
-    let paid = s.total_paid;
+    let paid = e.total_paid;
 
     let mut sorted = total.clone();
     sorted.sort_unstable();
@@ -229,11 +234,11 @@ pub(crate) fn stats(state: &State, s: &Settlement) -> Result<Stats> {
             mean,
             median,
             share: ratio(rounding, rank_total, paid),
-            payout_ratio: ratio(rounding, rank_total, s.net_sales),
+            payout_ratio: ratio(rounding, rank_total, e.net_sales),
         });
     }
 
-    let sources = sources(state, s)?;
+    let sources = sources(rounding, &e)?;
     Ok(Stats {
         members: n,
         earners: total.iter().filter(|t| **t > Decimal::ZERO).count(),
@@ -246,11 +251,99 @@ pub(crate) fn stats(state: &State, s: &Settlement) -> Result<Stats> {
     })
 }
 
-/// The total paid by source: from the settlement's lines, or, when it kept
-/// none (a streamed or totals-only settlement that paid something), from
-/// the lines of the batch settled again without keeping them.
-fn sources(state: &State, s: &Settlement) -> Result<Sources> {
-    let mut by = [Decimal::ZERO; 4];
+/// What each member earns, by source, and its own sales: one row per
+/// member of the batch (those who earned nothing included), in input order.
+/// From [`crate::Engine::earnings`].
+#[derive(Debug, Clone)]
+pub struct Earnings<'e> {
+    state: &'e State,
+    /// Net amount per member (the settlement's totals).
+    total: Vec<Decimal>,
+    /// `[own, team, pool, member_cap]` per member.
+    by_source: Vec<[Decimal; 4]>,
+    /// Net sales per member (§3 `sales`).
+    sales: Vec<Decimal>,
+    /// The settlement's total paid and the batch's net sales.
+    total_paid: Decimal,
+    net_sales: Decimal,
+}
+
+/// One member's row of [`Earnings`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MemberEarnings<'e> {
+    /// The member.
+    pub member: &'e str,
+    /// Its rank after evaluation.
+    pub rank: &'e str,
+    /// Its net amount (its total; zero without a line).
+    pub total: Decimal,
+    /// Of which order lines on its own sales (level 0).
+    pub own: Decimal,
+    /// Of which order lines on its downline's sales (level ≥ 1, 团队计酬).
+    pub team: Decimal,
+    /// Of which pool lines.
+    pub pool: Decimal,
+    /// Of which its member-cap line (zero or negative).
+    pub member_cap: Decimal,
+    /// Its own net sales (§3 `sales`).
+    pub own_sales: Decimal,
+}
+
+impl<'e> Earnings<'e> {
+    /// Every member's row, in the batch's input order.
+    pub fn iter(&self) -> impl Iterator<Item = MemberEarnings<'e>> + '_ {
+        let state = self.state;
+        self.total.iter().enumerate().map(move |(m, total)| {
+            let i = crate::ids::idx32(m);
+            let [own, team, pool, member_cap] = self.by_source.get(m).copied().unwrap_or_default();
+            let rank = state.ranking.rank.get(m).copied().unwrap_or_default();
+            MemberEarnings {
+                member: state.batch.ids.get(i),
+                rank: state
+                    .policy
+                    .ranks()
+                    .get(usize::from(rank))
+                    .map_or("", |r| r.id.as_str()),
+                total: *total,
+                own,
+                team,
+                pool,
+                member_cap,
+                own_sales: self.sales.get(m).copied().unwrap_or_default(),
+            }
+        })
+    }
+
+    /// Number of rows (the batch's members).
+    pub fn len(&self) -> usize {
+        self.total.len()
+    }
+
+    /// Whether the batch has no member.
+    pub fn is_empty(&self) -> bool {
+        self.total.is_empty()
+    }
+
+    /// The money scale of the policy.
+    pub fn scale(&self) -> u32 {
+        self.state.policy.rounding().scale
+    }
+
+    /// The distribution measures of these rows ([`crate::Engine::stats`]).
+    pub fn stats(&self) -> Result<Stats> {
+        measure(self)
+    }
+}
+
+/// Each member's earnings by source, from the settlement's lines or, when
+/// it kept none (a streamed or totals-only settlement that paid something),
+/// from the lines of the batch settled again without keeping them.
+pub(crate) fn earnings<'e>(state: &'e State, s: &Settlement) -> Result<Earnings<'e>> {
+    check_same(state, s)?;
+    let n = state.batch.ids.len();
+    let zero = Decimal::new(0, state.policy.rounding().scale);
+    let mut by_source = vec![[zero; 4]; n];
     let mut failed = false;
     let mut book = |l: &Line| {
         let k = if l.rule == MEMBER_CAP {
@@ -262,11 +355,12 @@ fn sources(state: &State, s: &Settlement) -> Result<Sources> {
         } else {
             1
         };
-        if let Some(x) = by.get_mut(k) {
-            match x.checked_add(l.amount) {
-                Some(y) => *x = y,
-                None => failed = true,
-            }
+        let slot = by_source
+            .get_mut(l.beneficiary as usize)
+            .and_then(|row| row.get_mut(k));
+        match slot.and_then(|x| x.checked_add(l.amount).map(|y| (x, y))) {
+            Some((x, y)) => *x = y,
+            None => failed = true,
         }
     };
     if s.lines.is_empty() && !s.total_paid.is_zero() {
@@ -275,11 +369,29 @@ fn sources(state: &State, s: &Settlement) -> Result<Sources> {
         s.lines.iter().for_each(&mut book);
     }
     if failed {
-        return Err(overflow("sources"));
+        return Err(overflow("earnings by source"));
+    }
+    Ok(Earnings {
+        state,
+        total: totals_by_member(state, s),
+        by_source,
+        sales: own_sales(state)?,
+        total_paid: s.total_paid,
+        net_sales: s.net_sales,
+    })
+}
+
+/// The total paid by source, and each source's share of what was earned
+/// before member caps.
+fn sources(rounding: Rounding, e: &Earnings<'_>) -> Result<Sources> {
+    let mut by = [Decimal::ZERO; 4];
+    for row in &e.by_source {
+        for (acc, x) in by.iter_mut().zip(row) {
+            *acc = add(*acc, *x, "sources")?;
+        }
     }
     let [own, team, pool, member_cap] = by;
     let earned = add(add(own, team, "sources")?, pool, "sources")?;
-    let rounding = state.policy.rounding();
     Ok(Sources {
         own,
         team,

@@ -217,3 +217,87 @@ fn naive_ranks(w: &World) -> Vec<usize> {
     }
     rank
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, .. ProptestConfig::default() })]
+
+    /// A policy compared with itself changes nothing; compared with another
+    /// world's policy, each member's delta is the difference of the two
+    /// settlements' totals, and the rows come largest change first.
+    #[test]
+    fn comparison_deltas_are_the_totals_difference(w in world(), other in world()) {
+        let policy_a = Policy::from_value(w.policy()).unwrap();
+        let batch = w.batch();
+        let engine = |p: &Policy| Engine::new(p, Batch::from_value(batch.clone(), p).unwrap()).unwrap();
+        let a = engine(&policy_a);
+        let settled_a = a.settle().unwrap();
+        let same = fenrun::compare(&a, &settled_a, &a, &settled_a).unwrap();
+        prop_assert!(same.members.iter().all(|m| m.delta.is_zero() && m.total_a == m.total_b && m.rank_a == m.rank_b));
+
+        let mut b_world = other.clone();
+        b_world.members = w.members.clone();
+        b_world.groups = w.groups.clone();
+        b_world.orders = w.orders.clone();
+        b_world.shuffle = w.shuffle;
+        let Ok(policy_b) = Policy::from_value(b_world.policy()) else { return Ok(()) };
+        let Ok(batch_b) = Batch::from_value(batch.clone(), &policy_b) else { return Ok(()) };
+        let b = Engine::new(&policy_b, batch_b).unwrap();
+        let settled_b = b.settle_with(SettleOptions::default().lines(Lines::TotalsOnly)).unwrap();
+        let c = fenrun::compare(&a, &settled_a, &b, &settled_b).unwrap();
+        prop_assert_eq!(c.members.len(), w.batch()["members"].as_array().unwrap().len());
+        for m in &c.members {
+            let ta = settled_a.total_of(&m.member).unwrap_or_default();
+            let tb = settled_b.total_of(&m.member).unwrap_or_default();
+            prop_assert_eq!((m.total_a, m.total_b, m.delta), (ta, tb, tb - ta));
+        }
+        for pair in c.members.windows(2) {
+            prop_assert!(pair[0].delta.abs() >= pair[1].delta.abs());
+        }
+        // Each side's measures are the ones its engine gives.
+        prop_assert_eq!(&c.b.stats, &b.stats(&settled_b).unwrap());
+    }
+
+    /// The Gini coefficient lies in [0, 1); the sources add up to the total
+    /// paid, member by member; the top 10 % take at least the top 1 %.
+    #[test]
+    fn measures_are_bounded_and_add_up(w in world()) {
+        let policy = Policy::from_value(w.policy()).unwrap();
+        let engine = Engine::new(&policy, Batch::from_value(w.batch(), &policy).unwrap()).unwrap();
+        let settled = engine.settle().unwrap();
+        let stats = engine.stats(&settled).unwrap();
+        if let Some(g) = stats.gini {
+            prop_assert!(g >= Decimal::ZERO && g < Decimal::ONE, "gini {}", g);
+        }
+        if let (Some(t1), Some(t10)) = (stats.top_1_percent_share, stats.top_10_percent_share) {
+            prop_assert!(t1 <= t10 && t10 <= Decimal::ONE);
+        }
+        let src = &stats.sources;
+        prop_assert_eq!(src.own + src.team + src.pool + src.member_cap, settled.total_paid());
+        let earnings = engine.earnings(&settled).unwrap();
+        for row in earnings.iter() {
+            prop_assert_eq!(row.own + row.team + row.pool + row.member_cap, row.total, "member {}", row.member);
+        }
+        // A totals-only settlement measures the same (its lines are settled again).
+        let totals = engine.settle_with(SettleOptions::default().lines(Lines::TotalsOnly)).unwrap();
+        prop_assert_eq!(&engine.stats(&totals).unwrap(), &stats);
+    }
+
+    /// Every member earning the same has a Gini coefficient of 0.
+    #[test]
+    fn equal_earnings_have_gini_zero(n in 1usize..40, cents in 1u64..1_000_000) {
+        let policy = Policy::from_json(r#"{"version": 1, "ranks": [{"id": "member"}],
+            "rules": [{"id": "own", "type": "levels", "rates": ["0.10"]}]}"#).unwrap();
+        let amount = Decimal::new(i64::try_from(cents).unwrap(), 2).to_string();
+        let members: Vec<Value> = (0..n).map(|i| json!({"id": format!("m{i}")})).collect();
+        let events: Vec<Value> = (0..n).map(|i| json!({"id": format!("o{i}"), "seller": format!("m{i}"), "amount": amount})).collect();
+        let batch = Batch::from_value(json!({"members": members, "events": events}), &policy).unwrap();
+        let engine = Engine::new(&policy, batch).unwrap();
+        let stats = engine.stats(&engine.settle().unwrap()).unwrap();
+        let paid = stats.by_rank[0].total;
+        if paid.is_zero() {
+            prop_assert_eq!(stats.gini, None);
+        } else {
+            prop_assert_eq!(stats.gini, Some(Decimal::ZERO));
+        }
+    }
+}
