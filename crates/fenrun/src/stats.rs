@@ -238,7 +238,7 @@ fn measure(e: &Earnings<'_>) -> Result<Stats> {
         });
     }
 
-    let sources = sources(rounding, &e)?;
+    let sources = sources(rounding, e)?;
     Ok(Stats {
         members: n,
         earners: total.iter().filter(|t| **t > Decimal::ZERO).count(),
