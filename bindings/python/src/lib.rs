@@ -291,9 +291,10 @@ struct Settlement {
     lines: PyOnceLock<Py<PyAny>>,
     totals: PyOnceLock<Py<PyAny>>,
     rank_changes: PyOnceLock<Py<PyAny>>,
+    earnings: PyOnceLock<Py<PyAny>>,
 }
 
-const TABLES: &str = "\"lines\", \"totals\" or \"rank_changes\"";
+const TABLES: &str = "\"lines\", \"totals\", \"rank_changes\" or \"earnings\"";
 
 impl Settlement {
     fn table(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
@@ -301,6 +302,7 @@ impl Settlement {
             "lines" => self.lines(py),
             "totals" => self.totals(py),
             "rank_changes" => self.rank_changes(py),
+            "earnings" => self.earnings(py),
             other => Err(PyValueError::new_err(format!(
                 "no table {other:?}: choose {TABLES}"
             ))),
@@ -354,6 +356,35 @@ impl Settlement {
                 })
             })
             .map(|t| t.clone_ref(py))
+    }
+
+    /// What each member of the batch earns by source: ``member``, ``rank``,
+    /// ``total``, ``own`` (on its own sales), ``team`` (on its downline's,
+    /// 团队计酬), ``pool``, ``member_cap`` and ``own_sales``, in input order
+    /// (money as decimal128 at the policy scale).
+    #[getter]
+    fn earnings(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.earnings
+            .get_or_try_init(py, || {
+                core_table(py, || {
+                    fenrun_arrow::earnings_batch(&self.prepared.earnings(&self.settled)?)
+                })
+            })
+            .map(|t| t.clone_ref(py))
+    }
+
+    /// The Lorenz curve of the members' totals: ``points + 1`` pairs
+    /// ``(share of members, share of the total paid)`` as ``Decimal`` at 4
+    /// places, the lowest earners first; empty when nothing is paid.
+    #[pyo3(signature = (points = 100))]
+    fn lorenz(&self, py: Python<'_>, points: usize) -> PyResult<Vec<(Py<PyAny>, Py<PyAny>)>> {
+        let curve = py
+            .detach(|| guarded(|| Ok(self.prepared.earnings(&self.settled)?.lorenz(points)?)))
+            .map_err(|f| f.into_py(py))?;
+        curve
+            .into_iter()
+            .map(|(x, y)| Ok((decimal(py, x.to_string())?, decimal(py, y.to_string())?)))
+            .collect()
     }
 
     /// The summary: ``net_sales``, ``total_paid``, ``payout_ratio`` (``None``
@@ -752,6 +783,7 @@ fn settle(
         lines: PyOnceLock::new(),
         totals: PyOnceLock::new(),
         rank_changes: PyOnceLock::new(),
+        earnings: PyOnceLock::new(),
     })
 }
 
@@ -796,19 +828,77 @@ fn parsed(py: Python<'_>, text: &str) -> PyResult<Py<PyAny>> {
     Ok(py.import("json")?.call_method1("loads", (text,))?.unbind())
 }
 
+/// Policy A and policy B settled on one batch, from :func:`compare`.
+///
+/// ``members`` is a ``pyarrow.Table`` (``member``, ``rank_a``, ``rank_b``,
+/// ``total_a``, ``total_b``, ``delta``; the largest change first);
+/// ``a`` and ``b`` are each side's ``summary`` and ``stats`` as the core's
+/// JSON document parsed (amounts and ratios as exact decimal strings).
+#[pyclass(module = "fenrun", frozen)]
+struct Comparison {
+    compared: fenrun::Comparison,
+    members: PyOnceLock<Py<PyAny>>,
+}
+
+#[pymethods]
+impl Comparison {
+    /// Every member under both policies, the largest change first.
+    #[getter]
+    fn members(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.members
+            .get_or_try_init(py, || {
+                core_table(py, || fenrun_arrow::comparison_batch(&self.compared))
+            })
+            .map(|t| t.clone_ref(py))
+    }
+
+    /// Policy A's ``summary`` and ``stats``.
+    #[getter]
+    fn a(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        parsed(py, &self.compared.a.to_json())
+    }
+
+    /// Policy B's ``summary`` and ``stats``.
+    #[getter]
+    fn b(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        parsed(py, &self.compared.b.to_json())
+    }
+
+    /// The comparison as canonical JSON, byte for byte what ``fenrun diff``
+    /// prints (without its final newline).
+    fn to_json(&self, py: Python<'_>) -> String {
+        py.detach(|| self.compared.to_json())
+    }
+
+    /// The member rows as a ``pyarrow.Table``.
+    fn to_arrow(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.members(py)
+    }
+
+    /// The member rows as a pandas DataFrame with Arrow-backed columns.
+    fn to_pandas(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dataframe(py, self.members(py)?, "pandas")
+    }
+
+    /// The member rows as a polars DataFrame.
+    fn to_polars(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dataframe(py, self.members(py)?, "polars")
+    }
+}
+
 /// Compare policy A and policy B on one batch (the same inputs as
-/// :func:`settle`): ``members`` (each member's ``rank_a``, ``rank_b``,
-/// ``total_a``, ``total_b`` and ``delta``, the largest change first) and,
-/// for ``a`` and ``b``, the ``summary`` and ``stats``; amounts and ratios
-/// are exact decimal strings, as in the core's JSON document.
+/// :func:`settle`), each policy checked on its own: a :class:`Comparison`.
 ///
 /// >>> a = {"version": 1, "ranks": [{"id": "member", "rate": "0.10"}],
 /// ...      "rules": [{"id": "d", "type": "differential"}]}
 /// >>> b = {**a, "ranks": [{"id": "member", "rate": "0.12"}]}
 /// >>> batch = {"members": [{"id": "m1"}],
 /// ...          "events": [{"id": "o1", "seller": "m1", "amount": "50.00"}]}
-/// >>> fenrun.compare(a, b, batch)["members"][0]["delta"]
-/// '1.00'
+/// >>> c = fenrun.compare(a, b, batch)
+/// >>> c.members.to_pylist()[0]["delta"]
+/// Decimal('1.00')
+/// >>> c.b["summary"]["total_paid"]
+/// '6.00'
 #[pyfunction]
 #[pyo3(signature = (policy_a, policy_b, batch = None, *, members = None, orders = None, groups = None, refunds = None, round_float_money = false))]
 #[allow(clippy::too_many_arguments)]
@@ -822,7 +912,7 @@ fn compare(
     groups: Option<&Bound<'_, PyAny>>,
     refunds: Option<&Bound<'_, PyAny>>,
     round_float_money: bool,
-) -> PyResult<Py<PyAny>> {
+) -> PyResult<Comparison> {
     let args = BatchArgs {
         batch,
         members,
@@ -838,10 +928,13 @@ fn compare(
     };
     let (a, settled_a) = side(policy_a)?;
     let (b, settled_b) = side(policy_b)?;
-    let text = py
-        .detach(|| guarded(|| Ok(fenrun::compare(&a, &settled_a, &b, &settled_b)?.to_json())))
+    let compared = py
+        .detach(|| guarded(|| Ok(fenrun::compare(&a, &settled_a, &b, &settled_b)?)))
         .map_err(|f| f.into_py(py))?;
-    parsed(py, &text)
+    Ok(Comparison {
+        compared,
+        members: PyOnceLock::new(),
+    })
 }
 
 /// The compliance lint of a policy alone under ``profile``
@@ -887,6 +980,7 @@ fn _fenrun(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Policy>()?;
     m.add_class::<Settlement>()?;
     m.add_class::<RankEvaluation>()?;
+    m.add_class::<Comparison>()?;
     m.add_function(wrap_pyfunction!(settle, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate_ranks, m)?)?;
     m.add_function(wrap_pyfunction!(error_class, m)?)?;

@@ -13,7 +13,12 @@ from conftest import REPO
 
 
 def docstrings():
+    import fenrun.plot
+
     yield "fenrun", fenrun.__doc__
+    yield "fenrun.plot", fenrun.plot.__doc__
+    for name in fenrun.plot.__all__:
+        yield f"fenrun.plot.{name}", getattr(fenrun.plot, name).__doc__
     for name in fenrun.__all__:
         obj = getattr(fenrun, name)
         if inspect.isclass(obj) and issubclass(obj, BaseException):
@@ -63,3 +68,18 @@ def test_python_md_runs(monkeypatch, tmp_path):
     assert ran == len(blocks) - 1
     assert "except ImportError" not in text
     assert chart.stat().st_size > 0
+
+
+def test_analysts_md_runs(monkeypatch):
+    """docs/analysts.md's Python block runs as written and draws the three charts it shows."""
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    text = (REPO / "docs" / "analysts.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) == 1
+    images = [REPO / "docs" / "images" / f"{n}.png" for n in ("lorenz", "payout-by-rank", "earnings-vs-sales")]
+    before = {p: p.stat().st_mtime_ns if p.exists() else None for p in images}
+    exec(compile(blocks[0], "docs/analysts.md", "exec"), {"__name__": "docs"})
+    for p in images:
+        assert p.stat().st_size > 0 and p.stat().st_mtime_ns != before[p], p
+        assert f"(images/{p.name})" in text

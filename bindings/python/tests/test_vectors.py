@@ -71,7 +71,7 @@ def check_analysis(v, policy, batch, s):
     if "expect_stats" in v:
         assert s.stats() == v["expect_stats"]
     if "expect_compare" in v:
-        got = fenrun.compare(policy, json.dumps(v["policy_b"]), batch)
+        got = json.loads(fenrun.compare(policy, json.dumps(v["policy_b"]), batch).to_json())
         for key, want in v["expect_compare"].items():
             assert got[key] == want, f"comparison `{key}` differs"
     if "expect_lint" in v:

@@ -203,6 +203,14 @@ impl Serialize for SideOut<'_> {
     }
 }
 
+impl Side {
+    /// The side as JSON: `{"summary": {...}, "stats": {...}}`, as in the
+    /// comparison document.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&SideOut(self)).unwrap_or_default()
+    }
+}
+
 /// Order of member rows: the largest change first, then by id.
 fn row_order(x: &MemberDelta, y: &MemberDelta) -> Ordering {
     y.delta

@@ -334,6 +334,56 @@ impl<'e> Earnings<'e> {
     pub fn stats(&self) -> Result<Stats> {
         measure(self)
     }
+
+    /// The Lorenz curve of the members' totals at `points` + 1 points:
+    /// for `k` in `0..=points`, the share of members `i / n` (the `i =
+    /// round(k · n / points)` lowest earners) and the share of the total
+    /// paid they take, both at 4 places. The Gini coefficient is twice the
+    /// area between it and the diagonal. Empty when nothing is paid.
+    ///
+    /// ```
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 1, "ranks": [{"id": "member"}],
+    ///   "rules": [{"id": "l", "type": "levels", "rates": ["0.10"]}]}"#)?;
+    /// let batch = fenrun::Batch::from_json(r#"{"members": [{"id": "a"}, {"id": "b"}],
+    ///   "events": [{"id": "o1", "seller": "b", "amount": "100.00"}]}"#, &policy)?;
+    /// let engine = fenrun::Engine::new(&policy, batch)?;
+    /// let curve = engine.earnings(&engine.settle()?)?.lorenz(2)?;
+    /// let text: Vec<_> = curve.iter().map(|(x, y)| format!("{x} {y}")).collect();
+    /// assert_eq!(text, ["0 0", "0.5 0", "1 1"]);
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn lorenz(&self, points: usize) -> Result<Vec<(Decimal, Decimal)>> {
+        let n = self.total.len();
+        if n == 0 || points == 0 || self.total_paid <= Decimal::ZERO {
+            return Ok(Vec::new());
+        }
+        let rounding = self.state.policy.rounding();
+        let mut sorted = self.total.clone();
+        sorted.sort_unstable();
+        let n_dec = count(n)?;
+        let mut out = Vec::with_capacity(points + 1);
+        let (mut taken, mut cum) = (0usize, Decimal::ZERO);
+        for k in 0..=points {
+            // round(k · n / points) members, in integers.
+            let wide = |x: usize| u128::try_from(x).unwrap_or(u128::MAX);
+            let i = (wide(k) * wide(n) + wide(points) / 2) / wide(points);
+            let i = usize::try_from(i).unwrap_or(n).min(n);
+            for x in sorted.get(taken..i).unwrap_or_default() {
+                cum = add(cum, *x, "Lorenz curve")?;
+            }
+            taken = i.max(taken);
+            let share_of_members = count(i)?.checked_div(n_dec).unwrap_or_default();
+            out.push((
+                rounding
+                    .round_to(share_of_members, RATIO_PLACES)
+                    .normalize(),
+                ratio(rounding, cum, self.total_paid)
+                    .unwrap_or_default()
+                    .normalize(),
+            ));
+        }
+        Ok(out)
+    }
 }
 
 /// Each member's earnings by source, from the settlement's lines or, when

@@ -19,6 +19,7 @@ the ``fenrun`` command line and the WebAssembly package.
 from ._fenrun import (
     ERROR_CODES,
     ArithmeticError,
+    Comparison,
     FenrunError,
     FormatError,
     InputError,
@@ -40,6 +41,7 @@ from ._fenrun import (
 __all__ = [
     "ERROR_CODES",
     "ArithmeticError",
+    "Comparison",
     "FenrunError",
     "FormatError",
     "InputError",
