@@ -1,13 +1,15 @@
 // The fenrun playground: edit a policy, settle on every edit, see who earns what and why.
 // All computation is the core's (pkg/, the npm package); this page only displays.
 // Sums for the chart are exact: decimal strings become BigInt units of the policy scale.
-import { init, settle, validatePolicy, explain, progress, percent } from "./pkg/index.js";
+import { init, settle, validatePolicy, explain, progress, percent, compare, lint, lorenz } from "./pkg/index.js";
 
 const $ = (id) => document.getElementById(id);
 const SIZES = [
   [100, 1000], [1000, 10000], [10000, 100000], [50000, 500000], [100000, 1000000], [200000, 2000000],
 ];
 const SHOWN_LINES = 500;
+// The lint lists at most this many findings (a large batch can have one per member).
+const SHOWN_FINDINGS = 100;
 // A member's card lists at most this many of its lines, and says so when it cuts.
 const CARD_LINES = 200;
 // Above this many orders the page settles totals only: the lines of a million orders are
@@ -376,6 +378,131 @@ function memberLines(id) {
   return why;
 }
 
+// ---- compliance lint: findings beside the policy, each value shown on request ----------------
+function renderLint() {
+  const profile = $("lint-profile").value;
+  const report = lint(state.settlement, profile);
+  $("lint-count").textContent = report.findings.length
+    ? `${report.errors} error(s), ${report.warnings} warning(s) under ${profile}`
+    : `no finding under ${profile}`;
+  const list = $("lint");
+  list.replaceChildren();
+  if (report.findings.length > SHOWN_FINDINGS) {
+    $("lint-count").textContent += ` (first ${SHOWN_FINDINGS} shown)`;
+  }
+  for (const f of report.findings.slice(0, SHOWN_FINDINGS)) {
+    const li = document.createElement("li");
+    li.dataset.code = f.code;
+    li.dataset.path = f.path;
+    const badge = document.createElement("span");
+    badge.className = `severity ${f.severity}`;
+    badge.textContent = f.severity;
+    const path = document.createElement("span");
+    path.className = "path";
+    path.textContent = f.path;
+    li.append(badge, ` ${f.code} `, path);
+    const span = locate($("policy").value, f.path);
+    if (span) {
+      const go = document.createElement("button");
+      go.textContent = "show";
+      go.addEventListener("click", () => select($("policy"), span));
+      li.append(" ", go);
+    }
+    li.append(document.createElement("br"), f.message);
+    li.title = f.basis;
+    list.append(li);
+  }
+}
+
+// ---- policy B: the same batch under another policy, member by member ------------------------
+function renderComparison() {
+  const card = $("comparison-card");
+  if (!$("compare-on").checked) {
+    card.hidden = true;
+    return;
+  }
+  const text = $("policy-b").value;
+  const box = $("policy-b-error");
+  let c;
+  try {
+    c = compare($("policy").value, text, state.batchText);
+    box.hidden = true;
+  } catch (e) {
+    box.hidden = false;
+    box.textContent = `${e.path ?? ""}\n${e.code ?? "error"}: ${e.message}`;
+    card.classList.add("stale");
+    return;
+  }
+  card.classList.remove("stale");
+  card.hidden = false;
+  state.comparison = c;
+  const [a, b] = [c.a, c.b];
+  $("comparison-summary").textContent =
+    `total paid ${shown(a.summary.total_paid)} → ${shown(b.summary.total_paid)}; payout ratio ` +
+    `${percent(a.summary.payout_ratio ?? "") ?? "—"} → ${percent(b.summary.payout_ratio ?? "") ?? "—"}; ` +
+    `Gini ${a.stats.gini ?? "—"} → ${b.stats.gini ?? "—"}`;
+  const ranks = [...new Set([...a.stats.by_rank, ...b.stats.by_rank].map((r) => r.rank))];
+  const of = (side, rank) => side.stats.by_rank.find((r) => r.rank === rank);
+  const body = $("comparison-ranks").tBodies[0];
+  body.replaceChildren();
+  for (const rank of ranks) {
+    const [ra, rb] = [of(a, rank), of(b, rank)];
+    const row = body.insertRow();
+    row.dataset.rank = rank;
+    row.insertCell().append(rankBadge(rank));
+    for (const v of [ra?.members ?? 0, rb?.members ?? 0, ra?.total ?? "—", rb?.total ?? "—",
+      ra?.share == null ? "—" : percent(ra.share), rb?.share == null ? "—" : percent(rb.share)]) {
+      const td = row.insertCell();
+      td.textContent = v;
+      td.className = "money";
+    }
+  }
+  const deltas = $("deltas").tBodies[0];
+  deltas.replaceChildren();
+  for (const m of c.members.slice(0, 10)) {
+    if (m.delta.replace(/[-0.]/g, "") === "") break;
+    const row = deltas.insertRow();
+    row.dataset.member = m.member;
+    row.insertCell().textContent = m.member;
+    row.insertCell().append(rankBadge(m.rank_a));
+    row.insertCell().append(rankBadge(m.rank_b));
+    for (const v of [m.total_a, m.total_b, m.delta]) {
+      const td = row.insertCell();
+      td.textContent = v;
+      td.className = "money";
+    }
+    row.cells[5].classList.add(m.delta.startsWith("-") ? "down" : "up");
+    row.addEventListener("click", () => showMember(m.member));
+  }
+}
+
+// ---- the Lorenz curve, from the core's points (shares at 4 places, drawn in exact units) -----
+function renderLorenz() {
+  const W = 400n, H = 300n, PAD = 30n;
+  const at = (share, size) => units(share, 4) * size / 10000n;
+  const line = (points) => points.map(([x, y]) => `${PAD + at(x, W)},${PAD + H - at(y, H)}`).join(" ");
+  const svg = [`<svg viewBox="0 0 ${W + 2n * PAD} ${H + 2n * PAD}" role="img" aria-label="Lorenz curve">`,
+    `<rect x="${PAD}" y="${PAD}" width="${W}" height="${H}" fill="none" stroke="#ccc"/>`,
+    `<polyline class="equal" points="${PAD},${PAD + H} ${PAD + W},${PAD}" fill="none" stroke="#999" stroke-dasharray="4 3"/>`];
+  const curves = [["A", state.settlement, "#2563a8"]];
+  if ($("compare-on").checked && state.comparison) {
+    try {
+      curves.push(["B", settle($("policy-b").value, state.batchText, { lines: false }), "#d9822b"]);
+    } catch {
+      // Policy B's error is shown beside it; A's curve stands.
+    }
+  }
+  const legend = [];
+  for (const [name, s, colour] of curves) {
+    const points = lorenz(s, 100);
+    if (!points.length) continue;
+    svg.push(`<polyline class="curve" data-policy="${name}" points="${line(points)}" fill="none" stroke="${colour}" stroke-width="2"/>`);
+    legend.push(`<span style="color:${colour}">policy ${name}</span>`);
+  }
+  svg.push(`<text x="${PAD}" y="${H + 2n * PAD - 8n}" font-size="11">share of members, lowest earners first →</text>`, "</svg>");
+  $("lorenz").innerHTML = svg.join("") + `<div>${legend.join(" · ")} · dashed: equal earnings</div>`;
+}
+
 // ---- where a path is in the policy text ------------------------------------------------------
 // Every value's JSON path → its [start, end) offsets, so an error's path can be shown as a line
 // and selected on request (never while the user types).
@@ -426,6 +553,15 @@ function locate(text, path) {
   return undefined;
 }
 
+// Select a value of a policy editor (a finding's or an error's path), scrolled into view.
+function select(textarea, span) {
+  textarea.focus();
+  textarea.setSelectionRange(span[0], span[1]);
+  const line = textarea.value.slice(0, span[0]).split("\n").length;
+  const height = textarea.scrollHeight / Math.max(1, textarea.value.split("\n").length);
+  textarea.scrollTop = Math.max(0, (line - 5) * height);
+}
+
 // ---- the loop: edit → validate → settle → render -------------------------------------------
 function showError(e) {
   const box = $("policy-error");
@@ -440,7 +576,7 @@ function showError(e) {
     const line = $("policy").value.slice(0, span[0]).split("\n").length;
     const go = document.createElement("button");
     go.textContent = `line ${line}: show`;
-    go.addEventListener("click", () => { $("policy").focus(); $("policy").setSelectionRange(span[0], span[1]); });
+    go.addEventListener("click", () => select($("policy"), span));
     box.append(" ", go);
   }
   box.append(document.createElement("br"), `${e.code ?? "error"}: ${e.message}`);
@@ -479,6 +615,9 @@ function run() {
   renderTree();
   renderLines();
   renderTotals();
+  renderLint();
+  renderComparison();
+  renderLorenz();
   // The open member panel follows the new settlement.
   if (state.member && !$("member-card").hidden) showMember(state.member);
   $("status").textContent = `settled in ${state.ms.toFixed(1)} ms`;
@@ -501,11 +640,13 @@ function useBatch(batch, text) {
 }
 
 async function loadExample() {
-  const [policy, batch] = await Promise.all([
+  const [policy, batch, proposed] = await Promise.all([
     fetch("examples/policy.json").then((r) => r.text()),
     fetch("examples/batch.json").then((r) => r.text()),
+    fetch("examples/proposed-policy.json").then((r) => r.text()),
   ]);
   $("policy").value = policy;
+  $("policy-b").value = proposed;
   state.policy = JSON.parse(policy);
   useBatch(JSON.parse(batch), batch);
 }
@@ -517,6 +658,12 @@ function sizeLabel() {
 
 await init();
 $("policy").addEventListener("input", schedule);
+$("policy-b").addEventListener("input", schedule);
+$("compare-on").addEventListener("change", () => {
+  $("policy-b-pane").hidden = !$("compare-on").checked;
+  schedule();
+});
+$("lint-profile").addEventListener("change", renderLint);
 $("filter").addEventListener("input", renderLines);
 $("size").addEventListener("input", sizeLabel);
 $("load-example").addEventListener("click", loadExample);

@@ -922,7 +922,8 @@ fn compare(
     };
     let side = |policy: &Bound<'_, PyAny>| {
         prepared_then(py, policy, &args, round_float_money, |prepared| {
-            let settled = prepared.settle()?;
+            let totals = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly);
+            let settled = prepared.settle_with(totals)?;
             Ok((prepared, settled))
         })
     };

@@ -192,6 +192,8 @@ export interface LintReport {
 }
 export function compare(policyA: Policy | string, policyB: Policy | string, batch: Batch | string): Comparison;
 export function stats(settlement: Settlement): Stats;
+/** The Lorenz curve: `[share of members, share of the total paid]` pairs, lowest earners first. */
+export function lorenz(settlement: Settlement, points?: number): [DecimalString, DecimalString][];
 export function lint(policyOrSettlement: Policy | string | Settlement, profile: LintProfile): LintReport;
 export function codes(): string[];
 export function version(): string;

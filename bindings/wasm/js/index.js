@@ -161,6 +161,15 @@ export function stats(settlement) {
 }
 
 /**
+ * The Lorenz curve of member earnings of a result of settle(): `points + 1` pairs
+ * `[share of members, share of the total paid]` as decimal strings (4 places), lowest earners first.
+ */
+export function lorenz(settlement, points = 100) {
+  const s = sessionOf(settlement, "lorenz");
+  return JSON.parse(guard(() => s.lorenzJson(points)));
+}
+
+/**
  * The compliance lint under `profile` ("cn-distribution", "cn-direct-selling", "ftc"): of a policy,
  * or of a result of settle() (its policy and batch). Findings are warnings to review, not legal advice.
  */

@@ -145,6 +145,24 @@ impl Session {
         run().map_err(|e| thrown(&e))
     }
 
+    /// The Lorenz curve of the members' totals at `points` + 1 points, as a
+    /// JSON array of `[share of members, share of the total paid]` decimal
+    /// strings (empty when nothing is paid).
+    #[wasm_bindgen(js_name = lorenzJson)]
+    pub fn lorenz_json(&self, points: usize) -> Result<String, JsValue> {
+        let run = || -> fenrun::Result<String> {
+            let options = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly);
+            let settled = self.prepared.settle_with(options)?;
+            let curve = self.prepared.earnings(&settled)?.lorenz(points)?;
+            let pairs: Vec<[String; 2]> = curve
+                .into_iter()
+                .map(|(x, y)| [x.to_string(), y.to_string()])
+                .collect();
+            Ok(serde_json::to_string(&pairs).unwrap_or_default())
+        };
+        run().map_err(|e| thrown(&e))
+    }
+
     /// `{"rank_changes": [...]}` as canonical JSON, what `fenrun ranks` prints.
     #[wasm_bindgen(js_name = ranksJson)]
     pub fn ranks_json(&self) -> String {

@@ -7,6 +7,7 @@ import { extname, join, normalize } from "node:path";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import { REPO } from "./paths.mjs";
+import { fenrun } from "./helpers.mjs";
 
 const ROOT = join(REPO, "target/playground");
 const SHOTS = join(REPO, "target/playwright");
@@ -131,14 +132,81 @@ try {
   assert.equal(selected, '"0.15"');
   await page.screenshot({ path: join(SHOTS, "error.png") });
 
-  // 5. A generated 100k-member / 1M-order batch, settled in the page.
-  await page.fill("#policy", policy);
-  await page.waitForFunction(() => document.body.dataset.settled === "3");
+  // 5. The lint beside the policy, and what an edit changes in it.
+  const settled = () => page.$eval("body", (b) => Number(b.dataset.settled));
+  const edit = async (selector, text) => {
+    const before = await settled();
+    await page.fill(selector, text);
+    await page.waitForFunction((n) => Number(document.body.dataset.settled) > n, before);
+  };
+  await edit("#policy", policy);
   assert.equal(await page.$eval("#results", (r) => r.classList.contains("stale")), false);
   assert.equal(await page.$eval("#stale-note", (n) => n.hidden), true);
+  const findings = () => page.$$eval("#lint li", (ls) => ls.map((l) => `${l.dataset.code} ${l.dataset.path}`));
+  // cn-distribution: activity on purchases (入门费), partners on team-leader legs (拉人头), and
+  // the differential and the peer bonus pay on the downline's sales at unbounded depth.
+  assert.deepEqual(await findings(), [
+    "entry_fee_condition active_if.any[1]", "recruitment_condition ranks[3].upgrade.all[0]",
+    "team_compensation rules[0]", "too_many_tiers rules[0]", "team_compensation rules[1]", "too_many_tiers rules[1]",
+  ]);
+  // cn-direct-selling reads the settlement too: p-li and p-wang earn with no sales of their own.
+  await page.selectOption("#lint-profile", "cn-direct-selling");
+  const direct = await findings();
+  assert.ok(direct.includes("payout_over_30_percent batch.members[0]"), direct.join("; "));
+  assert.ok(!direct.some((f) => f.startsWith("too_many_tiers")), direct.join("; "));
+  // Edit the peer bonus to three generations: with the seller, four levels, a new finding.
+  const threeGenerations = policy.replace('"generations": 1', '"generations": 3');
+  assert.notEqual(threeGenerations, policy);
+  await edit("#policy", threeGenerations);
+  assert.ok((await findings()).includes("too_many_tiers rules[1].generations"));
+  await page.click('#lint li[data-path="rules[1].generations"] button');
+  assert.equal(await page.$eval("#policy", (t) => t.value.slice(t.selectionStart, t.selectionEnd)), "3");
+  report.push(`lint (cn-direct-selling, 3 generations): ${(await findings()).length} findings`);
+  await page.screenshot({ path: join(SHOTS, "lint.png") });
+  await edit("#policy", policy);
+
+  // 6. Policy B beside A: the page shows the core's comparison, and follows an edit of B.
+  const batchText = await readFile(join(REPO, "examples/community-retail/batch.json"), "utf8");
+  const shownDeltas = () => page.$$eval("#deltas tbody tr", (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+  const coreDeltas = (b) => fenrun.compare(policy, b, batchText).members
+    .filter((m) => m.delta.replace(/[-0.]/g, "") !== "").slice(0, 10)
+    .map((m) => [m.member, m.rank_a, m.rank_b, m.total_a, m.total_b, m.delta]);
+  {
+    const before = await settled();
+    await page.check("#compare-on");
+    await page.waitForFunction((n) => Number(document.body.dataset.settled) > n, before);
+  }
+  const proposed = await page.$eval("#policy-b", (t) => t.value);
+  // p-li has no sales of its own: not a partner under B, it loses its 18019.00 (expected.json).
+  const first = (await shownDeltas())[0];
+  assert.deepEqual(first, ["p-li", "partner", "member", "18019.00", "0.00", "-18019.00"]);
+  assert.deepEqual(await shownDeltas(), coreDeltas(proposed));
+  const ranksShown = await page.$$eval("#comparison-ranks tbody tr", (rows) => rows.map((r) => r.dataset.rank));
+  assert.deepEqual(ranksShown, ["member", "group_owner", "team_leader", "partner"]);
+  assert.equal(await page.$$eval('#lorenz polyline.curve', (c) => c.length), 2);
+  // Edit a rate of B: group owners back to 0.10. Their change is then what the peer bonus and
+  // the ranks make, and the table follows the core.
+  const editedB = proposed.replace('"rate": "0.12"', '"rate": "0.10"');
+  assert.notEqual(editedB, proposed);
+  const beforeEdit = await shownDeltas();
+  await edit("#policy-b", editedB);
+  const afterEdit = await shownDeltas();
+  assert.notDeepEqual(afterEdit, beforeEdit);
+  assert.deepEqual(afterEdit, coreDeltas(editedB));
+  report.push(`comparison: ${afterEdit.length} largest changes, first ${afterEdit[0].join(" ")}`);
+  await page.screenshot({ path: join(SHOTS, "compare.png"), fullPage: true });
+  {
+    const before = await settled();
+    await page.uncheck("#compare-on");
+    await page.waitForFunction((n) => Number(document.body.dataset.settled) > n, before);
+  }
+  assert.equal(await page.$eval("#comparison-card", (c) => c.hidden), true);
+
+  // 7. A generated 100k-member / 1M-order batch, settled in the page.
   await page.$eval("#size", (s) => { s.value = "4"; s.dispatchEvent(new Event("input")); });
+  const beforeGenerated = await settled();
   await page.click("#load-generated");
-  await page.waitForFunction(() => document.body.dataset.settled === "4", null, { timeout: 120000 });
+  await page.waitForFunction((n) => Number(document.body.dataset.settled) > n, beforeGenerated, { timeout: 120000 });
   const big = await page.$eval('#summary dd[data-key="settled in"]', (d) => d.textContent);
   const members = await page.$eval('#summary dd[data-key="members / orders"]', (d) => d.textContent);
   report.push(`generated ${members}: settled in ${big}`);

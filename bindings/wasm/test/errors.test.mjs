@@ -104,3 +104,25 @@ test("percent() reads a ratio as the CLI's summary does", () => {
   assert.equal(fenrun.percent("1"), "100.00 %");
   assert.equal(fenrun.percent("not a ratio"), undefined);
 });
+
+test("compare, stats, lint and lorenz on the community-retail example, as the CLI", () => {
+  const policy = readFileSync(join(REPO, "examples/community-retail/policy.json"), "utf8");
+  const proposed = readFileSync(join(REPO, "examples/community-retail/proposed-policy.json"), "utf8");
+  const batch = readFileSync(join(REPO, "examples/community-retail/batch.json"), "utf8");
+  const c = fenrun.compare(policy, proposed, batch);
+  const rust = cli("diff", policy, batch, "--policy", join(REPO, "examples/community-retail/proposed-policy.json"));
+  assert.equal(rust.status, 0, rust.stderr);
+  assert.equal(rust.stdout, JSON.stringify(c) + "\n");
+  // A broken policy B is named in the error's path; an unknown profile is refused.
+  assert.throws(() => fenrun.compare(policy, "{", batch), (e) => e.code === "invalid_json" && e.path === "policy_b: line 1 column 1");
+  assert.throws(() => fenrun.lint(policy, "eu"), (e) => e.code === "invalid_value" && e.path === "profile");
+  const s = fenrun.settle(policy, batch);
+  const report = fenrun.lint(s, "cn-direct-selling");
+  const lintRust = cli("lint", policy, batch, "--profile", "cn-direct-selling", "--format", "json");
+  assert.equal(lintRust.status, 3);
+  assert.equal(lintRust.stdout, JSON.stringify(report) + "\n");
+  assert.equal(fenrun.stats(s).gini, c.a.stats.gini);
+  const curve = fenrun.lorenz(s, 4);
+  assert.deepEqual([curve.length, curve[0], curve[4]], [5, ["0", "0"], ["1", "1"]]);
+  assert.throws(() => fenrun.stats({ lines: [] }), TypeError);
+});

@@ -1,6 +1,7 @@
 // Compiled by `tsc --noEmit` (tsconfig.json): the declarations cover every input and output.
 import {
   settle, settleJson, evaluateRanks, validatePolicy, explain, progress, codes, init, FenrunError,
+  compare, stats, lint, lorenz, type Comparison, type Stats, type LintReport, type Finding,
   type Policy, type Batch, type Settlement, type Line, type RankChange, type Summary, type Progress,
   type RankEvaluation, type Condition, type Rule, type ErrorFamily,
 } from "fenrun";
@@ -89,6 +90,15 @@ async function main(): Promise<void> {
       console.log(where, code);
     }
   }
+  const c: Comparison = compare(policy, { ...policy, order_cap: "0.4" }, batch);
+  const delta: string = c.members[0]?.delta ?? "0.00";
+  const measures: Stats = stats(s);
+  const gini: string | null = measures.gini;
+  const report: LintReport = lint(s, "cn-distribution");
+  const found: Finding[] = lint(policy, "ftc").findings;
+  const severity: "error" | "warning" | undefined = found[0]?.severity;
+  const curve: [string, string][] = lorenz(s, 10);
+  console.log(delta, gini, report.errors, severity, curve.length, c.b.summary.total_paid);
   console.log(first, amount, ratio, changes.length, text, json.length, next, all.length);
 }
 void main();

@@ -104,7 +104,8 @@ pub fn compare_json(policy_a: &str, policy_b: &str, batch: &str) -> Result<Strin
         let policy = Policy::from_json(text).map_err(named)?;
         let batch = Batch::from_value(value.clone(), &policy)?;
         let engine = Engine::new(&policy, batch).map_err(named)?;
-        let settled = engine.settle().map_err(named)?;
+        let totals = crate::SettleOptions::default().lines(crate::Lines::TotalsOnly);
+        let settled = engine.settle_with(totals).map_err(named)?;
         Ok((engine, settled))
     };
     let (a, settled_a) = side(policy_a, "policy_a")?;
