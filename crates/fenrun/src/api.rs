@@ -141,7 +141,7 @@ pub fn stats_json(policy: &str, batch: &str) -> Result<String> {
 }
 
 /// Lint a policy under the profile called `profile`, and with a batch its
-/// settlement too: the [`Lint`] document as canonical JSON.
+/// settlement too: the [`Lint`](crate::Lint) document as canonical JSON.
 ///
 /// ```
 /// let policy = r#"{"version": 1, "ranks": [{"id": "member"}],
