@@ -82,6 +82,21 @@ pub fn lint_json(policy: &str, profile: &str) -> Result<String, JsValue> {
 #[wasm_bindgen]
 pub struct Session {
     prepared: Engine,
+    /// Its totals-only settlement, made once for the measures, the lint
+    /// and the Lorenz curve.
+    totals: std::cell::OnceCell<fenrun::Settlement>,
+}
+
+impl Session {
+    /// The totals-only settlement the analyses read, settled on first use.
+    fn totals(&self) -> fenrun::Result<&fenrun::Settlement> {
+        if let Some(s) = self.totals.get() {
+            return Ok(s);
+        }
+        let options = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly);
+        let settled = self.prepared.settle_with(options)?;
+        Ok(self.totals.get_or_init(|| settled))
+    }
 }
 
 #[wasm_bindgen]
@@ -101,7 +116,10 @@ impl Session {
             Engine::new(&policy, batch)
         };
         open()
-            .map(|prepared| Session { prepared })
+            .map(|prepared| Session {
+                prepared,
+                totals: std::cell::OnceCell::new(),
+            })
             .map_err(|e| thrown(&e))
     }
 
@@ -125,9 +143,8 @@ impl Session {
     #[wasm_bindgen(js_name = statsJson)]
     pub fn stats_json(&self) -> Result<String, JsValue> {
         let run = || -> fenrun::Result<String> {
-            let options = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly);
-            let settled = self.prepared.settle_with(options)?;
-            Ok(self.prepared.stats(&settled)?.to_json())
+            let settled = self.totals()?;
+            Ok(self.prepared.stats(settled)?.to_json())
         };
         run().map_err(|e| thrown(&e))
     }
@@ -138,9 +155,8 @@ impl Session {
     pub fn lint_json(&self, profile: &str) -> Result<String, JsValue> {
         let run = || -> fenrun::Result<String> {
             let profile = fenrun::Profile::from_name(profile)?;
-            let options = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly);
-            let settled = self.prepared.settle_with(options)?;
-            Ok(self.prepared.lint(&settled, profile)?.to_json())
+            let settled = self.totals()?;
+            Ok(self.prepared.lint(settled, profile)?.to_json())
         };
         run().map_err(|e| thrown(&e))
     }
@@ -151,9 +167,8 @@ impl Session {
     #[wasm_bindgen(js_name = lorenzJson)]
     pub fn lorenz_json(&self, points: usize) -> Result<String, JsValue> {
         let run = || -> fenrun::Result<String> {
-            let options = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly);
-            let settled = self.prepared.settle_with(options)?;
-            let curve = self.prepared.earnings(&settled)?.lorenz(points)?;
+            let settled = self.totals()?;
+            let curve = self.prepared.earnings(settled)?.lorenz(points)?;
             let pairs: Vec<[String; 2]> = curve
                 .into_iter()
                 .map(|(x, y)| [x.to_string(), y.to_string()])

@@ -458,6 +458,17 @@ fn write_csv_rows<W: Write>(w: &mut csv::Writer<W>, batch: &RecordBatch) -> csv:
     Ok(())
 }
 
+/// A record batch as CSV with a header row of its column names, money in
+/// the core's decimal text (what a `.csv` table file holds), to any writer
+/// (stdout for `fenrun diff --format csv`).
+pub fn batch_csv(batch: &RecordBatch, out: impl Write) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(batch.schema().fields().iter().map(|f| f.name().as_str()))?;
+    write_csv_rows(&mut w, batch)?;
+    w.flush()?;
+    Ok(())
+}
+
 /// One line as a CSV row in the column order of [`line_columns`]`(fixed)`:
 /// money at the policy scale, rates and weights in shortest form, exactly as
 /// the §9 JSON writes them. `buf` is reused between calls.

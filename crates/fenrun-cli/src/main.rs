@@ -514,10 +514,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
             clock.lap("compare");
             clock.show.done();
             let text = match format {
-                Format::Json => format!("{}\n", comparison.to_json()),
-                Format::Csv => comparison.members_csv(),
+                Format::Json => format!("{}\n", comparison.to_json()).into_bytes(),
+                Format::Csv => {
+                    let mut buf = Vec::new();
+                    fenrun_arrow::write::batch_csv(
+                        &fenrun_arrow::comparison_batch(&comparison)?,
+                        &mut buf,
+                    )
+                    .map_err(|e| Failure::Io(format!("cannot write CSV: {e}")))?;
+                    buf
+                }
             };
-            write_out(out.as_deref(), text.as_bytes())?;
+            write_out(out.as_deref(), &text)?;
         }
         Command::Lint {
             policy,

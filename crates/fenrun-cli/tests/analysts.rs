@@ -5,6 +5,8 @@
 #![allow(clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test code: a failed expectation is a test failure
 
 use std::process::Command;
+mod common;
+use common::scratch;
 
 struct Step {
     args: Vec<String>,
@@ -94,14 +96,6 @@ fn run(args: &[&str]) -> (Option<i32>, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-fn scratch(name: &str, text: &str) -> String {
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("analysts");
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("a scratch file");
-    path.to_str().expect("utf-8 path").to_owned()
 }
 
 #[test]

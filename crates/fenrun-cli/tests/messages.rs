@@ -3,20 +3,11 @@
 //! command whose stderr is not a terminal shows no progress.
 #![allow(clippy::expect_used)] // a test helper: a binary that does not start is a failed test
 
-use std::path::PathBuf;
 mod common;
-use common::fenrun;
+use common::{fenrun, scratch};
 
 fn repo(path: &str) -> String {
     format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn scratch(name: &str, text: &str) -> String {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("messages");
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("a scratch file");
-    path.to_str().expect("utf-8 path").to_owned()
 }
 
 #[test]

@@ -73,14 +73,6 @@ pub(crate) fn compare(a: (&State, &Settlement), b: (&State, &Settlement)) -> Res
     }
     let total_a = totals_by_member(a.0, a.1);
     let total_b = totals_by_member(b.0, b.1);
-    let rank = |s: &State, m: usize| -> RankId {
-        let r = s.ranking.rank.get(m).copied().unwrap_or_default();
-        s.policy
-            .ranks()
-            .get(usize::from(r))
-            .map(|k| k.id.clone())
-            .unwrap_or_default()
-    };
     let mut members = Vec::with_capacity(n);
     for m in 0..n {
         let i = crate::ids::idx32(m);
@@ -98,8 +90,8 @@ pub(crate) fn compare(a: (&State, &Settlement), b: (&State, &Settlement)) -> Res
         })?;
         members.push(MemberDelta {
             member: MemberId::from(id),
-            rank_a: rank(a.0, m),
-            rank_b: rank(b.0, m),
+            rank_a: RankId::from(a.0.rank_id(m)),
+            rank_b: RankId::from(b.0.rank_id(m)),
             total_a: ta,
             total_b: tb,
             delta,
@@ -126,38 +118,9 @@ impl Comparison {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// The member rows as CSV text with a header
-    /// (`member,rank_a,rank_b,total_a,total_b,delta`), in the document's order.
-    pub fn members_csv(&self) -> String {
-        let (sa, sb) = self.scales();
-        let mut out = String::from("member,rank_a,rank_b,total_a,total_b,delta\n");
-        for m in &self.members {
-            let row = [
-                csv_field(&m.member),
-                csv_field(&m.rank_a),
-                csv_field(&m.rank_b),
-                Money(m.total_a, sa).to_string(),
-                Money(m.total_b, sb).to_string(),
-                Money(m.delta, sa.max(sb)).to_string(),
-            ];
-            out.push_str(&row.join(","));
-            out.push('\n');
-        }
-        out
-    }
-
     /// The money scales of A and B.
     fn scales(&self) -> (u32, u32) {
         (self.a.settlement.scale(), self.b.settlement.scale())
-    }
-}
-
-/// A CSV field, quoted when it holds a comma, a quote or a line break.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
     }
 }
 

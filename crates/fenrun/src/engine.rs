@@ -144,12 +144,7 @@ impl Engine {
     /// The rank of member `id` after evaluation.
     pub fn rank_of(&self, id: &str) -> Option<&str> {
         let m = self.state.batch.ids.position(id)?;
-        let r = self.state.ranking.rank.get(m).copied()?;
-        self.state
-            .policy
-            .ranks()
-            .get(usize::from(r))
-            .map(|k| k.id.as_str())
+        Some(self.state.rank_id(m)).filter(|r| !r.is_empty())
     }
 
     /// Member `id`'s progress towards the next rank: each leaf of that rank's

@@ -103,7 +103,9 @@ pub use engine::{Engine, Lines, SettleOptions};
 pub use error::{Error, ErrorFamily, ErrorReport, Result};
 pub use ids::{EventId, GroupId, MemberId, RankId, RuleId};
 pub use lint::{lint, Code as LintCode, Finding, Lint, Profile, Severity};
-pub use money::{money_string, percent_string, percent_text, short_string, Rounding, RoundingMode};
+pub use money::{
+    money_string, percent_string, percent_text, short_string, Rounding, RoundingMode, RATIO_PLACES,
+};
 pub use policy::{Policy, Rank};
 pub use progress::SettleProgress;
 pub use rank::{Because, LeafProgress, Params, Progress, RankChange};

@@ -11,7 +11,7 @@ use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use crate::condition::{Condition, Metric};
 use crate::error::{Error, Result};
-use crate::money::{money_string, percent_string};
+use crate::money::{money_string, percent_string, short_string};
 use crate::policy::Policy;
 use crate::rule::{Price, RateSpec, RuleKind};
 use crate::settle::Settlement;
@@ -582,11 +582,11 @@ pub(crate) fn lint_settled(state: &State, s: &Settlement, profile: Profile) -> R
             Code::PayoutRatio,
             "$".into(),
             format!(
-                "the batch pays {} of its net sales ({} of {}): above the {} this profile warns at",
+                "the batch pays {} of its net sales ({} of {}): above the {} % this profile warns at",
                 percent_string(r),
                 money_string(s.total_paid(), scale),
                 money_string(s.net_sales(), scale),
-                percent_string(limit).replace(".00 ", " ")
+                short_string(limit * Decimal::ONE_HUNDRED)
             ),
         );
     }

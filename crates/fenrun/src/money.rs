@@ -140,6 +140,9 @@ impl Default for Rounding {
     }
 }
 
+/// Decimal places of a ratio ([`Rounding::ratio`]).
+pub const RATIO_PLACES: u32 = 4;
+
 impl Rounding {
     /// Round `d` to the policy scale with the policy mode.
     ///
@@ -151,6 +154,24 @@ impl Rounding {
     /// ```
     pub fn round(&self, d: Decimal) -> Decimal {
         self.round_to(d, self.scale)
+    }
+
+    /// `num / den` rounded to [`RATIO_PLACES`] with the policy mode (the
+    /// summary's `payout_ratio`, every ratio of the measures); `None` when
+    /// `den` is zero.
+    ///
+    /// ```
+    /// use fenrun::{Rounding, RoundingMode};
+    /// use rust_decimal::Decimal;
+    /// let r = Rounding { scale: 2, mode: RoundingMode::HalfUp };
+    /// assert_eq!(r.ratio(Decimal::new(625, 1), Decimal::new(150, 0)).unwrap().to_string(), "0.4167");
+    /// assert_eq!(r.ratio(Decimal::ONE, Decimal::ZERO), None);
+    /// ```
+    pub fn ratio(&self, num: Decimal, den: Decimal) -> Option<Decimal> {
+        if den.is_zero() {
+            return None;
+        }
+        num.checked_div(den).map(|r| self.round_to(r, RATIO_PLACES))
     }
 
     /// Round `d` to `scale` decimals with the policy mode, the result carrying exactly that scale.

@@ -1232,13 +1232,7 @@ impl State {
             .map(|(m, (_, t))| (idx32(m), t))
             .collect();
         totals.sort_by(|a, b| self.batch.id(a.0).cmp(self.batch.id(b.0)));
-        let payout_ratio = if net_sales.is_zero() {
-            None
-        } else {
-            total_paid
-                .checked_div(net_sales)
-                .map(|r| rounding.round_to(r, 4))
-        };
+        let payout_ratio = rounding.ratio(total_paid, net_sales);
         Ok(Settlement {
             members: Arc::clone(&self.batch.ids),
             events: Arc::clone(&self.batch.event_ids),

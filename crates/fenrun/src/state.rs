@@ -71,6 +71,15 @@ impl State {
             .must(EventAt(i), "category")
     }
 
+    /// The id of member `m`'s rank after evaluation ("" past the end).
+    pub fn rank_id(&self, m: usize) -> &str {
+        let r = self.ranking.rank.get(m).copied().unwrap_or_default();
+        self.policy
+            .ranks()
+            .get(usize::from(r))
+            .map_or("", |k| k.id.as_str())
+    }
+
     /// Schedule classes: a seller has at most one schedule each (see
     /// `classes`); [`State::category_of`] is below it.
     pub fn classes(&self) -> u16 {

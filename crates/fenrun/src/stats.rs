@@ -11,14 +11,10 @@ use serde::ser::{Serialize, SerializeStruct, Serializer};
 use crate::error::{Error, Result};
 use crate::graph::NONE;
 use crate::ids::RankId;
-use crate::money::{Money, Rounding, Short};
+use crate::money::{Money, Rounding, Short, RATIO_PLACES};
 use crate::rank::member_sums;
 use crate::settle::{Line, Settlement, MEMBER_CAP};
 use crate::state::State;
-
-/// Decimal places of every ratio of the measures (as of the summary's
-/// `payout_ratio`), rounded with the policy's rounding mode.
-pub(crate) const RATIO_PLACES: u32 = 4;
 
 /// Distribution measures of one settlement, from [`crate::Engine::stats`].
 ///
@@ -107,15 +103,6 @@ fn sum<'a>(xs: impl IntoIterator<Item = &'a Decimal>, what: &str) -> Result<Deci
         .try_fold(Decimal::ZERO, |acc, x| add(acc, *x, what))
 }
 
-/// `num / den` at 4 places, `None` when `den` is zero.
-pub(crate) fn ratio(rounding: Rounding, num: Decimal, den: Decimal) -> Option<Decimal> {
-    if den.is_zero() {
-        return None;
-    }
-    num.checked_div(den)
-        .map(|r| rounding.round_to(r, RATIO_PLACES))
-}
-
 fn count(n: usize) -> Result<Decimal> {
     u64::try_from(n)
         .map(Decimal::from)
@@ -190,7 +177,7 @@ fn measure(e: &Earnings<'_>) -> Result<Stats> {
         let den = n_dec
             .checked_mul(paid)
             .ok_or_else(|| overflow("Gini sum"))?;
-        ratio(rounding, num, den)
+        rounding.ratio(num, den)
     };
     let top_share = |per_hundred: usize| -> Result<Option<Decimal>> {
         if n == 0 || paid <= Decimal::ZERO {
@@ -198,7 +185,7 @@ fn measure(e: &Earnings<'_>) -> Result<Stats> {
         }
         let k = n.div_ceil(100 / per_hundred);
         let top = sum(sorted.iter().rev().take(k), "top share")?;
-        Ok(ratio(rounding, top, paid))
+        Ok(rounding.ratio(top, paid))
     };
 
     let ranks = state.policy.ranks();
@@ -233,8 +220,8 @@ fn measure(e: &Earnings<'_>) -> Result<Stats> {
             total: rank_total,
             mean,
             median,
-            share: ratio(rounding, rank_total, paid),
-            payout_ratio: ratio(rounding, rank_total, e.net_sales),
+            share: rounding.ratio(rank_total, paid),
+            payout_ratio: rounding.ratio(rank_total, e.net_sales),
         });
     }
 
@@ -297,14 +284,9 @@ impl<'e> Earnings<'e> {
         self.total.iter().enumerate().map(move |(m, total)| {
             let i = crate::ids::idx32(m);
             let [own, team, pool, member_cap] = self.by_source.get(m).copied().unwrap_or_default();
-            let rank = state.ranking.rank.get(m).copied().unwrap_or_default();
             MemberEarnings {
                 member: state.batch.ids.get(i),
-                rank: state
-                    .policy
-                    .ranks()
-                    .get(usize::from(rank))
-                    .map_or("", |r| r.id.as_str()),
+                rank: state.rank_id(m),
                 total: *total,
                 own,
                 team,
@@ -377,7 +359,8 @@ impl<'e> Earnings<'e> {
                 rounding
                     .round_to(share_of_members, RATIO_PLACES)
                     .normalize(),
-                ratio(rounding, cum, self.total_paid)
+                rounding
+                    .ratio(cum, self.total_paid)
                     .unwrap_or_default()
                     .normalize(),
             ));
@@ -447,9 +430,9 @@ fn sources(rounding: Rounding, e: &Earnings<'_>) -> Result<Sources> {
         team,
         pool,
         member_cap,
-        own_share: ratio(rounding, own, earned),
-        team_share: ratio(rounding, team, earned),
-        pool_share: ratio(rounding, pool, earned),
+        own_share: rounding.ratio(own, earned),
+        team_share: rounding.ratio(team, earned),
+        pool_share: rounding.ratio(pool, earned),
     })
 }
 
