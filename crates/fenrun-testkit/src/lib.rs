@@ -61,6 +61,113 @@ pub struct Vector {
     /// and `findings` one for one, each on the keys it gives.
     #[serde(default)]
     pub expect_lint: Option<Value>,
+    /// A ledger's starting members and groups and the events applied to
+    /// it one by one (SPEC §14), instead of a batch.
+    #[serde(default)]
+    pub ledger: Option<LedgerInput>,
+    /// The ids of the events a ledger answered as duplicates, in order.
+    #[serde(default)]
+    pub expect_duplicates: Option<Vec<String>>,
+    /// The records of the ledger's snapshot after its last event: the lines
+    /// between the header and the checksum, each compared as JSON.
+    #[serde(default)]
+    pub expect_snapshot: Option<Vec<Value>>,
+}
+
+/// A ledger vector's input.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerInput {
+    /// The starting members.
+    #[serde(default)]
+    pub members: Vec<Value>,
+    /// The starting groups.
+    #[serde(default)]
+    pub groups: Vec<Value>,
+    /// The events, applied in order; the first refused one ends the run.
+    pub events: Vec<Value>,
+    /// Snapshot the ledger after this many events and go on with the
+    /// restored one.
+    #[serde(default)]
+    pub restore_after: Option<usize>,
+    /// A snapshot's text the ledger is restored from, instead of being
+    /// opened with `members` and `groups`.
+    #[serde(default)]
+    pub restore: Option<String>,
+}
+
+/// What a ledger vector's run gave: the ledger, the ids answered as
+/// duplicates, and the error that ended it, if any.
+pub struct LedgerRun {
+    /// The ledger after the run (`None` when it could not be opened).
+    pub ledger: Option<fenrun::Ledger>,
+    /// Ids of the events answered as duplicates, in order.
+    pub duplicates: Vec<String>,
+    /// The error that ended the run.
+    pub error: Option<fenrun::Error>,
+}
+
+/// Open (or restore) a vector's ledger and apply its events up to the first
+/// refused one.
+pub fn run_ledger_events(policy: &fenrun::Policy, input: &LedgerInput) -> LedgerRun {
+    let mut run = LedgerRun {
+        ledger: None,
+        duplicates: Vec::new(),
+        error: None,
+    };
+    let opened = match &input.restore {
+        Some(text) => fenrun::Ledger::restore(policy, text.as_bytes()),
+        None => fenrun::Ledger::open_value(
+            policy,
+            serde_json::json!({"members": input.members, "groups": input.groups}),
+        ),
+    };
+    let mut ledger = match opened {
+        Ok(l) => l,
+        Err(e) => {
+            run.error = Some(e);
+            return run;
+        }
+    };
+    for (k, event) in input.events.iter().enumerate() {
+        if input.restore_after == Some(k) {
+            match fenrun::Ledger::restore(policy, &ledger.snapshot()) {
+                Ok(l) => ledger = l,
+                Err(e) => {
+                    run.error = Some(e);
+                    break;
+                }
+            }
+        }
+        match ledger.apply_value(event.clone()) {
+            Ok(applied) if applied.duplicate => run
+                .duplicates
+                .push(event.get("id").and_then(Value::as_str).unwrap_or("").to_owned()),
+            Ok(_) => {}
+            Err(e) => {
+                run.error = Some(e);
+                break;
+            }
+        }
+    }
+    run.ledger = Some(ledger);
+    run
+}
+
+/// The error a vector raises, if any: its ledger's, its batch's
+/// settlement's, or its policy's check.
+pub fn raised_error(v: &Vector) -> Option<fenrun::Error> {
+    let policy = v.policy_text();
+    if let Some(input) = &v.ledger {
+        return match fenrun::Policy::from_json(&policy) {
+            Ok(p) => run_ledger_events(&p, input).error,
+            Err(e) => Some(e),
+        };
+    }
+    match v.batch_text() {
+        None => fenrun::check_policy_json(&policy).err(),
+        Some(batch) => fenrun::settle_json(&policy, &batch).err(),
+    }
 }
 
 /// An expected error: its code and JSON path.
@@ -140,6 +247,9 @@ pub fn load_vectors(dir: &Path) -> Result<Vec<(PathBuf, Vector)>, String> {
 
 /// Run one vector through the Rust library; `Err` says what differed.
 pub fn run_vector(v: &Vector) -> Result<(), String> {
+    if let Some(ledger) = &v.ledger {
+        return run_ledger(v, ledger);
+    }
     let policy = v.policy_text();
     let outcome: Result<Option<String>, fenrun::Error> = match v.batch_text() {
         None => fenrun::check_policy_json(&policy).map(|_| None),
@@ -200,6 +310,120 @@ pub fn run_vector(v: &Vector) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// A ledger vector: open, apply each event (snapshot and restore on the
+/// way if asked), then the error, the duplicates, the settlement and the
+/// snapshot against their expectations. With `expect_error`, the events
+/// after the refused one are not applied, and `expect` (if given) is the
+/// settlement with the refused event left out.
+fn run_ledger(v: &Vector, input: &LedgerInput) -> Result<(), String> {
+    let policy = fenrun::Policy::from_json(&v.policy_text()).map_err(|e| e.to_string())?;
+    let run = run_ledger_events(&policy, input);
+    let (duplicates, refused) = (run.duplicates, run.error);
+    match (&v.expect_error, &refused) {
+        (Some(want), Some(got)) => {
+            if got.code() != want.code || got.path() != want.path {
+                return Err(format!(
+                    "expected error {} at {}, got {} at {}: {got}",
+                    want.code,
+                    want.path,
+                    got.code(),
+                    got.path()
+                ));
+            }
+            if let Some(part) = &want.message_contains {
+                if !got.to_string().contains(part.as_str()) {
+                    return Err(format!("message {got:?} lacks {part:?}"));
+                }
+            }
+        }
+        (Some(want), None) => return Err(format!("expected error {}, got success", want.code)),
+        (None, Some(got)) => return Err(format!("unexpected error {}: {got}", got.code())),
+        (None, None) => {}
+    }
+    if let Some(want) = &v.expect_duplicates {
+        if *want != duplicates {
+            return Err(format!("duplicates differ: expected {want:?}, got {duplicates:?}"));
+        }
+    }
+    let ledger = match run.ledger {
+        Some(ledger) => ledger,
+        None if v.expect.is_none() && v.expect_snapshot.is_none() => return Ok(()),
+        None => return Err("the ledger did not open".into()),
+    };
+    if let Some(expect) = &v.expect {
+        let out = ledger.settlement().map_err(|e| e.to_string())?.to_json();
+        let doc: Value = serde_json::from_str(&out).map_err(|e| e.to_string())?;
+        for (key, want) in expect {
+            let got = doc.get(key).unwrap_or(&Value::Null);
+            if got != want {
+                return Err(format!("`{key}` differs\n  expected: {want}\n  actual:   {got}"));
+            }
+        }
+    }
+    if let Some(want) = &v.expect_snapshot {
+        check_snapshot(&ledger.snapshot(), want, &fingerprint(&v.policy_text())?)?;
+    }
+    if v.expect.is_none() && v.expect_snapshot.is_none() && v.expect_error.is_none() {
+        return Err("ledger vector without an expectation".into());
+    }
+    Ok(())
+}
+
+/// A policy's fingerprint as docs/ledger.md defines it, worked out here
+/// apart from the library: `sha256:` and the hex SHA-256 of the document
+/// with its keys sorted and no whitespace (serde_json's `Value` keeps keys
+/// sorted).
+pub fn fingerprint(policy: &str) -> Result<String, String> {
+    use sha2::Digest;
+    let value: Value = serde_json::from_str(policy).map_err(|e| e.to_string())?;
+    let digest = sha2::Sha256::digest(value.to_string().as_bytes());
+    Ok(format!(
+        "sha256:{}",
+        digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ))
+}
+
+/// A snapshot against docs/ledger.md: the first line, the header (the
+/// policy's fingerprint and the counts), the records (`want`, compared as
+/// JSON), and the last line the SHA-256 of every byte before it.
+pub fn check_snapshot(bytes: &[u8], want: &[Value], fingerprint: &str) -> Result<(), String> {
+    use sha2::Digest;
+    let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+    let body = text.strip_suffix('\n').ok_or("no final newline")?;
+    let (content, last) = body.rsplit_once('\n').ok_or("one line")?;
+    let digest = sha2::Sha256::digest(format!("{content}\n").as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    if last != format!("sha256:{hex}") {
+        return Err(format!("checksum line {last:?}, expected sha256:{hex}"));
+    }
+    let mut lines = content.split('\n');
+    if lines.next() != Some("fenrun-ledger-snapshot 1") {
+        return Err("first line".into());
+    }
+    let header: Value =
+        serde_json::from_str(lines.next().ok_or("no header")?).map_err(|e| e.to_string())?;
+    let records: Vec<Value> = lines
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    if header.get("policy").and_then(Value::as_str) != Some(fingerprint) {
+        return Err(format!("header {header} does not name {fingerprint}"));
+    }
+    if records != want {
+        return Err(format!(
+            "snapshot records differ\n  expected: {want:?}\n  actual:   {records:?}"
+        ));
+    }
+    let counted = ["members", "groups", "events"]
+        .iter()
+        .filter_map(|k| header.get(*k).and_then(Value::as_u64))
+        .sum::<u64>();
+    if counted != records.len() as u64 {
+        return Err(format!("header {header} counts {counted} records, not {}", records.len()));
+    }
+    Ok(())
 }
 
 /// The analysis expectations of a vector: measures, comparison, lint.

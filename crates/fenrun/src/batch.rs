@@ -26,6 +26,8 @@ fn map_with_capacity<K, V>(n: usize) -> HashMap<K, V> {
 use crate::ids::{idx32, RankIdx};
 use crate::policy::Policy;
 
+mod stream;
+
 /// A group owned by a member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Group {
@@ -173,7 +175,7 @@ impl Batch {
 /// ```
 #[derive(Debug)]
 pub struct BatchBuilder<'p> {
-    policy: &'p Policy,
+    policy: std::borrow::Cow<'p, Policy>,
     threads: usize,
     member_names: Packed,
     member_index: IdIndex<Inline>,
@@ -201,6 +203,8 @@ pub struct BatchBuilder<'p> {
     /// The orders' categories so far, by code − 1, and their codes.
     categories: Vec<String>,
     category_codes: HashMap<String, u16>,
+    /// What a builder taking events one at a time keeps (see `stream`).
+    stream: Option<Box<stream::Stream>>,
 }
 
 /// Marks a seller or buyer name that is not a member. Member indices stop
@@ -263,67 +267,29 @@ impl<'p> BatchBuilder<'p> {
         let mut input_rank = Vec::with_capacity(n);
         let mut input_active = Vec::with_capacity(n);
         for (i, m) in members.iter().enumerate() {
-            let p = match &m.sponsor {
-                None => NONE,
-                Some(s) if *s == m.id => {
-                    return Err(Error::SelfSponsor {
-                        path: format!("members[{i}].sponsor"),
-                        member: m.id.to_string(),
-                    })
-                }
-                Some(s) => {
-                    sponsors
-                        .get(i)
-                        .copied()
-                        .flatten()
-                        .ok_or_else(|| Error::UnknownSponsor {
-                            path: format!("members[{i}].sponsor"),
-                            member: m.id.to_string(),
-                            sponsor: s.to_string(),
-                        })?
-                }
-            };
-            parent.push(p);
-            let rank = match &m.rank {
-                None => 0,
-                Some(r) => policy.rank_index(r).ok_or_else(|| Error::UnknownRank {
-                    path: format!("members[{i}].rank"),
-                    rank: r.to_string(),
-                })?,
-            };
-            input_rank.push(rank);
+            let path = format!("members[{i}]");
+            let sponsor = sponsors.get(i).copied().flatten();
+            parent.push(sponsor_of(&path, &m.id, m.sponsor.as_deref(), sponsor)?);
+            input_rank.push(rank_of(policy, &path, m.rank.as_deref())?);
             input_active.push(m.active.unwrap_or(true));
         }
 
         let mut groups = Vec::with_capacity(group_rows.len());
         let mut group_ids: HashMap<&str, usize> = map_with_capacity(group_rows.len());
         for (i, g) in group_rows.iter().enumerate() {
+            let path = format!("groups[{i}]");
             if g.id.is_empty() {
                 return Err(Error::EmptyId {
-                    path: format!("groups[{i}].id"),
+                    path: format!("{path}.id"),
                 });
             }
             if group_ids.insert(g.id.as_str(), i).is_some() {
                 return Err(Error::DuplicateGroup {
-                    path: format!("groups[{i}].id"),
+                    path: format!("{path}.id"),
                     group: g.id.to_string(),
                 });
             }
-            let owner = owners
-                .get(i)
-                .copied()
-                .flatten()
-                .ok_or_else(|| Error::UnknownOwner {
-                    path: format!("groups[{i}].owner"),
-                    group: g.id.to_string(),
-                    owner: g.owner.to_string(),
-                })?;
-            let size = u64::try_from(g.size).map_err(|_| Error::NegativeSize {
-                path: format!("groups[{i}].size"),
-                group: g.id.to_string(),
-                size: g.size,
-            })?;
-            groups.push(Group { owner, size });
+            groups.push(group_of(&path, g, owners.get(i).copied().flatten())?);
         }
         // The records end here, before the events come: their ids are packed,
         // their sponsors resolved, and only their attributes are kept.
@@ -339,7 +305,7 @@ impl<'p> BatchBuilder<'p> {
                 .map(|(i, m)| (idx32(i), m.attrs)),
         );
         Ok(BatchBuilder {
-            policy,
+            policy: std::borrow::Cow::Borrowed(policy),
             threads: 1,
             member_names: packed,
             member_index: index,
@@ -358,7 +324,13 @@ impl<'p> BatchBuilder<'p> {
             failed: None,
             categories: Vec::new(),
             category_codes: HashMap::default(),
+            stream: None,
         })
+    }
+
+    /// The policy the batch is validated against.
+    pub(crate) fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// Validate on up to `threads` threads (see [`Batch::from_columns_on`]).
@@ -613,21 +585,7 @@ impl<'p> BatchBuilder<'p> {
                 continue;
             };
             let so_far = refunded.entry(j).or_insert(Decimal::ZERO);
-            let total = so_far
-                .checked_add(refund.amount)
-                .ok_or_else(|| Error::Overflow {
-                    path: format!("events[{i}].amount"),
-                    detail: format!("refunds of order \"{of}\""),
-                })?;
-            if total > order_amount {
-                return Err(Error::OverRefund {
-                    path: format!("events[{i}].amount"),
-                    refund: id(),
-                    order: of.to_string(),
-                    refunded: short_string(total),
-                    amount: short_string(order_amount),
-                });
-            }
+            let total = refund_total(*so_far, refund.amount, order_amount, i, &id(), of)?;
             *so_far = total;
             self.events.set_refund(i, idx32(j), total == order_amount);
         }
@@ -636,6 +594,9 @@ impl<'p> BatchBuilder<'p> {
 
     /// The validated batch, or the first error in input order (see the type).
     pub fn finish(mut self) -> Result<Batch> {
+        if self.stream.is_some() {
+            return self.to_batch();
+        }
         let ids = std::mem::replace(&mut self.ids, EventIds::with_capacity(0));
         let pending_of = &self.pending_of;
         let resolved = ids.finish(
@@ -668,6 +629,75 @@ impl<'p> BatchBuilder<'p> {
             categories: self.categories,
         })
     }
+}
+
+/// The refunds of order `order` (amount `order_amount`) so far, `so_far`,
+/// with refund `refund` (event `i`) of `amount`: at most the order's amount.
+fn refund_total(
+    so_far: Decimal,
+    amount: Decimal,
+    order_amount: Decimal,
+    i: usize,
+    refund: &str,
+    order: &str,
+) -> Result<Decimal> {
+    let total = so_far.checked_add(amount).ok_or_else(|| Error::Overflow {
+        path: format!("events[{i}].amount"),
+        detail: format!("refunds of order \"{order}\""),
+    })?;
+    if total > order_amount {
+        return Err(Error::OverRefund {
+            path: format!("events[{i}].amount"),
+            refund: refund.to_owned(),
+            order: order.to_owned(),
+            refunded: short_string(total),
+            amount: short_string(order_amount),
+        });
+    }
+    Ok(total)
+}
+
+/// The parent of member `id` (record at `path`) whose `sponsor` was looked
+/// up as `found`: none, or a member other than itself.
+fn sponsor_of(path: &str, id: &str, sponsor: Option<&str>, found: Option<u32>) -> Result<u32> {
+    match sponsor {
+        None => Ok(NONE),
+        Some(s) if s == id => Err(Error::SelfSponsor {
+            path: format!("{path}.sponsor"),
+            member: id.to_owned(),
+        }),
+        Some(s) => found.ok_or_else(|| Error::UnknownSponsor {
+            path: format!("{path}.sponsor"),
+            member: id.to_owned(),
+            sponsor: s.to_owned(),
+        }),
+    }
+}
+
+/// The ladder index of a member's input rank (the lowest when `None`).
+fn rank_of(policy: &Policy, path: &str, rank: Option<&str>) -> Result<RankIdx> {
+    match rank {
+        None => Ok(0),
+        Some(r) => policy.rank_index(r).ok_or_else(|| Error::UnknownRank {
+            path: format!("{path}.rank"),
+            rank: r.to_owned(),
+        }),
+    }
+}
+
+/// Group `g` (record at `path`) whose owner was looked up as `owner`.
+fn group_of(path: &str, g: &GroupRecord, owner: Option<u32>) -> Result<Group> {
+    let owner = owner.ok_or_else(|| Error::UnknownOwner {
+        path: format!("{path}.owner"),
+        group: g.id.to_string(),
+        owner: g.owner.to_string(),
+    })?;
+    let size = u64::try_from(g.size).map_err(|_| Error::NegativeSize {
+        path: format!("{path}.size"),
+        group: g.id.to_string(),
+        size: g.size,
+    })?;
+    Ok(Group { owner, size })
 }
 
 /// The code of category `name` of event `i`, given on its first order:

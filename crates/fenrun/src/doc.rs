@@ -88,6 +88,64 @@ pub(crate) fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     from_str(text)
 }
 
+/// `sha256:` and the hex SHA-256 of `value`'s canonical JSON: object keys in
+/// byte order, no whitespace, strings, numbers and literals as serde_json
+/// writes them (see [`crate::Policy::fingerprint`]).
+pub(crate) fn fingerprint(value: &serde_json::Value) -> String {
+    use sha2::Digest;
+    let mut text = String::new();
+    canonical(value, &mut text);
+    hex("sha256:", &sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// `prefix` and `bytes` in lower-case hex.
+pub(crate) fn hex(prefix: &str, bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(prefix.len() + 2 * bytes.len());
+    out.push_str(prefix);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// Write `value` canonically: objects with their keys sorted whatever map
+/// type serde_json was built with. (Recursion over a document's nesting, a
+/// policy's few levels, not over members.)
+fn canonical(value: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    let scalar = |v: &Value, out: &mut String| out.push_str(&v.to_string());
+    match value {
+        Value::Array(items) => {
+            out.push('[');
+            for (k, item) in items.iter().enumerate() {
+                if k > 0 {
+                    out.push(',');
+                }
+                canonical(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (k, key) in keys.into_iter().enumerate() {
+                if k > 0 {
+                    out.push(',');
+                }
+                scalar(&Value::String(key.clone()), out);
+                out.push(':');
+                if let Some(v) = map.get(key) {
+                    canonical(v, out);
+                }
+            }
+            out.push('}');
+        }
+        other => scalar(other, out),
+    }
+}
+
 /// Convert an already parsed JSON value (a binding's dict) into a `T`.
 pub(crate) fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T> {
     serde_path_to_error::deserialize(value).map_err(|e| classify(e, Origin::Value))

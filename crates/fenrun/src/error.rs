@@ -67,7 +67,7 @@ impl ErrorFamily {
         Some(match code {
             "invalid_json" | "invalid_table" | "unknown_field" | "missing_field"
             | "invalid_type" | "float_number" | "number_money" | "invalid_decimal"
-            | "invalid_value" => ErrorFamily::Format,
+            | "invalid_value" | "invalid_snapshot" | "foreign_snapshot" => ErrorFamily::Format,
             "unsupported_version"
             | "invalid_scale"
             | "rate_out_of_range"
@@ -137,6 +137,13 @@ macro_rules! each_path {
                 | Error::LimitExceeded { path: $p, .. }
                 | Error::Overflow { path: $p, .. }
                 | Error::OrderNotSettled { path: $p, .. }
+                | Error::EventConflict { path: $p, .. }
+                | Error::RankUpdate { path: $p, .. }
+                | Error::NotAnOrder { path: $p, .. }
+                | Error::ReceivedTwice { path: $p, .. }
+                | Error::Unsupported { path: $p, .. }
+                | Error::InvalidSnapshot { path: $p, .. }
+                | Error::ForeignSnapshot { path: $p, .. }
                 | Error::SinkError { path: $p, .. }
                 | Error::Internal { path: $p, .. } => $body,
         }
@@ -546,6 +553,73 @@ pub enum Error {
         /// Which invariant.
         detail: String,
     },
+    /// An event id applied before, now with other content (§14).
+    #[error("{path}: event \"{event}\" was applied before (events[{first}]) with other content")]
+    EventConflict {
+        /// Path of the second event's id.
+        path: String,
+        /// The event id.
+        event: String,
+        /// Where the first event is in the stream.
+        first: usize,
+    },
+    /// A member event updating an existing member's rank (ranks move only
+    /// by evaluation, §14).
+    #[error("{path}: member \"{member}\" exists: an update cannot set its rank (ranks move only by evaluation)")]
+    RankUpdate {
+        /// Path of the `rank` field.
+        path: String,
+        /// The member.
+        member: String,
+    },
+    /// An event naming an order that is not an earlier order of the stream
+    /// (a `received` event's order).
+    #[error("{path}: event \"{event}\" names \"{order}\", which is not an earlier order")]
+    NotAnOrder {
+        /// Path of the field naming the order.
+        path: String,
+        /// The event's id.
+        event: String,
+        /// The id it names.
+        order: String,
+    },
+    /// A second `received` event for one order (§14.1: at most one).
+    #[error("{path}: order \"{order}\" was received already (events[{first}])")]
+    ReceivedTwice {
+        /// Path of the `received` field.
+        path: String,
+        /// The order.
+        order: String,
+        /// Where the first `received` event is.
+        first: usize,
+    },
+    /// Something SPEC defines that this version of fenrun does not do yet.
+    #[error("{path}: {detail}")]
+    Unsupported {
+        /// Path of the value.
+        path: String,
+        /// What is not supported.
+        detail: String,
+    },
+    /// Bytes that are not a ledger snapshot this fenrun reads: corrupt,
+    /// truncated, or of another snapshot version.
+    #[error("{path}: not a ledger snapshot fenrun can read: {detail}")]
+    InvalidSnapshot {
+        /// Where in the snapshot (`snapshot`, `snapshot line 3`).
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A snapshot of another policy than the one it is restored with.
+    #[error("{path}: the snapshot is of policy {found}, not of this policy ({expected})")]
+    ForeignSnapshot {
+        /// Always `snapshot`.
+        path: String,
+        /// The policy's fingerprint.
+        expected: String,
+        /// The snapshot's.
+        found: String,
+    },
     /// `explain` was asked about an order that the settlement does not hold.
     #[error("{path}: no order \"{order}\" in this settlement")]
     OrderNotSettled {
@@ -626,6 +700,13 @@ impl Error {
             Error::LimitExceeded { .. } => "limit_exceeded",
             Error::Overflow { .. } => "arithmetic_overflow",
             Error::OrderNotSettled { .. } => "order_not_settled",
+            Error::EventConflict { .. } => "event_conflict",
+            Error::RankUpdate { .. } => "rank_update",
+            Error::NotAnOrder { .. } => "unknown_order",
+            Error::ReceivedTwice { .. } => "received_twice",
+            Error::Unsupported { .. } => "unsupported",
+            Error::InvalidSnapshot { .. } => "invalid_snapshot",
+            Error::ForeignSnapshot { .. } => "foreign_snapshot",
             Error::SinkError { .. } => "sink_error",
             Error::Internal { .. } => "internal",
         }
@@ -642,7 +723,9 @@ impl Error {
             | Error::FloatNumber { .. }
             | Error::NumberMoney { .. }
             | Error::InvalidDecimal { .. }
-            | Error::InvalidValue { .. } => ErrorFamily::Format,
+            | Error::InvalidValue { .. }
+            | Error::InvalidSnapshot { .. }
+            | Error::ForeignSnapshot { .. } => ErrorFamily::Format,
             Error::UnsupportedVersion { .. }
             | Error::InvalidScale { .. }
             | Error::RateOutOfRange { .. }
@@ -775,6 +858,12 @@ impl Error {
         "limit_exceeded",
         "arithmetic_overflow",
         "order_not_settled",
+        "event_conflict",
+        "rank_update",
+        "received_twice",
+        "unsupported",
+        "invalid_snapshot",
+        "foreign_snapshot",
         "sink_error",
         "number_money",
         "internal",

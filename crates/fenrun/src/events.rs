@@ -154,6 +154,13 @@ impl Events {
         self.rows.push(Row { a, b, units });
     }
 
+    /// Keep the first `n` events only.
+    pub fn truncate(&mut self, n: usize) {
+        self.rows.truncate(n);
+        self.big.retain(|&(i, _)| (i as usize) < n);
+        self.cats.truncate(n);
+    }
+
     /// Append an order of `units` (> 0) at the scale kept; anything else is
     /// pushed as a decimal.
     #[inline]

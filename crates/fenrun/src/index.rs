@@ -324,7 +324,6 @@ impl<S: Slot> IdIndex<S> {
 
     /// Record that `id` is at position `at`, unless an earlier position holds it:
     /// then that position is returned. `name(i)` is the id at position `i`.
-    #[cfg(test)]
     pub fn insert<'n>(
         &mut self,
         id: &str,
@@ -366,7 +365,6 @@ impl<S: Slot> IdIndex<S> {
     }
 
     /// The position of `id`, if it was inserted.
-    #[cfg(test)]
     pub fn get<'n>(&self, id: &str, name: impl Fn(u32) -> &'n str) -> Option<u32> {
         self.find(&self.probe(id), &name).1
     }
@@ -625,7 +623,7 @@ mod tests {
 /// Ids stored end to end in one buffer: a compact copy of a list's ids that a
 /// lookup can compare against while staying in cache (a million member ids take
 /// about 11 MB here, against about 100 MB of scattered records).
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Packed {
     text: String,
     /// The low [`LOW_BITS`] of where each id ends in `text` (it starts where
@@ -712,6 +710,17 @@ impl Packed {
         }
         let start = i.checked_sub(1).map_or(0, |j| self.end(j));
         self.text.get(start..self.end(i)).unwrap_or("")
+    }
+
+    /// Keep the first `n` ids only.
+    pub fn truncate(&mut self, n: usize) {
+        if n >= self.len() {
+            return;
+        }
+        let end = n.checked_sub(1).map_or(0, |j| self.end(j));
+        self.text.truncate(end);
+        self.ends.truncate(n);
+        self.highs.retain(|&h| (h as usize) < n);
     }
 
     /// The position of the first id equal to `id` (a linear scan).

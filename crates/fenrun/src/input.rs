@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::ids::{EventId, GroupId, MemberId, RankId};
@@ -45,23 +45,28 @@ pub fn parse_decimal(text: &str, path: &str) -> Result<Decimal> {
     })
 }
 
-/// A member (§2.1).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+/// A member (§2.1). Serialized as the record it was read from, absent fields
+/// omitted.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemberRecord {
     /// Unique, non-empty id.
     pub id: MemberId,
     /// The referrer (推荐人); `None` for a root.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sponsor: Option<MemberId>,
     /// Input rank; `None` means the lowest rank.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rank: Option<RankId>,
     /// `None` means active.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
     /// Named decimals conditions can test (top-ups 储值, fees paid, …).
-    #[serde(default, deserialize_with = "crate::money::de_decimal_map")]
+    #[serde(
+        default,
+        deserialize_with = "crate::money::de_decimal_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub attrs: BTreeMap<String, Decimal>,
 }
 
@@ -76,7 +81,7 @@ impl MemberRecord {
 }
 
 /// A group (§2.2).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupRecord {
     /// Unique group id.
@@ -88,29 +93,33 @@ pub struct GroupRecord {
 }
 
 /// An order, or a refund when `refund_of` is set (§2.3).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventRecord {
     /// Unique event id.
     pub id: EventId,
     /// The selling member; when absent the buyer must be a member.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seller: Option<MemberId>,
     /// Any string; a consumer needs no member record.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buyer: Option<String>,
     /// Order or refund amount, > 0, at most the policy scale in decimals.
     #[serde(deserialize_with = "crate::money::de_decimal")]
     pub amount: Decimal,
     /// Optional RFC 3339 date-time, validated, never used to reorder.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<String>,
     /// The order this refund reverses.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_of: Option<EventId>,
     /// The order's product category (version 2, §12.1); a refund has its
     /// order's and carries none. JSON `null` is refused.
-    #[serde(default, deserialize_with = "present_string")]
+    #[serde(
+        default,
+        deserialize_with = "present_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub category: Option<String>,
 }
 
@@ -243,6 +252,173 @@ impl EventColumns for [EventRecord] {
     }
     fn id_bytes(&self) -> Option<usize> {
         Some(self.iter().map(|e| e.id.len()).sum())
+    }
+}
+
+/// A member as a ledger event carries it (§14): a member that joins, or the
+/// fields of an existing member that change. Fields left out are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberChange {
+    /// The member's id: a new id joins, a known one is updated.
+    pub id: MemberId,
+    /// The sponsor: absent keeps it (or makes a root of a new member),
+    /// `Some(None)` (JSON `null`) makes the member a root.
+    #[serde(
+        default,
+        deserialize_with = "present_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sponsor: Option<Option<MemberId>>,
+    /// A new member's rank; an update carrying a rank is refused (ranks
+    /// move only by evaluation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<RankId>,
+    /// Whether the member is active (default for a new member: true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// The member's attributes, replaced as a whole when given.
+    #[serde(
+        default,
+        deserialize_with = "some_decimal_map",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub attrs: Option<BTreeMap<String, Decimal>>,
+}
+
+fn present_or_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<MemberId>>, D::Error> {
+    Option::<MemberId>::deserialize(d).map(Some)
+}
+
+fn some_decimal_map<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<BTreeMap<String, Decimal>>, D::Error> {
+    crate::money::de_decimal_map(d).map(Some)
+}
+
+/// One event of a ledger's stream (§14), or of a version-2 batch's `events`:
+/// an order or refund, a member joining or changing, a group created or
+/// resized, or an order received (the start of its hold period, §14.1).
+///
+/// ```
+/// use fenrun::input::StreamEvent;
+/// let event = StreamEvent::from_json(r#"{"id": "e1", "member": {"id": "m9", "sponsor": "m4"}}"#)?;
+/// assert_eq!(event.id(), "e1");
+/// // The canonical form: fields in record order, no whitespace.
+/// assert_eq!(event.to_json(), r#"{"id":"e1","member":{"id":"m9","sponsor":"m4"}}"#);
+/// let err = StreamEvent::from_json(r#"{"id": "o1", "seller": "m1", "amount": 9.9}"#).unwrap_err();
+/// assert_eq!((err.code(), err.path()), ("float_number", "amount"));
+/// # Ok::<(), fenrun::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StreamEvent {
+    /// An order, or a refund when `refund_of` is set (§2.3).
+    Sale(EventRecord),
+    /// `{"id", "member": {...}, "at"?}`: a member joins or changes.
+    Member(MemberEvent),
+    /// `{"id", "group": {"id", "owner", "size"}, "at"?}`: a group is created,
+    /// or its owner and size replaced.
+    Group(GroupEvent),
+    /// `{"id", "received": order id, "at"}`: the order reached its buyer.
+    Received(ReceivedEvent),
+}
+
+/// A member event (see [`StreamEvent::Member`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberEvent {
+    /// The event's id.
+    pub id: EventId,
+    /// The member.
+    pub member: MemberChange,
+    /// Optional RFC 3339 date-time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+}
+
+/// A group event (see [`StreamEvent::Group`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupEvent {
+    /// The event's id.
+    pub id: EventId,
+    /// The group as it now is.
+    pub group: GroupRecord,
+    /// Optional RFC 3339 date-time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+}
+
+/// An order received by its buyer (see [`StreamEvent::Received`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceivedEvent {
+    /// The event's id.
+    pub id: EventId,
+    /// The order received.
+    pub received: EventId,
+    /// When (RFC 3339), required.
+    pub at: String,
+}
+
+impl StreamEvent {
+    /// Parse one event from JSON text (a line of an event stream). Paths in
+    /// errors are the event's own (`amount`, `member.sponsor`).
+    pub fn from_json(text: &str) -> Result<StreamEvent> {
+        StreamEvent::from_value(crate::doc::from_str(text)?)
+    }
+
+    /// Parse one event given as a JSON value. The kind is told by the key
+    /// the event carries: `member`, `group`, `received`, else an order or a
+    /// refund.
+    pub fn from_value(value: serde_json::Value) -> Result<StreamEvent> {
+        let has = |key: &str| value.get(key).is_some();
+        Ok(if has("member") {
+            StreamEvent::Member(crate::doc::from_value(value)?)
+        } else if has("group") {
+            StreamEvent::Group(crate::doc::from_value(value)?)
+        } else if has("received") {
+            StreamEvent::Received(crate::doc::from_value(value)?)
+        } else {
+            StreamEvent::Sale(crate::doc::from_value(value)?)
+        })
+    }
+
+    /// The event's id.
+    pub fn id(&self) -> &str {
+        match self {
+            StreamEvent::Sale(e) => &e.id,
+            StreamEvent::Member(e) => &e.id,
+            StreamEvent::Group(e) => &e.id,
+            StreamEvent::Received(e) => &e.id,
+        }
+    }
+
+    /// The event's date-time, if it has one.
+    pub fn at(&self) -> Option<&str> {
+        match self {
+            StreamEvent::Sale(e) => e.at.as_deref(),
+            StreamEvent::Member(e) => e.at.as_deref(),
+            StreamEvent::Group(e) => e.at.as_deref(),
+            StreamEvent::Received(e) => Some(&e.at),
+        }
+    }
+
+    /// The canonical JSON of the event: its record's fields in order, absent
+    /// ones left out, no whitespace, decimals as written. Two events are the
+    /// same event (§14 idempotence) when their canonical forms are equal.
+    pub fn to_json(&self) -> String {
+        let text = match self {
+            StreamEvent::Sale(e) => serde_json::to_string(e),
+            StreamEvent::Member(e) => serde_json::to_string(e),
+            StreamEvent::Group(e) => serde_json::to_string(e),
+            StreamEvent::Received(e) => serde_json::to_string(e),
+        };
+        // Records of strings, booleans, integers and decimal strings always serialize.
+        text.unwrap_or_default()
     }
 }
 

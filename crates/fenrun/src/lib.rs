@@ -79,6 +79,7 @@ mod ids;
 mod index;
 pub mod input;
 mod kernel;
+mod ledger;
 pub mod limits;
 mod lint;
 mod money;
@@ -102,6 +103,7 @@ pub use compare::{Comparison, MemberDelta, Side};
 pub use engine::{Engine, Lines, SettleOptions};
 pub use error::{Error, ErrorFamily, ErrorReport, Result};
 pub use ids::{EventId, GroupId, MemberId, RankId, RuleId};
+pub use ledger::{Applied, Ledger};
 pub use lint::{lint, Code as LintCode, Finding, Lint, Profile, Severity};
 pub use money::{
     money_string, percent_string, percent_text, short_string, Rounding, RoundingMode, RATIO_PLACES,

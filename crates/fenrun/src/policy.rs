@@ -48,6 +48,9 @@ pub struct Policy {
     /// The order cap of each category (by index) that has its own.
     pub(crate) order_cap_by_category: ByCategory<Decimal>,
     pub(crate) member_cap: Option<Decimal>,
+    /// `sha256:` and the hex digest of the document's canonical JSON (see
+    /// [`Policy::fingerprint`]).
+    pub(crate) fingerprint: String,
 }
 
 impl Policy {
@@ -58,17 +61,44 @@ impl Policy {
     /// assert_eq!(p.ranks().len(), 2);
     /// ```
     pub fn from_json(text: &str) -> Result<Policy> {
-        Policy::from_doc(crate::doc::from_str(text)?)
+        let policy = Policy::from_doc(crate::doc::from_str(text)?)?;
+        // Valid as a policy, so valid JSON: parsed again, as a value, only
+        // for its fingerprint (a policy is a few kilobytes at most).
+        policy.with_fingerprint(&crate::doc::from_str(text)?)
     }
 
     /// Parse and validate a policy from JSON bytes (must be UTF-8).
     pub fn from_slice(bytes: &[u8]) -> Result<Policy> {
-        Policy::from_doc(crate::doc::from_slice(bytes)?)
+        let policy = Policy::from_doc(crate::doc::from_slice(bytes)?)?;
+        policy.with_fingerprint(&crate::doc::from_slice(bytes)?)
     }
 
     /// Validate a policy given as a parsed JSON value.
     pub fn from_value(value: serde_json::Value) -> Result<Policy> {
-        Policy::from_doc(crate::doc::from_value(value)?)
+        let policy = Policy::from_doc(crate::doc::from_value(value.clone())?)?;
+        policy.with_fingerprint(&value)
+    }
+
+    fn with_fingerprint(mut self, value: &serde_json::Value) -> Result<Policy> {
+        self.fingerprint = crate::doc::fingerprint(value);
+        Ok(self)
+    }
+
+    /// The policy's fingerprint: `sha256:` and the hex SHA-256 of the
+    /// document's canonical JSON (object keys sorted, no whitespace, values
+    /// as written). The same policy written with other spacing or key order
+    /// has the same fingerprint; any other value changes it. A ledger's
+    /// snapshot names its policy by it.
+    ///
+    /// ```
+    /// let a = fenrun::Policy::from_json(r#"{"version": 1, "ranks": [{"id": "member"}]}"#)?;
+    /// let b = fenrun::Policy::from_json(r#"{ "ranks":[{"id":"member"}],"version":1 }"#)?;
+    /// assert_eq!(a.fingerprint(), b.fingerprint());
+    /// assert!(a.fingerprint().starts_with("sha256:"));
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// The ladder, lowest first.
@@ -365,6 +395,7 @@ impl Policy {
             categories,
             order_cap_by_category,
             member_cap,
+            fingerprint: String::new(),
         })
     }
 }

@@ -1,0 +1,387 @@
+//! A batch built one event at a time (a ledger's, §14): each event, of any
+//! kind (order, refund, member, group, received), is checked against every
+//! event before it and applied whole, or refused with nothing changed. The
+//! checks are the batch's own (`check_events`, the member and group checks
+//! of `BatchBuilder::new`), so a ledger's batch is the batch of the same
+//! events given at once.
+
+use std::borrow::Cow;
+
+use rust_decimal::Decimal;
+
+use super::{
+    check_timestamp, group_of, map_with_capacity, rank_of, refund_total, sponsor_of, Batch,
+    BatchBuilder, Event, HashMap, UNKNOWN,
+};
+use crate::error::{Error, Result};
+use crate::graph::{Forest, NONE};
+use crate::ids::idx32;
+use crate::index::{IdIndex, Packed};
+use crate::input::{
+    map_event_index, EventRecord, GroupRecord, MemberChange, ReceivedEvent, StreamEvent,
+};
+
+/// What a builder taking events one at a time keeps besides the batch.
+#[derive(Debug)]
+pub(crate) struct Stream {
+    /// Every event's id, in stream order.
+    names: Packed,
+    /// Event id → stream position.
+    index: IdIndex<u32>,
+    /// Each stream event's position among orders and refunds (`NONE`: another kind).
+    sales: Vec<u32>,
+    /// Refunds so far of each refunded order (by its position among orders and refunds).
+    refunded: HashMap<u32, Decimal>,
+    /// Group id → index in the batch's groups.
+    group_ids: HashMap<String, usize>,
+    /// The stream position of each received order's `received` event.
+    received: HashMap<u32, u32>,
+}
+
+impl<'p> BatchBuilder<'p> {
+    /// This builder, owning a copy of its policy, taking events one at a
+    /// time from here on ([`BatchBuilder::push_now`]). `groups` are the
+    /// groups it was made with (their ids, checked unique, are kept so that
+    /// a group event can replace one).
+    pub(crate) fn streaming(self, groups: &[GroupRecord]) -> BatchBuilder<'static> {
+        let mut group_ids = map_with_capacity(groups.len());
+        for (k, g) in groups.iter().enumerate() {
+            group_ids.insert(g.id.to_string(), k);
+        }
+        let stream = Stream {
+            names: Packed::default(),
+            index: IdIndex::with_capacity(0),
+            sales: Vec::new(),
+            refunded: HashMap::default(),
+            group_ids,
+            received: HashMap::default(),
+        };
+        BatchBuilder {
+            policy: Cow::Owned(self.policy.into_owned()),
+            threads: self.threads,
+            member_names: self.member_names,
+            member_index: self.member_index,
+            parent: self.parent,
+            input_rank: self.input_rank,
+            input_active: self.input_active,
+            groups: self.groups,
+            attrs: self.attrs,
+            ids: self.ids,
+            names: self.names,
+            refund_rows: self.refund_rows,
+            pending: self.pending,
+            pending_of: self.pending_of,
+            events: self.events,
+            buyers: self.buyers,
+            failed: self.failed,
+            categories: self.categories,
+            category_codes: self.category_codes,
+            stream: Some(Box::new(stream)),
+        }
+    }
+
+    fn stream(&self) -> Result<&Stream> {
+        self.stream
+            .as_deref()
+            .ok_or_else(|| Error::missing("events", "a streaming builder"))
+    }
+
+    /// Events taken so far (every kind).
+    pub(crate) fn stream_len(&self) -> usize {
+        self.stream.as_deref().map_or(0, |s| s.names.len())
+    }
+
+    /// The stream position of the event with id `id`, if any.
+    pub(crate) fn find_event(&self, id: &str) -> Option<usize> {
+        let stream = self.stream.as_deref()?;
+        let names = &stream.names;
+        stream.index.get(id, |k| names.get(k)).map(|k| k as usize)
+    }
+
+    /// Check the next event of the stream against everything before it and
+    /// apply it, or return its error (paths `events[i]`, `i` its stream
+    /// position) with nothing changed.
+    pub(crate) fn push_now(&mut self, event: &StreamEvent) -> Result<()> {
+        let stream = self.stream()?;
+        let i = stream.names.len();
+        let path = format!("events[{i}]");
+        let id = event.id();
+        if id.is_empty() {
+            return Err(Error::EmptyId {
+                path: format!("{path}.id"),
+            });
+        }
+        let names = &stream.names;
+        if let Some(first) = stream.index.get(id, |k| names.get(k)) {
+            return Err(Error::DuplicateEvent {
+                path: format!("{path}.id"),
+                event: id.to_owned(),
+                first: first as usize,
+            });
+        }
+        if u32::try_from(i + 1).map_or(true, |n| n == NONE) {
+            return Err(Error::LimitExceeded {
+                path: "events".into(),
+                detail: format!("{} events is above the limit of {}", i + 1, NONE - 1),
+            });
+        }
+        if let (false, Some(at)) = (matches!(event, StreamEvent::Sale(_)), event.at()) {
+            check_timestamp(at).map_err(|detail| Error::InvalidTimestamp {
+                path: format!("{path}.at"),
+                event: id.to_owned(),
+                at: at.to_owned(),
+                detail,
+            })?;
+        }
+        let sale = match event {
+            StreamEvent::Sale(record) => self.sale_now(record, i)?,
+            StreamEvent::Member(e) => {
+                self.member_now(&e.member, &path)?;
+                NONE
+            }
+            StreamEvent::Group(e) => {
+                self.group_now(&e.group, &path)?;
+                NONE
+            }
+            StreamEvent::Received(e) => {
+                self.received_now(e, &path, i)?;
+                NONE
+            }
+        };
+        let stream = self
+            .stream
+            .as_deref_mut()
+            .ok_or_else(|| Error::missing("events", "a streaming builder"))?;
+        stream.names.push(id);
+        let Stream {
+            names,
+            index,
+            sales,
+            ..
+        } = stream;
+        // Checked absent above.
+        let _ = index.insert(id, idx32(i), |k| names.get(k));
+        sales.push(sale);
+        Ok(())
+    }
+
+    /// An order or refund: the batch's checks of one event, then a refund's
+    /// order. Returns its position among orders and refunds.
+    fn sale_now(&mut self, record: &EventRecord, i: usize) -> Result<u32> {
+        let e = self.names.len();
+        let (index, names) = (&self.member_index, &self.member_names);
+        let lookup = |name: Option<&str>| match name {
+            None => NONE,
+            Some(n) => index.get(n, |m| names.get(m)).unwrap_or(UNKNOWN),
+        };
+        let seller = lookup(record.seller.as_deref());
+        // As `push_events` resolves a buyer.
+        let buyer = if self.buyers || record.seller.is_none() {
+            lookup(record.buyer.as_deref())
+        } else {
+            NONE
+        };
+        self.names.push(&record.id);
+        let rows = std::slice::from_ref(record);
+        let checked = self
+            .check_events(rows, e, &[seller], &[buyer])
+            .and_then(|()| match &record.refund_of {
+                None => Ok(None),
+                Some(of) => self.refund_now(e, record, of).map(Some),
+            });
+        self.pending.clear();
+        self.pending_of = Packed::default();
+        match checked {
+            Err(err) => {
+                self.names.truncate(e);
+                self.events.truncate(e);
+                Err(err.map_path(|p| map_event_index(p, |_| format!("events[{i}]"))))
+            }
+            Ok(refund) => {
+                if let Some((order, total, completes)) = refund {
+                    self.events.set_refund(e, order, completes);
+                    if let Some(stream) = self.stream.as_deref_mut() {
+                        stream.refunded.insert(order, total);
+                    }
+                }
+                Ok(idx32(e))
+            }
+        }
+    }
+
+    /// Refund `record` (at `e` among orders and refunds) of order `of`: an
+    /// earlier order, refunded in all at most its amount. Returns the order's
+    /// position, its refunds with this one, and whether they complete it.
+    fn refund_now(&self, e: usize, record: &EventRecord, of: &str) -> Result<(u32, Decimal, bool)> {
+        let stream = self.stream()?;
+        let names = &stream.names;
+        let order = stream
+            .index
+            .get(of, |k| names.get(k))
+            .and_then(|j| stream.sales.get(j as usize).copied())
+            .filter(|&o| o != NONE)
+            .and_then(|o| match self.events.get(o as usize) {
+                Some(Event::Order(order)) => Some((o, order.amount)),
+                _ => None,
+            });
+        let Some((o, order_amount)) = order else {
+            return Err(Error::UnknownOrder {
+                path: format!("events[{e}].refund_of"),
+                refund: record.id.to_string(),
+                order: of.to_owned(),
+            });
+        };
+        let so_far = stream.refunded.get(&o).copied().unwrap_or(Decimal::ZERO);
+        let total = refund_total(so_far, record.amount, order_amount, e, &record.id, of)?;
+        Ok((o, total, total == order_amount))
+    }
+
+    /// A member joins (a new id) or changes (a known one).
+    fn member_now(&mut self, change: &MemberChange, path: &str) -> Result<()> {
+        let path = format!("{path}.member");
+        if change.id.is_empty() {
+            return Err(Error::EmptyId {
+                path: format!("{path}.id"),
+            });
+        }
+        let (index, names) = (&self.member_index, &self.member_names);
+        let find = |id: &str| index.get(id, |m| names.get(m));
+        let existing = find(&change.id);
+        let sponsor = change.sponsor.as_ref().and_then(|s| s.as_deref());
+        let parent = sponsor_of(&path, &change.id, sponsor, sponsor.and_then(find))?;
+        let Some(m) = existing else {
+            let rank = rank_of(&self.policy, &path, change.rank.as_deref())?;
+            let n = self.member_names.len();
+            if u32::try_from(n + 1).map_or(true, |n| n == NONE) {
+                return Err(Error::LimitExceeded {
+                    path: "members".into(),
+                    detail: format!("{} members is above the limit of {}", n + 1, NONE - 1),
+                });
+            }
+            let m = idx32(n);
+            self.member_names.push(&change.id);
+            let (index, names) = (&mut self.member_index, &self.member_names);
+            // Checked absent above.
+            let _ = index.insert(&change.id, m, |k| names.get(k));
+            self.parent.push(parent);
+            self.input_rank.push(rank);
+            self.input_active.push(change.active.unwrap_or(true));
+            if let Some(attrs) = change.attrs.as_ref().filter(|a| !a.is_empty()) {
+                self.attrs.push((m, attrs.clone()));
+            }
+            return Ok(());
+        };
+        if change.rank.is_some() {
+            return Err(Error::RankUpdate {
+                path: format!("{path}.rank"),
+                member: change.id.to_string(),
+            });
+        }
+        let current = self.parent.get(m as usize).copied().unwrap_or(NONE);
+        if change.sponsor.is_some() && parent != current {
+            let name = |p: u32| match p {
+                NONE => "no sponsor".to_owned(),
+                p => format!("sponsor \"{}\"", self.member_names.get(p)),
+            };
+            return Err(Error::Unsupported {
+                path: format!("{path}.sponsor"),
+                detail: format!(
+                    "member \"{}\" would move from {} to {}: moving a member is not supported yet",
+                    change.id,
+                    name(current),
+                    name(parent)
+                ),
+            });
+        }
+        if let (Some(active), Some(slot)) = (change.active, self.input_active.get_mut(m as usize)) {
+            *slot = active;
+        }
+        if let Some(attrs) = &change.attrs {
+            let at = self.attrs.binary_search_by_key(&m, |(k, _)| *k);
+            match (at, attrs.is_empty()) {
+                (Ok(k), true) => {
+                    self.attrs.remove(k);
+                }
+                (Ok(k), false) => {
+                    if let Some(slot) = self.attrs.get_mut(k) {
+                        slot.1 = attrs.clone();
+                    }
+                }
+                (Err(k), false) => self.attrs.insert(k, (m, attrs.clone())),
+                (Err(_), true) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// A group is created, or its owner and size replaced.
+    fn group_now(&mut self, g: &GroupRecord, path: &str) -> Result<()> {
+        let path = format!("{path}.group");
+        if g.id.is_empty() {
+            return Err(Error::EmptyId {
+                path: format!("{path}.id"),
+            });
+        }
+        let (index, names) = (&self.member_index, &self.member_names);
+        let group = group_of(&path, g, index.get(&g.owner, |m| names.get(m)))?;
+        let k = self.stream()?.group_ids.get(g.id.as_str()).copied();
+        match k.and_then(|k| self.groups.get_mut(k)) {
+            Some(slot) => *slot = group,
+            None => {
+                let k = self.groups.len();
+                self.groups.push(group);
+                if let Some(stream) = self.stream.as_deref_mut() {
+                    stream.group_ids.insert(g.id.to_string(), k);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An order is received: an earlier order, received once.
+    fn received_now(&mut self, e: &ReceivedEvent, path: &str, i: usize) -> Result<()> {
+        let stream = self.stream()?;
+        let names = &stream.names;
+        let order = stream
+            .index
+            .get(&e.received, |k| names.get(k))
+            .and_then(|j| stream.sales.get(j as usize).copied())
+            .filter(|&o| matches!(self.events.get(o as usize), Some(Event::Order(_))));
+        let Some(o) = order else {
+            return Err(Error::NotAnOrder {
+                path: format!("{path}.received"),
+                event: e.id.to_string(),
+                order: e.received.to_string(),
+            });
+        };
+        if let Some(&first) = stream.received.get(&o) {
+            return Err(Error::ReceivedTwice {
+                path: format!("{path}.received"),
+                order: e.received.to_string(),
+                first: first as usize,
+            });
+        }
+        if let Some(stream) = self.stream.as_deref_mut() {
+            stream.received.insert(o, idx32(i));
+        }
+        Ok(())
+    }
+
+    /// The batch of the events so far, the builder kept (it takes more).
+    pub(crate) fn to_batch(&self) -> Result<Batch> {
+        let ids = std::sync::Arc::new(self.member_names.clone());
+        let forest = Forest::build(self.parent.clone(), &ids)?;
+        Ok(Batch {
+            ids,
+            event_ids: std::sync::Arc::new(self.names.clone()),
+            forest,
+            input_rank: self.input_rank.clone(),
+            input_active: self.input_active.clone(),
+            attrs: self.attrs.clone(),
+            groups: self.groups.clone(),
+            events: self.events.clone(),
+            buyers: self.buyers,
+            categories: self.categories.clone(),
+        })
+    }
+}

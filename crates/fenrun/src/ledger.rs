@@ -1,0 +1,392 @@
+//! The ledger (§14): one open period of a policy that takes events as they
+//! arrive, gives the settlement of the events so far at any time, refuses a
+//! bad event whole, applies a repeated event once, and is kept across
+//! restarts (and languages) by snapshots.
+
+use crate::batch::BatchBuilder;
+use crate::engine::{Engine, SettleOptions};
+use crate::error::{Error, Result};
+use crate::ids::idx32;
+use crate::index::Packed;
+use crate::input::{GroupRecord, MemberRecord, StreamEvent};
+use crate::policy::Policy;
+use crate::settle::Settlement;
+
+/// The first line of every snapshot, before its version.
+const MAGIC: &str = "fenrun-ledger-snapshot";
+/// The snapshot version this fenrun writes and reads.
+const SNAPSHOT_VERSION: u32 = 1;
+/// The last line's prefix: the SHA-256 of every byte before that line.
+const CHECKSUM: &str = "sha256:";
+
+/// One open period of a policy, taking events one at a time (§14).
+///
+/// The period's rank timing is the policy's (`period_end`: ranks, metrics
+/// and lines are those of the whole period, known when it is settled). At
+/// any point [`Ledger::settlement`] is the settlement of the events so far,
+/// byte for byte the settlement of a batch holding the starting members and
+/// groups and those events; the ledger stays open.
+///
+/// ```
+/// use fenrun::input::{MemberRecord, StreamEvent};
+/// let policy = fenrun::Policy::from_json(r#"{"version": 2,
+///   "ranks": [{"id": "member", "rate": "0.10"}],
+///   "rules": [{"id": "spread", "type": "differential"}]}"#)?;
+/// let mut ledger = fenrun::Ledger::open(&policy, vec![MemberRecord::new("m1")], vec![])?;
+/// let order = StreamEvent::from_json(r#"{"id": "o1", "seller": "m1", "amount": "50.00"}"#)?;
+/// assert!(!ledger.apply(&order)?.duplicate);
+/// // A retried webhook: the same event again changes nothing.
+/// assert!(ledger.apply(&order)?.duplicate);
+/// ledger.apply_json(r#"{"id": "e1", "member": {"id": "m2", "sponsor": "m1"}}"#)?;
+/// ledger.apply_json(r#"{"id": "o2", "seller": "m2", "amount": "30.00"}"#)?;
+/// assert_eq!(ledger.settlement()?.total_of("m1").unwrap().to_string(), "5.00");
+/// // Kept across a restart.
+/// let bytes = ledger.snapshot();
+/// let ledger = fenrun::Ledger::restore(&policy, &bytes)?;
+/// assert_eq!(ledger.close()?.total_of("m2").unwrap().to_string(), "3.00");
+/// # Ok::<(), fenrun::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Ledger {
+    builder: BatchBuilder<'static>,
+    /// Each event's canonical JSON, in stream order: what a repeated event is
+    /// compared with, and what a snapshot keeps.
+    texts: Packed,
+    /// The starting members' and groups' canonical JSON, a line each.
+    start: String,
+    members: usize,
+    groups: usize,
+}
+
+/// What [`Ledger::apply`] did with an event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Applied {
+    /// The event's position in the stream (the first application's, for a
+    /// duplicate).
+    pub position: usize,
+    /// The event had been applied before with the same content: nothing
+    /// changed.
+    pub duplicate: bool,
+}
+
+impl Applied {
+    /// The answer as JSON: `{"position":3,"duplicate":false}`.
+    pub fn to_json(&self) -> String {
+        // Two plain fields always serialize.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl Ledger {
+    /// Open a period of `policy` with its starting members and groups
+    /// (checked as a batch's, with the same codes and paths).
+    pub fn open(
+        policy: &Policy,
+        members: Vec<MemberRecord>,
+        groups: Vec<GroupRecord>,
+    ) -> Result<Ledger> {
+        let mut start = String::new();
+        let lines = members
+            .iter()
+            .map(serde_json::to_string)
+            .chain(groups.iter().map(serde_json::to_string));
+        for line in lines {
+            // Records of strings, booleans, integers and decimals always serialize.
+            let line = line.map_err(|_| Error::missing("members", "a record that serializes"))?;
+            start.push_str(&line);
+            start.push('\n');
+        }
+        let (m, g) = (members.len(), groups.len());
+        let builder = BatchBuilder::new(members, &groups, policy)?.streaming(&groups);
+        Ok(Ledger {
+            builder,
+            texts: Packed::default(),
+            start,
+            members: m,
+            groups: g,
+        })
+    }
+
+    /// Open a period from a batch document given as JSON text (§2.4):
+    /// `members`, `groups` (optional) and `events` (optional here), the
+    /// events being applied in order as by [`Ledger::apply`]. Errors name
+    /// the document's records (`members[2].sponsor`, `events[5].amount`).
+    pub fn open_json(policy: &Policy, text: &str) -> Result<Ledger> {
+        Ledger::open_value(policy, crate::doc::from_str(text)?)
+    }
+
+    /// [`Ledger::open_json`] for a document given as a JSON value.
+    pub fn open_value(policy: &Policy, doc: serde_json::Value) -> Result<Ledger> {
+        let serde_json::Value::Object(mut doc) = doc else {
+            return Err(Error::InvalidType {
+                path: "$".into(),
+                detail: "a batch document is a JSON object".into(),
+            });
+        };
+        if let Some(field) = doc
+            .keys()
+            .find(|k| !["members", "groups", "events"].contains(&k.as_str()))
+        {
+            return Err(Error::UnknownField {
+                path: "$".into(),
+                field: field.clone(),
+            });
+        }
+        let mut table = |name: &str| doc.remove(name).unwrap_or(serde_json::Value::Array(vec![]));
+        let members = crate::input::rows_from_value("members", table("members"))?;
+        let groups = crate::input::rows_from_value("groups", table("groups"))?;
+        let events: Vec<serde_json::Value> = crate::input::rows_from_value("events", table("events"))?;
+        let mut ledger = Ledger::open(policy, members, groups)?;
+        for event in events {
+            ledger.apply_value(event)?;
+        }
+        Ok(ledger)
+    }
+
+    /// The policy of the period.
+    pub fn policy(&self) -> &Policy {
+        self.builder.policy()
+    }
+
+    /// Events applied so far (a duplicate is not counted again).
+    pub fn len(&self) -> usize {
+        self.texts.len()
+    }
+
+    /// Whether no event has been applied.
+    pub fn is_empty(&self) -> bool {
+        self.texts.is_empty()
+    }
+
+    /// Apply the next event. An event whose id was applied before is a
+    /// duplicate when its canonical form ([`StreamEvent::to_json`]) is the
+    /// same (nothing changes; the answer is the first one's), else the error
+    /// `event_conflict`. Any error leaves the ledger as it was. Error paths
+    /// name the event's position in the stream: `events[i].amount`.
+    pub fn apply(&mut self, event: &StreamEvent) -> Result<Applied> {
+        let text = event.to_json();
+        if let Some(first) = self.builder.find_event(event.id()) {
+            if self.texts.get(idx32(first)) == text {
+                return Ok(Applied {
+                    position: first,
+                    duplicate: true,
+                });
+            }
+            return Err(Error::EventConflict {
+                path: format!("events[{}].id", self.len()),
+                event: event.id().to_owned(),
+                first,
+            });
+        }
+        let position = self.builder.stream_len();
+        self.builder.push_now(event)?;
+        self.texts.push(&text);
+        Ok(Applied {
+            position,
+            duplicate: false,
+        })
+    }
+
+    /// Apply the next event given as JSON text (a line of an event stream);
+    /// see [`Ledger::apply`]. A parse error's path is the event's too
+    /// (`events[i].amount`).
+    pub fn apply_json(&mut self, text: &str) -> Result<Applied> {
+        let event = StreamEvent::from_json(text).map_err(|e| self.name_event(e))?;
+        self.apply(&event)
+    }
+
+    /// Apply the next event given as a JSON value (a binding's dict).
+    pub fn apply_value(&mut self, value: serde_json::Value) -> Result<Applied> {
+        let event = StreamEvent::from_value(value).map_err(|e| self.name_event(e))?;
+        self.apply(&event)
+    }
+
+    /// An event parser's error, its path put under the next event's.
+    fn name_event(&self, e: Error) -> Error {
+        let at = format!("events[{}]", self.len());
+        e.map_path(|p| match p {
+            "" | "$" => at,
+            p if p.starts_with("line ") || p.starts_with("byte ") => format!("{at} {p}"),
+            p => format!("{at}.{p}"),
+        })
+    }
+
+    /// The period so far as an [`Engine`] (ranks evaluated, rules prepared):
+    /// for explanations, measures, or a settlement with options.
+    pub fn engine(&self) -> Result<Engine> {
+        Engine::new(self.policy(), self.builder.to_batch()?)
+    }
+
+    /// The settlement of the events so far, as if the period closed now;
+    /// the ledger stays open.
+    pub fn settlement(&self) -> Result<Settlement> {
+        self.engine()?.settle()
+    }
+
+    /// [`Ledger::settlement`] with options (lines kept or not, threads).
+    pub fn settlement_with(&self, options: SettleOptions) -> Result<Settlement> {
+        self.engine()?.settle_with(options)
+    }
+
+    /// Close the period: its settlement.
+    pub fn close(self) -> Result<Settlement> {
+        let policy = self.policy().clone();
+        Engine::new(&policy, self.builder.finish()?)?.settle()
+    }
+
+    /// The ledger as bytes, to be given back to [`Ledger::restore`] (in this
+    /// process or another, in any language's binding). UTF-8 text, a record a
+    /// line (docs/ledger.md): `fenrun-ledger-snapshot 1`; a header
+    /// `{"policy", "members", "groups", "events"}` (the policy's
+    /// [fingerprint](Policy::fingerprint) and the counts); the starting
+    /// members, the starting groups and the events applied, each as
+    /// canonical JSON; and `sha256:` with the hex digest of every byte before
+    /// that last line.
+    pub fn snapshot(&self) -> Vec<u8> {
+        let header = serde_json::json!({
+            "policy": self.policy().fingerprint(),
+            "members": self.members,
+            "groups": self.groups,
+            "events": self.len(),
+        });
+        let mut out = format!("{MAGIC} {SNAPSHOT_VERSION}\n{header}\n");
+        out.push_str(&self.start);
+        for k in 0..self.len() {
+            out.push_str(self.texts.get(idx32(k)));
+            out.push('\n');
+        }
+        let digest = {
+            use sha2::Digest;
+            sha2::Sha256::digest(out.as_bytes())
+        };
+        out.push_str(&crate::doc::hex(CHECKSUM, &digest));
+        out.push('\n');
+        out.into_bytes()
+    }
+
+    /// A ledger from a snapshot of a ledger of `policy`. Bytes that are not a
+    /// whole snapshot of version 1 (corrupt, truncated) are the error
+    /// `invalid_snapshot`; a snapshot of another policy is
+    /// `foreign_snapshot`.
+    ///
+    /// ```
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 2, "ranks": [{"id": "member"}]}"#)?;
+    /// let ledger = fenrun::Ledger::open(&policy, vec![], vec![])?;
+    /// let bytes = ledger.snapshot();
+    /// let err = fenrun::Ledger::restore(&policy, &bytes[..bytes.len() - 2]).unwrap_err();
+    /// assert_eq!(err.code(), "invalid_snapshot");
+    /// let other = fenrun::Policy::from_json(r#"{"version": 2, "ranks": [{"id": "m"}]}"#)?;
+    /// assert_eq!(fenrun::Ledger::restore(&other, &bytes).unwrap_err().code(), "foreign_snapshot");
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn restore(policy: &Policy, bytes: &[u8]) -> Result<Ledger> {
+        let bad = |line: usize, detail: String| Error::InvalidSnapshot {
+            path: if line == 0 {
+                "snapshot".to_owned()
+            } else {
+                format!("snapshot line {line}")
+            },
+            detail,
+        };
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| bad(0, format!("not UTF-8 text (at byte {})", e.valid_up_to())))?;
+        let first = text.split('\n').next().unwrap_or("");
+        let version = first
+            .strip_prefix(MAGIC)
+            .and_then(|v| v.strip_prefix(' '))
+            .ok_or_else(|| bad(1, format!("it does not begin with \"{MAGIC}\"")))?;
+        if version != SNAPSHOT_VERSION.to_string() {
+            return Err(bad(
+                1,
+                format!("snapshot version {version}; this fenrun reads version {SNAPSHOT_VERSION}"),
+            ));
+        }
+        let body = text
+            .strip_suffix('\n')
+            .and_then(|t| t.rsplit_once('\n'))
+            .filter(|(_, last)| last.starts_with(CHECKSUM))
+            .ok_or_else(|| {
+                bad(
+                    0,
+                    "truncated: it does not end with its checksum line".into(),
+                )
+            })?;
+        let (content, sum) = body;
+        let digest = {
+            use sha2::Digest;
+            let mut hasher = sha2::Sha256::new();
+            hasher.update(content.as_bytes());
+            hasher.update(b"\n");
+            hasher.finalize()
+        };
+        if crate::doc::hex(CHECKSUM, &digest) != sum {
+            return Err(bad(
+                0,
+                "its checksum does not match its content (corrupt or truncated)".into(),
+            ));
+        }
+        let mut lines = content.split('\n').enumerate().skip(1);
+        let (_, header) = lines.next().unwrap_or((1, ""));
+        let header: Header = crate::doc::from_str(header).map_err(|e| bad(2, e.to_string()))?;
+        if header.policy != policy.fingerprint() {
+            return Err(Error::ForeignSnapshot {
+                path: "snapshot".into(),
+                expected: policy.fingerprint().to_owned(),
+                found: header.policy,
+            });
+        }
+        let mut members = Vec::with_capacity(header.members);
+        let mut groups = Vec::with_capacity(header.groups);
+        let mut events = 0;
+        let mut take = |n: usize| lines.by_ref().take(n).collect::<Vec<_>>();
+        for (k, line) in take(header.members) {
+            members.push(
+                crate::doc::from_str::<MemberRecord>(line)
+                    .map_err(|e| bad(k + 1, e.to_string()))?,
+            );
+        }
+        for (k, line) in take(header.groups) {
+            groups.push(
+                crate::doc::from_str::<GroupRecord>(line).map_err(|e| bad(k + 1, e.to_string()))?,
+            );
+        }
+        if members.len() != header.members || groups.len() != header.groups {
+            return Err(bad(
+                0,
+                "it holds fewer records than its header counts".into(),
+            ));
+        }
+        let mut ledger =
+            Ledger::open(policy, members, groups).map_err(|e| bad(0, e.to_string()))?;
+        for (k, line) in lines {
+            let applied = ledger
+                .apply_json(line)
+                .map_err(|e| bad(k + 1, e.to_string()))?;
+            if applied.duplicate {
+                return Err(bad(k + 1, "an event repeated".into()));
+            }
+            events += 1;
+        }
+        if events != header.events {
+            return Err(bad(
+                0,
+                format!(
+                    "it holds {events} events, its header counts {}",
+                    header.events
+                ),
+            ));
+        }
+        Ok(ledger)
+    }
+}
+
+/// A snapshot's second line.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    policy: String,
+    members: usize,
+    groups: usize,
+    events: usize,
+}

@@ -1,0 +1,272 @@
+//! The ledger's guarantees (SPEC §14) over random worlds: replay equals batch
+//! settlement byte for byte, a snapshot restored anywhere continues exactly,
+//! an event applied twice counts once, and a rejected event changes nothing.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // test code: a failed expectation is a test failure
+
+use fenrun::input::{GroupRecord, MemberRecord};
+use fenrun::{Batch, Ledger, Policy};
+use fenrun_testkit::world::World;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+fn world() -> impl Strategy<Value = World> {
+    (
+        prop::collection::vec(
+            (any::<u32>(), 0u8..4, prop::bool::weighted(0.85), 0u8..10),
+            1..20,
+        ),
+        prop::collection::vec((any::<u32>(), 0u16..250), 0..8),
+        prop::collection::vec(
+            (any::<u32>(), 1u64..2_000_000, 0u8..4, any::<bool>()),
+            0..20,
+        ),
+        any::<u64>(),
+        (0u8..8, any::<bool>(), 0u8..4, 1u8..4, any::<bool>(), 0u8..5),
+        prop_oneof![Just(0u8), any::<u8>()],
+    )
+        .prop_map(|(members, groups, orders, shuffle, knobs, v2)| World {
+            members,
+            groups,
+            orders,
+            shuffle,
+            knobs,
+            v2,
+        })
+}
+
+/// The world's policy, its batch document, and the batch settled at once
+/// (`None` when the batch is refused).
+fn batch_of(w: &World) -> (Policy, Value, Option<String>) {
+    let policy = Policy::from_value(w.policy()).unwrap();
+    let doc = w.batch();
+    let settled = Batch::from_value(doc.clone(), &policy)
+        .and_then(|b| fenrun::settle(&policy, b))
+        .ok()
+        .map(|s| s.to_json());
+    (policy, doc, settled)
+}
+
+fn open(policy: &Policy, doc: &Value) -> Ledger {
+    let members: Vec<MemberRecord> = serde_json::from_value(doc["members"].clone()).unwrap();
+    let groups: Vec<GroupRecord> =
+        serde_json::from_value(doc.get("groups").cloned().unwrap_or(json!([]))).unwrap();
+    Ledger::open(policy, members, groups).unwrap()
+}
+
+fn events(doc: &Value) -> Vec<Value> {
+    doc["events"].as_array().cloned().unwrap_or_default()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 150, .. ProptestConfig::default() })]
+
+    /// §14 guarantee 1: the events one by one give the batch's bytes, both
+    /// as the settlement so far and when closed.
+    #[test]
+    fn replay_equals_batch(w in world()) {
+        let (policy, doc, settled) = batch_of(&w);
+        let Some(settled) = settled else { return Ok(()) };
+        let mut ledger = open(&policy, &doc);
+        for e in events(&doc) {
+            ledger.apply_value(e).unwrap();
+        }
+        prop_assert_eq!(&ledger.settlement().unwrap().to_json(), &settled);
+        prop_assert_eq!(&ledger.close().unwrap().to_json(), &settled);
+    }
+
+    /// §14 guarantee 3: a snapshot at any point, restored, then the rest,
+    /// gives what the uninterrupted ledger gives.
+    #[test]
+    fn snapshot_restore_continues(w in world(), cut in any::<prop::sample::Index>()) {
+        let (policy, doc, settled) = batch_of(&w);
+        let Some(settled) = settled else { return Ok(()) };
+        let all = events(&doc);
+        let k = cut.index(all.len() + 1);
+        let mut ledger = open(&policy, &doc);
+        for e in &all[..k] {
+            ledger.apply_value(e.clone()).unwrap();
+        }
+        let bytes = ledger.snapshot();
+        let mut restored = Ledger::restore(&policy, &bytes).unwrap();
+        prop_assert_eq!(restored.snapshot(), bytes);
+        for e in &all[k..] {
+            restored.apply_value(e.clone()).unwrap();
+        }
+        prop_assert_eq!(restored.close().unwrap().to_json(), settled);
+    }
+
+    /// §14 guarantee 2: every event applied twice is applied once.
+    #[test]
+    fn twice_is_once(w in world()) {
+        let (policy, doc, settled) = batch_of(&w);
+        let Some(settled) = settled else { return Ok(()) };
+        let mut ledger = open(&policy, &doc);
+        for e in events(&doc) {
+            let first = ledger.apply_value(e.clone()).unwrap();
+            let again = ledger.apply_value(e).unwrap();
+            prop_assert!(!first.duplicate && again.duplicate);
+            prop_assert_eq!(first.position, again.position);
+        }
+        prop_assert_eq!(ledger.settlement().unwrap().to_json(), settled);
+    }
+
+    /// §14 guarantee 2: a conflicting duplicate, an order of an unknown
+    /// member and a refund of an unknown order are refused, and the
+    /// settlement so far is unchanged.
+    #[test]
+    fn rejected_events_change_nothing(w in world()) {
+        let (policy, doc, settled) = batch_of(&w);
+        let Some(settled) = settled else { return Ok(()) };
+        let all = events(&doc);
+        let mut ledger = open(&policy, &doc);
+        for e in &all {
+            ledger.apply_value(e.clone()).unwrap();
+        }
+        let before = ledger.snapshot();
+        let mut refused = vec![
+            (json!({"id": "x1", "seller": "nobody", "amount": "1.00"}), "unknown_seller"),
+            (json!({"id": "x2", "refund_of": "no-order", "amount": "1.00"}), "unknown_order"),
+            (json!({"id": "x3", "member": {"id": "m00", "rank": "partner"}}), "rank_update"),
+        ];
+        if let Some(first) = all.first() {
+            let mut changed = first.clone();
+            changed["amount"] = json!("0.01");
+            if changed != *first {
+                refused.push((changed, "event_conflict"));
+            }
+        }
+        for (event, code) in refused {
+            let err = ledger.apply_value(event).unwrap_err();
+            prop_assert_eq!(err.code(), code, "{}", err);
+            prop_assert_eq!(ledger.len(), all.len());
+        }
+        prop_assert_eq!(ledger.snapshot(), before);
+        prop_assert_eq!(ledger.settlement().unwrap().to_json(), settled);
+    }
+}
+
+const POLICY: &str = r#"{"version": 2,
+  "ranks": [{"id": "member", "rate": "0.10"}, {"id": "owner", "rate": "0.20",
+             "upgrade": {"metric": "largest_group", "gte": 100}}],
+  "evaluate_ranks": true,
+  "rules": [{"id": "spread", "type": "differential"}]}"#;
+
+fn ledger_of(events: &[&str]) -> Ledger {
+    let policy = Policy::from_json(POLICY).unwrap();
+    let mut ledger = Ledger::open(&policy, vec![MemberRecord::new("m1")], vec![]).unwrap();
+    for e in events {
+        ledger.apply_json(e).unwrap();
+    }
+    ledger
+}
+
+#[test]
+fn members_join_and_change_and_groups_grow_mid_stream() {
+    let ledger = ledger_of(&[
+        r#"{"id": "e1", "member": {"id": "m2", "sponsor": "m1"}}"#,
+        r#"{"id": "o1", "seller": "m2", "amount": "100.00"}"#,
+        r#"{"id": "g1", "group": {"id": "g1", "owner": "m1", "size": 20}}"#,
+        r#"{"id": "g2", "group": {"id": "g1", "owner": "m1", "size": 150}}"#,
+        r#"{"id": "e2", "member": {"id": "m2", "active": false}}"#,
+    ]);
+    // period_end: the final state counts. m1 owns a group of 150 (owner,
+    // 0.20); m2 is inactive, so m1 takes the whole spread: 0.20 × 100.
+    let s = ledger.settlement().unwrap();
+    assert_eq!(s.total_of("m1").unwrap().to_string(), "20.00");
+    assert_eq!(s.total_of("m2"), None);
+}
+
+#[test]
+fn member_and_group_errors_name_the_event() {
+    let mut ledger = ledger_of(&[r#"{"id": "e1", "member": {"id": "m2", "sponsor": "m1"}}"#]);
+    let cases = [
+        (r#"{"id": "e2", "member": {"id": "m3", "sponsor": "m9"}}"#, "unknown_sponsor", "events[1].member.sponsor"),
+        (r#"{"id": "e2", "member": {"id": "m3", "rank": "boss"}}"#, "unknown_rank", "events[1].member.rank"),
+        (r#"{"id": "e2", "member": {"id": "m2", "rank": "owner"}}"#, "rank_update", "events[1].member.rank"),
+        (r#"{"id": "e2", "member": {"id": "m2", "sponsor": null}}"#, "unsupported", "events[1].member.sponsor"),
+        (r#"{"id": "e2", "group": {"id": "g1", "owner": "m9", "size": 3}}"#, "unknown_owner", "events[1].group.owner"),
+        (r#"{"id": "e2", "group": {"id": "g1", "owner": "m1", "size": -3}}"#, "negative_size", "events[1].group.size"),
+        (r#"{"id": "e2", "received": "e1", "at": "2026-11-01T10:00:00Z"}"#, "unknown_order", "events[1].received"),
+        (r#"{"id": "e2", "member": {"id": "m3"}, "at": "yesterday"}"#, "invalid_timestamp", "events[1].at"),
+        (r#"{"id": "e2", "seller": "m1", "amount": "1.001"}"#, "too_many_decimals", "events[1].amount"),
+        (r#"{"id": "e2", "seller": "m1", "amount": 1.5}"#, "float_number", "events[1].amount"),
+        (r#"{"id": "e2", "member": {"id": "m3", "sponser": "m1"}}"#, "unknown_field", "events[1].member"),
+        (r#"{"id": "e1", "member": {"id": "m2", "sponsor": "m2"}}"#, "event_conflict", "events[1].id"),
+        (r#"{"id": "", "seller": "m1", "amount": "1"}"#, "empty_id", "events[1].id"),
+    ];
+    let before = ledger.snapshot();
+    for (event, code, path) in cases {
+        let err = ledger.apply_json(event).unwrap_err();
+        assert_eq!((err.code(), err.path()), (code, path), "{event}: {err}");
+    }
+    assert_eq!(ledger.snapshot(), before);
+    // The same sponsor again is no move; a received order once only.
+    ledger.apply_json(r#"{"id": "e3", "member": {"id": "m2", "sponsor": "m1"}}"#).unwrap();
+    ledger.apply_json(r#"{"id": "o1", "seller": "m2", "amount": "5"}"#).unwrap();
+    ledger.apply_json(r#"{"id": "r1", "received": "o1", "at": "2026-11-01T10:00:00Z"}"#).unwrap();
+    let err = ledger
+        .apply_json(r#"{"id": "r2", "received": "o1", "at": "2026-11-02T10:00:00Z"}"#)
+        .unwrap_err();
+    assert_eq!((err.code(), err.path()), ("received_twice", "events[4].received"));
+}
+
+#[test]
+fn a_buyer_counts_for_purchases_only_once_a_member() {
+    // purchases ≥ 10 makes a member active; m2 buys 20.00 before it joins
+    // and 5.00 after: only 5.00 counts, so m2 stays inactive and earns
+    // nothing on its own later sale.
+    let policy = Policy::from_json(r#"{"version": 2,
+      "ranks": [{"id": "member", "rate": "0.10"}],
+      "active_if": {"metric": "purchases", "gte": "10"},
+      "rules": [{"id": "spread", "type": "differential"}]}"#).unwrap();
+    let mut ledger = Ledger::open(&policy, vec![MemberRecord::new("m1")], vec![]).unwrap();
+    for e in [
+        r#"{"id": "o1", "seller": "m1", "buyer": "m2", "amount": "20.00"}"#,
+        r#"{"id": "e1", "member": {"id": "m2", "sponsor": "m1"}}"#,
+        r#"{"id": "o2", "seller": "m1", "buyer": "m2", "amount": "5.00"}"#,
+        r#"{"id": "o3", "seller": "m2", "buyer": "m1", "amount": "30.00"}"#,
+    ] {
+        ledger.apply_json(e).unwrap();
+    }
+    let s = ledger.settlement().unwrap();
+    // m1 bought 30.00 (active); m2 bought 5.00 (inactive). m1 earns the
+    // spread of its own sales and of m2's: 0.10 × (20 + 5 + 30) = 5.50.
+    assert_eq!(s.total_of("m1").unwrap().to_string(), "5.50");
+    assert_eq!(s.total_of("m2"), None);
+}
+
+#[test]
+fn snapshots_refuse_corrupt_truncated_other_version_and_other_policy() {
+    let ledger = ledger_of(&[
+        r#"{"id": "e1", "member": {"id": "m2", "sponsor": "m1"}}"#,
+        r#"{"id": "o1", "seller": "m2", "amount": "100.00"}"#,
+    ]);
+    let policy = Policy::from_json(POLICY).unwrap();
+    let bytes = ledger.snapshot();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(text.starts_with("fenrun-ledger-snapshot 1\n{\"events\":2,\"groups\":0,\"members\":1,\"policy\":\"sha256:"), "{text}");
+    let code = |b: &[u8]| Ledger::restore(&policy, b).unwrap_err().code();
+    let mut flipped = bytes.clone();
+    let at = text.find("100.00").unwrap();
+    flipped[at] = b'9';
+    assert_eq!(code(&flipped), "invalid_snapshot");
+    for cut in [0, 10, bytes.len() / 2, bytes.len() - 1] {
+        assert_eq!(code(&bytes[..cut]), "invalid_snapshot", "cut at {cut}");
+    }
+    let other_version = text.replacen("snapshot 1", "snapshot 2", 1);
+    let err = Ledger::restore(&policy, other_version.as_bytes()).unwrap_err();
+    assert_eq!(err.code(), "invalid_snapshot");
+    assert!(err.to_string().contains("snapshot version 2"), "{err}");
+    let other = Policy::from_json(&POLICY.replace("0.20", "0.25")).unwrap();
+    assert_eq!(Ledger::restore(&other, &bytes).unwrap_err().code(), "foreign_snapshot");
+    // The same policy written otherwise is the same policy.
+    let respaced = Policy::from_json(&POLICY.replace('\n', " ").replace(": ", ":")).unwrap();
+    let restored = Ledger::restore(&respaced, &bytes).unwrap();
+    assert_eq!(restored.snapshot(), bytes);
+}
