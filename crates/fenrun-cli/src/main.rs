@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod gen_tables;
+mod ledger;
 mod show;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -192,6 +193,12 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         categories: usize,
     },
+    /// Keep an open period in a state file and apply events as they come
+    /// (SPEC §14): `open`, `apply`, `settle`.
+    Ledger {
+        #[command(subcommand)]
+        action: LedgerCommand,
+    },
     /// Explain in words what one order (and its refunds) paid, line by line.
     Explain {
         /// Policy JSON file.
@@ -202,6 +209,62 @@ enum Command {
         /// The order id.
         #[arg(long)]
         order: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Start a period in a new state file with its starting members and
+    /// groups (a batch's events, if any, are applied too). Refuses to
+    /// overwrite an existing state file.
+    Open {
+        /// Policy JSON file.
+        #[arg(long)]
+        policy: PathBuf,
+        /// The state file to create (a ledger snapshot, docs/ledger.md).
+        #[arg(long)]
+        state: PathBuf,
+        /// Batch JSON file: members, groups, and events to apply.
+        #[arg(long, conflicts_with_all = ["members", "groups"])]
+        batch: Option<PathBuf>,
+        /// Members table (.parquet or .csv).
+        #[arg(long)]
+        members: Option<PathBuf>,
+        /// Groups table (.parquet or .csv).
+        #[arg(long, requires = "members")]
+        groups: Option<PathBuf>,
+    },
+    /// Apply the events of a JSON Lines file in order to the period in the
+    /// state file (a new, empty period if it does not exist), then write it
+    /// back atomically. An event applied before is a duplicate and changes
+    /// nothing, so a run that was killed can be run again. A refused event
+    /// stops the run with its error; the state then holds every event before it.
+    Apply {
+        /// Policy JSON file.
+        #[arg(long)]
+        policy: PathBuf,
+        /// The state file.
+        #[arg(long)]
+        state: PathBuf,
+        /// Events, one JSON object a line.
+        #[arg(long)]
+        events: PathBuf,
+    },
+    /// The settlement of the period so far (the period stays open): the
+    /// document of `fenrun settle`.
+    Settle {
+        /// Policy JSON file.
+        #[arg(long)]
+        policy: PathBuf,
+        /// The state file.
+        #[arg(long)]
+        state: PathBuf,
+        /// Output format: the §9 JSON document, or the lines as CSV.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Write the output to FILE and print a short summary table instead.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -594,6 +657,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 written.join(", ")
             );
         }
+        Command::Ledger { action } => ledger::run(action)?,
         Command::Explain {
             policy,
             input,

@@ -140,9 +140,13 @@ pub fn run_ledger_events(policy: &fenrun::Policy, input: &LedgerInput) -> Ledger
             }
         }
         match ledger.apply_value(event.clone()) {
-            Ok(applied) if applied.duplicate => run
-                .duplicates
-                .push(event.get("id").and_then(Value::as_str).unwrap_or("").to_owned()),
+            Ok(applied) if applied.duplicate => run.duplicates.push(
+                event
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+            ),
             Ok(_) => {}
             Err(e) => {
                 run.error = Some(e);
@@ -344,7 +348,9 @@ fn run_ledger(v: &Vector, input: &LedgerInput) -> Result<(), String> {
     }
     if let Some(want) = &v.expect_duplicates {
         if *want != duplicates {
-            return Err(format!("duplicates differ: expected {want:?}, got {duplicates:?}"));
+            return Err(format!(
+                "duplicates differ: expected {want:?}, got {duplicates:?}"
+            ));
         }
     }
     let ledger = match run.ledger {
@@ -358,7 +364,9 @@ fn run_ledger(v: &Vector, input: &LedgerInput) -> Result<(), String> {
         for (key, want) in expect {
             let got = doc.get(key).unwrap_or(&Value::Null);
             if got != want {
-                return Err(format!("`{key}` differs\n  expected: {want}\n  actual:   {got}"));
+                return Err(format!(
+                    "`{key}` differs\n  expected: {want}\n  actual:   {got}"
+                ));
             }
         }
     }
@@ -381,7 +389,10 @@ pub fn fingerprint(policy: &str) -> Result<String, String> {
     let digest = sha2::Sha256::digest(value.to_string().as_bytes());
     Ok(format!(
         "sha256:{}",
-        digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     ))
 }
 
@@ -421,7 +432,10 @@ pub fn check_snapshot(bytes: &[u8], want: &[Value], fingerprint: &str) -> Result
         .filter_map(|k| header.get(*k).and_then(Value::as_u64))
         .sum::<u64>();
     if counted != records.len() as u64 {
-        return Err(format!("header {header} counts {counted} records, not {}", records.len()));
+        return Err(format!(
+            "header {header} counts {counted} records, not {}",
+            records.len()
+        ));
     }
     Ok(())
 }

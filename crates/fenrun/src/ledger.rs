@@ -136,7 +136,8 @@ impl Ledger {
         let mut table = |name: &str| doc.remove(name).unwrap_or(serde_json::Value::Array(vec![]));
         let members = crate::input::rows_from_value("members", table("members"))?;
         let groups = crate::input::rows_from_value("groups", table("groups"))?;
-        let events: Vec<serde_json::Value> = crate::input::rows_from_value("events", table("events"))?;
+        let events: Vec<serde_json::Value> =
+            crate::input::rows_from_value("events", table("events"))?;
         let mut ledger = Ledger::open(policy, members, groups)?;
         for event in events {
             ledger.apply_value(event)?;

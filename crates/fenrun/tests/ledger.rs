@@ -186,19 +186,71 @@ fn members_join_and_change_and_groups_grow_mid_stream() {
 fn member_and_group_errors_name_the_event() {
     let mut ledger = ledger_of(&[r#"{"id": "e1", "member": {"id": "m2", "sponsor": "m1"}}"#]);
     let cases = [
-        (r#"{"id": "e2", "member": {"id": "m3", "sponsor": "m9"}}"#, "unknown_sponsor", "events[1].member.sponsor"),
-        (r#"{"id": "e2", "member": {"id": "m3", "rank": "boss"}}"#, "unknown_rank", "events[1].member.rank"),
-        (r#"{"id": "e2", "member": {"id": "m2", "rank": "owner"}}"#, "rank_update", "events[1].member.rank"),
-        (r#"{"id": "e2", "member": {"id": "m2", "sponsor": null}}"#, "unsupported", "events[1].member.sponsor"),
-        (r#"{"id": "e2", "group": {"id": "g1", "owner": "m9", "size": 3}}"#, "unknown_owner", "events[1].group.owner"),
-        (r#"{"id": "e2", "group": {"id": "g1", "owner": "m1", "size": -3}}"#, "negative_size", "events[1].group.size"),
-        (r#"{"id": "e2", "received": "e1", "at": "2026-11-01T10:00:00Z"}"#, "unknown_order", "events[1].received"),
-        (r#"{"id": "e2", "member": {"id": "m3"}, "at": "yesterday"}"#, "invalid_timestamp", "events[1].at"),
-        (r#"{"id": "e2", "seller": "m1", "amount": "1.001"}"#, "too_many_decimals", "events[1].amount"),
-        (r#"{"id": "e2", "seller": "m1", "amount": 1.5}"#, "float_number", "events[1].amount"),
-        (r#"{"id": "e2", "member": {"id": "m3", "sponser": "m1"}}"#, "unknown_field", "events[1].member"),
-        (r#"{"id": "e1", "member": {"id": "m2", "sponsor": "m2"}}"#, "event_conflict", "events[1].id"),
-        (r#"{"id": "", "seller": "m1", "amount": "1"}"#, "empty_id", "events[1].id"),
+        (
+            r#"{"id": "e2", "member": {"id": "m3", "sponsor": "m9"}}"#,
+            "unknown_sponsor",
+            "events[1].member.sponsor",
+        ),
+        (
+            r#"{"id": "e2", "member": {"id": "m3", "rank": "boss"}}"#,
+            "unknown_rank",
+            "events[1].member.rank",
+        ),
+        (
+            r#"{"id": "e2", "member": {"id": "m2", "rank": "owner"}}"#,
+            "rank_update",
+            "events[1].member.rank",
+        ),
+        (
+            r#"{"id": "e2", "member": {"id": "m2", "sponsor": null}}"#,
+            "unsupported",
+            "events[1].member.sponsor",
+        ),
+        (
+            r#"{"id": "e2", "group": {"id": "g1", "owner": "m9", "size": 3}}"#,
+            "unknown_owner",
+            "events[1].group.owner",
+        ),
+        (
+            r#"{"id": "e2", "group": {"id": "g1", "owner": "m1", "size": -3}}"#,
+            "negative_size",
+            "events[1].group.size",
+        ),
+        (
+            r#"{"id": "e2", "received": "e1", "at": "2026-11-01T10:00:00Z"}"#,
+            "unknown_order",
+            "events[1].received",
+        ),
+        (
+            r#"{"id": "e2", "member": {"id": "m3"}, "at": "yesterday"}"#,
+            "invalid_timestamp",
+            "events[1].at",
+        ),
+        (
+            r#"{"id": "e2", "seller": "m1", "amount": "1.001"}"#,
+            "too_many_decimals",
+            "events[1].amount",
+        ),
+        (
+            r#"{"id": "e2", "seller": "m1", "amount": 1.5}"#,
+            "float_number",
+            "events[1].amount",
+        ),
+        (
+            r#"{"id": "e2", "member": {"id": "m3", "sponser": "m1"}}"#,
+            "unknown_field",
+            "events[1].member",
+        ),
+        (
+            r#"{"id": "e1", "member": {"id": "m2", "sponsor": "m2"}}"#,
+            "event_conflict",
+            "events[1].id",
+        ),
+        (
+            r#"{"id": "", "seller": "m1", "amount": "1"}"#,
+            "empty_id",
+            "events[1].id",
+        ),
     ];
     let before = ledger.snapshot();
     for (event, code, path) in cases {
@@ -207,13 +259,22 @@ fn member_and_group_errors_name_the_event() {
     }
     assert_eq!(ledger.snapshot(), before);
     // The same sponsor again is no move; a received order once only.
-    ledger.apply_json(r#"{"id": "e3", "member": {"id": "m2", "sponsor": "m1"}}"#).unwrap();
-    ledger.apply_json(r#"{"id": "o1", "seller": "m2", "amount": "5"}"#).unwrap();
-    ledger.apply_json(r#"{"id": "r1", "received": "o1", "at": "2026-11-01T10:00:00Z"}"#).unwrap();
+    ledger
+        .apply_json(r#"{"id": "e3", "member": {"id": "m2", "sponsor": "m1"}}"#)
+        .unwrap();
+    ledger
+        .apply_json(r#"{"id": "o1", "seller": "m2", "amount": "5"}"#)
+        .unwrap();
+    ledger
+        .apply_json(r#"{"id": "r1", "received": "o1", "at": "2026-11-01T10:00:00Z"}"#)
+        .unwrap();
     let err = ledger
         .apply_json(r#"{"id": "r2", "received": "o1", "at": "2026-11-02T10:00:00Z"}"#)
         .unwrap_err();
-    assert_eq!((err.code(), err.path()), ("received_twice", "events[4].received"));
+    assert_eq!(
+        (err.code(), err.path()),
+        ("received_twice", "events[4].received")
+    );
 }
 
 #[test]
@@ -221,10 +282,13 @@ fn a_buyer_counts_for_purchases_only_once_a_member() {
     // purchases ≥ 10 makes a member active; m2 buys 20.00 before it joins
     // and 5.00 after: only 5.00 counts, so m2 stays inactive and earns
     // nothing on its own later sale.
-    let policy = Policy::from_json(r#"{"version": 2,
+    let policy = Policy::from_json(
+        r#"{"version": 2,
       "ranks": [{"id": "member", "rate": "0.10"}],
       "active_if": {"metric": "purchases", "gte": "10"},
-      "rules": [{"id": "spread", "type": "differential"}]}"#).unwrap();
+      "rules": [{"id": "spread", "type": "differential"}]}"#,
+    )
+    .unwrap();
     let mut ledger = Ledger::open(&policy, vec![MemberRecord::new("m1")], vec![]).unwrap();
     for e in [
         r#"{"id": "o1", "seller": "m1", "buyer": "m2", "amount": "20.00"}"#,
@@ -264,7 +328,10 @@ fn snapshots_refuse_corrupt_truncated_other_version_and_other_policy() {
     assert_eq!(err.code(), "invalid_snapshot");
     assert!(err.to_string().contains("snapshot version 2"), "{err}");
     let other = Policy::from_json(&POLICY.replace("0.20", "0.25")).unwrap();
-    assert_eq!(Ledger::restore(&other, &bytes).unwrap_err().code(), "foreign_snapshot");
+    assert_eq!(
+        Ledger::restore(&other, &bytes).unwrap_err().code(),
+        "foreign_snapshot"
+    );
     // The same policy written otherwise is the same policy.
     let respaced = Policy::from_json(&POLICY.replace('\n', " ").replace(": ", ":")).unwrap();
     let restored = Ledger::restore(&respaced, &bytes).unwrap();

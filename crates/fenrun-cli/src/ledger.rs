@@ -1,0 +1,156 @@
+//! `fenrun ledger`: an open period kept in a state file (a ledger snapshot),
+//! the way a small service or a cron job keeps one.
+
+use std::fs;
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use fenrun::{Engine, Ledger, Policy};
+
+use crate::{
+    load_policy, print_summary, read, write_json, write_out, Failure, Format, LedgerCommand,
+};
+
+pub(crate) fn run(action: LedgerCommand) -> Result<(), Failure> {
+    match action {
+        LedgerCommand::Open {
+            policy,
+            state,
+            batch,
+            members,
+            groups,
+        } => {
+            let p = load_policy(&policy)?;
+            if state.exists() {
+                return Err(Failure::Io(format!(
+                    "{} exists: a period is open there (remove it to start anew)",
+                    state.display()
+                )));
+            }
+            let ledger = match (&batch, &members) {
+                (Some(path), _) => {
+                    let text = String::from_utf8(read(path)?).map_err(|_| {
+                        Failure::Io(format!("{} is not UTF-8 text", path.display()))
+                    })?;
+                    Ledger::open_json(&p, &text)
+                        .map_err(|e| e.in_document(&path.display().to_string()))?
+                }
+                (None, Some(members)) => {
+                    let tables = fenrun_arrow::Tables {
+                        members: fenrun_arrow::read_table(members, "members")?.into(),
+                        groups: match &groups {
+                            Some(g) => fenrun_arrow::read_table(g, "groups")?.into(),
+                            None => fenrun_arrow::Rows::default(),
+                        },
+                        ..fenrun_arrow::Tables::default()
+                    };
+                    let (records, _) = tables.into_records()?;
+                    Ledger::open(&p, records.members, records.groups)?
+                }
+                (None, None) => Ledger::open(&p, Vec::new(), Vec::new())?,
+            };
+            save(&ledger, &state)?;
+            println!(
+                "opened {}: {} events applied",
+                state.display(),
+                ledger.len()
+            );
+        }
+        LedgerCommand::Apply {
+            policy,
+            state,
+            events,
+        } => {
+            let p = load_policy(&policy)?;
+            let mut ledger = restore(&p, &state)?;
+            let file = fs::File::open(&events)
+                .map_err(|e| Failure::Io(format!("cannot read {}: {e}", events.display())))?;
+            let name = events.display().to_string();
+            let (mut applied, mut duplicates) = (0usize, 0usize);
+            let mut failed = None;
+            for (k, line) in std::io::BufReader::new(file).lines().enumerate() {
+                let line = line.map_err(|e| Failure::Io(format!("cannot read {name}: {e}")))?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match ledger.apply_json(&line) {
+                    Ok(a) if a.duplicate => duplicates += 1,
+                    Ok(_) => applied += 1,
+                    Err(e) => {
+                        // The stream position becomes the file's line.
+                        let at = format!("{name} line {}", k + 1);
+                        failed =
+                            Some(e.map_path(|p| fenrun::input::map_event_index(p, |_| at.clone())));
+                        break;
+                    }
+                }
+            }
+            // Every event before a refused one is kept.
+            save(&ledger, &state)?;
+            println!(
+                "applied {applied}, duplicates {duplicates}; {} events in the period",
+                ledger.len()
+            );
+            if let Some(e) = failed {
+                return Err(Failure::Fenrun(e));
+            }
+        }
+        LedgerCommand::Settle {
+            policy,
+            state,
+            format,
+            out,
+        } => {
+            let p = load_policy(&policy)?;
+            if !state.exists() {
+                return Err(Failure::Io(format!(
+                    "cannot read {}: no such file (open the period first)",
+                    state.display()
+                )));
+            }
+            let engine: Engine = restore(&p, &state)?.engine()?;
+            let s = engine.settle()?;
+            drop(engine);
+            match format {
+                Format::Json => write_json(&s, None, out.as_deref())?,
+                Format::Csv => write_out(out.as_deref(), &crate::lines_csv(&s, p.pays_fixed())?)?,
+            }
+            if let Some(path) = &out {
+                print_summary(&s, p.currency(), path);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The period in `state`, or a new, empty one when the file does not exist.
+fn restore(policy: &Policy, state: &Path) -> Result<Ledger, Failure> {
+    if !state.exists() {
+        return Ok(Ledger::open(policy, Vec::new(), Vec::new())?);
+    }
+    Ledger::restore(policy, &read(state)?)
+        .map_err(|e| Failure::Fenrun(e.map_path(|p| format!("{}: {p}", state.display()))))
+}
+
+/// Write the ledger's snapshot to `state` atomically: a temporary file
+/// beside it, written and synced, then renamed over it (and the folder
+/// synced), so that a reader, or a run killed at any moment, finds the old
+/// state or the new one, never a part.
+fn save(ledger: &Ledger, state: &Path) -> Result<(), Failure> {
+    let io = |e: std::io::Error| Failure::Io(format!("cannot write {}: {e}", state.display()));
+    let mut tmp = state.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = std::path::PathBuf::from(tmp);
+    {
+        let mut file = fs::File::create(&tmp).map_err(io)?;
+        file.write_all(&ledger.snapshot()).map_err(io)?;
+        file.sync_all().map_err(io)?;
+    }
+    fs::rename(&tmp, state).map_err(io)?;
+    let dir = state.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Ok(dir) = fs::File::open(dir.unwrap_or(Path::new("."))) {
+        // Not every platform syncs a folder; the rename is done either way.
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
