@@ -960,6 +960,223 @@ fn lint(py: Python<'_>, policy: &Bound<'_, PyAny>, profile: &str) -> PyResult<Py
     parsed(py, &text)
 }
 
+/// One open period of a policy that takes events as they arrive (SPEC §14).
+///
+/// Open it with the starting members and groups (``batch=`` a document whose
+/// events, if any, are applied too; or ``members=`` and ``groups=`` tables),
+/// then :meth:`apply` events one at a time or :meth:`apply_many`. An event
+/// applied before with the same content is a duplicate and changes nothing;
+/// a refused event raises and changes nothing. :meth:`settlement` is the
+/// period so far, byte for byte the batch settlement of the same events;
+/// :meth:`snapshot` and :meth:`restore` keep it across restarts and languages.
+///
+/// >>> policy = {"version": 2, "ranks": [{"id": "member", "rate": "0.10"}],
+/// ...           "rules": [{"id": "spread", "type": "differential"}]}
+/// >>> ledger = fenrun.Ledger(policy, {"members": [{"id": "m1"}]})
+/// >>> ledger.apply({"id": "o1", "seller": "m1", "amount": "50.00"})
+/// {'position': 0, 'duplicate': False}
+/// >>> ledger.apply({"id": "o1", "seller": "m1", "amount": "50.00"})
+/// {'position': 0, 'duplicate': True}
+/// >>> ledger.apply_many('{"id": "e1", "member": {"id": "m2", "sponsor": "m1"}}\n'
+/// ...                   '{"id": "o2", "seller": "m2", "amount": "30.00"}\n')
+/// {'applied': 2, 'duplicates': 0}
+/// >>> restored = fenrun.Ledger.restore(policy, ledger.snapshot())
+/// >>> restored.settlement().totals.to_pylist()
+/// [{'member': 'm1', 'amount': Decimal('5.00')}, {'member': 'm2', 'amount': Decimal('3.00')}]
+#[pyclass(module = "fenrun")]
+struct Ledger {
+    ledger: fenrun::Ledger,
+}
+
+impl Ledger {
+    fn run<T: Send>(
+        &mut self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut fenrun::Ledger) -> fenrun::Result<T> + Send,
+    ) -> PyResult<T> {
+        let ledger = &mut self.ledger;
+        py.detach(|| guarded(|| Ok(f(ledger)?)))
+            .map_err(|f| f.into_py(py))
+    }
+}
+
+#[pymethods]
+impl Ledger {
+    /// Open a period of ``policy`` (a :class:`Policy`, dict, JSON text or
+    /// path) with ``batch`` (dict, JSON text or path: members, groups,
+    /// events) or with ``members`` and ``groups`` tables (Arrow or lists of
+    /// dicts); with neither, an empty period.
+    #[new]
+    #[pyo3(signature = (policy, batch = None, *, members = None, groups = None))]
+    fn new(
+        py: Python<'_>,
+        policy: &Bound<'_, PyAny>,
+        batch: Option<&Bound<'_, PyAny>>,
+        members: Option<&Bound<'_, PyAny>>,
+        groups: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Ledger> {
+        let policy = policy_arg(py, policy)?;
+        if batch.is_some() && (members.is_some() || groups.is_some()) {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "give either batch= or the tables (members=, groups=), not both",
+            ));
+        }
+        let document = batch.map(|b| convert::document(b, "batch")).transpose()?;
+        let tables = fenrun_arrow::Tables {
+            members: convert::rows(members, "members")?,
+            groups: convert::rows(groups, "groups")?,
+            ..fenrun_arrow::Tables::default()
+        };
+        let ledger = py
+            .detach(|| {
+                guarded(|| {
+                    Ok(match document {
+                        Some((Document::Text(t), name)) => fenrun::Ledger::open_json(&policy, &t)
+                            .map_err(|e| e.in_document(&name))?,
+                        Some((Document::Value(v), name)) => fenrun::Ledger::open_value(&policy, v)
+                            .map_err(|e| e.in_document(&name))?,
+                        None => {
+                            let (records, _) = tables.into_records()?;
+                            fenrun::Ledger::open(&policy, records.members, records.groups)?
+                        }
+                    })
+                })
+            })
+            .map_err(|f| f.into_py(py))?;
+        Ok(Ledger { ledger })
+    }
+
+    /// A period from the bytes of :meth:`snapshot` (taken here or by any
+    /// binding or the CLI), for the same policy.
+    #[staticmethod]
+    fn restore(py: Python<'_>, policy: &Bound<'_, PyAny>, snapshot: &[u8]) -> PyResult<Ledger> {
+        let policy = policy_arg(py, policy)?;
+        let bytes = snapshot.to_vec();
+        let ledger = py
+            .detach(|| guarded(|| Ok(fenrun::Ledger::restore(&policy, &bytes)?)))
+            .map_err(|f| f.into_py(py))?;
+        Ok(Ledger { ledger })
+    }
+
+    /// Apply one event (a dict: an order, refund, member, group or received
+    /// event): ``{"position": i, "duplicate": bool}``.
+    fn apply(&mut self, py: Python<'_>, event: &Bound<'_, PyDict>) -> PyResult<Py<PyAny>> {
+        let value = convert::to_json(event)?;
+        let text = self.run(py, |l| Ok(l.apply_value(value)?.to_json()))?;
+        parsed(py, &text)
+    }
+
+    /// Apply many events in order: a list of dicts, JSON Lines text (one
+    /// event a line), or an Arrow table of orders and refunds (the columns
+    /// of ``fenrun.settle``'s ``orders=``). Returns ``{"applied": n,
+    /// "duplicates": d}``. A refused event raises; the events before it stay
+    /// applied, it and the ones after it are not.
+    fn apply_many(&mut self, py: Python<'_>, events: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        enum Many {
+            Values(Vec<serde_json::Value>),
+            Lines(String),
+            Records(Vec<fenrun::input::EventRecord>),
+        }
+        let many = if let Ok(text) = events.extract::<String>() {
+            Many::Lines(text)
+        } else if events.is_instance_of::<pyo3::types::PyList>() {
+            match convert::to_json(events)? {
+                serde_json::Value::Array(items) => Many::Values(items),
+                _ => Many::Values(Vec::new()),
+            }
+        } else {
+            let orders = convert::rows(Some(events), "events")?;
+            let tables = fenrun_arrow::Tables {
+                orders,
+                ..fenrun_arrow::Tables::default()
+            };
+            let (records, _) = py
+                .detach(|| guarded(|| Ok(tables.into_records()?)))
+                .map_err(|f| f.into_py(py))?;
+            Many::Records(records.events)
+        };
+        let (applied, duplicates) = self.run(py, |l| {
+            let mut counts = (0usize, 0usize);
+            let mut count = |a: fenrun::Applied| {
+                if a.duplicate {
+                    counts.1 += 1;
+                } else {
+                    counts.0 += 1;
+                }
+            };
+            match many {
+                Many::Values(items) => {
+                    for v in items {
+                        count(l.apply_value(v)?);
+                    }
+                }
+                Many::Lines(text) => {
+                    for line in text.lines().filter(|t| !t.trim().is_empty()) {
+                        count(l.apply_json(line)?);
+                    }
+                }
+                Many::Records(records) => {
+                    for r in records {
+                        count(l.apply(&fenrun::input::StreamEvent::Sale(r))?);
+                    }
+                }
+            }
+            Ok(counts)
+        })?;
+        let out = PyDict::new(py);
+        out.set_item("applied", applied)?;
+        out.set_item("duplicates", duplicates)?;
+        Ok(out.into_any().unbind())
+    }
+
+    /// The settlement of the events so far, as if the period closed now
+    /// (the ledger stays open): a :class:`Settlement`.
+    #[pyo3(signature = (*, lines = true))]
+    fn settlement(&mut self, py: Python<'_>, lines: bool) -> PyResult<Settlement> {
+        let kept = if lines {
+            fenrun::Lines::Keep
+        } else {
+            fenrun::Lines::TotalsOnly
+        };
+        let (prepared, settled) = self.run(py, |l| {
+            let engine = l.engine()?;
+            let settled = engine.settle_with(fenrun::SettleOptions::default().lines(kept))?;
+            Ok((engine, settled))
+        })?;
+        Ok(Settlement {
+            prepared,
+            settled,
+            kept_lines: lines,
+            lines: PyOnceLock::new(),
+            totals: PyOnceLock::new(),
+            rank_changes: PyOnceLock::new(),
+            earnings: PyOnceLock::new(),
+        })
+    }
+
+    /// The period as bytes for :meth:`restore` (docs/ledger.md: UTF-8 text,
+    /// a record a line, ending with its SHA-256).
+    fn snapshot<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+        let bytes = self.run(py, |l| Ok(l.snapshot()))?;
+        Ok(pyo3::types::PyBytes::new(py, &bytes))
+    }
+
+    /// The policy's fingerprint, which the snapshot names (``"sha256:…"``).
+    #[getter]
+    fn fingerprint(&self) -> String {
+        self.ledger.policy().fingerprint().to_owned()
+    }
+
+    /// Events applied so far (duplicates not counted again).
+    fn __len__(&self) -> usize {
+        self.ledger.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<fenrun.Ledger: {} events>", self.ledger.len())
+    }
+}
+
 /// The exception class raised for an error ``code`` (a subclass of
 /// :class:`FenrunError`, by the code's family).
 ///
@@ -982,6 +1199,7 @@ fn _fenrun(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Settlement>()?;
     m.add_class::<RankEvaluation>()?;
     m.add_class::<Comparison>()?;
+    m.add_class::<Ledger>()?;
     m.add_function(wrap_pyfunction!(settle, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate_ranks, m)?)?;
     m.add_function(wrap_pyfunction!(error_class, m)?)?;

@@ -68,7 +68,13 @@ def test_stub_signatures_match_the_runtime():
             cls = getattr(native, node.name)
             stub_members = set()
             for item in node.body:
-                if isinstance(item, ast.FunctionDef):
+                if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                    # The constructor's signature is the class's.
+                    assert params(item) == runtime_params(cls), f"{node.name}()"
+                    checked += 1
+                elif isinstance(item, ast.FunctionDef) and item.name.startswith("__"):
+                    assert inspect.getattr_static(cls, item.name), f"{node.name}.{item.name}"
+                elif isinstance(item, ast.FunctionDef):
                     stub_members.add(item.name)
                     attr = inspect.getattr_static(cls, item.name)
                     is_property = any(isinstance(d, ast.Name) and d.id == "property" for d in item.decorator_list)
