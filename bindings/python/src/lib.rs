@@ -297,6 +297,20 @@ struct Settlement {
 const TABLES: &str = "\"lines\", \"totals\", \"rank_changes\" or \"earnings\"";
 
 impl Settlement {
+    /// A settlement and the engine it came from (for `explain` and the
+    /// measures); its tables are made when first asked for.
+    fn new(prepared: Engine, settled: fenrun::Settlement, kept_lines: bool) -> Settlement {
+        Settlement {
+            prepared,
+            settled,
+            kept_lines,
+            lines: PyOnceLock::new(),
+            totals: PyOnceLock::new(),
+            rank_changes: PyOnceLock::new(),
+            earnings: PyOnceLock::new(),
+        }
+    }
+
     fn table(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
         match name {
             "lines" => self.lines(py),
@@ -759,11 +773,7 @@ fn settle(
     let watch = Watch::new(py, progress)?;
     let counter = fenrun::SettleProgress::new();
     let (prepared, settled) = prepared_then(py, policy, &args, round_float_money, |prepared| {
-        let kept = if lines {
-            fenrun::Lines::Keep
-        } else {
-            fenrun::Lines::TotalsOnly
-        };
+        let kept = fenrun::Lines::kept(lines);
         let options = fenrun::SettleOptions::default().lines(kept);
         let settled = match &watch {
             Some(w) => w.during(&counter, || {
@@ -776,15 +786,7 @@ fn settle(
     if let Some(w) = watch {
         w.finish(py, &counter)?;
     }
-    Ok(Settlement {
-        prepared,
-        settled,
-        kept_lines: lines,
-        lines: PyOnceLock::new(),
-        totals: PyOnceLock::new(),
-        rank_changes: PyOnceLock::new(),
-        earnings: PyOnceLock::new(),
-    })
+    Ok(Settlement::new(prepared, settled, lines))
 }
 
 /// Evaluate ranks only (SPEC §3–§4): the same inputs as :func:`settle`.
@@ -1095,63 +1097,36 @@ impl Ledger {
                 .map_err(|f| f.into_py(py))?;
             Many::Records(records.events)
         };
-        let (applied, duplicates) = self.run(py, |l| {
-            let mut counts = (0usize, 0usize);
-            let mut count = |a: fenrun::Applied| {
-                if a.duplicate {
-                    counts.1 += 1;
-                } else {
-                    counts.0 += 1;
+        let tally = self.run(py, |l| match many {
+            Many::Lines(text) => l.apply_json_lines(&text),
+            Many::Values(items) => {
+                let mut tally = fenrun::Tally::default();
+                for v in items {
+                    tally.count(&l.apply_value(v)?);
                 }
-            };
-            match many {
-                Many::Values(items) => {
-                    for v in items {
-                        count(l.apply_value(v)?);
-                    }
-                }
-                Many::Lines(text) => {
-                    for line in text.lines().filter(|t| !t.trim().is_empty()) {
-                        count(l.apply_json(line)?);
-                    }
-                }
-                Many::Records(records) => {
-                    for r in records {
-                        count(l.apply(&fenrun::input::StreamEvent::Sale(r))?);
-                    }
-                }
+                Ok(tally)
             }
-            Ok(counts)
+            Many::Records(records) => {
+                let mut tally = fenrun::Tally::default();
+                for r in records {
+                    tally.count(&l.apply(&fenrun::input::StreamEvent::Sale(r))?);
+                }
+                Ok(tally)
+            }
         })?;
-        let out = PyDict::new(py);
-        out.set_item("applied", applied)?;
-        out.set_item("duplicates", duplicates)?;
-        Ok(out.into_any().unbind())
+        parsed(py, &tally.to_json())
     }
-
     /// The settlement of the events so far, as if the period closed now
     /// (the ledger stays open): a :class:`Settlement`.
     #[pyo3(signature = (*, lines = true))]
     fn settlement(&mut self, py: Python<'_>, lines: bool) -> PyResult<Settlement> {
-        let kept = if lines {
-            fenrun::Lines::Keep
-        } else {
-            fenrun::Lines::TotalsOnly
-        };
+        let kept = fenrun::Lines::kept(lines);
         let (prepared, settled) = self.run(py, |l| {
             let engine = l.engine()?;
             let settled = engine.settle_with(fenrun::SettleOptions::default().lines(kept))?;
             Ok((engine, settled))
         })?;
-        Ok(Settlement {
-            prepared,
-            settled,
-            kept_lines: lines,
-            lines: PyOnceLock::new(),
-            totals: PyOnceLock::new(),
-            rank_changes: PyOnceLock::new(),
-            earnings: PyOnceLock::new(),
-        })
+        Ok(Settlement::new(prepared, settled, lines))
     }
 
     /// The period as bytes for :meth:`restore` (docs/ledger.md: UTF-8 text,

@@ -66,7 +66,7 @@ pub(crate) fn run(action: LedgerCommand) -> Result<(), Failure> {
             let file = fs::File::open(&events)
                 .map_err(|e| Failure::Io(format!("cannot read {}: {e}", events.display())))?;
             let name = events.display().to_string();
-            let (mut applied, mut duplicates) = (0usize, 0usize);
+            let mut tally = fenrun::Tally::default();
             let mut failed = None;
             for (k, line) in std::io::BufReader::new(file).lines().enumerate() {
                 let line = line.map_err(|e| Failure::Io(format!("cannot read {name}: {e}")))?;
@@ -74,13 +74,18 @@ pub(crate) fn run(action: LedgerCommand) -> Result<(), Failure> {
                     continue;
                 }
                 match ledger.apply_json(&line) {
-                    Ok(a) if a.duplicate => duplicates += 1,
-                    Ok(_) => applied += 1,
+                    Ok(a) => tally.count(&a),
                     Err(e) => {
                         // The stream position becomes the file's line.
                         let at = format!("{name} line {}", k + 1);
-                        failed =
-                            Some(e.map_path(|p| fenrun::input::map_event_index(p, |_| at.clone())));
+                        // `events[3].seller` becomes `today.jsonl line 4: seller`.
+                        failed = Some(e.map_path(|p| {
+                            fenrun::input::map_event_index(p, |_| at.clone()).replacen(
+                                &format!("{at}."),
+                                &format!("{at}: "),
+                                1,
+                            )
+                        }));
                         break;
                     }
                 }
@@ -88,7 +93,9 @@ pub(crate) fn run(action: LedgerCommand) -> Result<(), Failure> {
             // Every event before a refused one is kept.
             save(&ledger, &state)?;
             println!(
-                "applied {applied}, duplicates {duplicates}; {} events in the period",
+                "applied {}, duplicates {}; {} events in the period",
+                tally.applied,
+                tally.duplicates,
                 ledger.len()
             );
             if let Some(e) = failed {

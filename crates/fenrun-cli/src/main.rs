@@ -478,11 +478,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     fenrun_arrow::settle_lines_to_file(&engine, path, Some(progress))?
                 }
                 (None, no_lines) => {
-                    let lines = if no_lines {
-                        fenrun::Lines::TotalsOnly
-                    } else {
-                        fenrun::Lines::Keep
-                    };
+                    let lines = fenrun::Lines::kept(!no_lines);
                     let options = fenrun::SettleOptions::default().lines(lines);
                     engine.settle_with(options.threads(threads).progress(progress))?
                 }

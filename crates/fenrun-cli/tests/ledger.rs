@@ -121,7 +121,7 @@ fn a_refused_event_stops_the_run_and_keeps_the_events_before_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("error[unknown_seller]: ")
-            && err.contains("ledger-refused.jsonl line 4.seller"),
+            && err.contains("ledger-refused.jsonl line 4: seller"),
         "{err}"
     );
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("applied 2, duplicates 0; 2 events"));

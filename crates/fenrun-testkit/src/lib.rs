@@ -187,6 +187,28 @@ pub struct ExpectError {
     pub message_contains: Option<String>,
 }
 
+impl ExpectError {
+    /// The error raised against the expectation: code, path, and the
+    /// message's text if given.
+    pub fn check(&self, got: &fenrun::Error) -> Result<(), String> {
+        if got.code() != self.code || got.path() != self.path {
+            return Err(format!(
+                "expected error {} at {}, got {} at {}: {got}",
+                self.code,
+                self.path,
+                got.code(),
+                got.path()
+            ));
+        }
+        match &self.message_contains {
+            Some(part) if !got.to_string().contains(part.as_str()) => {
+                Err(format!("message {got:?} lacks {part:?}"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// An expected explanation.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -260,23 +282,7 @@ pub fn run_vector(v: &Vector) -> Result<(), String> {
         Some(batch) => fenrun::settle_json(&policy, &batch).map(Some),
     };
     match (&v.expect_error, outcome) {
-        (Some(want), Err(got)) => {
-            if got.code() != want.code || got.path() != want.path {
-                return Err(format!(
-                    "expected error {} at {}, got {} at {}: {got}",
-                    want.code,
-                    want.path,
-                    got.code(),
-                    got.path()
-                ));
-            }
-            if let Some(part) = &want.message_contains {
-                if !got.to_string().contains(part.as_str()) {
-                    return Err(format!("message {got:?} lacks {part:?}"));
-                }
-            }
-            Ok(())
-        }
+        (Some(want), Err(got)) => want.check(&got),
         (Some(want), Ok(_)) => Err(format!("expected error {}, got success", want.code)),
         (None, Err(got)) => Err(format!("unexpected error {}: {got}", got.code())),
         (None, Ok(out)) => {
@@ -326,22 +332,7 @@ fn run_ledger(v: &Vector, input: &LedgerInput) -> Result<(), String> {
     let run = run_ledger_events(&policy, input);
     let (duplicates, refused) = (run.duplicates, run.error);
     match (&v.expect_error, &refused) {
-        (Some(want), Some(got)) => {
-            if got.code() != want.code || got.path() != want.path {
-                return Err(format!(
-                    "expected error {} at {}, got {} at {}: {got}",
-                    want.code,
-                    want.path,
-                    got.code(),
-                    got.path()
-                ));
-            }
-            if let Some(part) = &want.message_contains {
-                if !got.to_string().contains(part.as_str()) {
-                    return Err(format!("message {got:?} lacks {part:?}"));
-                }
-            }
-        }
+        (Some(want), Some(got)) => want.check(got)?,
         (Some(want), None) => return Err(format!("expected error {}, got success", want.code)),
         (None, Some(got)) => return Err(format!("unexpected error {}: {got}", got.code())),
         (None, None) => {}

@@ -25,6 +25,22 @@ pub enum Lines {
     TotalsOnly,
 }
 
+impl Lines {
+    /// `Keep` when the caller wants the lines, else `TotalsOnly`: the
+    /// `lines` flag of the bindings and the CLI's `--no-lines`.
+    ///
+    /// ```
+    /// assert_eq!(fenrun::Lines::kept(false), fenrun::Lines::TotalsOnly);
+    /// ```
+    pub fn kept(lines: bool) -> Lines {
+        if lines {
+            Lines::Keep
+        } else {
+            Lines::TotalsOnly
+        }
+    }
+}
+
 /// How [`Engine::settle_with`] settles: the one place that picks the
 /// variant, so that the CLI and the bindings do not.
 ///

@@ -494,8 +494,35 @@ pub fn require_string_money(batch: &serde_json::Value) -> Result<()> {
         }
     }
     for (i, e) in list("events").into_iter().flatten().enumerate() {
-        if let Some(n) = e.get("amount").filter(|a| a.is_number()) {
-            return Err(refuse(format!("events[{i}].amount"), n));
+        require_string_money_event(e).map_err(|e| e.map_path(|p| format!("events[{i}].{p}")))?;
+    }
+    Ok(())
+}
+
+/// [`require_string_money`] for one event of a stream (an order's or a
+/// refund's `amount`, a member event's `member.attrs.*`); paths are the
+/// event's own (`amount`).
+///
+/// ```
+/// let event = serde_json::json!({"id": "e1", "member": {"id": "m1", "attrs": {"topup": 100}}});
+/// let err = fenrun::input::require_string_money_event(&event).unwrap_err();
+/// assert_eq!((err.code(), err.path()), ("number_money", "member.attrs.topup"));
+/// ```
+pub fn require_string_money_event(event: &serde_json::Value) -> Result<()> {
+    let refuse = |path: String, n: &serde_json::Value| Error::NumberMoney {
+        path,
+        detail: format!("the number {n}"),
+    };
+    if let Some(n) = event.get("amount").filter(|a| a.is_number()) {
+        return Err(refuse("amount".into(), n));
+    }
+    let attrs = event
+        .get("member")
+        .and_then(|m| m.get("attrs"))
+        .and_then(serde_json::Value::as_object);
+    for (k, v) in attrs.into_iter().flatten() {
+        if v.is_number() {
+            return Err(refuse(format!("member.attrs.{k}"), v));
         }
     }
     Ok(())

@@ -70,6 +70,34 @@ pub struct Applied {
     pub duplicate: bool,
 }
 
+/// What a run of events did: how many were applied, how many were
+/// duplicates ([`Ledger::apply_json_lines`], or counted with [`Tally::count`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Tally {
+    /// Events applied.
+    pub applied: usize,
+    /// Events answered as duplicates (nothing changed).
+    pub duplicates: usize,
+}
+
+impl Tally {
+    /// Count one answer.
+    pub fn count(&mut self, applied: &Applied) {
+        if applied.duplicate {
+            self.duplicates += 1;
+        } else {
+            self.applied += 1;
+        }
+    }
+
+    /// As JSON: `{"applied":2,"duplicates":0}`.
+    pub fn to_json(&self) -> String {
+        // Two plain fields always serialize.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
 impl Applied {
     /// The answer as JSON: `{"position":3,"duplicate":false}`.
     pub fn to_json(&self) -> String {
@@ -195,6 +223,27 @@ impl Ledger {
     pub fn apply_json(&mut self, text: &str) -> Result<Applied> {
         let event = StreamEvent::from_json(text).map_err(|e| self.name_event(e))?;
         self.apply(&event)
+    }
+
+    /// Apply the events of JSON Lines text in order (blank lines skipped).
+    /// A refused event returns its error: the events before it stay
+    /// applied; it and the ones after it are not.
+    pub fn apply_json_lines(&mut self, text: &str) -> Result<Tally> {
+        let mut tally = Tally::default();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            tally.count(&self.apply_json(line)?);
+        }
+        Ok(tally)
+    }
+
+    /// [`Ledger::apply_json`] for an event that came from a JavaScript
+    /// object, whose numbers are binary floats: money given as a number is
+    /// refused (`number_money`), as [`crate::input::require_string_money`]
+    /// refuses it in a batch.
+    pub fn apply_object_json(&mut self, text: &str) -> Result<Applied> {
+        let value = crate::doc::from_str(text).map_err(|e| self.name_event(e))?;
+        crate::input::require_string_money_event(&value).map_err(|e| self.name_event(e))?;
+        self.apply_value(value)
     }
 
     /// Apply the next event given as a JSON value (a binding's dict).

@@ -94,6 +94,11 @@ mod state;
 mod stats;
 mod upline;
 
+// docs/ledger.md's Rust example, compiled and run with the doctests so the guide stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/ledger.md")]
+pub struct LedgerGuide;
+
 pub use api::{
     check_batch_json, check_object_batch_json, check_policy_json, compare, compare_json,
     error_json, evaluate_ranks_json, explain_json, lint_json, settle, settle_json, stats_json,
@@ -103,7 +108,7 @@ pub use compare::{Comparison, MemberDelta, Side};
 pub use engine::{Engine, Lines, SettleOptions};
 pub use error::{Error, ErrorFamily, ErrorReport, Result};
 pub use ids::{EventId, GroupId, MemberId, RankId, RuleId};
-pub use ledger::{Applied, Ledger};
+pub use ledger::{Applied, Ledger, Tally};
 pub use lint::{lint, Code as LintCode, Finding, Lint, Profile, Severity};
 pub use money::{
     money_string, percent_string, percent_text, short_string, Rounding, RoundingMode, RATIO_PLACES,

@@ -9,6 +9,8 @@
     clippy::panic
 )] // test code: a failed expectation is a test failure
 
+mod common;
+
 use fenrun::input::{GroupRecord, MemberRecord};
 use fenrun::{Batch, Ledger, Policy};
 use fenrun_testkit::world::World;
@@ -16,28 +18,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 fn world() -> impl Strategy<Value = World> {
-    (
-        prop::collection::vec(
-            (any::<u32>(), 0u8..4, prop::bool::weighted(0.85), 0u8..10),
-            1..20,
-        ),
-        prop::collection::vec((any::<u32>(), 0u16..250), 0..8),
-        prop::collection::vec(
-            (any::<u32>(), 1u64..2_000_000, 0u8..4, any::<bool>()),
-            0..20,
-        ),
-        any::<u64>(),
-        (0u8..8, any::<bool>(), 0u8..4, 1u8..4, any::<bool>(), 0u8..5),
-        prop_oneof![Just(0u8), any::<u8>()],
-    )
-        .prop_map(|(members, groups, orders, shuffle, knobs, v2)| World {
-            members,
-            groups,
-            orders,
-            shuffle,
-            knobs,
-            v2,
-        })
+    common::world(20, 8, 20)
 }
 
 /// The world's policy, its batch document, and the batch settled at once

@@ -9,6 +9,8 @@
     clippy::panic
 )] // test code: a failed expectation is a test failure
 
+mod common;
+
 use fenrun::{Batch, Engine, Lines, Policy, SettleOptions};
 use fenrun_testkit::world::{check_invariants, check_split_merge, member_id, World, RANKS};
 use proptest::prelude::*;
@@ -16,29 +18,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 fn world() -> impl Strategy<Value = World> {
-    (
-        prop::collection::vec(
-            (any::<u32>(), 0u8..4, prop::bool::weighted(0.85), 0u8..10),
-            1..25,
-        ),
-        prop::collection::vec((any::<u32>(), 0u16..250), 0..12),
-        prop::collection::vec(
-            (any::<u32>(), 1u64..2_000_000, 0u8..4, any::<bool>()),
-            0..25,
-        ),
-        any::<u64>(),
-        (0u8..8, any::<bool>(), 0u8..4, 1u8..4, any::<bool>(), 0u8..5),
-        // Half the worlds are version 1, half use version-2 features.
-        prop_oneof![Just(0u8), any::<u8>()],
-    )
-        .prop_map(|(members, groups, orders, shuffle, knobs, v2)| World {
-            members,
-            groups,
-            orders,
-            shuffle,
-            knobs,
-            v2,
-        })
+    common::world(25, 12, 25)
 }
 
 proptest! {
