@@ -58,7 +58,7 @@ step "JavaScript package: build the wasm package and the playground (installs it
 bash bindings/wasm/build.sh
 step "JavaScript package: every vector and the error tests in Node, types under tsc"
 FENRUN_CLI="$PWD/target/release/fenrun" node --test --test-reporter=dot \
-  bindings/wasm/test/vectors.test.mjs bindings/wasm/test/errors.test.mjs
+  bindings/wasm/test/vectors.test.mjs bindings/wasm/test/errors.test.mjs bindings/wasm/test/ledger.test.mjs
 bindings/wasm/node_modules/.bin/tsc -p bindings/wasm/test/tsconfig.json
 step "JavaScript package: the playground in Chromium (Playwright)"
 node bindings/wasm/test/browser.mjs

@@ -197,3 +197,47 @@ export function lorenz(settlement: Settlement, points?: number): [DecimalString,
 export function lint(policyOrSettlement: Policy | string | Settlement, profile: LintProfile): LintReport;
 export function codes(): string[];
 export function version(): string;
+
+/** A member joins, or the fields it carries change (SPEC §14); `rank` only when it joins. */
+export interface MemberEvent {
+  id: string;
+  member: { id: string; sponsor?: string | null; rank?: string; active?: boolean; attrs?: Record<string, DecimalString> };
+  at?: string;
+}
+
+/** A group is created, or its owner and size replaced. */
+export interface GroupEvent {
+  id: string;
+  group: Group;
+  at?: string;
+}
+
+/** An order reached its buyer (the start of a hold period from receipt, §14.1). */
+export interface ReceivedEvent {
+  id: string;
+  received: string;
+  at: string;
+}
+
+/** One event of a ledger's stream. */
+export type LedgerEvent = Order | Refund | MemberEvent | GroupEvent | ReceivedEvent;
+
+/** What `Ledger.apply` did: the event's position in the stream, and whether it was a duplicate. */
+export interface Applied {
+  position: number;
+  duplicate: boolean;
+}
+
+/** One open period of a policy taking events as they arrive (SPEC §14). */
+export class Ledger {
+  constructor(policy: Policy | string, batch?: Partial<Batch> & { events?: LedgerEvent[] } | string);
+  static restore(policy: Policy | string, snapshot: Uint8Array): Ledger;
+  apply(event: LedgerEvent | string): Applied;
+  applyMany(events: LedgerEvent[] | string): { applied: number; duplicates: number };
+  settlement(options?: SettleOptions): Settlement;
+  settlementJson(options?: SettleOptions): string;
+  snapshot(): Uint8Array;
+  readonly length: number;
+  readonly fingerprint: string;
+  free(): void;
+}

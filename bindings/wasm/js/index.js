@@ -2,7 +2,7 @@
 // This file converts inputs (objects → JSON text), turns the core's error
 // reports into FenrunError, and keeps each settlement's session for explain().
 // Every rule, default, rounding and message is the core's.
-import initWasm, { initSync as initWasmSync, Session, checkPolicy, compareJson, errorCodes, lintJson, panicReport, percent as wasmPercent, version as wasmVersion } from "./wasm/fenrun_wasm.js";
+import initWasm, { initSync as initWasmSync, Ledger as WasmLedger, Session, checkPolicy, compareJson, errorCodes, lintJson, panicReport, percent as wasmPercent, version as wasmVersion } from "./wasm/fenrun_wasm.js";
 
 let ready = false;
 // The core's report for a trap, with a marker where its detail goes: read
@@ -178,6 +178,85 @@ export function lint(policyOrSettlement, profile) {
   if (s) return JSON.parse(guard(() => s.lintJson(String(profile))));
   const [p] = asText(policyOrSettlement, "policy");
   return JSON.parse(guard(() => lintJson(p, String(profile))));
+}
+
+/**
+ * One open period of a policy taking events as they arrive (SPEC §14). Open it with the
+ * starting batch (members, groups, and events applied in order), apply events one at a time
+ * or many; an event applied before with the same content is a duplicate and changes nothing,
+ * a refused event throws and changes nothing. `settlement()` is the period so far, the same
+ * document as `settle()` of the same events; `snapshot()` and `Ledger.restore()` keep it across
+ * restarts, and across Python, the CLI and JavaScript. Call `free()` when done with it.
+ */
+export class Ledger {
+  #ledger;
+
+  constructor(policy, batch = { members: [] }, inner = undefined) {
+    if (inner !== undefined) {
+      this.#ledger = inner;
+      return;
+    }
+    const [p] = asText(policy, "policy");
+    const [b, fromObject] = asText(batch, "batch");
+    this.#ledger = guard(() => new WasmLedger(p, b, fromObject));
+  }
+
+  /** A period from the bytes of `snapshot()` (taken here, in Python or by the CLI). */
+  static restore(policy, snapshot) {
+    const [p] = asText(policy, "policy");
+    return new Ledger(null, null, guard(() => WasmLedger.restore(p, snapshot)));
+  }
+
+  /** Apply one event (object or JSON text): `{position, duplicate}`. */
+  apply(event) {
+    const [text, fromObject] = asText(event, "event");
+    return JSON.parse(guard(() => this.#ledger.applyJson(text, fromObject)));
+  }
+
+  /**
+   * Apply many events in order (an array of objects, or JSON Lines text): `{applied, duplicates}`.
+   * A refused event throws; the events before it stay applied.
+   */
+  applyMany(events) {
+    if (typeof events === "string") return JSON.parse(guard(() => this.#ledger.applyLines(events)));
+    if (!Array.isArray(events)) throw new TypeError("fenrun: applyMany takes an array of events or JSON Lines text");
+    const tally = { applied: 0, duplicates: 0 };
+    for (const event of events) {
+      const applied = this.apply(event);
+      tally[applied.duplicate ? "duplicates" : "applied"] += 1;
+    }
+    return tally;
+  }
+
+  /** The settlement of the events so far as canonical JSON text (what `fenrun ledger settle` prints). */
+  settlementJson(options) {
+    return guard(() => this.#ledger.settleJson(keepLines(options)));
+  }
+
+  /** The settlement of the events so far as an object (money as decimal strings). */
+  settlement(options) {
+    return JSON.parse(this.settlementJson(options));
+  }
+
+  /** The period as snapshot bytes (a `Uint8Array`; docs/ledger.md). */
+  snapshot() {
+    return guard(() => this.#ledger.snapshot());
+  }
+
+  /** Events applied so far. */
+  get length() {
+    return guard(() => this.#ledger.length);
+  }
+
+  /** The policy's fingerprint, which the snapshot names ("sha256:…"). */
+  get fingerprint() {
+    return guard(() => this.#ledger.fingerprint);
+  }
+
+  /** Release the period's memory. */
+  free() {
+    this.#ledger.free();
+  }
 }
 
 /** Every error code of the core. */

@@ -127,11 +127,7 @@ impl Session {
     /// without `lines`, what `fenrun settle --no-lines` prints (`"lines": []`).
     #[wasm_bindgen(js_name = settleJson)]
     pub fn settle_json(&self, lines: bool) -> Result<String, JsValue> {
-        let kept = if lines {
-            fenrun::Lines::Keep
-        } else {
-            fenrun::Lines::TotalsOnly
-        };
+        let kept = fenrun::Lines::kept(lines);
         self.prepared
             .settle_with(fenrun::SettleOptions::default().lines(kept))
             .map(|s| s.to_json())
@@ -195,5 +191,92 @@ impl Session {
     pub fn progress(&self, member: &str) -> Result<Option<String>, JsValue> {
         let p = self.prepared.progress(member).map_err(|e| thrown(&e))?;
         Ok(p.and_then(|p| serde_json::to_string(&p).ok()))
+    }
+}
+
+/// One open period of a policy taking events as they arrive (SPEC §14):
+/// the core's `Ledger`, events and documents as JSON text.
+#[wasm_bindgen]
+pub struct Ledger {
+    ledger: fenrun::Ledger,
+}
+
+#[wasm_bindgen]
+impl Ledger {
+    /// Open a period of `policy` with the batch document `start` (members,
+    /// groups, and events applied in order). With `strings_only` (it came
+    /// from a JS object), money given as a number is refused.
+    #[wasm_bindgen(constructor)]
+    pub fn new(policy: &str, start: &str, strings_only: bool) -> Result<Ledger, JsValue> {
+        let open = || -> fenrun::Result<fenrun::Ledger> {
+            let policy = fenrun::check_policy_json(policy)?;
+            let value = fenrun::input::value_from_json(start)?;
+            if strings_only {
+                fenrun::input::require_string_money(&value)?;
+            }
+            fenrun::Ledger::open_value(&policy, value)
+        };
+        open()
+            .map(|ledger| Ledger { ledger })
+            .map_err(|e| thrown(&e))
+    }
+
+    /// A period from a snapshot's bytes, for the same policy.
+    pub fn restore(policy: &str, snapshot: &[u8]) -> Result<Ledger, JsValue> {
+        let open = || -> fenrun::Result<fenrun::Ledger> {
+            fenrun::Ledger::restore(&fenrun::check_policy_json(policy)?, snapshot)
+        };
+        open()
+            .map(|ledger| Ledger { ledger })
+            .map_err(|e| thrown(&e))
+    }
+
+    /// Apply one event (JSON text): `{"position","duplicate"}` as JSON.
+    #[wasm_bindgen(js_name = applyJson)]
+    pub fn apply_json(&mut self, event: &str, strings_only: bool) -> Result<String, JsValue> {
+        if strings_only {
+            self.ledger.apply_object_json(event)
+        } else {
+            self.ledger.apply_json(event)
+        }
+        .map(|a| a.to_json())
+        .map_err(|e| thrown(&e))
+    }
+
+    /// Apply the events of JSON Lines text: `{"applied","duplicates"}` as JSON.
+    #[wasm_bindgen(js_name = applyLines)]
+    pub fn apply_lines(&mut self, lines: &str) -> Result<String, JsValue> {
+        self.ledger
+            .apply_json_lines(lines)
+            .map(|t| t.to_json())
+            .map_err(|e| thrown(&e))
+    }
+
+    /// The settlement of the events so far as canonical JSON (what
+    /// `fenrun ledger settle` prints); without `lines`, `"lines": []`.
+    #[wasm_bindgen(js_name = settleJson)]
+    pub fn settle_json(&self, lines: bool) -> Result<String, JsValue> {
+        let kept = fenrun::Lines::kept(lines);
+        self.ledger
+            .settlement_with(fenrun::SettleOptions::default().lines(kept))
+            .map(|s| s.to_json())
+            .map_err(|e| thrown(&e))
+    }
+
+    /// The period as snapshot bytes.
+    pub fn snapshot(&self) -> Vec<u8> {
+        self.ledger.snapshot()
+    }
+
+    /// Events applied so far.
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> usize {
+        self.ledger.len()
+    }
+
+    /// The policy's fingerprint, which the snapshot names.
+    #[wasm_bindgen(getter)]
+    pub fn fingerprint(&self) -> String {
+        self.ledger.policy().fingerprint().to_owned()
     }
 }

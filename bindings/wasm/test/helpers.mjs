@@ -45,3 +45,17 @@ export function cli(command, policy, batch, ...extra) {
   if (r.error) throw r.error;
   return r;
 }
+
+/** The CLI with any arguments. */
+export function cliRun(...args) {
+  const r = spawnSync(CLI, args, { encoding: "utf8", maxBuffer: 1 << 28 });
+  if (r.error) throw r.error;
+  return r;
+}
+
+/** A scratch directory under target/. */
+export function scratchDir(name) {
+  const dir = join(TMP, name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}

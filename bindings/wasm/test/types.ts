@@ -4,6 +4,7 @@ import {
   compare, stats, lint, lorenz, type Comparison, type Stats, type LintReport, type Finding,
   type Policy, type Batch, type Settlement, type Line, type RankChange, type Summary, type Progress,
   type RankEvaluation, type Condition, type Rule, type ErrorFamily,
+  Ledger, type LedgerEvent, type Applied,
 } from "fenrun";
 
 const policy: Policy = {
@@ -98,6 +99,18 @@ async function main(): Promise<void> {
   const found: Finding[] = lint(policy, "ftc").findings;
   const severity: "error" | "warning" | undefined = found[0]?.severity;
   const curve: [string, string][] = lorenz(s, 10);
+  const ledger = new Ledger(policy, { members: batch.members });
+  const joined: LedgerEvent = { id: "e1", member: { id: "m9", sponsor: "m1" } };
+  const sold: LedgerEvent = { id: "e2", seller: "m9", amount: "10.00" };
+  const applied: Applied = ledger.apply(joined);
+  const tally: { applied: number; duplicates: number } = ledger.applyMany([sold]);
+  const sofar: Settlement = ledger.settlement({ lines: false });
+  const bytes: Uint8Array = ledger.snapshot();
+  const again: Ledger = Ledger.restore(policy, bytes);
+  const name: string = again.fingerprint;
+  console.log(applied.position, tally.applied, sofar.summary.total_paid, ledger.length, name);
+  ledger.free();
+  again.free();
   console.log(delta, gini, report.errors, severity, curve.length, c.b.summary.total_paid);
   console.log(first, amount, ratio, changes.length, text, json.length, next, all.length);
 }

@@ -1,0 +1,145 @@
+// The ledger (SPEC §14) from JavaScript: every ledger vector, and snapshots that move
+// between JavaScript and the command line in both directions.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fenrun, vectors, policyText, cliRun, scratchDir } from "./helpers.mjs";
+
+const LEDGER_VECTORS = vectors().filter(([, v]) => "ledger" in v);
+
+const sha256 = (text) => createHash("sha256").update(text, "utf8").digest("hex");
+
+// docs/ledger.md's canonical JSON (keys sorted, no whitespace), worked out here apart from the core.
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const fingerprint = (policyJson) => `sha256:${sha256(canonical(JSON.parse(policyJson)))}`;
+
+function checkSnapshot(bytes, want, policyJson) {
+  const text = new TextDecoder().decode(bytes);
+  assert.ok(text.endsWith("\n"));
+  const body = text.slice(0, -1);
+  const cut = body.lastIndexOf("\n");
+  const content = body.slice(0, cut);
+  assert.equal(body.slice(cut + 1), `sha256:${sha256(content + "\n")}`);
+  const lines = content.split("\n");
+  assert.equal(lines[0], "fenrun-ledger-snapshot 1");
+  const header = JSON.parse(lines[1]);
+  assert.equal(header.policy, fingerprint(policyJson));
+  const records = lines.slice(2).map((l) => JSON.parse(l));
+  assert.deepEqual(records, want);
+  assert.equal(header.members + header.groups + header.events, records.length);
+}
+
+function run(v) {
+  const policy = policyText(v);
+  const given = v.ledger;
+  const out = { ledger: undefined, duplicates: [], error: undefined };
+  try {
+    out.ledger = "restore" in given
+      ? fenrun.Ledger.restore(policy, new TextEncoder().encode(given.restore))
+      : new fenrun.Ledger(policy, { members: given.members ?? [], groups: given.groups ?? [] });
+    given.events.forEach((event, k) => {
+      if (given.restore_after === k) {
+        const restored = fenrun.Ledger.restore(policy, out.ledger.snapshot());
+        out.ledger.free();
+        out.ledger = restored;
+      }
+      if (out.ledger.apply(event).duplicate) out.duplicates.push(event.id);
+    });
+  } catch (e) {
+    if (!(e instanceof fenrun.FenrunError)) throw e;
+    out.error = e;
+  }
+  return out;
+}
+
+test("every ledger vector is replayed", () => {
+  assert.ok(LEDGER_VECTORS.length >= 10, `${LEDGER_VECTORS.length} ledger vectors`);
+});
+
+for (const [name, v] of LEDGER_VECTORS) {
+  test(`ledger vector ${name}`, () => {
+    const { ledger, duplicates, error } = run(v);
+    if (v.expect_error) {
+      assert.ok(error, "expected an error");
+      assert.deepEqual([error.code, error.path], [v.expect_error.code, v.expect_error.path], error.message);
+      if (v.expect_error.message_contains) assert.ok(error.message.includes(v.expect_error.message_contains));
+    } else {
+      assert.equal(error, undefined, error?.message);
+    }
+    if (v.expect_duplicates) assert.deepEqual(duplicates, v.expect_duplicates);
+    if (v.expect) {
+      const doc = ledger.settlement();
+      for (const [key, want] of Object.entries(v.expect)) assert.deepEqual(doc[key], want, `\`${key}\` differs`);
+    }
+    if (v.expect_snapshot) checkSnapshot(ledger.snapshot(), v.expect_snapshot, policyText(v));
+    ledger?.free();
+  });
+}
+
+const POLICY = {
+  version: 2,
+  ranks: [{ id: "member", rate: "0.10" }, { id: "owner", rate: "0.20", upgrade: { metric: "largest_group", gte: 100 } }],
+  evaluate_ranks: true,
+  rules: [{ id: "spread", type: "differential" }],
+};
+const EVENTS = [
+  { id: "e1", member: { id: "m2", sponsor: "m1" } },
+  { id: "o1", seller: "m2", buyer: "c1", amount: "100.00" },
+  { id: "g1", group: { id: "g1", owner: "m1", size: 150 } },
+  { id: "r1", refund_of: "o1", amount: "25.00" },
+];
+
+test("a JavaScript snapshot goes on in the CLI and comes back byte for byte", () => {
+  const dir = scratchDir("ledger");
+  const policy = join(dir, "policy.json");
+  writeFileSync(policy, JSON.stringify(POLICY));
+  const ledger = new fenrun.Ledger(POLICY, { members: [{ id: "m1" }] });
+  assert.deepEqual(ledger.applyMany(EVENTS.slice(0, 2)), { applied: 2, duplicates: 0 });
+  const state = join(dir, "state");
+  writeFileSync(state, ledger.snapshot());
+  const events = join(dir, "events.jsonl");
+  writeFileSync(events, EVENTS.map((e) => JSON.stringify(e) + "\n").join(""));
+  const applied = cliRun("ledger", "apply", "--policy", policy, "--state", state, "--events", events);
+  assert.equal(applied.status, 0, applied.stderr);
+  assert.ok(applied.stdout.startsWith("applied 2, duplicates 2;"), applied.stdout);
+  const settled = cliRun("ledger", "settle", "--policy", policy, "--state", state);
+  assert.equal(settled.status, 0, settled.stderr);
+  const back = fenrun.Ledger.restore(POLICY, readFileSync(state));
+  assert.equal(back.length, 4);
+  assert.equal(back.settlementJson() + "\n", settled.stdout);
+  // m1 is owner (a group of 150): 0.10 × 100.00, m2 0.10 × 100.00; a quarter refunded: 7.50 each.
+  assert.deepEqual(back.settlement().totals, { m1: "7.50", m2: "7.50" });
+  assert.deepEqual(ledger.applyMany(EVENTS.map((e) => JSON.stringify(e)).join("\n")), { applied: 2, duplicates: 2 });
+  assert.deepEqual(Buffer.from(ledger.snapshot()), readFileSync(state));
+  ledger.free();
+  back.free();
+});
+
+test("a refused event throws and changes nothing; money as a JS number is refused", () => {
+  const ledger = new fenrun.Ledger(POLICY, { members: [{ id: "m1" }] });
+  ledger.apply({ id: "o1", seller: "m1", amount: "10.00" });
+  const before = Buffer.from(ledger.snapshot());
+  const refused = [
+    [{ id: "o1", seller: "m1", amount: "11.00" }, "event_conflict", "events[1].id"],
+    [{ id: "o2", seller: "m1", amount: 12 }, "number_money", "events[1].amount"],
+    [{ id: "e1", member: { id: "m3", attrs: { topup: 5 } } }, "number_money", "events[1].member.attrs.topup"],
+  ];
+  for (const [event, code, path] of refused) {
+    assert.throws(() => ledger.apply(event), (e) => e instanceof fenrun.FenrunError && e.code === code && e.path === path);
+  }
+  // JSON text keeps the JSON rule: an integer amount is money.
+  assert.deepEqual(ledger.apply('{"id": "o2", "seller": "m1", "amount": 12}'), { position: 1, duplicate: false });
+  assert.throws(() => fenrun.Ledger.restore(POLICY, before.subarray(0, 10)), (e) => e.code === "invalid_snapshot");
+  assert.equal(ledger.fingerprint, fingerprint(JSON.stringify(POLICY)));
+  assert.deepEqual(ledger.settlement().totals, { m1: "2.20" });
+  ledger.free();
+});
