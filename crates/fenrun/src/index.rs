@@ -322,6 +322,30 @@ impl<S: Slot> IdIndex<S> {
         }
     }
 
+    /// Whether the next insert would grow the table (and move every id in it).
+    pub fn is_full(&self) -> bool {
+        (self.len + 1) * 4 > self.tags.len() * 3
+    }
+
+    /// An index sized for `n` ids holding the first `n.min(names.len())` ids
+    /// of `names` at their positions, read in order and inserted reading
+    /// ahead: how a list's index is remade bigger faster than [`IdIndex`]'s
+    /// own growth, which takes the ids in table order, each a cache miss in
+    /// the list.
+    pub fn of_list(names: &Packed, n: usize) -> IdIndex<S> {
+        let mut index = IdIndex::with_capacity(n);
+        let ids = names.len().min(n);
+        // Neither the ids nor `each` fail; a repeated id keeps its first position.
+        let _ = index.insert_all(
+            0,
+            ids,
+            |k| Ok::<_, ()>(names.get(idx32(k))),
+            |k| names.get(k),
+            |_, _, _| Ok(()),
+        );
+        index
+    }
+
     /// Record that `id` is at position `at`, unless an earlier position holds it:
     /// then that position is returned. `name(i)` is the id at position `i`.
     pub fn insert<'n>(
@@ -550,6 +574,19 @@ mod tests {
             (Some(0), Some(1))
         );
         assert_eq!(index.get("c", name), None);
+    }
+
+    /// An index remade from a list holds its first `n` ids at their
+    /// positions (a repeated id at its first), and is not full.
+    #[test]
+    fn of_list_holds_the_lists_ids() {
+        let ids = ["e1", "event-with-a-long-name", "e2", "e1", "e3"];
+        let names = super::Packed::new(ids.iter().copied());
+        let index = IdIndex::<u32>::of_list(&names, 4);
+        let name = |k: u32| names.get(k);
+        let got: Vec<Option<u32>> = ids.iter().map(|id| index.get(id, name)).collect();
+        assert_eq!(got, [Some(0), Some(1), Some(2), Some(0), None]);
+        assert!(!index.is_full());
     }
 
     #[test]

@@ -368,6 +368,13 @@ impl StreamEvent {
     /// Parse one event from JSON text (a line of an event stream). Paths in
     /// errors are the event's own (`amount`, `member.sponsor`).
     pub fn from_json(text: &str) -> Result<StreamEvent> {
+        // Most events are orders: read straight into the record. A text that
+        // is one has no `member`, `group` or `received` key (unknown fields
+        // are refused), so this is the reading below; anything else (another
+        // kind, or an error to name) takes the general path.
+        if let Ok(sale) = serde_json::from_str::<EventRecord>(text) {
+            return Ok(StreamEvent::Sale(sale));
+        }
         StreamEvent::from_value(crate::doc::from_str(text)?)
     }
 

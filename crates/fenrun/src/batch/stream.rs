@@ -91,11 +91,17 @@ impl<'p> BatchBuilder<'p> {
         self.stream.as_deref().map_or(0, |s| s.names.len())
     }
 
-    /// The stream position of the event with id `id`, if any.
-    pub(crate) fn find_event(&self, id: &str) -> Option<usize> {
-        let stream = self.stream.as_deref()?;
-        let names = &stream.names;
-        stream.index.get(id, |k| names.get(k)).map(|k| k as usize)
+    /// Room for `n` more stream events: tables sized once instead of grown
+    /// (the event index only while it is empty).
+    pub(crate) fn reserve_stream(&mut self, n: usize) {
+        self.reserve(n);
+        if let Some(stream) = self.stream.as_deref_mut() {
+            if stream.names.is_empty() {
+                stream.index = IdIndex::with_capacity(n);
+            }
+            stream.names.reserve(n);
+            stream.sales.reserve(n);
+        }
     }
 
     /// Check the next event of the stream against everything before it and
@@ -104,17 +110,18 @@ impl<'p> BatchBuilder<'p> {
     pub(crate) fn push_now(&mut self, event: &StreamEvent) -> Result<()> {
         let stream = self.stream()?;
         let i = stream.names.len();
-        let path = format!("events[{i}]");
+        // Formatted only when needed: most events are orders that pass.
+        let path = || format!("events[{i}]");
         let id = event.id();
         if id.is_empty() {
             return Err(Error::EmptyId {
-                path: format!("{path}.id"),
+                path: format!("{}.id", path()),
             });
         }
         let names = &stream.names;
         if let Some(first) = stream.index.get(id, |k| names.get(k)) {
             return Err(Error::DuplicateEvent {
-                path: format!("{path}.id"),
+                path: format!("{}.id", path()),
                 event: id.to_owned(),
                 first: first as usize,
             });
@@ -127,7 +134,7 @@ impl<'p> BatchBuilder<'p> {
         }
         if let (false, Some(at)) = (matches!(event, StreamEvent::Sale(_)), event.at()) {
             check_timestamp(at).map_err(|detail| Error::InvalidTimestamp {
-                path: format!("{path}.at"),
+                path: format!("{}.at", path()),
                 event: id.to_owned(),
                 at: at.to_owned(),
                 detail,
@@ -136,15 +143,15 @@ impl<'p> BatchBuilder<'p> {
         let sale = match event {
             StreamEvent::Sale(record) => self.sale_now(record, i)?,
             StreamEvent::Member(e) => {
-                self.member_now(&e.member, &path)?;
+                self.member_now(&e.member, &path())?;
                 NONE
             }
             StreamEvent::Group(e) => {
-                self.group_now(&e.group, &path)?;
+                self.group_now(&e.group, &path())?;
                 NONE
             }
             StreamEvent::Received(e) => {
-                self.received_now(e, &path, i)?;
+                self.received_now(e, &path(), i)?;
                 NONE
             }
         };
@@ -159,8 +166,13 @@ impl<'p> BatchBuilder<'p> {
             sales,
             ..
         } = stream;
-        // Checked absent above.
-        let _ = index.insert(id, idx32(i), |k| names.get(k));
+        if index.is_full() {
+            // Remade twice as big from every id so far, this one included.
+            *index = IdIndex::of_list(names, names.len().saturating_mul(2));
+        } else {
+            // Checked absent above.
+            let _ = index.insert(id, idx32(i), |k| names.get(k));
+        }
         sales.push(sale);
         Ok(())
     }
