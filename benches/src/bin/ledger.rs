@@ -1,0 +1,161 @@
+//! The ledger against batch settlement on the same generated data, in one
+//! run (docs/performance.md): the events applied one by one as JSON lines
+//! then settled (totals only), against the batch document parsed and settled
+//! (totals only); the latency of one `apply`; snapshot and restore.
+//!
+//! `ledger MEMBERS ORDERS [ROUNDS] [POLICY.json]` (default 3 rounds, the
+//! reference policy). The two sides alternate; medians are printed. The
+//! totals of both sides are checked equal.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use fenrun::{Batch, Engine, Ledger, Lines, Policy, SettleOptions};
+
+fn totals() -> SettleOptions {
+    SettleOptions::default().lines(Lines::TotalsOnly)
+}
+
+struct Data {
+    batch: String,
+    start: String,
+    lines: Vec<String>,
+}
+
+fn data(members: usize, orders: usize) -> Result<Data, Box<dyn std::error::Error>> {
+    let batch = fenrun_testkit::gen::generate(members, orders, 42).to_json();
+    let mut doc: serde_json::Value = serde_json::from_str(&batch)?;
+    let events = doc
+        .as_object_mut()
+        .and_then(|doc| doc.remove("events"))
+        .unwrap_or_default();
+    let lines = match events {
+        serde_json::Value::Array(events) => events
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<_, _>>()?,
+        _ => Vec::new(),
+    };
+    Ok(Data {
+        batch,
+        start: doc.to_string(),
+        lines,
+    })
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let (members, orders): (usize, usize) = match args {
+        [m, o, ..] => (m.parse()?, o.parse()?),
+        _ => return Err("usage: ledger MEMBERS ORDERS [ROUNDS] [POLICY.json]".into()),
+    };
+    let rounds: usize = args.get(2).map(|r| r.parse()).transpose()?.unwrap_or(3);
+    let policy_text = match args.get(3) {
+        Some(path) => std::fs::read_to_string(path)?,
+        None => fenrun_benches::REFERENCE_POLICY.to_owned(),
+    };
+    let policy = Policy::from_json(&policy_text)?;
+    let data = data(members, orders)?;
+    let (mut batch_t, mut ledger_t, mut apply_t) = (Vec::new(), Vec::new(), Vec::new());
+    let mut latencies: Vec<u32> = Vec::with_capacity(data.lines.len());
+    let mut last = None;
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let engine = Engine::new(&policy, Batch::from_json(&data.batch, &policy)?)?;
+        let by_batch = engine.settle_with(totals())?.to_json();
+        batch_t.push(t.elapsed());
+        drop(engine);
+
+        latencies.clear();
+        let t = Instant::now();
+        let mut ledger = Ledger::open_json(&policy, &data.start)?;
+        for line in &data.lines {
+            let one = Instant::now();
+            ledger.apply_json(line)?;
+            latencies.push(u32::try_from(one.elapsed().as_nanos()).unwrap_or(u32::MAX));
+        }
+        apply_t.push(t.elapsed());
+        let by_ledger = ledger.settlement_with(totals())?.to_json();
+        ledger_t.push(t.elapsed());
+        if by_ledger != by_batch {
+            return Err("the ledger's totals differ from the batch's".into());
+        }
+        last = Some(ledger);
+    }
+    let ledger = last.ok_or("no rounds")?;
+    latencies.sort_unstable();
+    let pick = |q: f64| {
+        let k = ((latencies.len() as f64 - 1.0) * q).round() as usize;
+        latencies.get(k).copied().unwrap_or(0)
+    };
+    let t = Instant::now();
+    let snapshot = ledger.snapshot();
+    let snapshot_t = t.elapsed();
+    let t = Instant::now();
+    let restored = Ledger::restore(&policy, &snapshot)?;
+    let restore_t = t.elapsed();
+    if restored.len() != ledger.len() {
+        return Err("the restored ledger lost events".into());
+    }
+    // The ratio of each round's pair (taken minutes apart at most), then
+    // their median: steadier on a shared machine than a ratio of medians.
+    let mut ratios: Vec<f64> = batch_t
+        .iter()
+        .zip(&ledger_t)
+        .map(|(b, l)| l.as_secs_f64() / b.as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let ratio = ratios.get(ratios.len() / 2).copied().unwrap_or(0.0);
+    let (b, l) = (median(batch_t), median(ledger_t));
+    println!("| what | {members} members / {orders} events, medians of {rounds} |");
+    println!("|---|---:|");
+    println!(
+        "| batch: parse, validate, rank, settle (totals only) | {} |",
+        secs(b)
+    );
+    println!(
+        "| ledger: open, apply each event (JSON line), settle (totals only) | {} ({ratio:.2}× the batch; rounds {}) |",
+        secs(l),
+        ratios
+            .iter()
+            .map(|r| format!("{r:.2}×"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "| of which applying the events | {} |",
+        secs(median(apply_t))
+    );
+    println!(
+        "| one `apply`: median / p99 / max | {:.1} µs / {:.1} µs / {:.0} µs |",
+        f64::from(pick(0.5)) / 1e3,
+        f64::from(pick(0.99)) / 1e3,
+        f64::from(pick(1.0)) / 1e3
+    );
+    println!(
+        "| snapshot: time, size | {}, {:.0} MiB |",
+        secs(snapshot_t),
+        snapshot.len() as f64 / (1024.0 * 1024.0)
+    );
+    println!("| restore | {} |", secs(restore_t));
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
