@@ -204,9 +204,9 @@ impl Ledger {
     }
 
     /// Room for `n` more events, so that the tables holding them are sized
-    /// once instead of grown as events come (each growth moves what is
-    /// there: a pause of one `apply`, up to half a second at ten million
-    /// events). Optional: a service that expects a month's volume may call it
+    /// once instead of grown as events come (each growth remakes a table: a
+    /// pause of one `apply`, see docs/ledger.md for its size). Optional: a
+    /// service that expects a month's volume may call it
     /// when it opens the period; [`Ledger::restore`] calls it with the
     /// snapshot's count.
     pub fn reserve(&mut self, n: usize) {
