@@ -72,6 +72,54 @@ pub struct Vector {
     /// between the header and the checksum, each compared as JSON.
     #[serde(default)]
     pub expect_snapshot: Option<Vec<Value>>,
+    /// Settlements asked `as_of` a time (SPEC §14.1): each entry's `as_of`,
+    /// and keys of that settlement's document compared whole.
+    #[serde(default)]
+    pub expect_as_of: Option<Vec<serde_json::Map<String, Value>>>,
+}
+
+/// Whether a batch document is read as an event stream under a version-2
+/// policy (SPEC §14, §14.2): an event that is a member, group or `received`
+/// event, or an id used twice. Tables carry orders and refunds only, so such
+/// a document has no table form.
+pub fn is_stream_document(doc: &Value) -> bool {
+    let events = doc
+        .get("events")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    let mut ids = std::collections::HashSet::new();
+    events.iter().any(|e| {
+        ["member", "group", "received"]
+            .iter()
+            .any(|k| e.get(k).is_some())
+            || !ids.insert(e.get("id").map(Value::to_string))
+    })
+}
+
+/// Check the settlements `as_of` each entry's time of `expect_as_of`
+/// against the entry's keys; `settle` settles with the options it is given.
+pub fn check_as_of(
+    want: &[serde_json::Map<String, Value>],
+    settle: impl Fn(fenrun::SettleOptions) -> Result<String, fenrun::Error>,
+) -> Result<(), String> {
+    for entry in want {
+        let at = entry
+            .get("as_of")
+            .and_then(Value::as_str)
+            .ok_or("an expect_as_of entry without `as_of`")?;
+        let at = fenrun::Timestamp::parse_as_of(at).map_err(|e| e.to_string())?;
+        let out = settle(fenrun::SettleOptions::default().as_of(at)).map_err(|e| e.to_string())?;
+        let doc: Value = serde_json::from_str(&out).map_err(|e| e.to_string())?;
+        for (key, want) in entry.iter().filter(|(k, _)| *k != "as_of") {
+            let got = doc.get(key).unwrap_or(&Value::Null);
+            if got != want {
+                return Err(format!(
+                    "as of {at}: `{key}` differs\n  expected: {want}\n  actual:   {got}"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A ledger vector's input.
@@ -313,6 +361,13 @@ pub fn run_vector(v: &Vector) -> Result<(), String> {
                     ));
                 }
             }
+            if let (Some(want), Some(batch)) = (&v.expect_as_of, v.batch_text()) {
+                let p = fenrun::check_policy_json(&policy).map_err(|e| e.to_string())?;
+                let engine = fenrun::check_batch_json(&batch, &p)
+                    .and_then(|b| fenrun::Engine::new(&p, b))
+                    .map_err(|e| e.to_string())?;
+                check_as_of(want, |o| engine.settle_with(o).map(|s| s.to_json()))?;
+            }
             run_analysis(v, &policy)?;
             if v.expect.is_none() && v.expect_explain.is_none() && out.is_some() {
                 return Err("vector has a batch but no expectation".into());
@@ -360,6 +415,9 @@ fn run_ledger(v: &Vector, input: &LedgerInput) -> Result<(), String> {
                 ));
             }
         }
+    }
+    if let Some(want) = &v.expect_as_of {
+        check_as_of(want, |o| ledger.settlement_with(o).map(|s| s.to_json()))?;
     }
     if let Some(want) = &v.expect_snapshot {
         check_snapshot(&ledger.snapshot(), want, &fingerprint(&v.policy_text())?)?;

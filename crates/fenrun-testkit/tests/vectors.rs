@@ -47,6 +47,12 @@ fn every_vector_validates_the_same_in_chunks() {
         let Ok(records) = serde_json::from_str::<BatchRecords>(&text) else {
             continue;
         };
+        // A document read as a stream (SPEC §14.2) has no table form.
+        if policy.version() >= 2
+            && fenrun_testkit::is_stream_document(&serde_json::from_str(&text).unwrap_or_default())
+        {
+            continue;
+        }
         let outcome = |b: fenrun::Result<Batch>| {
             b.and_then(|b| fenrun::settle(&policy, b))
                 .map(|s| s.to_json())

@@ -12,6 +12,7 @@ use crate::event_ids::EventIds;
 use crate::events::Events;
 pub(crate) use crate::events::{Event, Order, Refund};
 use crate::graph::{Forest, NONE};
+use crate::hold::{HoldFrom, Times, Timestamp};
 use crate::index::{IdIndex, Inline, Packed};
 use crate::input::{EventColumns, GroupRecord, MemberRecord};
 use crate::money::{decimals_by_value, short_string};
@@ -26,7 +27,7 @@ fn map_with_capacity<K, V>(n: usize) -> HashMap<K, V> {
 use crate::ids::{idx32, RankIdx};
 use crate::policy::Policy;
 
-mod stream;
+pub(crate) mod stream;
 
 /// A group owned by a member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +62,8 @@ pub struct Batch {
     /// The orders' categories, in order of first appearance: code `k + 1`
     /// is `categories[k]`.
     pub(crate) categories: Vec<String>,
+    /// The instants the policy's hold period reads (§14.1), when it has one.
+    pub(crate) times: Option<Arc<Times>>,
 }
 
 impl Batch {
@@ -75,18 +78,40 @@ impl Batch {
     /// assert_eq!(err.code(), "unknown_sponsor");
     /// assert_eq!(err.to_string(), r#"members[1].sponsor: member "m2" names unknown sponsor "m9""#);
     /// ```
+    ///
+    /// Under a version-2 policy the `events` may be any event of a ledger's
+    /// stream (§14: member and group events, `received`), and an event
+    /// repeated with the same content is applied once (§14.2): such a
+    /// document is read as a ledger reads it, event by event.
     pub fn from_json(text: &str, policy: &Policy) -> Result<Batch> {
-        Batch::from_doc(crate::doc::from_str(text)?, policy)
+        match crate::doc::from_str(text).and_then(|doc| Batch::from_doc(doc, policy)) {
+            Err(e) if reads_as_stream(policy, &e) => {
+                BatchBuilder::stream_batch(policy, stream::StreamDoc::from_json(text)?)
+            }
+            other => other,
+        }
     }
 
     /// Parse and validate a batch from JSON bytes (must be UTF-8).
     pub fn from_slice(bytes: &[u8], policy: &Policy) -> Result<Batch> {
-        Batch::from_doc(crate::doc::from_slice(bytes)?, policy)
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Batch::from_json(text, policy),
+            Err(_) => Batch::from_doc(crate::doc::from_slice(bytes)?, policy),
+        }
     }
 
-    /// Validate a batch given as a parsed JSON value.
+    /// Validate a batch given as a parsed JSON value (see
+    /// [`Batch::from_json`] for a version-2 policy's events).
     pub fn from_value(value: serde_json::Value, policy: &Policy) -> Result<Batch> {
-        Batch::from_doc(crate::doc::from_value(value)?, policy)
+        if policy.version() < 2 {
+            return Batch::from_doc(crate::doc::from_value(value)?, policy);
+        }
+        match crate::doc::from_value(value.clone()).and_then(|doc| Batch::from_doc(doc, policy)) {
+            Err(e) if reads_as_stream(policy, &e) => {
+                BatchBuilder::stream_batch(policy, stream::StreamDoc::from_value(value)?)
+            }
+            other => other,
+        }
     }
 
     /// Validate a batch given as typed records (a columnar reader's or a
@@ -205,6 +230,8 @@ pub struct BatchBuilder<'p> {
     category_codes: HashMap<String, u16>,
     /// What a builder taking events one at a time keeps (see `stream`).
     stream: Option<Box<stream::Stream>>,
+    /// The events' instants, when the policy has a hold period.
+    times: Option<Times>,
 }
 
 /// Marks a seller or buyer name that is not a member. Member indices stop
@@ -325,6 +352,7 @@ impl<'p> BatchBuilder<'p> {
             categories: Vec::new(),
             category_codes: HashMap::default(),
             stream: None,
+            times: policy.hold().map(Times::new),
         })
     }
 
@@ -465,13 +493,34 @@ impl<'p> BatchBuilder<'p> {
                 Some(u) => Amount::Units(u),
                 None => Amount::Exact(checked_amount(docs, k, offset, scale, record, &id)?),
             };
-            if let Some(at) = docs.at(k) {
-                check_timestamp(at).map_err(|detail| Error::InvalidTimestamp {
-                    path: format!("events[{i}].at"),
-                    event: id(),
-                    at: at.to_owned(),
-                    detail,
-                })?;
+            let at = match docs.at(k) {
+                Some(at) => {
+                    Some(
+                        Timestamp::parse(at).map_err(|detail| Error::InvalidTimestamp {
+                            path: format!("events[{i}].at"),
+                            event: id(),
+                            at: at.to_owned(),
+                            detail,
+                        })?,
+                    )
+                }
+                None => None,
+            };
+            if let Some(times) = self.times.as_mut() {
+                // Kept in step with the events (a failed event's is dropped with it).
+                let Some(t) = at else {
+                    return Err(Error::MissingTime {
+                        path: format!("events[{i}].at"),
+                        record,
+                        event: id(),
+                    });
+                };
+                if refund_of.is_none() && times.hold.from == HoldFrom::Paid {
+                    let text = docs.at(k).unwrap_or_default();
+                    times.check_end(t, || format!("events[{i}].at"), id, text)?;
+                }
+                times.at.truncate(i);
+                times.at.push(t);
             }
             match refund_of {
                 Some(of) => {
@@ -627,6 +676,7 @@ impl<'p> BatchBuilder<'p> {
             events: self.events,
             buyers: self.buyers,
             categories: self.categories,
+            times: self.times.map(Arc::new),
         })
     }
 }
@@ -887,10 +937,18 @@ fn first_duplicate(names: &Packed, n: usize) -> Result<()> {
     Ok(())
 }
 
+/// Whether a batch document that failed to read as orders and refunds
+/// alone is read again as a ledger's stream (§14, §14.2): under a version-2
+/// policy, when an event was repeated or an event did not read as an order or
+/// a refund (it may be a member, group or `received` event).
+fn reads_as_stream(policy: &Policy, e: &Error) -> bool {
+    policy.version() >= 2
+        && (matches!(e, Error::DuplicateEvent { .. })
+            || (e.family() == crate::ErrorFamily::Format && e.path().starts_with("events[")))
+}
+
 fn check_timestamp(at: &str) -> std::result::Result<(), String> {
-    time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    Timestamp::parse(at).map(|_| ())
 }
 
 #[cfg(test)]

@@ -32,6 +32,16 @@ pub(crate) struct PolicyDoc {
     pub order_cap_by_category: Option<std::collections::BTreeMap<String, Dec>>,
     #[serde(default)]
     pub member_cap: Option<MemberCapDoc>,
+    #[serde(default)]
+    pub hold: Option<HoldDoc>,
+}
+
+/// `hold` as written (§14.1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HoldDoc {
+    pub days: i64,
+    pub from: crate::hold::HoldFrom,
 }
 
 /// `member_cap` as written (§12.3).

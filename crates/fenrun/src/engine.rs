@@ -59,6 +59,9 @@ pub struct SettleOptions {
     /// Where the settlement counts the orders it has settled, for a progress
     /// bar drawn by another thread.
     pub progress: Option<SettleProgress>,
+    /// Split every total into what is available and what is pending at
+    /// this time (§14.1); such a settlement runs on one thread.
+    pub as_of: Option<crate::Timestamp>,
 }
 
 impl Default for SettleOptions {
@@ -67,6 +70,7 @@ impl Default for SettleOptions {
             lines: Lines::Keep,
             threads: 1,
             progress: None,
+            as_of: None,
         }
     }
 }
@@ -83,6 +87,30 @@ impl SettleOptions {
     #[must_use]
     pub fn threads(mut self, threads: usize) -> SettleOptions {
         self.threads = threads.max(1);
+        self
+    }
+
+    /// The same options splitting the totals at `as_of` (§14.1): each total
+    /// becomes net, available and pending, and the summary gains
+    /// `pending_total`.
+    ///
+    /// ```
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 2, "hold": {"days": 7, "from": "paid"},
+    ///   "ranks": [{"id": "member", "rate": "0.10"}], "rules": [{"id": "d", "type": "differential"}]}"#)?;
+    /// let batch = fenrun::Batch::from_json(r#"{"members": [{"id": "m1"}], "events": [
+    ///   {"id": "o1", "seller": "m1", "amount": "50.00", "at": "2026-11-01T10:00:00Z"},
+    ///   {"id": "o2", "seller": "m1", "amount": "30.00", "at": "2026-11-20T10:00:00Z"}]}"#, &policy)?;
+    /// let as_of = fenrun::Timestamp::parse("2026-11-25T00:00:00Z").unwrap();
+    /// let s = fenrun::Engine::new(&policy, batch)?.settle_with(fenrun::SettleOptions::default().as_of(as_of))?;
+    /// // o1's 5.00 was available on 11-08; o2's 3.00 is held until 11-27.
+    /// assert_eq!(s.total_of("m1").unwrap().to_string(), "8.00");
+    /// assert_eq!(s.available_of("m1").unwrap().to_string(), "5.00");
+    /// assert_eq!(s.pending_total().unwrap().to_string(), "3.00");
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    #[must_use]
+    pub fn as_of(mut self, as_of: crate::Timestamp) -> SettleOptions {
+        self.as_of = Some(as_of);
         self
     }
 
@@ -248,6 +276,11 @@ impl Engine {
         let progress = options.progress.as_ref();
         if let Some(p) = progress {
             p.start(self.state.order_count());
+        }
+        if let Some(as_of) = options.as_of {
+            return self
+                .state
+                .settle_as_of(as_of, options.lines, sink, progress);
         }
         match options.lines {
             Lines::Keep => self.state.settle_keeping(progress),

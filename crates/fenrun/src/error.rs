@@ -141,6 +141,7 @@ macro_rules! each_path {
                 | Error::RankUpdate { path: $p, .. }
                 | Error::NotAnOrder { path: $p, .. }
                 | Error::ReceivedTwice { path: $p, .. }
+                | Error::MissingTime { path: $p, .. }
                 | Error::Unsupported { path: $p, .. }
                 | Error::InvalidSnapshot { path: $p, .. }
                 | Error::ForeignSnapshot { path: $p, .. }
@@ -583,6 +584,17 @@ pub enum Error {
         /// The id it names.
         order: String,
     },
+    /// An order or refund without `at` under a policy with a hold period
+    /// (§14.1: the hold is counted from it).
+    #[error("{path}: {record} \"{event}\" has no `at`, which the policy's hold period needs")]
+    MissingTime {
+        /// Path of the missing `at`.
+        path: String,
+        /// `order` or `refund`.
+        record: &'static str,
+        /// The event's id.
+        event: String,
+    },
     /// A second `received` event for one order (§14.1: at most one).
     #[error("{path}: order \"{order}\" was received already (events[{first}])")]
     ReceivedTwice {
@@ -704,6 +716,7 @@ impl Error {
             Error::RankUpdate { .. } => "rank_update",
             Error::NotAnOrder { .. } => "unknown_order",
             Error::ReceivedTwice { .. } => "received_twice",
+            Error::MissingTime { .. } => "missing_time",
             Error::Unsupported { .. } => "unsupported",
             Error::InvalidSnapshot { .. } => "invalid_snapshot",
             Error::ForeignSnapshot { .. } => "foreign_snapshot",
@@ -861,6 +874,7 @@ impl Error {
         "event_conflict",
         "rank_update",
         "received_twice",
+        "missing_time",
         "unsupported",
         "invalid_snapshot",
         "foreign_snapshot",

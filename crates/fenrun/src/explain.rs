@@ -7,6 +7,7 @@ use crate::batch::Event;
 use crate::condition::Metric;
 use crate::error::{Error, Must, Result};
 use crate::graph::NONE;
+use crate::ids::idx32;
 use crate::money::{money_string, short_string};
 use crate::policy::Policy;
 use crate::rank::{Params, Ranking};
@@ -48,6 +49,10 @@ pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
         names.who(order.seller)?,
         money(order.amount)
     )];
+    let times = batch.times.as_deref();
+    if let Some(times) = times {
+        out.push(times.words(idx32(event)));
+    }
     let record = engine.order_record(event)?;
     let part = &record.part;
     let mut promised = record.promised.iter();
@@ -78,8 +83,12 @@ pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
         };
         if l.refund != NONE {
             let refund = batch.event_ids.get(l.refund);
+            let held = match times {
+                Some(t) => format!(", {}", t.reversal(l.order, l.refund).words()),
+                None => String::new(),
+            };
             out.push(format!(
-                "refund {refund} of {} reverses {} of {}'s {} line ({}, level {})",
+                "refund {refund} of {} reverses {} of {}'s {} line ({}, level {}){held}",
                 money(l.base),
                 money(l.amount),
                 batch.id(l.beneficiary),

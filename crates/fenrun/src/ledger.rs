@@ -3,11 +3,10 @@
 //! bad event whole, applies a repeated event once, and is kept across
 //! restarts (and languages) by snapshots.
 
+use crate::batch::stream::StreamDoc;
 use crate::batch::BatchBuilder;
 use crate::engine::{Engine, SettleOptions};
 use crate::error::{Error, Result};
-use crate::ids::idx32;
-use crate::index::Packed;
 use crate::input::{GroupRecord, MemberRecord, StreamEvent};
 use crate::policy::Policy;
 use crate::settle::Settlement;
@@ -48,10 +47,10 @@ const CHECKSUM: &str = "sha256:";
 /// ```
 #[derive(Debug)]
 pub struct Ledger {
+    /// The batch so far, taking events one at a time; it keeps each event's
+    /// canonical JSON, what a repeated event is compared with and what a
+    /// snapshot keeps.
     builder: BatchBuilder<'static>,
-    /// Each event's canonical JSON, in stream order: what a repeated event is
-    /// compared with, and what a snapshot keeps.
-    texts: Packed,
     /// The starting members' and groups' canonical JSON, a line each.
     start: String,
     members: usize,
@@ -129,7 +128,6 @@ impl Ledger {
         let builder = BatchBuilder::new(members, &groups, policy)?.streaming(&groups);
         Ok(Ledger {
             builder,
-            texts: Packed::default(),
             start,
             members: m,
             groups: g,
@@ -141,51 +139,27 @@ impl Ledger {
     /// events being applied in order as by [`Ledger::apply`]. Errors name
     /// the document's records (`members[2].sponsor`, `events[5].amount`).
     pub fn open_json(policy: &Policy, text: &str) -> Result<Ledger> {
-        // Read straight into records; a document that does not read so (an
-        // error to name) takes the path through a JSON value, which names it.
-        if let Ok(start) = serde_json::from_str::<Start>(text) {
-            return Ledger::open_with(policy, start.members, start.groups, start.events);
-        }
-        Ledger::open_value(policy, crate::doc::from_str(text)?)
+        Ledger::open_with(policy, StreamDoc::from_json(text)?)
     }
 
     /// [`Ledger::open_json`] for a document given as a JSON value.
     pub fn open_value(policy: &Policy, doc: serde_json::Value) -> Result<Ledger> {
-        let serde_json::Value::Object(mut doc) = doc else {
-            return Err(Error::InvalidType {
-                path: "$".into(),
-                detail: "a batch document is a JSON object".into(),
-            });
-        };
-        if let Some(field) = doc
-            .keys()
-            .find(|k| !["members", "groups", "events"].contains(&k.as_str()))
-        {
-            return Err(Error::UnknownField {
-                path: "$".into(),
-                field: field.clone(),
-            });
-        }
-        let mut table = |name: &str| doc.remove(name).unwrap_or(serde_json::Value::Array(vec![]));
-        let members = crate::input::rows_from_value("members", table("members"))?;
-        let groups = crate::input::rows_from_value("groups", table("groups"))?;
-        let events = crate::input::rows_from_value("events", table("events"))?;
-        Ledger::open_with(policy, members, groups, events)
+        Ledger::open_with(policy, StreamDoc::from_value(doc)?)
     }
 
     /// Open with the starting records, then apply `events` in order.
-    fn open_with(
-        policy: &Policy,
-        members: Vec<MemberRecord>,
-        groups: Vec<GroupRecord>,
-        events: Vec<serde_json::Value>,
-    ) -> Result<Ledger> {
-        let mut ledger = Ledger::open(policy, members, groups)?;
-        ledger.reserve(events.len());
-        for event in events {
+    fn open_with(policy: &Policy, doc: StreamDoc) -> Result<Ledger> {
+        let mut ledger = Ledger::open(policy, doc.members, doc.groups)?;
+        ledger.reserve(doc.events.len());
+        for event in doc.events {
             ledger.apply_value(event)?;
         }
         Ok(ledger)
+    }
+
+    /// The batch of the events applied, the period closed.
+    pub(crate) fn into_batch(self) -> Result<crate::Batch> {
+        self.builder.finish()
     }
 
     /// The policy of the period.
@@ -195,12 +169,12 @@ impl Ledger {
 
     /// Events applied so far (a duplicate is not counted again).
     pub fn len(&self) -> usize {
-        self.texts.len()
+        self.builder.stream_len()
     }
 
     /// Whether no event has been applied.
     pub fn is_empty(&self) -> bool {
-        self.texts.is_empty()
+        self.len() == 0
     }
 
     /// Room for `n` more events, so that the tables holding them are sized
@@ -211,7 +185,6 @@ impl Ledger {
     /// snapshot's count.
     pub fn reserve(&mut self, n: usize) {
         self.builder.reserve_stream(n);
-        self.texts.reserve(n);
     }
 
     /// Apply the next event. An event whose id was applied before is a
@@ -220,36 +193,24 @@ impl Ledger {
     /// `event_conflict`. Any error leaves the ledger as it was. Error paths
     /// name the event's position in the stream: `events[i].amount`.
     pub fn apply(&mut self, event: &StreamEvent) -> Result<Applied> {
-        let text = event.to_json();
-        let position = self.builder.stream_len();
-        match self.builder.push_now(event) {
-            Ok(()) => {
-                self.texts.push(&text);
-                Ok(Applied {
-                    position,
-                    duplicate: false,
-                })
-            }
-            Err(Error::DuplicateEvent { first, .. }) if self.texts.get(idx32(first)) == text => {
-                Ok(Applied {
-                    position: first,
-                    duplicate: true,
-                })
-            }
-            Err(Error::DuplicateEvent { first, .. }) => Err(Error::EventConflict {
-                path: format!("events[{position}].id"),
-                event: event.id().to_owned(),
-                first,
-            }),
-            Err(e) => Err(e),
-        }
+        let position = self.len();
+        Ok(match self.builder.take_event(event)? {
+            None => Applied {
+                position,
+                duplicate: false,
+            },
+            Some(first) => Applied {
+                position: first,
+                duplicate: true,
+            },
+        })
     }
 
     /// Apply the next event given as JSON text (a line of an event stream);
     /// see [`Ledger::apply`]. A parse error's path is the event's too
     /// (`events[i].amount`).
     pub fn apply_json(&mut self, text: &str) -> Result<Applied> {
-        let event = StreamEvent::from_json(text).map_err(|e| self.name_event(e))?;
+        let event = StreamEvent::from_json(text).map_err(|e| self.builder.name_event(e))?;
         self.apply(&event)
     }
 
@@ -269,25 +230,15 @@ impl Ledger {
     /// refused (`number_money`), as [`crate::input::require_string_money`]
     /// refuses it in a batch.
     pub fn apply_object_json(&mut self, text: &str) -> Result<Applied> {
-        let value = crate::doc::from_str(text).map_err(|e| self.name_event(e))?;
-        crate::input::require_string_money_event(&value).map_err(|e| self.name_event(e))?;
+        let value = crate::doc::from_str(text).map_err(|e| self.builder.name_event(e))?;
+        crate::input::require_string_money_event(&value).map_err(|e| self.builder.name_event(e))?;
         self.apply_value(value)
     }
 
     /// Apply the next event given as a JSON value (a binding's dict).
     pub fn apply_value(&mut self, value: serde_json::Value) -> Result<Applied> {
-        let event = StreamEvent::from_value(value).map_err(|e| self.name_event(e))?;
+        let event = StreamEvent::from_value(value).map_err(|e| self.builder.name_event(e))?;
         self.apply(&event)
-    }
-
-    /// An event parser's error, its path put under the next event's.
-    fn name_event(&self, e: Error) -> Error {
-        let at = format!("events[{}]", self.len());
-        e.map_path(|p| match p {
-            "" | "$" => at,
-            p if p.starts_with("line ") || p.starts_with("byte ") => format!("{at} {p}"),
-            p => format!("{at}.{p}"),
-        })
     }
 
     /// The period so far as an [`Engine`] (ranks evaluated, rules prepared):
@@ -310,7 +261,7 @@ impl Ledger {
     /// Close the period: its settlement.
     pub fn close(self) -> Result<Settlement> {
         let policy = self.policy().clone();
-        Engine::new(&policy, self.builder.finish()?)?.settle()
+        Engine::new(&policy, self.into_batch()?)?.settle()
     }
 
     /// The ledger as bytes, to be given back to [`Ledger::restore`] (in this
@@ -331,7 +282,7 @@ impl Ledger {
         let mut out = format!("{MAGIC} {SNAPSHOT_VERSION}\n{header}\n");
         out.push_str(&self.start);
         for k in 0..self.len() {
-            out.push_str(self.texts.get(idx32(k)));
+            out.push_str(self.builder.stream_text(k));
             out.push('\n');
         }
         let digest = {
@@ -460,18 +411,6 @@ impl Ledger {
         }
         Ok(ledger)
     }
-}
-
-/// A batch document opening a ledger, read straight into records.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Start {
-    #[serde(default)]
-    members: Vec<MemberRecord>,
-    #[serde(default)]
-    groups: Vec<GroupRecord>,
-    #[serde(default)]
-    events: Vec<serde_json::Value>,
 }
 
 /// A snapshot's second line.

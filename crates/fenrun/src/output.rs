@@ -23,7 +23,8 @@ impl Serialize for LineOut<'_> {
             + usize::from(l.refund.is_some())
             + usize::from(l.rule.is_some())
             + usize::from(l.level.is_some())
-            + usize::from(l.rate.is_some() || l.fixed.is_some() || l.weight.is_some());
+            + usize::from(l.rate.is_some() || l.fixed.is_some() || l.weight.is_some())
+            + usize::from(l.available_at.is_some());
         let mut st = s.serialize_struct("Line", fields)?;
         if let Some(order) = l.order {
             st.serialize_field("order", order)?;
@@ -50,6 +51,9 @@ impl Serialize for LineOut<'_> {
             st.serialize_field("weight", &Short(weight))?;
         }
         st.serialize_field("amount", &Money(l.amount, scale))?;
+        if let Some(at) = &l.available_at {
+            st.serialize_field("available_at", at)?;
+        }
         st.end()
     }
 }
@@ -71,11 +75,32 @@ struct Totals<'a>(&'a Settlement);
 
 impl Serialize for Totals<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (x, scale) = (self.0, self.0.scale());
         let mut m = s.serialize_map(None)?;
-        for (member, t) in self.0.totals() {
-            m.serialize_entry(member, &Money(t, self.0.scale()))?;
+        if x.as_of().is_some() {
+            for (member, net, available, pending) in x.split_totals() {
+                m.serialize_entry(member, &Split([net, available, pending], scale))?;
+            }
+        } else {
+            for (member, t) in x.totals() {
+                m.serialize_entry(member, &Money(t, scale))?;
+            }
         }
         m.end()
+    }
+}
+
+/// A total split at a settlement's `as_of` (§14.1): `{net, available, pending}`.
+struct Split([rust_decimal::Decimal; 3], u32);
+
+impl Serialize for Split {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Split([net, available, pending], scale) = *self;
+        let mut st = s.serialize_struct("Total", 3)?;
+        st.serialize_field("net", &Money(net, scale))?;
+        st.serialize_field("available", &Money(available, scale))?;
+        st.serialize_field("pending", &Money(pending, scale))?;
+        st.end()
     }
 }
 
@@ -100,13 +125,19 @@ impl Serialize for SummaryOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let x = self.0;
         let scale = x.scale();
-        let fields = 5 + usize::from(x.member_cap_cut().is_some()) + usize::from(self.1.is_some());
+        let fields = 5
+            + usize::from(x.pending_total().is_some())
+            + usize::from(x.member_cap_cut().is_some())
+            + usize::from(self.1.is_some());
         let mut st = s.serialize_struct("Summary", fields)?;
         st.serialize_field("net_sales", &Money(x.net_sales(), scale))?;
         st.serialize_field("total_paid", &Money(x.total_paid(), scale))?;
         st.serialize_field("payout_ratio", &x.payout_ratio().map(Short))?;
         st.serialize_field("breakage", &Breakage(x))?;
         st.serialize_field("cap_cut", &Money(x.cap_cut(), scale))?;
+        if let Some(pending) = x.pending_total() {
+            st.serialize_field("pending_total", &Money(pending, scale))?;
+        }
         if let Some(cut) = x.member_cap_cut() {
             st.serialize_field("member_cap_cut", &Money(cut, scale))?;
         }

@@ -48,6 +48,8 @@ pub struct Policy {
     /// The order cap of each category (by index) that has its own.
     pub(crate) order_cap_by_category: ByCategory<Decimal>,
     pub(crate) member_cap: Option<Decimal>,
+    /// The hold period of order lines (冻结期, §14.1), if any.
+    pub(crate) hold: Option<crate::hold::Hold>,
     /// `sha256:` and the hex digest of the document's canonical JSON (see
     /// [`Policy::fingerprint`]).
     pub(crate) fingerprint: String,
@@ -148,6 +150,11 @@ impl Policy {
     /// The cap on a member's net earnings from order rules over a batch (§12.3).
     pub fn member_cap(&self) -> Option<Decimal> {
         self.member_cap
+    }
+
+    /// The hold period of order lines (冻结期, §14.1), if the policy has one.
+    pub fn hold(&self) -> Option<crate::hold::Hold> {
+        self.hold
     }
 
     /// The categories the policy names (in `by_category` and
@@ -382,6 +389,13 @@ impl Policy {
                 Some(cx.money(m.amount, "member_cap.amount")?)
             }
         };
+        let hold = match &doc.hold {
+            None => None,
+            Some(h) => {
+                cx.v2("hold", "hold")?;
+                Some(crate::hold::Hold::of(h.days, h.from)?)
+            }
+        };
         Ok(Policy {
             currency: doc.currency,
             rounding,
@@ -395,6 +409,7 @@ impl Policy {
             categories,
             order_cap_by_category,
             member_cap,
+            hold,
             fingerprint: String::new(),
         })
     }

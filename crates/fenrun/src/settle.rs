@@ -16,6 +16,7 @@ use crate::batch::{Batch, Event};
 use crate::error::{At, Error, EventAt, MemberAt, Missing, Must, Result, Where};
 use crate::events::Party;
 use crate::graph::NONE;
+use crate::hold::{Times, Timestamp};
 use crate::ids::{idx32, rule_idx, RuleId};
 use crate::index::Packed;
 use crate::kernel::{self, Base, Book, IntPrice, IntRate, Open, Outcome, Overflow, Prices, SlotOf};
@@ -617,6 +618,14 @@ impl Part {
     }
 }
 
+/// A line sink's failure.
+fn sink_error(e: std::io::Error) -> Error {
+    Error::SinkError {
+        path: "lines".into(),
+        detail: e.to_string(),
+    }
+}
+
 fn overflow(path: &str, detail: &str) -> Error {
     Error::Overflow {
         path: path.to_owned(),
@@ -669,15 +678,78 @@ impl State {
     {
         let rules = self.rule_names();
         let mut emit = |l: &Line| -> Result<()> {
-            sink(view(l, &self.batch.ids, &self.batch.event_ids, &rules)).map_err(|e| {
-                Error::SinkError {
-                    path: "lines".into(),
-                    detail: e.to_string(),
-                }
-            })
+            let times = self.batch.times.as_deref();
+            sink(view(
+                l,
+                &self.batch.ids,
+                &self.batch.event_ids,
+                &rules,
+                times,
+            ))
+            .map_err(sink_error)
         };
         let part = self.run(&|_| true, &mut emit, progress)?;
         self.finish_into(part, &mut emit)
+    }
+
+    /// A settlement whose totals are split at `as_of` (§14.1): each line
+    /// counts as available when its `available_at` is at or before `as_of`,
+    /// or when it has none and is a pool or member-cap line, or the policy
+    /// has no hold. Lines are kept, handed to `sink` or dropped as `lines`
+    /// says; the orders are taken in input order on one thread.
+    pub(crate) fn settle_as_of<F>(
+        &self,
+        as_of: Timestamp,
+        lines: crate::Lines,
+        mut sink: F,
+        progress: Option<&SettleProgress>,
+    ) -> Result<Settlement>
+    where
+        F: FnMut(LineView<'_>) -> std::io::Result<()>,
+    {
+        let times = self.batch.times.as_deref();
+        let rules = self.rule_names();
+        let mut available = vec![Decimal::ZERO; self.batch.ids.len()];
+        let mut kept = Vec::new();
+        let mut emit = |l: &Line| -> Result<()> {
+            let open = match available_at(l, times) {
+                Some(t) => t <= as_of,
+                None => l.order == NONE || times.is_none(),
+            };
+            if open {
+                let at = MemberAt(l.beneficiary);
+                let a = available
+                    .get_mut(l.beneficiary as usize)
+                    .must(at, "available")?;
+                *a = checked_add(*a, l.amount, "available")?;
+            }
+            match lines {
+                crate::Lines::Keep => kept.push(*l),
+                crate::Lines::Stream => {
+                    let (ids, events) = (&self.batch.ids, &self.batch.event_ids);
+                    sink(view(l, ids, events, &rules, times)).map_err(sink_error)?;
+                }
+                crate::Lines::TotalsOnly => {}
+            }
+            Ok(())
+        };
+        let part = self.run(&|_| true, &mut emit, progress)?;
+        let mut s = self.finish_into(part, &mut emit)?;
+        s.lines = kept;
+        let mut split = Vec::with_capacity(s.totals.len());
+        let mut pending_total = Decimal::ZERO;
+        for &(m, net) in &s.totals {
+            let a = *available.get(m as usize).must(MemberAt(m), "available")?;
+            let pending = net.checked_sub(a).ok_or_else(|| sum_overflow("pending"))?;
+            pending_total = checked_add(pending_total, pending, "pending total")?;
+            split.push((a, pending));
+        }
+        s.as_of = Some(AsOf {
+            at: as_of,
+            split,
+            pending_total,
+        });
+        Ok(s)
     }
 
     /// Totals, rank changes and summary only, no line kept or even named (the
@@ -1247,6 +1319,8 @@ impl State {
             breakage,
             cap_cut: part.cap_cut,
             member_cap_cut,
+            times: self.batch.times.clone(),
+            as_of: None,
         })
     }
 
@@ -1637,6 +1711,22 @@ pub struct Settlement {
     pub(crate) cap_cut: Decimal,
     /// What member caps withheld (§12.3), when the policy has one.
     pub(crate) member_cap_cut: Option<Decimal>,
+    /// The instants of the batch's hold period (§14.1), when its policy has one.
+    pub(crate) times: Option<Arc<Times>>,
+    /// What was available at the settlement's `as_of`, when asked one.
+    pub(crate) as_of: Option<AsOf>,
+}
+
+/// A settlement's split of its totals at a time (§14.1).
+#[derive(Debug, Clone)]
+pub(crate) struct AsOf {
+    /// The time asked (inclusive).
+    pub at: Timestamp,
+    /// What of each total (in the order of `totals`) was available then,
+    /// and what was pending.
+    pub split: Vec<(Decimal, Decimal)>,
+    /// Every total's pending part added up.
+    pub pending_total: Decimal,
 }
 
 /// One line of a settlement with names resolved.
@@ -1665,6 +1755,10 @@ pub struct LineView<'s> {
     pub weight: Option<Decimal>,
     /// Signed amount at the policy scale.
     pub amount: Decimal,
+    /// When an order line or reversal becomes available under the policy's
+    /// hold period (§14.1); `None` without a hold, for pool and member-cap
+    /// lines, and while the order is not received (a hold from receipt).
+    pub available_at: Option<Timestamp>,
 }
 
 /// A line with its names resolved.
@@ -1673,6 +1767,7 @@ fn view<'s>(
     members: &'s Packed,
     events: &'s Packed,
     rules: &'s [(RuleId, &'static str)],
+    times: Option<&Times>,
 ) -> LineView<'s> {
     let (rule, kind) = if l.rule == MEMBER_CAP {
         (None, "member_cap")
@@ -1695,15 +1790,28 @@ fn view<'s>(
         fixed: (order_line && l.fixed).then_some(l.rate),
         weight: pool.then_some(l.rate),
         amount: l.amount,
+        available_at: available_at(l, times),
     }
+}
+
+/// A line's `available_at` (§14.1): its order's, or a reversal's.
+fn available_at(l: &Line, times: Option<&Times>) -> Option<Timestamp> {
+    let times = times.filter(|_| l.order != NONE)?;
+    times.available_at(l.order, (l.refund != NONE).then_some(l.refund))
 }
 
 impl Settlement {
     /// Every line in output order (none after a streamed or totals-only settlement).
     pub fn lines(&self) -> impl Iterator<Item = LineView<'_>> + '_ {
-        self.lines
-            .iter()
-            .map(move |l| view(l, &self.members, &self.events, &self.rules))
+        self.lines.iter().map(move |l| {
+            view(
+                l,
+                &self.members,
+                &self.events,
+                &self.rules,
+                self.times.as_deref(),
+            )
+        })
     }
 
     /// Number of lines.
@@ -1791,6 +1899,38 @@ impl Settlement {
     pub fn scale(&self) -> u32 {
         self.scale
     }
+
+    /// The time the totals are split at, for a settlement asked one
+    /// ([`crate::SettleOptions::as_of`], §14.1).
+    pub fn as_of(&self) -> Option<Timestamp> {
+        self.as_of.as_ref().map(|a| a.at)
+    }
+
+    /// What of member `member`'s total was available at the settlement's
+    /// `as_of`; `None` without one, or for a member without a line. The
+    /// pending part is the total less this.
+    pub fn available_of(&self, member: &str) -> Option<Decimal> {
+        let k = self
+            .totals
+            .iter()
+            .position(|(m, _)| self.members.get(*m) == member)?;
+        self.as_of.as_ref()?.split.get(k).map(|s| s.0)
+    }
+
+    /// Every total split at the settlement's `as_of`: (member, net,
+    /// available, pending), sorted by member id; empty without one.
+    pub fn split_totals(&self) -> impl Iterator<Item = (&str, Decimal, Decimal, Decimal)> + '_ {
+        let split = self.as_of.as_ref().map_or(&[][..], |a| &a.split[..]);
+        self.totals()
+            .zip(split)
+            .map(|((m, net), (a, p))| (m, net, *a, *p))
+    }
+
+    /// Every total's pending part at the settlement's `as_of`, added up
+    /// (`summary.pending_total`); `None` without one.
+    pub fn pending_total(&self) -> Option<Decimal> {
+        self.as_of.as_ref().map(|a| a.pending_total)
+    }
     /// The same settlement without its lines (totals, rank changes, summary).
     pub(crate) fn without_lines(&self) -> Settlement {
         Settlement {
@@ -1807,6 +1947,8 @@ impl Settlement {
             breakage: self.breakage.clone(),
             cap_cut: self.cap_cut,
             member_cap_cut: self.member_cap_cut,
+            times: self.times.clone(),
+            as_of: self.as_of.clone(),
         }
     }
 }

@@ -15,17 +15,73 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::graph::{Forest, NONE};
+use crate::hold::{HoldFrom, Timestamp};
 use crate::ids::idx32;
 use crate::index::{IdIndex, Packed};
 use crate::input::{
     map_event_index, EventRecord, GroupRecord, MemberChange, ReceivedEvent, StreamEvent,
 };
+use crate::policy::Policy;
+
+/// A batch document whose events are read as a stream's (§14), straight
+/// into records: members, groups, and each event as a JSON value.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StreamDoc {
+    #[serde(default)]
+    pub members: Vec<crate::input::MemberRecord>,
+    #[serde(default)]
+    pub groups: Vec<GroupRecord>,
+    #[serde(default)]
+    pub events: Vec<serde_json::Value>,
+}
+
+impl StreamDoc {
+    /// Read a document as JSON text: straight into records, or, for a
+    /// document that does not read so (an error to name), through a JSON
+    /// value, which names it.
+    pub(crate) fn from_json(text: &str) -> Result<StreamDoc> {
+        match serde_json::from_str::<StreamDoc>(text) {
+            Ok(doc) => Ok(doc),
+            Err(_) => StreamDoc::from_value(crate::doc::from_str(text)?),
+        }
+    }
+
+    /// Read a document given as a JSON value; errors name its records
+    /// (`members[2].sponsor`).
+    pub(crate) fn from_value(doc: serde_json::Value) -> Result<StreamDoc> {
+        let serde_json::Value::Object(mut doc) = doc else {
+            return Err(Error::InvalidType {
+                path: "$".into(),
+                detail: "a batch document is a JSON object".into(),
+            });
+        };
+        if let Some(field) = doc
+            .keys()
+            .find(|k| !["members", "groups", "events"].contains(&k.as_str()))
+        {
+            return Err(Error::UnknownField {
+                path: "$".into(),
+                field: field.clone(),
+            });
+        }
+        let mut table = |name: &str| doc.remove(name).unwrap_or(serde_json::Value::Array(vec![]));
+        Ok(StreamDoc {
+            members: crate::input::rows_from_value("members", table("members"))?,
+            groups: crate::input::rows_from_value("groups", table("groups"))?,
+            events: crate::input::rows_from_value("events", table("events"))?,
+        })
+    }
+}
 
 /// What a builder taking events one at a time keeps besides the batch.
 #[derive(Debug)]
 pub(crate) struct Stream {
     /// Every event's id, in stream order.
     names: Packed,
+    /// Every event's canonical JSON ([`StreamEvent::to_json`]), in stream
+    /// order: what a repeated event is compared with (§14.2).
+    texts: Packed,
     /// Event id → stream position.
     index: IdIndex<u32>,
     /// Each stream event's position among orders and refunds (`NONE`: another kind).
@@ -50,6 +106,7 @@ impl<'p> BatchBuilder<'p> {
         }
         let stream = Stream {
             names: Packed::default(),
+            texts: Packed::default(),
             index: IdIndex::with_capacity(0),
             sales: Vec::new(),
             refunded: HashMap::default(),
@@ -77,6 +134,7 @@ impl<'p> BatchBuilder<'p> {
             categories: self.categories,
             category_codes: self.category_codes,
             stream: Some(Box::new(stream)),
+            times: self.times,
         }
     }
 
@@ -100,14 +158,66 @@ impl<'p> BatchBuilder<'p> {
                 stream.index = IdIndex::with_capacity(n);
             }
             stream.names.reserve(n);
+            stream.texts.reserve(n);
             stream.sales.reserve(n);
         }
+    }
+
+    /// The canonical JSON of stream event `k` ("" past the end).
+    pub(crate) fn stream_text(&self, k: usize) -> &str {
+        match self.stream.as_deref() {
+            Some(s) if k < s.texts.len() => s.texts.get(idx32(k)),
+            _ => "",
+        }
+    }
+
+    /// Take the next event of the stream (§14): applied when new (`None`);
+    /// when its id was taken before with the same canonical JSON, nothing
+    /// changes and the first one's position is returned (§14.2); the same
+    /// id with other content is `event_conflict`. Any error changes nothing.
+    pub(crate) fn take_event(&mut self, event: &StreamEvent) -> Result<Option<usize>> {
+        let text = event.to_json();
+        let position = self.stream_len();
+        match self.push_now(event) {
+            Ok(()) => {
+                if let Some(stream) = self.stream.as_deref_mut() {
+                    stream.texts.push(&text);
+                }
+                Ok(None)
+            }
+            Err(Error::DuplicateEvent { first, .. }) if self.stream_text(first) == text => {
+                Ok(Some(first))
+            }
+            Err(Error::DuplicateEvent { first, .. }) => Err(Error::EventConflict {
+                path: format!("events[{position}].id"),
+                event: event.id().to_owned(),
+                first,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Take the next event given as a JSON value (see [`Self::take_event`]);
+    /// a parse error's path is put under the event's (`events[i].amount`).
+    pub(crate) fn take_value(&mut self, value: serde_json::Value) -> Result<Option<usize>> {
+        let event = StreamEvent::from_value(value).map_err(|e| self.name_event(e))?;
+        self.take_event(&event)
+    }
+
+    /// An event parser's error, its path put under the next event's.
+    pub(crate) fn name_event(&self, e: Error) -> Error {
+        let at = format!("events[{}]", self.stream_len());
+        e.map_path(|p| match p {
+            "" | "$" => at,
+            p if p.starts_with("line ") || p.starts_with("byte ") => format!("{at} {p}"),
+            p => format!("{at}.{p}"),
+        })
     }
 
     /// Check the next event of the stream against everything before it and
     /// apply it, or return its error (paths `events[i]`, `i` its stream
     /// position) with nothing changed.
-    pub(crate) fn push_now(&mut self, event: &StreamEvent) -> Result<()> {
+    fn push_now(&mut self, event: &StreamEvent) -> Result<()> {
         let stream = self.stream()?;
         let i = stream.names.len();
         // Formatted only when needed: most events are orders that pass.
@@ -207,6 +317,9 @@ impl<'p> BatchBuilder<'p> {
             Err(err) => {
                 self.names.truncate(e);
                 self.events.truncate(e);
+                if let Some(times) = self.times.as_mut() {
+                    times.at.truncate(e);
+                }
                 Err(err.map_path(|p| map_event_index(p, |_| format!("events[{i}]"))))
             }
             Ok(refund) => {
@@ -373,10 +486,37 @@ impl<'p> BatchBuilder<'p> {
                 first: first as usize,
             });
         }
+        let at = Timestamp::parse(&e.at).map_err(|detail| Error::InvalidTimestamp {
+            path: format!("{path}.at"),
+            event: e.id.to_string(),
+            at: e.at.clone(),
+            detail,
+        })?;
+        if let Some(times) = self
+            .times
+            .as_mut()
+            .filter(|t| t.hold.from == HoldFrom::Received)
+        {
+            times.check_end(at, || format!("{path}.at"), || e.id.to_string(), &e.at)?;
+            times.received.insert(o, at);
+        }
         if let Some(stream) = self.stream.as_deref_mut() {
             stream.received.insert(o, idx32(i));
         }
         Ok(())
+    }
+
+    /// The batch of a document whose events are a stream's (§14; a
+    /// version-2 batch, §14.2), read as a ledger reads it: members and
+    /// groups first, then each event in order, a repeated one applied once.
+    pub(crate) fn stream_batch(policy: &Policy, doc: StreamDoc) -> Result<Batch> {
+        let mut builder =
+            BatchBuilder::new(doc.members, &doc.groups, policy)?.streaming(&doc.groups);
+        builder.reserve_stream(doc.events.len());
+        for event in doc.events {
+            builder.take_value(event)?;
+        }
+        builder.finish()
     }
 
     /// The batch of the events so far, the builder kept (it takes more).
@@ -394,6 +534,7 @@ impl<'p> BatchBuilder<'p> {
             events: self.events.clone(),
             buyers: self.buyers,
             categories: self.categories.clone(),
+            times: self.times.clone().map(std::sync::Arc::new),
         })
     }
 }
