@@ -52,7 +52,8 @@ pub use arrow_array::RecordBatch;
 pub use files::{read_table, TableChunks, TableFormat, CHUNK_ROWS};
 pub use read::ReadOptions;
 pub use write::{
-    comparison_batch, earnings_batch, lines_batch, rank_changes_batch, totals_batch, LinesFile,
+    comparison_batch, earnings_batch, lines_batch, rank_changes_batch, totals_batch, LineColumns,
+    LinesFile,
 };
 
 use std::path::Path;
@@ -434,21 +435,20 @@ fn event_path(path: &str, orders: usize) -> String {
 
 /// Settle while streaming every line to a table file (Parquet or CSV, by
 /// extension) in record batches; the returned settlement holds totals,
-/// rank changes and summary, no lines. `progress` counts the orders settled.
+/// rank changes and summary, no lines. `options` are those of
+/// [`Engine::settle_with`] (progress, `as_of`), their `lines` taken as
+/// [`Lines::Stream`].
 pub fn settle_lines_to_file(
     engine: &Engine,
     path: &Path,
-    progress: Option<fenrun::SettleProgress>,
+    options: SettleOptions,
 ) -> Result<Settlement> {
     let format = TableFormat::from_path(path)?;
     let rate_scale = engine.policy().rate_scale();
-    let fixed = engine.policy().pays_fixed();
-    let mut file = LinesFile::create(path, format, engine.scale(), rate_scale, fixed)?;
+    let columns = LineColumns::of(engine.policy());
+    let mut file = LinesFile::create(path, format, engine.scale(), rate_scale, columns)?;
     let mut failed: Option<Error> = None;
-    let mut options = SettleOptions::default().lines(Lines::Stream);
-    if let Some(p) = progress {
-        options = options.progress(p);
-    }
+    let options = options.lines(Lines::Stream);
     let settled = engine.settle_to(options, |l| {
         file.push(&l).map_err(|e| {
             let msg = e.to_string();
@@ -480,7 +480,7 @@ pub fn write_lines(s: &Settlement, policy: &Policy, path: &Path) -> Result<()> {
     write::write_table(
         path,
         TableFormat::from_path(path)?,
-        &lines_batch(s, policy.rate_scale(), policy.pays_fixed())?,
+        &lines_batch(s, policy.rate_scale(), LineColumns::of(policy))?,
     )
 }
 

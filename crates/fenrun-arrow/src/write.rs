@@ -26,7 +26,7 @@ const PRECISION: u8 = 38;
 
 /// Column names of the lines table, in §9 order (`weight` only on pool
 /// lines). A policy that can pay fixed amounts (§12.2) adds [`FIXED_COLUMN`]
-/// after `rate`.
+/// after `rate`; one with a hold period (§14.1) adds [`AVAILABLE_COLUMN`] last.
 pub const LINE_COLUMNS: [&str; 10] = [
     "order",
     "refund",
@@ -45,20 +45,48 @@ pub const LINE_COLUMNS: [&str; 10] = [
 /// ([`fenrun::Policy::pays_fixed`]), null on every other line.
 pub const FIXED_COLUMN: &str = "fixed";
 
-/// The column names of a lines table, `fixed` included when `fixed`.
-pub fn line_columns(fixed: bool) -> Vec<&'static str> {
-    let mut names = LINE_COLUMNS.to_vec();
-    if fixed {
-        names.insert(8, FIXED_COLUMN);
+/// The lines table's column of when a line becomes available under the
+/// policy's hold period (§14.1), `YYYY-MM-DDTHH:MM:SSZ` text: present when
+/// the policy has a hold, null on pool and member-cap lines and on the lines
+/// of an order not received yet.
+pub const AVAILABLE_COLUMN: &str = "available_at";
+
+/// Which optional columns a lines table has: what its policy can write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LineColumns {
+    /// [`FIXED_COLUMN`]: the policy can pay fixed amounts (§12.2).
+    pub fixed: bool,
+    /// [`AVAILABLE_COLUMN`]: the policy has a hold period (§14.1).
+    pub available_at: bool,
+}
+
+impl LineColumns {
+    /// The columns of the lines of `policy`.
+    pub fn of(policy: &fenrun::Policy) -> LineColumns {
+        LineColumns {
+            fixed: policy.pays_fixed(),
+            available_at: policy.hold().is_some(),
+        }
     }
-    names
+
+    /// The column names, in order.
+    pub fn names(self) -> Vec<&'static str> {
+        let mut names = LINE_COLUMNS.to_vec();
+        if self.fixed {
+            names.insert(8, FIXED_COLUMN);
+        }
+        if self.available_at {
+            names.push(AVAILABLE_COLUMN);
+        }
+        names
+    }
 }
 
 /// The lines schema: money (`base`, `amount`) as decimal128 at the policy's
 /// scale, `rate` at the policy's [`rate_scale`](fenrun::Policy::rate_scale),
 /// `weight` (pool lines) as a shortest-form decimal string, since a weight is
 /// any metric value.
-pub fn lines_schema(scale: u32, rate_scale: u32, fixed: bool) -> SchemaRef {
+pub fn lines_schema(scale: u32, rate_scale: u32, columns: LineColumns) -> SchemaRef {
     let money = DataType::Decimal128(PRECISION, scale as i8);
     let text = |name: &str, nullable| Field::new(name, DataType::Utf8, nullable);
     let mut fields = vec![
@@ -76,24 +104,27 @@ pub fn lines_schema(scale: u32, rate_scale: u32, fixed: bool) -> SchemaRef {
             true,
         ),
     ];
-    if fixed {
+    if columns.fixed {
         fields.push(Field::new(FIXED_COLUMN, money.clone(), true));
     }
     fields.push(text("weight", true));
     fields.push(Field::new("amount", money, false));
+    if columns.available_at {
+        fields.push(text(AVAILABLE_COLUMN, true));
+    }
     Arc::new(Schema::new(fields))
 }
 
-/// The totals schema: `member`, `amount` (decimal128 at the policy scale).
-pub fn totals_schema(scale: u32) -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("member", DataType::Utf8, false),
-        Field::new(
-            "amount",
-            DataType::Decimal128(PRECISION, scale as i8),
-            false,
-        ),
-    ]))
+/// The totals schema: `member`, `amount` (decimal128 at the policy scale),
+/// and with `split` (a settlement asked `as_of`, §14.1) `available` and
+/// `pending` after it.
+pub fn totals_schema(scale: u32, split: bool) -> SchemaRef {
+    let money = |name: &str| Field::new(name, DataType::Decimal128(PRECISION, scale as i8), false);
+    let mut fields = vec![Field::new("member", DataType::Utf8, false), money("amount")];
+    if split {
+        fields.extend([money("available"), money("pending")]);
+    }
+    Arc::new(Schema::new(fields))
 }
 
 /// `d` as an integer count of 10^-scale units; `None` if it has more decimals
@@ -128,19 +159,22 @@ pub struct LinesBuilder {
     fixed: Option<Decimal128Builder>,
     weight: StringBuilder,
     amount: Decimal128Builder,
+    /// `None` when the table has no `available_at` column.
+    available_at: Option<StringBuilder>,
     rows: usize,
 }
 
 impl LinesBuilder {
     /// An empty builder for lines at the policy's `scale` and `rate_scale`,
-    /// with a `fixed` column when `fixed`.
-    pub fn new(scale: u32, rate_scale: u32, fixed: bool) -> LinesBuilder {
+    /// with the optional `columns`.
+    pub fn new(scale: u32, rate_scale: u32, columns: LineColumns) -> LinesBuilder {
         let money = || {
             Decimal128Builder::new().with_data_type(DataType::Decimal128(PRECISION, scale as i8))
         };
         LinesBuilder {
-            schema: lines_schema(scale, rate_scale, fixed),
-            fixed: fixed.then(money),
+            schema: lines_schema(scale, rate_scale, columns),
+            fixed: columns.fixed.then(money),
+            available_at: columns.available_at.then(StringBuilder::new),
             scale,
             rate_scale,
             order: StringBuilder::new(),
@@ -200,6 +234,9 @@ impl LinesBuilder {
         self.weight
             .append_option(l.weight.map(fenrun::short_string));
         self.amount.append_value(amount);
+        if let Some(b) = &mut self.available_at {
+            b.append_option(l.available_at.map(|t| t.to_string()));
+        }
         self.rows += 1;
         Ok(())
     }
@@ -221,6 +258,9 @@ impl LinesBuilder {
         }
         columns.push(Arc::new(self.weight.finish()));
         columns.push(Arc::new(self.amount.finish()));
+        if let Some(b) = &mut self.available_at {
+            columns.push(Arc::new(b.finish()));
+        }
         self.rows = 0;
         RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| Error::InvalidTable {
             path: "lines".to_owned(),
@@ -229,27 +269,47 @@ impl LinesBuilder {
     }
 }
 
-/// Every line of a settlement as one record batch (a `fixed` column when `fixed`).
-pub fn lines_batch(s: &Settlement, rate_scale: u32, fixed: bool) -> Result<RecordBatch> {
-    let mut b = LinesBuilder::new(s.scale(), rate_scale, fixed);
+/// Every line of a settlement as one record batch, with the optional `columns`.
+pub fn lines_batch(s: &Settlement, rate_scale: u32, columns: LineColumns) -> Result<RecordBatch> {
+    let mut b = LinesBuilder::new(s.scale(), rate_scale, columns);
     for l in s.lines() {
         b.push(&l)?;
     }
     b.finish()
 }
 
-/// The totals (every beneficiary, sorted by id) as one record batch.
+/// The totals (every beneficiary, sorted by id) as one record batch; a
+/// settlement asked `as_of` adds what of each was available and pending.
 pub fn totals_batch(s: &Settlement) -> Result<RecordBatch> {
     let scale = s.scale();
+    let split = s.as_of().is_some();
     let mut member = StringBuilder::new();
-    let mut amount =
-        Decimal128Builder::new().with_data_type(DataType::Decimal128(PRECISION, scale as i8));
-    for (m, t) in s.totals() {
-        member.append_value(m);
-        amount.append_value(units(t, scale).ok_or_else(|| unscalable("total", t, scale))?);
+    let money =
+        || Decimal128Builder::new().with_data_type(DataType::Decimal128(PRECISION, scale as i8));
+    let mut amounts = [money(), money(), money()];
+    let push = |amounts: &mut [Decimal128Builder; 3], values: [Decimal; 3]| -> Result<()> {
+        for (b, v) in amounts.iter_mut().zip(values) {
+            b.append_value(units(v, scale).ok_or_else(|| unscalable("total", v, scale))?);
+        }
+        Ok(())
+    };
+    if split {
+        for (m, net, available, pending) in s.split_totals() {
+            member.append_value(m);
+            push(&mut amounts, [net, available, pending])?;
+        }
+    } else {
+        for (m, t) in s.totals() {
+            member.append_value(m);
+            push(&mut amounts, [t, Decimal::ZERO, Decimal::ZERO])?;
+        }
     }
-    let columns: Vec<ArrayRef> = vec![Arc::new(member.finish()), Arc::new(amount.finish())];
-    RecordBatch::try_new(totals_schema(scale), columns).map_err(|e| Error::InvalidTable {
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(member.finish())];
+    let kept = if split { 3 } else { 1 };
+    for b in amounts.iter_mut().take(kept) {
+        columns.push(Arc::new(b.finish()));
+    }
+    RecordBatch::try_new(totals_schema(scale, split), columns).map_err(|e| Error::InvalidTable {
         path: "totals".to_owned(),
         detail: e.to_string(),
     })
@@ -469,7 +529,7 @@ pub fn batch_csv(batch: &RecordBatch, out: impl Write) -> csv::Result<()> {
     Ok(())
 }
 
-/// One line as a CSV row in the column order of [`line_columns`]`(fixed)`:
+/// One line as a CSV row in the column order of [`LineColumns::names`]:
 /// money at the policy scale, rates and weights in shortest form, exactly as
 /// the §9 JSON writes them. `buf` is reused between calls.
 pub fn write_csv_line<W: Write>(
@@ -477,7 +537,7 @@ pub fn write_csv_line<W: Write>(
     buf: &mut String,
     l: &LineView<'_>,
     scale: u32,
-    fixed: bool,
+    columns: LineColumns,
 ) -> csv::Result<()> {
     use std::fmt::Write as _;
     let mut field = |w: &mut csv::Writer<W>, f: &dyn Fn(&mut String)| {
@@ -501,7 +561,7 @@ pub fn write_csv_line<W: Write>(
             b.push_str(&fenrun::short_string(r));
         }
     })?;
-    if fixed {
+    if columns.fixed {
         field(w, &|b| {
             if let Some(f) = l.fixed {
                 b.push_str(&fenrun::money_string(f, scale));
@@ -514,17 +574,24 @@ pub fn write_csv_line<W: Write>(
         }
     })?;
     field(w, &|b| b.push_str(&fenrun::money_string(l.amount, scale)))?;
+    if columns.available_at {
+        field(w, &|b| {
+            if let Some(t) = l.available_at {
+                let _ = write!(b, "{t}");
+            }
+        })?;
+    }
     w.write_record(None::<&[u8]>)
 }
 
-/// Every line of a settlement (which kept them) as CSV with a header row
-/// (a `fixed` column when `fixed`).
-pub fn lines_csv(s: &Settlement, out: impl Write, fixed: bool) -> csv::Result<()> {
+/// Every line of a settlement (which kept them) as CSV with a header row,
+/// with the optional `columns`.
+pub fn lines_csv(s: &Settlement, out: impl Write, columns: LineColumns) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(line_columns(fixed))?;
+    w.write_record(columns.names())?;
     let mut buf = String::new();
     for l in s.lines() {
-        write_csv_line(&mut w, &mut buf, &l, s.scale(), fixed)?;
+        write_csv_line(&mut w, &mut buf, &l, s.scale(), columns)?;
     }
     w.flush()?;
     Ok(())
@@ -540,31 +607,31 @@ enum LinesOut {
 pub struct LinesFile<'p> {
     path: &'p Path,
     scale: u32,
-    fixed: bool,
+    columns: LineColumns,
     out: LinesOut,
 }
 
 impl<'p> LinesFile<'p> {
     /// Create `path` for the lines of a policy with this `scale` and
-    /// `rate_scale` (a `fixed` column when `fixed`).
+    /// `rate_scale`, with the optional `columns`.
     pub fn create(
         path: &'p Path,
         format: TableFormat,
         scale: u32,
         rate_scale: u32,
-        fixed: bool,
+        columns: LineColumns,
     ) -> Result<LinesFile<'p>> {
-        let schema = lines_schema(scale, rate_scale, fixed);
+        let schema = lines_schema(scale, rate_scale, columns);
         let out = match TableWriter::create(path, format, schema)? {
             TableWriter::Parquet(w) => {
-                LinesOut::Parquet(w, Box::new(LinesBuilder::new(scale, rate_scale, fixed)))
+                LinesOut::Parquet(w, Box::new(LinesBuilder::new(scale, rate_scale, columns)))
             }
             TableWriter::Csv(w) => LinesOut::Csv(w, String::new()),
         };
         Ok(LinesFile {
             path,
             scale,
-            fixed,
+            columns,
             out,
         })
     }
@@ -580,7 +647,7 @@ impl<'p> LinesFile<'p> {
                 }
                 Ok(())
             }
-            LinesOut::Csv(w, buf) => write_csv_line(w, buf, l, self.scale, self.fixed)
+            LinesOut::Csv(w, buf) => write_csv_line(w, buf, l, self.scale, self.columns)
                 .map_err(|e| io_error(self.path, e)),
         }
     }

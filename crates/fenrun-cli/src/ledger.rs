@@ -107,8 +107,13 @@ pub(crate) fn run(action: LedgerCommand) -> Result<(), Failure> {
             state,
             format,
             out,
+            as_of,
         } => {
             let p = load_policy(&policy)?;
+            let mut options = fenrun::SettleOptions::default();
+            if let Some(t) = as_of.as_deref() {
+                options = options.as_of(fenrun::Timestamp::parse_as_of(t)?);
+            }
             if !state.exists() {
                 return Err(Failure::Io(format!(
                     "cannot read {}: no such file (open the period first)",
@@ -116,11 +121,11 @@ pub(crate) fn run(action: LedgerCommand) -> Result<(), Failure> {
                 )));
             }
             let engine: Engine = restore(&p, &state)?.engine()?;
-            let s = engine.settle()?;
+            let s = engine.settle_with(options)?;
             drop(engine);
             match format {
                 Format::Json => write_json(&s, None, out.as_deref())?,
-                Format::Csv => write_out(out.as_deref(), &crate::lines_csv(&s, p.pays_fixed())?)?,
+                Format::Csv => write_out(out.as_deref(), &crate::lines_csv(&s, &p)?)?,
             }
             if let Some(path) = &out {
                 print_summary(&s, p.currency(), path);

@@ -135,6 +135,11 @@ enum Command {
         /// member, rank, total, own, team, pool, member_cap, own_sales.
         #[arg(long, value_name = "FILE")]
         earnings_out: Option<PathBuf>,
+        /// Split every total into what is available and what is still held
+        /// at time T (RFC 3339, inclusive) under the policy's hold period
+        /// (冻结期): totals become {net, available, pending}. One thread.
+        #[arg(long, value_name = "T", conflicts_with = "threads")]
+        as_of: Option<String>,
     },
     /// Settle one batch under two policies and compare them member by member
     /// (the largest change first), with each side's summary and measures.
@@ -265,6 +270,10 @@ enum LedgerCommand {
         /// Write the output to FILE and print a short summary table instead.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Split every total into available and pending at time T (RFC
+        /// 3339, inclusive) under the policy's hold period (冻结期).
+        #[arg(long, value_name = "T")]
+        as_of: Option<String>,
     },
 }
 
@@ -460,7 +469,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             threads,
             stats,
             earnings_out,
+            as_of,
         } => {
+            let as_of = as_of
+                .as_deref()
+                .map(fenrun::Timestamp::parse_as_of)
+                .transpose()?;
             if stats && matches!(format, Format::Csv) {
                 return Err(Failure::Usage(
                     "--stats adds the measures to the JSON document; use it with --format json"
@@ -473,14 +487,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             clock.lap("ranks");
             let progress = fenrun::SettleProgress::new();
             clock.show.counting("settling", "orders", &progress);
+            let mut options = fenrun::SettleOptions::default().progress(progress);
+            if let Some(t) = as_of {
+                options = options.as_of(t);
+            }
             let s = match (&lines_out, no_lines) {
-                (Some(path), _) => {
-                    fenrun_arrow::settle_lines_to_file(&engine, path, Some(progress))?
-                }
+                (Some(path), _) => fenrun_arrow::settle_lines_to_file(&engine, path, options)?,
                 (None, no_lines) => {
                     let lines = fenrun::Lines::kept(!no_lines);
-                    let options = fenrun::SettleOptions::default().lines(lines);
-                    engine.settle_with(options.threads(threads).progress(progress))?
+                    engine.settle_with(options.lines(lines).threads(threads))?
                 }
             };
             clock.lap("settle");
@@ -503,7 +518,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             drop(engine);
             let document = || match format {
                 Format::Json => write_json(&s, stats.as_ref(), out.as_deref()),
-                Format::Csv => write_out(out.as_deref(), &lines_csv(&s, p.pays_fixed())?),
+                Format::Csv => write_out(out.as_deref(), &lines_csv(&s, &p)?),
             };
             let totals = || match &totals_out {
                 Some(path) => fenrun_arrow::write_totals(&s, path).map_err(Failure::from),
@@ -699,9 +714,9 @@ fn print_stats(stats: &fenrun::Stats) {
     );
 }
 
-fn lines_csv(s: &Settlement, fixed: bool) -> Result<Vec<u8>, Failure> {
+fn lines_csv(s: &Settlement, policy: &Policy) -> Result<Vec<u8>, Failure> {
     let mut buf = Vec::new();
-    fenrun_arrow::write::lines_csv(s, &mut buf, fixed)
+    fenrun_arrow::write::lines_csv(s, &mut buf, fenrun_arrow::LineColumns::of(policy))
         .map_err(|e| Failure::Io(format!("cannot write CSV: {e}")))?;
     Ok(buf)
 }
