@@ -327,7 +327,7 @@ impl Settlement {
 #[pymethods]
 impl Settlement {
     /// Every payout line (order, refund, rule, kind, beneficiary, level, base,
-    /// rate, [fixed,] weight, amount), in §9 order. Raises ``ValueError`` if the
+    /// rate, [fixed,] weight, amount[, available_at]), in §9 order. Raises ``ValueError`` if the
     /// settlement was made with ``lines=False``.
     #[getter]
     fn lines(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
@@ -338,17 +338,19 @@ impl Settlement {
             ));
         }
         let policy = self.prepared.policy();
-        let (rate_scale, fixed) = (policy.rate_scale(), policy.pays_fixed());
+        let (rate_scale, columns) = (policy.rate_scale(), fenrun_arrow::LineColumns::of(policy));
         self.lines
             .get_or_try_init(py, || {
                 core_table(py, || {
-                    fenrun_arrow::lines_batch(&self.settled, rate_scale, fixed)
+                    fenrun_arrow::lines_batch(&self.settled, rate_scale, columns)
                 })
             })
             .map(|t| t.clone_ref(py))
     }
 
-    /// What each member earns in the batch (``member``, ``amount``), sorted by member.
+    /// What each member earns in the batch (``member``, ``amount``, and for a
+    /// settlement made with ``as_of`` also ``available`` and ``pending``),
+    /// sorted by member.
     #[getter]
     fn totals(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.totals
@@ -749,7 +751,7 @@ impl Watch {
 /// >>> s.summary["payout_ratio"]
 /// Decimal('0.1')
 #[pyfunction]
-#[pyo3(signature = (policy, batch = None, *, members = None, orders = None, groups = None, refunds = None, lines = true, round_float_money = false, progress = None))]
+#[pyo3(signature = (policy, batch = None, *, members = None, orders = None, groups = None, refunds = None, lines = true, round_float_money = false, progress = None, as_of = None))]
 #[allow(clippy::too_many_arguments)]
 fn settle(
     py: Python<'_>,
@@ -762,7 +764,9 @@ fn settle(
     lines: bool,
     round_float_money: bool,
     progress: Option<&Bound<'_, PyAny>>,
+    as_of: Option<&str>,
 ) -> PyResult<Settlement> {
+    let options = settle_options(py, lines, as_of)?;
     let args = BatchArgs {
         batch,
         members,
@@ -773,8 +777,6 @@ fn settle(
     let watch = Watch::new(py, progress)?;
     let counter = fenrun::SettleProgress::new();
     let (prepared, settled) = prepared_then(py, policy, &args, round_float_money, |prepared| {
-        let kept = fenrun::Lines::kept(lines);
-        let options = fenrun::SettleOptions::default().lines(kept);
         let settled = match &watch {
             Some(w) => w.during(&counter, || {
                 prepared.settle_with(options.progress(counter.clone()))
@@ -787,6 +789,22 @@ fn settle(
         w.finish(py, &counter)?;
     }
     Ok(Settlement::new(prepared, settled, lines))
+}
+
+/// The options of a settlement asked from Python: lines kept or not, and an
+/// ``as_of`` time (RFC 3339 text, read by the core).
+fn settle_options(
+    py: Python<'_>,
+    lines: bool,
+    as_of: Option<&str>,
+) -> PyResult<fenrun::SettleOptions> {
+    let options = fenrun::SettleOptions::default().lines(fenrun::Lines::kept(lines));
+    Ok(match as_of {
+        Some(t) => {
+            options.as_of(fenrun::Timestamp::parse_as_of(t).map_err(|e| errors::to_py(py, &e))?)
+        }
+        None => options,
+    })
 }
 
 /// Evaluate ranks only (SPEC §3–§4): the same inputs as :func:`settle`.
@@ -1118,12 +1136,17 @@ impl Ledger {
     }
     /// The settlement of the events so far, as if the period closed now
     /// (the ledger stays open): a :class:`Settlement`.
-    #[pyo3(signature = (*, lines = true))]
-    fn settlement(&mut self, py: Python<'_>, lines: bool) -> PyResult<Settlement> {
-        let kept = fenrun::Lines::kept(lines);
+    #[pyo3(signature = (*, lines = true, as_of = None))]
+    fn settlement(
+        &mut self,
+        py: Python<'_>,
+        lines: bool,
+        as_of: Option<&str>,
+    ) -> PyResult<Settlement> {
+        let options = settle_options(py, lines, as_of)?;
         let (prepared, settled) = self.run(py, |l| {
             let engine = l.engine()?;
-            let settled = engine.settle_with(fenrun::SettleOptions::default().lines(kept))?;
+            let settled = engine.settle_with(options)?;
             Ok((engine, settled))
         })?;
         Ok(Settlement::new(prepared, settled, lines))

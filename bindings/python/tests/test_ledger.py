@@ -73,6 +73,11 @@ def test_ledger_vector(name, v):
         doc = json.loads(ledger.settlement().to_json())
         for key, want in v["expect"].items():
             assert doc.get(key) == want, f"`{key}` differs"
+    for entry in v.get("expect_as_of", []):
+        doc = json.loads(ledger.settlement(as_of=entry["as_of"]).to_json())
+        for key, want in entry.items():
+            if key != "as_of":
+                assert doc.get(key) == want, f"as of {entry['as_of']}: `{key}` differs"
     if "expect_snapshot" in v:
         check_snapshot(ledger.snapshot(), v["expect_snapshot"], policy_text(v))
 
@@ -150,3 +155,33 @@ def test_a_refused_event_raises_and_changes_nothing():
     assert e.value.code == "invalid_snapshot"
     assert ledger.snapshot() == before
     assert ledger.fingerprint == fingerprint(json.dumps(POLICY))
+
+
+HELD = {"version": 2, "hold": {"days": 7, "from": "received"},
+        "ranks": [{"id": "member", "rate": "0.10"}],
+        "rules": [{"id": "spread", "type": "differential"}]}
+
+
+def test_a_hold_splits_the_tables_as_of_a_time():
+    # m1 earns 0.10: o1 100.00 pays 10.00, received 2026-11-02T00:00:00Z, so
+    # available 2026-11-09T00:00:00Z; o2 40.00 pays 4.00, never received.
+    ledger = fenrun.Ledger(HELD, members=[{"id": "m1"}])
+    ledger.apply_many([
+        {"id": "o1", "seller": "m1", "amount": "100.00", "at": "2026-11-01T00:00:00Z"},
+        {"id": "o2", "seller": "m1", "amount": "40.00", "at": "2026-11-01T01:00:00Z"},
+        {"id": "x1", "received": "o1", "at": "2026-11-02T08:00:00+08:00"},
+    ])
+    s = ledger.settlement(as_of="2026-11-09T00:00:00Z")
+    assert s.totals.to_pylist() == [{"member": "m1", "amount": fenrun_decimal("14.00"),
+                                     "available": fenrun_decimal("10.00"),
+                                     "pending": fenrun_decimal("4.00")}]
+    assert s.summary["pending_total"] == fenrun_decimal("4.00")
+    assert s.lines.column("available_at").to_pylist() == ["2026-11-09T00:00:00Z", None]
+    # A second earlier: nothing is available yet.
+    early = ledger.settlement(as_of="2026-11-08T23:59:59Z", lines=False)
+    assert early.totals.to_pylist()[0]["available"] == fenrun_decimal("0.00")
+    # Without as_of the totals are the net alone.
+    assert ledger.settlement().totals.column_names == ["member", "amount"]
+    with pytest.raises(fenrun.FormatError) as e:
+        ledger.settlement(as_of="2026-11-31T00:00:00Z")
+    assert (e.value.code, e.value.path) == ("invalid_value", "as_of")

@@ -29,6 +29,8 @@ export interface Policy {
   order_cap_by_category?: Record<string, DecimalString>;
   /** Version 2: the cap on a member's net order-rule earnings over the batch (个人封顶). */
   member_cap?: { amount: DecimalString };
+  /** Version 2: the hold period (冻结期) during which order lines stay pending; orders and refunds then need `at`. */
+  hold?: { days: number; from: "paid" | "received" };
 }
 
 export interface Member {
@@ -89,6 +91,10 @@ export interface Line {
   /** Weight of a weighted pool line. */
   weight?: DecimalString;
   amount: DecimalString;
+  /** Version 2: when an order line or reversal becomes available under the policy's hold period
+   * (`YYYY-MM-DDTHH:MM:SSZ`); absent without a hold, on pool and member-cap lines, and while the
+   * order is not received. */
+  available_at?: string;
 }
 
 export interface Because {
@@ -112,15 +118,30 @@ export interface Summary {
   payout_ratio: DecimalString | null;
   breakage: Record<string, DecimalString>;
   cap_cut: DecimalString;
+  /** Every total's pending part, for a settlement asked `asOf`. */
+  pending_total?: DecimalString;
   /** Version 2: what the member cap withheld, when the policy has one. */
   member_cap_cut?: DecimalString;
 }
 
+/** A total split at a settlement's `asOf`: available + pending = net. */
+export interface SplitTotal {
+  net: DecimalString;
+  available: DecimalString;
+  pending: DecimalString;
+}
+
 export interface Settlement {
   lines: Line[];
+  /** Net per beneficiary. */
   totals: Record<string, DecimalString>;
   rank_changes: RankChange[];
   summary: Summary;
+}
+
+/** A settlement asked `asOf`: every total split, and `summary.pending_total`. */
+export interface SettlementAsOf extends Omit<Settlement, "totals"> {
+  totals: Record<string, SplitTotal>;
 }
 
 export interface RankEvaluation {
@@ -149,8 +170,11 @@ export function initSync(module: BufferSource | WebAssembly.Module): void;
 /** `lines: false` keeps totals, rank changes and summary only (`lines` is then empty). */
 export interface SettleOptions {
   lines?: boolean;
+  /** RFC 3339 time: every total becomes `{net, available, pending}` at it (hold period, SPEC §14.1). */
+  asOf?: string;
 }
 
+export function settle(policy: Policy | string, batch: Batch | string, options: SettleOptions & { asOf: string }): SettlementAsOf;
 export function settle(policy: Policy | string, batch: Batch | string, options?: SettleOptions): Settlement;
 export function settleJson(policy: Policy | string, batch: Batch | string, options?: SettleOptions): string;
 export function evaluateRanks(policy: Policy | string, batch: Batch | string): RankEvaluation;
@@ -234,6 +258,7 @@ export class Ledger {
   static restore(policy: Policy | string, snapshot: Uint8Array): Ledger;
   apply(event: LedgerEvent | string): Applied;
   applyMany(events: LedgerEvent[] | string): { applied: number; duplicates: number };
+  settlement(options: SettleOptions & { asOf: string }): SettlementAsOf;
   settlement(options?: SettleOptions): Settlement;
   settlementJson(options?: SettleOptions): string;
   snapshot(): Uint8Array;

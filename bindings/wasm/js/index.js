@@ -87,14 +87,23 @@ function keepLines(options) {
   return options?.lines ?? true;
 }
 
+function asOf(options) {
+  const t = options?.asOf;
+  if (t === undefined || t === null) return undefined;
+  if (typeof t !== "string") throw new TypeError(`fenrun: asOf must be RFC 3339 text, got ${typeof t}`);
+  return t;
+}
+
 /**
  * Settle: the SPEC §9 document as canonical JSON text, byte for byte what `fenrun settle` prints.
  * `{lines: false}`: totals, rank changes and summary only (`"lines": []`), as `--no-lines`.
+ * `{asOf: "2026-11-30T00:00:00Z"}`: every total split into `{net, available, pending}` at that
+ * time under the policy's hold period, as `--as-of`.
  */
 export function settleJson(policy, batch, options) {
   const s = open(policy, batch);
   try {
-    return guard(() => s.settleJson(keepLines(options)));
+    return guard(() => s.settleJson(keepLines(options), asOf(options)));
   } finally {
     s.free();
   }
@@ -105,7 +114,7 @@ export function settle(policy, batch, options) {
   const s = open(policy, batch);
   let out;
   try {
-    out = JSON.parse(guard(() => s.settleJson(keepLines(options))));
+    out = JSON.parse(guard(() => s.settleJson(keepLines(options), asOf(options))));
   } catch (e) {
     s.free();
     throw e;
@@ -230,7 +239,7 @@ export class Ledger {
 
   /** The settlement of the events so far as canonical JSON text (what `fenrun ledger settle` prints). */
   settlementJson(options) {
-    return guard(() => this.#ledger.settleJson(keepLines(options)));
+    return guard(() => this.#ledger.settleJson(keepLines(options), asOf(options)));
   }
 
   /** The settlement of the events so far as an object (money as decimal strings). */

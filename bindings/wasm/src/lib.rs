@@ -77,6 +77,16 @@ pub fn lint_json(policy: &str, profile: &str) -> Result<String, JsValue> {
     fenrun::lint_json(policy, profile, None).map_err(|e| thrown(&e))
 }
 
+/// The options of a settlement asked from JavaScript: lines kept or not,
+/// and an `asOf` time (RFC 3339 text, read by the core).
+fn settle_options(lines: bool, as_of: Option<&str>) -> fenrun::Result<fenrun::SettleOptions> {
+    let options = fenrun::SettleOptions::default().lines(fenrun::Lines::kept(lines));
+    Ok(match as_of {
+        Some(t) => options.as_of(fenrun::Timestamp::parse_as_of(t)?),
+        None => options,
+    })
+}
+
 /// A policy and a batch, validated, with ranks evaluated and rules prepared:
 /// settle, explain and show progress without evaluating twice.
 #[wasm_bindgen]
@@ -124,12 +134,12 @@ impl Session {
     }
 
     /// The settlement as canonical JSON (SPEC §9), what `fenrun settle` prints;
-    /// without `lines`, what `fenrun settle --no-lines` prints (`"lines": []`).
+    /// without `lines`, what `fenrun settle --no-lines` prints (`"lines": []`);
+    /// with `as_of`, the totals split at that time (`--as-of`).
     #[wasm_bindgen(js_name = settleJson)]
-    pub fn settle_json(&self, lines: bool) -> Result<String, JsValue> {
-        let kept = fenrun::Lines::kept(lines);
-        self.prepared
-            .settle_with(fenrun::SettleOptions::default().lines(kept))
+    pub fn settle_json(&self, lines: bool, as_of: Option<String>) -> Result<String, JsValue> {
+        settle_options(lines, as_of.as_deref())
+            .and_then(|options| self.prepared.settle_with(options))
             .map(|s| s.to_json())
             .map_err(|e| thrown(&e))
     }
@@ -253,12 +263,12 @@ impl Ledger {
     }
 
     /// The settlement of the events so far as canonical JSON (what
-    /// `fenrun ledger settle` prints); without `lines`, `"lines": []`.
+    /// `fenrun ledger settle` prints); without `lines`, `"lines": []`; with
+    /// `as_of`, the totals split at that time.
     #[wasm_bindgen(js_name = settleJson)]
-    pub fn settle_json(&self, lines: bool) -> Result<String, JsValue> {
-        let kept = fenrun::Lines::kept(lines);
-        self.ledger
-            .settlement_with(fenrun::SettleOptions::default().lines(kept))
+    pub fn settle_json(&self, lines: bool, as_of: Option<String>) -> Result<String, JsValue> {
+        settle_options(lines, as_of.as_deref())
+            .and_then(|options| self.ledger.settlement_with(options))
             .map(|s| s.to_json())
             .map_err(|e| thrown(&e))
     }

@@ -80,6 +80,12 @@ for (const [name, v] of LEDGER_VECTORS) {
       const doc = ledger.settlement();
       for (const [key, want] of Object.entries(v.expect)) assert.deepEqual(doc[key], want, `\`${key}\` differs`);
     }
+    for (const entry of v.expect_as_of ?? []) {
+      const doc = ledger.settlement({ asOf: entry.as_of });
+      for (const [key, want] of Object.entries(entry)) {
+        if (key !== "as_of") assert.deepEqual(doc[key], want, `as of ${entry.as_of}: \`${key}\` differs`);
+      }
+    }
     if (v.expect_snapshot) checkSnapshot(ledger.snapshot(), v.expect_snapshot, policyText(v));
     ledger?.free();
   });

@@ -64,6 +64,14 @@ const fixedPool: Rule = { id: "p", type: "pool", rate: { fixed: "1.00" } };
 // @ts-expect-error a levels category override takes `rates`, not `rate`
 const wrongOverride: Rule = { id: "l", type: "levels", rates: ["0.1"], by_category: { fresh: { rate: "0.1" } } };
 const capped: string | undefined = settle(v2, v2batch).summary.member_cap_cut;
+const held: Policy = { ...v2, hold: { days: 7, from: "received" } };
+const split = settle(held, v2batch, { asOf: "2026-11-30T00:00:00Z" });
+const pending: string = split.totals["m1"]?.pending ?? "0.00";
+const pendingTotal: string | undefined = split.summary.pending_total;
+const availableAt: string | undefined = split.lines[0]?.available_at;
+// @ts-expect-error a hold counts from payment or receipt only
+const wrongHold: Policy = { ...v2, hold: { days: 7, from: "shipped" } };
+console.log(pending, pendingTotal, availableAt, wrongHold);
 console.log(fixedPool, wrongOverride, capped);
 
 async function main(): Promise<void> {

@@ -74,6 +74,16 @@ for (const [name, v] of VECTORS) {
       const s = fenrun.settle(policy, batch);
       assert.deepEqual(fenrun.explain(s, v.expect_explain.order), v.expect_explain.text);
     }
+    for (const entry of v.expect_as_of ?? []) {
+      const at = fenrun.settleJson(policy, batch, { asOf: entry.as_of });
+      const doc = JSON.parse(at);
+      for (const [key, want] of Object.entries(entry)) {
+        if (key !== "as_of") assert.deepEqual(doc[key], want, `as of ${entry.as_of}: \`${key}\` differs`);
+      }
+      const cliAt = cli("settle", policy, batch, "--as-of", entry.as_of);
+      assert.equal(cliAt.status, 0, cliAt.stderr);
+      assert.equal(cliAt.stdout, at + "\n", "bytes differ from the CLI");
+    }
     checkAnalysis(v, policy, batch);
   });
 
