@@ -31,6 +31,8 @@ export interface Policy {
   member_cap?: { amount: DecimalString };
   /** Version 2: the hold period (冻结期) during which order lines stay pending; orders and refunds then need `at`. */
   hold?: { days: number; from: "paid" | "received" };
+  /** Version 2: when ranks are evaluated; only "period_end" (the default) is built. */
+  rank_timing?: "period_end";
 }
 
 export interface Member {

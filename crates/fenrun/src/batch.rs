@@ -64,6 +64,20 @@ pub struct Batch {
     pub(crate) categories: Vec<String>,
     /// The instants the policy's hold period reads (§14.1), when it has one.
     pub(crate) times: Option<Arc<Times>>,
+    /// Members moved to another sponsor by a stream's member events (§14),
+    /// in stream order; `forest` is the tree after the last.
+    pub(crate) moves: Vec<Move>,
+}
+
+/// A member moved to another sponsor between two orders or refunds (§14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Move {
+    /// Orders and refunds before the move: the events from this index on
+    /// see the member under its new sponsor.
+    pub before: u32,
+    pub member: u32,
+    /// Its sponsor before the move ([`NONE`]: a root).
+    pub from: u32,
 }
 
 impl Batch {
@@ -232,6 +246,8 @@ pub struct BatchBuilder<'p> {
     stream: Option<Box<stream::Stream>>,
     /// The events' instants, when the policy has a hold period.
     times: Option<Times>,
+    /// Members moved so far (a stream's member events).
+    moves: Vec<Move>,
 }
 
 /// Marks a seller or buyer name that is not a member. Member indices stop
@@ -353,6 +369,7 @@ impl<'p> BatchBuilder<'p> {
             category_codes: HashMap::default(),
             stream: None,
             times: policy.hold().map(Times::new),
+            moves: Vec::new(),
         })
     }
 
@@ -677,6 +694,7 @@ impl<'p> BatchBuilder<'p> {
             buyers: self.buyers,
             categories: self.categories,
             times: self.times.map(Arc::new),
+            moves: self.moves,
         })
     }
 }

@@ -34,6 +34,16 @@ pub(crate) struct PolicyDoc {
     pub member_cap: Option<MemberCapDoc>,
     #[serde(default)]
     pub hold: Option<HoldDoc>,
+    #[serde(default)]
+    pub rank_timing: Option<RankTiming>,
+}
+
+/// `rank_timing` as written (§13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RankTiming {
+    PeriodEnd,
+    Immediate,
 }
 
 /// `hold` as written (§14.1).

@@ -80,7 +80,8 @@ impl ErrorFamily {
             | "unknown_rank"
             | "duplicate_rule"
             | "invalid_condition"
-            | "invalid_rule" => ErrorFamily::Policy,
+            | "invalid_rule"
+            | "unsupported" => ErrorFamily::Policy,
             "limit_exceeded" => ErrorFamily::Limit,
             "arithmetic_overflow" => ErrorFamily::Arithmetic,
             "sink_error" => ErrorFamily::Output,
@@ -751,7 +752,8 @@ impl Error {
             | Error::UnknownRank { .. }
             | Error::DuplicateRule { .. }
             | Error::InvalidCondition { .. }
-            | Error::InvalidRule { .. } => ErrorFamily::Policy,
+            | Error::InvalidRule { .. }
+            | Error::Unsupported { .. } => ErrorFamily::Policy,
             Error::LimitExceeded { .. } => ErrorFamily::Limit,
             Error::Overflow { .. } => ErrorFamily::Arithmetic,
             Error::SinkError { .. } => ErrorFamily::Output,

@@ -389,6 +389,18 @@ impl Policy {
                 Some(cx.money(m.amount, "member_cap.amount")?)
             }
         };
+        match doc.rank_timing {
+            None => {}
+            Some(timing) => {
+                cx.v2("rank_timing", "rank_timing")?;
+                if timing == crate::doc::RankTiming::Immediate {
+                    return Err(Error::Unsupported {
+                        path: "rank_timing".into(),
+                        detail: "rank timing \"immediate\" (SPEC §13) is not built yet; \"period_end\" (the default) is".into(),
+                    });
+                }
+            }
+        }
         let hold = match &doc.hold {
             None => None,
             Some(h) => {

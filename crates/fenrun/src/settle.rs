@@ -26,6 +26,7 @@ use crate::progress::{SettleProgress, Tick};
 use crate::rank::{RankChange, Ranking};
 use crate::rule::{pool, On, Price, RuleKind};
 use crate::state::State;
+use crate::upline::Upline;
 
 /// The rule index of a member-cap line (§12.3), which has no rule.
 pub(crate) const MEMBER_CAP: u16 = u16::MAX;
@@ -158,6 +159,7 @@ impl Schedules {
         seller: u32,
         category: u16,
         engine: &State,
+        up: &Upline,
     ) -> Result<(&[Slot], &RateTable), Missing> {
         let path = || MemberAt(seller);
         let built = if category == 0 {
@@ -175,7 +177,7 @@ impl Schedules {
             return Ok((slots.must(path(), "schedule")?, &self.rates));
         }
         let from = self.slots.len();
-        engine.schedule(seller, category, &mut self.rates, &mut self.slots)?;
+        engine.schedule(up, seller, category, &mut self.rates, &mut self.slots)?;
         match (u32::try_from(from), u32::try_from(self.slots.len())) {
             (Ok(a), Ok(b)) if b != NONE => {
                 if category == 0 {
@@ -766,6 +768,11 @@ impl State {
         threads: usize,
         progress: Option<&SettleProgress>,
     ) -> Result<Settlement> {
+        if !self.state_moves_free() {
+            // Sellers' schedules change with the tree: orders in input order.
+            let part = self.rerun_in_order(progress)?;
+            return self.finish_into(part, &mut |_: &Line| Ok(()));
+        }
         let grouped = BySeller::new(
             &self.batch,
             self.policy.rounding().scale,
@@ -893,7 +900,7 @@ impl State {
                     Some((_, span)) => span.clone(),
                     None => {
                         let from = slots.len();
-                        self.schedule(seller, class, &mut rates, &mut slots)?;
+                        self.schedule(&self.upline, seller, class, &mut rates, &mut slots)?;
                         int_rates.extend(
                             rates
                                 .0
@@ -1089,6 +1096,9 @@ impl State {
                     .must(EventAt(i), "refunded order")? = true;
             }
         }
+        // The tree as it stood at each order (§14): a member moved by a
+        // stream changes the chains of the orders after the move only.
+        let mut up = self.upline_for(0);
         for (i, e) in self.batch.events.iter().enumerate() {
             match e {
                 Event::Order(o) => {
@@ -1096,8 +1106,13 @@ impl State {
                         continue;
                     }
                     tick.add(1);
+                    let now = self.upline_for(i);
+                    if !std::ptr::eq(now, up) {
+                        up = now;
+                        schedules = Schedules::new(self.batch.ids.len());
+                    }
                     let category = self.category_of(i)?;
-                    let (slots, rates) = schedules.of(o.seller, category, self)?;
+                    let (slots, rates) = schedules.of(o.seller, category, self, up)?;
                     self.settle_order(i, o.amount, category, slots, rates, &mut out)?;
                     part.book_unpaid(&out)?;
                     for l in &out.lines {
@@ -1133,6 +1148,11 @@ impl State {
         Ok(part)
     }
 
+    /// Whether no member moved (§14): one tree for every order.
+    fn state_moves_free(&self) -> bool {
+        self.earlier.is_empty()
+    }
+
     /// The schedule of a seller for orders of a category (the policy's
     /// index): what every order rule pays from such an order, as (rule,
     /// beneficiary or breakage, level, price) slots in line order. With
@@ -1140,6 +1160,7 @@ impl State {
     /// walked once per pair and reused for each of its orders.
     fn schedule(
         &self,
+        up: &Upline,
         seller: u32,
         category: u16,
         rates: &mut RateTable,
@@ -1149,7 +1170,7 @@ impl State {
             self.ranking.metrics.value(&self.batch, m, metric)
         };
         let on = On {
-            up: &self.upline,
+            up,
             category,
             values: &values,
         };
@@ -1380,7 +1401,8 @@ impl State {
         };
         let (mut rates, mut slots) = (RateTable::default(), Vec::new());
         let category = self.category_of(event)?;
-        self.schedule(order.seller, category, &mut rates, &mut slots)?;
+        let up = self.upline_for(event);
+        self.schedule(up, order.seller, category, &mut rates, &mut slots)?;
         let mut o = OrderOutcome::default();
         self.settle_order(event, order.amount, category, &slots, &rates, &mut o)?;
         let promised = o

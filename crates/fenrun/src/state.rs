@@ -18,8 +18,12 @@ pub(crate) struct State {
     pub ranking: Ranking,
     /// Each rule's links on the tree, in policy order.
     pub plans: Vec<Plan>,
-    /// The members as schedules walk them.
+    /// The members as schedules walk them (the tree after the last move).
     pub upline: Upline,
+    /// The tree before each move of a stream's members (§14): `(until,
+    /// upline)` in ascending `until`, each for the events before `until`
+    /// and from the previous entry's on. Empty without moves.
+    pub earlier: Vec<(u32, Upline)>,
     /// The policy's index of each of the batch's categories (by the batch's
     /// code, code 0 being none).
     category_index: Vec<u16>,
@@ -40,6 +44,24 @@ impl State {
             .map(|rule| rule.kind.plan(&rank_rates, &mut links))
             .collect();
         let upline = Upline::build(&batch.forest, &ranking.rank, &ranking.active, &links)?;
+        // Each order walks the tree as it stood when the order came: the
+        // moves are undone from the last, one tree per run of moves between
+        // two orders or refunds.
+        let mut earlier = Vec::new();
+        let mut parent = batch.forest.parent.clone();
+        let mut moves = batch.moves.iter().rev().peekable();
+        while let Some(mv) = moves.next() {
+            if let Some(slot) = parent.get_mut(mv.member as usize) {
+                *slot = mv.from;
+            }
+            if moves.peek().is_some_and(|next| next.before == mv.before) {
+                continue;
+            }
+            let forest = crate::graph::Forest::build(parent.clone(), &batch.ids)?;
+            let up = Upline::build(&forest, &ranking.rank, &ranking.active, &links)?;
+            earlier.push((mv.before, up));
+        }
+        earlier.reverse();
         let category_index: Vec<u16> = std::iter::once(0)
             .chain(batch.categories.iter().map(|c| policy.category_index(c)))
             .collect();
@@ -55,6 +77,7 @@ impl State {
             ranking,
             plans,
             upline,
+            earlier,
             category_index,
             classes,
         })
@@ -78,6 +101,14 @@ impl State {
             .ranks()
             .get(usize::from(r))
             .map_or("", |k| k.id.as_str())
+    }
+
+    /// The tree order `event` walks: the one in place when it came.
+    pub fn upline_for(&self, event: usize) -> &Upline {
+        self.earlier
+            .iter()
+            .find(|(until, _)| event < *until as usize)
+            .map_or(&self.upline, |(_, up)| up)
     }
 
     /// Schedule classes: a seller has at most one schedule each (see

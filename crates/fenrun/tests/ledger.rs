@@ -183,8 +183,8 @@ fn member_and_group_errors_name_the_event() {
             "events[1].member.rank",
         ),
         (
-            r#"{"id": "e2", "member": {"id": "m2", "sponsor": null}}"#,
-            "unsupported",
+            r#"{"id": "e2", "member": {"id": "m1", "sponsor": "m2"}}"#,
+            "sponsor_cycle",
             "events[1].member.sponsor",
         ),
         (
@@ -381,4 +381,96 @@ fn growing_and_reserved_tables_answer_alike() {
     assert_eq!(grown.snapshot(), reserved.snapshot());
     let s = grown.settlement().unwrap();
     assert_eq!(s.total_of("m1").unwrap().to_string(), "127.50");
+}
+
+/// A random run of orders and sponsor moves on eight members: each order's
+/// levels lines go to its seller and the two sponsors above it as the tree
+/// stood when the order came (a chain walked here on a plain parent array),
+/// a move that would make a cycle is refused with `sponsor_cycle`, and the
+/// ledger's settlement is the batch document's.
+#[test]
+fn sponsor_moves_change_later_chains_only() {
+    let policy = Policy::from_json(
+        r#"{"version": 2, "ranks": [{"id": "member"}],
+            "rules": [{"id": "l", "type": "levels", "rates": ["0.10", "0.05", "0.02"]}]}"#,
+    )
+    .unwrap();
+    let mut runner = proptest::test_runner::TestRunner::default();
+    let ops = prop::collection::vec((any::<bool>(), 0usize..8, 0usize..9), 1..30);
+    let parents = prop::collection::vec(0usize..8, 8);
+    runner
+        .run(&(parents, ops), |(parents, ops)| {
+            // m{i}'s sponsor is a smaller index (m0 a root): a tree.
+            let mut parent: Vec<Option<usize>> = (0..8)
+                .map(|i| (i > 0).then(|| parents[i] % i))
+                .collect();
+            let members: Vec<Value> = (0..8)
+                .map(|i| json!({"id": format!("m{i}"), "sponsor": parent[i].map(|p| format!("m{p}"))}))
+                .collect();
+            let mut ledger = Ledger::open_value(&policy, json!({"members": members.clone()})).unwrap();
+            let (mut events, mut want) = (Vec::new(), Vec::new());
+            for (k, (is_order, who, to)) in ops.into_iter().enumerate() {
+                if is_order {
+                    let e = json!({"id": format!("o{k}"), "seller": format!("m{who}"), "amount": "100.00"});
+                    ledger.apply_value(e.clone()).unwrap();
+                    events.push(e);
+                    let mut at = Some(who);
+                    for level in 0..3 {
+                        let Some(m) = at else { break };
+                        want.push((format!("o{k}"), format!("m{m}"), level));
+                        at = parent[m];
+                    }
+                    continue;
+                }
+                // `to` 8 makes a root.
+                let sponsor = (to < 8).then_some(to);
+                let e = json!({"id": format!("e{k}"), "member": {"id": format!("m{who}"),
+                               "sponsor": sponsor.map(|p| format!("m{p}"))}});
+                let mut up = sponsor;
+                let mut cycle = false;
+                while let Some(x) = up {
+                    if x == who {
+                        cycle = true;
+                        break;
+                    }
+                    up = parent[x];
+                }
+                match ledger.apply_value(e.clone()) {
+                    Err(err) => {
+                        let code = if sponsor == Some(who) { "self_sponsor" } else { "sponsor_cycle" };
+                        prop_assert!(cycle, "{err}");
+                        prop_assert_eq!(err.code(), code);
+                    }
+                    Ok(_) => {
+                        prop_assert!(!cycle);
+                        parent[who] = sponsor;
+                        events.push(e);
+                    }
+                }
+            }
+            let settled = ledger.settlement().unwrap().to_json();
+            let doc: Value = serde_json::from_str(&settled).unwrap();
+            let got: Vec<(String, String, u64)> = doc["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| {
+                    (
+                        l["order"].as_str().unwrap().to_owned(),
+                        l["beneficiary"].as_str().unwrap().to_owned(),
+                        l["level"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+            let want: Vec<(String, String, u64)> = want
+                .into_iter()
+                .map(|(o, m, l)| (o, m, l as u64))
+                .collect();
+            prop_assert_eq!(got, want);
+            // The same events in a version-2 batch document settle alike.
+            let batch = Batch::from_value(json!({"members": members, "events": events}), &policy).unwrap();
+            prop_assert_eq!(fenrun::settle(&policy, batch).unwrap().to_json(), settled);
+            Ok(())
+        })
+        .unwrap();
 }

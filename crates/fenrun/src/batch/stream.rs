@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use super::{
     check_timestamp, group_of, map_with_capacity, rank_of, refund_total, sponsor_of, Batch,
-    BatchBuilder, Event, HashMap, UNKNOWN,
+    BatchBuilder, Event, HashMap, Move, UNKNOWN,
 };
 use crate::error::{Error, Result};
 use crate::graph::{Forest, NONE};
@@ -135,6 +135,7 @@ impl<'p> BatchBuilder<'p> {
             category_codes: self.category_codes,
             stream: Some(Box::new(stream)),
             times: self.times,
+            moves: self.moves,
         }
     }
 
@@ -403,20 +404,9 @@ impl<'p> BatchBuilder<'p> {
             });
         }
         let current = self.parent.get(m as usize).copied().unwrap_or(NONE);
-        if change.sponsor.is_some() && parent != current {
-            let name = |p: u32| match p {
-                NONE => "no sponsor".to_owned(),
-                p => format!("sponsor \"{}\"", self.member_names.get(p)),
-            };
-            return Err(Error::Unsupported {
-                path: format!("{path}.sponsor"),
-                detail: format!(
-                    "member \"{}\" would move from {} to {}: moving a member is not supported yet",
-                    change.id,
-                    name(current),
-                    name(parent)
-                ),
-            });
+        let moved = change.sponsor.is_some() && parent != current;
+        if moved {
+            self.check_move(m, parent, &path)?;
         }
         if let (Some(active), Some(slot)) = (change.active, self.input_active.get_mut(m as usize)) {
             *slot = active;
@@ -436,7 +426,46 @@ impl<'p> BatchBuilder<'p> {
                 (Err(_), true) => {}
             }
         }
+        if moved {
+            self.moves.push(Move {
+                before: idx32(self.events.len()),
+                member: m,
+                from: current,
+            });
+            if let Some(slot) = self.parent.get_mut(m as usize) {
+                *slot = parent;
+            }
+        }
         Ok(())
+    }
+
+    /// Moving member `m` under `sponsor` (§14) must not make a cycle: the
+    /// sponsor may not be `m` or one of its descendants. The walk goes up
+    /// from the new sponsor, as deep as it is (moves are rare).
+    fn check_move(&self, m: u32, sponsor: u32, path: &str) -> Result<()> {
+        let mut cycle = vec![m];
+        let mut x = sponsor;
+        while x != NONE && x != m {
+            cycle.push(x);
+            x = self.parent.get(x as usize).copied().unwrap_or(NONE);
+        }
+        if x == NONE {
+            return Ok(());
+        }
+        // Named from the smallest id, in sponsor direction (as a batch's cycle).
+        let names: Vec<String> = cycle
+            .iter()
+            .map(|&k| self.member_names.get(k).to_owned())
+            .collect();
+        let first = (0..names.len())
+            .min_by(|&a, &b| names.get(a).cmp(&names.get(b)))
+            .unwrap_or(0);
+        let mut cycle = names;
+        cycle.rotate_left(first);
+        Err(Error::SponsorCycle {
+            path: format!("{path}.sponsor"),
+            cycle,
+        })
     }
 
     /// A group is created, or its owner and size replaced.
@@ -535,6 +564,7 @@ impl<'p> BatchBuilder<'p> {
             buyers: self.buyers,
             categories: self.categories.clone(),
             times: self.times.clone().map(std::sync::Arc::new),
+            moves: self.moves.clone(),
         })
     }
 }
