@@ -30,7 +30,9 @@ export interface Policy {
   /** Version 2: the cap on a member's net order-rule earnings over the batch (个人封顶). */
   member_cap?: { amount: DecimalString };
   /** Version 2: the hold period (冻结期) during which order lines stay pending; orders and refunds then need `at`. */
-  hold?: { days: number; from: "paid" | "received" };
+  hold?: { days: number; from: "paid" | "received"; clawback?: boolean };
+  /** Version 2 (SPEC §12.5): "whole" makes an order's first refund reverse all of its lines. */
+  refunds?: "proportional" | "whole";
   /** Version 2: when ranks are evaluated; only "period_end" (the default) is built. */
   rank_timing?: "period_end";
 }

@@ -52,7 +52,7 @@ export type StepTable = MetricWithParams & { steps: [DecimalString | number, Dec
 export type OrderRate = DecimalString | Fixed | StepTable;
 
 export type Rule =
-  | { id: string; type: "levels"; rates: OrderRate[]; min_rank?: string; compress?: boolean; by_category?: Record<string, { rates: OrderRate[] }> }
+  | { id: string; type: "levels"; rates: OrderRate[]; min_rank?: string; compress?: boolean; on_ineligible?: "break" | "skip" | "stop"; by_category?: Record<string, { rates: OrderRate[] }> }
   | { id: string; type: "differential"; by_category?: Record<string, { rank_rates: Record<string, DecimalString> }> }
   | { id: string; type: "peer"; rate: OrderRate; generations?: number; match?: "same" | "same_or_higher"; min_rank?: string; by_category?: Record<string, { rate: OrderRate }> }
   | { id: string; type: "pool"; rate: DecimalString; min_rank?: string; split?: "equal" | { weighted_by: PoolWeight } };

@@ -36,6 +36,16 @@ pub(crate) struct PolicyDoc {
     pub hold: Option<HoldDoc>,
     #[serde(default)]
     pub rank_timing: Option<RankTiming>,
+    #[serde(default)]
+    pub refunds: Option<RefundsDoc>,
+}
+
+/// `refunds` as written (§12.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RefundsDoc {
+    Proportional,
+    Whole,
 }
 
 /// `rank_timing` as written (§13).
@@ -52,6 +62,8 @@ pub(crate) enum RankTiming {
 pub(crate) struct HoldDoc {
     pub days: i64,
     pub from: crate::hold::HoldFrom,
+    #[serde(default)]
+    pub clawback: Option<bool>,
 }
 
 /// `member_cap` as written (§12.3).

@@ -136,6 +136,39 @@ pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
         }
         out.push(text);
     }
+    // Refunds that wrote no line: after a whole-order refund, or a refund of
+    // lines already available under a hold without clawback (§12.5).
+    let reversed: Vec<u32> = part.lines.iter().map(|l| l.refund).collect();
+    let mut first = true;
+    for (j, e) in batch.events.iter().enumerate() {
+        let Event::Refund(r) = e else { continue };
+        if r.order_event as usize != event {
+            continue;
+        }
+        let j = idx32(j);
+        let why = if reversed.contains(&j) {
+            None
+        } else if policy.whole_refunds() && !first {
+            Some("its order's first refund reversed all of it (refunds: whole)".to_owned())
+        } else if let Some(t) = times.filter(|t| !t.hold.clawback) {
+            match t.reversal(idx32(event), j) {
+                crate::hold::Reversal::Clawback(at) => Some(format!(
+                    "the lines were available by its time {at} (no clawback: they stay paid)"
+                )),
+                crate::hold::Reversal::Void(_) => None,
+            }
+        } else {
+            None
+        };
+        first = false;
+        if let Some(why) = why {
+            out.push(format!(
+                "refund {} of {} reverses nothing: {why}",
+                batch.event_ids.get(j),
+                money(r.amount)
+            ));
+        }
+    }
     for (rule, b) in policy.rules().iter().zip(&part.breakage) {
         if !b.is_zero() {
             out.push(format!("{}: {} unpaid (breakage)", rule.id, money(*b)));

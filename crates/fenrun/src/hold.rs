@@ -32,11 +32,14 @@ pub struct Hold {
     pub days: u32,
     /// Where the days are counted from.
     pub from: HoldFrom,
+    /// A refund of lines already available reverses them (§14.1); `false`
+    /// (§12.5, CRMEB): it reverses nothing and the money stays paid.
+    pub clawback: bool,
 }
 
 impl Hold {
     /// The hold as written in a policy, checked (path `hold`).
-    pub(crate) fn of(days: i64, from: HoldFrom) -> Result<Hold> {
+    pub(crate) fn of(days: i64, from: HoldFrom, clawback: bool) -> Result<Hold> {
         let days = u32::try_from(days)
             .ok()
             .filter(|&d| i64::from(d) * DAY <= Timestamp::SPAN)
@@ -47,7 +50,11 @@ impl Hold {
                     Timestamp::SPAN / DAY
                 ),
             })?;
-        Ok(Hold { days, from })
+        Ok(Hold {
+            days,
+            from,
+            clawback,
+        })
     }
 }
 
@@ -351,16 +358,16 @@ mod tests {
         assert!(t("9999-12-25T00:00:00Z").plus_days(7).is_none());
         assert!(Timestamp::parse("0000-01-01T00:00:00+00:01").is_err());
         assert_eq!(
-            Hold::of(-1, HoldFrom::Paid).unwrap_err().code(),
+            Hold::of(-1, HoldFrom::Paid, true).unwrap_err().code(),
             "invalid_value"
         );
-        assert!(Hold::of(3_652_424, HoldFrom::Paid).is_ok());
-        assert!(Hold::of(3_652_425, HoldFrom::Paid).is_err());
+        assert!(Hold::of(3_652_424, HoldFrom::Paid, true).is_ok());
+        assert!(Hold::of(3_652_425, HoldFrom::Paid, true).is_err());
     }
 
     #[test]
     fn a_reversal_is_a_void_before_the_line_is_available_and_a_clawback_after() {
-        let mut times = Times::new(Hold::of(7, HoldFrom::Paid).unwrap());
+        let mut times = Times::new(Hold::of(7, HoldFrom::Paid, true).unwrap());
         times.at = vec![
             t("2026-11-01T10:00:00Z"), // order 0: available 11-08 10:00
             t("2026-11-03T09:00:00Z"), // refund 1 inside the window: void
@@ -370,7 +377,7 @@ mod tests {
         assert_eq!(at(None), "2026-11-08T10:00:00Z");
         assert_eq!(at(Some(1)), "2026-11-08T10:00:00Z");
         assert_eq!(at(Some(2)), "2026-11-09T00:00:00Z");
-        let mut received = Times::new(Hold::of(0, HoldFrom::Received).unwrap());
+        let mut received = Times::new(Hold::of(0, HoldFrom::Received, true).unwrap());
         received.at = times.at.clone();
         assert_eq!(received.available_at(0, Some(1)), None);
         received.received.insert(0, t("2026-11-05T00:00:00Z"));

@@ -119,8 +119,8 @@ pub use policy::{Policy, Rank};
 pub use progress::SettleProgress;
 pub use rank::{Because, LeafProgress, Params, Progress, RankChange};
 pub use rule::{
-    ByCategory, Differential, Field, Levels, Peer, PeerMatch, Pool, Price, RateSpec, Rule,
-    RuleKind, Split, Steps, Value,
+    ByCategory, Differential, Field, Ineligible, Levels, Peer, PeerMatch, Pool, Price, RateSpec,
+    Rule, RuleKind, Split, Steps, Value,
 };
 pub use schema::{schema, MetricSchema, RuleKindSchema, Schema};
 pub use settle::{LineView, Part, Settlement};

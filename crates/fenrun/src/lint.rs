@@ -373,7 +373,7 @@ impl Linter<'_> {
                                     format!("rule \"{id}\" (levels) pays the member {i} level(s) above the seller on the seller's sale: pay on a downline's sales (团队计酬)"),
                                 );
                             }
-                            let unbounded = deep && l.compress;
+                            let unbounded = deep && l.compress();
                             if !tiers_reported && (i >= 3 || unbounded) {
                                 tiers_reported = true;
                                 let message = if i >= 3 {

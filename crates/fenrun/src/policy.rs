@@ -50,6 +50,8 @@ pub struct Policy {
     pub(crate) member_cap: Option<Decimal>,
     /// The hold period of order lines (冻结期, §14.1), if any.
     pub(crate) hold: Option<crate::hold::Hold>,
+    /// `"refunds": "whole"` (§12.5): an order's first refund reverses all of it.
+    pub(crate) whole_refunds: bool,
     /// `sha256:` and the hex digest of the document's canonical JSON (see
     /// [`Policy::fingerprint`]).
     pub(crate) fingerprint: String,
@@ -155,6 +157,12 @@ impl Policy {
     /// The hold period of order lines (冻结期, §14.1), if the policy has one.
     pub fn hold(&self) -> Option<crate::hold::Hold> {
         self.hold
+    }
+
+    /// Whether an order's first refund reverses all of its lines
+    /// (`"refunds": "whole"`, §12.5) rather than its share (§6.2).
+    pub fn whole_refunds(&self) -> bool {
+        self.whole_refunds
     }
 
     /// The categories the policy names (in `by_category` and
@@ -405,7 +413,18 @@ impl Policy {
             None => None,
             Some(h) => {
                 cx.v2("hold", "hold")?;
-                Some(crate::hold::Hold::of(h.days, h.from)?)
+                Some(crate::hold::Hold::of(
+                    h.days,
+                    h.from,
+                    h.clawback.unwrap_or(true),
+                )?)
+            }
+        };
+        let whole_refunds = match doc.refunds {
+            None => false,
+            Some(r) => {
+                cx.v2("refunds", "refunds")?;
+                r == crate::doc::RefundsDoc::Whole
             }
         };
         Ok(Policy {
@@ -422,6 +441,7 @@ impl Policy {
             order_cap_by_category,
             member_cap,
             hold,
+            whole_refunds,
             fingerprint: String::new(),
         })
     }

@@ -956,10 +956,17 @@ impl State {
                 let Some(order) = slow else {
                     return Err(overflow("events", "rate × amount in units"));
                 };
+                // In integers when every reversal is written (a refund of
+                // available lines under `clawback: false` writes none).
                 if order.first_refund != NONE
+                    && grouped.refunds_of(order)?.iter().all(|r| {
+                        self.refunding(order.event as usize, r.event as usize, r.completes)
+                            .writes
+                    })
                     && refunded_in_units(
                         order.units,
                         grouped.refunds_of(order)?,
+                        self.policy.whole_refunds(),
                         &schedule,
                         &mut sums,
                         &mut scratch,
@@ -987,15 +994,8 @@ impl State {
                         let Some(amount) = self.kept_amount(j, r.units) else {
                             continue;
                         };
-                        reverse(
-                            &mut state,
-                            j,
-                            amount,
-                            r.completes,
-                            rounding,
-                            &mut part,
-                            &mut skip,
-                        )?;
+                        let how = self.refunding(i, j, r.completes);
+                        reverse(&mut state, j, amount, how, rounding, &mut part, &mut skip)?;
                     }
                 }
             }
@@ -1130,16 +1130,10 @@ impl State {
                     let Some(state) = open.get_mut(&(r.order_event as usize)) else {
                         continue;
                     };
-                    reverse(
-                        state,
-                        i,
-                        r.amount,
-                        r.completes,
-                        self.policy.rounding(),
-                        &mut part,
-                        emit,
-                    )?;
-                    if r.completes {
+                    let how = self.refunding(r.order_event as usize, i, r.completes);
+                    let rounding = self.policy.rounding();
+                    reverse(state, i, r.amount, how, rounding, &mut part, emit)?;
+                    if how.completes {
                         open.remove(&(r.order_event as usize));
                     }
                 }
@@ -1636,6 +1630,7 @@ impl Book<i64> for UnitBook<'_> {
 fn refunded_in_units(
     units: i64,
     refunds: &[RefundEntry],
+    whole: bool,
     schedule: &UnitSchedule<'_>,
     sums: &mut UnitSums,
     scratch: &mut UnitScratch,
@@ -1654,7 +1649,7 @@ fn refunded_in_units(
         // every amount is read once the order's refunds are all taken.
         let reversed = open.refund(
             r.units,
-            r.completes,
+            r.completes || whole,
             schedule.rounding,
             |_, _| {},
             |_, _| {},
@@ -1672,12 +1667,43 @@ fn refunded_in_units(
     true
 }
 
+/// How one refund reverses its order under the policy.
+#[derive(Debug, Clone, Copy)]
+struct Refunding {
+    /// It reverses all that is left: the order's last refund (§6.2), or any
+    /// refund under `"refunds": "whole"` (§12.5; the later ones then reverse
+    /// nothing).
+    completes: bool,
+    /// Its reversals are written and booked: not a clawback under
+    /// `"clawback": false` (§12.5), which reverses nothing (its share is
+    /// still taken, so that later refunds reverse only theirs).
+    writes: bool,
+}
+
+impl State {
+    /// How refund `refund` (event index) of order `order` reverses it;
+    /// `completes`: it is the order's last and brings its refunds to its amount.
+    fn refunding(&self, order: usize, refund: usize, completes: bool) -> Refunding {
+        let writes = match self.batch.times.as_deref() {
+            Some(t) if !t.hold.clawback => !matches!(
+                t.reversal(idx32(order), idx32(refund)),
+                crate::hold::Reversal::Clawback(_)
+            ),
+            _ => true,
+        };
+        Refunding {
+            completes: completes || self.policy.whole_refunds(),
+            writes,
+        }
+    }
+}
+
 /// Reverse an order's lines, breakage and cap cut for a refund of `x` (§6.2).
 fn reverse(
     state: &mut Reversible,
     refund_event: usize,
     x: Decimal,
-    completes: bool,
+    how: Refunding,
     rounding: Rounding,
     part: &mut Part,
     emit: &mut dyn FnMut(&Line) -> Result<()>,
@@ -1688,12 +1714,15 @@ fn reverse(
         .open
         .refund(
             x,
-            completes,
+            how.completes,
             rounding,
             |_, rev| lines.push(rev),
             |rule, rev| breakage.push((rule, rev)),
         )
         .map_err(|e| overflow(&format!("events[{refund_event}].amount"), e.detail()))?;
+    if !how.writes {
+        return Ok(());
+    }
     for (l, rev) in state.lines.iter().zip(lines) {
         if rev.is_zero() {
             continue;

@@ -57,12 +57,17 @@ fn at(hours: u32) -> String {
 /// The world's policy as version 2 with `hold` (or none), and its events
 /// with times that only move forward, `received` events after some orders.
 fn documents(h: &Held, hold: bool) -> (Policy, Value) {
+    documents_with(h, hold, true)
+}
+
+/// [`documents`] with the hold's `clawback` option.
+fn documents_with(h: &Held, hold: bool, clawback: bool) -> (Policy, Value) {
     let (w, days, receipt, times) = h;
     let mut policy = w.policy();
     policy["version"] = json!(2);
     if hold {
         let from = if *receipt { "received" } else { "paid" };
-        policy["hold"] = json!({"days": days, "from": from});
+        policy["hold"] = json!({"days": days, "from": from, "clawback": clawback});
     }
     let mut doc = w.batch();
     let mut clock = 0u32;
@@ -87,6 +92,20 @@ fn documents(h: &Held, hold: bool) -> (Policy, Value) {
     }
     doc["events"] = Value::Array(events);
     (Policy::from_value(policy).unwrap(), doc)
+}
+
+/// Each refund's time by its id.
+fn refunds_at(doc: &Value) -> BTreeMap<String, Timestamp> {
+    doc["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e.get("refund_of").is_some())
+        .map(|e| {
+            let at = Timestamp::parse(e["at"].as_str().unwrap()).unwrap();
+            (e["id"].as_str().unwrap().to_owned(), at)
+        })
+        .collect()
 }
 
 fn strip(mut doc: Value) -> Value {
@@ -169,5 +188,40 @@ proptest! {
             pending_total += money(net) - a;
         }
         prop_assert_eq!(money(&split["summary"]["pending_total"]), pending_total);
+    }
+
+    /// §12.5 `clawback: false`: no reversal line is dated after its line
+    /// became available (every written reversal is a void), and the lines
+    /// written are those of the same hold with clawbacks, less the clawbacks.
+    #[test]
+    fn without_clawback_every_written_reversal_is_a_void(h in held()) {
+        let (policy, doc) = documents_with(&h, true, false);
+        let (with_policy, _) = documents_with(&h, true, true);
+        let Ok(batch) = Batch::from_value(doc.clone(), &policy) else { return Ok(()) };
+        let settled: Value = serde_json::from_str(&fenrun::settle(&policy, batch).unwrap().to_json()).unwrap();
+        let full = Batch::from_value(doc.clone(), &with_policy).unwrap();
+        let full: Value = serde_json::from_str(&fenrun::settle(&with_policy, full).unwrap().to_json()).unwrap();
+        let lines = settled["lines"].as_array().unwrap();
+        let order_at: BTreeMap<&str, Option<&str>> = lines.iter()
+            .filter(|l| l.get("order").is_some() && l.get("refund").is_none())
+            .map(|l| (l["order"].as_str().unwrap(), l.get("available_at").and_then(Value::as_str)))
+            .collect();
+        for l in lines.iter().filter(|l| l.get("refund").is_some()) {
+            let line = order_at.get(l["order"].as_str().unwrap()).copied().flatten();
+            prop_assert_eq!(l.get("available_at").and_then(Value::as_str), line, "{}", l);
+        }
+        // The full settlement's order lines, clawbacks (a refund at or after
+        // its line became available) left out; member-cap lines follow totals.
+        let refund_at: BTreeMap<String, Timestamp> = refunds_at(&doc);
+        let kept: Vec<&Value> = full["lines"].as_array().unwrap().iter()
+            .filter(|l| l.get("order").is_some())
+            .filter(|l| {
+                let Some(r) = l.get("refund").and_then(Value::as_str) else { return true };
+                let line = order_at.get(l["order"].as_str().unwrap()).copied().flatten();
+                line.is_none_or(|t| Timestamp::parse(t).unwrap() > refund_at[r])
+            })
+            .collect();
+        let lines: Vec<&Value> = lines.iter().filter(|l| l.get("order").is_some()).collect();
+        prop_assert_eq!(lines, kept);
     }
 }

@@ -1,6 +1,7 @@
 //! `levels` (多级分销, multi-tier commission, §5.1): a rate per level up the
 //! sponsor chain, level 0 the seller; an ineligible member's share breaks,
-//! or with `compress` the level goes to the next eligible ancestor.
+//! or with `compress` the level goes to the next eligible ancestor, or with
+//! `on_ineligible: "stop"` (§12.5) it and every later level break.
 
 use crate::check::Cx;
 use crate::error::{Error, Missing, Result};
@@ -18,11 +19,39 @@ pub(crate) const FIELDS: &[Field] = &[
     Field::required("rates", Value::OrderRates),
     Field::optional("min_rank", Value::Rank),
     Field::optional("compress", Value::Flag),
+    Field::optional("on_ineligible", Value::Choice(Ineligible::NAMES)),
     Field::optional(
         "by_category",
         Value::ByCategory(&Field::required("rates", Value::OrderRates)),
     ),
 ];
+
+/// What `levels` does at an ineligible member (§5.1, §12.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Ineligible {
+    /// Its share is breakage and the next level goes on (the default).
+    Break,
+    /// The level goes to the next eligible ancestor (`compress: true`).
+    Skip,
+    /// Its share and every later level's are breakage (yudao, crmeb_java).
+    Stop,
+}
+
+impl Ineligible {
+    /// Every `on_ineligible` as written, the default first.
+    pub(crate) const NAMES: &'static [&'static str] = &["break", "skip", "stop"];
+    const ALL: [Ineligible; 3] = [Ineligible::Break, Ineligible::Skip, Ineligible::Stop];
+
+    /// As written.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ineligible::Break => "break",
+            Ineligible::Skip => "skip",
+            Ineligible::Stop => "stop",
+        }
+    }
+}
 
 /// 多级分销: multi-tier commission (§5.1).
 #[derive(Debug, Clone, PartialEq)]
@@ -32,8 +61,8 @@ pub struct Levels {
     pub rates: Vec<RateSpec>,
     /// Eligibility rank.
     pub(crate) min_rank: Option<RankIdx>,
-    /// Skip ineligible uplines.
-    pub compress: bool,
+    /// What an ineligible member does to its level and the later ones.
+    pub on_ineligible: Ineligible,
     /// Rates per level for orders of a category (§12.1).
     pub by_category: ByCategory<Vec<RateSpec>>,
 }
@@ -65,10 +94,39 @@ impl Levels {
             let list = doc.rates.as_deref().unwrap_or_default();
             Levels::compile_rates(list, &format!("{at}.rates"), cx, true)
         })?;
+        let on_ineligible = match (&r.on_ineligible, r.compress) {
+            (None, compress) => {
+                if compress == Some(true) {
+                    Ineligible::Skip
+                } else {
+                    Ineligible::Break
+                }
+            }
+            (Some(_), Some(_)) => {
+                return Err(Error::InvalidRule {
+                    path: format!("{path}.on_ineligible"),
+                    detail: "give on_ineligible or compress, not both (compress: true is on_ineligible: \"skip\")".into(),
+                })
+            }
+            (Some(name), None) => {
+                let at = format!("{path}.on_ineligible");
+                cx.v2(&at, "on_ineligible")?;
+                Ineligible::ALL
+                    .into_iter()
+                    .find(|i| i.name() == name)
+                    .ok_or_else(|| Error::InvalidValue {
+                        path: at,
+                        detail: format!(
+                            "unknown on_ineligible \"{name}\"; expected {}",
+                            Ineligible::NAMES.join(", ")
+                        ),
+                    })?
+            }
+        };
         Ok(Levels {
             rates,
             min_rank,
-            compress: r.compress.unwrap_or(false),
+            on_ineligible,
             by_category,
         })
     }
@@ -103,10 +161,16 @@ impl Levels {
         self.by_category.get(c).unwrap_or(&self.rates)
     }
 
+    /// Whether an ineligible member's level goes to the next eligible
+    /// ancestor (`compress`, `on_ineligible: "skip"`).
+    pub fn compress(&self) -> bool {
+        self.on_ineligible == Ineligible::Skip
+    }
+
     pub(crate) fn plan(&self, ranks: usize, links: &mut Links) -> Plan {
         Plan {
             next_eligible: self
-                .compress
+                .compress()
                 .then(|| links.column(at_least(self.min_rank.unwrap_or(0), ranks))),
         }
     }
@@ -127,6 +191,7 @@ impl Levels {
         // Without `min_rank` every rank is eligible: at least the lowest.
         let min = self.min_rank.unwrap_or(0);
         let eligible = |m: u32| up.active(m) && up.rank(m) >= min;
+        let stop = self.on_ineligible == Ineligible::Stop;
         let mut cur = seller;
         let mut ended = false;
         for (level, rate) in (0u32..).zip(self.rates_for(on.category)) {
@@ -145,6 +210,9 @@ impl Levels {
                 _ => slot(NONE, level, price),
             }
             match at {
+                // With `stop` the chain ends at an ineligible member: every
+                // later level breaks, priced as a share with no member.
+                Some(m) if stop && !eligible(m) => ended = true,
                 Some(m) => cur = m,
                 None => ended = true,
             }

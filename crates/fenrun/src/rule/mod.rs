@@ -28,7 +28,7 @@ use crate::money::Dec;
 use crate::upline::{Links, Upline};
 
 pub use differential::Differential;
-pub use levels::Levels;
+pub use levels::{Ineligible, Levels};
 pub use peer::{Peer, PeerMatch};
 pub use pool::{Pool, Split};
 pub use rate::{Price, RateSpec, Steps};
@@ -56,6 +56,8 @@ pub(crate) struct RuleDoc {
     pub min_rank: Option<RankId>,
     #[serde(default)]
     pub compress: Option<bool>,
+    #[serde(default)]
+    pub on_ineligible: Option<String>,
     #[serde(default)]
     pub generations: Option<u64>,
     #[serde(default, rename = "match")]
@@ -182,12 +184,13 @@ pub(crate) fn rate_list(list: &[RateDoc], path: &str, cx: &Cx<'_>) -> Result<Vec
 
 impl RuleDoc {
     /// Fields other than `id` and `type`, by name and presence.
-    fn present(&self) -> [(&'static str, bool); 8] {
+    fn present(&self) -> [(&'static str, bool); 9] {
         [
             ("rates", self.rates.is_some()),
             ("rate", self.rate.is_some()),
             ("min_rank", self.min_rank.is_some()),
             ("compress", self.compress.is_some()),
+            ("on_ineligible", self.on_ineligible.is_some()),
             ("generations", self.generations.is_some()),
             ("match", self.match_.is_some()),
             ("split", self.split.is_some()),
