@@ -153,6 +153,8 @@ def to_tables(batch):
     events = [{**e, "amount": as_text(e.get("amount"))} for e in batch.get("events", [])]
     # Version 2: a nullable category column, only when some order has one.
     event_fields = EVENT_FIELDS + ([("category", TEXT)] if any("category" in e for e in events) else [])
+    # Version 2: a nullable integer quantity column, only when some order has one.
+    event_fields += [("quantity", pa.int64())] if any("quantity" in e for e in events) else []
     table = lambda rows, fields: pa.Table.from_pylist(rows, schema=pa.schema(fields))
     return {
         "members": table(rows, fields),

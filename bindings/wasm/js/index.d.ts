@@ -19,7 +19,8 @@ export interface Rank {
 export interface Policy {
   version: PolicyVersion;
   currency?: string;
-  rounding?: { scale?: number; mode?: RoundingMode };
+  /** `per`, version 2: "unit" rounds each unit's commission, then multiplies by the quantity. */
+  rounding?: { scale?: number; mode?: RoundingMode; per?: "line" | "unit" };
   evaluate_ranks?: boolean;
   active_if?: Condition;
   ranks: Rank[];
@@ -59,6 +60,8 @@ export interface Order {
   at?: string | null;
   /** Version 2: the product category, which selects the rules' `by_category` rates (商品佣金). */
   category?: string;
+  /** Version 2: how many units the order is of (at least 1): per-unit fixed amounts and rounding read it. */
+  quantity?: number;
 }
 
 export interface Refund {

@@ -43,7 +43,7 @@ export type Leaf = Comparison & MetricWithParams;
 export type Condition = Leaf | { all: Condition[] } | { any: Condition[] } | { not: Condition };
 
 /** A fixed amount per order in place of a rate (version 2). */
-export type Fixed = { fixed: DecimalString };
+export type Fixed = { fixed: DecimalString; per?: "order" | "unit"; limit?: "amount" | "none" };
 
 /** A step table (version 2): the rate of the last step whose `from` is at most the member's metric. */
 export type StepTable = MetricWithParams & { steps: [DecimalString | number, DecimalString | Fixed][] };

@@ -145,7 +145,11 @@ fn generate() -> String {
         "/** A fixed amount per order in place of a rate (version 2). */"
     )
     .unwrap();
-    writeln!(w, "export type Fixed = {{ fixed: DecimalString }};").unwrap();
+    writeln!(
+        w,
+        "export type Fixed = {{ fixed: DecimalString; per?: \"order\" | \"unit\"; limit?: \"amount\" | \"none\" }};"
+    )
+    .unwrap();
     writeln!(w).unwrap();
     writeln!(w, "/** A step table (version 2): the rate of the last step whose `from` is at most the member's metric. */").unwrap();
     writeln!(

@@ -121,6 +121,7 @@ const ORDER_FIELDS: &[FieldSpec] = &[
     field("at", Kind::Text, false),
     field("refund_of", Kind::Text, false),
     field("category", Kind::Text, false),
+    field("quantity", Kind::Int, false),
 ];
 const REFUND_FIELDS: &[FieldSpec] = &[
     field("id", Kind::Text, true),
@@ -417,6 +418,18 @@ impl Table<'_> {
         }
     }
 
+    /// A quantity cell (§12.5): an integer from 0 (the core refuses 0, naming the
+    /// event) to 2^32 - 1.
+    fn quantity(&self, row: usize, f: usize) -> Result<Option<u32>> {
+        match self.int(row, f)? {
+            None => Ok(None),
+            Some(q) => u32::try_from(q).map(Some).map_err(|_| Error::InvalidValue {
+                path: self.path(row, f),
+                detail: format!("quantity {q} is not a whole number of units from 1"),
+            }),
+        }
+    }
+
     fn int(&self, row: usize, f: usize) -> Result<Option<i64>> {
         match self.col(f) {
             None => Ok(None),
@@ -521,6 +534,7 @@ fn events(
         at("refund_of"),
         at("category"),
     );
+    let quantity = at("quantity");
     let mut out = Vec::with_capacity(rows(batches));
     for_each_batch(batches, name, fields, false, opts, |t, row| {
         out.push(EventRecord {
@@ -533,6 +547,7 @@ fn events(
             at: t.text(row, when)?,
             refund_of: t.text(row, refund_of)?.map(Into::into),
             category: t.text(row, category)?,
+            quantity: t.quantity(row, quantity)?,
         });
         Ok(())
     })?;
@@ -666,6 +681,8 @@ pub struct EventTable {
     refund_of: Text,
     category: Text,
     amount: Amounts,
+    /// Each row's quantity, when the orders table has the column (else empty).
+    quantity: Vec<Option<u32>>,
     rows: usize,
     orders: usize,
 }
@@ -701,6 +718,7 @@ impl EventTable {
         const NAMES: [&str; 6] = ["id", "seller", "buyer", "at", "refund_of", "category"];
         let mut text: [Vec<ArrayRef>; 6] = Default::default();
         let mut amount = Vec::new();
+        let mut quantity: Vec<Option<u32>> = Vec::new();
         let mut column = None;
         for (name, batches, fields, mut offset) in [
             ("orders", orders, ORDER_FIELDS, first[0]),
@@ -717,6 +735,13 @@ impl EventTable {
                         Some(_) => return Err(t.internal(pos(field).unwrap_or(0))),
                         None => new_null_array(&DataType::Utf8, len),
                     });
+                }
+                if let Some(q) = pos("quantity").filter(|&q| t.col(q).is_some()) {
+                    // Rows before this batch's had none.
+                    quantity.resize(offset - first[0], None);
+                    for row in 0..len {
+                        quantity.push(t.quantity(row, q)?);
+                    }
                 }
                 match t.col(money) {
                     Some(Col::Dec(a, scale))
@@ -743,6 +768,7 @@ impl EventTable {
             refund_of: Text::concat(&refund_of, "orders.refund_of")?,
             category: Text::concat(&category, "orders.category")?,
             amount: column.unwrap_or(Amounts::Values(amount)),
+            quantity,
             rows: rows(orders) + rows(refunds),
             orders: rows(orders),
         })
@@ -810,6 +836,9 @@ impl fenrun::input::EventColumns for EventTable {
     }
     fn category(&self, i: usize) -> Option<&str> {
         self.category.get(i)
+    }
+    fn quantity(&self, i: usize) -> Option<u32> {
+        self.quantity.get(i).copied().flatten()
     }
 }
 

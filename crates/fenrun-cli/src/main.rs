@@ -67,7 +67,8 @@ struct Input {
     /// Members table (.parquet or .csv): id, sponsor, rank, active, attrs.NAME.
     #[arg(long, requires = "orders")]
     members: Option<PathBuf>,
-    /// Orders table: id, seller, buyer, amount, at, refund_of (a row with refund_of is a refund).
+    /// Orders table: id, seller, buyer, amount, at, refund_of (a row with refund_of is a
+    /// refund), and in version 2 category and quantity.
     #[arg(long, requires = "members")]
     orders: Option<PathBuf>,
     /// Groups table: id, owner, size.

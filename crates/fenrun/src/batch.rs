@@ -545,6 +545,7 @@ impl<'p> BatchBuilder<'p> {
                         ("seller", docs.seller(k).is_some()),
                         ("buyer", docs.buyer(k).is_some()),
                         ("category", docs.category(k).is_some()),
+                        ("quantity", docs.quantity(k).is_some()),
                     ];
                     for (field, present) in given {
                         if present {
@@ -610,6 +611,27 @@ impl<'p> BatchBuilder<'p> {
                             i,
                         )?;
                         self.events.set_category(code);
+                    }
+                    if let Some(q) = docs.quantity(k) {
+                        let path = || format!("events[{i}].quantity");
+                        if self.policy.version() < 2 {
+                            return Err(Error::NeedsVersion2 {
+                                path: path(),
+                                field: "quantity".into(),
+                            });
+                        }
+                        if q == 0 {
+                            return Err(Error::InvalidValue {
+                                path: path(),
+                                detail: format!(
+                                    "order \"{}\" has quantity 0; an order is of at least 1 unit",
+                                    id()
+                                ),
+                            });
+                        }
+                        if q > 1 {
+                            self.events.set_quantity(q);
+                        }
                     }
                 }
             }

@@ -80,6 +80,16 @@ pub(crate) struct RoundingDoc {
     pub scale: Option<u64>,
     #[serde(default)]
     pub mode: RoundingMode,
+    #[serde(default)]
+    pub per: Option<RoundingPer>,
+}
+
+/// `rounding.per` as written (§12.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RoundingPer {
+    Line,
+    Unit,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -84,6 +84,9 @@ pub(crate) struct Events {
     /// Each order's category code (0: none; a code is the batch's), up to
     /// the last order that has one: empty for a batch without categories.
     cats: Vec<u16>,
+    /// Each order's quantity (§12.5) up to the last order with one above 1:
+    /// empty for a batch of single units.
+    quantities: Vec<u32>,
 }
 
 /// Rows looked ahead in [`Events::unit_sums`].
@@ -97,7 +100,23 @@ impl Events {
             big: Vec::new(),
             scale,
             cats: Vec::new(),
+            quantities: Vec::new(),
         }
+    }
+
+    /// Give the last event pushed the quantity `q` (above 1).
+    pub fn set_quantity(&mut self, q: u32) {
+        let Some(last) = self.rows.len().checked_sub(1) else {
+            return;
+        };
+        self.quantities.resize(last, 1);
+        self.quantities.push(q);
+    }
+
+    /// The quantity of event `i` (1 unless an order says more).
+    #[inline]
+    pub fn quantity(&self, i: usize) -> u32 {
+        self.quantities.get(i).copied().unwrap_or(1)
     }
 
     /// Give the last event pushed the category of code `code` (not 0).
@@ -159,6 +178,7 @@ impl Events {
         self.rows.truncate(n);
         self.big.retain(|&(i, _)| (i as usize) < n);
         self.cats.truncate(n);
+        self.quantities.truncate(n);
     }
 
     /// Append an order of `units` (> 0) at the scale kept; anything else is

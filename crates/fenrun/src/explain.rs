@@ -44,8 +44,12 @@ pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
             format!(", category {name}{own}")
         }
     };
+    let units = match batch.events.quantity(event) {
+        1 => String::new(),
+        q => format!(", {q} units"),
+    };
     let mut out = vec![format!(
-        "order {order_id}: seller {}, amount {}{category}",
+        "order {order_id}: seller {}, amount {}{units}{category}",
         names.who(order.seller)?,
         money(order.amount)
     )];
@@ -62,15 +66,28 @@ pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
         let Some(rule) = policy.rules().get(usize::from(l.rule)) else {
             continue;
         };
+        let quantity = batch.events.quantity(event);
         let calc = if l.fixed {
-            let clamped = if l.rate > l.base {
+            let (fixed, total) = if l.per_unit {
+                let total = l
+                    .rate
+                    .checked_mul(Decimal::from(quantity))
+                    .unwrap_or(l.rate);
+                (format!("{} × {quantity}", money(l.rate)), total)
+            } else {
+                (money(l.rate), l.rate)
+            };
+            let clamped = if l.amount.abs() < total && total > l.base {
                 format!(", at most the order's {}", money(l.base))
             } else {
                 String::new()
             };
+            format!("fixed {fixed}{clamped} = {}", money(l.amount.abs()))
+        } else if policy.round_per_unit() && quantity > 1 {
             format!(
-                "fixed {}{clamped} = {}",
-                money(l.rate),
+                "{} × {} rounded per unit of {quantity} = {}",
+                short_string(l.rate),
+                money(l.base),
                 money(l.amount.abs())
             )
         } else {

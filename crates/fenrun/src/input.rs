@@ -121,6 +121,11 @@ pub struct EventRecord {
         skip_serializing_if = "Option::is_none"
     )]
     pub category: Option<String>,
+    /// How many units the order is of (version 2, §12.5: per-unit fixed
+    /// amounts and rounding read it); at least 1, 1 when absent. A refund
+    /// carries none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<u32>,
 }
 
 /// A string that, when the field is present, is not `null`.
@@ -141,6 +146,7 @@ impl EventRecord {
             at: None,
             refund_of: None,
             category: None,
+            quantity: None,
         }
     }
 
@@ -217,6 +223,11 @@ pub trait EventColumns {
         let _ = i;
         None
     }
+    /// Row `i`'s quantity, if given (§12.5). The default: none.
+    fn quantity(&self, i: usize) -> Option<u32> {
+        let _ = i;
+        None
+    }
     /// Bytes of all the rows' ids, if known without reading them (a column's
     /// text length): a hint the validator reserves room with, never read for
     /// meaning.
@@ -249,6 +260,9 @@ impl EventColumns for [EventRecord] {
     }
     fn category(&self, i: usize) -> Option<&str> {
         self.get(i).and_then(|e| e.category.as_deref())
+    }
+    fn quantity(&self, i: usize) -> Option<u32> {
+        self.get(i).and_then(|e| e.quantity)
     }
     fn id_bytes(&self) -> Option<usize> {
         Some(self.iter().map(|e| e.id.len()).sum())

@@ -153,6 +153,8 @@ impl IntRate {
 pub(crate) enum IntPrice {
     Rate(IntRate),
     Fixed(i64),
+    /// Not clamped to the order (`"limit": "none"`, §12.5).
+    Unclamped(i64),
 }
 
 impl IntPrice {
@@ -163,6 +165,18 @@ impl IntPrice {
             Price::Fixed(f) => crate::money::units(f, scale)
                 .and_then(|u| i64::try_from(u).ok())
                 .map(IntPrice::Fixed),
+            // Orders in integers are of one unit under a per-unit policy
+            // (`State::per_unit`): a per-unit amount is the amount.
+            Price::FixedWith(f) => {
+                let u = crate::money::units(f.amount, scale).and_then(|u| i64::try_from(u).ok());
+                u.map(|u| {
+                    if f.clamped {
+                        IntPrice::Fixed(u)
+                    } else {
+                        IntPrice::Unclamped(u)
+                    }
+                })
+            }
         }
     }
 
@@ -173,6 +187,7 @@ impl IntPrice {
         match self {
             IntPrice::Rate(r) => r.pay(units, mode),
             IntPrice::Fixed(f) => Some(f.min(units)),
+            IntPrice::Unclamped(f) => Some(f),
         }
     }
 }
@@ -185,6 +200,10 @@ pub(crate) struct Base {
     amount: Decimal,
     units: Option<i128>,
     rounding: Rounding,
+    /// The order's quantity (§12.5; 1 by default).
+    quantity: u32,
+    /// Rates rounded per unit (`rounding.per: "unit"`, §12.5).
+    per_unit: bool,
 }
 
 impl Base {
@@ -193,6 +212,18 @@ impl Base {
             amount,
             units: crate::money::units(amount, rounding.scale),
             rounding,
+            quantity: 1,
+            per_unit: false,
+        }
+    }
+
+    /// The same order of `quantity` units, its rates rounded per unit when
+    /// `per_unit` (§12.5).
+    pub(crate) fn of_units(self, quantity: u32, per_unit: bool) -> Base {
+        Base {
+            quantity: quantity.max(1),
+            per_unit,
+            ..self
         }
     }
 
@@ -214,8 +245,26 @@ impl Base {
     #[inline]
     pub(crate) fn price(&self, price: Price) -> Option<Decimal> {
         match price {
+            Price::Rate(r) if self.per_unit && self.quantity > 1 => {
+                // round(rate × amount / quantity) × quantity (crmeb_java).
+                let q = Decimal::from(self.quantity);
+                let unit = r.checked_mul(self.amount)?.checked_div(q)?;
+                self.rounding.round(unit).checked_mul(q)
+            }
             Price::Rate(r) => self.pay(r),
             Price::Fixed(f) => Some(f.min(self.amount)),
+            Price::FixedWith(f) => {
+                let total = if f.per_unit {
+                    f.amount.checked_mul(Decimal::from(self.quantity))?
+                } else {
+                    f.amount
+                };
+                Some(if f.clamped {
+                    total.min(self.amount)
+                } else {
+                    total
+                })
+            }
         }
     }
 }

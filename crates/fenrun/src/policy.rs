@@ -52,6 +52,8 @@ pub struct Policy {
     pub(crate) hold: Option<crate::hold::Hold>,
     /// `"refunds": "whole"` (§12.5): an order's first refund reverses all of it.
     pub(crate) whole_refunds: bool,
+    /// `rounding.per: "unit"` (§12.5): rate lines rounded per unit.
+    pub(crate) round_per_unit: bool,
     /// `sha256:` and the hex digest of the document's canonical JSON (see
     /// [`Policy::fingerprint`]).
     pub(crate) fingerprint: String,
@@ -157,6 +159,18 @@ impl Policy {
     /// The hold period of order lines (冻结期, §14.1), if the policy has one.
     pub fn hold(&self) -> Option<crate::hold::Hold> {
         self.hold
+    }
+
+    /// Whether rate lines are rounded per unit of the order's quantity
+    /// (`rounding.per: "unit"`, §12.5) rather than per line.
+    pub fn round_per_unit(&self) -> bool {
+        self.round_per_unit
+    }
+
+    /// Whether quantities change what the policy pays: rates rounded per
+    /// unit, or a fixed amount paid per unit (§12.5).
+    pub(crate) fn reads_quantity(&self) -> bool {
+        self.round_per_unit || self.rules().iter().any(|r| r.kind.pays_per_unit())
     }
 
     /// Whether an order's first refund reverses all of its lines
@@ -420,6 +434,13 @@ impl Policy {
                 )?)
             }
         };
+        let round_per_unit = match doc.rounding.as_ref().and_then(|r| r.per) {
+            None => false,
+            Some(per) => {
+                cx.v2("rounding.per", "rounding.per")?;
+                per == crate::doc::RoundingPer::Unit
+            }
+        };
         let whole_refunds = match doc.refunds {
             None => false,
             Some(r) => {
@@ -442,6 +463,7 @@ impl Policy {
             member_cap,
             hold,
             whole_refunds,
+            round_per_unit,
             fingerprint: String::new(),
         })
     }

@@ -53,6 +53,8 @@ pub(crate) struct Line {
     pub amount: Decimal,
     /// `rate` is a fixed amount (§12.2).
     pub fixed: bool,
+    /// `rate` is a fixed amount per unit of the order (§12.5).
+    pub per_unit: bool,
 }
 
 /// What one order's rules produced before any refund: the kernel's outcome
@@ -286,6 +288,7 @@ impl BySeller {
         scale: u32,
         classes: u16,
         class: impl Fn(usize) -> Result<u16, Missing>,
+        units_matter: bool,
     ) -> Result<BySeller> {
         const WHERE: &str = "events";
         let n = batch.ids.len();
@@ -354,8 +357,11 @@ impl BySeller {
                 };
                 let units = batch.events.units_at(i, scale);
                 let c = if class_bits == 0 { 0 } else { class(i)? };
+                // An order of several units under a policy that reads them
+                // (§12.5) is settled from its event, with its quantity.
+                let single = !units_matter || batch.events.quantity(i) == 1;
                 let value = match units {
-                    Some(u) if first_refund == NONE && u < fast_limit => {
+                    Some(u) if first_refund == NONE && u < fast_limit && single => {
                         u << class_bits | i64::from(c)
                     }
                     // Numbered again below, in seller order.
@@ -778,6 +784,7 @@ impl State {
             self.policy.rounding().scale,
             self.classes(),
             |i| self.category_of(i),
+            self.policy.reads_quantity(),
         )?;
         let ranges = grouped.split(threads.max(1));
         if ranges.len() <= 1 {
@@ -959,6 +966,7 @@ impl State {
                 // In integers when every reversal is written (a refund of
                 // available lines under `clawback: false` writes none).
                 if order.first_refund != NONE
+                    && self.in_units(order.event as usize)
                     && grouped.refunds_of(order)?.iter().all(|r| {
                         self.refunding(order.event as usize, r.event as usize, r.completes)
                             .writes
@@ -1142,6 +1150,12 @@ impl State {
         Ok(part)
     }
 
+    /// Whether order `event` can be settled in integers from its amount
+    /// alone: one unit, or a policy that does not read quantities (§12.5).
+    fn in_units(&self, event: usize) -> bool {
+        self.batch.events.quantity(event) == 1 || !self.policy.reads_quantity()
+    }
+
     /// Whether no member moved (§14): one tree for every order.
     fn state_moves_free(&self) -> bool {
         self.earlier.is_empty()
@@ -1196,7 +1210,9 @@ impl State {
     ) -> Result<()> {
         let rounding = self.policy.rounding();
         let fail = |e: Overflow| overflow(&format!("events[{event}].amount"), e.detail());
-        let base = Base::new(order_amount, rounding);
+        let quantity = self.batch.events.quantity(event);
+        let base =
+            Base::new(order_amount, rounding).of_units(quantity, self.policy.round_per_unit());
         let cap = match self.policy.order_cap_for(category) {
             None => None,
             Some(rate) => Some(base.pay(rate).ok_or_else(|| fail(Overflow::Product))?),
@@ -1223,6 +1239,7 @@ impl State {
                 rate: price.value(),
                 amount: p.kept,
                 fixed: price.is_fixed(),
+                per_unit: price.per_unit(),
             });
         }
         Ok(())
@@ -1302,6 +1319,7 @@ impl State {
                             rate: *w,
                             amount,
                             fixed: false,
+                            per_unit: false,
                         };
                         part.book(&l)?;
                         emit(&l)?;
@@ -1370,6 +1388,7 @@ impl State {
                 rate: Decimal::ZERO,
                 amount,
                 fixed: false,
+                per_unit: false,
             };
             part.book(&l)?;
             emit(&l)?;
@@ -2066,7 +2085,7 @@ mod tests {
         )
         .unwrap();
         let batch = Batch::from_json(&json, &policy).unwrap();
-        let grouped = BySeller::new(&batch, 2, 1, |_| Ok(0)).unwrap();
+        let grouped = BySeller::new(&batch, 2, 1, |_| Ok(0), false).unwrap();
         assert_eq!(grouped.sellers() as usize, n);
         // Order number of each event (refunds come after their order).
         let mut order_no = Vec::new();

@@ -66,3 +66,58 @@ proptest! {
         prop_assert_eq!(&s["summary"]["net_sales"], &base["summary"]["net_sales"]);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 120, .. ProptestConfig::default() })]
+
+    /// Orders of several units under per-unit rounding and a fixed amount
+    /// per unit settle to the same totals kept line by line, totals only,
+    /// and on two threads (the integer path takes single units only); with
+    /// every quantity 1 they pay what the same policy per line and per
+    /// order pays.
+    #[test]
+    fn quantities_settle_alike_on_every_path(
+        w in common::world(16, 6, 16),
+        quantities in prop::collection::vec(1u32..5, 64),
+    ) {
+        let mut policy = w.policy();
+        policy["version"] = json!(2);
+        let scale = policy.pointer("/rounding/scale").cloned().unwrap_or(json!(2));
+        policy["rounding"] = json!({"scale": scale, "mode": "down", "per": "unit"});
+        let mut per_line = policy.clone();
+        per_line["rounding"] = json!({"scale": scale, "mode": "down"});
+        if let Some(rules) = policy["rules"].as_array_mut() {
+            rules.push(json!({"id": "unit", "type": "levels", "rates": [{"fixed": "0.30", "per": "unit"}]}));
+        }
+        if let Some(rules) = per_line["rules"].as_array_mut() {
+            rules.push(json!({"id": "unit", "type": "levels", "rates": [{"fixed": "0.30"}]}));
+        }
+        let (per_unit, per_line) = (Policy::from_value(policy).unwrap(), Policy::from_value(per_line).unwrap());
+        let mut doc = w.batch();
+        let mut single = doc.clone();
+        for (k, e) in doc["events"].as_array_mut().unwrap().iter_mut().enumerate() {
+            if e.get("refund_of").is_none() {
+                e["quantity"] = json!(quantities[k % quantities.len()]);
+            }
+        }
+        for e in single["events"].as_array_mut().unwrap() {
+            if e.get("refund_of").is_none() {
+                e["quantity"] = json!(1);
+            }
+        }
+        let Ok(batch) = Batch::from_value(doc, &per_unit) else { return Ok(()) };
+        let engine = fenrun::Engine::new(&per_unit, batch).unwrap();
+        let kept = engine.settle().unwrap();
+        for threads in [1, 2] {
+            let options = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly).threads(threads);
+            let totals = engine.settle_with(options).unwrap();
+            prop_assert_eq!(kept.totals().collect::<Vec<_>>(), totals.totals().collect::<Vec<_>>());
+            prop_assert_eq!(kept.total_paid(), totals.total_paid());
+        }
+        let one = |p: &Policy| {
+            let b = Batch::from_value(single.clone(), p).unwrap();
+            fenrun::settle(p, b).unwrap().to_json()
+        };
+        prop_assert_eq!(one(&per_unit), one(&per_line));
+    }
+}

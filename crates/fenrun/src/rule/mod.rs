@@ -377,13 +377,24 @@ impl RuleKind {
 
     /// Whether a line of the rule can pay a fixed amount (§12.2).
     pub(crate) fn pays_fixed(&self) -> bool {
-        let fixed = |s: &RateSpec| match s {
-            RateSpec::Price(p) => p.is_fixed(),
-            RateSpec::Steps(t) => t.steps.iter().any(|(_, p)| p.is_fixed()),
+        self.any_price(Price::is_fixed)
+    }
+
+    /// Whether a line of the rule can pay a fixed amount per unit (§12.5).
+    pub(crate) fn pays_per_unit(&self) -> bool {
+        self.any_price(Price::per_unit)
+    }
+
+    /// Whether any price the rule can pay (its own, its categories', its
+    /// steps') is one `test` accepts.
+    fn any_price(&self, test: impl Fn(Price) -> bool) -> bool {
+        let any = |s: &RateSpec| match s {
+            RateSpec::Price(p) => test(*p),
+            RateSpec::Steps(t) => t.steps.iter().any(|(_, p)| test(*p)),
         };
         match self {
-            RuleKind::Levels(r) => r.specs().any(fixed),
-            RuleKind::Peer(r) => r.specs().any(fixed),
+            RuleKind::Levels(r) => r.specs().any(any),
+            RuleKind::Peer(r) => r.specs().any(any),
             RuleKind::Differential(_) | RuleKind::Pool(_) => false,
         }
     }

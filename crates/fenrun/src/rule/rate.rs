@@ -30,6 +30,10 @@ pub(crate) struct RateObjectDoc {
     #[serde(default)]
     fixed: Option<Dec>,
     #[serde(default)]
+    per: Option<String>,
+    #[serde(default)]
+    limit: Option<String>,
+    #[serde(default)]
     metric: Option<String>,
     #[serde(default)]
     min_rank: Option<RankId>,
@@ -78,10 +82,25 @@ impl<'de> Deserialize<'de> for RateDoc {
 /// What one slot pays, resolved for its member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Price {
-    /// `round(rate × amount)`.
+    /// `round(rate × amount)` (per unit under `rounding.per: "unit"`, §12.5).
     Rate(Decimal),
     /// This amount per order, or the order's amount when that is smaller (§12.2).
     Fixed(Decimal),
+    /// A fixed amount per unit of the order, or not clamped to the order's
+    /// amount (§12.5).
+    FixedWith(Fixed),
+}
+
+/// A fixed amount with the options of §12.5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Fixed {
+    /// The amount, per order or per unit.
+    pub amount: Decimal,
+    /// Paid × the order's quantity (`"per": "unit"`).
+    pub per_unit: bool,
+    /// Clamped to the order's amount (`"limit": "amount"`, the default).
+    pub clamped: bool,
 }
 
 impl Price {
@@ -92,12 +111,18 @@ impl Price {
     pub fn value(self) -> Decimal {
         match self {
             Price::Rate(d) | Price::Fixed(d) => d,
+            Price::FixedWith(f) => f.amount,
         }
     }
 
     /// Whether it is a fixed amount.
     pub fn is_fixed(self) -> bool {
-        matches!(self, Price::Fixed(_))
+        matches!(self, Price::Fixed(_) | Price::FixedWith(_))
+    }
+
+    /// Whether it is a fixed amount paid per unit.
+    pub fn per_unit(self) -> bool {
+        matches!(self, Price::FixedWith(Fixed { per_unit: true, .. }))
     }
 
     /// How an explanation writes it: `0.1` or `fixed 5.00`.
@@ -105,6 +130,12 @@ impl Price {
         match self {
             Price::Rate(r) => short_string(r),
             Price::Fixed(f) => format!("fixed {}", crate::money::money_string(f, scale)),
+            Price::FixedWith(f) => format!(
+                "fixed {}{}{}",
+                crate::money::money_string(f.amount, scale),
+                if f.per_unit { " per unit" } else { "" },
+                if f.clamped { "" } else { " (no limit)" }
+            ),
         }
     }
 }
@@ -207,11 +238,38 @@ impl RateSpec {
                 || o.min_size.is_some()
                 || o.name.is_some();
             if others {
-                return Err(invalid("a fixed amount is {\"fixed\": amount} alone"));
+                return Err(invalid(
+                    "a fixed amount is {\"fixed\": amount} with at most \"per\" and \"limit\"",
+                ));
             }
-            return Ok(RateSpec::Price(Price::Fixed(
-                cx.money(fixed, &format!("{path}.fixed"))?,
-            )));
+            let amount = cx.money(fixed, &format!("{path}.fixed"))?;
+            let choice =
+                |field: &str, value: &Option<String>, words: [&str; 2]| match value.as_deref() {
+                    None => Ok(false),
+                    Some(w) if w == words[0] => Ok(false),
+                    Some(w) if w == words[1] => Ok(true),
+                    Some(w) => Err(Error::InvalidValue {
+                        path: format!("{path}.{field}"),
+                        detail: format!(
+                            "unknown {field} \"{w}\"; expected {} or {}",
+                            words[0], words[1]
+                        ),
+                    }),
+                };
+            let per_unit = choice("per", &o.per, ["order", "unit"])?;
+            let unclamped = choice("limit", &o.limit, ["amount", "none"])?;
+            return Ok(RateSpec::Price(if per_unit || unclamped {
+                Price::FixedWith(Fixed {
+                    amount,
+                    per_unit,
+                    clamped: !unclamped,
+                })
+            } else {
+                Price::Fixed(amount)
+            }));
+        }
+        if o.per.is_some() || o.limit.is_some() {
+            return Err(invalid("\"per\" and \"limit\" go with a fixed amount"));
         }
         let Some(list) = &o.steps else {
             if o.metric.is_some() {
@@ -312,7 +370,7 @@ impl RateSpec {
         };
         prices.into_iter().filter_map(|p| match p {
             Price::Rate(r) => Some(r),
-            Price::Fixed(_) => None,
+            Price::Fixed(_) | Price::FixedWith(_) => None,
         })
     }
 
