@@ -99,3 +99,18 @@ for (const [name, v] of VECTORS) {
     });
   }
 }
+
+// The shop-system examples: the hand-worked settlement and the split as of a time.
+for (const name of ["yudao", "crmeb"]) {
+  test(`example ${name}`, async () => {
+    const { readFileSync } = await import("node:fs");
+    const dir = new URL(`../../../examples/${name}/`, import.meta.url);
+    const read = (f) => readFileSync(new URL(f, dir), "utf8");
+    const doc = fenrun.settle(read("policy.json"), read("batch.json"));
+    for (const [key, want] of Object.entries(JSON.parse(read("expected.json")))) assert.deepEqual(doc[key], want, `${name}: ${key}`);
+    const at = JSON.parse(read("as-of.json"));
+    const split = fenrun.settle(read("policy.json"), read("batch.json"), { asOf: at.as_of });
+    assert.deepEqual(split.totals, at.totals);
+    assert.equal(split.summary.pending_total, at.pending_total);
+  });
+}

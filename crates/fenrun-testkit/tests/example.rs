@@ -39,3 +39,62 @@ fn community_retail_example_matches_hand_worked_output() {
 fn fresh_beauty_example_matches_hand_worked_output() {
     matches_hand_worked_output("fresh-beauty");
 }
+
+/// A shop system's example (examples/yudao, examples/crmeb): its compat
+/// policy settles to `expected.json`, splits as `as-of.json` says, and the
+/// comparison with fenrun's defaults gives each member the hand-worked
+/// total under the defaults.
+fn shop_system_example(name: &str, defaults: &[(&str, &str)]) {
+    matches_hand_worked_output(name);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
+    let read = |f: &str| fs::read_to_string(dir.join(f)).expect("example file");
+    let policy = fenrun::Policy::from_json(&read("policy.json")).unwrap();
+    let batch = fenrun::Batch::from_json(&read("batch.json"), &policy).unwrap();
+    let engine = fenrun::Engine::new(&policy, batch).unwrap();
+    let want: Value = serde_json::from_str(&read("as-of.json")).unwrap();
+    let at = fenrun::Timestamp::parse_as_of(want["as_of"].as_str().unwrap()).unwrap();
+    let split = engine
+        .settle_with(fenrun::SettleOptions::default().as_of(at))
+        .unwrap();
+    let got: Value = serde_json::from_str(&split.to_json()).unwrap();
+    assert_eq!(got["totals"], want["totals"], "{name}: totals as of");
+    assert_eq!(
+        got["summary"]["pending_total"], want["pending_total"],
+        "{name}: pending"
+    );
+    let compared: Value = serde_json::from_str(
+        &fenrun::compare_json(
+            &read("policy.json"),
+            &read("defaults-policy.json"),
+            &read("batch.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    for (member, total) in defaults {
+        let row = compared["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["member"] == *member)
+            .unwrap_or_else(|| panic!("{name}: {member} compared"));
+        assert_eq!(
+            row["total_b"], *total,
+            "{name}: {member} under the defaults"
+        );
+    }
+}
+
+/// yudao (ruoyi-vue-pro) brokerage: worked in examples/yudao/README.md.
+#[test]
+fn yudao_example_matches_hand_worked_output() {
+    shop_system_example("yudao", &[("p1", "15.50"), ("p2", "23.00"), ("p4", "0.00")]);
+}
+
+/// crmeb_java brokerage: worked in examples/crmeb/README.md.
+#[test]
+fn crmeb_example_matches_hand_worked_output() {
+    shop_system_example("crmeb", &[("s1", "4.67"), ("s2", "5.33"), ("s4", "2.40")]);
+}

@@ -121,3 +121,33 @@ proptest! {
         prop_assert_eq!(one(&per_unit), one(&per_line));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 150, .. ProptestConfig::default() })]
+
+    /// Every §12.5 option written with its default value settles to the
+    /// bytes of the same version-2 policy without it.
+    #[test]
+    fn options_at_their_defaults_change_no_byte(w in common::world(16, 6, 16)) {
+        let mut policy = w.policy();
+        policy["version"] = json!(2);
+        let plain = Policy::from_value(policy.clone()).unwrap();
+        policy["refunds"] = json!("proportional");
+        let scale = policy.pointer("/rounding/scale").cloned().unwrap_or(json!(2));
+        let mode = policy.pointer("/rounding/mode").cloned().unwrap_or(json!("half_up"));
+        policy["rounding"] = json!({"scale": scale, "mode": mode, "per": "line"});
+        for rule in policy["rules"].as_array_mut().unwrap() {
+            if rule["type"] == "levels" && rule.get("compress") != Some(&json!(true)) {
+                rule.as_object_mut().unwrap().remove("compress");
+                rule["on_ineligible"] = json!("break");
+            }
+        }
+        let explicit = Policy::from_value(policy).unwrap();
+        let doc = w.batch();
+        let settle = |p: &Policy| Batch::from_value(doc.clone(), p)
+            .and_then(|b| fenrun::settle(p, b))
+            .map(|s| s.to_json())
+            .map_err(|e| e.to_string());
+        prop_assert_eq!(settle(&explicit), settle(&plain));
+    }
+}
