@@ -75,7 +75,7 @@ struct Row {
 }
 
 /// Events in input order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Events {
     rows: Vec<Row>,
     /// Amounts of the events whose units do not fit, by event position (ascending).
@@ -83,10 +83,43 @@ pub(crate) struct Events {
     scale: u32,
     /// Each order's category code (0: none; a code is the batch's), up to
     /// the last order that has one: empty for a batch without categories.
-    cats: Vec<u16>,
+    cats: Sparse<u16>,
     /// Each order's quantity (§12.5) up to the last order with one above 1:
     /// empty for a batch of single units.
-    quantities: Vec<u32>,
+    quantities: Sparse<u32>,
+}
+
+/// A value of some events (a category code, a quantity), kept only up to
+/// the last event that has one other than `default`: a batch whose events
+/// have none keeps nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Sparse<T> {
+    values: Vec<T>,
+    default: T,
+}
+
+impl<T: Copy> Sparse<T> {
+    fn new(default: T) -> Sparse<T> {
+        Sparse {
+            values: Vec::new(),
+            default,
+        }
+    }
+
+    /// Give event `i` (the last so far) the value `v`.
+    fn set(&mut self, i: usize, v: T) {
+        self.values.resize(i, self.default);
+        self.values.push(v);
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> T {
+        self.values.get(i).copied().unwrap_or(self.default)
+    }
+
+    fn truncate(&mut self, n: usize) {
+        self.values.truncate(n);
+    }
 }
 
 /// Rows looked ahead in [`Events::unit_sums`].
@@ -99,8 +132,8 @@ impl Events {
             rows: Vec::new(),
             big: Vec::new(),
             scale,
-            cats: Vec::new(),
-            quantities: Vec::new(),
+            cats: Sparse::new(0),
+            quantities: Sparse::new(1),
         }
     }
 
@@ -109,14 +142,13 @@ impl Events {
         let Some(last) = self.rows.len().checked_sub(1) else {
             return;
         };
-        self.quantities.resize(last, 1);
-        self.quantities.push(q);
+        self.quantities.set(last, q);
     }
 
     /// The quantity of event `i` (1 unless an order says more).
     #[inline]
     pub fn quantity(&self, i: usize) -> u32 {
-        self.quantities.get(i).copied().unwrap_or(1)
+        self.quantities.get(i)
     }
 
     /// Give the last event pushed the category of code `code` (not 0).
@@ -124,14 +156,13 @@ impl Events {
         let Some(last) = self.rows.len().checked_sub(1) else {
             return;
         };
-        self.cats.resize(last, 0);
-        self.cats.push(code);
+        self.cats.set(last, code);
     }
 
     /// The category code of event `i` (0: none).
     #[inline]
     pub fn category(&self, i: usize) -> u16 {
-        self.cats.get(i).copied().unwrap_or(0)
+        self.cats.get(i)
     }
 
     pub fn len(&self) -> usize {
