@@ -92,15 +92,22 @@ pub(crate) fn run(action: LedgerCommand) -> Result<(), Failure> {
             }
             // Every event before a refused one is kept.
             save(&ledger, &state)?;
+            // The period's rank changes so far (its evaluation now): an
+            // error there comes after a refused event's.
+            let changes = ledger.rank_changes().map(|c| c.len());
             println!(
-                "applied {}, duplicates {}; {} events in the period",
+                "applied {}, duplicates {}; {} events in the period; rank changes so far: {}",
                 tally.applied,
                 tally.duplicates,
-                ledger.len()
+                ledger.len(),
+                changes
+                    .as_ref()
+                    .map_or_else(|_| "?".to_owned(), ToString::to_string)
             );
             if let Some(e) = failed {
                 return Err(Failure::Fenrun(e));
             }
+            changes?;
         }
         LedgerCommand::Settle {
             policy,

@@ -199,3 +199,36 @@ fn killed_at_any_moment_and_run_again_gives_the_same_bytes() {
     }
     assert!(killed > 0, "no run was killed: the events are too few");
 }
+
+#[test]
+fn apply_says_how_many_members_change_rank_so_far() {
+    // An owner from 100.00 of sales: m1 reaches it with o1 (150.00), m2 does not.
+    let policy = scratch(
+        "ledger-ranks-policy.json",
+        r#"{"version": 2, "evaluate_ranks": true,
+            "ranks": [{"id": "member"}, {"id": "owner", "rate": "0.10",
+                      "upgrade": {"metric": "sales", "gte": "100"}}]}"#,
+    );
+    let state = scratch("ledger-ranks.state", "");
+    std::fs::remove_file(&state).unwrap();
+    let events = scratch(
+        "ledger-ranks.jsonl",
+        concat!(
+            r#"{"id": "e1", "member": {"id": "m1"}}"#,
+            "\n",
+            r#"{"id": "e2", "member": {"id": "m2", "sponsor": "m1"}}"#,
+            "\n",
+            r#"{"id": "o1", "seller": "m1", "amount": "150.00"}"#,
+            "\n",
+            r#"{"id": "o2", "seller": "m2", "amount": "99.99"}"#,
+            "\n"
+        ),
+    );
+    let said = ok(&fenrun(&[
+        "ledger", "apply", "--policy", &policy, "--state", &state, "--events", &events,
+    ]));
+    assert_eq!(
+        said,
+        "applied 4, duplicates 0; 4 events in the period; rank changes so far: 1\n"
+    );
+}

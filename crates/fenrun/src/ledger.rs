@@ -247,6 +247,25 @@ impl Ledger {
         Engine::new(self.policy(), self.builder.to_batch()?)
     }
 
+    /// The rank changes of the period so far (`period_end` timing: the
+    /// evaluation of the events so far, as a settlement now would report
+    /// them), without settling.
+    ///
+    /// ```
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 2, "evaluate_ranks": true,
+    ///   "ranks": [{"id": "member"}, {"id": "owner", "rate": "0.10",
+    ///             "upgrade": {"metric": "sales", "gte": "100"}}]}"#)?;
+    /// let mut ledger = fenrun::Ledger::open(&policy, vec![fenrun::input::MemberRecord::new("m1")], vec![])?;
+    /// assert!(ledger.rank_changes()?.is_empty());
+    /// ledger.apply_json(r#"{"id": "o1", "seller": "m1", "amount": "150.00"}"#)?;
+    /// assert_eq!(&*ledger.rank_changes()?[0].to, "owner");
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn rank_changes(&self) -> Result<Vec<crate::RankChange>> {
+        let batch = self.builder.to_batch()?;
+        Ok(crate::rank::evaluate(self.policy(), &batch)?.changes)
+    }
+
     /// The settlement of the events so far, as if the period closed now;
     /// the ledger stays open.
     pub fn settlement(&self) -> Result<Settlement> {
