@@ -1106,6 +1106,8 @@ impl State {
         }
         // The tree as it stood at each order (§14): a member moved by a
         // stream changes the chains of the orders after the move only.
+        // Events come in order: the tree in place moves forward only.
+        let mut epoch = 0;
         let mut up = self.upline_for(0);
         for (i, e) in self.batch.events.iter().enumerate() {
             match e {
@@ -1114,9 +1116,16 @@ impl State {
                         continue;
                     }
                     tick.add(1);
-                    let now = self.upline_for(i);
-                    if !std::ptr::eq(now, up) {
-                        up = now;
+                    let before = epoch;
+                    while self
+                        .earlier
+                        .get(epoch)
+                        .is_some_and(|(until, _)| i >= *until as usize)
+                    {
+                        epoch += 1;
+                    }
+                    if epoch != before {
+                        up = self.earlier.get(epoch).map_or(&self.upline, |(_, u)| u);
                         schedules = Schedules::new(self.batch.ids.len());
                     }
                     let category = self.category_of(i)?;
