@@ -1152,6 +1152,14 @@ impl Ledger {
         Ok(Settlement::new(prepared, settled, lines))
     }
 
+    /// The period's rank changes so far (its evaluation of the events so
+    /// far, without settling): ``member``, ``from``, ``to``, ``because``, as
+    /// :attr:`Settlement.rank_changes`.
+    fn rank_changes(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let changes = self.run(py, |l| l.rank_changes())?;
+        core_table(py, || fenrun_arrow::rank_changes_batch(&changes))
+    }
+
     /// The period as bytes for :meth:`restore` (docs/ledger.md: UTF-8 text,
     /// a record a line, ending with its SHA-256).
     fn snapshot<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {

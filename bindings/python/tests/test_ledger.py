@@ -185,3 +185,14 @@ def test_a_hold_splits_the_tables_as_of_a_time():
     with pytest.raises(fenrun.FormatError) as e:
         ledger.settlement(as_of="2026-11-31T00:00:00Z")
     assert (e.value.code, e.value.path) == ("invalid_value", "as_of")
+
+
+def test_rank_changes_so_far():
+    # m1 owns no group until g1 (150 members >= 100): then an owner.
+    ledger = fenrun.Ledger(POLICY, members=[{"id": "m1"}])
+    ledger.apply_many(EVENTS[:2])
+    assert ledger.rank_changes().num_rows == 0
+    ledger.apply(EVENTS[2])
+    rows = ledger.rank_changes().to_pylist()
+    assert [(r["member"], r["from"], r["to"]) for r in rows] == [("m1", "member", "owner")]
+    assert rows[0]["because"][0]["value"] == "150"

@@ -268,6 +268,8 @@ export class Ledger {
   settlement(options: SettleOptions & { asOf: string }): SettlementAsOf;
   settlement(options?: SettleOptions): Settlement;
   settlementJson(options?: SettleOptions): string;
+  /** The period's rank changes so far (its evaluation of the events so far, without settling). */
+  rankChanges(): RankChange[];
   snapshot(): Uint8Array;
   readonly length: number;
   readonly fingerprint: string;

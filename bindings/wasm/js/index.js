@@ -247,6 +247,11 @@ export class Ledger {
     return JSON.parse(this.settlementJson(options));
   }
 
+  /** The period's rank changes so far (its evaluation of the events so far, without settling). */
+  rankChanges() {
+    return JSON.parse(guard(() => this.#ledger.rankChangesJson())).rank_changes;
+  }
+
   /** The period as snapshot bytes (a `Uint8Array`; docs/ledger.md). */
   snapshot() {
     return guard(() => this.#ledger.snapshot());

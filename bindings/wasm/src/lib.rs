@@ -273,6 +273,12 @@ impl Ledger {
             .map_err(|e| thrown(&e))
     }
 
+    /// The period's rank changes so far as `{"rank_changes": [...]}` JSON.
+    #[wasm_bindgen(js_name = rankChangesJson)]
+    pub fn rank_changes_json(&self) -> Result<String, JsValue> {
+        self.ledger.rank_changes_json().map_err(|e| thrown(&e))
+    }
+
     /// The period as snapshot bytes.
     pub fn snapshot(&self) -> Vec<u8> {
         self.ledger.snapshot()

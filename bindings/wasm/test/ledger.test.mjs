@@ -149,3 +149,15 @@ test("a refused event throws and changes nothing; money as a JS number is refuse
   assert.deepEqual(ledger.settlement().totals, { m1: "2.20" });
   ledger.free();
 });
+
+test("the rank changes so far", () => {
+  // m1 owns no group until g1 (150 members >= 100): then an owner.
+  const ledger = new fenrun.Ledger(POLICY, { members: [{ id: "m1" }] });
+  ledger.applyMany(EVENTS.slice(0, 2));
+  assert.deepEqual(ledger.rankChanges(), []);
+  ledger.apply(EVENTS[2]);
+  const changes = ledger.rankChanges();
+  assert.deepEqual(changes.map((c) => [c.member, c.from, c.to]), [["m1", "member", "owner"]]);
+  assert.equal(changes[0].because[0].value, "150");
+  ledger.free();
+});

@@ -266,6 +266,12 @@ impl Ledger {
         Ok(crate::rank::evaluate(self.policy(), &batch)?.changes)
     }
 
+    /// [`Ledger::rank_changes`] as the canonical JSON document
+    /// `{"rank_changes": [...]}` (what `fenrun ranks` prints).
+    pub fn rank_changes_json(&self) -> Result<String> {
+        Ok(crate::output::ranks_json(&self.rank_changes()?))
+    }
+
     /// The settlement of the events so far, as if the period closed now;
     /// the ledger stays open.
     pub fn settlement(&self) -> Result<Settlement> {
