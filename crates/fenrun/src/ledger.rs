@@ -98,6 +98,21 @@ impl Tally {
 }
 
 impl Applied {
+    /// The answer for an event taken at `position`: new, or a repeat of the
+    /// event at `first`.
+    fn of(position: usize, first: Option<usize>) -> Applied {
+        match first {
+            None => Applied {
+                position,
+                duplicate: false,
+            },
+            Some(first) => Applied {
+                position: first,
+                duplicate: true,
+            },
+        }
+    }
+
     /// The answer as JSON: `{"position":3,"duplicate":false}`.
     pub fn to_json(&self) -> String {
         // Two plain fields always serialize.
@@ -194,16 +209,7 @@ impl Ledger {
     /// name the event's position in the stream: `events[i].amount`.
     pub fn apply(&mut self, event: &StreamEvent) -> Result<Applied> {
         let position = self.len();
-        Ok(match self.builder.take_event(event)? {
-            None => Applied {
-                position,
-                duplicate: false,
-            },
-            Some(first) => Applied {
-                position: first,
-                duplicate: true,
-            },
-        })
+        Ok(Applied::of(position, self.builder.take_event(event)?))
     }
 
     /// Apply the next event given as JSON text (a line of an event stream);
@@ -237,8 +243,8 @@ impl Ledger {
 
     /// Apply the next event given as a JSON value (a binding's dict).
     pub fn apply_value(&mut self, value: serde_json::Value) -> Result<Applied> {
-        let event = StreamEvent::from_value(value).map_err(|e| self.builder.name_event(e))?;
-        self.apply(&event)
+        let position = self.len();
+        Ok(Applied::of(position, self.builder.take_value(value)?))
     }
 
     /// The period so far as an [`Engine`] (ranks evaluated, rules prepared):

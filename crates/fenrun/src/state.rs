@@ -48,7 +48,11 @@ impl State {
         // moves are undone from the last, one tree per run of moves between
         // two orders or refunds.
         let mut earlier = Vec::new();
-        let mut parent = batch.forest.parent.clone();
+        let mut parent = if batch.moves.is_empty() {
+            Vec::new()
+        } else {
+            batch.forest.parent.clone()
+        };
         let mut moves = batch.moves.iter().rev().peekable();
         while let Some(mv) = moves.next() {
             if let Some(slot) = parent.get_mut(mv.member as usize) {
