@@ -52,8 +52,8 @@ pub use arrow_array::RecordBatch;
 pub use files::{read_table, TableChunks, TableFormat, CHUNK_ROWS};
 pub use read::ReadOptions;
 pub use write::{
-    comparison_batch, earnings_batch, lines_batch, rank_changes_batch, totals_batch, LineColumns,
-    LinesFile,
+    comparison_batch, earnings_batch, lines_batch, rank_changes_batch, totals_batch, LineArrays,
+    LineColumns, LinesFile,
 };
 
 use std::path::Path;
@@ -434,10 +434,12 @@ fn event_path(path: &str, orders: usize) -> String {
 }
 
 /// Settle while streaming every line to a table file (Parquet or CSV, by
-/// extension) in record batches; the returned settlement holds totals,
-/// rank changes and summary, no lines. `options` are those of
-/// [`Engine::settle_with`] (progress, `as_of`), their `lines` taken as
-/// [`Lines::Stream`].
+/// extension) in blocks of [`BATCH_ROWS`](write::BATCH_ROWS) lines; the
+/// returned settlement holds totals, rank changes and summary, no lines.
+/// `options` are those of [`Engine::settle_with`] (progress, `as_of`), their
+/// `lines` taken as [`Lines::Stream`]. With `options.threads` above 1 a
+/// second thread encodes and writes each block while the next is settled;
+/// the blocks are the same either way, and so are the file's bytes.
 pub fn settle_lines_to_file(
     engine: &Engine,
     path: &Path,
@@ -446,22 +448,41 @@ pub fn settle_lines_to_file(
     let format = TableFormat::from_path(path)?;
     let rate_scale = engine.policy().rate_scale();
     let columns = LineColumns::of(engine.policy());
-    let mut file = LinesFile::create(path, format, engine.scale(), rate_scale, columns)?;
-    let mut failed: Option<Error> = None;
+    let names = engine.line_names();
+    let mut file = LinesFile::create(path, format, &names, engine.scale(), rate_scale, columns)?;
+    let threads = options.threads;
     let options = options.lines(Lines::Stream);
-    let settled = engine.settle_to(options, |l| {
-        file.push(&l).map_err(|e| {
-            let msg = e.to_string();
-            failed = Some(e);
-            std::io::Error::other(msg)
-        })
-    });
-    if let Some(e) = failed {
-        return Err(e);
+    let rows = write::BATCH_ROWS;
+    if threads < 2 {
+        let s = engine.settle_blocks(options, rows, |block| file.write(&block))?;
+        file.close()?;
+        return Ok(s);
     }
-    let s = settled?;
-    file.close()?;
-    Ok(s)
+    // Two blocks in flight at most: memory stays bounded by blocks, not lines.
+    let (send, receive) = std::sync::mpsc::sync_channel::<fenrun::LineTable>(2);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> Result<()> {
+            for block in receive {
+                file.write(&block)?;
+            }
+            file.close()
+        });
+        let settled = engine.settle_blocks(options, rows, |block| {
+            // A closed channel means the writer stopped on an error, which
+            // its join below reports.
+            send.send(block).map_err(|_| Error::SinkError {
+                path: "lines".into(),
+                detail: "the writer stopped".into(),
+            })
+        });
+        drop(send);
+        let written = writer
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        // The writer's error is the cause of a settlement stopped for it.
+        written?;
+        settled
+    })
 }
 
 /// Write the totals of a settlement to a table file (Parquet or CSV, by extension).

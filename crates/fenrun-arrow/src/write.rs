@@ -6,14 +6,18 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::builder::{Decimal128Builder, StringBuilder, UInt32Builder};
-use arrow_array::{ArrayRef, ListArray, RecordBatch, StringArray, StructArray, UInt64Array};
-use arrow_buffer::{OffsetBuffer, ScalarBuffer};
+use arrow_array::builder::{Decimal128Builder, StringBuilder};
+use arrow_array::types::ArrowDictionaryKeyType;
+use arrow_array::{
+    ArrayRef, Decimal128Array, DictionaryArray, ListArray, PrimitiveArray, RecordBatch,
+    StringArray, StructArray, UInt16Array, UInt32Array, UInt64Array,
+};
+use arrow_buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, FieldRef, Fields, Schema, SchemaRef};
 use fenrun::{Error, LineView, Result, Settlement};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use rust_decimal::Decimal;
 
 use crate::TableFormat;
@@ -82,20 +86,24 @@ impl LineColumns {
     }
 }
 
-/// The lines schema: money (`base`, `amount`) as decimal128 at the policy's
+/// The lines schema: ids (`order`, `refund`, `rule`, `kind`, `beneficiary`)
+/// dictionary-encoded strings, money (`base`, `amount`) as decimal128 at the policy's
 /// scale, `rate` at the policy's [`rate_scale`](fenrun::Policy::rate_scale),
 /// `weight` (pool lines) as a shortest-form decimal string, since a weight is
 /// any metric value.
 pub fn lines_schema(scale: u32, rate_scale: u32, columns: LineColumns) -> SchemaRef {
     let money = DataType::Decimal128(PRECISION, scale as i8);
     let text = |name: &str, nullable| Field::new(name, DataType::Utf8, nullable);
+    let ids = |name: &str, key: DataType, nullable| {
+        Field::new_dictionary(name, key, DataType::Utf8, nullable)
+    };
     let mut fields = vec![
-        text("order", true),
-        text("refund", true),
+        ids("order", DataType::UInt32, true),
+        ids("refund", DataType::UInt32, true),
         // Null on a member-cap line (§12.3), which no rule writes.
-        text("rule", true),
-        text("kind", false),
-        text("beneficiary", false),
+        ids("rule", DataType::UInt16, true),
+        ids("kind", DataType::UInt16, false),
+        ids("beneficiary", DataType::UInt32, false),
         Field::new("level", DataType::UInt32, true),
         Field::new("base", money.clone(), false),
         Field::new(
@@ -142,140 +150,179 @@ fn unscalable(what: &str, d: Decimal, scale: u32) -> Error {
     }
 }
 
-/// Accumulates lines into Arrow columns.
-pub struct LinesBuilder {
+/// Turns blocks of lines ([`fenrun::LineTable`]) into record batches of
+/// the lines schema without a string or a decimal made per line: ids are
+/// dictionary-encoded (the keys are the block's member, event and rule
+/// indices; the values, every id of the batch, are built once and shared
+/// by every batch), money columns are the block's integer units.
+pub struct LineArrays {
     schema: SchemaRef,
+    names: fenrun::LineNames,
     scale: u32,
     rate_scale: u32,
-    order: StringBuilder,
-    refund: StringBuilder,
-    rule: StringBuilder,
-    kind: StringBuilder,
-    beneficiary: StringBuilder,
-    level: UInt32Builder,
-    base: Decimal128Builder,
-    rate: Decimal128Builder,
-    /// `None` when the table has no `fixed` column.
-    fixed: Option<Decimal128Builder>,
-    weight: StringBuilder,
-    amount: Decimal128Builder,
-    /// `None` when the table has no `available_at` column.
-    available_at: Option<StringBuilder>,
-    rows: usize,
+    columns: LineColumns,
+    events: ArrayRef,
+    members: ArrayRef,
+    rule_ids: ArrayRef,
+    kinds: ArrayRef,
+    /// Per rule index (the last entry for a member-cap line): its key in `kinds`.
+    kind_of: Vec<u16>,
 }
 
-impl LinesBuilder {
-    /// An empty builder for lines at the policy's `scale` and `rate_scale`,
-    /// with the optional `columns`.
-    pub fn new(scale: u32, rate_scale: u32, columns: LineColumns) -> LinesBuilder {
-        let money = || {
-            Decimal128Builder::new().with_data_type(DataType::Decimal128(PRECISION, scale as i8))
-        };
-        LinesBuilder {
+/// Keys into a dictionary of ids: an index, or null where the block has
+/// [`fenrun::LineTable::NONE`].
+fn keys(indices: &[u32]) -> UInt32Array {
+    let nulls = NullBuffer::from_iter(indices.iter().map(|&i| i != fenrun::LineTable::NONE));
+    let nulls = (nulls.null_count() > 0).then_some(nulls);
+    UInt32Array::new(ScalarBuffer::from(indices.to_vec()), nulls)
+}
+
+fn dictionary<K: ArrowDictionaryKeyType>(
+    keys: PrimitiveArray<K>,
+    values: &ArrayRef,
+) -> Result<ArrayRef> {
+    DictionaryArray::<K>::try_new(keys, Arc::clone(values))
+        .map(|d| Arc::new(d) as ArrayRef)
+        .map_err(|e| invalid_lines(&e))
+}
+
+fn invalid_lines(e: &dyn std::fmt::Display) -> Error {
+    Error::InvalidTable {
+        path: "lines".to_owned(),
+        detail: e.to_string(),
+    }
+}
+
+impl LineArrays {
+    /// A converter for lines whose indices `names` resolves, at the policy's
+    /// `scale` and `rate_scale`, with the optional `columns`.
+    pub fn new(
+        names: &fenrun::LineNames,
+        scale: u32,
+        rate_scale: u32,
+        columns: LineColumns,
+    ) -> LineArrays {
+        let events = (0..names.event_count()).map(|i| names.event(idx(i)));
+        let members = (0..names.member_count()).map(|i| names.member(idx(i)));
+        let rules = names.rule_count();
+        let rule_keys = (0..rules).map(|r| u16::try_from(r).unwrap_or(fenrun::LineTable::NO_RULE));
+        let rule_ids = rule_keys.clone().map(|r| names.rule(r).unwrap_or_default());
+        // Distinct kinds, in order of first use (a dictionary's values are
+        // unique, as pandas and polars categories must be).
+        let mut kinds: Vec<&'static str> = Vec::new();
+        let mut kind_of = Vec::with_capacity(rules + 1);
+        for r in rule_keys.chain([fenrun::LineTable::NO_RULE]) {
+            let kind = names.kind(r);
+            let k = kinds.iter().position(|&x| x == kind).unwrap_or_else(|| {
+                kinds.push(kind);
+                kinds.len() - 1
+            });
+            kind_of.push(u16::try_from(k).unwrap_or(u16::MAX));
+        }
+        LineArrays {
             schema: lines_schema(scale, rate_scale, columns),
-            fixed: columns.fixed.then(money),
-            available_at: columns.available_at.then(StringBuilder::new),
+            names: names.clone(),
             scale,
             rate_scale,
-            order: StringBuilder::new(),
-            refund: StringBuilder::new(),
-            rule: StringBuilder::new(),
-            kind: StringBuilder::new(),
-            beneficiary: StringBuilder::new(),
-            level: UInt32Builder::new(),
-            base: money(),
-            rate: Decimal128Builder::new()
-                .with_data_type(DataType::Decimal128(PRECISION, rate_scale as i8)),
-            weight: StringBuilder::new(),
-            amount: money(),
-            rows: 0,
+            columns,
+            events: Arc::new(StringArray::from_iter_values(events)),
+            members: Arc::new(StringArray::from_iter_values(members)),
+            rule_ids: Arc::new(StringArray::from_iter_values(rule_ids)),
+            kinds: Arc::new(StringArray::from_iter_values(kinds)),
+            kind_of,
         }
     }
 
-    /// Rows held.
-    pub fn len(&self) -> usize {
-        self.rows
+    /// The schema of the batches made.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
     }
 
-    /// No rows held.
-    pub fn is_empty(&self) -> bool {
-        self.rows == 0
-    }
-
-    /// Append one line.
-    pub fn push(&mut self, l: &LineView<'_>) -> Result<()> {
-        let base =
-            units(l.base, self.scale).ok_or_else(|| unscalable("base", l.base, self.scale))?;
-        let amount = units(l.amount, self.scale)
-            .ok_or_else(|| unscalable("amount", l.amount, self.scale))?;
-        let rate = match l.rate {
-            Some(r) => Some(
-                units(r, self.rate_scale).ok_or_else(|| unscalable("rate", r, self.rate_scale))?,
-            ),
-            None => None,
-        };
-        self.order.append_option(l.order);
-        self.refund.append_option(l.refund);
-        self.rule.append_option(l.rule);
-        self.kind.append_value(l.kind);
-        self.beneficiary.append_value(l.beneficiary);
-        self.level.append_option(l.level);
-        self.base.append_value(base);
-        self.rate.append_option(rate);
-        if let Some(b) = &mut self.fixed {
-            let fixed = match l.fixed {
-                Some(f) => {
-                    Some(units(f, self.scale).ok_or_else(|| unscalable("fixed", f, self.scale))?)
-                }
-                None => None,
+    /// The lines of `t` as one record batch.
+    pub fn batch(&self, t: &fenrun::LineTable) -> Result<RecordBatch> {
+        let n = t.len();
+        let rules = t.rules();
+        let member_cap = self.kind_of.len() - 1;
+        let rule_keys = UInt16Array::from_iter(
+            rules
+                .iter()
+                .map(|&r| (r != fenrun::LineTable::NO_RULE).then_some(r)),
+        );
+        let kind_keys = UInt16Array::from_iter_values(rules.iter().map(|&r| {
+            let r = if r == fenrun::LineTable::NO_RULE {
+                member_cap
+            } else {
+                usize::from(r)
             };
-            b.append_option(fixed);
-        }
-        self.weight
-            .append_option(l.weight.map(fenrun::short_string));
-        self.amount.append_value(amount);
-        if let Some(b) = &mut self.available_at {
-            b.append_option(l.available_at.map(|t| t.to_string()));
-        }
-        self.rows += 1;
-        Ok(())
-    }
-
-    /// The rows held as a record batch; the builder is empty afterwards.
-    pub fn finish(&mut self) -> Result<RecordBatch> {
+            self.kind_of.get(r).copied().unwrap_or(0)
+        }));
+        let money = |units: &[i128]| -> Result<ArrayRef> {
+            Decimal128Array::new(ScalarBuffer::from(units.to_vec()), None)
+                .with_precision_and_scale(PRECISION, self.scale as i8)
+                .map(|a| Arc::new(a) as ArrayRef)
+                .map_err(|e| invalid_lines(&e))
+        };
+        let scaled = |values: &mut dyn Iterator<Item = Option<Decimal>>,
+                      what: &str,
+                      scale: u32|
+         -> Result<ArrayRef> {
+            let mut b = Decimal128Builder::with_capacity(n)
+                .with_data_type(DataType::Decimal128(PRECISION, scale as i8));
+            for v in values {
+                match v {
+                    Some(d) => {
+                        b.append_value(units(d, scale).ok_or_else(|| unscalable(what, d, scale))?)
+                    }
+                    None => b.append_null(),
+                }
+            }
+            Ok(Arc::new(b.finish()))
+        };
+        let levels = t.levels();
+        let level_nulls =
+            NullBuffer::from_iter(levels.iter().map(|&l| l != fenrun::LineTable::NONE));
+        let level_nulls = (level_nulls.null_count() > 0).then_some(level_nulls);
         let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(self.order.finish()),
-            Arc::new(self.refund.finish()),
-            Arc::new(self.rule.finish()),
-            Arc::new(self.kind.finish()),
-            Arc::new(self.beneficiary.finish()),
-            Arc::new(self.level.finish()),
-            Arc::new(self.base.finish()),
-            Arc::new(self.rate.finish()),
+            dictionary(keys(t.orders()), &self.events)?,
+            dictionary(keys(t.refunds()), &self.events)?,
+            dictionary(rule_keys, &self.rule_ids)?,
+            dictionary(kind_keys, &self.kinds)?,
+            dictionary(keys(t.beneficiaries()), &self.members)?,
+            Arc::new(UInt32Array::new(
+                ScalarBuffer::from(levels.to_vec()),
+                level_nulls,
+            )),
+            money(t.base_units())?,
+            scaled(&mut (0..n).map(|i| t.rate(i)), "rate", self.rate_scale)?,
         ];
-        if let Some(b) = &mut self.fixed {
-            columns.push(Arc::new(b.finish()));
+        if self.columns.fixed {
+            columns.push(scaled(
+                &mut (0..n).map(|i| t.fixed(i)),
+                "fixed",
+                self.scale,
+            )?);
         }
-        columns.push(Arc::new(self.weight.finish()));
-        columns.push(Arc::new(self.amount.finish()));
-        if let Some(b) = &mut self.available_at {
-            columns.push(Arc::new(b.finish()));
+        columns.push(Arc::new(StringArray::from_iter(
+            (0..n).map(|i| t.weight(i).map(fenrun::short_string)),
+        )));
+        columns.push(money(t.amount_units())?);
+        if self.columns.available_at {
+            columns.push(Arc::new(StringArray::from_iter(
+                (0..n).map(|i| self.names.available_at(t, i).map(|at| at.to_string())),
+            )));
         }
-        self.rows = 0;
-        RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| Error::InvalidTable {
-            path: "lines".to_owned(),
-            detail: e.to_string(),
-        })
+        RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| invalid_lines(&e))
     }
+}
+
+/// A member or event index (the core's ids are counted in `u32`).
+fn idx(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// Every line of a settlement as one record batch, with the optional `columns`.
 pub fn lines_batch(s: &Settlement, rate_scale: u32, columns: LineColumns) -> Result<RecordBatch> {
-    let mut b = LinesBuilder::new(s.scale(), rate_scale, columns);
-    for l in s.lines() {
-        b.push(&l)?;
-    }
-    b.finish()
+    LineArrays::new(s.names(), s.scale(), rate_scale, columns).batch(s.line_table())
 }
 
 /// The totals (every beneficiary, sorted by id) as one record batch; a
@@ -444,12 +491,20 @@ pub enum TableWriter {
 impl TableWriter {
     /// Create `path` for rows of `schema`.
     pub fn create(path: &Path, format: TableFormat, schema: SchemaRef) -> Result<TableWriter> {
+        TableWriter::create_with(path, format, schema, WriterProperties::builder())
+    }
+
+    /// [`TableWriter::create`] with Parquet properties `props` (snappy is set on them).
+    fn create_with(
+        path: &Path,
+        format: TableFormat,
+        schema: SchemaRef,
+        props: parquet::file::properties::WriterPropertiesBuilder,
+    ) -> Result<TableWriter> {
         let file = File::create(path).map_err(|e| io_error(path, e))?;
         Ok(match format {
             TableFormat::Parquet => {
-                let props = WriterProperties::builder()
-                    .set_compression(Compression::SNAPPY)
-                    .build();
+                let props = props.set_compression(Compression::SNAPPY).build();
                 TableWriter::Parquet(
                     ArrowWriter::try_new(file, schema, Some(props))
                         .map_err(|e| io_error(path, e))?,
@@ -598,12 +653,12 @@ pub fn lines_csv(s: &Settlement, out: impl Write, columns: LineColumns) -> csv::
 }
 
 enum LinesOut {
-    Parquet(ArrowWriter<File>, Box<LinesBuilder>),
-    Csv(csv::Writer<BufWriter<File>>, String),
+    Parquet(ArrowWriter<File>, Box<LineArrays>),
+    Csv(csv::Writer<BufWriter<File>>, String, fenrun::LineNames),
 }
 
-/// A line sink writing to a table file: Parquet in record batches of
-/// [`BATCH_ROWS`], or CSV row by row. Lines never sit in memory beyond one batch.
+/// A sink of blocks of lines writing to a table file: Parquet, one record
+/// batch per block, or CSV row by row. Lines never sit in memory beyond a block.
 pub struct LinesFile<'p> {
     path: &'p Path,
     scale: u32,
@@ -612,21 +667,35 @@ pub struct LinesFile<'p> {
 }
 
 impl<'p> LinesFile<'p> {
-    /// Create `path` for the lines of a policy with this `scale` and
-    /// `rate_scale`, with the optional `columns`.
+    /// Create `path` for the lines whose indices `names` resolves, of a
+    /// policy with this `scale` and `rate_scale`, with the optional `columns`.
     pub fn create(
         path: &'p Path,
         format: TableFormat,
+        names: &fenrun::LineNames,
         scale: u32,
         rate_scale: u32,
         columns: LineColumns,
     ) -> Result<LinesFile<'p>> {
         let schema = lines_schema(scale, rate_scale, columns);
-        let out = match TableWriter::create(path, format, schema)? {
-            TableWriter::Parquet(w) => {
-                LinesOut::Parquet(w, Box::new(LinesBuilder::new(scale, rate_scale, columns)))
-            }
-            TableWriter::Csv(w) => LinesOut::Csv(w, String::new()),
+        // Lines come in order of the orders: the min and max of an id column
+        // over a page or row group would select nothing, and cost two string
+        // comparisons a value to keep. Numbers keep their statistics.
+        let mut props = WriterProperties::builder();
+        for id in ["order", "refund", "rule", "kind", "beneficiary"] {
+            props = props.set_column_statistics_enabled(id.into(), EnabledStatistics::None);
+        }
+        // Bases and amounts are nearly all distinct: a dictionary would hold
+        // every value once more, and costs a hash a value to build.
+        for money in ["base", "amount"] {
+            props = props.set_column_dictionary_enabled(money.into(), false);
+        }
+        let out = match TableWriter::create_with(path, format, schema, props)? {
+            TableWriter::Parquet(w) => LinesOut::Parquet(
+                w,
+                Box::new(LineArrays::new(names, scale, rate_scale, columns)),
+            ),
+            TableWriter::Csv(w) => LinesOut::Csv(w, String::new(), names.clone()),
         };
         Ok(LinesFile {
             path,
@@ -636,33 +705,31 @@ impl<'p> LinesFile<'p> {
         })
     }
 
-    /// Take one line; a full batch is written out.
-    pub fn push(&mut self, l: &LineView<'_>) -> Result<()> {
+    /// Write one block of lines.
+    pub fn write(&mut self, block: &fenrun::LineTable) -> Result<()> {
         match &mut self.out {
-            LinesOut::Parquet(w, builder) => {
-                builder.push(l)?;
-                if builder.len() >= BATCH_ROWS {
-                    let batch = builder.finish()?;
-                    w.write(&batch).map_err(|e| io_error(self.path, e))?;
+            LinesOut::Parquet(w, arrays) => {
+                let batch = arrays.batch(block)?;
+                w.write(&batch).map_err(|e| io_error(self.path, e))
+            }
+            LinesOut::Csv(w, buf, names) => {
+                for i in 0..block.len() {
+                    let Some(l) = names.view(block, i) else {
+                        continue;
+                    };
+                    write_csv_line(w, buf, &l, self.scale, self.columns)
+                        .map_err(|e| io_error(self.path, e))?;
                 }
                 Ok(())
             }
-            LinesOut::Csv(w, buf) => write_csv_line(w, buf, l, self.scale, self.columns)
-                .map_err(|e| io_error(self.path, e)),
         }
     }
 
-    /// Write what is left and close the file.
+    /// Close the file.
     pub fn close(self) -> Result<()> {
         match self.out {
-            LinesOut::Parquet(mut w, mut builder) => {
-                if !builder.is_empty() {
-                    let batch = builder.finish()?;
-                    w.write(&batch).map_err(|e| io_error(self.path, e))?;
-                }
-                w.close().map(drop).map_err(|e| io_error(self.path, e))
-            }
-            LinesOut::Csv(mut w, _) => w.flush().map_err(|e| io_error(self.path, e)),
+            LinesOut::Parquet(w, _) => w.close().map(drop).map_err(|e| io_error(self.path, e)),
+            LinesOut::Csv(mut w, _, _) => w.flush().map_err(|e| io_error(self.path, e)),
         }
     }
 }

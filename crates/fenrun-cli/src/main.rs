@@ -124,8 +124,10 @@ enum Command {
         /// Validate tables and settle on N threads (sellers and buyers resolved
         /// while event ids are indexed; order chunks settled apart and merged,
         /// exactly; with --totals-out, the two output files written at once);
-        /// with --no-lines only. One thread is the default and the headline.
-        #[arg(long, value_name = "N", default_value_t = 1, requires = "no_lines")]
+        /// with --lines-out, each block of lines encoded and written while the
+        /// next is settled (the same bytes). With --no-lines or --lines-out
+        /// only. One thread is the default and the headline.
+        #[arg(long, value_name = "N", default_value_t = 1)]
         threads: usize,
         /// Add the distribution measures to the summary: Gini coefficient,
         /// top 1 % and 10 % shares, payouts by rank, money by source (own
@@ -476,6 +478,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 .as_deref()
                 .map(fenrun::Timestamp::parse_as_of)
                 .transpose()?;
+            if threads > 1 && !no_lines && lines_out.is_none() {
+                return Err(Failure::Usage(
+                    "--threads settles totals only (--no-lines) or streams lines to a file \
+                     (--lines-out); the lines of the document are made in order on one thread"
+                        .into(),
+                ));
+            }
             if stats && matches!(format, Format::Csv) {
                 return Err(Failure::Usage(
                     "--stats adds the measures to the JSON document; use it with --format json"
@@ -493,7 +502,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 options = options.as_of(t);
             }
             let s = match (&lines_out, no_lines) {
-                (Some(path), _) => fenrun_arrow::settle_lines_to_file(&engine, path, options)?,
+                (Some(path), _) => {
+                    fenrun_arrow::settle_lines_to_file(&engine, path, options.threads(threads))?
+                }
                 (None, no_lines) => {
                     let lines = fenrun::Lines::kept(!no_lines);
                     engine.settle_with(options.lines(lines).threads(threads))?

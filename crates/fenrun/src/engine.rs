@@ -3,11 +3,15 @@
 
 use crate::batch::Batch;
 use crate::error::{Must, Result};
+use crate::lines::{LineNames, LineTable, LineView};
 use crate::policy::Policy;
 use crate::progress::SettleProgress;
 use crate::rank::{Progress, RankChange};
-use crate::settle::{LineView, Part, Settlement};
+use crate::settle::{Part, Settlement};
 use crate::state::State;
+
+/// Lines per block when [`Engine::settle_to`] reads blocks line by line.
+const VIEW_BLOCK: usize = 4096;
 
 /// Which lines a settlement keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -269,24 +273,73 @@ impl Engine {
     /// assert_eq!(s.total_of("m1").unwrap().to_string(), "1.00");
     /// # Ok::<(), fenrun::Error>(())
     /// ```
-    pub fn settle_to<F>(&self, options: SettleOptions, sink: F) -> Result<Settlement>
+    pub fn settle_to<F>(&self, options: SettleOptions, mut sink: F) -> Result<Settlement>
     where
         F: FnMut(LineView<'_>) -> std::io::Result<()>,
+    {
+        let names = self.line_names();
+        self.settle_blocks(options, VIEW_BLOCK, |block| {
+            for i in 0..block.len() {
+                let line = names.view(&block, i).must("lines", "line")?;
+                sink(line).map_err(|e| crate::Error::SinkError {
+                    path: "lines".into(),
+                    detail: e.to_string(),
+                })?;
+            }
+            Ok(())
+        })
+    }
+
+    /// [`Engine::settle_with`], handing the lines to `sink` as columns in
+    /// blocks of `rows` lines (the last one shorter), in output order, when
+    /// `options.lines` is [`Lines::Stream`] (the other forms do not call
+    /// it). A block's indices are resolved by [`Engine::line_names`]. The
+    /// blocks depend on `rows` and the batch only, so a writer fed by them
+    /// writes the same bytes however it is run; the sink's error stops the
+    /// settlement and is returned as it is.
+    ///
+    /// ```
+    /// # let policy = fenrun::Policy::from_json(r#"{"version":1,"ranks":[{"id":"member","rate":"0.1"}],"rules":[{"id":"d","type":"differential"}]}"#)?;
+    /// # let batch = fenrun::Batch::from_json(r#"{"members":[{"id":"m1"}],"events":[{"id":"o1","seller":"m1","amount":"10"},{"id":"o2","seller":"m1","amount":"20.50"}]}"#, &policy)?;
+    /// let engine = fenrun::Engine::new(&policy, batch)?;
+    /// let names = engine.line_names();
+    /// let mut amounts = Vec::new();
+    /// let stream = fenrun::SettleOptions::default().lines(fenrun::Lines::Stream);
+    /// engine.settle_blocks(stream, 1024, |block| {
+    ///     for (&m, &units) in block.beneficiaries().iter().zip(block.amount_units()) {
+    ///         amounts.push((names.member(m).to_owned(), units));
+    ///     }
+    ///     Ok(())
+    /// })?;
+    /// // 10 % of 10 and of 20.50, in cents.
+    /// assert_eq!(amounts, [("m1".to_owned(), 100), ("m1".to_owned(), 205)]);
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn settle_blocks<F>(
+        &self,
+        options: SettleOptions,
+        rows: usize,
+        mut sink: F,
+    ) -> Result<Settlement>
+    where
+        F: FnMut(LineTable) -> Result<()>,
     {
         let progress = options.progress.as_ref();
         if let Some(p) = progress {
             p.start(self.state.order_count());
         }
-        if let Some(as_of) = options.as_of {
-            return self
+        match (options.lines, options.as_of) {
+            (Lines::TotalsOnly, None) => self.state.settle_totals(options.threads, progress),
+            (lines, as_of) => self
                 .state
-                .settle_as_of(as_of, options.lines, sink, progress);
+                .settle_in_order(as_of, lines, rows, &mut sink, progress),
         }
-        match options.lines {
-            Lines::Keep => self.state.settle_keeping(progress),
-            Lines::Stream => self.state.settle_streaming(sink, progress),
-            Lines::TotalsOnly => self.state.settle_totals(options.threads, progress),
-        }
+    }
+
+    /// What the member, event and rule indices of this engine's lines
+    /// ([`Engine::settle_blocks`]) stand for.
+    pub fn line_names(&self) -> LineNames {
+        self.state.line_names()
     }
 
     /// Distribution measures of `settled`, a settlement of this engine (else

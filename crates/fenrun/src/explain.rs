@@ -62,7 +62,7 @@ pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
     let mut promised = record.promised.iter();
     // The member each rule paid on its line before, for "m4 over m9".
     let mut previous: Vec<Option<u32>> = vec![None; policy.rules().len()];
-    for l in &part.lines {
+    for l in part.lines.iter() {
         let Some(rule) = policy.rules().get(usize::from(l.rule)) else {
             continue;
         };

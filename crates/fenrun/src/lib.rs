@@ -82,6 +82,7 @@ pub mod input;
 mod kernel;
 mod ledger;
 pub mod limits;
+mod lines;
 mod lint;
 mod money;
 mod output;
@@ -111,6 +112,7 @@ pub use error::{Error, ErrorFamily, ErrorReport, Result};
 pub use hold::{Hold, HoldFrom, Timestamp};
 pub use ids::{EventId, GroupId, MemberId, RankId, RuleId};
 pub use ledger::{Applied, Ledger, Tally};
+pub use lines::{LineNames, LineTable, LineView};
 pub use lint::{lint, Code as LintCode, Finding, Lint, Profile, Severity};
 pub use money::{
     money_string, percent_string, percent_text, short_string, Rounding, RoundingMode, RATIO_PLACES,
@@ -123,5 +125,5 @@ pub use rule::{
     Rule, RuleKind, Split, Steps, Value,
 };
 pub use schema::{schema, MetricSchema, RuleKindSchema, Schema};
-pub use settle::{LineView, Part, Settlement};
+pub use settle::{Part, Settlement};
 pub use stats::{Earnings, MemberEarnings, RankStats, Sources, Stats};

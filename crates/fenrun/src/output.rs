@@ -8,9 +8,10 @@
 use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
 
+use crate::lines::LineView;
 use crate::money::{Money, Short};
 use crate::rank::RankChange;
-use crate::settle::{LineView, Settlement};
+use crate::settle::Settlement;
 use crate::stats::Stats;
 
 struct LineOut<'a>(LineView<'a>, u32);

@@ -16,10 +16,10 @@ use crate::batch::{Batch, Event};
 use crate::error::{At, Error, EventAt, MemberAt, Missing, Must, Result, Where};
 use crate::events::Party;
 use crate::graph::NONE;
-use crate::hold::{Times, Timestamp};
+use crate::hold::Timestamp;
 use crate::ids::{idx32, rule_idx, RuleId};
-use crate::index::Packed;
 use crate::kernel::{self, Base, Book, IntPrice, IntRate, Open, Outcome, Overflow, Prices, SlotOf};
+use crate::lines::{available_at, Line, LineNames, LineTable, LineView, MEMBER_CAP};
 use crate::money::Rounding;
 use crate::policy::Policy;
 use crate::progress::{SettleProgress, Tick};
@@ -27,35 +27,6 @@ use crate::rank::{RankChange, Ranking};
 use crate::rule::{pool, On, Price, RuleKind};
 use crate::state::State;
 use crate::upline::Upline;
-
-/// The rule index of a member-cap line (§12.3), which has no rule.
-pub(crate) const MEMBER_CAP: u16 = u16::MAX;
-
-/// One payout or reversal (§9), with members, events and rules as dense indices.
-/// Read it through [`Settlement::lines`], which resolves the names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Line {
-    /// Event index of the order ([`NONE`] for a pool line).
-    pub order: u32,
-    /// Event index of the refund ([`NONE`] if not a reversal).
-    pub refund: u32,
-    /// Rule index in the policy.
-    pub rule: u16,
-    /// Member index.
-    pub beneficiary: u32,
-    /// Level ([`NONE`] for pool lines).
-    pub level: u32,
-    /// Order amount, refund amount, or pool amount.
-    pub base: Decimal,
-    /// Rate or fixed amount (order lines) or weight (pool lines).
-    pub rate: Decimal,
-    /// Signed amount at the policy scale.
-    pub amount: Decimal,
-    /// `rate` is a fixed amount (§12.2).
-    pub fixed: bool,
-    /// `rate` is a fixed amount per unit of the order (§12.5).
-    pub per_unit: bool,
-}
 
 /// What one order's rules produced before any refund: the kernel's outcome
 /// and its lines.
@@ -545,7 +516,7 @@ impl Reversible {
 #[derive(Debug, Clone, Default)]
 pub struct Part {
     /// Lines kept in memory (empty when they went to a sink).
-    pub(crate) lines: Vec<Line>,
+    pub(crate) lines: LineTable,
     pub(crate) breakage: Vec<Decimal>,
     pub(crate) cap_cut: Decimal,
     /// Net amount per member index, and whether it has any line.
@@ -555,9 +526,9 @@ pub struct Part {
 }
 
 impl Part {
-    fn new(members: usize, rules: usize) -> Part {
+    fn new(members: usize, rules: usize, scale: u32) -> Part {
         Part {
-            lines: Vec::new(),
+            lines: LineTable::new(scale),
             breakage: vec![Decimal::ZERO; rules],
             cap_cut: Decimal::ZERO,
             totals: vec![Decimal::ZERO; members],
@@ -590,7 +561,7 @@ impl Part {
 
     /// Append another part's lines after this one's and add up totals, breakage and cap cut.
     pub fn merge(mut self, other: Part) -> Result<Part> {
-        self.lines.extend(other.lines);
+        self.lines.append(other.lines);
         let grow = |v: &mut Vec<Decimal>, n: usize| {
             if v.len() < n {
                 v.resize(n, Decimal::ZERO);
@@ -626,12 +597,15 @@ impl Part {
     }
 }
 
-/// A line sink's failure.
-fn sink_error(e: std::io::Error) -> Error {
-    Error::SinkError {
-        path: "lines".into(),
-        detail: e.to_string(),
-    }
+/// Append `l` to `t`, or `arithmetic_overflow` if its amounts do not fit
+/// integer units of the scale.
+fn keep(t: &mut LineTable, l: &Line) -> Result<()> {
+    t.push(l).ok_or_else(|| {
+        overflow(
+            "lines",
+            "a line's amount does not fit 128-bit units of the scale",
+        )
+    })
 }
 
 fn overflow(path: &str, detail: &str) -> Error {
@@ -669,81 +643,67 @@ impl State {
         orders as u64
     }
 
-    /// Every line kept, in output order.
-    pub(crate) fn settle_keeping(&self, progress: Option<&SettleProgress>) -> Result<Settlement> {
-        let part = self.settle_part_counted(|_| true, progress)?;
-        self.finish(part)
-    }
-
-    /// Every line handed to `sink` in output order, none kept.
-    pub(crate) fn settle_streaming<F>(
+    /// The whole batch in input order on one thread, its lines kept,
+    /// handed to `sink` in blocks of `rows` (the last one shorter), or
+    /// dropped, as `lines` says. With `as_of`, the totals are split at it
+    /// (§14.1): a line counts as available when its `available_at` is at or
+    /// before `as_of`, or when it has none and is a pool or member-cap
+    /// line, or the policy has no hold.
+    pub(crate) fn settle_in_order(
         &self,
-        mut sink: F,
-        progress: Option<&SettleProgress>,
-    ) -> Result<Settlement>
-    where
-        F: FnMut(LineView<'_>) -> std::io::Result<()>,
-    {
-        let rules = self.rule_names();
-        let mut emit = |l: &Line| -> Result<()> {
-            let times = self.batch.times.as_deref();
-            sink(view(
-                l,
-                &self.batch.ids,
-                &self.batch.event_ids,
-                &rules,
-                times,
-            ))
-            .map_err(sink_error)
-        };
-        let part = self.run(&|_| true, &mut emit, progress)?;
-        self.finish_into(part, &mut emit)
-    }
-
-    /// A settlement whose totals are split at `as_of` (§14.1): each line
-    /// counts as available when its `available_at` is at or before `as_of`,
-    /// or when it has none and is a pool or member-cap line, or the policy
-    /// has no hold. Lines are kept, handed to `sink` or dropped as `lines`
-    /// says; the orders are taken in input order on one thread.
-    pub(crate) fn settle_as_of<F>(
-        &self,
-        as_of: Timestamp,
+        as_of: Option<Timestamp>,
         lines: crate::Lines,
-        mut sink: F,
+        rows: usize,
+        sink: &mut dyn FnMut(LineTable) -> Result<()>,
         progress: Option<&SettleProgress>,
-    ) -> Result<Settlement>
-    where
-        F: FnMut(LineView<'_>) -> std::io::Result<()>,
-    {
+    ) -> Result<Settlement> {
         let times = self.batch.times.as_deref();
-        let rules = self.rule_names();
-        let mut available = vec![Decimal::ZERO; self.batch.ids.len()];
-        let mut kept = Vec::new();
+        let scale = self.policy.rounding().scale;
+        let rows = rows.max(1);
+        let mut table = match lines {
+            crate::Lines::Stream => LineTable::with_capacity(scale, rows),
+            _ => LineTable::new(scale),
+        };
+        let mut available = match as_of {
+            Some(_) => vec![Decimal::ZERO; self.batch.ids.len()],
+            None => Vec::new(),
+        };
         let mut emit = |l: &Line| -> Result<()> {
-            let open = match available_at(l, times) {
-                Some(t) => t <= as_of,
-                None => l.order == NONE || times.is_none(),
-            };
-            if open {
-                let at = MemberAt(l.beneficiary);
-                let a = available
-                    .get_mut(l.beneficiary as usize)
-                    .must(at, "available")?;
-                *a = checked_add(*a, l.amount, "available")?;
+            if let Some(as_of) = as_of {
+                let open = match times.and_then(|t| available_at(l.order, l.refund, t)) {
+                    Some(t) => t <= as_of,
+                    None => l.order == NONE || times.is_none(),
+                };
+                if open {
+                    let at = MemberAt(l.beneficiary);
+                    let a = available
+                        .get_mut(l.beneficiary as usize)
+                        .must(at, "available")?;
+                    *a = checked_add(*a, l.amount, "available")?;
+                }
             }
             match lines {
-                crate::Lines::Keep => kept.push(*l),
+                crate::Lines::Keep => keep(&mut table, l),
                 crate::Lines::Stream => {
-                    let (ids, events) = (&self.batch.ids, &self.batch.event_ids);
-                    sink(view(l, ids, events, &rules, times)).map_err(sink_error)?;
+                    keep(&mut table, l)?;
+                    if table.len() >= rows {
+                        sink(table.take())?;
+                    }
+                    Ok(())
                 }
-                crate::Lines::TotalsOnly => {}
+                crate::Lines::TotalsOnly => Ok(()),
             }
-            Ok(())
         };
         let part = self.run(&|_| true, &mut emit, progress)?;
         let mut s = self.finish_into(part, &mut emit)?;
-        s.lines = kept;
+        match lines {
+            crate::Lines::Keep => s.lines = table,
+            crate::Lines::Stream if !table.is_empty() => sink(table)?,
+            _ => {}
+        }
+        let Some(as_of) = as_of else {
+            return Ok(s);
+        };
         let mut split = Vec::with_capacity(s.totals.len());
         let mut pending_total = Decimal::ZERO;
         for &(m, net) in &s.totals {
@@ -819,7 +779,11 @@ impl State {
             });
         let whole = match merged {
             Ok(Some(w)) => w,
-            Ok(None) => Part::new(self.batch.ids.len(), self.policy.rules().len()),
+            Ok(None) => Part::new(
+                self.batch.ids.len(),
+                self.policy.rules().len(),
+                self.policy.rounding().scale,
+            ),
             // An error is reported as one thread in input order meets it first.
             Err(_) => self.rerun_in_order(progress)?,
         };
@@ -861,7 +825,11 @@ impl State {
     ) -> Result<Part> {
         let rounding = self.policy.rounding();
         let mut tick = Tick::new(progress);
-        let mut part = Part::new(self.batch.ids.len(), self.policy.rules().len());
+        let mut part = Part::new(
+            self.batch.ids.len(),
+            self.policy.rules().len(),
+            self.policy.rounding().scale,
+        );
         let mut out = OrderOutcome::default();
         // A seller's schedules, one per class its orders have, end to end,
         // and which slots each class's is.
@@ -1049,12 +1017,20 @@ impl State {
         })
     }
 
-    fn rule_names(&self) -> Vec<(RuleId, &'static str)> {
-        self.policy
+    /// What the indices of this batch's lines stand for.
+    pub(crate) fn line_names(&self) -> LineNames {
+        let rules: Vec<(RuleId, &'static str)> = self
+            .policy
             .rules()
             .iter()
             .map(|r| (r.id.clone(), r.kind.type_name()))
-            .collect()
+            .collect();
+        LineNames {
+            members: Arc::clone(&self.batch.ids),
+            events: Arc::clone(&self.batch.event_ids),
+            rules: rules.into(),
+            times: self.batch.times.clone(),
+        }
     }
 
     /// Settle the orders whose event index `take` accepts, each with its refunds,
@@ -1068,15 +1044,8 @@ impl State {
         take: impl Fn(usize) -> bool,
         progress: Option<&SettleProgress>,
     ) -> Result<Part> {
-        let mut lines = Vec::new();
-        let mut part = self.run(
-            &take,
-            &mut |l: &Line| {
-                lines.push(*l);
-                Ok(())
-            },
-            progress,
-        )?;
+        let mut lines = LineTable::new(self.policy.rounding().scale);
+        let mut part = self.run(&take, &mut |l: &Line| keep(&mut lines, l), progress)?;
         part.lines = lines;
         Ok(part)
     }
@@ -1088,7 +1057,11 @@ impl State {
         progress: Option<&SettleProgress>,
     ) -> Result<Part> {
         let mut tick = Tick::new(progress);
-        let mut part = Part::new(self.batch.ids.len(), self.policy.rules().len());
+        let mut part = Part::new(
+            self.batch.ids.len(),
+            self.policy.rules().len(),
+            self.policy.rounding().scale,
+        );
         // One buffer for every order's lines: no allocation per order.
         let mut out = OrderOutcome::default();
         let mut schedules = Schedules::new(self.batch.ids.len());
@@ -1257,12 +1230,9 @@ impl State {
     /// Add the pools (computed on the merged net sales) to merged order parts,
     /// and build totals and summary.
     pub(crate) fn finish(&self, part: Part) -> Result<Settlement> {
-        let mut pool_lines = Vec::new();
-        let mut s = self.finish_into(part, &mut |l: &Line| {
-            pool_lines.push(*l);
-            Ok(())
-        })?;
-        s.lines.extend(pool_lines);
+        let mut pool_lines = LineTable::new(self.policy.rounding().scale);
+        let mut s = self.finish_into(part, &mut |l: &Line| keep(&mut pool_lines, l))?;
+        s.lines.append(pool_lines);
         Ok(s)
     }
 
@@ -1348,9 +1318,7 @@ impl State {
         totals.sort_by(|a, b| self.batch.id(a.0).cmp(self.batch.id(b.0)));
         let payout_ratio = rounding.ratio(total_paid, net_sales);
         Ok(Settlement {
-            members: Arc::clone(&self.batch.ids),
-            events: Arc::clone(&self.batch.event_ids),
-            rules: self.rule_names(),
+            names: self.line_names(),
             scale: rounding.scale,
             lines,
             totals,
@@ -1361,7 +1329,6 @@ impl State {
             breakage,
             cap_cut: part.cap_cut,
             member_cap_cut,
-            times: self.batch.times.clone(),
             as_of: None,
         })
     }
@@ -1776,11 +1743,10 @@ fn reverse(
 /// The result of a settlement (§9): lines, totals, rank changes, summary.
 #[derive(Debug, Clone)]
 pub struct Settlement {
-    pub(crate) members: Arc<Packed>,
-    pub(crate) events: Arc<Packed>,
-    pub(crate) rules: Vec<(RuleId, &'static str)>,
+    /// What the indices of its lines and totals stand for.
+    pub(crate) names: LineNames,
     pub(crate) scale: u32,
-    pub(crate) lines: Vec<Line>,
+    pub(crate) lines: LineTable,
     pub(crate) totals: Vec<(u32, Decimal)>,
     pub(crate) rank_changes: Vec<RankChange>,
     pub(crate) net_sales: Decimal,
@@ -1790,8 +1756,6 @@ pub struct Settlement {
     pub(crate) cap_cut: Decimal,
     /// What member caps withheld (§12.3), when the policy has one.
     pub(crate) member_cap_cut: Option<Decimal>,
-    /// The instants of the batch's hold period (§14.1), when its policy has one.
-    pub(crate) times: Option<Arc<Times>>,
     /// What was available at the settlement's `as_of`, when asked one.
     pub(crate) as_of: Option<AsOf>,
 }
@@ -1808,89 +1772,21 @@ pub(crate) struct AsOf {
     pub pending_total: Decimal,
 }
 
-/// One line of a settlement with names resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LineView<'s> {
-    /// The order id (`None` for pool lines).
-    pub order: Option<&'s str>,
-    /// The refund id of a reversal.
-    pub refund: Option<&'s str>,
-    /// The rule id (`None` for a member-cap line, which no rule writes).
-    pub rule: Option<&'s str>,
-    /// The rule type (`levels`, `differential`, `peer`, `pool`), or
-    /// `member_cap`.
-    pub kind: &'s str,
-    /// The member paid.
-    pub beneficiary: &'s str,
-    /// Level (order rules only).
-    pub level: Option<u32>,
-    /// Order, refund or pool amount.
-    pub base: Decimal,
-    /// Rate of an order line.
-    pub rate: Option<Decimal>,
-    /// Fixed amount of an order line that pays one in place of a rate (§12.2).
-    pub fixed: Option<Decimal>,
-    /// Weight of a pool line.
-    pub weight: Option<Decimal>,
-    /// Signed amount at the policy scale.
-    pub amount: Decimal,
-    /// When an order line or reversal becomes available under the policy's
-    /// hold period (§14.1); `None` without a hold, for pool and member-cap
-    /// lines, and while the order is not received (a hold from receipt).
-    pub available_at: Option<Timestamp>,
-}
-
-/// A line with its names resolved.
-fn view<'s>(
-    l: &Line,
-    members: &'s Packed,
-    events: &'s Packed,
-    rules: &'s [(RuleId, &'static str)],
-    times: Option<&Times>,
-) -> LineView<'s> {
-    let (rule, kind) = if l.rule == MEMBER_CAP {
-        (None, "member_cap")
-    } else {
-        rules
-            .get(usize::from(l.rule))
-            .map_or((Some(""), ""), |(r, k)| (Some(r.as_str()), *k))
-    };
-    let pool = l.order == NONE && l.rule != MEMBER_CAP;
-    let order_line = l.order != NONE;
-    LineView {
-        order: order_line.then(|| events.get(l.order)),
-        refund: (l.refund != NONE).then(|| events.get(l.refund)),
-        rule,
-        kind,
-        beneficiary: members.get(l.beneficiary),
-        level: (l.level != NONE).then_some(l.level),
-        base: l.base,
-        rate: (order_line && !l.fixed).then_some(l.rate),
-        fixed: (order_line && l.fixed).then_some(l.rate),
-        weight: pool.then_some(l.rate),
-        amount: l.amount,
-        available_at: available_at(l, times),
-    }
-}
-
-/// A line's `available_at` (§14.1): its order's, or a reversal's.
-fn available_at(l: &Line, times: Option<&Times>) -> Option<Timestamp> {
-    let times = times.filter(|_| l.order != NONE)?;
-    times.available_at(l.order, (l.refund != NONE).then_some(l.refund))
-}
-
 impl Settlement {
     /// Every line in output order (none after a streamed or totals-only settlement).
     pub fn lines(&self) -> impl Iterator<Item = LineView<'_>> + '_ {
-        self.lines.iter().map(move |l| {
-            view(
-                l,
-                &self.members,
-                &self.events,
-                &self.rules,
-                self.times.as_deref(),
-            )
-        })
+        (0..self.lines.len()).filter_map(move |i| self.names.view(&self.lines, i))
+    }
+
+    /// Every line in output order as columns (empty after a streamed or
+    /// totals-only settlement); [`Settlement::names`] resolves its indices.
+    pub fn line_table(&self) -> &LineTable {
+        &self.lines
+    }
+
+    /// What the member, event and rule indices of its lines stand for.
+    pub fn names(&self) -> &LineNames {
+        &self.names
     }
 
     /// Number of lines.
@@ -1900,7 +1796,9 @@ impl Settlement {
 
     /// Net amount per beneficiary, sorted by member id.
     pub fn totals(&self) -> impl Iterator<Item = (&str, Decimal)> + '_ {
-        self.totals.iter().map(|(m, t)| (self.members.get(*m), *t))
+        self.totals
+            .iter()
+            .map(|(m, t)| (self.names.members.get(*m), *t))
     }
 
     /// The `n` largest totals, largest first, ties by member id (a selection,
@@ -1958,7 +1856,8 @@ impl Settlement {
 
     /// Breakage per rule id, in policy order.
     pub fn breakage(&self) -> impl Iterator<Item = (&str, Decimal)> + '_ {
-        self.rules
+        self.names
+            .rules
             .iter()
             .zip(&self.breakage)
             .map(|((r, _), b)| (r.as_str(), *b))
@@ -1992,7 +1891,7 @@ impl Settlement {
         let k = self
             .totals
             .iter()
-            .position(|(m, _)| self.members.get(*m) == member)?;
+            .position(|(m, _)| self.names.members.get(*m) == member)?;
         self.as_of.as_ref()?.split.get(k).map(|s| s.0)
     }
 
@@ -2010,14 +1909,13 @@ impl Settlement {
     pub fn pending_total(&self) -> Option<Decimal> {
         self.as_of.as_ref().map(|a| a.pending_total)
     }
+
     /// The same settlement without its lines (totals, rank changes, summary).
     pub(crate) fn without_lines(&self) -> Settlement {
         Settlement {
-            members: Arc::clone(&self.members),
-            events: Arc::clone(&self.events),
-            rules: self.rules.clone(),
+            names: self.names.clone(),
             scale: self.scale,
-            lines: Vec::new(),
+            lines: LineTable::new(self.scale),
             totals: self.totals.clone(),
             rank_changes: self.rank_changes.clone(),
             net_sales: self.net_sales,
@@ -2026,7 +1924,6 @@ impl Settlement {
             breakage: self.breakage.clone(),
             cap_cut: self.cap_cut,
             member_cap_cut: self.member_cap_cut,
-            times: self.times.clone(),
             as_of: self.as_of.clone(),
         }
     }

@@ -11,9 +11,10 @@ use serde::ser::{Serialize, SerializeStruct, Serializer};
 use crate::error::{Error, Result};
 use crate::graph::NONE;
 use crate::ids::RankId;
+use crate::lines::{Line, MEMBER_CAP};
 use crate::money::{Money, Rounding, Short, RATIO_PLACES};
 use crate::rank::member_sums;
-use crate::settle::{Line, Settlement, MEMBER_CAP};
+use crate::settle::Settlement;
 use crate::state::State;
 
 /// Distribution measures of one settlement, from [`crate::Engine::stats`].
@@ -111,7 +112,7 @@ fn count(n: usize) -> Result<Decimal> {
 
 /// Refuse a settlement that another engine (another batch) made.
 pub(crate) fn check_same(state: &State, s: &Settlement) -> Result<()> {
-    if Arc::ptr_eq(&s.members, &state.batch.ids) {
+    if Arc::ptr_eq(&s.names.members, &state.batch.ids) {
         Ok(())
     } else {
         Err(Error::InvalidValue {
@@ -399,7 +400,7 @@ pub(crate) fn earnings<'e>(state: &'e State, s: &Settlement) -> Result<Earnings<
     if s.lines.is_empty() && !s.total_paid.is_zero() {
         state.each_line(&mut book)?;
     } else {
-        s.lines.iter().for_each(&mut book);
+        s.lines.iter().for_each(|l| book(&l));
     }
     if failed {
         return Err(overflow("earnings by source"));
