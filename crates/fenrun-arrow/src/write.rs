@@ -302,9 +302,13 @@ impl LineArrays {
                 self.scale,
             )?);
         }
-        columns.push(Arc::new(StringArray::from_iter(
-            (0..n).map(|i| t.weight(i).map(fenrun::short_string)),
-        )));
+        // Only pool lines have a weight, and they have no order.
+        let pools = t.orders().contains(&fenrun::LineTable::NONE);
+        columns.push(Arc::new(if pools {
+            StringArray::from_iter((0..n).map(|i| t.weight(i).map(fenrun::short_string)))
+        } else {
+            StringArray::new_null(n)
+        }));
         columns.push(money(t.amount_units())?);
         if self.columns.available_at {
             columns.push(Arc::new(StringArray::from_iter(
