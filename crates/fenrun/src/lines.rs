@@ -288,11 +288,7 @@ impl LineNames {
 
     /// Member `i`'s id (`""` out of range).
     pub fn member(&self, i: u32) -> &str {
-        if (i as usize) < self.members.len() {
-            self.members.get(i)
-        } else {
-            ""
-        }
+        id_at(&self.members, i)
     }
 
     /// Number of events (event indices are `0..event_count()`).
@@ -302,11 +298,7 @@ impl LineNames {
 
     /// Event `i`'s id (`""` out of range).
     pub fn event(&self, i: u32) -> &str {
-        if (i as usize) < self.events.len() {
-            self.events.get(i)
-        } else {
-            ""
-        }
+        id_at(&self.events, i)
     }
 
     /// Number of rules (rule indices are `0..rule_count()`).
@@ -374,6 +366,15 @@ impl LineNames {
                 .as_deref()
                 .and_then(|x| available_at(order, refund, x)),
         })
+    }
+}
+
+/// Id `i` of `ids`, `""` out of range.
+fn id_at(ids: &Packed, i: u32) -> &str {
+    if (i as usize) < ids.len() {
+        ids.get(i)
+    } else {
+        ""
     }
 }
 
