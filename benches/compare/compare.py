@@ -423,12 +423,13 @@ def main() -> None:
         "| engine | median wall (s) | runs (s) | peak RSS (MiB) | vs fenrun |",
         "|---|---:|---:|---:|---:|",
     ]
-    totals_engines = [k for k in engines if "lines" not in k]
-    line_engines = [k for k in engines if "lines" in k]
-    for k in totals_engines:
+    def row(k: str, *against: str) -> str:
+        """One engine's row: median, runs, peak RSS, then its ratio to each of `against`."""
         runs = ", ".join(f"{w:.2f}" for w, _ in results[k])
-        lines.append(f"| {k} | {med[k]:.2f} | {runs} | {rss[k] / 1024:.0f} | "
-                     f"{med[k] / med['fenrun']:.2f}× |")
+        ratios = "".join(f" {med[k] / med[a]:.2f}× |" for a in against)
+        return f"| {k} | {med[k]:.2f} | {runs} | {rss[k] / 1024:.0f} |{ratios}"
+
+    lines += [row(k, "fenrun") for k in engines if "lines" not in k]
     lines += [
         "",
         f"- DuckDB / fenrun: **{med['duckdb'] / med['fenrun']:.2f}×**; pandas / fenrun: "
@@ -452,10 +453,7 @@ def main() -> None:
         "| engine | median wall (s) | runs (s) | peak RSS (MiB) | vs duckdb-lines | vs fenrun totals |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for k in line_engines:
-        runs = ", ".join(f"{w:.2f}" for w, _ in results[k])
-        lines.append(f"| {k} | {med[k]:.2f} | {runs} | {rss[k] / 1024:.0f} | "
-                     f"{med[k] / med['duckdb-lines']:.2f}× | {med[k] / med['fenrun']:.2f}× |")
+    lines += [row(k, "duckdb-lines", "fenrun") for k in engines if "lines" in k]
     lines += [
         "",
         f"- fenrun lines / DuckDB lines: **{med['fenrun-lines'] / med['duckdb-lines']:.2f}×** "

@@ -135,14 +135,6 @@ pub fn totals_schema(scale: u32, split: bool) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-/// `d` as an integer count of 10^-scale units; `None` if it has more decimals
-/// (never for money rounded at `scale`) or does not fit.
-fn units(d: Decimal, scale: u32) -> Option<i128> {
-    let d = if d.scale() > scale { d.normalize() } else { d };
-    let up = scale.checked_sub(d.scale())?;
-    d.mantissa().checked_mul(10i128.checked_pow(up)?)
-}
-
 fn unscalable(what: &str, d: Decimal, scale: u32) -> Error {
     Error::Overflow {
         path: "lines".to_owned(),
@@ -270,9 +262,9 @@ impl LineArrays {
                 .with_data_type(DataType::Decimal128(PRECISION, scale as i8));
             for v in values {
                 match v {
-                    Some(d) => {
-                        b.append_value(units(d, scale).ok_or_else(|| unscalable(what, d, scale))?)
-                    }
+                    Some(d) => b.append_value(
+                        fenrun::units_at(d, scale).ok_or_else(|| unscalable(what, d, scale))?,
+                    ),
                     None => b.append_null(),
                 }
             }
@@ -340,7 +332,9 @@ pub fn totals_batch(s: &Settlement) -> Result<RecordBatch> {
     let mut amounts = [money(), money(), money()];
     let push = |amounts: &mut [Decimal128Builder; 3], values: [Decimal; 3]| -> Result<()> {
         for (b, v) in amounts.iter_mut().zip(values) {
-            b.append_value(units(v, scale).ok_or_else(|| unscalable("total", v, scale))?);
+            b.append_value(
+                fenrun::units_at(v, scale).ok_or_else(|| unscalable("total", v, scale))?,
+            );
         }
         Ok(())
     };
@@ -767,7 +761,7 @@ fn money_table<T>(
             b.append_value(v);
         }
         for ((b, v), (name, scale)) in amounts.iter_mut().zip(m).zip(money) {
-            b.append_value(units(v, *scale).ok_or_else(|| unscalable(name, v, *scale))?);
+            b.append_value(fenrun::units_at(v, *scale).ok_or_else(|| unscalable(name, v, *scale))?);
         }
     }
     let mut fields: Vec<Field> = text

@@ -185,8 +185,7 @@ impl Events {
             Event::Order(o) => (o.seller, o.buyer, o.amount, false),
             Event::Refund(r) => (r.order_event, u32::from(r.completes), r.amount, true),
         };
-        let units = crate::money::units(amount, self.scale)
-            .or_else(|| crate::money::units(amount.normalize(), self.scale))
+        let units = crate::money::units_at(amount, self.scale)
             .and_then(|u| i64::try_from(u).ok())
             .filter(|&u| u > 0);
         let units = match (units, refund) {

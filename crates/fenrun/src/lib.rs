@@ -115,7 +115,8 @@ pub use ledger::{Applied, Ledger, Tally};
 pub use lines::{LineNames, LineTable, LineView};
 pub use lint::{lint, Code as LintCode, Finding, Lint, Profile, Severity};
 pub use money::{
-    money_string, percent_string, percent_text, short_string, Rounding, RoundingMode, RATIO_PLACES,
+    money_string, percent_string, percent_text, short_string, units_at, Rounding, RoundingMode,
+    RATIO_PLACES,
 };
 pub use policy::{Policy, Rank};
 pub use progress::SettleProgress;

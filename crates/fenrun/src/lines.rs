@@ -17,6 +17,7 @@ use crate::graph::NONE;
 use crate::hold::{Times, Timestamp};
 use crate::ids::RuleId;
 use crate::index::Packed;
+use crate::money::units_at;
 
 /// The rule index of a member-cap line (§12.3), which has no rule.
 pub(crate) const MEMBER_CAP: u16 = u16::MAX;
@@ -45,15 +46,6 @@ pub(crate) struct Line {
     pub fixed: bool,
     /// `rate` is a fixed amount per unit of the order (§12.5).
     pub per_unit: bool,
-}
-
-/// `d` as an integer count of 10^-`scale` units, when it has at most
-/// `scale` decimals (money rounded at the scale always has).
-#[inline]
-fn units(d: Decimal, scale: u32) -> Option<i128> {
-    let d = if d.scale() > scale { d.normalize() } else { d };
-    let up = scale.checked_sub(d.scale())?;
-    d.mantissa().checked_mul(10i128.checked_pow(up)?)
 }
 
 /// Lines as columns, in output order: what a settlement keeps and what a
@@ -121,8 +113,8 @@ impl LineTable {
     /// has more decimals than the scale or does not fit 128 bits.
     #[inline]
     pub(crate) fn push(&mut self, l: &Line) -> Option<()> {
-        let base = units(l.base, self.scale)?;
-        let amount = units(l.amount, self.scale)?;
+        let base = units_at(l.base, self.scale)?;
+        let amount = units_at(l.amount, self.scale)?;
         self.order.push(l.order);
         self.refund.push(l.refund);
         self.rule.push(l.rule);

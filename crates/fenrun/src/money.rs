@@ -290,6 +290,20 @@ pub(crate) fn units(amount: Decimal, scale: u32) -> Option<i128> {
         .checked_mul(10i128.checked_pow(scale - s)?)
 }
 
+/// An amount in whole units of `scale` by value: zeros written past the
+/// scale do not count (`1.230` at scale 2 → 123). `None` if it has more
+/// decimals than the scale by value, or does not fit 128 bits.
+///
+/// ```
+/// use rust_decimal::Decimal;
+/// assert_eq!(fenrun::units_at(Decimal::new(1230, 3), 2), Some(123));
+/// assert_eq!(fenrun::units_at(Decimal::new(5, 0), 2), Some(500));
+/// assert_eq!(fenrun::units_at(Decimal::new(1234, 3), 2), None);
+/// ```
+pub fn units_at(amount: Decimal, scale: u32) -> Option<i128> {
+    units(amount, scale).or_else(|| units(amount.normalize(), scale))
+}
+
 /// Money at the policy scale as fenrun writes it ("12.30", never "-0.00").
 ///
 /// ```
