@@ -110,11 +110,13 @@ impl LineTable {
     }
 
     /// Append one line; `None` (nothing appended) when its base or amount
-    /// has more decimals than the scale or does not fit 128 bits.
+    /// has more decimals than the scale, or has more units than a decimal
+    /// at the scale holds (96 bits), so that every line kept reads back.
     #[inline]
     pub(crate) fn push(&mut self, l: &Line) -> Option<()> {
-        let base = units_at(l.base, self.scale)?;
-        let amount = units_at(l.amount, self.scale)?;
+        let exact = |d: Decimal| units_at(d, self.scale).filter(|u| u.unsigned_abs() < 1 << 96);
+        let base = exact(l.base)?;
+        let amount = exact(l.amount)?;
         self.order.push(l.order);
         self.refund.push(l.refund);
         self.rule.push(l.rule);
@@ -408,4 +410,46 @@ pub struct LineView<'s> {
     /// hold period (§14.1); `None` without a hold, for pool and member-cap
     /// lines, and while the order is not received (a hold from receipt).
     pub available_at: Option<Timestamp>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Line, LineTable, NONE};
+    use rust_decimal::Decimal;
+
+    fn line(base: Decimal, amount: Decimal) -> Line {
+        Line {
+            order: 0,
+            refund: NONE,
+            rule: 0,
+            beneficiary: 0,
+            level: 0,
+            base,
+            rate: Decimal::new(10, 2),
+            amount,
+            fixed: false,
+            per_unit: false,
+        }
+    }
+
+    #[test]
+    fn a_line_is_kept_only_if_it_reads_back() {
+        let mut t = LineTable::new(2);
+        // 12.3 and 1.230 are 1230 and 123 cents; they read back at the scale.
+        let ok = line(Decimal::new(123, 1), Decimal::new(1230, 3));
+        assert_eq!(t.push(&ok), Some(()));
+        assert_eq!(t.base_units(), [1230]);
+        assert_eq!(t.amount_units(), [123]);
+        let back = t.get(0).map(|l| (l.base.to_string(), l.amount.to_string()));
+        assert_eq!(back, Some(("12.30".to_owned(), "1.23".to_owned())));
+        // 10^27 at scale 2 is 10^29 cents, more than a decimal's 96 bits (7.9 × 10^28).
+        let huge = line(
+            Decimal::from_i128_with_scale(10i128.pow(27), 0),
+            Decimal::ONE,
+        );
+        assert_eq!(t.push(&huge), None);
+        // 1.234 has a third decimal: not money at scale 2.
+        assert_eq!(t.push(&line(Decimal::new(1234, 3), Decimal::ONE)), None);
+        assert_eq!(t.len(), 1);
+    }
 }

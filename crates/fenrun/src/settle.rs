@@ -603,7 +603,7 @@ fn keep(t: &mut LineTable, l: &Line) -> Result<()> {
     t.push(l).ok_or_else(|| {
         overflow(
             "lines",
-            "a line's amount does not fit 128-bit units of the scale",
+            "a line's amount has more units than a decimal at the policy scale holds",
         )
     })
 }
