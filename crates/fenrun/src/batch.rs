@@ -64,9 +64,44 @@ pub struct Batch {
     pub(crate) categories: Vec<String>,
     /// The instants the policy's hold period reads (§14.1), when it has one.
     pub(crate) times: Option<Arc<Times>>,
-    /// Members moved to another sponsor by a stream's member events (§14),
-    /// in stream order; `forest` is the tree after the last.
-    pub(crate) moves: Vec<Move>,
+    /// What a stream's member and group events changed (§14), in stream
+    /// order: the members, groups and tree above are those after the last.
+    pub(crate) log: Vec<Change>,
+}
+
+/// A change one member or group event of a stream made (§14).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Change {
+    /// Orders and refunds before it: the events from this index on come after it.
+    pub before: u32,
+    /// The id of the event that made it (an event may make several).
+    pub event: Box<str>,
+    pub what: What,
+}
+
+/// What a [`Change`] changed, with the value before it where it had one.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum What {
+    /// A member joined (its index): its sponsor, rank, activity and
+    /// attributes were those its event gave, the ones the changes after it
+    /// replace.
+    Join(u32),
+    /// A member moved to another sponsor ([`NONE`]: none).
+    Move { member: u32, from: u32, to: u32 },
+    /// A member's `active` was given.
+    Active { member: u32, from: bool, to: bool },
+    /// A member's `attrs` were given (`None`: none).
+    Attrs {
+        member: u32,
+        from: Option<BTreeMap<String, Decimal>>,
+        to: Option<BTreeMap<String, Decimal>>,
+    },
+    /// A group (its index) was created (`from` is `None`) or replaced.
+    Group {
+        group: u32,
+        from: Option<Group>,
+        to: Group,
+    },
 }
 
 /// A member moved to another sponsor between two orders or refunds (§14).
@@ -145,9 +180,16 @@ impl Batch {
     }
 
     /// Member `m`'s attribute `name`, if it has it.
-    pub(crate) fn attr(&self, m: u32, name: &str) -> Option<Decimal> {
-        let k = self.attrs.binary_search_by_key(&m, |(i, _)| *i).ok()?;
-        self.attrs.get(k)?.1.get(name).copied()
+    /// The members moved by the stream's member events, in stream order.
+    pub(crate) fn moves(&self) -> impl DoubleEndedIterator<Item = Move> + '_ {
+        self.log.iter().filter_map(|c| match c.what {
+            What::Move { member, from, .. } => Some(Move {
+                before: c.before,
+                member,
+                from,
+            }),
+            _ => None,
+        })
     }
 
     pub(crate) fn id(&self, m: u32) -> &str {
@@ -246,8 +288,18 @@ pub struct BatchBuilder<'p> {
     stream: Option<Box<stream::Stream>>,
     /// The events' instants, when the policy has a hold period.
     times: Option<Times>,
-    /// Members moved so far (a stream's member events).
-    moves: Vec<Move>,
+    /// What the stream's member and group events changed so far.
+    log: Vec<Change>,
+}
+
+/// Member `m`'s attribute `name` in a table of attributes by member (ascending).
+pub(crate) fn attr_of(
+    attrs: &[(u32, BTreeMap<String, Decimal>)],
+    m: u32,
+    name: &str,
+) -> Option<Decimal> {
+    let k = attrs.binary_search_by_key(&m, |(i, _)| *i).ok()?;
+    attrs.get(k)?.1.get(name).copied()
 }
 
 /// Marks a seller or buyer name that is not a member. Member indices stop
@@ -369,7 +421,7 @@ impl<'p> BatchBuilder<'p> {
             category_codes: HashMap::default(),
             stream: None,
             times: policy.hold().map(Times::new),
-            moves: Vec::new(),
+            log: Vec::new(),
         })
     }
 
@@ -716,7 +768,7 @@ impl<'p> BatchBuilder<'p> {
             buyers: self.buyers,
             categories: self.categories,
             times: self.times.map(Arc::new),
-            moves: self.moves,
+            log: self.log,
         })
     }
 }
@@ -995,7 +1047,7 @@ fn check_timestamp(at: &str) -> std::result::Result<(), String> {
 mod tests {
     use rust_decimal::Decimal;
 
-    use super::{Batch, BatchBuilder};
+    use super::{attr_of, Batch, BatchBuilder};
     use crate::input::{EventRecord, MemberRecord};
     use crate::Policy;
 
@@ -1020,7 +1072,7 @@ mod tests {
             (4, "x"),
         ]
         .iter()
-        .map(|&(m, name)| batch.attr(m, name))
+        .map(|&(m, name)| attr_of(&batch.attrs, m, name))
         .collect();
         let d = |u, s| Some(Decimal::new(u, s));
         assert_eq!(got, [None, d(1, 0), None, d(2, 0), d(35, 1), None, None]);

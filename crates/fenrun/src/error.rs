@@ -80,8 +80,7 @@ impl ErrorFamily {
             | "unknown_rank"
             | "duplicate_rule"
             | "invalid_condition"
-            | "invalid_rule"
-            | "unsupported" => ErrorFamily::Policy,
+            | "invalid_rule" => ErrorFamily::Policy,
             "limit_exceeded" => ErrorFamily::Limit,
             "arithmetic_overflow" => ErrorFamily::Arithmetic,
             "sink_error" => ErrorFamily::Output,
@@ -143,7 +142,6 @@ macro_rules! each_path {
                 | Error::NotAnOrder { path: $p, .. }
                 | Error::ReceivedTwice { path: $p, .. }
                 | Error::MissingTime { path: $p, .. }
-                | Error::Unsupported { path: $p, .. }
                 | Error::InvalidSnapshot { path: $p, .. }
                 | Error::ForeignSnapshot { path: $p, .. }
                 | Error::SinkError { path: $p, .. }
@@ -606,14 +604,6 @@ pub enum Error {
         /// Where the first `received` event is.
         first: usize,
     },
-    /// Something SPEC defines that this version of fenrun does not do yet.
-    #[error("{path}: {detail}")]
-    Unsupported {
-        /// Path of the value.
-        path: String,
-        /// What is not supported.
-        detail: String,
-    },
     /// Bytes that are not a ledger snapshot this fenrun reads: corrupt,
     /// truncated, or of another snapshot version.
     #[error("{path}: not a ledger snapshot fenrun can read: {detail}")]
@@ -718,7 +708,6 @@ impl Error {
             Error::NotAnOrder { .. } => "unknown_order",
             Error::ReceivedTwice { .. } => "received_twice",
             Error::MissingTime { .. } => "missing_time",
-            Error::Unsupported { .. } => "unsupported",
             Error::InvalidSnapshot { .. } => "invalid_snapshot",
             Error::ForeignSnapshot { .. } => "foreign_snapshot",
             Error::SinkError { .. } => "sink_error",
@@ -752,8 +741,7 @@ impl Error {
             | Error::UnknownRank { .. }
             | Error::DuplicateRule { .. }
             | Error::InvalidCondition { .. }
-            | Error::InvalidRule { .. }
-            | Error::Unsupported { .. } => ErrorFamily::Policy,
+            | Error::InvalidRule { .. } => ErrorFamily::Policy,
             Error::LimitExceeded { .. } => ErrorFamily::Limit,
             Error::Overflow { .. } => ErrorFamily::Arithmetic,
             Error::SinkError { .. } => ErrorFamily::Output,
@@ -877,7 +865,6 @@ impl Error {
         "rank_update",
         "received_twice",
         "missing_time",
-        "unsupported",
         "invalid_snapshot",
         "foreign_snapshot",
         "sink_error",

@@ -90,6 +90,7 @@ mod policy;
 mod progress;
 mod rank;
 mod rule;
+mod running;
 mod schema;
 mod settle;
 mod state;

@@ -54,6 +54,8 @@ pub struct Policy {
     pub(crate) whole_refunds: bool,
     /// `rounding.per: "unit"` (§12.5): rate lines rounded per unit.
     pub(crate) round_per_unit: bool,
+    /// `"rank_timing": "immediate"` (§13): ranks and metrics move with the events.
+    pub(crate) immediate: bool,
     /// `sha256:` and the hex digest of the document's canonical JSON (see
     /// [`Policy::fingerprint`]).
     pub(crate) fingerprint: String,
@@ -130,6 +132,12 @@ impl Policy {
     /// Whether ranks are evaluated from upgrade conditions.
     pub fn evaluate_ranks(&self) -> bool {
         self.evaluate_ranks
+    }
+
+    /// Whether ranks and metrics move with each event (`"rank_timing":
+    /// "immediate"`, §13) rather than being those of the whole period.
+    pub fn is_immediate(&self) -> bool {
+        self.immediate
     }
 
     /// The cap on order-rule lines per order, as a rate of the order amount.
@@ -411,18 +419,13 @@ impl Policy {
                 Some(cx.money(m.amount, "member_cap.amount")?)
             }
         };
-        match doc.rank_timing {
-            None => {}
+        let immediate = match doc.rank_timing {
+            None => false,
             Some(timing) => {
                 cx.v2("rank_timing", "rank_timing")?;
-                if timing == crate::doc::RankTiming::Immediate {
-                    return Err(Error::Unsupported {
-                        path: "rank_timing".into(),
-                        detail: "rank timing \"immediate\" (SPEC §13) is not built yet; \"period_end\" (the default) is".into(),
-                    });
-                }
+                timing == crate::doc::RankTiming::Immediate
             }
-        }
+        };
         let hold = match &doc.hold {
             None => None,
             Some(h) => {
@@ -464,6 +467,7 @@ impl Policy {
             hold,
             whole_refunds,
             round_per_unit,
+            immediate,
             fingerprint: String::new(),
         })
     }

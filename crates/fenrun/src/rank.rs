@@ -5,17 +5,22 @@
 //! accumulates the per-rank counts that `min_rank` metrics need into the
 //! member's sponsor as it goes.
 
+use std::collections::BTreeMap;
+
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::batch::{Batch, Event};
+use crate::batch::{attr_of, Batch, Event, Group};
 use crate::condition::{Condition, Leaf, Metric};
 use crate::error::{At, Error, MemberAt, Missing, Must, Result};
 use crate::graph::NONE;
 use crate::ids::RankIdx;
-use crate::ids::{MemberId, RankId};
+use crate::ids::{EventId, MemberId, RankId};
 use crate::money::short_string;
 use crate::policy::{Needs, Policy};
+
+/// Attributes by member index (ascending), as a batch holds them.
+pub(crate) type Attrs = [(u32, BTreeMap<String, Decimal>)];
 
 /// Per-member metric inputs over the batch, net of refunds; only those the
 /// policy reads ([`Needs`]) are computed, the others are left empty.
@@ -73,6 +78,43 @@ fn add(
     let s = slot.ok_or_else(|| Error::missing(&path(), what))?;
     *s = s.checked_add(x).ok_or_else(|| overflow(&path(), what))?;
     Ok(())
+}
+
+/// Counts by rank of a subtree before and after a change ([`Metrics::shift`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Shift<'a> {
+    pub before: &'a [i64],
+    pub after: &'a [i64],
+    pub own_before: &'a [i64],
+    pub own_after: &'a [i64],
+}
+
+/// Group sizes by owner as a compact index (a counting sort on owner):
+/// `sizes[start[m]..start[m + 1]]` are the groups of member `m`.
+fn group_index(n: usize, groups: &[Group]) -> Result<(Vec<u32>, Vec<u64>)> {
+    let mut group_start = vec![0u32; n + 1];
+    for (k, g) in groups.iter().enumerate() {
+        *group_start
+            .get_mut(g.owner as usize + 1)
+            .must(At("groups", k), "owner")? += 1;
+    }
+    let mut sum = 0u32;
+    for c in &mut group_start {
+        sum += *c;
+        *c = sum;
+    }
+    let mut fill = group_start.clone();
+    let mut group_sizes = vec![0u64; groups.len()];
+    for (k, g) in groups.iter().enumerate() {
+        let pos = fill
+            .get_mut(g.owner as usize)
+            .must(At("groups", k), "owner")?;
+        *group_sizes
+            .get_mut(*pos as usize)
+            .must(At("groups", k), "group place")? = g.size;
+        *pos += 1;
+    }
+    Ok((group_start, group_sizes))
 }
 
 /// Net sales of the batch, with no per-member sums. An overflow is reported
@@ -167,29 +209,7 @@ impl Metrics {
                 Vec::new()
             }
         };
-        // Group sizes by owner, as a compact index (counting sort on owner).
-        let mut group_start = vec![0u32; n + 1];
-        for (k, g) in batch.groups.iter().enumerate() {
-            *group_start
-                .get_mut(g.owner as usize + 1)
-                .must(At("groups", k), "owner")? += 1;
-        }
-        let mut sum = 0u32;
-        for c in &mut group_start {
-            sum += *c;
-            *c = sum;
-        }
-        let mut fill = group_start.clone();
-        let mut group_sizes = vec![0u64; batch.groups.len()];
-        for (k, g) in batch.groups.iter().enumerate() {
-            let pos = fill
-                .get_mut(g.owner as usize)
-                .must(At("groups", k), "owner")?;
-            *group_sizes
-                .get_mut(*pos as usize)
-                .must(At("groups", k), "group place")? = g.size;
-            *pos += 1;
-        }
+        let (group_start, group_sizes) = group_index(n, &batch.groups)?;
         Ok(Metrics {
             needs,
             ranks,
@@ -209,6 +229,244 @@ impl Metrics {
             group_sizes,
             net_sales,
         })
+    }
+
+    /// The metrics of `n` members before any event (§13): no sales, no
+    /// member under another, the groups `groups`.
+    pub fn empty(n: usize, ranks: usize, needs: Needs, groups: &[Group]) -> Result<Metrics> {
+        let sums = |len: usize| {
+            if needs.sums {
+                vec![Decimal::ZERO; len]
+            } else {
+                Vec::new()
+            }
+        };
+        let counts = |len: usize| {
+            if needs.counts {
+                vec![0; len]
+            } else {
+                Vec::new()
+            }
+        };
+        let (group_start, group_sizes) = group_index(n, groups)?;
+        Ok(Metrics {
+            needs,
+            ranks,
+            sales: sums(n),
+            purchases: sums(n),
+            team_sales: if needs.team_sales {
+                vec![Decimal::ZERO; n]
+            } else {
+                Vec::new()
+            },
+            team_size: counts(n),
+            children: counts(n),
+            desc_ge: counts(n * ranks),
+            direct_ge: counts(n * ranks),
+            legs_ge: counts(n * ranks),
+            group_start,
+            group_sizes,
+            net_sales: Decimal::ZERO,
+        })
+    }
+
+    /// The groups are now `groups` (a group event, §14).
+    pub fn set_groups(&mut self, groups: &[Group]) -> Result<()> {
+        let n = self.group_start.len().saturating_sub(1);
+        (self.group_start, self.group_sizes) = group_index(n, groups)?;
+        Ok(())
+    }
+
+    /// What the policy reads of the metrics.
+    pub fn needs(&self) -> Needs {
+        self.needs
+    }
+
+    /// An order (or, `amount` negative, a refund) of `amount` sold by
+    /// `seller` to `buyer` ([`NONE`]: no member) is counted (§13's running
+    /// metrics): sales, purchases and net sales; team sales are the
+    /// caller's, who knows the tree ([`Metrics::add_team_sales`]).
+    pub fn add_sale(
+        &mut self,
+        seller: u32,
+        buyer: u32,
+        amount: Decimal,
+        path: &dyn Fn() -> String,
+    ) -> Result<()> {
+        if self.needs.sums {
+            add(
+                self.sales.get_mut(seller as usize),
+                amount,
+                path,
+                "seller's sales",
+            )?;
+            if buyer != NONE {
+                add(
+                    self.purchases.get_mut(buyer as usize),
+                    amount,
+                    path,
+                    "buyer's purchases",
+                )?;
+            }
+        }
+        self.net_sales = self
+            .net_sales
+            .checked_add(amount)
+            .ok_or_else(|| overflow(&path(), "net sales of the batch"))?;
+        Ok(())
+    }
+
+    /// Add `amount` to the team sales of `m`, whose sponsor is `parent(m)`.
+    pub fn add_team_sales(
+        &mut self,
+        m: u32,
+        amount: Decimal,
+        parent: &dyn Fn(u32) -> u32,
+        path: &dyn Fn() -> String,
+    ) -> Result<()> {
+        if !self.needs.team_sales {
+            return Ok(());
+        }
+        let mut x = m;
+        while x != NONE {
+            add(
+                self.team_sales.get_mut(x as usize),
+                amount,
+                path,
+                "team sales",
+            )?;
+            x = parent(x);
+        }
+        Ok(())
+    }
+
+    /// Member `m`'s subtree changes as its ancestors see it (§13): under
+    /// `p` (its sponsor, or the one it leaves or joins), the members of rank
+    /// ≥ r in it go from `before[r]` to `after[r]`, `m` itself counts for
+    /// rank ≥ r from `own_before[r]` to `own_after[r]` (0 or 1), and the
+    /// subtree gains `size` members, `children` children of `p` and `sales`
+    /// team sales. `rank` is every member's current rank; one walk up from
+    /// `p`, each ancestor's counts by rank updated in place.
+    #[allow(clippy::too_many_arguments)]
+    pub fn shift(
+        &mut self,
+        p: u32,
+        parent: &dyn Fn(u32) -> u32,
+        rank: &[RankIdx],
+        counts: Shift<'_>,
+        size: i64,
+        children: i64,
+        sales: Decimal,
+    ) -> Result<()> {
+        let team = self.needs.team_sales && !sales.is_zero();
+        if !self.needs.counts && !team {
+            return Ok(());
+        }
+        let n = self.ranks;
+        let bump = |c: &mut u32, d: i64| -> Result<()> {
+            *c = u32::try_from(i64::from(*c) + d)
+                .ok()
+                .must("members", "a count of members")?;
+            Ok(())
+        };
+        let delta: Vec<i64> = counts
+            .after
+            .iter()
+            .zip(counts.before)
+            .map(|(a, b)| a - b)
+            .collect();
+        let (mut before, mut after) = (counts.before.to_vec(), counts.after.to_vec());
+        let mut x = p;
+        let mut first = true;
+        while x != NONE {
+            let xi = x as usize;
+            let path = || "members".to_owned();
+            if team {
+                add(self.team_sales.get_mut(xi), sales, path, "team sales")?;
+            }
+            if self.needs.counts {
+                bump(
+                    self.team_size.get_mut(xi).must(MemberAt(x), "team size")?,
+                    size,
+                )?;
+                let row = xi * n..(xi + 1) * n;
+                if first {
+                    bump(
+                        self.children.get_mut(xi).must(MemberAt(x), "referrals")?,
+                        children,
+                    )?;
+                    let direct = self
+                        .direct_ge
+                        .get_mut(row.clone())
+                        .must(MemberAt(x), "counts by rank")?;
+                    for ((d, a), b) in direct
+                        .iter_mut()
+                        .zip(counts.own_after)
+                        .zip(counts.own_before)
+                    {
+                        bump(d, a - b)?;
+                    }
+                }
+                let legs = self
+                    .legs_ge
+                    .get_mut(row.clone())
+                    .must(MemberAt(x), "counts by rank")?;
+                for ((l, a), b) in legs.iter_mut().zip(&after).zip(&before) {
+                    bump(l, i64::from(*a > 0) - i64::from(*b > 0))?;
+                }
+                let desc = self
+                    .desc_ge
+                    .get_mut(row)
+                    .must(MemberAt(x), "counts by rank")?;
+                let own = usize::from(*rank.get(xi).must(MemberAt(x), "rank")?);
+                for (r, ((c, d), (a, b))) in desc
+                    .iter_mut()
+                    .zip(&delta)
+                    .zip(after.iter_mut().zip(before.iter_mut()))
+                    .enumerate()
+                {
+                    bump(c, *d)?;
+                    // As x's own sponsor sees x's subtree.
+                    *a = i64::from(*c) + i64::from(own >= r);
+                    *b = *a - d;
+                }
+            }
+            first = false;
+            x = parent(x);
+        }
+        Ok(())
+    }
+
+    /// The members of rank ≥ r in member `m`'s subtree, `m` (of rank
+    /// `rank`) included, for every rank r.
+    pub fn subtree(&self, m: u32, rank: RankIdx) -> Result<Vec<i64>, Missing> {
+        let n = self.ranks;
+        if !self.needs.counts {
+            return Ok(vec![0; n]);
+        }
+        let row = self
+            .desc_ge
+            .get(m as usize * n..(m as usize + 1) * n)
+            .must(MemberAt(m), "counts by rank")?;
+        Ok(row
+            .iter()
+            .enumerate()
+            .map(|(r, &c)| i64::from(c) + i64::from(usize::from(rank) >= r))
+            .collect())
+    }
+
+    /// Member `m`'s own place in counts by rank: 1 for every rank r ≤ `rank`.
+    pub fn own(&self, rank: RankIdx) -> Vec<i64> {
+        (0..self.ranks)
+            .map(|r| i64::from(usize::from(rank) >= r))
+            .collect()
+    }
+
+    /// Member `m`'s team size and team sales (0 when not read).
+    pub fn team_of(&self, m: u32) -> (i64, Decimal) {
+        let size = self.team_size.get(m as usize).map_or(0, |&s| i64::from(s));
+        let sales = self.team_sales.get(m as usize).copied().unwrap_or_default();
+        (size, sales)
     }
 
     /// The sizes of the groups member `m` owns.
@@ -231,6 +489,12 @@ impl Metrics {
     /// The value of `metric` for member `m` (an absent attribute is 0, §3).
     #[inline]
     pub fn value(&self, batch: &Batch, m: u32, metric: &Metric) -> Result<Decimal, Missing> {
+        self.value_in(&batch.attrs, m, metric)
+    }
+
+    /// [`Metrics::value`] with the members' attributes `attrs`.
+    #[inline]
+    pub fn value_in(&self, attrs: &Attrs, m: u32, metric: &Metric) -> Result<Decimal, Missing> {
         debug_assert!(self.needs.covers(metric), "{metric:?} was not computed");
         let i = m as usize;
         let path = || MemberAt(m);
@@ -259,7 +523,7 @@ impl Metrics {
             Metric::LargestGroup => {
                 Decimal::from(self.groups_of(m)?.iter().copied().max().unwrap_or(0))
             }
-            Metric::Attr(name) => batch.attr(m, name).unwrap_or_default(),
+            Metric::Attr(name) => attr_of(attrs, m, name).unwrap_or_default(),
         })
     }
 
@@ -384,6 +648,11 @@ pub struct RankChange {
     pub to: RankId,
     /// The leaves that made `to`'s condition hold.
     pub because: Vec<Because>,
+    /// In `immediate` rank timing (§13), the event after which it happened;
+    /// `None` for a change of the evaluation before the first event or at the
+    /// end of the period.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<EventId>,
 }
 
 /// Ranks and activity of every member after evaluation, with the metrics they rest on.
@@ -410,11 +679,16 @@ impl Ranking {
     }
 }
 
-fn holds(batch: &Batch, metrics: &Metrics, m: u32, c: &Condition) -> Result<bool, Missing> {
+pub(crate) fn holds(
+    attrs: &Attrs,
+    metrics: &Metrics,
+    m: u32,
+    c: &Condition,
+) -> Result<bool, Missing> {
     Ok(match c {
         Condition::All(items) => {
             for x in items {
-                if !holds(batch, metrics, m, x)? {
+                if !holds(attrs, metrics, m, x)? {
                     return Ok(false);
                 }
             }
@@ -422,14 +696,16 @@ fn holds(batch: &Batch, metrics: &Metrics, m: u32, c: &Condition) -> Result<bool
         }
         Condition::Any(items) => {
             for x in items {
-                if holds(batch, metrics, m, x)? {
+                if holds(attrs, metrics, m, x)? {
                     return Ok(true);
                 }
             }
             false
         }
-        Condition::Not(x) => !holds(batch, metrics, m, x)?,
-        Condition::Leaf(l) => l.op.holds(metrics.value(batch, m, &l.metric)?, l.threshold),
+        Condition::Not(x) => !holds(attrs, metrics, m, x)?,
+        Condition::Leaf(l) => {
+            l.op.holds(metrics.value_in(attrs, m, &l.metric)?, l.threshold)
+        }
     })
 }
 
@@ -437,7 +713,7 @@ fn holds(batch: &Batch, metrics: &Metrics, m: u32, c: &Condition) -> Result<bool
 /// the holding branches of `any`, every leaf under `not`.
 fn because(
     policy: &Policy,
-    batch: &Batch,
+    attrs: &Attrs,
     metrics: &Metrics,
     m: u32,
     c: &Condition,
@@ -447,25 +723,25 @@ fn because(
     match c {
         Condition::All(items) => {
             for x in items {
-                because(policy, batch, metrics, m, x, every_leaf, out)?;
+                because(policy, attrs, metrics, m, x, every_leaf, out)?;
             }
         }
         Condition::Any(items) => {
             for x in items {
-                if every_leaf || holds(batch, metrics, m, x)? {
-                    because(policy, batch, metrics, m, x, every_leaf, out)?;
+                if every_leaf || holds(attrs, metrics, m, x)? {
+                    because(policy, attrs, metrics, m, x, every_leaf, out)?;
                 }
             }
         }
-        Condition::Not(x) => because(policy, batch, metrics, m, x, true, out)?,
-        Condition::Leaf(l) => out.push(describe_leaf(policy, batch, metrics, m, l)?),
+        Condition::Not(x) => because(policy, attrs, metrics, m, x, true, out)?,
+        Condition::Leaf(l) => out.push(describe_leaf(policy, attrs, metrics, m, l)?),
     }
     Ok(())
 }
 
 fn describe_leaf(
     policy: &Policy,
-    batch: &Batch,
+    attrs: &Attrs,
     metrics: &Metrics,
     m: u32,
     l: &Leaf,
@@ -473,7 +749,7 @@ fn describe_leaf(
     Ok(Because {
         metric: l.metric.name().to_owned(),
         params: Params::of(policy, &l.metric)?,
-        value: short_string(metrics.value(batch, m, &l.metric)?),
+        value: short_string(metrics.value_in(attrs, m, &l.metric)?),
         op: l.op.name().to_owned(),
         threshold: short_string(l.threshold),
     })
@@ -524,7 +800,7 @@ pub(crate) fn progress(
                 Condition::All(items) | Condition::Any(items) => stack.extend(items.iter().rev()),
                 Condition::Not(x) => stack.push(x),
                 Condition::Leaf(l) => leaves.push(LeafProgress {
-                    leaf: describe_leaf(policy, batch, &ranking.metrics, m, l)?,
+                    leaf: describe_leaf(policy, &batch.attrs, &ranking.metrics, m, l)?,
                     holds: l
                         .op
                         .holds(ranking.metrics.value(batch, m, &l.metric)?, l.threshold),
@@ -540,6 +816,108 @@ pub(crate) fn progress(
     })
 }
 
+/// A member's rank moved by [`evaluate_member`].
+#[derive(Debug)]
+pub(crate) struct Moved {
+    pub from: RankIdx,
+    pub to: RankIdx,
+    pub because: Vec<Because>,
+}
+
+impl Moved {
+    /// The change as reported, for member `id`, made after event `after` (§13).
+    pub fn report(self, policy: &Policy, id: &str, after: Option<&str>) -> Result<RankChange> {
+        Ok(RankChange {
+            member: MemberId::from(id),
+            from: RankId::from(policy.rank_id(self.from)?),
+            to: RankId::from(policy.rank_id(self.to)?),
+            because: self.because,
+            after: after.map(EventId::from),
+        })
+    }
+}
+
+/// Evaluate member `m`, of rank `input`, on `metrics` (§4): the highest
+/// rank whose `upgrade` holds, never below the floor its `retain` leaves
+/// (§12.4) when `retain` is asked, else never below `input` (only upgrades,
+/// §13). `None` when the rank stays.
+pub(crate) fn evaluate_member(
+    policy: &Policy,
+    attrs: &Attrs,
+    metrics: &Metrics,
+    m: u32,
+    input: RankIdx,
+    retain: bool,
+) -> Result<Option<Moved>> {
+    // The floor (§12.4): the input rank if it has no `retain` or its
+    // `retain` holds, else the highest rank below it that has none or
+    // whose `retain` holds (the lowest rank always does).
+    let mut floor = usize::from(input);
+    let mut kept = true;
+    while retain && floor > 0 {
+        let retain = policy.ranks().get(floor).and_then(|d| d.retain.as_ref());
+        match retain {
+            Some(c) if !holds(attrs, metrics, m, c)? => {
+                kept = false;
+                floor -= 1;
+            }
+            _ => break,
+        }
+    }
+    // Then the highest rank above the floor whose upgrade holds.
+    let mut reached = None;
+    for (r, def) in policy.ranks().iter().enumerate().rev() {
+        if r <= floor {
+            break;
+        }
+        let Some(cond) = &def.upgrade else { continue };
+        if holds(attrs, metrics, m, cond)? {
+            reached = Some((r, cond));
+            break;
+        }
+    }
+    let new = reached.map_or(floor, |(r, _)| r);
+    if new == usize::from(input) {
+        return Ok(None);
+    }
+    let mut why = Vec::new();
+    match reached {
+        Some((r, cond)) if r > usize::from(input) => {
+            because(policy, attrs, metrics, m, cond, false, &mut why)?;
+        }
+        // Moved down: every leaf of the input rank's failed retain.
+        _ if !kept => {
+            let retain = policy
+                .ranks()
+                .get(usize::from(input))
+                .and_then(|d| d.retain.as_ref())
+                .must("ranks", "retain")?;
+            because(policy, attrs, metrics, m, retain, true, &mut why)?;
+        }
+        _ => {}
+    }
+    Ok(Some(Moved {
+        from: input,
+        to: RankIdx::try_from(new).ok().must("ranks", "rank index")?,
+        because: why,
+    }))
+}
+
+/// Whether member `m` is active (§4): its input `active`, and `active_if`
+/// on `metrics` if the policy has one.
+pub(crate) fn active(
+    policy: &Policy,
+    attrs: &Attrs,
+    metrics: &Metrics,
+    m: u32,
+    input: bool,
+) -> Result<bool, Missing> {
+    match policy.active_if() {
+        Some(c) if input => holds(attrs, metrics, m, c),
+        _ => Ok(input),
+    }
+}
+
 /// Members looked ahead of the one evaluated in [`evaluate`].
 const AHEAD: usize = 8;
 
@@ -548,89 +926,18 @@ pub(crate) fn evaluate(policy: &Policy, batch: &Batch) -> Result<Ranking> {
     let ranks = policy.ranks().len();
     let mut metrics = Metrics::new(batch, ranks, Needs::of(policy))?;
     let mut rank = batch.input_rank.clone();
-    let mut changes = Vec::new();
-    let order = &batch.forest.parents_first;
-    for (j, &m) in order.iter().enumerate().rev() {
-        // Members come in no order of their index: the sums of one a few
-        // places on, and of its sponsor, are asked for now, so that their
-        // cache misses overlap with this member's work.
-        if let Some(&ahead) = j.checked_sub(AHEAD).and_then(|k| order.get(k)) {
-            metrics.prefetch(ahead);
-            if let Some(p) = batch.forest.parent_of(ahead) {
-                metrics.prefetch(p);
-            }
-        }
-        let slot = rank.get_mut(m as usize).must(MemberAt(m), "rank")?;
-        let input = *slot;
-        if policy.evaluate_ranks() {
-            // The floor (§12.4): the input rank if it has no `retain` or
-            // its `retain` holds, else the highest rank below it that has
-            // none or whose `retain` holds (the lowest rank always does).
-            let mut floor = usize::from(input);
-            let mut kept = true;
-            while floor > 0 {
-                let retain = policy.ranks().get(floor).and_then(|d| d.retain.as_ref());
-                match retain {
-                    Some(c) if !holds(batch, &metrics, m, c)? => {
-                        kept = false;
-                        floor -= 1;
-                    }
-                    _ => break,
-                }
-            }
-            // Then the highest rank above the floor whose upgrade holds.
-            let mut reached = None;
-            for (r, def) in policy.ranks().iter().enumerate().rev() {
-                if r <= floor {
-                    break;
-                }
-                let Some(cond) = &def.upgrade else { continue };
-                if holds(batch, &metrics, m, cond)? {
-                    reached = Some((r, cond));
-                    break;
-                }
-            }
-            let new = reached.map_or(floor, |(r, _)| r);
-            if new != usize::from(input) {
-                let mut why = Vec::new();
-                match reached {
-                    Some((r, cond)) if r > usize::from(input) => {
-                        because(policy, batch, &metrics, m, cond, false, &mut why)?;
-                    }
-                    // Moved down: every leaf of the input rank's failed retain.
-                    _ if !kept => {
-                        let retain = policy
-                            .ranks()
-                            .get(usize::from(input))
-                            .and_then(|d| d.retain.as_ref())
-                            .must("ranks", "retain")?;
-                        because(policy, batch, &metrics, m, retain, true, &mut why)?;
-                    }
-                    _ => {}
-                }
-                let to = policy.ranks().get(new).must("ranks", "rank")?;
-                changes.push(RankChange {
-                    member: MemberId::from(batch.id(m)),
-                    from: RankId::from(policy.rank_id(input)?),
-                    to: to.id.clone(),
-                    because: why,
-                });
-                *slot = RankIdx::try_from(new).ok().must("ranks", "rank index")?;
-            }
-        }
-        let final_rank = *slot;
-        if let Some(p) = batch.forest.parent_of(m) {
-            metrics.fold_into_parent(m, p, final_rank)?;
-        }
-    }
-    changes.sort_by(|a, b| a.member.cmp(&b.member));
+    let changes = children_first(
+        policy,
+        &batch.attrs,
+        &batch.forest,
+        &batch.ids,
+        &mut metrics,
+        &mut rank,
+        true,
+    )?;
     let mut active = Vec::with_capacity(batch.ids.len());
     for (m, &input) in (0u32..).zip(&batch.input_active) {
-        let holds = match policy.active_if() {
-            Some(c) if input => holds(batch, &metrics, m, c)?,
-            _ => input,
-        };
-        active.push(holds);
+        active.push(self::active(policy, &batch.attrs, &metrics, m, input)?);
     }
     Ok(Ranking {
         rank,
@@ -638,6 +945,47 @@ pub(crate) fn evaluate(policy: &Policy, batch: &Batch) -> Result<Ranking> {
         changes,
         metrics,
     })
+}
+
+/// One pass over `forest`'s members, children first (§4): each member is
+/// evaluated ([`evaluate_member`], with its `retain` when asked) after its
+/// whole downline, then folded into its sponsor's sums and counts. Returns
+/// the changes by member id.
+pub(crate) fn children_first(
+    policy: &Policy,
+    attrs: &Attrs,
+    forest: &crate::graph::Forest,
+    ids: &crate::index::Packed,
+    metrics: &mut Metrics,
+    rank: &mut [RankIdx],
+    retain: bool,
+) -> Result<Vec<RankChange>> {
+    let mut changes = Vec::new();
+    let order = &forest.parents_first;
+    for (j, &m) in order.iter().enumerate().rev() {
+        // Members come in no order of their index: the sums of one a few
+        // places on, and of its sponsor, are asked for now, so that their
+        // cache misses overlap with this member's work.
+        if let Some(&ahead) = j.checked_sub(AHEAD).and_then(|k| order.get(k)) {
+            metrics.prefetch(ahead);
+            if let Some(p) = forest.parent_of(ahead) {
+                metrics.prefetch(p);
+            }
+        }
+        let slot = rank.get_mut(m as usize).must(MemberAt(m), "rank")?;
+        if policy.evaluate_ranks() {
+            if let Some(change) = evaluate_member(policy, attrs, metrics, m, *slot, retain)? {
+                *slot = change.to;
+                changes.push(change.report(policy, ids.get(m), None)?);
+            }
+        }
+        let final_rank = *slot;
+        if let Some(p) = forest.parent_of(m) {
+            metrics.fold_into_parent(m, p, final_rank)?;
+        }
+    }
+    changes.sort_by(|a, b| a.member.cmp(&b.member));
+    Ok(changes)
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use crate::policy::Policy;
 use crate::progress::{SettleProgress, Tick};
 use crate::rank::{RankChange, Ranking};
 use crate::rule::{pool, On, Price, RuleKind};
+use crate::running::Running;
 use crate::state::State;
 use crate::upline::Upline;
 
@@ -1082,10 +1083,23 @@ impl State {
         // Events come in order: the tree in place moves forward only.
         let mut epoch = 0;
         let mut up = self.upline_for(0);
+        // In `immediate` timing (§13) each order walks the state just before
+        // it: a schedule of its own, the state moved after every event.
+        let mut running = match self.policy.is_immediate() {
+            true => Some(Running::start(&self.policy, &self.batch, &self.links)?),
+            false => None,
+        };
+        let (mut own_rates, mut own_slots) = (RateTable::default(), Vec::new());
         for (i, e) in self.batch.events.iter().enumerate() {
+            if let Some(r) = running.as_mut() {
+                r.before(i)?;
+            }
             match e {
                 Event::Order(o) => {
                     if !take(i) {
+                        if let Some(r) = running.as_mut() {
+                            r.sale(i)?;
+                        }
                         continue;
                     }
                     tick.add(1);
@@ -1102,7 +1116,23 @@ impl State {
                         schedules = Schedules::new(self.batch.ids.len());
                     }
                     let category = self.category_of(i)?;
-                    let (slots, rates) = schedules.of(o.seller, category, self, up)?;
+                    let (slots, rates) = match running.as_ref() {
+                        Some(r) => {
+                            own_slots.clear();
+                            let values =
+                                |m: u32, metric: &crate::condition::Metric| r.value(m, metric);
+                            self.schedule_on(
+                                r.upline(),
+                                &values,
+                                o.seller,
+                                category,
+                                &mut own_rates,
+                                &mut own_slots,
+                            )?;
+                            (own_slots.as_slice(), &own_rates)
+                        }
+                        None => schedules.of(o.seller, category, self, up)?,
+                    };
                     self.settle_order(i, o.amount, category, slots, rates, &mut out)?;
                     part.book_unpaid(&out)?;
                     for l in &out.lines {
@@ -1114,19 +1144,19 @@ impl State {
                     }
                 }
                 Event::Refund(r) => {
-                    if !take(r.order_event as usize) {
-                        continue;
-                    }
-                    let Some(state) = open.get_mut(&(r.order_event as usize)) else {
-                        continue;
-                    };
-                    let how = self.refunding(r.order_event as usize, i, r.completes);
-                    let rounding = self.policy.rounding();
-                    reverse(state, i, r.amount, how, rounding, &mut part, emit)?;
-                    if how.completes {
-                        open.remove(&(r.order_event as usize));
+                    let state = open.get_mut(&(r.order_event as usize));
+                    if let (true, Some(state)) = (take(r.order_event as usize), state) {
+                        let how = self.refunding(r.order_event as usize, i, r.completes);
+                        let rounding = self.policy.rounding();
+                        reverse(state, i, r.amount, how, rounding, &mut part, emit)?;
+                        if how.completes {
+                            open.remove(&(r.order_event as usize));
+                        }
                     }
                 }
+            }
+            if let Some(r) = running.as_mut() {
+                r.sale(i)?;
             }
         }
         Ok(part)
@@ -1138,9 +1168,10 @@ impl State {
         self.batch.events.quantity(event) == 1 || !self.policy.reads_quantity()
     }
 
-    /// Whether no member moved (§14): one tree for every order.
+    /// Whether every order of a seller has the same schedule: no member
+    /// moved (§14), and ranks are those of the whole period (§13).
     fn state_moves_free(&self) -> bool {
-        self.earlier.is_empty()
+        self.earlier.is_empty() && !self.policy.is_immediate()
     }
 
     /// The schedule of a seller for orders of a category (the policy's
@@ -1159,10 +1190,24 @@ impl State {
         let values = |m: u32, metric: &crate::condition::Metric| {
             self.ranking.metrics.value(&self.batch, m, metric)
         };
+        self.schedule_on(up, &values, seller, category, rates, slots)
+    }
+
+    /// [`State::schedule`] on the members' metric `values` (in `immediate`
+    /// timing, those of the running state, §13).
+    fn schedule_on(
+        &self,
+        up: &Upline,
+        values: crate::rule::Values<'_>,
+        seller: u32,
+        category: u16,
+        rates: &mut RateTable,
+        slots: &mut Vec<Slot>,
+    ) -> Result<(), Missing> {
         let on = On {
             up,
             category,
-            values: &values,
+            values,
         };
         // A policy has at most `limits::MAX_RULES` rules: each index fits u16.
         for (ri, (rule, plan)) in (0u16..).zip(self.policy.rules().iter().zip(&self.plans)) {
@@ -1390,8 +1435,27 @@ impl State {
         };
         let (mut rates, mut slots) = (RateTable::default(), Vec::new());
         let category = self.category_of(event)?;
-        let up = self.upline_for(event);
-        self.schedule(up, order.seller, category, &mut rates, &mut slots)?;
+        if self.policy.is_immediate() {
+            // The state just before the order (§13), from the first event.
+            let mut r = Running::start(&self.policy, &self.batch, &self.links)?;
+            for i in 0..event {
+                r.before(i)?;
+                r.sale(i)?;
+            }
+            r.before(event)?;
+            let values = |m: u32, metric: &crate::condition::Metric| r.value(m, metric);
+            self.schedule_on(
+                r.upline(),
+                &values,
+                order.seller,
+                category,
+                &mut rates,
+                &mut slots,
+            )?;
+        } else {
+            let up = self.upline_for(event);
+            self.schedule(up, order.seller, category, &mut rates, &mut slots)?;
+        }
         let mut o = OrderOutcome::default();
         self.settle_order(event, order.amount, category, &slots, &rates, &mut o)?;
         let promised = o

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use crate::batch::Batch;
 use crate::error::{EventAt, Missing, Must, Result};
 use crate::policy::Policy;
-use crate::rank::{evaluate, Ranking};
+use crate::rank::Ranking;
 use crate::rule::Plan;
 use crate::upline::{Links, Upline};
 
@@ -18,6 +18,8 @@ pub(crate) struct State {
     pub ranking: Ranking,
     /// Each rule's links on the tree, in policy order.
     pub plans: Vec<Plan>,
+    /// The link columns the plans read.
+    pub links: Links,
     /// The members as schedules walk them (the tree after the last move).
     pub upline: Upline,
     /// The tree before each move of a stream's members (§14): `(until,
@@ -35,7 +37,7 @@ pub(crate) struct State {
 impl State {
     /// Evaluate ranks and activity of `batch` under `policy` and prepare every rule.
     pub fn new(policy: &Policy, batch: Batch) -> Result<State> {
-        let ranking = evaluate(policy, &batch)?;
+        let ranking = crate::running::ranking(policy, &batch)?;
         let rank_rates: Vec<Decimal> = policy.ranks().iter().map(|r| r.rate).collect();
         let mut links = Links::default();
         let plans = policy
@@ -48,12 +50,14 @@ impl State {
         // moves are undone from the last, one tree per run of moves between
         // two orders or refunds.
         let mut earlier = Vec::new();
-        let mut parent = if batch.moves.is_empty() {
+        // In `immediate` timing (§13) the tree moves with the running state.
+        let mut parent = if policy.is_immediate() || batch.moves().next().is_none() {
             Vec::new()
         } else {
             batch.forest.parent.clone()
         };
-        let mut moves = batch.moves.iter().rev().peekable();
+        let immediate = policy.is_immediate();
+        let mut moves = batch.moves().rev().filter(|_| !immediate).peekable();
         while let Some(mv) = moves.next() {
             if let Some(slot) = parent.get_mut(mv.member as usize) {
                 *slot = mv.from;
@@ -65,6 +69,7 @@ impl State {
             let up = Upline::build(&forest, &ranking.rank, &ranking.active, &links)?;
             earlier.push((mv.before, up));
         }
+        drop(moves);
         earlier.reverse();
         let category_index: Vec<u16> = std::iter::once(0)
             .chain(batch.categories.iter().map(|c| policy.category_index(c)))
@@ -80,6 +85,7 @@ impl State {
             batch,
             ranking,
             plans,
+            links,
             upline,
             earlier,
             category_index,

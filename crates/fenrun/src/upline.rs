@@ -66,11 +66,18 @@ pub(crate) fn at_least(min: RankIdx, ranks: usize) -> u64 {
 }
 
 /// One row per member, `width` cells each, the first at `start`.
+///
+/// A live table ([`Upline::live`], rank timing `immediate`, §13) holds no
+/// links: ranks and activity move with every event, so each link is found
+/// by walking up from the member when asked (as many steps as the chain to
+/// the ancestor found, once per order and rule).
 #[derive(Debug)]
 pub(crate) struct Upline {
     width: usize,
     start: usize,
     cells: Vec<u32>,
+    /// The link columns' masks of a live table, empty otherwise.
+    live: Vec<u64>,
 }
 
 /// Cells a row of `used` cells takes: a power of two up to a line, else whole lines.
@@ -102,6 +109,7 @@ impl Upline {
             width,
             start,
             cells,
+            live: Vec::new(),
         };
         let (parents, depths) = (forest.parent.iter(), forest.depth.iter());
         for (m, (&p, &d)) in (0u32..).zip(parents.zip(depths)) {
@@ -143,6 +151,39 @@ impl Upline {
             }
         }
         Ok(up)
+    }
+
+    /// A live table of `n` members with the link columns of `links`, each
+    /// member a root of the lowest rank, inactive, until [`Upline::set`].
+    pub fn live(n: usize, links: &Links) -> Upline {
+        let mut cells = vec![0u32; n.saturating_mul(FIXED + 1)];
+        for row in cells.chunks_exact_mut(FIXED + 1) {
+            if let Some(p) = row.get_mut(PARENT) {
+                *p = NONE;
+            }
+        }
+        Upline {
+            width: FIXED + 1,
+            start: 0,
+            cells,
+            live: links.masks.clone(),
+        }
+    }
+
+    /// Set member `m`'s sponsor, depth, rank and activity (a live table).
+    pub fn set(
+        &mut self,
+        m: u32,
+        parent: u32,
+        depth: u32,
+        rank: RankIdx,
+        active: bool,
+    ) -> Result<()> {
+        let a = if active { ACTIVE } else { 0 };
+        let row = self.row_mut(m).and_then(|row| row.get_mut(..FIXED));
+        row.must(MemberAt(m), "upline row")?
+            .copy_from_slice(&[parent, depth, u32::from(rank) | a]);
+        Ok(())
     }
 
     /// Where `m`'s row starts in `cells`.
@@ -209,7 +250,18 @@ impl Upline {
     /// column `c` ([`Links::column`]), or [`NONE`].
     #[inline]
     pub fn link(&self, m: u32, c: usize) -> u32 {
-        self.cell(m, FIXED + c)
+        if self.live.is_empty() {
+            return self.cell(m, FIXED + c);
+        }
+        let mask = self.live.get(c).copied().unwrap_or(0);
+        let mut x = self.cell(m, PARENT);
+        while x != NONE {
+            if self.active(x) && mask & rank_bit(usize::from(self.rank(x))) != 0 {
+                return x;
+            }
+            x = self.cell(x, PARENT);
+        }
+        NONE
     }
 }
 

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use super::{
     check_timestamp, group_of, map_with_capacity, rank_of, refund_total, sponsor_of, Batch,
-    BatchBuilder, Event, HashMap, Move, UNKNOWN,
+    BatchBuilder, Change, Event, HashMap, What, UNKNOWN,
 };
 use crate::error::{Error, Result};
 use crate::graph::{Forest, NONE};
@@ -135,7 +135,7 @@ impl<'p> BatchBuilder<'p> {
             category_codes: self.category_codes,
             stream: Some(Box::new(stream)),
             times: self.times,
-            moves: self.moves,
+            log: self.log,
         }
     }
 
@@ -254,11 +254,11 @@ impl<'p> BatchBuilder<'p> {
         let sale = match event {
             StreamEvent::Sale(record) => self.sale_now(record, i)?,
             StreamEvent::Member(e) => {
-                self.member_now(&e.member, &path())?;
+                self.member_now(&e.member, id, &path())?;
                 NONE
             }
             StreamEvent::Group(e) => {
-                self.group_now(&e.group, &path())?;
+                self.group_now(&e.group, id, &path())?;
                 NONE
             }
             StreamEvent::Received(e) => {
@@ -363,7 +363,7 @@ impl<'p> BatchBuilder<'p> {
     }
 
     /// A member joins (a new id) or changes (a known one).
-    fn member_now(&mut self, change: &MemberChange, path: &str) -> Result<()> {
+    fn member_now(&mut self, change: &MemberChange, event: &str, path: &str) -> Result<()> {
         let path = format!("{path}.member");
         if change.id.is_empty() {
             return Err(Error::EmptyId {
@@ -395,6 +395,7 @@ impl<'p> BatchBuilder<'p> {
             if let Some(attrs) = change.attrs.as_ref().filter(|a| !a.is_empty()) {
                 self.attrs.push((m, attrs.clone()));
             }
+            self.log_change(event, What::Join(m));
             return Ok(());
         };
         if change.rank.is_some() {
@@ -409,34 +410,63 @@ impl<'p> BatchBuilder<'p> {
             self.check_move(m, parent, &path)?;
         }
         if let (Some(active), Some(slot)) = (change.active, self.input_active.get_mut(m as usize)) {
-            *slot = active;
+            let from = std::mem::replace(slot, active);
+            self.log_change(
+                event,
+                What::Active {
+                    member: m,
+                    from,
+                    to: active,
+                },
+            );
         }
         if let Some(attrs) = &change.attrs {
             let at = self.attrs.binary_search_by_key(&m, |(k, _)| *k);
-            match (at, attrs.is_empty()) {
-                (Ok(k), true) => {
-                    self.attrs.remove(k);
+            let to = Some(attrs.clone()).filter(|a| !a.is_empty());
+            let from = match (at, to.clone()) {
+                (Ok(k), None) => Some(self.attrs.remove(k).1),
+                (Ok(k), Some(to)) => self
+                    .attrs
+                    .get_mut(k)
+                    .map(|slot| std::mem::replace(&mut slot.1, to)),
+                (Err(k), Some(to)) => {
+                    self.attrs.insert(k, (m, to));
+                    None
                 }
-                (Ok(k), false) => {
-                    if let Some(slot) = self.attrs.get_mut(k) {
-                        slot.1 = attrs.clone();
-                    }
-                }
-                (Err(k), false) => self.attrs.insert(k, (m, attrs.clone())),
-                (Err(_), true) => {}
-            }
+                (Err(_), None) => None,
+            };
+            self.log_change(
+                event,
+                What::Attrs {
+                    member: m,
+                    from,
+                    to,
+                },
+            );
         }
         if moved {
-            self.moves.push(Move {
-                before: idx32(self.events.len()),
-                member: m,
-                from: current,
-            });
+            self.log_change(
+                event,
+                What::Move {
+                    member: m,
+                    from: current,
+                    to: parent,
+                },
+            );
             if let Some(slot) = self.parent.get_mut(m as usize) {
                 *slot = parent;
             }
         }
         Ok(())
+    }
+
+    /// Record a change made by `event` before the next order or refund.
+    fn log_change(&mut self, event: &str, what: What) {
+        self.log.push(Change {
+            before: idx32(self.events.len()),
+            event: event.into(),
+            what,
+        });
     }
 
     /// Moving member `m` under `sponsor` (§14) must not make a cycle: the
@@ -469,7 +499,7 @@ impl<'p> BatchBuilder<'p> {
     }
 
     /// A group is created, or its owner and size replaced.
-    fn group_now(&mut self, g: &GroupRecord, path: &str) -> Result<()> {
+    fn group_now(&mut self, g: &GroupRecord, event: &str, path: &str) -> Result<()> {
         let path = format!("{path}.group");
         if g.id.is_empty() {
             return Err(Error::EmptyId {
@@ -479,16 +509,25 @@ impl<'p> BatchBuilder<'p> {
         let (index, names) = (&self.member_index, &self.member_names);
         let group = group_of(&path, g, index.get(&g.owner, |m| names.get(m)))?;
         let k = self.stream()?.group_ids.get(g.id.as_str()).copied();
-        match k.and_then(|k| self.groups.get_mut(k)) {
-            Some(slot) => *slot = group,
+        let (k, from) = match k.and_then(|k| self.groups.get_mut(k).map(|slot| (k, slot))) {
+            Some((k, slot)) => (k, Some(std::mem::replace(slot, group))),
             None => {
                 let k = self.groups.len();
                 self.groups.push(group);
                 if let Some(stream) = self.stream.as_deref_mut() {
                     stream.group_ids.insert(g.id.to_string(), k);
                 }
+                (k, None)
             }
-        }
+        };
+        self.log_change(
+            event,
+            What::Group {
+                group: idx32(k),
+                from,
+                to: group,
+            },
+        );
         Ok(())
     }
 
@@ -564,7 +603,7 @@ impl<'p> BatchBuilder<'p> {
             buyers: self.buyers,
             categories: self.categories.clone(),
             times: self.times.clone().map(std::sync::Arc::new),
-            moves: self.moves.clone(),
+            log: self.log.clone(),
         })
     }
 }

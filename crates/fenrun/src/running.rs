@@ -1,0 +1,482 @@
+//! Rank timing `immediate` (立即升级, §13): the state of a period as its
+//! events come, moved by each of them. Metrics are running sums and counts;
+//! after each event the members it touched are evaluated children first
+//! (upgrades only), their new ranks folded into their ancestors' counts;
+//! each order is settled on the tree, ranks, activity and metrics as they
+//! stand just before it. At the end, retention (§12.4) is applied once.
+//!
+//! An event touches what it changes: an order its seller (and, when the
+//! policy reads team sales, every ancestor of the seller) and its buyer; a
+//! new rank every ancestor of the member when the policy counts members by
+//! rank. No event costs a pass over the whole tree, except a sponsor move,
+//! which recomputes the depths of the members (moves are rare).
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+
+use rust_decimal::Decimal;
+
+use crate::batch::{Batch, Event, Group, What};
+use crate::condition::Metric;
+use crate::error::{MemberAt, Missing, Must, Result};
+use crate::graph::{Forest, NONE};
+use crate::ids::RankIdx;
+use crate::policy::{Needs, Policy};
+use crate::rank::{self, Metrics, RankChange, Ranking, Shift};
+use crate::upline::{Links, Upline};
+
+/// The ranks and activity of a batch's members with the metrics they rest
+/// on, in the policy's rank timing: over the whole batch (`period_end`,
+/// [`rank::evaluate`]), or the state after the last event (`immediate`).
+pub(crate) fn ranking(policy: &Policy, batch: &Batch) -> Result<Ranking> {
+    if !policy.is_immediate() {
+        return rank::evaluate(policy, batch);
+    }
+    let mut running = Running::start(policy, batch, &Links::default())?;
+    for i in 0..batch.events.len() {
+        running.before(i)?;
+        running.sale(i)?;
+    }
+    running.finish()
+}
+
+/// One period's state in `immediate` timing, moved forward event by event.
+pub(crate) struct Running<'a> {
+    policy: &'a Policy,
+    batch: &'a Batch,
+    metrics: Metrics,
+    rank: Vec<RankIdx>,
+    /// Each member's sponsor now (or, for one not joined yet, when it joins).
+    parent: Vec<u32>,
+    input_active: Vec<bool>,
+    attrs: Vec<(u32, BTreeMap<String, Decimal>)>,
+    groups: Vec<Group>,
+    /// The tree, ranks and activity as the order rules walk them.
+    up: Upline,
+    /// Members joined so far: members join in index order.
+    live: usize,
+    /// The next entry of the batch's log to apply.
+    next: usize,
+    changes: Vec<RankChange>,
+    /// The members the current event touched, deepest first.
+    queue: BinaryHeap<(u32, Reverse<u32>)>,
+    /// `queued[m] == stamp`: m is in the queue; `chained[m] == stamp`: so
+    /// are all its ancestors.
+    queued: Vec<u32>,
+    chained: Vec<u32>,
+    stamp: u32,
+}
+
+impl<'a> Running<'a> {
+    /// The state before the first event: the batch's starting members and
+    /// groups (the log undone), evaluated once children first, upgrades only
+    /// (the changes reported without `after`).
+    pub fn start(policy: &'a Policy, batch: &'a Batch, links: &Links) -> Result<Running<'a>> {
+        let n = batch.ids.len();
+        let mut parent = batch.forest.parent.clone();
+        let mut input_active = batch.input_active.clone();
+        let mut attrs = batch.attrs.clone();
+        let mut groups = batch.groups.clone();
+        let mut live = n;
+        for c in batch.log.iter().rev() {
+            match &c.what {
+                What::Join(m) => live = live.min(*m as usize),
+                What::Move { member, from, .. } => {
+                    *parent
+                        .get_mut(*member as usize)
+                        .must(MemberAt(*member), "sponsor")? = *from;
+                }
+                What::Active { member, from, .. } => {
+                    *input_active
+                        .get_mut(*member as usize)
+                        .must(MemberAt(*member), "active")? = *from;
+                }
+                What::Attrs { member, from, .. } => set_attrs(&mut attrs, *member, from.clone()),
+                What::Group { group, from, .. } => match from {
+                    Some(g) => {
+                        *groups.get_mut(*group as usize).must("groups", "group")? = *g;
+                    }
+                    None => groups.truncate(*group as usize),
+                },
+            }
+        }
+        let start = parent
+            .get(..live)
+            .must("members", "starting members")?
+            .to_vec();
+        let forest = Forest::build(start, &batch.ids)?;
+        let ranks = policy.ranks().len();
+        let mut metrics = Metrics::empty(n, ranks, Needs::of(policy), &groups)?;
+        let mut rank = batch.input_rank.clone();
+        let changes = rank::children_first(
+            policy,
+            &attrs,
+            &forest,
+            &batch.ids,
+            &mut metrics,
+            &mut rank,
+            false,
+        )?;
+        let mut up = Upline::live(n, links);
+        for (m, (&p, &d)) in (0u32..).zip(forest.parent.iter().zip(&forest.depth)) {
+            let i = m as usize;
+            let r = *rank.get(i).must(MemberAt(m), "rank")?;
+            let input = *input_active.get(i).must(MemberAt(m), "active")?;
+            let active = rank::active(policy, &attrs, &metrics, m, input)?;
+            up.set(m, p, d, r, active)?;
+        }
+        Ok(Running {
+            policy,
+            batch,
+            metrics,
+            rank,
+            parent,
+            input_active,
+            attrs,
+            groups,
+            up,
+            live,
+            next: 0,
+            changes,
+            queue: BinaryHeap::new(),
+            queued: vec![0; n],
+            chained: vec![0; n],
+            stamp: 1,
+        })
+    }
+
+    /// The tree, ranks and activity now, as the order rules walk them.
+    pub fn upline(&self) -> &Upline {
+        &self.up
+    }
+
+    /// Member `m`'s value of `metric` now.
+    pub fn value(&self, m: u32, metric: &Metric) -> Result<Decimal, Missing> {
+        self.metrics.value_in(&self.attrs, m, metric)
+    }
+
+    /// Apply the member and group events that come before order or refund
+    /// `i` (all the rest when `i` is past the last), each evaluated after it.
+    pub fn before(&mut self, i: usize) -> Result<()> {
+        while let Some(c) = self.batch.log.get(self.next) {
+            if c.before as usize > i {
+                break;
+            }
+            let event = &c.event;
+            // Every change of one event, then its evaluation.
+            while let Some(c) = self.batch.log.get(self.next) {
+                if c.before as usize > i || c.event != *event {
+                    break;
+                }
+                self.change(&c.what)?;
+                self.next += 1;
+            }
+            self.settle(Some(event))?;
+        }
+        Ok(())
+    }
+
+    /// Order or refund `i` is counted (after its lines were made), and the
+    /// members it touched evaluated.
+    pub fn sale(&mut self, i: usize) -> Result<()> {
+        let (seller, buyer, amount) = match self.batch.events.get(i) {
+            Some(Event::Order(o)) => (o.seller, o.buyer, o.amount),
+            Some(Event::Refund(r)) => match self.batch.events.get(r.order_event as usize) {
+                Some(Event::Order(o)) => (o.seller, o.buyer, -r.amount),
+                _ => {
+                    return Err(crate::Error::missing(
+                        &format!("events[{i}]"),
+                        "refunded order",
+                    ))
+                }
+            },
+            None => return Err(crate::Error::missing(&format!("events[{i}]"), "event")),
+        };
+        let path = || format!("events[{i}].amount");
+        self.metrics.add_sale(seller, buyer, amount, &path)?;
+        let parent = &self.parent;
+        let up = |m: u32| parent.get(m as usize).copied().unwrap_or(NONE);
+        self.metrics.add_team_sales(seller, amount, &up, &path)?;
+        let needs = self.metrics.needs();
+        if needs.team_sales {
+            self.mark_chain(seller);
+        } else {
+            self.mark(seller);
+        }
+        if needs.purchases && buyer != NONE {
+            self.mark(buyer);
+        }
+        let id = self.batch.event_ids.get(crate::ids::idx32(i));
+        self.settle(Some(id))
+    }
+
+    /// The state at the end of the period: the last member and group events
+    /// applied, then retention (§12.4) once on the final metrics, children
+    /// first (the changes reported without `after`), and everyone's activity.
+    pub fn finish(mut self) -> Result<Ranking> {
+        self.before(usize::MAX)?;
+        let retains = self.policy.ranks().iter().any(|r| r.retain.is_some());
+        let mut last = Vec::new();
+        if self.policy.evaluate_ranks() && retains {
+            for &m in self.batch.forest.parents_first.iter().rev() {
+                let r = *self.rank.get(m as usize).must(MemberAt(m), "rank")?;
+                let moved =
+                    rank::evaluate_member(self.policy, &self.attrs, &self.metrics, m, r, true)?;
+                if let Some(moved) = moved {
+                    self.rerank(m, moved.from, moved.to)?;
+                    last.push(moved.report(self.policy, self.batch.ids.get(m), None)?);
+                }
+            }
+        }
+        last.sort_by(|a, b| a.member.cmp(&b.member));
+        self.changes.extend(last);
+        let mut active = Vec::with_capacity(self.live);
+        for (m, &input) in (0u32..).zip(&self.input_active) {
+            active.push(rank::active(
+                self.policy,
+                &self.attrs,
+                &self.metrics,
+                m,
+                input,
+            )?);
+        }
+        Ok(Ranking {
+            rank: self.rank,
+            active,
+            changes: self.changes,
+            metrics: self.metrics,
+        })
+    }
+
+    /// One change of a member or group event.
+    fn change(&mut self, what: &What) -> Result<()> {
+        let needs = self.metrics.needs();
+        match what {
+            What::Join(m) => {
+                let m = *m;
+                self.live = self.live.max(m as usize + 1);
+                let p = self.sponsor(m);
+                let depth = if p == NONE { 0 } else { self.up.depth(p) + 1 };
+                let r = self.rank_of(m)?;
+                self.up.set(m, p, depth, r, false)?;
+                let zero = vec![0; self.policy.ranks().len()];
+                let own = self.metrics.own(r);
+                let counts = Shift {
+                    before: &zero,
+                    after: &own,
+                    own_before: &zero,
+                    own_after: &own,
+                };
+                self.shift(p, counts, 1, 1, Decimal::ZERO)?;
+                self.mark(m);
+                if needs.counts {
+                    self.mark_chain(p);
+                }
+            }
+            What::Move { member, from, to } => {
+                let m = *member;
+                let r = self.rank_of(m)?;
+                let sub = self.metrics.subtree(m, r)?;
+                let own = self.metrics.own(r);
+                let zero = vec![0; own.len()];
+                let (size, sales) = self.metrics.team_of(m);
+                let out = Shift {
+                    before: &sub,
+                    after: &zero,
+                    own_before: &own,
+                    own_after: &zero,
+                };
+                self.shift(*from, out, -(size + 1), -1, -sales)?;
+                *self
+                    .parent
+                    .get_mut(m as usize)
+                    .must(MemberAt(m), "sponsor")? = *to;
+                self.redepth()?;
+                let into = Shift {
+                    before: &zero,
+                    after: &sub,
+                    own_before: &zero,
+                    own_after: &own,
+                };
+                self.shift(*to, into, size + 1, 1, sales)?;
+                if needs.counts || needs.team_sales {
+                    self.mark_chain(*from);
+                    self.mark_chain(*to);
+                }
+            }
+            What::Active { member, to, .. } => {
+                *self
+                    .input_active
+                    .get_mut(*member as usize)
+                    .must(MemberAt(*member), "active")? = *to;
+                self.mark(*member);
+            }
+            What::Attrs { member, to, .. } => {
+                set_attrs(&mut self.attrs, *member, to.clone());
+                self.mark(*member);
+            }
+            What::Group { group, from, to } => {
+                let k = *group as usize;
+                if k == self.groups.len() {
+                    self.groups.push(*to);
+                } else {
+                    *self.groups.get_mut(k).must("groups", "group")? = *to;
+                }
+                self.metrics.set_groups(&self.groups)?;
+                self.mark(to.owner);
+                if let Some(f) = from {
+                    self.mark(f.owner);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluate the members the event touched, deepest first, then report
+    /// its rank changes (by member id) with `after`.
+    fn settle(&mut self, after: Option<&str>) -> Result<()> {
+        let mut now = Vec::new();
+        while let Some((_, Reverse(m))) = self.queue.pop() {
+            let r = self.rank_of(m)?;
+            if self.policy.evaluate_ranks() {
+                let moved =
+                    rank::evaluate_member(self.policy, &self.attrs, &self.metrics, m, r, false)?;
+                if let Some(moved) = moved {
+                    let to = moved.to;
+                    self.rerank(m, r, to)?;
+                    now.push(moved.report(self.policy, self.batch.ids.get(m), after)?);
+                    if self.metrics.needs().counts {
+                        let p = self.sponsor(m);
+                        self.mark_chain(p);
+                    }
+                }
+            }
+            let r = self.rank_of(m)?;
+            let input = *self
+                .input_active
+                .get(m as usize)
+                .must(MemberAt(m), "active")?;
+            let active = rank::active(self.policy, &self.attrs, &self.metrics, m, input)?;
+            let (p, d) = (self.sponsor(m), self.up.depth(m));
+            self.up.set(m, p, d, r, active)?;
+        }
+        now.sort_by(|a, b| a.member.cmp(&b.member));
+        self.changes.extend(now);
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.queued.fill(0);
+            self.chained.fill(0);
+            self.stamp = 1;
+        }
+        Ok(())
+    }
+
+    /// Member `m`'s rank goes from `from` to `to`: its ancestors' counts by rank follow.
+    fn rerank(&mut self, m: u32, from: RankIdx, to: RankIdx) -> Result<()> {
+        let counts = (
+            self.metrics.subtree(m, from)?,
+            self.metrics.subtree(m, to)?,
+            self.metrics.own(from),
+            self.metrics.own(to),
+        );
+        let shift = Shift {
+            before: &counts.0,
+            after: &counts.1,
+            own_before: &counts.2,
+            own_after: &counts.3,
+        };
+        let p = self.sponsor(m);
+        self.shift(p, shift, 0, 0, Decimal::ZERO)?;
+        *self.rank.get_mut(m as usize).must(MemberAt(m), "rank")? = to;
+        Ok(())
+    }
+
+    fn shift(
+        &mut self,
+        p: u32,
+        counts: Shift<'_>,
+        size: i64,
+        children: i64,
+        sales: Decimal,
+    ) -> Result<()> {
+        let parent = &self.parent;
+        let up = |m: u32| parent.get(m as usize).copied().unwrap_or(NONE);
+        self.metrics
+            .shift(p, &up, &self.rank, counts, size, children, sales)
+    }
+
+    /// Every joined member's depth, after a move (one pass, each member's
+    /// depth found from its nearest ancestor already known).
+    fn redepth(&mut self) -> Result<()> {
+        let mut known = vec![false; self.live];
+        let mut path = Vec::new();
+        for m in 0..self.live {
+            let mut x = crate::ids::idx32(m);
+            while x != NONE && !known.get(x as usize).copied().unwrap_or(true) {
+                path.push(x);
+                x = self.sponsor(x);
+            }
+            let mut depth = if x == NONE { 0 } else { self.up.depth(x) + 1 };
+            while let Some(y) = path.pop() {
+                let (p, r, a) = (self.sponsor(y), self.rank_of(y)?, self.up.active(y));
+                self.up.set(y, p, depth, r, a)?;
+                if let Some(k) = known.get_mut(y as usize) {
+                    *k = true;
+                }
+                depth += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn sponsor(&self, m: u32) -> u32 {
+        self.parent.get(m as usize).copied().unwrap_or(NONE)
+    }
+
+    fn rank_of(&self, m: u32) -> Result<RankIdx, Missing> {
+        self.rank.get(m as usize).copied().must(MemberAt(m), "rank")
+    }
+
+    /// Put `m` in the queue of the current event.
+    fn mark(&mut self, m: u32) {
+        if let Some(q) = self.queued.get_mut(m as usize) {
+            if *q != self.stamp {
+                *q = self.stamp;
+                self.queue.push((self.up.depth(m), Reverse(m)));
+            }
+        }
+    }
+
+    /// Put `m` and every ancestor of it in the queue.
+    fn mark_chain(&mut self, m: u32) {
+        let mut x = m;
+        while x != NONE {
+            match self.chained.get_mut(x as usize) {
+                Some(c) if *c != self.stamp => *c = self.stamp,
+                _ => break,
+            }
+            self.mark(x);
+            x = self.sponsor(x);
+        }
+    }
+}
+
+/// Set member `m`'s attributes in a table by member (`None`: none).
+fn set_attrs(
+    attrs: &mut Vec<(u32, BTreeMap<String, Decimal>)>,
+    m: u32,
+    to: Option<BTreeMap<String, Decimal>>,
+) {
+    match (attrs.binary_search_by_key(&m, |(k, _)| *k), to) {
+        (Ok(k), None) => {
+            attrs.remove(k);
+        }
+        (Ok(k), Some(to)) => {
+            if let Some(slot) = attrs.get_mut(k) {
+                slot.1 = to;
+            }
+        }
+        (Err(k), Some(to)) => attrs.insert(k, (m, to)),
+        (Err(_), None) => {}
+    }
+}
