@@ -196,3 +196,21 @@ def test_rank_changes_so_far():
     rows = ledger.rank_changes().to_pylist()
     assert [(r["member"], r["from"], r["to"]) for r in rows] == [("m1", "member", "owner")]
     assert rows[0]["because"][0]["value"] == "150"
+
+
+def test_immediate_rank_changes_say_after_which_event():
+    # SPEC §13: m2 (member, 0.10) sells 120.00 and becomes owner (sales >= 100)
+    # after o1; o2 then pays the owner's 0.20: 0.20 x 50.00 = 10.00.
+    policy = {
+        "version": 2, "rank_timing": "immediate", "evaluate_ranks": True,
+        "ranks": [{"id": "member", "rate": "0.10"},
+                  {"id": "owner", "rate": "0.20", "upgrade": {"metric": "sales", "gte": "100"}}],
+        "rules": [{"id": "spread", "type": "differential"}],
+    }
+    ledger = fenrun.Ledger(policy, members=[{"id": "m1"}, {"id": "m2", "sponsor": "m1"}])
+    ledger.apply({"id": "o1", "seller": "m2", "amount": "120.00"})
+    ledger.apply({"id": "o2", "seller": "m2", "amount": "50.00"})
+    rows = ledger.rank_changes().to_pylist()
+    assert [(r["member"], r["to"], r["after"]) for r in rows] == [("m2", "owner", "o1")]
+    s = ledger.settlement()
+    assert [str(x) for x in s.lines.column("amount").to_pylist()] == ["12.00", "10.00"]

@@ -34,8 +34,8 @@ export interface Policy {
   hold?: { days: number; from: "paid" | "received"; clawback?: boolean };
   /** Version 2 (SPEC §12.5): "whole" makes an order's first refund reverse all of its lines. */
   refunds?: "proportional" | "whole";
-  /** Version 2: when ranks are evaluated; only "period_end" (the default) is built. */
-  rank_timing?: "period_end";
+  /** Version 2: when ranks are evaluated: on the whole period ("period_end", the default), or as each event comes ("immediate", SPEC §13). */
+  rank_timing?: "period_end" | "immediate";
 }
 
 export interface Member {
@@ -117,6 +117,8 @@ export interface RankChange {
   from: string;
   to: string;
   because: Because[];
+  /** In "immediate" rank timing, the event after which the change happened. */
+  after?: string;
 }
 
 export interface Summary {

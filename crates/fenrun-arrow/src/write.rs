@@ -388,9 +388,10 @@ fn because_item() -> FieldRef {
     ))
 }
 
-/// The rank-changes schema: `member`, `from`, `to`, and `because`, the §9
+/// The rank-changes schema: `member`, `from`, `to`, `because`, the §9
 /// list of leaves that made the new rank's condition hold, as a list of
-/// structs (Python sees lists of dicts).
+/// structs (Python sees lists of dicts), and `after`, the event after which
+/// the change happened in `immediate` rank timing (null otherwise, §13).
 pub fn rank_changes_schema() -> SchemaRef {
     let text = |name: &str| Field::new(name, DataType::Utf8, false);
     Arc::new(Schema::new(vec![
@@ -398,6 +399,7 @@ pub fn rank_changes_schema() -> SchemaRef {
         text("from"),
         text("to"),
         Field::new("because", DataType::List(because_item()), false),
+        Field::new("after", DataType::Utf8, true),
     ]))
 }
 
@@ -467,6 +469,8 @@ pub fn rank_changes_batch(changes: &[fenrun::RankChange]) -> Result<RecordBatch>
         .map(|b| Arc::new(b.finish()) as ArrayRef)
         .collect();
     columns.push(Arc::new(because));
+    let after: StringArray = changes.iter().map(|c| c.after.as_deref()).collect();
+    columns.push(Arc::new(after));
     RecordBatch::try_new(rank_changes_schema(), columns).map_err(|e| invalid(&e))
 }
 

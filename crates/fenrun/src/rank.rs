@@ -340,6 +340,21 @@ impl Metrics {
         Ok(())
     }
 
+    /// Add `amount` to the team sales of member `m` alone.
+    pub fn add_team_sales_of(
+        &mut self,
+        m: u32,
+        amount: Decimal,
+        path: &dyn Fn() -> String,
+    ) -> Result<()> {
+        add(
+            self.team_sales.get_mut(m as usize),
+            amount,
+            path,
+            "team sales",
+        )
+    }
+
     /// Member `m`'s subtree changes as its ancestors see it (§13): under
     /// `p` (its sponsor, or the one it leaves or joins), the members of rank
     /// ≥ r in it go from `before[r]` to `after[r]`, `m` itself counts for

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 use rust_decimal::Decimal;
 
 use crate::batch::{Batch, Event, Group, What};
-use crate::condition::Metric;
+use crate::condition::{Condition, Metric, Op};
 use crate::error::{MemberAt, Missing, Must, Result};
 use crate::graph::{Forest, NONE};
 use crate::ids::RankIdx;
@@ -65,6 +65,10 @@ pub(crate) struct Running<'a> {
     queued: Vec<u32>,
     chained: Vec<u32>,
     stamp: u32,
+    /// Per member, the team sales below which an order under it can change
+    /// neither its rank nor its activity ([`Running::bound`]): its other
+    /// metrics do not move while only orders under it come.
+    bound: Vec<Decimal>,
 }
 
 impl<'a> Running<'a> {
@@ -125,7 +129,7 @@ impl<'a> Running<'a> {
             let active = rank::active(policy, &attrs, &metrics, m, input)?;
             up.set(m, p, d, r, active)?;
         }
-        Ok(Running {
+        let mut running = Running {
             policy,
             batch,
             metrics,
@@ -142,7 +146,13 @@ impl<'a> Running<'a> {
             queued: vec![0; n],
             chained: vec![0; n],
             stamp: 1,
-        })
+            bound: vec![Decimal::MIN; n],
+        };
+        for m in 0..running.live {
+            let m = crate::ids::idx32(m);
+            running.set_bound(m)?;
+        }
+        Ok(running)
     }
 
     /// The tree, ranks and activity now, as the order rules walk them.
@@ -194,6 +204,11 @@ impl<'a> Running<'a> {
         };
         let path = || format!("events[{i}].amount");
         self.metrics.add_sale(seller, buyer, amount, &path)?;
+        let id = self.batch.event_ids.get(crate::ids::idx32(i));
+        let needs = self.metrics.needs();
+        if amount.is_sign_positive() && (!needs.purchases || buyer == NONE || buyer == seller) {
+            return self.order_chain(seller, amount, id, &path);
+        }
         let parent = &self.parent;
         let up = |m: u32| parent.get(m as usize).copied().unwrap_or(NONE);
         self.metrics.add_team_sales(seller, amount, &up, &path)?;
@@ -206,8 +221,147 @@ impl<'a> Running<'a> {
         if needs.purchases && buyer != NONE {
             self.mark(buyer);
         }
-        let id = self.batch.event_ids.get(crate::ids::idx32(i));
         self.settle(Some(id))
+    }
+
+    /// An order touching one chain (its buyer's purchases not read, or the
+    /// buyer its seller): the seller, then each ancestor whose team sales
+    /// grew, in one walk up, children first as [`Running::settle`] would
+    /// take them. An ancestor is evaluated only when its team sales reach
+    /// its bound, or when a new rank below it changed its counts.
+    fn order_chain(
+        &mut self,
+        seller: u32,
+        amount: Decimal,
+        after: &str,
+        path: &dyn Fn() -> String,
+    ) -> Result<()> {
+        let needs = self.metrics.needs();
+        let mut now = Vec::new();
+        let mut x = seller;
+        // The seller's sales changed: it is evaluated. Once a member's rank
+        // moves, the counts of every ancestor moved: all are evaluated.
+        let (mut forced, mut above) = (true, false);
+        loop {
+            if needs.team_sales {
+                self.metrics.add_team_sales_of(x, amount, path)?;
+            }
+            let bound = *self.bound.get(x as usize).must(MemberAt(x), "bound")?;
+            if forced || self.metrics.team_of(x).1 >= bound {
+                if let Some(change) = self.evaluate(x, Some(after))? {
+                    now.push(change);
+                    above = above || needs.counts;
+                }
+            }
+            if !needs.team_sales && !above {
+                break;
+            }
+            x = self.sponsor(x);
+            if x == NONE {
+                break;
+            }
+            forced = above;
+        }
+        now.sort_by(|a, b| a.member.cmp(&b.member));
+        self.changes.extend(now);
+        Ok(())
+    }
+
+    /// Evaluate member `m` (upgrades only), fold a new rank into its
+    /// ancestors' counts, and set its activity and bound; the change, if
+    /// its rank moved, reported `after` an event.
+    fn evaluate(&mut self, m: u32, after: Option<&str>) -> Result<Option<RankChange>> {
+        let r = self.rank_of(m)?;
+        let mut change = None;
+        if self.policy.evaluate_ranks() {
+            let moved =
+                rank::evaluate_member(self.policy, &self.attrs, &self.metrics, m, r, false)?;
+            if let Some(moved) = moved {
+                self.rerank(m, r, moved.to)?;
+                change = Some(moved.report(self.policy, self.batch.ids.get(m), after)?);
+            }
+        }
+        let r = self.rank_of(m)?;
+        let input = *self
+            .input_active
+            .get(m as usize)
+            .must(MemberAt(m), "active")?;
+        let active = rank::active(self.policy, &self.attrs, &self.metrics, m, input)?;
+        let (p, d) = (self.sponsor(m), self.up.depth(m));
+        self.up.set(m, p, d, r, active)?;
+        self.set_bound(m)?;
+        Ok(change)
+    }
+
+    /// Member `m`'s bound: the least team sales at which an upgrade above
+    /// its rank, or a change of its activity, could hold while only its
+    /// team sales grow; the lowest decimal when that is not known (a `not`,
+    /// or a team-sales leaf other than `gte`/`gt`), the highest when none can.
+    fn set_bound(&mut self, m: u32) -> Result<()> {
+        let mut bound = Decimal::MAX;
+        if self.policy.evaluate_ranks() {
+            let r = usize::from(self.rank_of(m)?);
+            for def in self.policy.ranks().iter().skip(r + 1) {
+                if let Some(c) = &def.upgrade {
+                    bound = bound.min(self.need(m, c)?.unwrap_or(Decimal::MIN));
+                }
+            }
+        }
+        if let Some(c) = self.policy.active_if() {
+            let input = *self
+                .input_active
+                .get(m as usize)
+                .must(MemberAt(m), "active")?;
+            if input {
+                match self.need(m, c)? {
+                    None => bound = Decimal::MIN,
+                    // Active now: growing team sales keep it so.
+                    Some(_) if self.up.active(m) => {}
+                    Some(t) => bound = bound.min(t),
+                }
+            }
+        }
+        *self.bound.get_mut(m as usize).must(MemberAt(m), "bound")? = bound;
+        Ok(())
+    }
+
+    /// The least team sales of member `m` at which `c` can hold, its other
+    /// metrics as they are (the lowest decimal: it holds already; the
+    /// highest: never), or `None` when growing team sales could make it
+    /// hold and fail again (`not`; a team-sales leaf with `lte`, `lt`, `eq`).
+    fn need(&self, m: u32, c: &Condition) -> Result<Option<Decimal>, Missing> {
+        Ok(match c {
+            Condition::Leaf(l) if l.metric == Metric::TeamSales => match l.op {
+                Op::Gte | Op::Gt => Some(l.threshold),
+                _ => None,
+            },
+            Condition::Leaf(l) => Some(if l.op.holds(self.value(m, &l.metric)?, l.threshold) {
+                Decimal::MIN
+            } else {
+                Decimal::MAX
+            }),
+            Condition::All(items) => {
+                let mut most = Decimal::MIN;
+                for x in items {
+                    match self.need(m, x)? {
+                        Some(t) => most = most.max(t),
+                        None => return Ok(None),
+                    }
+                }
+                Some(most)
+            }
+            Condition::Any(items) => {
+                let mut least = Decimal::MAX;
+                for x in items {
+                    match self.need(m, x)? {
+                        Some(t) => least = least.min(t),
+                        None => return Ok(None),
+                    }
+                }
+                Some(least)
+            }
+            Condition::Not(_) => None,
+        })
     }
 
     /// The state at the end of the period: the last member and group events
@@ -337,28 +491,13 @@ impl<'a> Running<'a> {
     fn settle(&mut self, after: Option<&str>) -> Result<()> {
         let mut now = Vec::new();
         while let Some((_, Reverse(m))) = self.queue.pop() {
-            let r = self.rank_of(m)?;
-            if self.policy.evaluate_ranks() {
-                let moved =
-                    rank::evaluate_member(self.policy, &self.attrs, &self.metrics, m, r, false)?;
-                if let Some(moved) = moved {
-                    let to = moved.to;
-                    self.rerank(m, r, to)?;
-                    now.push(moved.report(self.policy, self.batch.ids.get(m), after)?);
-                    if self.metrics.needs().counts {
-                        let p = self.sponsor(m);
-                        self.mark_chain(p);
-                    }
+            if let Some(change) = self.evaluate(m, after)? {
+                now.push(change);
+                if self.metrics.needs().counts {
+                    let p = self.sponsor(m);
+                    self.mark_chain(p);
                 }
             }
-            let r = self.rank_of(m)?;
-            let input = *self
-                .input_active
-                .get(m as usize)
-                .must(MemberAt(m), "active")?;
-            let active = rank::active(self.policy, &self.attrs, &self.metrics, m, input)?;
-            let (p, d) = (self.sponsor(m), self.up.depth(m));
-            self.up.set(m, p, d, r, active)?;
         }
         now.sort_by(|a, b| a.member.cmp(&b.member));
         self.changes.extend(now);

@@ -24,7 +24,17 @@ fn world() -> impl Strategy<Value = World> {
 /// The world's policy, its batch document, and the batch settled at once
 /// (`None` when the batch is refused).
 fn batch_of(w: &World) -> (Policy, Value, Option<String>) {
-    let policy = Policy::from_value(w.policy()).unwrap();
+    batch_in(w, false)
+}
+
+/// [`batch_of`], the policy in rank timing `immediate` (SPEC §13) if asked.
+fn batch_in(w: &World, immediate: bool) -> (Policy, Value, Option<String>) {
+    let mut doc = w.policy();
+    if immediate {
+        doc["version"] = json!(2);
+        doc["rank_timing"] = json!("immediate");
+    }
+    let policy = Policy::from_value(doc).unwrap();
     let doc = w.batch();
     let settled = Batch::from_value(doc.clone(), &policy)
         .and_then(|b| fenrun::settle(&policy, b))
@@ -56,6 +66,27 @@ proptest! {
         let mut ledger = open(&policy, &doc);
         for e in events(&doc) {
             ledger.apply_value(e).unwrap();
+        }
+        prop_assert_eq!(&ledger.settlement().unwrap().to_json(), &settled);
+        prop_assert_eq!(&ledger.close().unwrap().to_json(), &settled);
+    }
+
+    /// §14 guarantee 1 in `immediate` timing (§13): the ledger's state moves
+    /// with each event, as the batch's replay does; a snapshot restored
+    /// midway goes on the same.
+    #[test]
+    fn immediate_replay_equals_batch(w in world(), cut in any::<prop::sample::Index>()) {
+        let (policy, doc, settled) = batch_in(&w, true);
+        let Some(settled) = settled else { return Ok(()) };
+        let all = events(&doc);
+        let k = cut.index(all.len() + 1);
+        let mut ledger = open(&policy, &doc);
+        for e in &all[..k] {
+            ledger.apply_value(e.clone()).unwrap();
+        }
+        let mut ledger = Ledger::restore(&policy, &ledger.snapshot()).unwrap();
+        for e in &all[k..] {
+            ledger.apply_value(e.clone()).unwrap();
         }
         prop_assert_eq!(&ledger.settlement().unwrap().to_json(), &settled);
         prop_assert_eq!(&ledger.close().unwrap().to_json(), &settled);
