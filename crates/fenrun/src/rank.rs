@@ -202,22 +202,49 @@ impl Metrics {
         } else {
             (Vec::new(), Vec::new(), net_sales_only(batch)?)
         };
-        let counts = |len: usize| {
-            if needs.counts {
-                vec![0; len]
-            } else {
-                Vec::new()
-            }
+        Metrics::with_sums(
+            n,
+            ranks,
+            needs,
+            &batch.groups,
+            (sales, purchases, net_sales),
+        )
+    }
+
+    /// The metrics of `n` members before any event (§13): no sales, no
+    /// member under another, the groups `groups`.
+    pub fn empty(n: usize, ranks: usize, needs: Needs, groups: &[Group]) -> Result<Metrics> {
+        let sums = || match needs.sums {
+            true => vec![Decimal::ZERO; n],
+            false => Vec::new(),
         };
-        let (group_start, group_sizes) = group_index(n, &batch.groups)?;
+        Metrics::with_sums(n, ranks, needs, groups, (sums(), sums(), Decimal::ZERO))
+    }
+
+    /// Metrics with these sales, purchases and net sales, team sales
+    /// starting from the sales and counts from nothing (folded in by the
+    /// caller), over the groups `groups`.
+    fn with_sums(
+        n: usize,
+        ranks: usize,
+        needs: Needs,
+        groups: &[Group],
+        (sales, purchases, net_sales): (Vec<Decimal>, Vec<Decimal>, Decimal),
+    ) -> Result<Metrics> {
+        let counts = |len: usize| match needs.counts {
+            true => vec![0; len],
+            false => Vec::new(),
+        };
+        let (group_start, group_sizes) = group_index(n, groups)?;
+        let team_sales = match (needs.team_sales, sales.len() == n) {
+            (false, _) => Vec::new(),
+            (true, true) => sales.clone(),
+            (true, false) => vec![Decimal::ZERO; n],
+        };
         Ok(Metrics {
             needs,
             ranks,
-            team_sales: if needs.team_sales {
-                sales.clone()
-            } else {
-                Vec::new()
-            },
+            team_sales,
             sales,
             purchases,
             team_size: counts(n),
@@ -228,45 +255,6 @@ impl Metrics {
             group_start,
             group_sizes,
             net_sales,
-        })
-    }
-
-    /// The metrics of `n` members before any event (§13): no sales, no
-    /// member under another, the groups `groups`.
-    pub fn empty(n: usize, ranks: usize, needs: Needs, groups: &[Group]) -> Result<Metrics> {
-        let sums = |len: usize| {
-            if needs.sums {
-                vec![Decimal::ZERO; len]
-            } else {
-                Vec::new()
-            }
-        };
-        let counts = |len: usize| {
-            if needs.counts {
-                vec![0; len]
-            } else {
-                Vec::new()
-            }
-        };
-        let (group_start, group_sizes) = group_index(n, groups)?;
-        Ok(Metrics {
-            needs,
-            ranks,
-            sales: sums(n),
-            purchases: sums(n),
-            team_sales: if needs.team_sales {
-                vec![Decimal::ZERO; n]
-            } else {
-                Vec::new()
-            },
-            team_size: counts(n),
-            children: counts(n),
-            desc_ge: counts(n * ranks),
-            direct_ge: counts(n * ranks),
-            legs_ge: counts(n * ranks),
-            group_start,
-            group_sizes,
-            net_sales: Decimal::ZERO,
         })
     }
 

@@ -340,28 +340,30 @@ impl<'a> Running<'a> {
             } else {
                 Decimal::MAX
             }),
-            Condition::All(items) => {
-                let mut most = Decimal::MIN;
-                for x in items {
-                    match self.need(m, x)? {
-                        Some(t) => most = most.max(t),
-                        None => return Ok(None),
-                    }
-                }
-                Some(most)
-            }
-            Condition::Any(items) => {
-                let mut least = Decimal::MAX;
-                for x in items {
-                    match self.need(m, x)? {
-                        Some(t) => least = least.min(t),
-                        None => return Ok(None),
-                    }
-                }
-                Some(least)
-            }
+            // All: the most any operand needs; any: the least.
+            Condition::All(items) => self.fold_need(m, items, Decimal::MIN, Decimal::max)?,
+            Condition::Any(items) => self.fold_need(m, items, Decimal::MAX, Decimal::min)?,
             Condition::Not(_) => None,
         })
+    }
+
+    /// [`Running::need`] of operands combined by `pick` from `start`;
+    /// `None` if any operand's is.
+    fn fold_need(
+        &self,
+        m: u32,
+        items: &[Condition],
+        start: Decimal,
+        pick: fn(Decimal, Decimal) -> Decimal,
+    ) -> Result<Option<Decimal>, Missing> {
+        let mut acc = start;
+        for x in items {
+            match self.need(m, x)? {
+                Some(t) => acc = pick(acc, t),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(acc))
     }
 
     /// The state at the end of the period: the last member and group events

@@ -58,10 +58,10 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 150, .. ProptestConfig::default() })]
 
     /// §14 guarantee 1: the events one by one give the batch's bytes, both
-    /// as the settlement so far and when closed.
+    /// as the settlement so far and when closed, in both rank timings (§13).
     #[test]
-    fn replay_equals_batch(w in world()) {
-        let (policy, doc, settled) = batch_of(&w);
+    fn replay_equals_batch(w in world(), immediate in any::<bool>()) {
+        let (policy, doc, settled) = batch_in(&w, immediate);
         let Some(settled) = settled else { return Ok(()) };
         let mut ledger = open(&policy, &doc);
         for e in events(&doc) {
@@ -71,32 +71,15 @@ proptest! {
         prop_assert_eq!(&ledger.close().unwrap().to_json(), &settled);
     }
 
-    /// §14 guarantee 1 in `immediate` timing (§13): the ledger's state moves
-    /// with each event, as the batch's replay does; a snapshot restored
-    /// midway goes on the same.
-    #[test]
-    fn immediate_replay_equals_batch(w in world(), cut in any::<prop::sample::Index>()) {
-        let (policy, doc, settled) = batch_in(&w, true);
-        let Some(settled) = settled else { return Ok(()) };
-        let all = events(&doc);
-        let k = cut.index(all.len() + 1);
-        let mut ledger = open(&policy, &doc);
-        for e in &all[..k] {
-            ledger.apply_value(e.clone()).unwrap();
-        }
-        let mut ledger = Ledger::restore(&policy, &ledger.snapshot()).unwrap();
-        for e in &all[k..] {
-            ledger.apply_value(e.clone()).unwrap();
-        }
-        prop_assert_eq!(&ledger.settlement().unwrap().to_json(), &settled);
-        prop_assert_eq!(&ledger.close().unwrap().to_json(), &settled);
-    }
-
     /// §14 guarantee 3: a snapshot at any point, restored, then the rest,
-    /// gives what the uninterrupted ledger gives.
+    /// gives what the uninterrupted ledger gives, in both rank timings.
     #[test]
-    fn snapshot_restore_continues(w in world(), cut in any::<prop::sample::Index>()) {
-        let (policy, doc, settled) = batch_of(&w);
+    fn snapshot_restore_continues(
+        w in world(),
+        cut in any::<prop::sample::Index>(),
+        immediate in any::<bool>(),
+    ) {
+        let (policy, doc, settled) = batch_in(&w, immediate);
         let Some(settled) = settled else { return Ok(()) };
         let all = events(&doc);
         let k = cut.index(all.len() + 1);
