@@ -60,9 +60,11 @@ pub(crate) fn run(action: LedgerCommand) -> Result<(), Failure> {
             policy,
             state,
             events,
+            lines_out,
         } => {
             let p = load_policy(&policy)?;
             let mut ledger = restore(&p, &state)?;
+            let from = ledger.len();
             let file = fs::File::open(&events)
                 .map_err(|e| Failure::Io(format!("cannot read {}: {e}", events.display())))?;
             let name = events.display().to_string();
@@ -104,6 +106,11 @@ pub(crate) fn run(action: LedgerCommand) -> Result<(), Failure> {
                     .as_ref()
                     .map_or_else(|_| "?".to_owned(), ToString::to_string)
             );
+            if let Some(path) = &lines_out {
+                let text = ledger.lines_since_json(from)?;
+                fs::write(path, text)
+                    .map_err(|e| Failure::Io(format!("cannot write {}: {e}", path.display())))?;
+            }
             if let Some(e) = failed {
                 return Err(Failure::Fenrun(e));
             }

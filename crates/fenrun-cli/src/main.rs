@@ -257,6 +257,12 @@ enum LedgerCommand {
         /// Events, one JSON object a line.
         #[arg(long)]
         events: PathBuf,
+        /// Write the lines of the events this run applied (order lines and
+        /// reversals, one canonical JSON object a line) to FILE. Final in
+        /// rank timing immediate; in period_end they stand as the period
+        /// does now and may change until it closes.
+        #[arg(long, value_name = "FILE")]
+        lines_out: Option<PathBuf>,
     },
     /// The settlement of the period so far (the period stays open): the
     /// document of `fenrun settle`.

@@ -289,6 +289,50 @@ impl Ledger {
         self.engine()?.settle_with(options)
     }
 
+    /// The lines of the events applied from stream position `from` on (their
+    /// order lines and reversals), in the settlement of the period so far,
+    /// as JSON Lines: each line's canonical JSON (§9), in output order. What
+    /// a service shows for the events it has just applied. In `immediate`
+    /// rank timing they are final (§14: pools and member caps, which belong
+    /// to no event, come at close); in `period_end` timing they stand as the
+    /// period does now and may change until it closes.
+    ///
+    /// ```
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 2, "rank_timing": "immediate",
+    ///   "ranks": [{"id": "member", "rate": "0.10"}],
+    ///   "rules": [{"id": "spread", "type": "differential"}]}"#)?;
+    /// let mut ledger = fenrun::Ledger::open(&policy, vec![fenrun::input::MemberRecord::new("m1")], vec![])?;
+    /// ledger.apply_json(r#"{"id": "o1", "seller": "m1", "amount": "50.00"}"#)?;
+    /// let from = ledger.len();
+    /// ledger.apply_json(r#"{"id": "o2", "seller": "m1", "amount": "20.00"}"#)?;
+    /// assert_eq!(
+    ///     ledger.lines_since_json(from)?,
+    ///     "{\"order\":\"o2\",\"rule\":\"spread\",\"kind\":\"differential\",\"beneficiary\":\"m1\",\"level\":0,\"base\":\"20.00\",\"rate\":\"0.1\",\"amount\":\"2.00\"}\n"
+    /// );
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn lines_since_json(&self, from: usize) -> Result<String> {
+        let ids: std::collections::HashSet<&str> = (from..self.len())
+            .map(|k| self.builder.stream_id(k))
+            .collect();
+        let mut out = String::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let s = self.settlement()?;
+        for line in s.lines() {
+            let of = match (line.refund, line.order) {
+                (Some(refund), _) => Some(refund),
+                (None, order) => order,
+            };
+            if of.is_some_and(|e| ids.contains(e)) {
+                out.push_str(&crate::output::line_json(line, s.scale()));
+                out.push('\n');
+            }
+        }
+        Ok(out)
+    }
+
     /// Close the period: its settlement.
     pub fn close(self) -> Result<Settlement> {
         let policy = self.policy().clone();

@@ -59,6 +59,12 @@ impl Serialize for LineOut<'_> {
     }
 }
 
+/// One line's canonical JSON (§9), money at `scale`.
+pub(crate) fn line_json(line: LineView<'_>, scale: u32) -> String {
+    // Strings, integers and decimals always serialize.
+    serde_json::to_string(&LineOut(line, scale)).unwrap_or_default()
+}
+
 struct Lines<'a>(&'a Settlement);
 
 impl Serialize for Lines<'_> {
