@@ -615,3 +615,94 @@ pub fn check_split_merge(w: &World, parts: usize) -> Result<(), String> {
     );
     Ok(())
 }
+
+/// §10.6 across machines: the world's orders dealt to `parts` batches by
+/// order (each refund with its order), each batch holding only its orders;
+/// their [`fenrun::Sums`] merged through bytes, each settled with the
+/// merged ranks, their parts sent as bytes to an engine holding the members
+/// and groups alone, which finishes. Totals, rank changes and summary are
+/// the whole batch's, byte for byte; the lines are the whole's order lines
+/// (in another order) with the finishing engine's pool and member-cap lines.
+pub fn check_spread(w: &World, parts: usize) -> Result<(), String> {
+    let err = |e: fenrun::Error| e.to_string();
+    let policy = Policy::from_value(w.policy()).map_err(err)?;
+    let doc = w.batch();
+    let whole = match Batch::from_value(doc.clone(), &policy).and_then(|b| fenrun::settle(&policy, b)) {
+        Ok(s) => s,
+        // Refused or overflowing batches are other tests' business.
+        Err(_) => return Ok(()),
+    };
+    let parts = parts.max(1);
+    let mut dealt = vec![Vec::new(); parts];
+    let mut home: BTreeMap<String, usize> = BTreeMap::new();
+    let events = doc["events"].as_array().cloned().unwrap_or_default();
+    for (k, e) in events.into_iter().enumerate() {
+        let part = match e.get("refund_of").and_then(Value::as_str) {
+            Some(order) => home.get(order).copied().unwrap_or(0),
+            None => {
+                // Deal by a mix of the index, so parts are not contiguous.
+                let p = (k * 7 + k / 3) % parts;
+                home.insert(e["id"].as_str().unwrap_or("").to_owned(), p);
+                p
+            }
+        };
+        if let Some(d) = dealt.get_mut(part) {
+            d.push(e);
+        }
+    }
+    let batch_with = |events: Vec<Value>| {
+        let mut d = doc.clone();
+        d["events"] = Value::Array(events);
+        Batch::from_value(d, &policy)
+    };
+    let batches = dealt
+        .into_iter()
+        .map(batch_with)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(err)?;
+    let mut sums: Option<fenrun::Sums> = None;
+    for b in &batches {
+        let bytes = fenrun::Sums::of(&policy, b).map_err(err)?.to_bytes();
+        let s = fenrun::Sums::from_bytes(&bytes).map_err(err)?;
+        sums = Some(match sums {
+            None => s,
+            Some(a) => a.merge(s).map_err(err)?,
+        });
+    }
+    let sums = sums.ok_or("no parts")?;
+    let driver = Engine::with_sums(&policy, batch_with(Vec::new()).map_err(err)?, &sums)
+        .map_err(err)?;
+    let mut merged = fenrun::Part::default();
+    let mut lines = Vec::new();
+    for b in batches {
+        let engine = Engine::with_sums(&policy, b, &sums).map_err(err)?;
+        let part = engine.settle_part(|_| true).map_err(err)?;
+        let names = engine.line_names();
+        for i in 0..part.len() {
+            lines.push(format!("{:?}", names.view(part.lines(), i)));
+        }
+        let totals = engine.settle_totals_part().map_err(err)?;
+        let bytes = engine.part_bytes(&part).map_err(err)?;
+        ensure!(
+            engine.part_bytes(&totals).map_err(err)? == bytes,
+            "a part's totals without lines differ from its part with lines"
+        );
+        merged = merged.merge(driver.read_part(&bytes).map_err(err)?).map_err(err)?;
+    }
+    let finished = driver.finish(merged).map_err(err)?;
+    lines.extend(finished.lines().map(|l| format!("{:?}", Some(l))));
+    let mut expected: Vec<String> = whole.lines().map(|l| format!("{:?}", Some(l))).collect();
+    lines.sort();
+    expected.sort();
+    ensure!(lines == expected, "the parts' lines are not the whole's");
+    let strip = |s: &fenrun::Settlement| {
+        let mut v: Value = serde_json::from_str(&s.to_json()).unwrap_or(Value::Null);
+        v["lines"] = Value::Array(Vec::new());
+        v
+    };
+    ensure!(
+        strip(&finished) == strip(&whole),
+        "totals, rank changes or summary differ from the whole's"
+    );
+    Ok(())
+}

@@ -146,7 +146,7 @@ impl SettleOptions {
 /// ```
 #[derive(Debug)]
 pub struct Engine {
-    state: State,
+    pub(crate) state: State,
 }
 
 impl Engine {

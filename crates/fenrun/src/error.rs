@@ -67,7 +67,9 @@ impl ErrorFamily {
         Some(match code {
             "invalid_json" | "invalid_table" | "unknown_field" | "missing_field"
             | "invalid_type" | "float_number" | "number_money" | "invalid_decimal"
-            | "invalid_value" | "invalid_snapshot" | "foreign_snapshot" => ErrorFamily::Format,
+            | "invalid_value" | "invalid_snapshot" | "foreign_snapshot" | "invalid_part" => {
+                ErrorFamily::Format
+            }
             "unsupported_version"
             | "invalid_scale"
             | "rate_out_of_range"
@@ -80,7 +82,8 @@ impl ErrorFamily {
             | "unknown_rank"
             | "duplicate_rule"
             | "invalid_condition"
-            | "invalid_rule" => ErrorFamily::Policy,
+            | "invalid_rule"
+            | "not_splittable" => ErrorFamily::Policy,
             "limit_exceeded" => ErrorFamily::Limit,
             "arithmetic_overflow" => ErrorFamily::Arithmetic,
             "sink_error" => ErrorFamily::Output,
@@ -144,6 +147,8 @@ macro_rules! each_path {
                 | Error::MissingTime { path: $p, .. }
                 | Error::InvalidSnapshot { path: $p, .. }
                 | Error::ForeignSnapshot { path: $p, .. }
+                | Error::InvalidPart { path: $p, .. }
+                | Error::NotSplittable { path: $p, .. }
                 | Error::SinkError { path: $p, .. }
                 | Error::Internal { path: $p, .. } => $body,
         }
@@ -623,6 +628,25 @@ pub enum Error {
         /// The snapshot's.
         found: String,
     },
+    /// Sums or a part of a settlement spread over machines (§10.6) that
+    /// cannot be read or merged here: corrupt or truncated bytes, another
+    /// format version, or made with another policy or another member table.
+    #[error("{path}: not a part of this settlement: {detail}")]
+    InvalidPart {
+        /// `sums` or `part`, with the line when one is at fault.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A policy that cannot be settled in parts: `immediate` rank timing is
+    /// sequential (§13), each order reading the ranks the orders before it made.
+    #[error("{path}: {detail}")]
+    NotSplittable {
+        /// Always `policy.rank_timing`.
+        path: String,
+        /// Why, and what to do instead.
+        detail: String,
+    },
     /// `explain` was asked about an order that the settlement does not hold.
     #[error("{path}: no order \"{order}\" in this settlement")]
     OrderNotSettled {
@@ -710,6 +734,8 @@ impl Error {
             Error::MissingTime { .. } => "missing_time",
             Error::InvalidSnapshot { .. } => "invalid_snapshot",
             Error::ForeignSnapshot { .. } => "foreign_snapshot",
+            Error::InvalidPart { .. } => "invalid_part",
+            Error::NotSplittable { .. } => "not_splittable",
             Error::SinkError { .. } => "sink_error",
             Error::Internal { .. } => "internal",
         }
@@ -728,7 +754,8 @@ impl Error {
             | Error::InvalidDecimal { .. }
             | Error::InvalidValue { .. }
             | Error::InvalidSnapshot { .. }
-            | Error::ForeignSnapshot { .. } => ErrorFamily::Format,
+            | Error::ForeignSnapshot { .. }
+            | Error::InvalidPart { .. } => ErrorFamily::Format,
             Error::UnsupportedVersion { .. }
             | Error::InvalidScale { .. }
             | Error::RateOutOfRange { .. }
@@ -741,7 +768,8 @@ impl Error {
             | Error::UnknownRank { .. }
             | Error::DuplicateRule { .. }
             | Error::InvalidCondition { .. }
-            | Error::InvalidRule { .. } => ErrorFamily::Policy,
+            | Error::InvalidRule { .. }
+            | Error::NotSplittable { .. } => ErrorFamily::Policy,
             Error::LimitExceeded { .. } => ErrorFamily::Limit,
             Error::Overflow { .. } => ErrorFamily::Arithmetic,
             Error::SinkError { .. } => ErrorFamily::Output,
@@ -867,6 +895,8 @@ impl Error {
         "missing_time",
         "invalid_snapshot",
         "foreign_snapshot",
+        "invalid_part",
+        "not_splittable",
         "sink_error",
         "number_money",
         "internal",

@@ -41,7 +41,10 @@
 //!   a [`SettleProgress`] another thread reads for a progress bar),
 //!   [`Engine::settle_to`] for a line sink, [`Engine::explain`],
 //!   [`Engine::progress`], [`Engine::rank_changes`]; [`Engine::settle_part`],
-//!   [`Part::merge`] and [`Engine::finish`] settle a batch in parts (§10.6).
+//!   [`Part::merge`] and [`Engine::finish`] settle a batch in parts (§10.6);
+//!   across machines, [`Sums`] of each machine's orders merge, and
+//!   [`Engine::with_sums`], [`Engine::part_bytes`] and [`Engine::read_part`]
+//!   carry the ranks and parts between them.
 //! - [`Settlement`]: its lines ([`LineView`]), totals, [`RankChange`]s with
 //!   their [`Because`], summary, and canonical JSON.
 //! - [`Error`]: every failure, with a stable code, its [`ErrorFamily`] and
@@ -93,6 +96,7 @@ mod rule;
 mod running;
 mod schema;
 mod settle;
+mod spread;
 mod state;
 mod stats;
 mod upline;
@@ -128,4 +132,5 @@ pub use rule::{
 };
 pub use schema::{schema, MetricSchema, RuleKindSchema, Schema};
 pub use settle::{Part, Settlement};
+pub use spread::Sums;
 pub use stats::{Earnings, MemberEarnings, RankStats, Sources, Stats};

@@ -141,6 +141,19 @@ fn net_sales_only(batch: &Batch) -> Result<Decimal> {
     Ok(net)
 }
 
+/// Sales and purchases per member (empty when the policy reads neither)
+/// and net sales of a batch: the metrics the orders give (§3).
+pub(crate) type Sums = (Vec<Decimal>, Vec<Decimal>, Decimal);
+
+/// The [`Sums`] of `batch`'s orders and refunds, per member only when `needs` says so.
+pub(crate) fn sums_of(batch: &Batch, needs: Needs) -> Result<Sums> {
+    if needs.sums {
+        member_sums(batch)
+    } else {
+        Ok((Vec::new(), Vec::new(), net_sales_only(batch)?))
+    }
+}
+
 /// Sales and purchases per member and net sales of the batch.
 pub(crate) fn member_sums(batch: &Batch) -> Result<(Vec<Decimal>, Vec<Decimal>, Decimal)> {
     let n = batch.ids.len();
@@ -197,18 +210,13 @@ impl Metrics {
                 detail: "the policy reads purchases, but the batch was validated for a policy that does not (its orders' buyers were not resolved to members); validate the batch for this policy".into(),
             });
         }
-        let (sales, purchases, net_sales) = if needs.sums {
-            member_sums(batch)?
-        } else {
-            (Vec::new(), Vec::new(), net_sales_only(batch)?)
-        };
-        Metrics::with_sums(
-            n,
-            ranks,
-            needs,
-            &batch.groups,
-            (sales, purchases, net_sales),
-        )
+        Metrics::with_sums(n, ranks, needs, &batch.groups, sums_of(batch, needs)?)
+    }
+
+    /// The metrics of `batch`'s members and groups with the sales,
+    /// purchases and net sales `sums` of orders settled elsewhere (§10.6).
+    pub fn of_sums(batch: &Batch, ranks: usize, needs: Needs, sums: Sums) -> Result<Metrics> {
+        Metrics::with_sums(batch.ids.len(), ranks, needs, &batch.groups, sums)
     }
 
     /// The metrics of `n` members before any event (§13): no sales, no
@@ -229,7 +237,7 @@ impl Metrics {
         ranks: usize,
         needs: Needs,
         groups: &[Group],
-        (sales, purchases, net_sales): (Vec<Decimal>, Vec<Decimal>, Decimal),
+        (sales, purchases, net_sales): Sums,
     ) -> Result<Metrics> {
         let counts = |len: usize| match needs.counts {
             true => vec![0; len],
@@ -926,8 +934,13 @@ const AHEAD: usize = 8;
 
 /// Evaluate ranks (when the policy says so) and activity for every member (§4, §11).
 pub(crate) fn evaluate(policy: &Policy, batch: &Batch) -> Result<Ranking> {
-    let ranks = policy.ranks().len();
-    let mut metrics = Metrics::new(batch, ranks, Needs::of(policy))?;
+    let metrics = Metrics::new(batch, policy.ranks().len(), Needs::of(policy))?;
+    evaluate_on(policy, batch, metrics)
+}
+
+/// [`evaluate`] with the metrics given: those of `batch` or of orders
+/// settled elsewhere ([`crate::Sums`]).
+pub(crate) fn evaluate_on(policy: &Policy, batch: &Batch, mut metrics: Metrics) -> Result<Ranking> {
     let mut rank = batch.input_rank.clone();
     let changes = children_first(
         policy,

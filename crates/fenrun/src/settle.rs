@@ -527,7 +527,7 @@ pub struct Part {
 }
 
 impl Part {
-    fn new(members: usize, rules: usize, scale: u32) -> Part {
+    pub(crate) fn new(members: usize, rules: usize, scale: u32) -> Part {
         Part {
             lines: LineTable::new(scale),
             breakage: vec![Decimal::ZERO; rules],
@@ -590,6 +590,11 @@ impl Part {
     /// Number of lines.
     pub fn len(&self) -> usize {
         self.lines.len()
+    }
+
+    /// The lines kept, by index ([`crate::Engine::line_names`] names them).
+    pub fn lines(&self) -> &LineTable {
+        &self.lines
     }
 
     /// No lines at all.
@@ -740,13 +745,7 @@ impl State {
             let part = self.rerun_in_order(progress)?;
             return self.finish_into(part, &mut |_: &Line| Ok(()));
         }
-        let grouped = BySeller::new(
-            &self.batch,
-            self.policy.rounding().scale,
-            self.classes(),
-            |i| self.category_of(i),
-            self.policy.reads_quantity(),
-        )?;
+        let grouped = self.by_seller()?;
         let ranges = grouped.split(threads.max(1));
         if ranges.len() <= 1 {
             let part = self.run_by_seller(&grouped, progress)?;
@@ -789,6 +788,26 @@ impl State {
             Err(_) => self.rerun_in_order(progress)?,
         };
         self.finish_into(whole, &mut |_: &Line| Ok(()))
+    }
+
+    /// The batch's orders grouped by seller, each with its refunds.
+    fn by_seller(&self) -> Result<BySeller> {
+        BySeller::new(
+            &self.batch,
+            self.policy.rounding().scale,
+            self.classes(),
+            |i| self.category_of(i),
+            self.policy.reads_quantity(),
+        )
+    }
+
+    /// The part of every order without lines: what [`State::settle_totals`]
+    /// settles on one thread, before pools and member caps.
+    pub(crate) fn totals_part(&self) -> Result<Part> {
+        if !self.state_moves_free() {
+            return self.rerun_in_order(None);
+        }
+        self.run_by_seller(&self.by_seller()?, None)
     }
 
     /// Totals-only settlement of every order, seller by seller: each

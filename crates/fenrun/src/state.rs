@@ -38,6 +38,12 @@ impl State {
     /// Evaluate ranks and activity of `batch` under `policy` and prepare every rule.
     pub fn new(policy: &Policy, batch: Batch) -> Result<State> {
         let ranking = crate::running::ranking(policy, &batch)?;
+        State::with_ranking(policy, batch, ranking)
+    }
+
+    /// Prepare every rule of `policy` on `batch` with ranks and activity
+    /// already evaluated (from the batch's own orders or merged sums).
+    pub fn with_ranking(policy: &Policy, batch: Batch, ranking: Ranking) -> Result<State> {
         let rank_rates: Vec<Decimal> = policy.ranks().iter().map(|r| r.rate).collect();
         let mut links = Links::default();
         let plans = policy

@@ -12,7 +12,7 @@
 mod common;
 
 use fenrun::{Batch, Engine, Lines, Policy, SettleOptions};
-use fenrun_testkit::world::{check_invariants, check_split_merge, member_id, World, RANKS};
+use fenrun_testkit::world::{check_invariants, check_spread, check_split_merge, member_id, World, RANKS};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -35,6 +35,13 @@ proptest! {
     #[test]
     fn split_and_merge(w in world(), parts in 1usize..5) {
         prop_assert_eq!(check_split_merge(&w, parts), Ok(()));
+    }
+
+    /// §10.6 across machines: parts that hold only their orders, sums and
+    /// parts sent as bytes, finished where no order is.
+    #[test]
+    fn spread_over_machines(w in world(), parts in 1usize..5) {
+        prop_assert_eq!(check_spread(&w, parts), Ok(()));
     }
 
     /// Streaming lines to a sink gives the same lines, totals and summary as keeping them.
