@@ -49,7 +49,13 @@ rm -rf target/py-test
 python3 -m venv target/py-test
 target/py-test/bin/pip install --quiet --disable-pip-version-check target/wheels/fenrun-*.whl \
   -r bindings/python/requirements-test.txt
-FENRUN_CLI="$PWD/target/release/fenrun" target/py-test/bin/python -m pytest -q bindings/python/tests
+# fenrun.spark's tests need a JDK for PySpark (Debian's, installed once).
+if ! command -v java >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null
+fi
+FENRUN_REQUIRE_SPARK=1 FENRUN_CLI="$PWD/target/release/fenrun" \
+  target/py-test/bin/python -m pytest -q bindings/python/tests
 step "Python and CLI settle the same generated Parquet to the cent"
 FENRUN_CLI="$PWD/target/release/fenrun" target/py-test/bin/python benches/python/settle_parquet.py \
   --members 20000 --orders 200000 --runs 1 --results target/python-bench-ci.md

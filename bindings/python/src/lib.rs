@@ -10,6 +10,7 @@
 
 mod convert;
 mod errors;
+mod spread;
 
 use std::sync::Arc;
 
@@ -42,25 +43,32 @@ use crate::errors::{guarded, Failure};
 /// ...
 /// fenrun.PolicyError: ranks: the policy needs at least one rank
 #[pyclass(module = "fenrun", frozen)]
-struct Policy {
+pub(crate) struct Policy {
     policy: Arc<fenrun::Policy>,
+    /// The JSON text it was built from, for pickling (a Spark job ships
+    /// the policy to its executors this way).
+    source: Arc<str>,
 }
 
 impl Policy {
     /// Check a policy document (without the GIL, panics caught); a JSON
     /// syntax error names the document (`policy`, or the file's path).
-    fn build(py: Python<'_>, document: Document, name: &str) -> PyResult<Policy> {
+    pub(crate) fn build(py: Python<'_>, document: Document, name: &str) -> PyResult<Policy> {
         py.detach(|| {
             guarded(|| {
-                Ok(match document {
-                    Document::Text(t) => fenrun::Policy::from_json(&t),
-                    Document::Value(v) => fenrun::Policy::from_value(v),
-                }
-                .map_err(|e| e.in_document(name))?)
+                let (policy, source) = match document {
+                    Document::Text(t) => (fenrun::Policy::from_json(&t), t),
+                    Document::Value(v) => {
+                        let text = v.to_string();
+                        (fenrun::Policy::from_value(v), text)
+                    }
+                };
+                Ok((policy.map_err(|e| e.in_document(name))?, source))
             })
         })
-        .map(|policy| Policy {
+        .map(|(policy, source)| Policy {
             policy: Arc::new(policy),
+            source: source.into(),
         })
         .map_err(|f| f.into_py(py))
     }
@@ -90,6 +98,26 @@ impl Policy {
     #[staticmethod]
     fn from_dict(py: Python<'_>, policy: &Bound<'_, PyDict>) -> PyResult<Policy> {
         Policy::build(py, Document::Value(convert::to_json(policy)?), "policy")
+    }
+
+    /// Pickled as the JSON text it was built from (and checked again when
+    /// unpickled): what ships a policy to other processes, such as the
+    /// executors of a Spark job.
+    ///
+    /// >>> import pickle
+    /// >>> p = fenrun.Policy.from_json('{"version": 1, "ranks": [{"id": "member"}]}')
+    /// >>> pickle.loads(pickle.dumps(p)).fingerprint == p.fingerprint
+    /// True
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        let from_json = slf.get_type().getattr("from_json")?;
+        Ok((from_json, (slf.get().source.to_string(),)))
+    }
+
+    /// The policy's fingerprint (``sha256:…``), which ledger snapshots and
+    /// the parts of a spread settlement carry.
+    #[getter]
+    fn fingerprint(&self) -> &str {
+        self.policy.fingerprint()
     }
 
     /// Nothing left to check: a :class:`Policy` is valid once built (its
@@ -150,8 +178,19 @@ fn policy_arg(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Arc<fenrun::Po
     if let Ok(p) = obj.cast::<Policy>() {
         return Ok(Arc::clone(&p.get().policy));
     }
+    Ok(policy_object(py, obj)?.get().policy.clone())
+}
+
+/// The policy argument as a :class:`Policy` (the same object if it is one).
+pub(crate) fn policy_object<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, Policy>> {
+    if let Ok(p) = obj.cast::<Policy>() {
+        return Ok(p.clone());
+    }
     let (document, name) = convert::document(obj, "policy")?;
-    Ok(Policy::build(py, document, &name)?.policy)
+    Bound::new(py, Policy::build(py, document, &name)?)
 }
 
 /// Validate the batch against the policy and prepare the engine (no GIL).
@@ -284,7 +323,7 @@ fn dataframe(py: Python<'_>, table: Py<PyAny>, library: &str) -> PyResult<Py<PyA
 /// :meth:`to_polars` convert them. :meth:`to_json` gives the same bytes as
 /// ``fenrun settle``.
 #[pyclass(module = "fenrun", frozen)]
-struct Settlement {
+pub(crate) struct Settlement {
     prepared: Engine,
     settled: fenrun::Settlement,
     kept_lines: bool,
@@ -299,7 +338,11 @@ const TABLES: &str = "\"lines\", \"totals\", \"rank_changes\" or \"earnings\"";
 impl Settlement {
     /// A settlement and the engine it came from (for `explain` and the
     /// measures); its tables are made when first asked for.
-    fn new(prepared: Engine, settled: fenrun::Settlement, kept_lines: bool) -> Settlement {
+    pub(crate) fn new(
+        prepared: Engine,
+        settled: fenrun::Settlement,
+        kept_lines: bool,
+    ) -> Settlement {
         Settlement {
             prepared,
             settled,
@@ -1206,6 +1249,7 @@ fn _fenrun(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RankEvaluation>()?;
     m.add_class::<Comparison>()?;
     m.add_class::<Ledger>()?;
+    m.add_class::<spread::Spread>()?;
     m.add_function(wrap_pyfunction!(settle, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate_ranks, m)?)?;
     m.add_function(wrap_pyfunction!(error_class, m)?)?;

@@ -627,11 +627,12 @@ pub fn check_spread(w: &World, parts: usize) -> Result<(), String> {
     let err = |e: fenrun::Error| e.to_string();
     let policy = Policy::from_value(w.policy()).map_err(err)?;
     let doc = w.batch();
-    let whole = match Batch::from_value(doc.clone(), &policy).and_then(|b| fenrun::settle(&policy, b)) {
-        Ok(s) => s,
-        // Refused or overflowing batches are other tests' business.
-        Err(_) => return Ok(()),
-    };
+    let whole =
+        match Batch::from_value(doc.clone(), &policy).and_then(|b| fenrun::settle(&policy, b)) {
+            Ok(s) => s,
+            // Refused or overflowing batches are other tests' business.
+            Err(_) => return Ok(()),
+        };
     let parts = parts.max(1);
     let mut dealt = vec![Vec::new(); parts];
     let mut home: BTreeMap<String, usize> = BTreeMap::new();
@@ -670,9 +671,10 @@ pub fn check_spread(w: &World, parts: usize) -> Result<(), String> {
         });
     }
     let sums = sums.ok_or("no parts")?;
-    let driver = Engine::with_sums(&policy, batch_with(Vec::new()).map_err(err)?, &sums)
-        .map_err(err)?;
+    let driver =
+        Engine::with_sums(&policy, batch_with(Vec::new()).map_err(err)?, &sums).map_err(err)?;
     let mut merged = fenrun::Part::default();
+    let mut merged_totals = fenrun::Part::default();
     let mut lines = Vec::new();
     for b in batches {
         let engine = Engine::with_sums(&policy, b, &sums).map_err(err)?;
@@ -681,15 +683,22 @@ pub fn check_spread(w: &World, parts: usize) -> Result<(), String> {
         for i in 0..part.len() {
             lines.push(format!("{:?}", names.view(part.lines(), i)));
         }
-        let totals = engine.settle_totals_part().map_err(err)?;
         let bytes = engine.part_bytes(&part).map_err(err)?;
-        ensure!(
-            engine.part_bytes(&totals).map_err(err)? == bytes,
-            "a part's totals without lines differ from its part with lines"
-        );
-        merged = merged.merge(driver.read_part(&bytes).map_err(err)?).map_err(err)?;
+        let totals = engine.part_bytes(&engine.settle_totals_part().map_err(err)?);
+        merged = merged
+            .merge(driver.read_part(&bytes).map_err(err)?)
+            .map_err(err)?;
+        merged_totals = merged_totals
+            .merge(driver.read_part(&totals.map_err(err)?).map_err(err)?)
+            .map_err(err)?;
     }
     let finished = driver.finish(merged).map_err(err)?;
+    // Without lines, the same totals and summary (and pool lines).
+    let from_totals = driver.finish(merged_totals).map_err(err)?;
+    ensure!(
+        from_totals.to_json() == finished.to_json(),
+        "the parts' totals without lines differ from their parts with lines"
+    );
     lines.extend(finished.lines().map(|l| format!("{:?}", Some(l))));
     let mut expected: Vec<String> = whole.lines().map(|l| format!("{:?}", Some(l))).collect();
     lines.sort();

@@ -11,7 +11,6 @@ use crate::batch::Batch;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ids::idx32;
-use crate::money::short_string;
 use crate::policy::{Needs, Policy};
 use crate::settle::Part;
 
@@ -131,8 +130,12 @@ fn decimal(text: &str, path: &str) -> Result<Decimal> {
 
 /// The text of `bytes` after `magic`'s line, its header and the rest.
 fn records<'a>(bytes: &'a [u8], magic: &str, path: &str) -> Result<(&'a str, &'a str)> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| invalid(path, format!("not UTF-8 text (at byte {})", e.valid_up_to())))?;
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        invalid(
+            path,
+            format!("not UTF-8 text (at byte {})", e.valid_up_to()),
+        )
+    })?;
     let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
     let version = first
         .strip_prefix(magic)
@@ -167,14 +170,20 @@ fn rows<'a>(
         k += 1;
         let here = format!("{path} row {k}");
         let Some(line) = lines.next() else {
-            return Some(Err(invalid(path, format!("truncated: {} of {rows} rows", k - 1))));
+            return Some(Err(invalid(
+                path,
+                format!("truncated: {} of {rows} rows", k - 1),
+            )));
         };
         let mut cells = line.split('\t');
         let index = cells.next().and_then(|c| c.parse::<usize>().ok());
         let values: Vec<&str> = cells.collect();
         Some(match index {
             Some(m) if m < count && values.len() == fields => Ok((m, values)),
-            _ => Err(invalid(&here, "not a member index below the count and its values")),
+            _ => Err(invalid(
+                &here,
+                "not a member index below the count and its values",
+            )),
         })
     })
 }
@@ -223,7 +232,7 @@ impl Sums {
     /// The sums as bytes for another process: UTF-8 text, `fenrun-sums 1`,
     /// a JSON header (policy and member-table fingerprints, member count, net
     /// sales, rows), then one row per member with a sale or purchase:
-    /// `index<TAB>sales<TAB>purchases`.
+    /// `index<TAB>sales<TAB>purchases`. Decimals keep their scale.
     pub fn to_bytes(&self) -> Vec<u8> {
         use std::fmt::Write;
         let rows: Vec<usize> = (0..self.sales.len())
@@ -237,18 +246,14 @@ impl Sums {
             members: self.members.clone(),
             count: self.count,
             per_member: !self.sales.is_empty(),
-            net_sales: short_string(self.net_sales),
+            net_sales: self.net_sales.to_string(),
             rows: rows.len(),
         };
         let mut out = format!("{SUMS_MAGIC} {VERSION}\n{}\n", json(&header));
         for m in rows {
             let at = |v: &[Decimal]| v.get(m).copied().unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "{m}\t{}\t{}",
-                short_string(at(&self.sales)),
-                short_string(at(&self.purchases))
-            );
+            let (sales, purchases) = (at(&self.sales), at(&self.purchases));
+            let _ = writeln!(out, "{m}\t{sales}\t{purchases}");
         }
         out.into_bytes()
     }
@@ -256,8 +261,8 @@ impl Sums {
     /// Sums from [`Sums::to_bytes`]; anything else is `invalid_part`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Sums> {
         let (header, body) = records(bytes, SUMS_MAGIC, "sums")?;
-        let h: SumsHeader = serde_json::from_str(header)
-            .map_err(|e| invalid("sums line 2", e.to_string()))?;
+        let h: SumsHeader =
+            serde_json::from_str(header).map_err(|e| invalid("sums line 2", e.to_string()))?;
         let n = if h.per_member { h.count } else { 0 };
         if n > bytes.len() {
             return Err(invalid("sums", "a member count larger than the bytes"));
@@ -272,7 +277,10 @@ impl Sums {
         };
         for row in rows(body, h.rows, n, 2, "sums") {
             let (m, values) = row?;
-            for (column, text) in [&mut sums.sales, &mut sums.purchases].into_iter().zip(values) {
+            for (column, text) in [&mut sums.sales, &mut sums.purchases]
+                .into_iter()
+                .zip(values)
+            {
                 if let Some(slot) = column.get_mut(m) {
                     *slot = decimal(text, "sums")?;
                 }
@@ -337,15 +345,15 @@ impl Engine {
             policy: self.state.policy.fingerprint().to_owned(),
             members: members_fingerprint(&self.state.batch),
             count: self.state.batch.ids.len(),
-            breakage: part.breakage.iter().map(|b| short_string(*b)).collect(),
-            cap_cut: short_string(part.cap_cut),
-            paid: short_string(part.paid),
+            breakage: part.breakage.iter().map(Decimal::to_string).collect(),
+            cap_cut: part.cap_cut.to_string(),
+            paid: part.paid.to_string(),
             rows: rows.len(),
         };
         let mut out = format!("{PART_MAGIC} {VERSION}\n{}\n", json(&header));
         for m in rows {
             let net = part.totals.get(m).copied().unwrap_or_default();
-            let _ = writeln!(out, "{m}\t{}", short_string(net));
+            let _ = writeln!(out, "{m}\t{net}");
         }
         Ok(out.into_bytes())
     }
@@ -355,8 +363,8 @@ impl Engine {
     /// [`Engine::finish`] here; anything else is `invalid_part`.
     pub fn read_part(&self, bytes: &[u8]) -> Result<Part> {
         let (header, body) = records(bytes, PART_MAGIC, "part")?;
-        let h: PartHeader = serde_json::from_str(header)
-            .map_err(|e| invalid("part line 2", e.to_string()))?;
+        let h: PartHeader =
+            serde_json::from_str(header).map_err(|e| invalid("part line 2", e.to_string()))?;
         let n = self.state.batch.ids.len();
         if h.policy != self.state.policy.fingerprint() {
             return Err(invalid("part", "it was made with another policy"));
@@ -375,7 +383,9 @@ impl Engine {
         part.paid = decimal(&h.paid, "part line 2")?;
         for row in rows(body, h.rows, n, 1, "part") {
             let (m, values) = row?;
-            let net = values.first().map_or(Ok(Decimal::ZERO), |t| decimal(t, "part"))?;
+            let net = values
+                .first()
+                .map_or(Ok(Decimal::ZERO), |t| decimal(t, "part"))?;
             if let (Some(t), Some(h)) = (part.totals.get_mut(m), part.has_line.get_mut(m)) {
                 *t = net;
                 *h = true;

@@ -12,7 +12,9 @@
 mod common;
 
 use fenrun::{Batch, Engine, Lines, Policy, SettleOptions};
-use fenrun_testkit::world::{check_invariants, check_spread, check_split_merge, member_id, World, RANKS};
+use fenrun_testkit::world::{
+    check_invariants, check_split_merge, check_spread, member_id, World, RANKS,
+};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};

@@ -32,7 +32,10 @@ fn an_immediate_policy_is_not_splittable() {
     let p = policy(r#""rank_timing": "immediate","#);
     let b = batch(&p, MEMBERS, ORDER);
     let err = Sums::of(&p, &b).unwrap_err();
-    assert_eq!((err.code(), err.path()), ("not_splittable", "policy.rank_timing"));
+    assert_eq!(
+        (err.code(), err.path()),
+        ("not_splittable", "policy.rank_timing")
+    );
     assert!(err.to_string().contains("sequential"), "{err}");
     // Sums made under the same policy in period_end timing do not help.
     let period_end = policy("");
@@ -50,7 +53,10 @@ fn sums_of_another_member_table_or_policy_are_invalid_parts() {
     let err = Engine::with_sums(&p, moved, &sums).unwrap_err();
     assert_eq!((err.code(), err.path()), ("invalid_part", "sums"));
     let other = Sums::of(&p, &batch(&p, r#"[{"id": "m1"}, {"id": "m3"}]"#, "[]")).unwrap();
-    assert_eq!(sums.clone().merge(other).unwrap_err().code(), "invalid_part");
+    assert_eq!(
+        sums.clone().merge(other).unwrap_err().code(),
+        "invalid_part"
+    );
     let q = policy(r#""currency": "CNY","#);
     let err = Engine::with_sums(&q, batch(&q, MEMBERS, "[]"), &sums).unwrap_err();
     assert_eq!(err.code(), "invalid_part");
@@ -65,7 +71,8 @@ fn corrupt_truncated_and_other_version_bytes_are_invalid_parts() {
     let text = String::from_utf8(bytes.clone()).unwrap();
     let cases = [
         bytes[..bytes.len() - 12].to_vec(),
-        text.replacen("fenrun-sums 1", "fenrun-sums 2", 1).into_bytes(),
+        text.replacen("fenrun-sums 1", "fenrun-sums 2", 1)
+            .into_bytes(),
         text.replacen("fenrun-sums", "fenrun-part", 1).into_bytes(),
         text.replacen("\"rows\":1", "\"rows\":2", 1).into_bytes(),
         text.replacen("\"rows\":1", "\"rows\":0", 1).into_bytes(),
@@ -78,12 +85,20 @@ fn corrupt_truncated_and_other_version_bytes_are_invalid_parts() {
         assert_eq!(err.code(), "invalid_part", "{err}");
     }
     let engine = Engine::with_sums(&p, batch(&p, MEMBERS, ORDER), &sums).unwrap();
-    let part = engine.part_bytes(&engine.settle_part(|_| true).unwrap()).unwrap();
+    let part = engine
+        .part_bytes(&engine.settle_part(|_| true).unwrap())
+        .unwrap();
     assert!(engine.read_part(&part).is_ok());
     let q = policy(r#""currency": "CNY","#);
     let sums_q = Sums::of(&q, &batch(&q, MEMBERS, "[]")).unwrap();
     let other = Engine::with_sums(&q, batch(&q, MEMBERS, "[]"), &sums_q).unwrap();
     let err = other.read_part(&part).unwrap_err();
     assert_eq!((err.code(), err.path()), ("invalid_part", "part"));
-    assert_eq!(engine.read_part(&part[..part.len() - 3]).unwrap_err().code(), "invalid_part");
+    assert_eq!(
+        engine
+            .read_part(&part[..part.len() - 3])
+            .unwrap_err()
+            .code(),
+        "invalid_part"
+    );
 }
