@@ -119,14 +119,8 @@ impl Spread {
         let merged = py
             .detach(|| {
                 guarded(|| {
-                    let mut all = parts.iter().map(|p| sums_of(p));
-                    let first = all.next().ok_or_else(|| {
-                        Failure::Core(fenrun::Error::InvalidValue {
-                            path: "sums".into(),
-                            detail: "no sums to merge".into(),
-                        })
-                    })??;
-                    all.try_fold(first, |a, b| Ok(a.merge(b?)?))
+                    let all = parts.iter().map(|p| sums_of(p));
+                    Ok(Sums::merge_all(all.collect::<Result<Vec<_>, _>>()?)?)
                 })
             })
             .map_err(|f| f.into_py(py))?;

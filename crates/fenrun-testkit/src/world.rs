@@ -661,16 +661,12 @@ pub fn check_spread(w: &World, parts: usize) -> Result<(), String> {
         .map(batch_with)
         .collect::<Result<Vec<_>, _>>()
         .map_err(err)?;
-    let mut sums: Option<fenrun::Sums> = None;
+    let mut parts = Vec::new();
     for b in &batches {
         let bytes = fenrun::Sums::of(&policy, b).map_err(err)?.to_bytes();
-        let s = fenrun::Sums::from_bytes(&bytes).map_err(err)?;
-        sums = Some(match sums {
-            None => s,
-            Some(a) => a.merge(s).map_err(err)?,
-        });
+        parts.push(fenrun::Sums::from_bytes(&bytes).map_err(err)?);
     }
-    let sums = sums.ok_or("no parts")?;
+    let sums = fenrun::Sums::merge_all(parts).map_err(err)?;
     let driver =
         Engine::with_sums(&policy, batch_with(Vec::new()).map_err(err)?, &sums).map_err(err)?;
     let mut merged = fenrun::Part::default();

@@ -224,6 +224,16 @@ impl Sums {
         Ok(self)
     }
 
+    /// The sums of every part merged, in any order; no part at all is
+    /// `invalid_part` (there is no member table to name).
+    pub fn merge_all(parts: impl IntoIterator<Item = Sums>) -> Result<Sums> {
+        let mut parts = parts.into_iter();
+        let first = parts
+            .next()
+            .ok_or_else(|| invalid("sums", "no sums to merge"))?;
+        parts.try_fold(first, Sums::merge)
+    }
+
     /// Net sales of the orders and refunds summed.
     pub fn net_sales(&self) -> Decimal {
         self.net_sales

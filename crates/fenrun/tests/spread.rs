@@ -57,6 +57,8 @@ fn sums_of_another_member_table_or_policy_are_invalid_parts() {
         sums.clone().merge(other).unwrap_err().code(),
         "invalid_part"
     );
+    let none = Sums::merge_all(Vec::new()).unwrap_err();
+    assert_eq!((none.code(), none.path()), ("invalid_part", "sums"));
     let q = policy(r#""currency": "CNY","#);
     let err = Engine::with_sums(&q, batch(&q, MEMBERS, "[]"), &sums).unwrap_err();
     assert_eq!(err.code(), "invalid_part");
