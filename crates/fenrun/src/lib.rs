@@ -89,6 +89,7 @@ mod lines;
 mod lint;
 mod money;
 mod output;
+mod paths;
 mod policy;
 mod progress;
 mod rank;

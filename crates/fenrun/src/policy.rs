@@ -497,6 +497,8 @@ fn categories_named(doc: &PolicyDoc) -> Vec<String> {
 pub(crate) struct Needs {
     /// Sales and purchases per member (the per-event sums).
     pub sums: bool,
+    /// A member's own sales, read as such (not only folded into team sales).
+    pub sales: bool,
     /// Purchases among them: the batch then resolves each order's buyer to a
     /// member (see the batch's `buyers`).
     pub purchases: bool,
@@ -531,7 +533,10 @@ impl Needs {
 
     fn add(&mut self, metric: &Metric) {
         match metric {
-            Metric::Sales => self.sums = true,
+            Metric::Sales => {
+                self.sums = true;
+                self.sales = true;
+            }
             Metric::Purchases => {
                 self.sums = true;
                 self.purchases = true;
@@ -552,6 +557,7 @@ impl Needs {
         let mut one = Needs::default();
         one.add(metric);
         (!one.sums || self.sums)
+            && (!one.sales || self.sales)
             && (!one.purchases || self.purchases)
             && (!one.team_sales || self.team_sales)
             && (!one.counts || self.counts)

@@ -281,7 +281,7 @@ impl Metrics {
     /// An order (or, `amount` negative, a refund) of `amount` sold by
     /// `seller` to `buyer` ([`NONE`]: no member) is counted (§13's running
     /// metrics): sales, purchases and net sales; team sales are the
-    /// caller's, who knows the tree ([`Metrics::add_team_sales`]).
+    /// caller's, who knows the tree.
     pub fn add_sale(
         &mut self,
         seller: u32,
@@ -310,45 +310,6 @@ impl Metrics {
             .checked_add(amount)
             .ok_or_else(|| overflow(&path(), "net sales of the batch"))?;
         Ok(())
-    }
-
-    /// Add `amount` to the team sales of `m`, whose sponsor is `parent(m)`.
-    pub fn add_team_sales(
-        &mut self,
-        m: u32,
-        amount: Decimal,
-        parent: &dyn Fn(u32) -> u32,
-        path: &dyn Fn() -> String,
-    ) -> Result<()> {
-        if !self.needs.team_sales {
-            return Ok(());
-        }
-        let mut x = m;
-        while x != NONE {
-            add(
-                self.team_sales.get_mut(x as usize),
-                amount,
-                path,
-                "team sales",
-            )?;
-            x = parent(x);
-        }
-        Ok(())
-    }
-
-    /// Add `amount` to the team sales of member `m` alone.
-    pub fn add_team_sales_of(
-        &mut self,
-        m: u32,
-        amount: Decimal,
-        path: &dyn Fn() -> String,
-    ) -> Result<()> {
-        add(
-            self.team_sales.get_mut(m as usize),
-            amount,
-            path,
-            "team sales",
-        )
     }
 
     /// Member `m`'s subtree changes as its ancestors see it (§13): under
@@ -1024,7 +985,8 @@ mod tests {
             r#", "rules": [{"id": "l", "type": "levels", "rates": ["0.1"]}]"#,
         );
         assert_eq!(Needs::of(&none), Needs::default());
-        // A sales leaf under `not` in an upgrade: the per-member sums only.
+        // A sales leaf under `not` in an upgrade: the per-member sums, own
+        // sales read as such.
         let upgrade = policy(
             r#", {"id": "lead", "rate": "0.2", "upgrade": {"not": {"metric": "sales", "gte": "1"}}}"#,
             "",
@@ -1033,7 +995,7 @@ mod tests {
             sums: true,
             ..Needs::default()
         };
-        assert_eq!(Needs::of(&upgrade), sums);
+        assert_eq!(Needs::of(&upgrade), Needs { sales: true, ..sums });
         // Purchases: the sums, and the orders' buyers resolved to members.
         let bought = policy(
             r#", {"id": "lead", "rate": "0.2", "upgrade": {"metric": "purchases", "gte": "1"}}"#,
@@ -1056,6 +1018,7 @@ mod tests {
             Needs::of(&both),
             Needs {
                 sums: true,
+                sales: false,
                 purchases: false,
                 team_sales: true,
                 counts: true

@@ -5,11 +5,13 @@
 //! each order is settled on the tree, ranks, activity and metrics as they
 //! stand just before it. At the end, retention (§12.4) is applied once.
 //!
-//! An event touches what it changes: an order its seller (and, when the
-//! policy reads team sales, every ancestor of the seller) and its buyer; a
-//! new rank every ancestor of the member when the policy counts members by
-//! rank. No event costs a pass over the whole tree, except a sponsor move,
-//! which recomputes the depths of the members (moves are rare).
+//! An event touches what it changes: an order its seller, its buyer and,
+//! when the policy reads team sales, those ancestors of the seller whose
+//! team sales reached a point where their rank or activity could change
+//! (found without walking the chain: [`Paths`]); a new rank every ancestor
+//! of the member when the policy counts members by rank. No event costs a
+//! pass over the whole tree, except a sponsor move, which lays the tree out
+//! anew (moves are rare).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -21,6 +23,7 @@ use crate::condition::{Condition, Metric, Op};
 use crate::error::{MemberAt, Missing, Must, Result};
 use crate::graph::{Forest, NONE};
 use crate::ids::RankIdx;
+use crate::paths::Paths;
 use crate::policy::{Needs, Policy};
 use crate::rank::{self, Metrics, RankChange, Ranking, Shift};
 use crate::upline::{Links, Upline};
@@ -65,10 +68,16 @@ pub(crate) struct Running<'a> {
     queued: Vec<u32>,
     chained: Vec<u32>,
     stamp: u32,
-    /// Per member, the team sales below which an order under it can change
-    /// neither its rank nor its activity ([`Running::bound`]): its other
-    /// metrics do not move while only orders under it come.
+    /// Per member, the team sales from which an order under it may change
+    /// its rank or activity, and those down to which a refund under it may
+    /// ([`Running::set_bound`]): its other metrics do not move while only
+    /// orders and refunds under it come.
     bound: Vec<Decimal>,
+    floor: Vec<Decimal>,
+    /// Team sales and those triggers along the tree, when the policy reads team sales.
+    paths: Option<Paths>,
+    /// Scratch: the members an order's team sales made due.
+    due: Vec<u32>,
 }
 
 impl<'a> Running<'a> {
@@ -129,6 +138,10 @@ impl<'a> Running<'a> {
             let active = rank::active(policy, &attrs, &metrics, m, input)?;
             up.set(m, p, d, r, active)?;
         }
+        let paths = match metrics.needs().team_sales {
+            true => Some(Paths::new(&parent, policy.rounding().scale)?),
+            false => None,
+        };
         let mut running = Running {
             policy,
             batch,
@@ -146,7 +159,10 @@ impl<'a> Running<'a> {
             queued: vec![0; n],
             chained: vec![0; n],
             stamp: 1,
-            bound: vec![Decimal::MIN; n],
+            bound: vec![Decimal::MAX; n],
+            floor: vec![Decimal::MIN; n],
+            paths,
+            due: Vec::new(),
         };
         for m in 0..running.live {
             let m = crate::ids::idx32(m);
@@ -162,7 +178,10 @@ impl<'a> Running<'a> {
 
     /// Member `m`'s value of `metric` now.
     pub fn value(&self, m: u32, metric: &Metric) -> Result<Decimal, Missing> {
-        self.metrics.value_in(&self.attrs, m, metric)
+        match (&self.paths, metric) {
+            (Some(paths), Metric::TeamSales) => paths.team_sales(m),
+            _ => self.metrics.value_in(&self.attrs, m, metric),
+        }
     }
 
     /// Apply the member and group events that come before order or refund
@@ -205,17 +224,18 @@ impl<'a> Running<'a> {
         let path = || format!("events[{i}].amount");
         self.metrics.add_sale(seller, buyer, amount, &path)?;
         let id = self.batch.event_ids.get(crate::ids::idx32(i));
-        let needs = self.metrics.needs();
-        if amount.is_sign_positive() && (!needs.purchases || buyer == NONE || buyer == seller) {
-            return self.order_chain(seller, amount, id, &path);
+        if let Some(paths) = &mut self.paths {
+            let mut due = std::mem::take(&mut self.due);
+            due.clear();
+            paths.sale(seller, amount, &mut due)?;
+            for &m in &due {
+                self.mark(m);
+            }
+            self.due = due;
         }
-        let parent = &self.parent;
-        let up = |m: u32| parent.get(m as usize).copied().unwrap_or(NONE);
-        self.metrics.add_team_sales(seller, amount, &up, &path)?;
+        // The seller's and buyer's sums, when read; team sales above.
         let needs = self.metrics.needs();
-        if needs.team_sales {
-            self.mark_chain(seller);
-        } else {
+        if needs.sales {
             self.mark(seller);
         }
         if needs.purchases && buyer != NONE {
@@ -224,53 +244,18 @@ impl<'a> Running<'a> {
         self.settle(Some(id))
     }
 
-    /// An order touching one chain (its buyer's purchases not read, or the
-    /// buyer its seller): the seller, then each ancestor whose team sales
-    /// grew, in one walk up, children first as [`Running::settle`] would
-    /// take them. An ancestor is evaluated only when its team sales reach
-    /// its bound, or when a new rank below it changed its counts.
-    fn order_chain(
-        &mut self,
-        seller: u32,
-        amount: Decimal,
-        after: &str,
-        path: &dyn Fn() -> String,
-    ) -> Result<()> {
-        let needs = self.metrics.needs();
-        let mut now = Vec::new();
-        let mut x = seller;
-        // The seller's sales changed: it is evaluated. Once a member's rank
-        // moves, the counts of every ancestor moved: all are evaluated.
-        let (mut forced, mut above) = (true, false);
-        loop {
-            if needs.team_sales {
-                self.metrics.add_team_sales_of(x, amount, path)?;
-            }
-            let bound = *self.bound.get(x as usize).must(MemberAt(x), "bound")?;
-            if forced || self.metrics.team_of(x).1 >= bound {
-                if let Some(change) = self.evaluate(x, Some(after))? {
-                    now.push(change);
-                    above = above || needs.counts;
-                }
-            }
-            if !needs.team_sales && !above {
-                break;
-            }
-            x = self.sponsor(x);
-            if x == NONE {
-                break;
-            }
-            forced = above;
-        }
-        now.sort_by(|a, b| a.member.cmp(&b.member));
-        self.changes.extend(now);
-        Ok(())
-    }
-
     /// Evaluate member `m` (upgrades only), fold a new rank into its
     /// ancestors' counts, and set its activity and bound; the change, if
     /// its rank moved, reported `after` an event.
     fn evaluate(&mut self, m: u32, after: Option<&str>) -> Result<Option<RankChange>> {
+        if let Some(paths) = &self.paths {
+            let t = paths.team_sales(m)?;
+            *self
+                .metrics
+                .team_sales
+                .get_mut(m as usize)
+                .must(MemberAt(m), "team sales")? = t;
+        }
         let r = self.rank_of(m)?;
         let mut change = None;
         if self.policy.evaluate_ranks() {
@@ -293,17 +278,23 @@ impl<'a> Running<'a> {
         Ok(change)
     }
 
-    /// Member `m`'s bound: the least team sales at which an upgrade above
-    /// its rank, or a change of its activity, could hold while only its
-    /// team sales grow; the lowest decimal when that is not known (a `not`,
-    /// or a team-sales leaf other than `gte`/`gt`), the highest when none can.
+    /// Member `m`'s bound and floor. The bound: the least team sales at
+    /// which an upgrade above its rank, or a change of its activity, could
+    /// hold while only its team sales grow; the floor: the team sales down
+    /// to which its activity could end while only they fall (its rank does
+    /// not move down before the end, §13). The lowest bound and highest
+    /// floor when that is not known (a `not`, or a team-sales leaf other
+    /// than `gte`/`gt`); the highest bound and lowest floor when nothing can.
     fn set_bound(&mut self, m: u32) -> Result<()> {
-        let mut bound = Decimal::MAX;
+        let (mut bound, mut floor) = (Decimal::MAX, Decimal::MIN);
         if self.policy.evaluate_ranks() {
             let r = usize::from(self.rank_of(m)?);
             for def in self.policy.ranks().iter().skip(r + 1) {
                 if let Some(c) = &def.upgrade {
-                    bound = bound.min(self.need(m, c)?.unwrap_or(Decimal::MIN));
+                    match self.need(m, c)? {
+                        Some(t) => bound = bound.min(t),
+                        None => (bound, floor) = (Decimal::MIN, Decimal::MAX),
+                    }
                 }
             }
         }
@@ -314,14 +305,19 @@ impl<'a> Running<'a> {
                 .must(MemberAt(m), "active")?;
             if input {
                 match self.need(m, c)? {
-                    None => bound = Decimal::MIN,
-                    // Active now: growing team sales keep it so.
-                    Some(_) if self.up.active(m) => {}
+                    None => (bound, floor) = (Decimal::MIN, Decimal::MAX),
+                    // Active now: growing team sales keep it so, falling
+                    // below the need ends it.
+                    Some(t) if self.up.active(m) => floor = floor.max(t),
                     Some(t) => bound = bound.min(t),
                 }
             }
         }
         *self.bound.get_mut(m as usize).must(MemberAt(m), "bound")? = bound;
+        *self.floor.get_mut(m as usize).must(MemberAt(m), "floor")? = floor;
+        if let Some(paths) = &mut self.paths {
+            paths.set(m, bound, floor)?;
+        }
         Ok(())
     }
 
@@ -371,6 +367,7 @@ impl<'a> Running<'a> {
     /// first (the changes reported without `after`), and everyone's activity.
     pub fn finish(mut self) -> Result<Ranking> {
         self.before(usize::MAX)?;
+        self.exact()?;
         let retains = self.policy.ranks().iter().any(|r| r.retain.is_some());
         let mut last = Vec::new();
         if self.policy.evaluate_ranks() && retains {
@@ -431,6 +428,7 @@ impl<'a> Running<'a> {
             }
             What::Move { member, from, to } => {
                 let m = *member;
+                self.exact()?;
                 let r = self.rank_of(m)?;
                 let sub = self.metrics.subtree(m, r)?;
                 let own = self.metrics.own(r);
@@ -455,6 +453,10 @@ impl<'a> Running<'a> {
                     own_after: &own,
                 };
                 self.shift(*to, into, size + 1, 1, sales)?;
+                if let Some(paths) = &mut self.paths {
+                    let team = &self.metrics.team_sales;
+                    paths.layout(&self.parent, team, &self.bound, &self.floor)?;
+                }
                 if needs.counts || needs.team_sales {
                     self.mark_chain(*from);
                     self.mark_chain(*to);
@@ -566,6 +568,14 @@ impl<'a> Running<'a> {
                 }
                 depth += 1;
             }
+        }
+        Ok(())
+    }
+
+    /// Every member's team sales, exact, into the metrics.
+    fn exact(&mut self) -> Result<()> {
+        if let Some(paths) = &self.paths {
+            self.metrics.team_sales = paths.exact(&self.parent)?;
         }
         Ok(())
     }

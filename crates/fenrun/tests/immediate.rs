@@ -23,8 +23,10 @@ use serde_json::{json, Value};
 const RATES: [i64; 4] = [2, 5, 8, 10];
 const RANKS: [&str; 4] = ["member", "owner", "leader", "partner"];
 
-fn policy() -> Value {
-    json!({
+/// The policy; `plain`: without own sales in any condition, so that an
+/// order reaches ranks and activity through team sales alone.
+fn policy(plain: bool) -> Value {
+    let mut p = json!({
         "version": 2,
         "rank_timing": "immediate",
         "evaluate_ranks": true,
@@ -39,14 +41,21 @@ fn policy() -> Value {
                 {"metric": "legs", "min_rank": "owner", "gte": 2},
                 {"metric": "team_size", "gte": 3}]}}
         ],
-        "active_if": {"any": [{"metric": "team_size", "gte": 1}, {"metric": "sales", "gte": "10"}]},
+        "active_if": {"any": [{"metric": "team_sales", "gte": "60"}, {"metric": "sales", "gte": "10"}]},
         "rules": [{"id": "spread", "type": "differential"}]
-    })
+    });
+    if plain {
+        p["ranks"][1]["upgrade"] = json!({"metric": "groups", "gte": 1});
+        p["active_if"] = json!({"metric": "team_sales", "gte": "60"});
+    }
+    p
 }
 
 /// The state the model keeps: the literal one.
 #[derive(Clone, Default)]
 struct Model {
+    /// [`policy`]'s `plain`.
+    plain: bool,
     parent: Vec<Option<usize>>,
     rank: Vec<usize>,
     active: Vec<bool>,
@@ -94,7 +103,7 @@ impl Model {
         };
         let groups = self.groups.values().filter(|(o, _)| *o == m).count();
         match rank {
-            1 => self.sales[m] >= 5000 || groups >= 1,
+            1 => (!self.plain && self.sales[m] >= 5000) || groups >= 1,
             2 => direct(1) >= 1 && self.team_sales(m) >= 15000,
             3 => legs(1) >= 2 && self.subtree(m).len() > 3, // team size (the member excluded) >= 3
             _ => false,
@@ -102,7 +111,7 @@ impl Model {
     }
 
     fn is_active(&self, m: usize, input: bool) -> bool {
-        input && (self.subtree(m).len() > 1 || self.sales[m] >= 1000)
+        input && (self.team_sales(m) >= 6000 || (!self.plain && self.sales[m] >= 1000))
     }
 
     /// One children-first pass, upgrades only; the members that changed, by id.
@@ -161,14 +170,15 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1000, .. ProptestConfig::default() })]
 
     #[test]
     fn touched_evaluation_equals_a_full_pass_after_every_event(
         start in prop::collection::vec(any::<u8>(), 1..6),
         steps in prop::collection::vec(step(), 0..40),
+        plain in any::<bool>(),
     ) {
-        let mut model = Model::default();
+        let mut model = Model { plain, ..Model::default() };
         let mut ids = Vec::new();
         let mut input = Vec::new();
         let mut members = Vec::new();
@@ -261,7 +271,7 @@ proptest! {
             let found = model.evaluate(&ids);
             report(&mut changes, found, Some(&id));
         }
-        let policy = Policy::from_value(policy()).unwrap();
+        let policy = Policy::from_value(policy(plain)).unwrap();
         let doc = json!({"members": members, "events": events});
         let batch = Batch::from_value(doc, &policy).unwrap();
         let settled: Value = serde_json::from_str(&fenrun::settle(&policy, batch).unwrap().to_json()).unwrap();

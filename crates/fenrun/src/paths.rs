@@ -1,0 +1,400 @@
+//! Team sales on a tree that grows and moves, for rank timing `immediate`
+//! (§13): an order or refund adds its amount to the team sales of its
+//! seller and of every ancestor, and the members whose team sales reached
+//! the point where their rank or activity could change are found, in
+//! O(log² n) per order instead of a walk up a chain that may be thousands
+//! of members deep.
+//!
+//! The tree is cut into heavy paths (each member's largest child continues
+//! its path); a chain from a member to its root is then at most log₂ n
+//! pieces, each the start of a path down to a member of it. Each path has a
+//! segment tree over its members, top first, holding team sales added to
+//! whole runs of them at once, in integer units of the policy scale
+//! (amounts have at most its decimals), and per run the least distance of
+//! any member to its triggers: `rise`,
+//! its bound less its team sales (an upgrade or a new activity may hold
+//! when it reaches 0), and `fall`, its team sales less its floor (its
+//! activity may end when that reaches 0). Both triggers are conservative: a
+//! member found is evaluated, and evaluating a member whose rank and
+//! activity stay changes nothing.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use crate::error::{Error, MemberAt, Missing, Must, Result};
+use crate::graph::NONE;
+
+/// A distance no sum of amounts reaches: a trigger at `FAR` never fires,
+/// one at `-FAR` always does.
+const FAR: i128 = i128::MAX >> 3;
+
+/// The heavy paths of a tree with team sales and triggers.
+pub(crate) struct Paths {
+    scale: u32,
+    /// Each member's own net sales (orders less refunds), exact.
+    own: Vec<Decimal>,
+    /// Every member, each after its sponsor.
+    order: Vec<u32>,
+    /// Where each member sits.
+    place: Vec<Place>,
+    /// The segment trees of all paths, one after another.
+    nodes: Vec<Node>,
+    /// The member at each leaf node ([`NONE`] elsewhere).
+    who: Vec<u32>,
+    /// Scratch for [`Paths::find`].
+    stack: Vec<(usize, i128)>,
+}
+
+/// A member's place: its path's segment tree (node k of it is `base + k`,
+/// 1 the root, `width + i` the leaf of the path's member i) and its index
+/// on the path; `hang` is the sponsor of the path's first member.
+#[derive(Clone, Copy)]
+struct Place {
+    base: usize,
+    width: usize,
+    index: usize,
+    hang: u32,
+}
+
+/// A node of a path's segment tree.
+#[derive(Clone, Copy)]
+struct Node {
+    /// Team sales, in units, added to every member under it.
+    add: i128,
+    /// The least `rise` (`fall`) under it, less (plus) what the nodes above
+    /// it hold in `add`.
+    rise: i128,
+    fall: i128,
+}
+
+const FAR_NODE: Node = Node {
+    add: 0,
+    rise: FAR,
+    fall: FAR,
+};
+
+fn overflow(m: u32) -> Error {
+    Error::Overflow {
+        path: format!("members[{m}]"),
+        detail: "team sales".to_owned(),
+    }
+}
+
+/// `d` in units of `scale`, rounded by `strategy`, within ±[`FAR`].
+fn units_of(d: Decimal, scale: u32, strategy: RoundingStrategy) -> i128 {
+    let r = d.round_dp_with_strategy(scale, strategy);
+    match crate::money::units_at(r, scale) {
+        Some(u) => u.clamp(-FAR, FAR),
+        None if d.is_sign_negative() => -FAR,
+        None => FAR,
+    }
+}
+
+fn node_at(nodes: &[Node], i: usize) -> Result<Node, Missing> {
+    nodes.get(i).copied().must("members", "path node")
+}
+
+impl Paths {
+    /// The paths of the tree `parent` (every member, joined or not), no
+    /// team sales, no trigger set; amounts at most `scale` decimals.
+    pub fn new(parent: &[u32], scale: u32) -> Result<Paths> {
+        let n = parent.len();
+        let mut paths = Paths {
+            scale,
+            own: vec![Decimal::ZERO; n],
+            order: Vec::new(),
+            place: Vec::new(),
+            nodes: Vec::new(),
+            who: Vec::new(),
+            stack: Vec::new(),
+        };
+        let zero = vec![Decimal::ZERO; n];
+        let never_up = vec![Decimal::MAX; n];
+        let never_down = vec![Decimal::MIN; n];
+        paths.layout(parent, &zero, &never_up, &never_down)?;
+        Ok(paths)
+    }
+
+    /// Cut the tree `parent` into paths anew (after a move), each member
+    /// with its team sales `team`, bound and floor.
+    pub fn layout(
+        &mut self,
+        parent: &[u32],
+        team: &[Decimal],
+        bound: &[Decimal],
+        floor: &[Decimal],
+    ) -> Result<()> {
+        let n = parent.len();
+        // Children in one table, then every member after its sponsor.
+        let mut start = vec![0u32; n + 1];
+        for &p in parent {
+            if p != NONE {
+                *start.get_mut(p as usize + 1).must("members", "sponsor")? += 1;
+            }
+        }
+        for i in 0..n {
+            let s = *start.get(i).must("members", "children")?;
+            *start.get_mut(i + 1).must("members", "children")? += s;
+        }
+        let mut fill = start.clone();
+        let mut kids = vec![0u32; n];
+        for (m, &p) in (0u32..).zip(parent) {
+            if p != NONE {
+                let slot = fill.get_mut(p as usize).must(MemberAt(p), "children")?;
+                *kids.get_mut(*slot as usize).must(MemberAt(p), "children")? = m;
+                *slot += 1;
+            }
+        }
+        let mut order: Vec<u32> = (0u32..)
+            .zip(parent)
+            .filter(|(_, &p)| p == NONE)
+            .map(|(m, _)| m)
+            .collect();
+        let mut k = 0;
+        while let Some(&m) = order.get(k) {
+            let a = *start.get(m as usize).must(MemberAt(m), "children")? as usize;
+            let b = *start.get(m as usize + 1).must(MemberAt(m), "children")? as usize;
+            order.extend_from_slice(kids.get(a..b).must(MemberAt(m), "children")?);
+            k += 1;
+        }
+        if order.len() != n {
+            return Err(Error::missing("members", "tree without cycles"));
+        }
+        // Subtree sizes, children first; each member's largest child.
+        let mut size = vec![1u32; n];
+        let mut heavy = vec![NONE; n];
+        for &m in order.iter().rev() {
+            let p = *parent.get(m as usize).must(MemberAt(m), "sponsor")?;
+            if p == NONE {
+                continue;
+            }
+            let s = *size.get(m as usize).must(MemberAt(m), "size")?;
+            *size.get_mut(p as usize).must(MemberAt(p), "size")? += s;
+            let h = heavy.get_mut(p as usize).must(MemberAt(p), "heavy child")?;
+            let best = match *h {
+                NONE => 0,
+                c => *size.get(c as usize).must(MemberAt(c), "size")?,
+            };
+            if s > best {
+                *h = m;
+            }
+        }
+        // A path starts at each root and each child that is not its
+        // sponsor's largest, and follows the largest children down.
+        let far_place = Place {
+            base: 0,
+            width: 0,
+            index: 0,
+            hang: NONE,
+        };
+        let mut place = vec![far_place; n];
+        let mut nodes: Vec<Node> = Vec::new();
+        let mut who: Vec<u32> = Vec::new();
+        let mut path = Vec::new();
+        for &h in &order {
+            let p = *parent.get(h as usize).must(MemberAt(h), "sponsor")?;
+            if p != NONE && *heavy.get(p as usize).must(MemberAt(p), "heavy child")? == h {
+                continue;
+            }
+            path.clear();
+            let mut x = h;
+            while x != NONE {
+                path.push(x);
+                x = *heavy.get(x as usize).must(MemberAt(x), "heavy child")?;
+            }
+            let (base, width) = (nodes.len(), path.len().next_power_of_two());
+            nodes.resize(base + 2 * width, FAR_NODE);
+            who.resize(base + 2 * width, NONE);
+            for (index, &m) in path.iter().enumerate() {
+                *place.get_mut(m as usize).must(MemberAt(m), "place")? = Place {
+                    base,
+                    width,
+                    index,
+                    hang: p,
+                };
+                let (t, b, f) = (
+                    team.get(m as usize).must(MemberAt(m), "team sales")?,
+                    bound.get(m as usize).must(MemberAt(m), "bound")?,
+                    floor.get(m as usize).must(MemberAt(m), "floor")?,
+                );
+                let t = crate::money::units_at(*t, self.scale).ok_or_else(|| overflow(m))?;
+                let leaf = base + width + index;
+                *nodes.get_mut(leaf).must(MemberAt(m), "path node")? = Node {
+                    add: t,
+                    rise: self.rise_of(*b, t),
+                    fall: self.fall_of(*f, t),
+                };
+                *who.get_mut(leaf).must(MemberAt(m), "path node")? = m;
+            }
+            for i in (1..width).rev() {
+                let (l, r) = (node_at(&nodes, base + 2 * i)?, node_at(&nodes, base + 2 * i + 1)?);
+                *nodes.get_mut(base + i).must("members", "path node")? = Node {
+                    add: 0,
+                    rise: l.rise.min(r.rise),
+                    fall: l.fall.min(r.fall),
+                };
+            }
+        }
+        self.order = order;
+        self.place = place;
+        self.nodes = nodes;
+        self.who = who;
+        Ok(())
+    }
+
+    /// A leaf's `rise` for bound `b` and team sales `t` (units).
+    fn rise_of(&self, b: Decimal, t: i128) -> i128 {
+        units_of(b, self.scale, RoundingStrategy::ToPositiveInfinity).saturating_sub(t)
+    }
+
+    /// A leaf's `fall` for floor `f` and team sales `t` (units).
+    fn fall_of(&self, f: Decimal, t: i128) -> i128 {
+        t.saturating_sub(units_of(f, self.scale, RoundingStrategy::ToNegativeInfinity))
+    }
+
+    fn place(&self, m: u32) -> Result<Place, Missing> {
+        self.place.get(m as usize).copied().must(MemberAt(m), "place")
+    }
+
+    /// `amount` (negative: a refund) sold by `m`: its own sales, and the
+    /// team sales of it and every ancestor; the members among them whose
+    /// rank or activity may have changed with their team sales go to `due`.
+    pub fn sale(&mut self, m: u32, amount: Decimal, due: &mut Vec<u32>) -> Result<()> {
+        let own = self.own.get_mut(m as usize).must(MemberAt(m), "sales")?;
+        *own = own.checked_add(amount).ok_or_else(|| overflow(m))?;
+        let d = crate::money::units_at(amount, self.scale).ok_or_else(|| overflow(m))?;
+        let mut x = m;
+        while x != NONE {
+            let p = self.place(x)?;
+            self.prefix(p, d, due).map_err(|e| e.unwrap_or_else(|| overflow(x)))?;
+            x = p.hang;
+        }
+        Ok(())
+    }
+
+    /// Add `d` units to the members of `p`'s path from its top down to
+    /// `p.index`, in one walk from the root of its tree to that leaf; the
+    /// members whose triggers this reaches go to `due`. An error is a
+    /// missing node, `None` an overflow.
+    fn prefix(&mut self, p: Place, d: i128, due: &mut Vec<u32>) -> Result<(), Option<Error>> {
+        let missing = |e: Missing| Some(Error::from(e));
+        let (k, mut i, mut lo, mut hi, mut above) = (p.index, 1, 0, p.width - 1, 0i128);
+        loop {
+            if k >= hi {
+                // All of node i's members are in the piece.
+                self.apply(p.base + i, d)?;
+                self.find(p, i, above, due).map_err(missing)?;
+                break;
+            }
+            let mid = lo + (hi - lo) / 2;
+            above = above.saturating_add(node_at(&self.nodes, p.base + i).map_err(missing)?.add);
+            if k <= mid {
+                (i, hi) = (2 * i, mid);
+            } else {
+                self.apply(p.base + 2 * i, d)?;
+                self.find(p, 2 * i, above, due).map_err(missing)?;
+                (i, lo) = (2 * i + 1, mid + 1);
+            }
+        }
+        self.pull(p.base, i).map_err(missing)
+    }
+
+    fn apply(&mut self, i: usize, d: i128) -> Result<(), Option<Error>> {
+        let node = self.nodes.get_mut(i).ok_or(None)?;
+        node.add = node.add.checked_add(d).ok_or(None)?;
+        node.rise = node.rise.saturating_sub(d);
+        node.fall = node.fall.saturating_add(d);
+        Ok(())
+    }
+
+    /// Recompute the nodes above node `i` of the tree at `base`.
+    fn pull(&mut self, base: usize, mut i: usize) -> Result<(), Missing> {
+        while i > 1 {
+            i >>= 1;
+            let (l, r) = (
+                node_at(&self.nodes, base + 2 * i)?,
+                node_at(&self.nodes, base + 2 * i + 1)?,
+            );
+            let node = self.nodes.get_mut(base + i).must("members", "path node")?;
+            node.rise = l.rise.min(r.rise).saturating_sub(node.add);
+            node.fall = l.fall.min(r.fall).saturating_add(node.add);
+        }
+        Ok(())
+    }
+
+    /// The members under node `i` of `p`'s tree (`above`: what the nodes
+    /// above it add) whose triggers are reached, into `due`.
+    fn find(&mut self, p: Place, i: usize, above: i128, due: &mut Vec<u32>) -> Result<(), Missing> {
+        let reached = |n: Node, above: i128| {
+            n.rise.saturating_sub(above) <= 0 || n.fall.saturating_add(above) <= 0
+        };
+        if !reached(node_at(&self.nodes, p.base + i)?, above) {
+            return Ok(());
+        }
+        let mut stack = std::mem::take(&mut self.stack);
+        stack.clear();
+        stack.push((i, above));
+        while let Some((i, above)) = stack.pop() {
+            let node = node_at(&self.nodes, p.base + i)?;
+            if !reached(node, above) {
+                continue;
+            }
+            if i >= p.width {
+                due.push(*self.who.get(p.base + i).must("members", "path node")?);
+                continue;
+            }
+            let above = above.saturating_add(node.add);
+            stack.push((2 * i, above));
+            stack.push((2 * i + 1, above));
+        }
+        self.stack = stack;
+        Ok(())
+    }
+
+    /// Member `m`'s team sales now: its value, at the policy scale (or
+    /// fewer decimals where a sum past 28 digits needs them, as decimal
+    /// sums do).
+    pub fn team_sales(&self, m: u32) -> Result<Decimal, Missing> {
+        let p = self.place(m)?;
+        let mut i = p.width + p.index;
+        let mut t: i128 = 0;
+        while i >= 1 {
+            t = t.saturating_add(node_at(&self.nodes, p.base + i)?.add);
+            i >>= 1;
+        }
+        let mut scale = self.scale;
+        loop {
+            match Decimal::try_from_i128_with_scale(t, scale) {
+                Ok(d) => return Ok(d),
+                Err(_) if scale > 0 => (t, scale) = (t / 10, scale - 1),
+                Err(_) => return None.must(MemberAt(m), "team sales within a decimal"),
+            }
+        }
+    }
+
+    /// Member `m`'s triggers: evaluate it when its team sales reach `bound`
+    /// or fall to `floor`.
+    pub fn set(&mut self, m: u32, bound: Decimal, floor: Decimal) -> Result<()> {
+        let p = self.place(m)?;
+        let leaf = p.width + p.index;
+        let t = node_at(&self.nodes, p.base + leaf)?.add;
+        let (r, f) = (self.rise_of(bound, t), self.fall_of(floor, t));
+        let node = self.nodes.get_mut(p.base + leaf).must(MemberAt(m), "path node")?;
+        (node.rise, node.fall) = (r, f);
+        Ok(self.pull(p.base, leaf)?)
+    }
+
+    /// Every member's team sales, exact as decimal sums are (the scale the
+    /// largest of the amounts under it), on the tree `parent` laid out.
+    pub fn exact(&self, parent: &[u32]) -> Result<Vec<Decimal>> {
+        let mut team = self.own.clone();
+        for &m in self.order.iter().rev() {
+            let p = *parent.get(m as usize).must(MemberAt(m), "sponsor")?;
+            if p != NONE {
+                let t = *team.get(m as usize).must(MemberAt(m), "team sales")?;
+                let slot = team.get_mut(p as usize).must(MemberAt(p), "team sales")?;
+                *slot = slot.checked_add(t).ok_or_else(|| overflow(p))?;
+            }
+        }
+        Ok(team)
+    }
+}
