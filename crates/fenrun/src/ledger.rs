@@ -269,7 +269,7 @@ impl Ledger {
     /// ```
     pub fn rank_changes(&self) -> Result<Vec<crate::RankChange>> {
         let batch = self.builder.to_batch()?;
-        Ok(crate::running::ranking(self.policy(), &batch)?.changes)
+        Ok(crate::running::ranking(self.policy(), &batch)?.0.changes)
     }
 
     /// [`Ledger::rank_changes`] as the canonical JSON document

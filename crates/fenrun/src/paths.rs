@@ -226,7 +226,10 @@ impl Paths {
                 *who.get_mut(leaf).must(MemberAt(m), "path node")? = m;
             }
             for i in (1..width).rev() {
-                let (l, r) = (node_at(&nodes, base + 2 * i)?, node_at(&nodes, base + 2 * i + 1)?);
+                let (l, r) = (
+                    node_at(&nodes, base + 2 * i)?,
+                    node_at(&nodes, base + 2 * i + 1)?,
+                );
                 *nodes.get_mut(base + i).must("members", "path node")? = Node {
                     add: 0,
                     rise: l.rise.min(r.rise),
@@ -248,11 +251,18 @@ impl Paths {
 
     /// A leaf's `fall` for floor `f` and team sales `t` (units).
     fn fall_of(&self, f: Decimal, t: i128) -> i128 {
-        t.saturating_sub(units_of(f, self.scale, RoundingStrategy::ToNegativeInfinity))
+        t.saturating_sub(units_of(
+            f,
+            self.scale,
+            RoundingStrategy::ToNegativeInfinity,
+        ))
     }
 
     fn place(&self, m: u32) -> Result<Place, Missing> {
-        self.place.get(m as usize).copied().must(MemberAt(m), "place")
+        self.place
+            .get(m as usize)
+            .copied()
+            .must(MemberAt(m), "place")
     }
 
     /// `amount` (negative: a refund) sold by `m`: its own sales, and the
@@ -265,7 +275,8 @@ impl Paths {
         let mut x = m;
         while x != NONE {
             let p = self.place(x)?;
-            self.prefix(p, d, due).map_err(|e| e.unwrap_or_else(|| overflow(x)))?;
+            self.prefix(p, d, due)
+                .map_err(|e| e.unwrap_or_else(|| overflow(x)))?;
             x = p.hang;
         }
         Ok(())
@@ -378,7 +389,10 @@ impl Paths {
         let leaf = p.width + p.index;
         let t = node_at(&self.nodes, p.base + leaf)?.add;
         let (r, f) = (self.rise_of(bound, t), self.fall_of(floor, t));
-        let node = self.nodes.get_mut(p.base + leaf).must(MemberAt(m), "path node")?;
+        let node = self
+            .nodes
+            .get_mut(p.base + leaf)
+            .must(MemberAt(m), "path node")?;
         (node.rise, node.fall) = (r, f);
         Ok(self.pull(p.base, leaf)?)
     }

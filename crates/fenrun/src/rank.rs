@@ -995,7 +995,13 @@ mod tests {
             sums: true,
             ..Needs::default()
         };
-        assert_eq!(Needs::of(&upgrade), Needs { sales: true, ..sums });
+        assert_eq!(
+            Needs::of(&upgrade),
+            Needs {
+                sales: true,
+                ..sums
+            }
+        );
         // Purchases: the sums, and the orders' buyers resolved to members.
         let bought = policy(
             r#", {"id": "lead", "rate": "0.2", "upgrade": {"metric": "purchases", "gte": "1"}}"#,

@@ -26,21 +26,69 @@ use crate::ids::RankIdx;
 use crate::paths::Paths;
 use crate::policy::{Needs, Policy};
 use crate::rank::{self, Metrics, RankChange, Ranking, Shift};
-use crate::upline::{Links, Upline};
+use crate::upline::{Links, Row, Upline};
 
 /// The ranks and activity of a batch's members with the metrics they rest
 /// on, in the policy's rank timing: over the whole batch (`period_end`,
 /// [`rank::evaluate`]), or the state after the last event (`immediate`).
-pub(crate) fn ranking(policy: &Policy, batch: &Batch) -> Result<Ranking> {
+/// In `immediate` timing, when no rule reads a metric as an order is
+/// settled, also what each order walks ([`Walks`]), so that settling the
+/// orders does not replay the period again.
+pub(crate) fn ranking(policy: &Policy, batch: &Batch) -> Result<(Ranking, Option<Walks>)> {
     if !policy.is_immediate() {
-        return rank::evaluate(policy, batch);
+        return Ok((rank::evaluate(policy, batch)?, None));
     }
     let mut running = Running::start(policy, batch, &Links::default())?;
+    if policy.rules().iter().all(|r| r.kind.metrics().is_empty()) {
+        running.record()?;
+    }
     for i in 0..batch.events.len() {
         running.before(i)?;
         running.sale(i)?;
     }
-    running.finish()
+    let walks = running.walks.take();
+    Ok((running.finish()?, walks))
+}
+
+/// What the orders of a period in `immediate` timing walk (§13), as the
+/// replay that ranked it left it: each member's row of the live table
+/// ([`Upline::set`]) before the first event, and every change of a row
+/// after, each with the first event whose lines see it.
+#[derive(Debug, Default)]
+pub(crate) struct Walks {
+    changes: Vec<(u32, u32, Row)>,
+}
+
+impl Walks {
+    /// The table before the first event, with the link columns of `links`.
+    pub fn cursor(&self, n: usize, links: &Links) -> Cursor<'_> {
+        Cursor {
+            up: Upline::live(n, links),
+            walks: self,
+            next: 0,
+        }
+    }
+}
+
+/// A live table moved through a period's [`Walks`].
+pub(crate) struct Cursor<'a> {
+    up: Upline,
+    walks: &'a Walks,
+    next: usize,
+}
+
+impl Cursor<'_> {
+    /// The table as the lines of event `i` see it.
+    pub fn to(&mut self, i: usize) -> Result<&Upline> {
+        while let Some(&(at, m, row)) = self.walks.changes.get(self.next) {
+            if at as usize > i {
+                break;
+            }
+            self.up.set_row(m, row)?;
+            self.next += 1;
+        }
+        Ok(&self.up)
+    }
 }
 
 /// One period's state in `immediate` timing, moved forward event by event.
@@ -78,6 +126,10 @@ pub(crate) struct Running<'a> {
     paths: Option<Paths>,
     /// Scratch: the members an order's team sales made due.
     due: Vec<u32>,
+    /// The rows the orders walk, when recorded ([`Running::record`]), and
+    /// the event whose lines see a change made now.
+    walks: Option<Walks>,
+    seen_by: u32,
 }
 
 impl<'a> Running<'a> {
@@ -163,12 +215,38 @@ impl<'a> Running<'a> {
             floor: vec![Decimal::MIN; n],
             paths,
             due: Vec::new(),
+            walks: None,
+            seen_by: 0,
         };
         for m in 0..running.live {
             let m = crate::ids::idx32(m);
             running.set_bound(m)?;
         }
         Ok(running)
+    }
+
+    /// Keep every change of the rows the orders walk from now on ([`Walks`]).
+    pub fn record(&mut self) -> Result<()> {
+        let mut walks = Walks::default();
+        for m in 0..self.batch.ids.len() {
+            let m = crate::ids::idx32(m);
+            walks.changes.push((0, m, self.up.row_of(m)?));
+        }
+        self.walks = Some(walks);
+        Ok(())
+    }
+
+    /// Set member `m`'s row of the live table, recording a change.
+    fn put(&mut self, m: u32, p: u32, d: u32, r: RankIdx, active: bool) -> Result<()> {
+        let before = self.up.row_of(m)?;
+        self.up.set(m, p, d, r, active)?;
+        if let Some(walks) = &mut self.walks {
+            let row = self.up.row_of(m)?;
+            if row != before {
+                walks.changes.push((self.seen_by, m, row));
+            }
+        }
+        Ok(())
     }
 
     /// The tree, ranks and activity now, as the order rules walk them.
@@ -187,6 +265,7 @@ impl<'a> Running<'a> {
     /// Apply the member and group events that come before order or refund
     /// `i` (all the rest when `i` is past the last), each evaluated after it.
     pub fn before(&mut self, i: usize) -> Result<()> {
+        self.seen_by = u32::try_from(i).unwrap_or(u32::MAX);
         while let Some(c) = self.batch.log.get(self.next) {
             if c.before as usize > i {
                 break;
@@ -208,6 +287,7 @@ impl<'a> Running<'a> {
     /// Order or refund `i` is counted (after its lines were made), and the
     /// members it touched evaluated.
     pub fn sale(&mut self, i: usize) -> Result<()> {
+        self.seen_by = u32::try_from(i + 1).unwrap_or(u32::MAX);
         let (seller, buyer, amount) = match self.batch.events.get(i) {
             Some(Event::Order(o)) => (o.seller, o.buyer, o.amount),
             Some(Event::Refund(r)) => match self.batch.events.get(r.order_event as usize) {
@@ -273,7 +353,7 @@ impl<'a> Running<'a> {
             .must(MemberAt(m), "active")?;
         let active = rank::active(self.policy, &self.attrs, &self.metrics, m, input)?;
         let (p, d) = (self.sponsor(m), self.up.depth(m));
-        self.up.set(m, p, d, r, active)?;
+        self.put(m, p, d, r, active)?;
         self.set_bound(m)?;
         Ok(change)
     }
@@ -411,7 +491,7 @@ impl<'a> Running<'a> {
                 let p = self.sponsor(m);
                 let depth = if p == NONE { 0 } else { self.up.depth(p) + 1 };
                 let r = self.rank_of(m)?;
-                self.up.set(m, p, depth, r, false)?;
+                self.put(m, p, depth, r, false)?;
                 let zero = vec![0; self.policy.ranks().len()];
                 let own = self.metrics.own(r);
                 let counts = Shift {
@@ -562,7 +642,7 @@ impl<'a> Running<'a> {
             let mut depth = if x == NONE { 0 } else { self.up.depth(x) + 1 };
             while let Some(y) = path.pop() {
                 let (p, r, a) = (self.sponsor(y), self.rank_of(y)?, self.up.active(y));
-                self.up.set(y, p, depth, r, a)?;
+                self.put(y, p, depth, r, a)?;
                 if let Some(k) = known.get_mut(y as usize) {
                     *k = true;
                 }

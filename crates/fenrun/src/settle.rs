@@ -1104,7 +1104,13 @@ impl State {
         let mut up = self.upline_for(0);
         // In `immediate` timing (§13) each order walks the state just before
         // it: a schedule of its own, the state moved after every event.
-        let mut running = match self.policy.is_immediate() {
+        // What ranking the period recorded of it, when it did; else the
+        // period is replayed here.
+        let mut walk = self
+            .walks
+            .as_ref()
+            .map(|w| w.cursor(self.batch.ids.len(), &self.links));
+        let mut running = match self.policy.is_immediate() && walk.is_none() {
             true => Some(Running::start(&self.policy, &self.batch, &self.links)?),
             false => None,
         };
@@ -1113,6 +1119,10 @@ impl State {
             if let Some(r) = running.as_mut() {
                 r.before(i)?;
             }
+            let walked = match walk.as_mut() {
+                Some(w) => Some(w.to(i)?),
+                None => None,
+            };
             match e {
                 Event::Order(o) => {
                     if !take(i) {
@@ -1150,7 +1160,25 @@ impl State {
                             )?;
                             (own_slots.as_slice(), &own_rates)
                         }
-                        None => schedules.of(o.seller, category, self, up)?,
+                        None => match walked {
+                            Some(live) => {
+                                own_slots.clear();
+                                // Recorded only when no rule reads a metric.
+                                let values = |m: u32, _: &crate::condition::Metric| {
+                                    None.must(MemberAt(m), "metric of a recorded walk")
+                                };
+                                self.schedule_on(
+                                    live,
+                                    &values,
+                                    o.seller,
+                                    category,
+                                    &mut own_rates,
+                                    &mut own_slots,
+                                )?;
+                                (own_slots.as_slice(), &own_rates)
+                            }
+                            None => schedules.of(o.seller, category, self, up)?,
+                        },
                     };
                     self.settle_order(i, o.amount, category, slots, rates, &mut out)?;
                     part.book_unpaid(&out)?;

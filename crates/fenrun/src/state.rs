@@ -8,6 +8,7 @@ use crate::error::{EventAt, Missing, Must, Result};
 use crate::policy::Policy;
 use crate::rank::Ranking;
 use crate::rule::Plan;
+use crate::running::Walks;
 use crate::upline::{Links, Upline};
 
 /// A policy applied to a batch: ranks and activity evaluated, rules prepared.
@@ -26,6 +27,9 @@ pub(crate) struct State {
     /// upline)` in ascending `until`, each for the events before `until`
     /// and from the previous entry's on. Empty without moves.
     pub earlier: Vec<(u32, Upline)>,
+    /// In `immediate` timing (§13), what each order walks, as ranking the
+    /// period recorded it (`None`: settling replays the period).
+    pub walks: Option<Walks>,
     /// The policy's index of each of the batch's categories (by the batch's
     /// code, code 0 being none).
     category_index: Vec<u16>,
@@ -37,8 +41,10 @@ pub(crate) struct State {
 impl State {
     /// Evaluate ranks and activity of `batch` under `policy` and prepare every rule.
     pub fn new(policy: &Policy, batch: Batch) -> Result<State> {
-        let ranking = crate::running::ranking(policy, &batch)?;
-        State::with_ranking(policy, batch, ranking)
+        let (ranking, walks) = crate::running::ranking(policy, &batch)?;
+        let mut state = State::with_ranking(policy, batch, ranking)?;
+        state.walks = walks;
+        Ok(state)
     }
 
     /// Prepare every rule of `policy` on `batch` with ranks and activity
@@ -94,6 +100,7 @@ impl State {
             links,
             upline,
             earlier,
+            walks: None,
             category_index,
             classes,
         })

@@ -17,12 +17,15 @@
 //! same set share a column. All columns are filled in one parents-first pass
 //! that reads each member's sponsor's row once.
 
-use crate::error::{MemberAt, Must, Result};
+use crate::error::{MemberAt, Missing, Must, Result};
 use crate::graph::{Forest, NONE};
 use crate::ids::RankIdx;
 
 /// Cells of a row before its links.
 const FIXED: usize = 3;
+
+/// A member's sponsor, depth, and rank with activity, as a row stores them.
+pub(crate) type Row = [u32; FIXED];
 const PARENT: usize = 0;
 const DEPTH: usize = 1;
 /// The rank, with [`ACTIVE`] set for an active member.
@@ -183,6 +186,21 @@ impl Upline {
         let row = self.row_mut(m).and_then(|row| row.get_mut(..FIXED));
         row.must(MemberAt(m), "upline row")?
             .copy_from_slice(&[parent, depth, u32::from(rank) | a]);
+        Ok(())
+    }
+
+    /// Member `m`'s sponsor, depth, rank and activity as a live table
+    /// stores them (what [`Upline::set`] wrote).
+    pub fn row_of(&self, m: u32) -> Result<Row, Missing> {
+        let row = self.row(m).and_then(|row| row.get(..FIXED));
+        row.and_then(|r| Row::try_from(r).ok())
+            .must(MemberAt(m), "upline row")
+    }
+
+    /// Write member `m`'s row as [`Upline::row_of`] read it.
+    pub fn set_row(&mut self, m: u32, row: Row) -> Result<(), Missing> {
+        let cells = self.row_mut(m).and_then(|r| r.get_mut(..FIXED));
+        cells.must(MemberAt(m), "upline row")?.copy_from_slice(&row);
         Ok(())
     }
 

@@ -271,8 +271,21 @@ proptest! {
             let found = model.evaluate(&ids);
             report(&mut changes, found, Some(&id));
         }
-        let policy = Policy::from_value(policy(plain)).unwrap();
+        let written = policy(plain);
+        let policy = Policy::from_value(written.clone()).unwrap();
         let doc = json!({"members": members, "events": events});
+        // A rule reading a metric as each order is settled makes settling
+        // replay the period; without one, settling walks what ranking the
+        // period recorded. A step that always holds (team sales are never
+        // below 0) pays what a flat rate does: both ways give the same bytes.
+        let settle_with = |rate: Value| {
+            let mut p = written.clone();
+            p["rules"].as_array_mut().unwrap().push(json!({"id": "lv", "type": "levels", "rates": [rate]}));
+            let p = Policy::from_value(p).unwrap();
+            fenrun::settle(&p, Batch::from_value(doc.clone(), &p).unwrap()).unwrap().to_json()
+        };
+        let replayed = settle_with(json!({"metric": "team_sales", "steps": [["0", "0.03"]]}));
+        prop_assert_eq!(replayed, settle_with(json!("0.03")));
         let batch = Batch::from_value(doc, &policy).unwrap();
         let settled: Value = serde_json::from_str(&fenrun::settle(&policy, batch).unwrap().to_json()).unwrap();
         let got: Vec<Value> = settled["rank_changes"]
