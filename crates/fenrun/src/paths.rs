@@ -30,18 +30,21 @@ const FAR: i128 = i128::MAX >> 3;
 /// The heavy paths of a tree with team sales and triggers.
 pub(crate) struct Paths {
     scale: u32,
-    /// Each member's own net sales (orders less refunds), exact.
-    own: Vec<Decimal>,
     /// Every member, each after its sponsor.
     order: Vec<u32>,
     /// Where each member sits.
     place: Vec<Place>,
     /// The segment trees of all paths, one after another.
     nodes: Vec<Node>,
+    /// Per node, the least `fall` under it, plus what the nodes above it
+    /// hold in `add`; empty when no member can have a floor (the policy
+    /// says so: [`Paths::new`]), so the trees stay half as wide.
+    fall: Vec<i128>,
     /// The member at each leaf node ([`NONE`] elsewhere).
     who: Vec<u32>,
-    /// Scratch for [`Paths::find`].
+    /// Scratch for [`Paths::find`] and [`Paths::sale`].
     stack: Vec<(usize, i128)>,
+    chain: Vec<(u32, Place)>,
 }
 
 /// A member's place: its path's segment tree (node k of it is `base + k`,
@@ -60,17 +63,11 @@ struct Place {
 struct Node {
     /// Team sales, in units, added to every member under it.
     add: i128,
-    /// The least `rise` (`fall`) under it, less (plus) what the nodes above
-    /// it hold in `add`.
+    /// The least `rise` under it, less what the nodes above it hold in `add`.
     rise: i128,
-    fall: i128,
 }
 
-const FAR_NODE: Node = Node {
-    add: 0,
-    rise: FAR,
-    fall: FAR,
-};
+const FAR_NODE: Node = Node { add: 0, rise: FAR };
 
 fn overflow(m: u32) -> Error {
     Error::Overflow {
@@ -95,21 +92,27 @@ fn node_at(nodes: &[Node], i: usize) -> Result<Node, Missing> {
 
 impl Paths {
     /// The paths of the tree `parent` (every member, joined or not), no
-    /// team sales, no trigger set; amounts at most `scale` decimals.
-    pub fn new(parent: &[u32], scale: u32) -> Result<Paths> {
+    /// team sales, no trigger set; amounts at most `scale` decimals;
+    /// `floors`: whether a member may be given a floor.
+    pub fn new(parent: &[u32], scale: u32, floors: bool) -> Result<Paths> {
         let n = parent.len();
         let mut paths = Paths {
             scale,
-            own: vec![Decimal::ZERO; n],
             order: Vec::new(),
             place: Vec::new(),
             nodes: Vec::new(),
+            fall: Vec::new(),
             who: Vec::new(),
             stack: Vec::new(),
+            chain: Vec::new(),
         };
         let zero = vec![Decimal::ZERO; n];
         let never_up = vec![Decimal::MAX; n];
         let never_down = vec![Decimal::MIN; n];
+        paths.fall = match floors {
+            true => vec![FAR],
+            false => Vec::new(),
+        };
         paths.layout(parent, &zero, &never_up, &never_down)?;
         Ok(paths)
     }
@@ -188,6 +191,8 @@ impl Paths {
         };
         let mut place = vec![far_place; n];
         let mut nodes: Vec<Node> = Vec::new();
+        let floors = !self.fall.is_empty();
+        let mut fall: Vec<i128> = Vec::new();
         let mut who: Vec<u32> = Vec::new();
         let mut path = Vec::new();
         for &h in &order {
@@ -203,6 +208,9 @@ impl Paths {
             }
             let (base, width) = (nodes.len(), path.len().next_power_of_two());
             nodes.resize(base + 2 * width, FAR_NODE);
+            if floors {
+                fall.resize(base + 2 * width, FAR);
+            }
             who.resize(base + 2 * width, NONE);
             for (index, &m) in path.iter().enumerate() {
                 *place.get_mut(m as usize).must(MemberAt(m), "place")? = Place {
@@ -221,8 +229,12 @@ impl Paths {
                 *nodes.get_mut(leaf).must(MemberAt(m), "path node")? = Node {
                     add: t,
                     rise: self.rise_of(*b, t),
-                    fall: self.fall_of(*f, t),
                 };
+                if floors {
+                    *fall.get_mut(leaf).must(MemberAt(m), "path node")? = self.fall_of(*f, t);
+                } else if *f != Decimal::MIN {
+                    return Err(Error::missing("members", "paths with floors"));
+                }
                 *who.get_mut(leaf).must(MemberAt(m), "path node")? = m;
             }
             for i in (1..width).rev() {
@@ -233,13 +245,20 @@ impl Paths {
                 *nodes.get_mut(base + i).must("members", "path node")? = Node {
                     add: 0,
                     rise: l.rise.min(r.rise),
-                    fall: l.fall.min(r.fall),
                 };
+                if floors {
+                    let low = fall.get(base + 2 * i).min(fall.get(base + 2 * i + 1));
+                    *fall.get_mut(base + i).must("members", "path node")? =
+                        *low.must("members", "path node")?;
+                }
             }
         }
         self.order = order;
         self.place = place;
         self.nodes = nodes;
+        if floors {
+            self.fall = fall;
+        }
         self.who = who;
         Ok(())
     }
@@ -265,20 +284,43 @@ impl Paths {
             .must(MemberAt(m), "place")
     }
 
-    /// `amount` (negative: a refund) sold by `m`: its own sales, and the
-    /// team sales of it and every ancestor; the members among them whose
-    /// rank or activity may have changed with their team sales go to `due`.
+    /// `amount` (negative: a refund) sold by `m`: the team sales of it and
+    /// every ancestor; the members among them whose rank or activity may
+    /// have changed with their team sales go to `due`.
     pub fn sale(&mut self, m: u32, amount: Decimal, due: &mut Vec<u32>) -> Result<()> {
-        let own = self.own.get_mut(m as usize).must(MemberAt(m), "sales")?;
-        *own = own.checked_add(amount).ok_or_else(|| overflow(m))?;
         let d = crate::money::units_at(amount, self.scale).ok_or_else(|| overflow(m))?;
+        // The pieces of the chain first; then every node the walks will
+        // read is asked for at once (a walk's nodes follow from the piece's
+        // length alone), so that their loads overlap rather than wait on
+        // each other.
+        let mut chain = std::mem::take(&mut self.chain);
+        chain.clear();
         let mut x = m;
         while x != NONE {
             let p = self.place(x)?;
-            self.prefix(p, d, due)
-                .map_err(|e| e.unwrap_or_else(|| overflow(x)))?;
+            chain.push((x, p));
             x = p.hang;
         }
+        for (_, p) in &chain {
+            let (k, mut i, mut lo, mut hi) = (p.index, 1, 0, p.width - 1);
+            loop {
+                prefetch_index::prefetch_index(&self.nodes, p.base + i);
+                if k >= hi {
+                    break;
+                }
+                let mid = lo + (hi - lo) / 2;
+                if k <= mid {
+                    (i, hi) = (2 * i, mid);
+                } else {
+                    (i, lo) = (2 * i + 1, mid + 1);
+                }
+            }
+        }
+        for &(x, p) in &chain {
+            self.prefix(p, d, due)
+                .map_err(|e| e.unwrap_or_else(|| overflow(x)))?;
+        }
+        self.chain = chain;
         Ok(())
     }
 
@@ -313,7 +355,9 @@ impl Paths {
         let node = self.nodes.get_mut(i).ok_or(None)?;
         node.add = node.add.checked_add(d).ok_or(None)?;
         node.rise = node.rise.saturating_sub(d);
-        node.fall = node.fall.saturating_add(d);
+        if let Some(f) = self.fall.get_mut(i) {
+            *f = f.saturating_add(d);
+        }
         Ok(())
     }
 
@@ -327,7 +371,16 @@ impl Paths {
             );
             let node = self.nodes.get_mut(base + i).must("members", "path node")?;
             node.rise = l.rise.min(r.rise).saturating_sub(node.add);
-            node.fall = l.fall.min(r.fall).saturating_add(node.add);
+            let add = node.add;
+            if !self.fall.is_empty() {
+                let low = self
+                    .fall
+                    .get(base + 2 * i)
+                    .min(self.fall.get(base + 2 * i + 1));
+                let low = *low.must("members", "path node")?;
+                *self.fall.get_mut(base + i).must("members", "path node")? =
+                    low.saturating_add(add);
+            }
         }
         Ok(())
     }
@@ -335,20 +388,22 @@ impl Paths {
     /// The members under node `i` of `p`'s tree (`above`: what the nodes
     /// above it add) whose triggers are reached, into `due`.
     fn find(&mut self, p: Place, i: usize, above: i128, due: &mut Vec<u32>) -> Result<(), Missing> {
-        let reached = |n: Node, above: i128| {
-            n.rise.saturating_sub(above) <= 0 || n.fall.saturating_add(above) <= 0
+        let reached = |i: usize, above: i128| -> Result<bool, Missing> {
+            let rise = node_at(&self.nodes, i)?.rise.saturating_sub(above);
+            let fall = self.fall.get(i).map_or(FAR, |f| f.saturating_add(above));
+            Ok(rise <= 0 || fall <= 0)
         };
-        if !reached(node_at(&self.nodes, p.base + i)?, above) {
+        if !reached(p.base + i, above)? {
             return Ok(());
         }
         let mut stack = std::mem::take(&mut self.stack);
         stack.clear();
         stack.push((i, above));
         while let Some((i, above)) = stack.pop() {
-            let node = node_at(&self.nodes, p.base + i)?;
-            if !reached(node, above) {
+            if !reached(p.base + i, above)? {
                 continue;
             }
+            let node = node_at(&self.nodes, p.base + i)?;
             if i >= p.width {
                 due.push(*self.who.get(p.base + i).must("members", "path node")?);
                 continue;
@@ -389,18 +444,28 @@ impl Paths {
         let leaf = p.width + p.index;
         let t = node_at(&self.nodes, p.base + leaf)?.add;
         let (r, f) = (self.rise_of(bound, t), self.fall_of(floor, t));
-        let node = self
-            .nodes
+        self.nodes
             .get_mut(p.base + leaf)
-            .must(MemberAt(m), "path node")?;
-        (node.rise, node.fall) = (r, f);
+            .must(MemberAt(m), "path node")?
+            .rise = r;
+        match self.fall.get_mut(p.base + leaf) {
+            Some(slot) => *slot = f,
+            None if floor == Decimal::MIN => {}
+            None => {
+                return Err(Error::missing(
+                    &format!("members[{m}]"),
+                    "paths with floors",
+                ))
+            }
+        }
         Ok(self.pull(p.base, leaf)?)
     }
 
     /// Every member's team sales, exact as decimal sums are (the scale the
-    /// largest of the amounts under it), on the tree `parent` laid out.
-    pub fn exact(&self, parent: &[u32]) -> Result<Vec<Decimal>> {
-        let mut team = self.own.clone();
+    /// largest of the amounts under it), from each member's own net sales
+    /// `sales`, on the tree `parent` laid out.
+    pub fn exact(&self, parent: &[u32], sales: &[Decimal]) -> Result<Vec<Decimal>> {
+        let mut team = sales.to_vec();
         for &m in self.order.iter().rev() {
             let p = *parent.get(m as usize).must(MemberAt(m), "sponsor")?;
             if p != NONE {

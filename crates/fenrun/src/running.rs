@@ -191,7 +191,11 @@ impl<'a> Running<'a> {
             up.set(m, p, d, r, active)?;
         }
         let paths = match metrics.needs().team_sales {
-            true => Some(Paths::new(&parent, policy.rounding().scale)?),
+            true => Some(Paths::new(
+                &parent,
+                policy.rounding().scale,
+                floors(policy),
+            )?),
             false => None,
         };
         let mut running = Running {
@@ -655,7 +659,8 @@ impl<'a> Running<'a> {
     /// Every member's team sales, exact, into the metrics.
     fn exact(&mut self) -> Result<()> {
         if let Some(paths) = &self.paths {
-            self.metrics.team_sales = paths.exact(&self.parent)?;
+            // Policies that read team sales keep the members' own sales.
+            self.metrics.team_sales = paths.exact(&self.parent, &self.metrics.sales)?;
         }
         Ok(())
     }
@@ -690,6 +695,33 @@ impl<'a> Running<'a> {
             x = self.sponsor(x);
         }
     }
+}
+
+/// Whether [`Running::set_bound`] may give a member a floor: the policy has
+/// `active_if`, or an upgrade whose need is not known ([`Running::need`]:
+/// a `not`, or a team-sales leaf other than `gte`/`gt`).
+fn floors(policy: &Policy) -> bool {
+    if policy.active_if().is_some() {
+        return true;
+    }
+    let mut stack: Vec<&Condition> = policy
+        .ranks()
+        .iter()
+        .filter_map(|r| r.upgrade.as_ref())
+        .collect();
+    while let Some(c) = stack.pop() {
+        match c {
+            Condition::Leaf(l) if l.metric == Metric::TeamSales => {
+                if !matches!(l.op, Op::Gte | Op::Gt) {
+                    return true;
+                }
+            }
+            Condition::Leaf(_) => {}
+            Condition::All(items) | Condition::Any(items) => stack.extend(items),
+            Condition::Not(_) => return true,
+        }
+    }
+    false
 }
 
 /// Set member `m`'s attributes in a table by member (`None`: none).

@@ -24,8 +24,9 @@ const RATES: [i64; 4] = [2, 5, 8, 10];
 const RANKS: [&str; 4] = ["member", "owner", "leader", "partner"];
 
 /// The policy; `plain`: without own sales in any condition, so that an
-/// order reaches ranks and activity through team sales alone.
-fn policy(plain: bool) -> Value {
+/// order reaches ranks and activity through team sales alone; `always`:
+/// without `active_if` (every member active as its input says).
+fn policy(plain: bool, always: bool) -> Value {
     let mut p = json!({
         "version": 2,
         "rank_timing": "immediate",
@@ -48,14 +49,18 @@ fn policy(plain: bool) -> Value {
         p["ranks"][1]["upgrade"] = json!({"metric": "groups", "gte": 1});
         p["active_if"] = json!({"metric": "team_sales", "gte": "60"});
     }
+    if always {
+        p.as_object_mut().unwrap().remove("active_if");
+    }
     p
 }
 
 /// The state the model keeps: the literal one.
 #[derive(Clone, Default)]
 struct Model {
-    /// [`policy`]'s `plain`.
+    /// [`policy`]'s `plain` and `always`.
     plain: bool,
+    always: bool,
     parent: Vec<Option<usize>>,
     rank: Vec<usize>,
     active: Vec<bool>,
@@ -111,7 +116,8 @@ impl Model {
     }
 
     fn is_active(&self, m: usize, input: bool) -> bool {
-        input && (self.team_sales(m) >= 6000 || (!self.plain && self.sales[m] >= 1000))
+        input
+            && (self.always || self.team_sales(m) >= 6000 || (!self.plain && self.sales[m] >= 1000))
     }
 
     /// One children-first pass, upgrades only; the members that changed, by id.
@@ -177,8 +183,9 @@ proptest! {
         start in prop::collection::vec(any::<u8>(), 1..6),
         steps in prop::collection::vec(step(), 0..40),
         plain in any::<bool>(),
+        always in any::<bool>(),
     ) {
-        let mut model = Model { plain, ..Model::default() };
+        let mut model = Model { plain, always, ..Model::default() };
         let mut ids = Vec::new();
         let mut input = Vec::new();
         let mut members = Vec::new();
@@ -271,7 +278,7 @@ proptest! {
             let found = model.evaluate(&ids);
             report(&mut changes, found, Some(&id));
         }
-        let written = policy(plain);
+        let written = policy(plain, always);
         let policy = Policy::from_value(written.clone()).unwrap();
         let doc = json!({"members": members, "events": events});
         // A rule reading a metric as each order is settled makes settling
