@@ -277,6 +277,11 @@ impl Paths {
         ))
     }
 
+    /// Ask for member `m`'s place to be brought into the cache.
+    pub fn prefetch(&self, m: u32) {
+        prefetch_index::prefetch_index(&self.place, m as usize);
+    }
+
     fn place(&self, m: u32) -> Result<Place, Missing> {
         self.place
             .get(m as usize)

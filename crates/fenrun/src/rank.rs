@@ -499,6 +499,11 @@ impl Metrics {
         })
     }
 
+    /// Ask for member `m`'s own sales to be brought into the cache.
+    pub fn prefetch_sums(&self, m: u32) {
+        prefetch_index::prefetch_index(&self.sales, m as usize);
+    }
+
     /// Ask for member `m`'s sums and counts to be brought into the cache,
     /// without waiting for them.
     fn prefetch(&self, m: u32) {

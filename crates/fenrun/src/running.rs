@@ -305,6 +305,13 @@ impl<'a> Running<'a> {
             },
             None => return Err(crate::Error::missing(&format!("events[{i}]"), "event")),
         };
+        // The next order's seller is read at once: ask for its rows now.
+        if let Some(Event::Order(next)) = self.batch.events.get(i + 1) {
+            self.metrics.prefetch_sums(next.seller);
+            if let Some(paths) = &self.paths {
+                paths.prefetch(next.seller);
+            }
+        }
         let path = || format!("events[{i}].amount");
         self.metrics.add_sale(seller, buyer, amount, &path)?;
         let id = self.batch.event_ids.get(crate::ids::idx32(i));
