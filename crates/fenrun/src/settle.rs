@@ -1145,14 +1145,29 @@ impl State {
                         schedules = Schedules::new(self.batch.ids.len());
                     }
                     let category = self.category_of(i)?;
-                    let (slots, rates) = match running.as_ref() {
-                        Some(r) => {
+                    // In `immediate` timing, a schedule of the order's own on
+                    // the live table: the running state's, or the one ranking
+                    // recorded (only when no rule reads a metric).
+                    let recorded = |m: u32, _: &crate::condition::Metric| {
+                        None.must(MemberAt(m), "metric of a recorded walk")
+                    };
+                    let replayed;
+                    let live: Option<(&Upline, crate::rule::Values<'_>)> =
+                        match (running.as_ref(), walked) {
+                            (Some(r), _) => {
+                                replayed =
+                                    |m: u32, metric: &crate::condition::Metric| r.value(m, metric);
+                                Some((r.upline(), &replayed))
+                            }
+                            (None, Some(w)) => Some((w, &recorded)),
+                            (None, None) => None,
+                        };
+                    let (slots, rates) = match live {
+                        Some((live, values)) => {
                             own_slots.clear();
-                            let values =
-                                |m: u32, metric: &crate::condition::Metric| r.value(m, metric);
                             self.schedule_on(
-                                r.upline(),
-                                &values,
+                                live,
+                                values,
                                 o.seller,
                                 category,
                                 &mut own_rates,
@@ -1160,25 +1175,7 @@ impl State {
                             )?;
                             (own_slots.as_slice(), &own_rates)
                         }
-                        None => match walked {
-                            Some(live) => {
-                                own_slots.clear();
-                                // Recorded only when no rule reads a metric.
-                                let values = |m: u32, _: &crate::condition::Metric| {
-                                    None.must(MemberAt(m), "metric of a recorded walk")
-                                };
-                                self.schedule_on(
-                                    live,
-                                    &values,
-                                    o.seller,
-                                    category,
-                                    &mut own_rates,
-                                    &mut own_slots,
-                                )?;
-                                (own_slots.as_slice(), &own_rates)
-                            }
-                            None => schedules.of(o.seller, category, self, up)?,
-                        },
+                        None => schedules.of(o.seller, category, self, up)?,
                     };
                     self.settle_order(i, o.amount, category, slots, rates, &mut out)?;
                     part.book_unpaid(&out)?;
