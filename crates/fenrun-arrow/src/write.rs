@@ -28,6 +28,10 @@ pub const BATCH_ROWS: usize = 64 * 1024;
 /// The largest decimal128 precision.
 const PRECISION: u8 = 38;
 
+/// The largest precision Parquet stores in 64 bits (`INT64`): a lines file
+/// takes it for money whose bound fits ([`fenrun::LineNames::money_fits`]).
+const PRECISION_64: u8 = 18;
+
 /// Column names of the lines table, in §9 order (`weight` only on pool
 /// lines). A policy that can pay fixed amounts (§12.2) adds [`FIXED_COLUMN`]
 /// after `rate`; one with a hold period (§14.1) adds [`AVAILABLE_COLUMN`] last.
@@ -92,7 +96,47 @@ impl LineColumns {
 /// `weight` (pool lines) as a shortest-form decimal string, since a weight is
 /// any metric value.
 pub fn lines_schema(scale: u32, rate_scale: u32, columns: LineColumns) -> SchemaRef {
-    let money = DataType::Decimal128(PRECISION, scale as i8);
+    lines_schema_at(Precision::WIDE, scale, rate_scale, columns)
+}
+
+/// The precisions of a lines table's decimals: money (`base`, `fixed`,
+/// `amount`) and `rate`.
+#[derive(Debug, Clone, Copy)]
+struct Precision {
+    money: u8,
+    rate: u8,
+}
+
+impl Precision {
+    /// decimal128(38, …) throughout, what Arrow tables in memory hold.
+    const WIDE: Precision = Precision {
+        money: PRECISION,
+        rate: PRECISION,
+    };
+
+    /// For a file: 18 digits (Parquet `INT64`, eight bytes a value, not
+    /// sixteen) where the lines' money is bound to fit (rates are at most 1,
+    /// so they fit at a scale below 18), else 38.
+    fn narrowest(names: &fenrun::LineNames, rate_scale: u32) -> Precision {
+        let fits = |digits: u8| names.money_fits(u32::from(digits));
+        Precision {
+            money: if fits(PRECISION_64) {
+                PRECISION_64
+            } else {
+                PRECISION
+            },
+            rate: if rate_scale < u32::from(PRECISION_64) {
+                PRECISION_64
+            } else {
+                PRECISION
+            },
+        }
+    }
+}
+
+/// [`lines_schema`] with decimals of precision `p`.
+fn lines_schema_at(p: Precision, scale: u32, rate_scale: u32, columns: LineColumns) -> SchemaRef {
+    let money = DataType::Decimal128(p.money, scale as i8);
     let text = |name: &str, nullable| Field::new(name, DataType::Utf8, nullable);
     let ids = |name: &str, key: DataType, nullable| {
         Field::new_dictionary(name, key, DataType::Utf8, nullable)
@@ -106,11 +150,7 @@ pub fn lines_schema(scale: u32, rate_scale: u32, columns: LineColumns) -> Schema
         ids("beneficiary", DataType::UInt32, false),
         Field::new("level", DataType::UInt32, true),
         Field::new("base", money.clone(), false),
-        Field::new(
-            "rate",
-            DataType::Decimal128(PRECISION, rate_scale as i8),
-            true,
-        ),
+        Field::new("rate", DataType::Decimal128(p.rate, rate_scale as i8), true),
     ];
     if columns.fixed {
         fields.push(Field::new(FIXED_COLUMN, money.clone(), true));
@@ -159,6 +199,7 @@ pub struct LineArrays {
     kinds: ArrayRef,
     /// Per rule index (the last entry for a member-cap line): its key in `kinds`.
     kind_of: Vec<u16>,
+    precision: Precision,
 }
 
 /// Keys into a dictionary of ids: an index, or null where the block has
@@ -194,6 +235,17 @@ impl LineArrays {
         rate_scale: u32,
         columns: LineColumns,
     ) -> LineArrays {
+        LineArrays::at(Precision::WIDE, names, scale, rate_scale, columns)
+    }
+
+    /// [`LineArrays::new`] with decimals of precision `precision`.
+    fn at(
+        precision: Precision,
+        names: &fenrun::LineNames,
+        scale: u32,
+        rate_scale: u32,
+        columns: LineColumns,
+    ) -> LineArrays {
         let events = (0..names.event_count()).map(|i| names.event(idx(i)));
         let members = (0..names.member_count()).map(|i| names.member(idx(i)));
         let rules = names.rule_count();
@@ -212,7 +264,7 @@ impl LineArrays {
             kind_of.push(u16::try_from(k).unwrap_or(u16::MAX));
         }
         LineArrays {
-            schema: lines_schema(scale, rate_scale, columns),
+            schema: lines_schema_at(precision, scale, rate_scale, columns),
             names: names.clone(),
             scale,
             rate_scale,
@@ -222,6 +274,7 @@ impl LineArrays {
             rule_ids: Arc::new(StringArray::from_iter_values(rule_ids)),
             kinds: Arc::new(StringArray::from_iter_values(kinds)),
             kind_of,
+            precision,
         }
     }
 
@@ -249,17 +302,27 @@ impl LineArrays {
             self.kind_of.get(r).copied().unwrap_or(0)
         }));
         let money = |units: &[i128]| -> Result<ArrayRef> {
+            // The bound behind a narrow precision is checked, not trusted:
+            // Parquet would keep the low 64 bits of a wider value.
+            let limit = 10i128.pow(u32::from(self.precision.money));
+            if self.precision.money < PRECISION && units.iter().any(|u| u.abs() >= limit) {
+                return Err(Error::Internal {
+                    path: "lines".to_owned(),
+                    detail: format!("money beyond the bound of {} digits", self.precision.money),
+                });
+            }
             Decimal128Array::new(ScalarBuffer::from(units.to_vec()), None)
-                .with_precision_and_scale(PRECISION, self.scale as i8)
+                .with_precision_and_scale(self.precision.money, self.scale as i8)
                 .map(|a| Arc::new(a) as ArrayRef)
                 .map_err(|e| invalid_lines(&e))
         };
         let scaled = |values: &mut dyn Iterator<Item = Option<Decimal>>,
                       what: &str,
+                      precision: u8,
                       scale: u32|
          -> Result<ArrayRef> {
             let mut b = Decimal128Builder::with_capacity(n)
-                .with_data_type(DataType::Decimal128(PRECISION, scale as i8));
+                .with_data_type(DataType::Decimal128(precision, scale as i8));
             for v in values {
                 match v {
                     Some(d) => b.append_value(
@@ -285,12 +348,18 @@ impl LineArrays {
                 level_nulls,
             )),
             money(t.base_units())?,
-            scaled(&mut (0..n).map(|i| t.rate(i)), "rate", self.rate_scale)?,
+            scaled(
+                &mut (0..n).map(|i| t.rate(i)),
+                "rate",
+                self.precision.rate,
+                self.rate_scale,
+            )?,
         ];
         if self.columns.fixed {
             columns.push(scaled(
                 &mut (0..n).map(|i| t.fixed(i)),
                 "fixed",
+                self.precision.money,
                 self.scale,
             )?);
         }
@@ -679,7 +748,8 @@ impl<'p> LinesFile<'p> {
         rate_scale: u32,
         columns: LineColumns,
     ) -> Result<LinesFile<'p>> {
-        let schema = lines_schema(scale, rate_scale, columns);
+        let precision = Precision::narrowest(names, rate_scale);
+        let schema = lines_schema_at(precision, scale, rate_scale, columns);
         // Lines come in order of the orders: the min and max of an id column
         // over a page or row group would select nothing, and cost two string
         // comparisons a value to keep. Numbers keep their statistics.
@@ -695,7 +765,7 @@ impl<'p> LinesFile<'p> {
         let out = match TableWriter::create_with(path, format, schema, props)? {
             TableWriter::Parquet(w) => LinesOut::Parquet(
                 w,
-                Box::new(LineArrays::new(names, scale, rate_scale, columns)),
+                Box::new(LineArrays::at(precision, names, scale, rate_scale, columns)),
             ),
             TableWriter::Csv(w) => LinesOut::Csv(w, String::new(), names.clone()),
         };

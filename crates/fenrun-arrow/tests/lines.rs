@@ -147,10 +147,14 @@ fn streamed_parquet_holds_the_kept_lines_and_its_bytes_do_not_depend_on_threads(
                 "{id}: {t}"
             );
         }
-        assert_eq!(
-            schema.field_with_name("amount").unwrap().data_type(),
-            &DataType::Decimal128(38, 2)
-        );
+        // Money bound below 10^18 cents: 64-bit decimals in the file.
+        for money in ["base", "rate", "amount"] {
+            assert_eq!(
+                schema.field_with_name(money).unwrap().data_type(),
+                &DataType::Decimal128(18, 2),
+                "{money}"
+            );
+        }
         assert_eq!(rows(&batches), kept, "{threads} threads");
     }
     assert!(
@@ -167,4 +171,50 @@ fn lines_batch_is_the_kept_lines_as_one_table() {
     let columns = fenrun_arrow::LineColumns::of(policy);
     let batch = fenrun_arrow::lines_batch(&s, policy.rate_scale(), columns).unwrap();
     assert_eq!(rows(&[batch]), kept_rows(&engine));
+}
+
+/// The money of a lines file whose batch cannot bound it below 10^18 units
+/// stays decimal(38, scale), with every value exact.
+#[test]
+fn a_batch_too_large_for_64_bits_keeps_wide_money() {
+    let policy = Policy::from_value(json!({
+        "version": 1,
+        "ranks": [{"id": "member"}],
+        "rules": [{"id": "l", "type": "levels", "rates": ["0.10", "0.05"]}]
+    }))
+    .unwrap();
+    // 5,000,000,000,000.00 is 5·10^14 cents; 2112 times that is above 10^18.
+    let batch = Batch::from_value(
+        json!({
+            "members": [{"id": "a"}, {"id": "b", "sponsor": "a"}, {"id": "c", "sponsor": "b"}],
+            "events": [{"id": "o1", "seller": "c", "amount": "5000000000000.00"}]
+        }),
+        &policy,
+    )
+    .unwrap();
+    let engine = Engine::new(&policy, batch).unwrap();
+    assert!(!engine.line_names().money_fits(18));
+    let path = temp("wide.parquet");
+    fenrun_arrow::settle_lines_to_file(&engine, &path, SettleOptions::default()).unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+    let schema = batches[0].schema();
+    assert_eq!(
+        schema.field_with_name("amount").unwrap().data_type(),
+        &DataType::Decimal128(38, 2)
+    );
+    // c sells: c 10 % = 500,000,000,000.00, b 5 % = 250,000,000,000.00.
+    let amounts = batches[0]
+        .column_by_name("amount")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow_array::Decimal128Array>()
+        .unwrap();
+    assert_eq!(
+        amounts.values().to_vec(),
+        [50_000_000_000_000, 25_000_000_000_000]
+    );
 }

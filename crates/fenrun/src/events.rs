@@ -277,6 +277,33 @@ impl Events {
         Some((net, self.scale))
     }
 
+    /// Every event's amount added up, orders and refunds alike, in units of
+    /// the scale kept (returned beside it), when every amount is kept in
+    /// units (no overflow, as for [`Events::net_units`]).
+    pub fn gross_units(&self) -> Option<(i128, u32)> {
+        if !self.big.is_empty() {
+            return None;
+        }
+        let gross = self
+            .rows
+            .iter()
+            .map(|r| i128::from(r.units.unsigned_abs()))
+            .sum();
+        Some((gross, self.scale))
+    }
+
+    /// Every event's quantity added up (one where none is given).
+    pub fn total_quantity(&self) -> u64 {
+        let given = self
+            .quantities
+            .values
+            .iter()
+            .map(|&q| u64::from(q))
+            .sum::<u64>();
+        let rest = self.rows.len().saturating_sub(self.quantities.values.len()) as u64;
+        given + rest * u64::from(self.quantities.default)
+    }
+
     /// Sales by seller and purchases by member buyer over `members` members,
     /// and the net of the batch, each orders less refunds in units of the
     /// scale kept (a refund counts against its order's seller and buyer),

@@ -272,9 +272,39 @@ pub struct LineNames {
     pub(crate) events: Arc<Packed>,
     pub(crate) rules: Arc<[(RuleId, &'static str)]>,
     pub(crate) times: Option<Arc<Times>>,
+    /// A bound on the magnitude of every base, amount and fixed amount of
+    /// the lines, in units of the policy scale (`None`: none known).
+    pub(crate) money_bound: Option<i128>,
 }
 
 impl LineNames {
+    /// Whether every base, amount and fixed amount of these lines has at
+    /// most `digits` digits in units of the policy scale (a decimal of
+    /// precision `digits` holds each). It is a bound worked out before any
+    /// line is made, from the batch's amounts and quantities and the policy's
+    /// fixed amounts, not a look at the lines; `false` when it cannot tell.
+    /// A columnar writer uses it to store money in 64 bits.
+    ///
+    /// ```
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 1, "ranks": [{"id": "member"}],
+    ///   "rules": [{"id": "l", "type": "levels", "rates": ["0.10"]}]}"#)?;
+    /// let batch = fenrun::Batch::from_json(r#"{"members": [{"id": "a"}, {"id": "b", "sponsor": "a"}],
+    ///   "events": [{"id": "o1", "seller": "b", "amount": "100.00"},
+    ///              {"id": "o2", "seller": "b", "amount": "100.00"},
+    ///              {"id": "r1", "refund_of": "o1", "amount": "30.00"}]}"#, &policy)?;
+    /// let names = fenrun::Engine::new(&policy, batch)?.line_names();
+    /// // G = 10000 + 10000 + 3000 cents, no fixed amount, 3 events of one unit:
+    /// // an order line at most 23000 + (0 + 1) · 3 = 23003 cents, any line at most
+    /// // (64 rules · 32 levels + 64 pools) · 23003 = 2112 · 23003 = 48,582,336 cents.
+    /// assert!(names.money_fits(8));
+    /// assert!(!names.money_fits(7));
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn money_fits(&self, digits: u32) -> bool {
+        let limit = 10i128.checked_pow(digits);
+        matches!((self.money_bound, limit), (Some(b), Some(l)) if b < l)
+    }
+
     /// Number of members (member indices are `0..member_count()`).
     pub fn member_count(&self) -> usize {
         self.members.len()

@@ -282,6 +282,10 @@ div_round!(
 /// decimals than the scale.
 pub(crate) fn units(amount: Decimal, scale: u32) -> Option<i128> {
     let s = amount.scale();
+    if s == scale {
+        // The kernel's amounts: no power of ten to work out.
+        return Some(amount.mantissa());
+    }
     if s > scale {
         return None;
     }

@@ -231,6 +231,16 @@ impl Policy {
         self.rules.iter().any(|r| r.kind.pays_fixed())
     }
 
+    /// The largest fixed amount a line of this policy can pay (§12.2), per
+    /// order or per unit; zero when it pays none.
+    pub(crate) fn max_fixed(&self) -> Decimal {
+        self.rules
+            .iter()
+            .flat_map(|r| r.kind.fixed_amounts())
+            .max()
+            .unwrap_or(Decimal::ZERO)
+    }
+
     /// The activity condition.
     pub(crate) fn active_if(&self) -> Option<&Condition> {
         self.active_if.as_ref()

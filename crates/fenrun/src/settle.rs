@@ -19,6 +19,7 @@ use crate::graph::NONE;
 use crate::hold::Timestamp;
 use crate::ids::{idx32, rule_idx, RuleId};
 use crate::kernel::{self, Base, Book, IntPrice, IntRate, Open, Outcome, Overflow, Prices, SlotOf};
+use crate::limits;
 use crate::lines::{available_at, Line, LineNames, LineTable, LineView, MEMBER_CAP};
 use crate::money::Rounding;
 use crate::policy::Policy;
@@ -520,10 +521,14 @@ pub struct Part {
     pub(crate) lines: LineTable,
     pub(crate) breakage: Vec<Decimal>,
     pub(crate) cap_cut: Decimal,
-    /// Net amount per member index, and whether it has any line.
-    pub(crate) totals: Vec<Decimal>,
+    /// Net amount per member index in units of `scale` (a line's amount
+    /// always has the policy scale's decimals, at most), and whether it
+    /// has any line.
+    pub(crate) totals: Vec<i128>,
     pub(crate) has_line: Vec<bool>,
-    pub(crate) paid: Decimal,
+    /// Every line's amount added up, in units of `scale`.
+    pub(crate) paid: i128,
+    pub(crate) scale: u32,
 }
 
 impl Part {
@@ -532,20 +537,66 @@ impl Part {
             lines: LineTable::new(scale),
             breakage: vec![Decimal::ZERO; rules],
             cap_cut: Decimal::ZERO,
-            totals: vec![Decimal::ZERO; members],
+            totals: vec![0; members],
             has_line: vec![false; members],
-            paid: Decimal::ZERO,
+            paid: 0,
+            scale,
         }
     }
 
     /// Count a line into the totals.
     fn book(&mut self, l: &Line) -> Result<()> {
+        let units = self.units(l.amount)?;
         let m = l.beneficiary as usize;
         let at = MemberAt(l.beneficiary);
         let t = self.totals.get_mut(m).must(at, "total")?;
-        *t = checked_add(*t, l.amount, "totals")?;
+        *t = t.checked_add(units).ok_or_else(|| sum_overflow("totals"))?;
         *self.has_line.get_mut(m).must(at, "total")? = true;
-        self.paid = checked_add(self.paid, l.amount, "total paid")?;
+        self.add_paid(units)
+    }
+
+    /// `amount` (a line's, or a sum of them) in units of the part's scale.
+    fn units(&self, amount: Decimal) -> Result<i128> {
+        crate::money::units_at(amount, self.scale).ok_or_else(|| {
+            overflow(
+                "lines",
+                "a line's amount has more decimals than the policy scale",
+            )
+        })
+    }
+
+    /// Add `units` to the total paid.
+    fn add_paid(&mut self, units: i128) -> Result<()> {
+        self.paid = self
+            .paid
+            .checked_add(units)
+            .ok_or_else(|| sum_overflow("total paid"))?;
+        Ok(())
+    }
+
+    /// Member `m`'s net, as money.
+    pub(crate) fn total(&self, m: usize) -> Result<Decimal> {
+        money(self.totals.get(m).copied().unwrap_or(0), self.scale)
+    }
+
+    /// The total paid, as money.
+    pub(crate) fn paid(&self) -> Result<Decimal> {
+        money(self.paid, self.scale)
+    }
+
+    /// Set member `m`'s net (from another process, [`crate::Engine::read_part`]).
+    pub(crate) fn set_total(&mut self, m: usize, net: Decimal) -> Result<()> {
+        let units = self.units(net)?;
+        if let (Some(t), Some(h)) = (self.totals.get_mut(m), self.has_line.get_mut(m)) {
+            *t = units;
+            *h = true;
+        }
+        Ok(())
+    }
+
+    /// Set the total paid (from another process).
+    pub(crate) fn set_paid(&mut self, paid: Decimal) -> Result<()> {
+        self.paid = self.units(paid)?;
         Ok(())
     }
 
@@ -560,31 +611,49 @@ impl Part {
         Ok(())
     }
 
+    /// The same sums in units of `scale`, not below the part's own (an
+    /// empty [`Part::default`] is at scale 0).
+    fn rescaled(mut self, scale: u32) -> Result<Part> {
+        let by = scale
+            .checked_sub(self.scale)
+            .and_then(|d| 10i128.checked_pow(d))
+            .ok_or_else(|| sum_overflow("totals"))?;
+        for t in self.totals.iter_mut().chain([&mut self.paid]) {
+            *t = t.checked_mul(by).ok_or_else(|| sum_overflow("totals"))?;
+        }
+        self.scale = scale;
+        Ok(self)
+    }
+
     /// Append another part's lines after this one's and add up totals, breakage and cap cut.
-    pub fn merge(mut self, other: Part) -> Result<Part> {
-        self.lines.append(other.lines);
+    pub fn merge(self, other: Part) -> Result<Part> {
+        let scale = self.scale.max(other.scale);
+        let (mut this, other) = (self.rescaled(scale)?, other.rescaled(scale)?);
+        this.lines.append(other.lines);
         let grow = |v: &mut Vec<Decimal>, n: usize| {
             if v.len() < n {
                 v.resize(n, Decimal::ZERO);
             }
         };
-        grow(&mut self.breakage, other.breakage.len());
-        for (a, b) in self.breakage.iter_mut().zip(other.breakage) {
+        grow(&mut this.breakage, other.breakage.len());
+        for (a, b) in this.breakage.iter_mut().zip(other.breakage) {
             *a = checked_add(*a, b, "breakage")?;
         }
-        grow(&mut self.totals, other.totals.len());
-        if self.has_line.len() < other.has_line.len() {
-            self.has_line.resize(other.has_line.len(), false);
+        if this.totals.len() < other.totals.len() {
+            this.totals.resize(other.totals.len(), 0);
         }
-        for (a, b) in self.totals.iter_mut().zip(other.totals) {
-            *a = checked_add(*a, b, "totals")?;
+        if this.has_line.len() < other.has_line.len() {
+            this.has_line.resize(other.has_line.len(), false);
         }
-        for (a, b) in self.has_line.iter_mut().zip(other.has_line) {
+        for (a, b) in this.totals.iter_mut().zip(other.totals) {
+            *a = a.checked_add(b).ok_or_else(|| sum_overflow("totals"))?;
+        }
+        for (a, b) in this.has_line.iter_mut().zip(other.has_line) {
             *a |= b;
         }
-        self.paid = checked_add(self.paid, other.paid, "total paid")?;
-        self.cap_cut = checked_add(self.cap_cut, other.cap_cut, "cap cut")?;
-        Ok(self)
+        this.add_paid(other.paid)?;
+        this.cap_cut = checked_add(this.cap_cut, other.cap_cut, "cap cut")?;
+        Ok(this)
     }
 
     /// Number of lines.
@@ -981,7 +1050,7 @@ impl State {
                         a.1 = checked_add(a.1, l.amount, "totals")?;
                         a.3 = true;
                     }
-                    part.paid = checked_add(part.paid, l.amount, "total paid")?;
+                    part.add_paid(part.units(l.amount)?)?;
                 }
                 if order.first_refund != NONE {
                     let mut state = Reversible::of(amount, &out);
@@ -999,20 +1068,18 @@ impl State {
                 if !any || m == NONE {
                     continue;
                 }
-                let units = money(int, rounding.scale)?;
-                let sum = if dec.is_zero() {
-                    units
-                } else {
-                    checked_add(dec, units, "totals")?
-                };
+                let sum = part
+                    .units(dec)?
+                    .checked_add(int)
+                    .ok_or_else(|| sum_overflow("totals"))?;
                 let m = m as usize;
                 if let (Some(t), Some(h)) = (part.totals.get_mut(m), part.has_line.get_mut(m)) {
-                    *t = checked_add(*t, sum, "totals")?;
+                    *t = t.checked_add(sum).ok_or_else(|| sum_overflow("totals"))?;
                     *h = true;
                 }
             }
         }
-        part.paid = checked_add(part.paid, money(sums.paid, rounding.scale)?, "total paid")?;
+        part.add_paid(sums.paid)?;
         part.cap_cut = checked_add(
             part.cap_cut,
             money(sums.cap_cut, rounding.scale)?,
@@ -1050,7 +1117,38 @@ impl State {
             events: Arc::clone(&self.batch.event_ids),
             rules: rules.into(),
             times: self.batch.times.clone(),
+            money_bound: self.money_bound(),
         }
+    }
+
+    /// A bound on every base, amount and fixed amount a line of this batch
+    /// can carry, in units of the policy scale. With G every event's amount
+    /// added up, F the largest fixed amount and Q every quantity added up,
+    /// an order line pays at most its amount (rates are at most 1) or F
+    /// times its quantity, each unit's share rounded up by at most one unit,
+    /// so at most L = G + (F + 1)·Q, and so does a reversal;
+    /// a base is an order's, a refund's or a pool's amount, at most G; a
+    /// pool pays at most G. A member-cap line takes back at most a member's
+    /// total, which is at most every rule's every level of every order plus
+    /// every pool: (`MAX_RULES` · `MAX_LEVELS` + `MAX_RULES`) · L, with
+    /// `MAX_GENERATIONS` no more than `MAX_LEVELS`. `None` when an amount is
+    /// not kept in units or the bound overflows.
+    fn money_bound(&self) -> Option<i128> {
+        let scale = self.policy.rounding().scale;
+        let (gross, kept) = self.batch.events.gross_units()?;
+        if kept != scale {
+            return None;
+        }
+        let fixed = self.policy.max_fixed();
+        let fixed =
+            fixed.round_dp_with_strategy(scale, rust_decimal::RoundingStrategy::AwayFromZero);
+        // One unit more a unit of quantity: rounding per unit (§12.5) can
+        // round each unit's share up.
+        let per_unit = crate::money::units(fixed, scale)?.checked_add(1)?;
+        let quantity = i128::from(self.batch.events.total_quantity());
+        let line = per_unit.checked_mul(quantity)?.checked_add(gross)?;
+        let slots = limits::MAX_RULES * (limits::MAX_LEVELS.max(limits::MAX_GENERATIONS) + 1);
+        line.checked_mul(i128::try_from(slots).ok()?)
     }
 
     /// Settle the orders whose event index `take` accepts, each with its refunds,
@@ -1395,15 +1493,15 @@ impl State {
                 }
             }
         }
-        let total_paid = part.paid;
+        let total_paid = part.paid()?;
         let mut totals: Vec<(u32, Decimal)> = part
             .has_line
             .iter()
-            .zip(part.totals)
+            .zip(&part.totals)
             .enumerate()
             .filter(|(_, (h, _))| **h)
-            .map(|(m, (_, t))| (idx32(m), t))
-            .collect();
+            .map(|(m, (_, &t))| Ok((idx32(m), money(t, rounding.scale)?)))
+            .collect::<Result<_>>()?;
         totals.sort_by(|a, b| self.batch.id(a.0).cmp(self.batch.id(b.0)));
         let payout_ratio = rounding.ratio(total_paid, net_sales);
         Ok(Settlement {
@@ -1431,14 +1529,15 @@ impl State {
         part: &mut Part,
         emit: &mut dyn FnMut(&Line) -> Result<()>,
     ) -> Result<Decimal> {
+        let cap_units = part.units(cap)?;
         let mut over: Vec<(u32, Decimal)> = part
             .has_line
             .iter()
             .zip(&part.totals)
             .enumerate()
-            .filter(|(_, (h, t))| **h && **t > cap)
-            .map(|(m, (_, t))| (idx32(m), *t))
-            .collect();
+            .filter(|(_, (h, t))| **h && **t > cap_units)
+            .map(|(m, _)| Ok((idx32(m), part.total(m)?)))
+            .collect::<Result<_>>()?;
         over.sort_by(|a, b| self.batch.id(a.0).cmp(self.batch.id(b.0)));
         let mut cut = Decimal::ZERO;
         for (m, total) in over {

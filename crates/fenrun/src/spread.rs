@@ -357,13 +357,12 @@ impl Engine {
             count: self.state.batch.ids.len(),
             breakage: part.breakage.iter().map(Decimal::to_string).collect(),
             cap_cut: part.cap_cut.to_string(),
-            paid: part.paid.to_string(),
+            paid: part.paid()?.to_string(),
             rows: rows.len(),
         };
         let mut out = format!("{PART_MAGIC} {VERSION}\n{}\n", json(&header));
         for m in rows {
-            let net = part.totals.get(m).copied().unwrap_or_default();
-            let _ = writeln!(out, "{m}\t{net}");
+            let _ = writeln!(out, "{m}\t{}", part.total(m)?);
         }
         Ok(out.into_bytes())
     }
@@ -390,16 +389,13 @@ impl Engine {
             *slot = decimal(text, "part line 2")?;
         }
         part.cap_cut = decimal(&h.cap_cut, "part line 2")?;
-        part.paid = decimal(&h.paid, "part line 2")?;
+        part.set_paid(decimal(&h.paid, "part line 2")?)?;
         for row in rows(body, h.rows, n, 1, "part") {
             let (m, values) = row?;
             let net = values
                 .first()
                 .map_or(Ok(Decimal::ZERO), |t| decimal(t, "part"))?;
-            if let (Some(t), Some(h)) = (part.totals.get_mut(m), part.has_line.get_mut(m)) {
-                *t = net;
-                *h = true;
-            }
+            part.set_total(m, net)?;
         }
         Ok(part)
     }

@@ -375,6 +375,15 @@ impl RuleKind {
         }
     }
 
+    /// Every fixed amount a line of the rule can pay (§12.2, §12.5).
+    pub(crate) fn fixed_amounts(&self) -> Vec<Decimal> {
+        match self {
+            RuleKind::Levels(r) => r.specs().flat_map(RateSpec::fixed_amounts).collect(),
+            RuleKind::Peer(r) => r.specs().flat_map(RateSpec::fixed_amounts).collect(),
+            RuleKind::Differential(_) | RuleKind::Pool(_) => Vec::new(),
+        }
+    }
+
     /// Whether a line of the rule can pay a fixed amount (§12.2).
     pub(crate) fn pays_fixed(&self) -> bool {
         self.any_price(Price::is_fixed)

@@ -362,16 +362,28 @@ impl RateSpec {
         })
     }
 
-    /// Every plain rate it can pay (for the columnar writer's rate scale).
-    pub(crate) fn rates(&self) -> impl Iterator<Item = Decimal> + '_ {
-        let prices: Vec<Price> = match self {
+    /// Every price it can pay: its own, or each step's.
+    fn prices(&self) -> Vec<Price> {
+        match self {
             RateSpec::Price(p) => vec![*p],
             RateSpec::Steps(s) => s.steps.iter().map(|(_, p)| *p).collect(),
-        };
-        prices.into_iter().filter_map(|p| match p {
+        }
+    }
+
+    /// Every plain rate it can pay (for the columnar writer's rate scale).
+    pub(crate) fn rates(&self) -> impl Iterator<Item = Decimal> + '_ {
+        self.prices().into_iter().filter_map(|p| match p {
             Price::Rate(r) => Some(r),
             Price::Fixed(_) | Price::FixedWith(_) => None,
         })
+    }
+
+    /// Every fixed amount it can pay (per order or per unit).
+    pub(crate) fn fixed_amounts(&self) -> impl Iterator<Item = Decimal> + '_ {
+        self.prices()
+            .into_iter()
+            .filter(|p| p.is_fixed())
+            .map(Price::value)
     }
 
     /// The metric a step table reads.
