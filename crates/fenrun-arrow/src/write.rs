@@ -757,10 +757,11 @@ impl<'p> LinesFile<'p> {
         for id in ["order", "refund", "rule", "kind", "beneficiary"] {
             props = props.set_column_statistics_enabled(id.into(), EnabledStatistics::None);
         }
-        // Bases and amounts are nearly all distinct: a dictionary would hold
-        // every value once more, and costs a hash a value to build.
-        for money in ["base", "amount"] {
-            props = props.set_column_dictionary_enabled(money.into(), false);
+        // Bases, amounts and order ids are nearly all distinct within a row
+        // group: a dictionary would hold every value once more, and costs a
+        // hash a value to build (beneficiaries, rules and kinds repeat).
+        for distinct in ["base", "amount", "order", "refund"] {
+            props = props.set_column_dictionary_enabled(distinct.into(), false);
         }
         let out = match TableWriter::create_with(path, format, schema, props)? {
             TableWriter::Parquet(w) => LinesOut::Parquet(

@@ -529,7 +529,12 @@ pub struct Part {
     /// Every line's amount added up, in units of `scale`.
     pub(crate) paid: i128,
     pub(crate) scale: u32,
+    /// Lines of [`Part::book_soon`] not yet in `totals`: (member, units).
+    pending: Vec<(u32, i128)>,
 }
+
+/// Lines [`Part::book_soon`] holds before adding them to the totals.
+const PENDING: usize = 4096;
 
 impl Part {
     pub(crate) fn new(members: usize, rules: usize, scale: u32) -> Part {
@@ -541,7 +546,42 @@ impl Part {
             has_line: vec![false; members],
             paid: 0,
             scale,
+            pending: Vec::with_capacity(PENDING),
         }
+    }
+
+    /// [`Part::book`] for the lines of many orders in a row: the line is
+    /// counted in the total paid now, and in its member's total by
+    /// [`Part::flush`], a few thousand lines at a time, which asks for each
+    /// member's total a few lines ahead so that the cache misses of a large
+    /// member table overlap rather than come one after another.
+    fn book_soon(&mut self, l: &Line) -> Result<()> {
+        let units = self.units(l.amount)?;
+        self.add_paid(units)?;
+        self.pending.push((l.beneficiary, units));
+        if self.pending.len() >= PENDING {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Add the lines of [`Part::book_soon`] to their members' totals.
+    fn flush(&mut self) -> Result<()> {
+        const AHEAD: usize = 16;
+        let pending = std::mem::take(&mut self.pending);
+        for (j, &(m, units)) in pending.iter().enumerate() {
+            if let Some(&(ahead, _)) = pending.get(j + AHEAD) {
+                prefetch_index::prefetch_index(&self.totals, ahead as usize);
+                prefetch_index::prefetch_index(&self.has_line, ahead as usize);
+            }
+            let at = MemberAt(m);
+            let t = self.totals.get_mut(m as usize).must(at, "total")?;
+            *t = t.checked_add(units).ok_or_else(|| sum_overflow("totals"))?;
+            *self.has_line.get_mut(m as usize).must(at, "total")? = true;
+        }
+        self.pending = pending;
+        self.pending.clear();
+        Ok(())
     }
 
     /// Count a line into the totals.
@@ -1278,7 +1318,7 @@ impl State {
                     self.settle_order(i, o.amount, category, slots, rates, &mut out)?;
                     part.book_unpaid(&out)?;
                     for l in &out.lines {
-                        part.book(l)?;
+                        part.book_soon(l)?;
                         emit(l)?;
                     }
                     if *refunded.get(i).must(EventAt(i), "refunds")? {
@@ -1301,6 +1341,7 @@ impl State {
                 r.sale(i)?;
             }
         }
+        part.flush()?;
         Ok(part)
     }
 
