@@ -18,7 +18,9 @@ use crate::events::Party;
 use crate::graph::NONE;
 use crate::hold::Timestamp;
 use crate::ids::{idx32, rule_idx, RuleId};
-use crate::kernel::{self, Base, Book, IntPrice, IntRate, Open, Outcome, Overflow, Prices, SlotOf};
+use crate::kernel::{
+    self, Base, Book, IntPrice, IntRate, Open, Outcome, Overflow, Paid, Prices, SlotOf,
+};
 use crate::limits;
 use crate::lines::{available_at, Line, LineNames, LineTable, LineView, MEMBER_CAP};
 use crate::money::Rounding;
@@ -36,6 +38,8 @@ use crate::upline::Upline;
 struct OrderOutcome {
     out: Outcome<Decimal>,
     lines: Vec<Line>,
+    /// The integer representation's outcome, before it is written as money.
+    units: Outcome<i64>,
 }
 
 /// One entry of a seller's schedule: a line (or, with `who` = [`NONE`], a
@@ -61,15 +65,20 @@ impl SlotOf for Slot {
     }
 }
 
-/// The distinct prices schedules use (a policy has few), so a slot stays small.
+/// The distinct prices schedules use (a policy has few), so a slot stays
+/// small, and each in integers at the policy scale.
 #[derive(Debug, Default)]
 struct RateTable(
     Vec<Price>,
     HashMap<(bool, [u8; 16]), u32, foldhash::fast::RandomState>,
+    /// The prices in integers at the scale of [`RateTable::index`], by
+    /// index (None: too large for i64).
+    Vec<Option<IntPrice>>,
 );
 
 impl RateTable {
-    fn index(&mut self, price: Price) -> u32 {
+    /// The index of `price`, which the table holds at `scale` in integers too.
+    fn index(&mut self, price: Price, scale: u32) -> u32 {
         // A price made the same way before has the same bytes: found by them
         // (much cheaper than comparing values, which aligns scales). A price
         // of equal value written otherwise ("0.1", "0.10") is found by value
@@ -82,6 +91,7 @@ impl RateTable {
             Some(i) => idx32(i),
             None => {
                 self.0.push(price);
+                self.2.push(IntPrice::of(price, scale));
                 idx32(self.0.len() - 1)
             }
         };
@@ -965,12 +975,7 @@ impl State {
         let mut slots: Vec<Slot> = Vec::new();
         let mut built: Vec<(u16, std::ops::Range<usize>)> = Vec::new();
         let mut rates = RateTable::default();
-        // The prices in integers, parallel to `rates` (None: too large for i64).
-        let mut int_rates: Vec<Option<IntPrice>> = Vec::new();
-        // The order cap of each class (the policy's category index).
-        let caps: Vec<Option<Option<IntRate>>> = (0..self.classes())
-            .map(|c| self.policy.order_cap_for(c).map(IntRate::of))
-            .collect();
+        let caps = self.int_caps();
         let mut sums = UnitSums {
             acc: Vec::new(),
             breakage: vec![0; self.policy.rules().len()],
@@ -1005,13 +1010,6 @@ impl State {
                     None => {
                         let from = slots.len();
                         self.schedule(&self.upline, seller, class, &mut rates, &mut slots)?;
-                        int_rates.extend(
-                            rates
-                                .0
-                                .iter()
-                                .skip(int_rates.len())
-                                .map(|&p| IntPrice::of(p, rounding.scale)),
-                        );
                         for s in slots.get(from..).unwrap_or_default() {
                             let k = match sums.acc.iter().position(|a| a.0 == s.who) {
                                 Some(k) => k,
@@ -1040,7 +1038,7 @@ impl State {
                 let schedule = UnitSchedule {
                     slots: class_slots,
                     acc_of: acc_of.get(span).must(at(), "accumulators")?,
-                    rates: &int_rates,
+                    rates: &rates.2,
                     cap,
                     rounding,
                 };
@@ -1253,6 +1251,7 @@ impl State {
             false => None,
         };
         let (mut own_rates, mut own_slots) = (RateTable::default(), Vec::new());
+        let (caps, scale) = (self.int_caps(), self.policy.rounding().scale);
         for (i, e) in self.batch.events.iter().enumerate() {
             if let Some(r) = running.as_mut() {
                 r.before(i)?;
@@ -1315,7 +1314,21 @@ impl State {
                         }
                         None => schedules.of(o.seller, category, self, up)?,
                     };
-                    self.settle_order(i, o.amount, category, slots, rates, &mut out)?;
+                    // In integers when the order has no refund to reverse
+                    // and its amount alone prices it; else in Decimal.
+                    let units = match *refunded.get(i).must(EventAt(i), "refunds")? {
+                        false if self.in_units(i) => self.batch.events.order_units(i, scale),
+                        _ => None,
+                    };
+                    let amounts = units.map(|u| (o.amount, u));
+                    let done = match amounts {
+                        Some(a) => self
+                            .settle_order_in_units(i, a, category, slots, rates, &caps, &mut out)?,
+                        None => false,
+                    };
+                    if !done {
+                        self.settle_order(i, o.amount, category, slots, rates, &mut out)?;
+                    }
                     part.book_unpaid(&out)?;
                     for l in &out.lines {
                         part.book_soon(l)?;
@@ -1343,6 +1356,15 @@ impl State {
         }
         part.flush()?;
         Ok(part)
+    }
+
+    /// The order cap of each class (the policy's category index) as the
+    /// integer representation holds it: none, or its rate (None: not in
+    /// integers).
+    fn int_caps(&self) -> Vec<Option<Option<IntRate>>> {
+        (0..self.classes())
+            .map(|c| self.policy.order_cap_for(c).map(IntRate::of))
+            .collect()
     }
 
     /// Whether order `event` can be settled in integers from its amount
@@ -1392,6 +1414,7 @@ impl State {
             category,
             values,
         };
+        let scale = self.policy.rounding().scale;
         // A policy has at most `limits::MAX_RULES` rules: each index fits u16.
         for (ri, (rule, plan)) in (0u16..).zip(self.policy.rules().iter().zip(&self.plans)) {
             rule.kind
@@ -1399,7 +1422,7 @@ impl State {
                     slots.push(Slot {
                         who,
                         level,
-                        rate: rates.index(price),
+                        rate: rates.index(price, scale),
                         rule: ri,
                     });
                 })?;
@@ -1430,6 +1453,69 @@ impl State {
         o.out
             .order(schedule, &DecimalPrices { base, rates }, cap)
             .map_err(fail)?;
+        self.lines_of(event, order_amount, schedule, rates, o)
+    }
+
+    /// [`State::settle_order`] of an order of `units` (one unit, or a
+    /// policy that does not read quantities, and no refund) through the
+    /// integer representation of the kernel, its outcome written as money;
+    /// `Ok(false)`, with nothing written, where that representation
+    /// declines and the Decimal one is to settle it.
+    #[allow(clippy::too_many_arguments)]
+    fn settle_order_in_units(
+        &self,
+        event: usize,
+        (order_amount, units): (Decimal, i64),
+        category: u16,
+        schedule: &[Slot],
+        rates: &RateTable,
+        caps: &[Option<Option<IntRate>>],
+        o: &mut OrderOutcome,
+    ) -> Result<bool> {
+        let rounding = self.policy.rounding();
+        let Some(&cap) = caps.get(usize::from(category)) else {
+            return Ok(false);
+        };
+        let unit = UnitSchedule {
+            slots: schedule,
+            acc_of: &[],
+            rates: &rates.2,
+            cap,
+            rounding,
+        };
+        // Every amount below is `units` or less, in i64: only the scale can
+        // keep it from being a Decimal.
+        if Decimal::try_new(0, rounding.scale).is_err() || unit.order(units, &mut o.units).is_err()
+        {
+            return Ok(false);
+        }
+        let money = |u: i64| Decimal::try_new(u, rounding.scale).unwrap_or_default();
+        let (from, to) = (&o.units, &mut o.out);
+        to.promised.clear();
+        to.promised.extend(from.promised.iter().map(|&u| money(u)));
+        to.paid.clear();
+        to.paid.extend(from.paid.iter().map(|p| Paid {
+            slot: p.slot,
+            kept: money(p.kept),
+        }));
+        to.breakage.clear();
+        to.breakage
+            .extend(from.breakage.iter().map(|&(r, b)| (r, money(b))));
+        to.cap = from.cap.map(money);
+        to.cut = money(from.cut);
+        self.lines_of(event, order_amount, schedule, rates, o)?;
+        Ok(true)
+    }
+
+    /// The lines of an order's outcome `o.out` (its paid slots of `schedule`).
+    fn lines_of(
+        &self,
+        event: usize,
+        order_amount: Decimal,
+        schedule: &[Slot],
+        rates: &RateTable,
+        o: &mut OrderOutcome,
+    ) -> Result<()> {
         o.lines.clear();
         for p in &o.out.paid {
             let Some(s) = schedule.get(p.slot) else {
