@@ -19,6 +19,15 @@ fn temp(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// The record batches of a Parquet file.
+fn read_parquet(path: &std::path::Path) -> Vec<RecordBatch> {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    reader.map(Result::unwrap).collect()
+}
+
 /// A chain of 40 members (every fourth a group owner) and 30,000 orders,
 /// every seventh refunded in part: about 100,000 lines, two blocks and more;
 /// a pool and a member cap add lines with no order.
@@ -134,11 +143,7 @@ fn streamed_parquet_holds_the_kept_lines_and_its_bytes_do_not_depend_on_threads(
         let s = fenrun_arrow::settle_lines_to_file(&engine, &path, options).unwrap();
         assert_eq!(s.line_count(), 0);
         files.push(std::fs::read(&path).unwrap());
-        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap())
-            .unwrap()
-            .build()
-            .unwrap();
-        let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+        let batches = read_parquet(&path);
         let schema = batches[0].schema();
         for id in ["order", "refund", "rule", "kind", "beneficiary"] {
             let t = schema.field_with_name(id).unwrap().data_type();
@@ -196,11 +201,7 @@ fn a_batch_too_large_for_64_bits_keeps_wide_money() {
     assert!(!engine.line_names().money_fits(18));
     let path = temp("wide.parquet");
     fenrun_arrow::settle_lines_to_file(&engine, &path, SettleOptions::default()).unwrap();
-    let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap())
-        .unwrap()
-        .build()
-        .unwrap();
-    let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+    let batches = read_parquet(&path);
     let schema = batches[0].schema();
     assert_eq!(
         schema.field_with_name("amount").unwrap().data_type(),
