@@ -302,15 +302,7 @@ impl LineArrays {
             self.kind_of.get(r).copied().unwrap_or(0)
         }));
         let money = |units: &[i128]| -> Result<ArrayRef> {
-            // The bound behind a narrow precision is checked, not trusted:
-            // Parquet would keep the low 64 bits of a wider value.
-            let limit = 10i128.pow(u32::from(self.precision.money));
-            if self.precision.money < PRECISION && units.iter().any(|u| u.abs() >= limit) {
-                return Err(Error::Internal {
-                    path: "lines".to_owned(),
-                    detail: format!("money beyond the bound of {} digits", self.precision.money),
-                });
-            }
+            within(units.iter().copied(), self.precision.money, "money")?;
             Decimal128Array::new(ScalarBuffer::from(units.to_vec()), None)
                 .with_precision_and_scale(self.precision.money, self.scale as i8)
                 .map(|a| Arc::new(a) as ArrayRef)
@@ -325,9 +317,12 @@ impl LineArrays {
                 .with_data_type(DataType::Decimal128(precision, scale as i8));
             for v in values {
                 match v {
-                    Some(d) => b.append_value(
-                        fenrun::units_at(d, scale).ok_or_else(|| unscalable(what, d, scale))?,
-                    ),
+                    Some(d) => {
+                        let u =
+                            fenrun::units_at(d, scale).ok_or_else(|| unscalable(what, d, scale))?;
+                        within([u].into_iter(), precision, what)?;
+                        b.append_value(u);
+                    }
                     None => b.append_null(),
                 }
             }
@@ -378,6 +373,24 @@ impl LineArrays {
         }
         RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| invalid_lines(&e))
     }
+}
+
+/// `Ok` when every one of `units` has at most `precision` digits. The bound
+/// behind a narrow precision ([`fenrun::LineNames::money_fits`], rates at
+/// most 1) is checked, not trusted: Parquet would keep the low 64 bits of a
+/// wider value.
+fn within(mut units: impl Iterator<Item = i128>, precision: u8, what: &str) -> Result<()> {
+    if precision >= PRECISION {
+        return Ok(());
+    }
+    let limit = 10i128.pow(u32::from(precision));
+    if units.any(|u| u.abs() >= limit) {
+        return Err(Error::Internal {
+            path: "lines".to_owned(),
+            detail: format!("{what} beyond the bound of {precision} digits"),
+        });
+    }
+    Ok(())
 }
 
 /// A member or event index (the core's ids are counted in `u32`).
