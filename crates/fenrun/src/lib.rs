@@ -78,6 +78,7 @@ mod event_ids;
 mod events;
 mod explain;
 mod graph;
+mod heavy;
 mod hold;
 mod ids;
 mod index;

@@ -5,9 +5,7 @@
 //! O(log² n) per order instead of a walk up a chain that may be thousands
 //! of members deep.
 //!
-//! The tree is cut into heavy paths (each member's largest child continues
-//! its path); a chain from a member to its root is then at most log₂ n
-//! pieces, each the start of a path down to a member of it. Each path has a
+//! The tree is cut into heavy paths ([`crate::heavy`]). Each path has a
 //! segment tree over its members, top first, holding team sales added to
 //! whole runs of them at once, in integer units of the policy scale
 //! (amounts have at most its decimals), and per run the least distance of
@@ -22,6 +20,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::error::{Error, MemberAt, Missing, Must, Result};
 use crate::graph::NONE;
+use crate::heavy::{Layout, Place};
 
 /// A distance no sum of amounts reaches: a trigger at `FAR` never fires,
 /// one at `-FAR` always does.
@@ -30,32 +29,17 @@ const FAR: i128 = i128::MAX >> 3;
 /// The heavy paths of a tree with team sales and triggers.
 pub(crate) struct Paths {
     scale: u32,
-    /// Every member, each after its sponsor.
-    order: Vec<u32>,
-    /// Where each member sits.
-    place: Vec<Place>,
+    /// The paths, and where each member sits on them.
+    layout: Layout,
     /// The segment trees of all paths, one after another.
     nodes: Vec<Node>,
     /// Per node, the least `fall` under it, plus what the nodes above it
     /// hold in `add`; empty when no member can have a floor (the policy
     /// says so: [`Paths::new`]), so the trees stay half as wide.
     fall: Vec<i128>,
-    /// The member at each leaf node ([`NONE`] elsewhere).
-    who: Vec<u32>,
     /// Scratch for [`Paths::find`] and [`Paths::sale`].
     stack: Vec<(usize, i128)>,
     chain: Vec<(u32, Place)>,
-}
-
-/// A member's place: its path's segment tree (node k of it is `base + k`,
-/// 1 the root, `width + i` the leaf of the path's member i) and its index
-/// on the path; `hang` is the sponsor of the path's first member.
-#[derive(Clone, Copy)]
-struct Place {
-    base: usize,
-    width: usize,
-    index: usize,
-    hang: u32,
 }
 
 /// A node of a path's segment tree.
@@ -98,11 +82,9 @@ impl Paths {
         let n = parent.len();
         let mut paths = Paths {
             scale,
-            order: Vec::new(),
-            place: Vec::new(),
+            layout: Layout::default(),
             nodes: Vec::new(),
             fall: Vec::new(),
-            who: Vec::new(),
             stack: Vec::new(),
             chain: Vec::new(),
         };
@@ -126,99 +108,16 @@ impl Paths {
         bound: &[Decimal],
         floor: &[Decimal],
     ) -> Result<()> {
-        let n = parent.len();
-        // Children in one table, then every member after its sponsor.
-        let mut start = vec![0u32; n + 1];
-        for &p in parent {
-            if p != NONE {
-                *start.get_mut(p as usize + 1).must("members", "sponsor")? += 1;
-            }
-        }
-        for i in 0..n {
-            let s = *start.get(i).must("members", "children")?;
-            *start.get_mut(i + 1).must("members", "children")? += s;
-        }
-        let mut fill = start.clone();
-        let mut kids = vec![0u32; n];
-        for (m, &p) in (0u32..).zip(parent) {
-            if p != NONE {
-                let slot = fill.get_mut(p as usize).must(MemberAt(p), "children")?;
-                *kids.get_mut(*slot as usize).must(MemberAt(p), "children")? = m;
-                *slot += 1;
-            }
-        }
-        let mut order: Vec<u32> = (0u32..)
-            .zip(parent)
-            .filter(|(_, &p)| p == NONE)
-            .map(|(m, _)| m)
-            .collect();
-        let mut k = 0;
-        while let Some(&m) = order.get(k) {
-            let a = *start.get(m as usize).must(MemberAt(m), "children")? as usize;
-            let b = *start.get(m as usize + 1).must(MemberAt(m), "children")? as usize;
-            order.extend_from_slice(kids.get(a..b).must(MemberAt(m), "children")?);
-            k += 1;
-        }
-        if order.len() != n {
-            return Err(Error::missing("members", "tree without cycles"));
-        }
-        // Subtree sizes, children first; each member's largest child.
-        let mut size = vec![1u32; n];
-        let mut heavy = vec![NONE; n];
-        for &m in order.iter().rev() {
-            let p = *parent.get(m as usize).must(MemberAt(m), "sponsor")?;
-            if p == NONE {
-                continue;
-            }
-            let s = *size.get(m as usize).must(MemberAt(m), "size")?;
-            *size.get_mut(p as usize).must(MemberAt(p), "size")? += s;
-            let h = heavy.get_mut(p as usize).must(MemberAt(p), "heavy child")?;
-            let best = match *h {
-                NONE => 0,
-                c => *size.get(c as usize).must(MemberAt(c), "size")?,
-            };
-            if s > best {
-                *h = m;
-            }
-        }
-        // A path starts at each root and each child that is not its
-        // sponsor's largest, and follows the largest children down.
-        let far_place = Place {
-            base: 0,
-            width: 0,
-            index: 0,
-            hang: NONE,
-        };
-        let mut place = vec![far_place; n];
-        let mut nodes: Vec<Node> = Vec::new();
+        let layout = Layout::of(parent)?;
         let floors = !self.fall.is_empty();
-        let mut fall: Vec<i128> = Vec::new();
-        let mut who: Vec<u32> = Vec::new();
-        let mut path = Vec::new();
-        for &h in &order {
-            let p = *parent.get(h as usize).must(MemberAt(h), "sponsor")?;
-            if p != NONE && *heavy.get(p as usize).must(MemberAt(p), "heavy child")? == h {
-                continue;
-            }
-            path.clear();
-            let mut x = h;
-            while x != NONE {
-                path.push(x);
-                x = *heavy.get(x as usize).must(MemberAt(x), "heavy child")?;
-            }
-            let (base, width) = (nodes.len(), path.len().next_power_of_two());
-            nodes.resize(base + 2 * width, FAR_NODE);
-            if floors {
-                fall.resize(base + 2 * width, FAR);
-            }
-            who.resize(base + 2 * width, NONE);
-            for (index, &m) in path.iter().enumerate() {
-                *place.get_mut(m as usize).must(MemberAt(m), "place")? = Place {
-                    base,
-                    width,
-                    index,
-                    hang: p,
-                };
+        let mut nodes = vec![FAR_NODE; layout.nodes];
+        let mut fall = match floors {
+            true => vec![FAR; layout.nodes],
+            false => Vec::new(),
+        };
+        for path in &layout.paths {
+            let (base, width) = (path.base, path.width);
+            for (index, &m) in layout.members(path).iter().enumerate() {
                 let (t, b, f) = (
                     team.get(m as usize).must(MemberAt(m), "team sales")?,
                     bound.get(m as usize).must(MemberAt(m), "bound")?,
@@ -235,7 +134,6 @@ impl Paths {
                 } else if *f != Decimal::MIN {
                     return Err(Error::missing("members", "paths with floors"));
                 }
-                *who.get_mut(leaf).must(MemberAt(m), "path node")? = m;
             }
             for i in (1..width).rev() {
                 let (l, r) = (
@@ -253,13 +151,11 @@ impl Paths {
                 }
             }
         }
-        self.order = order;
-        self.place = place;
+        self.layout = layout;
         self.nodes = nodes;
         if floors {
             self.fall = fall;
         }
-        self.who = who;
         Ok(())
     }
 
@@ -279,14 +175,11 @@ impl Paths {
 
     /// Ask for member `m`'s place to be brought into the cache.
     pub fn prefetch(&self, m: u32) {
-        prefetch_index::prefetch_index(&self.place, m as usize);
+        prefetch_index::prefetch_index(&self.layout.place, m as usize);
     }
 
     fn place(&self, m: u32) -> Result<Place, Missing> {
-        self.place
-            .get(m as usize)
-            .copied()
-            .must(MemberAt(m), "place")
+        self.layout.place(m)
     }
 
     /// `amount` (negative: a refund) sold by `m`: the team sales of it and
@@ -410,7 +303,13 @@ impl Paths {
             }
             let node = node_at(&self.nodes, p.base + i)?;
             if i >= p.width {
-                due.push(*self.who.get(p.base + i).must("members", "path node")?);
+                due.push(
+                    *self
+                        .layout
+                        .who
+                        .get(p.base + i)
+                        .must("members", "path node")?,
+                );
                 continue;
             }
             let above = above.saturating_add(node.add);
@@ -471,7 +370,7 @@ impl Paths {
     /// `sales`, on the tree `parent` laid out.
     pub fn exact(&self, parent: &[u32], sales: &[Decimal]) -> Result<Vec<Decimal>> {
         let mut team = sales.to_vec();
-        for &m in self.order.iter().rev() {
+        for &m in self.layout.order.iter().rev() {
             let p = *parent.get(m as usize).must(MemberAt(m), "sponsor")?;
             if p != NONE {
                 let t = *team.get(m as usize).must(MemberAt(m), "team sales")?;

@@ -57,6 +57,10 @@ pub(crate) fn ranking(policy: &Policy, batch: &Batch) -> Result<(Ranking, Option
 #[derive(Debug, Default)]
 pub(crate) struct Walks {
     changes: Vec<(u32, u32, Row)>,
+    /// The tree the table is laid out on ([`Upline::lay`]) before the first
+    /// event, and each move after, as (event, member, new sponsor).
+    parent: Vec<u32>,
+    moves: Vec<(u32, u32, u32)>,
 }
 
 impl Walks {
@@ -66,6 +70,9 @@ impl Walks {
             up: Upline::live(n, links),
             walks: self,
             next: 0,
+            parent: self.parent.clone(),
+            next_move: 0,
+            laid: false,
         }
     }
 }
@@ -75,6 +82,10 @@ pub(crate) struct Cursor<'a> {
     up: Upline,
     walks: &'a Walks,
     next: usize,
+    /// The tree as it stands at the cursor, and the next move to make.
+    parent: Vec<u32>,
+    next_move: usize,
+    laid: bool,
 }
 
 impl Cursor<'_> {
@@ -86,6 +97,20 @@ impl Cursor<'_> {
             }
             self.up.set_row(m, row)?;
             self.next += 1;
+        }
+        while let Some(&(at, m, to)) = self.walks.moves.get(self.next_move) {
+            if at as usize > i {
+                break;
+            }
+            *self
+                .parent
+                .get_mut(m as usize)
+                .must(MemberAt(m), "sponsor")? = to;
+            (self.next_move, self.laid) = (self.next_move + 1, false);
+        }
+        if !self.laid {
+            self.up.lay(&self.parent)?;
+            self.laid = true;
         }
         Ok(&self.up)
     }
@@ -190,6 +215,7 @@ impl<'a> Running<'a> {
             let active = rank::active(policy, &attrs, &metrics, m, input)?;
             up.set(m, p, d, r, active)?;
         }
+        up.lay(&parent)?;
         let paths = match metrics.needs().team_sales {
             true => Some(Paths::new(
                 &parent,
@@ -231,7 +257,10 @@ impl<'a> Running<'a> {
 
     /// Keep every change of the rows the orders walk from now on ([`Walks`]).
     pub fn record(&mut self) -> Result<()> {
-        let mut walks = Walks::default();
+        let mut walks = Walks {
+            parent: self.parent.clone(),
+            ..Walks::default()
+        };
         for m in 0..self.batch.ids.len() {
             let m = crate::ids::idx32(m);
             walks.changes.push((0, m, self.up.row_of(m)?));
@@ -537,6 +566,10 @@ impl<'a> Running<'a> {
                     .get_mut(m as usize)
                     .must(MemberAt(m), "sponsor")? = *to;
                 self.redepth()?;
+                self.up.lay(&self.parent)?;
+                if let Some(walks) = &mut self.walks {
+                    walks.moves.push((self.seen_by, m, *to));
+                }
                 let into = Shift {
                     before: &zero,
                     after: &sub,

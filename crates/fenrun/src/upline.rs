@@ -17,8 +17,9 @@
 //! same set share a column. All columns are filled in one parents-first pass
 //! that reads each member's sponsor's row once.
 
-use crate::error::{MemberAt, Missing, Must, Result};
+use crate::error::{Error, MemberAt, Missing, Must, Result};
 use crate::graph::{Forest, NONE};
+use crate::heavy::Layout;
 use crate::ids::RankIdx;
 
 /// Cells of a row before its links.
@@ -31,6 +32,9 @@ const DEPTH: usize = 1;
 /// The rank, with [`ACTIVE`] set for an active member.
 const RANK: usize = 2;
 const ACTIVE: u32 = 1 << 16;
+/// Ancestors a live table's link reads one by one before it looks on the
+/// heavy paths.
+const WALK: u32 = 16;
 /// Cells (`u32`) in a 64-byte cache line.
 const LINE: usize = 16;
 
@@ -71,9 +75,11 @@ pub(crate) fn at_least(min: RankIdx, ranks: usize) -> u64 {
 /// One row per member, `width` cells each, the first at `start`.
 ///
 /// A live table ([`Upline::live`], rank timing `immediate`, §13) holds no
-/// links: ranks and activity move with every event, so each link is found
-/// by walking up from the member when asked (as many steps as the chain to
-/// the ancestor found, once per order and rule).
+/// link columns: ranks and activity move with every event. Each link is
+/// found when asked: among the first ancestors one by one, then on the
+/// tree's heavy paths ([`Upline::lay`]), in O(log² n) however deep the
+/// chain (before the tree is laid out, or after a row moved off it, by
+/// walking on).
 #[derive(Debug)]
 pub(crate) struct Upline {
     width: usize,
@@ -81,6 +87,96 @@ pub(crate) struct Upline {
     cells: Vec<u32>,
     /// The link columns' masks of a live table, empty otherwise.
     live: Vec<u64>,
+    /// Of a live table: the ranks held along the tree's heavy paths.
+    reach: Option<Reach>,
+}
+
+/// The ranks along a tree's heavy paths: per path, a segment tree whose
+/// node holds the ranks of the active members under it (bit `r` for rank
+/// `r`), so that the nearest ancestor holding one of a set is found by
+/// looking at O(log n) nodes per piece of the chain.
+#[derive(Debug)]
+struct Reach {
+    /// The tree laid out: each member's sponsor now, or when it joins.
+    parent: Vec<u32>,
+    layout: Layout,
+    bits: Vec<u64>,
+}
+
+impl Reach {
+    /// The ranks node `i` (of the whole array) holds.
+    #[inline]
+    fn bits(&self, i: usize) -> u64 {
+        self.bits.get(i).copied().unwrap_or(0)
+    }
+
+    /// Set the leaf of member `m` to `holds` and its trees' nodes above it.
+    fn put(&mut self, m: u32, holds: u64) -> Result<(), Missing> {
+        let p = self.layout.place(m)?;
+        let mut i = p.width + p.index;
+        *self
+            .bits
+            .get_mut(p.base + i)
+            .must(MemberAt(m), "rank path")? = holds;
+        while i > 1 {
+            i >>= 1;
+            let both = self.bits(p.base + 2 * i) | self.bits(p.base + 2 * i + 1);
+            *self
+                .bits
+                .get_mut(p.base + i)
+                .must(MemberAt(m), "rank path")? = both;
+        }
+        Ok(())
+    }
+
+    /// The nearest proper ancestor of `m` holding a rank of `mask`, or [`NONE`].
+    fn nearest(&self, m: u32, mask: u64) -> u32 {
+        let Ok(mut p) = self.layout.place(m) else {
+            return NONE;
+        };
+        // Indices on the piece before `end` are ancestors of the chain.
+        let mut end = p.index;
+        loop {
+            if let Some(k) = end.checked_sub(1) {
+                if let Some(i) = self.last(p.base, p.width, k, mask) {
+                    let who = self.layout.who.get(p.base + p.width + i);
+                    return who.copied().unwrap_or(NONE);
+                }
+            }
+            if p.hang == NONE {
+                return NONE;
+            }
+            let Ok(next) = self.layout.place(p.hang) else {
+                return NONE;
+            };
+            (p, end) = (next, next.index + 1);
+        }
+    }
+
+    /// The last index up to `k` of the path at `base` (of `width`) whose
+    /// member holds a rank of `mask`.
+    fn last(&self, base: usize, width: usize, k: usize, mask: u64) -> Option<usize> {
+        let mut i = width + k;
+        if self.bits(base + i) & mask != 0 {
+            return Some(k);
+        }
+        // Up from the leaf: each left sibling met covers the indices just
+        // before those seen so far.
+        while i > 1 {
+            if i & 1 == 1 && self.bits(base + i - 1) & mask != 0 {
+                let mut j = i - 1;
+                while j < width {
+                    j = match self.bits(base + 2 * j + 1) & mask != 0 {
+                        true => 2 * j + 1,
+                        false => 2 * j,
+                    };
+                }
+                return Some(j - width);
+            }
+            i >>= 1;
+        }
+        None
+    }
 }
 
 /// Cells a row of `used` cells takes: a power of two up to a line, else whole lines.
@@ -113,6 +209,7 @@ impl Upline {
             start,
             cells,
             live: Vec::new(),
+            reach: None,
         };
         let (parents, depths) = (forest.parent.iter(), forest.depth.iter());
         for (m, (&p, &d)) in (0u32..).zip(parents.zip(depths)) {
@@ -170,6 +267,68 @@ impl Upline {
             start: 0,
             cells,
             live: links.masks.clone(),
+            reach: None,
+        }
+    }
+
+    /// Lay a live table's tree out in heavy paths, so that links are found
+    /// in O(log² n): `parent` holds each member's sponsor now, or, for one
+    /// not joined yet (a row of no sponsor, inactive), when it joins. A row
+    /// set later on another sponsor takes the table back to walking until
+    /// it is laid out again (after a move).
+    pub fn lay(&mut self, parent: &[u32]) -> Result<()> {
+        let layout = Layout::of(parent)?;
+        let mut reach = Reach {
+            parent: parent.to_vec(),
+            bits: vec![0; layout.nodes],
+            layout,
+        };
+        for (m, &p) in (0u32..).zip(parent) {
+            let holds = self.holds(m);
+            if self.cell(m, PARENT) != p && (self.cell(m, PARENT) != NONE || holds != 0) {
+                return Err(Error::missing(
+                    &format!("members[{m}]"),
+                    "a row on the tree laid out",
+                ));
+            }
+            let leaf = reach.layout.place(m)?;
+            let leaf = leaf.base + leaf.width + leaf.index;
+            *reach.bits.get_mut(leaf).must(MemberAt(m), "rank path")? = holds;
+        }
+        for path in &reach.layout.paths {
+            for i in (1..path.width).rev() {
+                let both = reach.bits(path.base + 2 * i) | reach.bits(path.base + 2 * i + 1);
+                *reach
+                    .bits
+                    .get_mut(path.base + i)
+                    .must("members", "rank path")? = both;
+            }
+        }
+        self.reach = Some(reach);
+        Ok(())
+    }
+
+    /// The rank `m` holds for the links, as a mask: none when inactive.
+    fn holds(&self, m: u32) -> u64 {
+        match self.active(m) {
+            true => rank_bit(usize::from(self.rank(m))),
+            false => 0,
+        }
+    }
+
+    /// After `m`'s row changed: its rank on the paths, or no paths if it
+    /// is on another sponsor than the tree they were laid out on (a member
+    /// joining takes the sponsor it was laid out under).
+    fn relay(&mut self, m: u32) -> Result<(), Missing> {
+        let (p, holds) = (self.cell(m, PARENT), self.holds(m));
+        let Some(reach) = self.reach.as_mut() else {
+            return Ok(());
+        };
+        if reach.parent.get(m as usize) == Some(&p) {
+            reach.put(m, holds)
+        } else {
+            self.reach = None;
+            Ok(())
         }
     }
 
@@ -186,7 +345,7 @@ impl Upline {
         let row = self.row_mut(m).and_then(|row| row.get_mut(..FIXED));
         row.must(MemberAt(m), "upline row")?
             .copy_from_slice(&[parent, depth, u32::from(rank) | a]);
-        Ok(())
+        Ok(self.relay(m)?)
     }
 
     /// Member `m`'s sponsor, depth, rank and activity as a live table
@@ -201,7 +360,7 @@ impl Upline {
     pub fn set_row(&mut self, m: u32, row: Row) -> Result<(), Missing> {
         let cells = self.row_mut(m).and_then(|r| r.get_mut(..FIXED));
         cells.must(MemberAt(m), "upline row")?.copy_from_slice(&row);
-        Ok(())
+        self.relay(m)
     }
 
     /// Where `m`'s row starts in `cells`.
@@ -272,10 +431,17 @@ impl Upline {
             return self.cell(m, FIXED + c);
         }
         let mask = self.live.get(c).copied().unwrap_or(0);
+        // The first few ancestors one by one (most links are near: a row
+        // read is one load), then the rest on the paths.
         let mut x = self.cell(m, PARENT);
+        let mut steps = 0;
         while x != NONE {
-            if self.active(x) && mask & rank_bit(usize::from(self.rank(x))) != 0 {
+            if self.holds(x) & mask != 0 {
                 return x;
+            }
+            steps += 1;
+            if let (WALK, Some(reach)) = (steps, &self.reach) {
+                return reach.nearest(x, mask);
             }
             x = self.cell(x, PARENT);
         }
@@ -398,6 +564,67 @@ mod tests {
             }
             check(parent, rank, active, &masks);
             check(p2, r2, a2, &masks);
+        }
+
+        #[test]
+        fn live_links_on_heavy_paths_are_what_a_walk_finds(
+            // Deep trees (each sponsor among the few members before), so
+            // that links look past the ancestors read one by one.
+            tree in (1usize..150).prop_flat_map(|n| (
+                (0..n).map(|i| (i.saturating_sub(4)..i.max(1)).prop_map(move |p| if p == i { NONE } else { p as u32 }))
+                    .collect::<Vec<_>>(),
+                proptest::collection::vec(0u16..5, n),
+                // Few active: qualifying ancestors far apart.
+                proptest::collection::vec(proptest::bool::weighted(0.05), n),
+                0..=n,
+            )),
+            masks in proptest::collection::vec(1u64..32, 1..6),
+            changes in proptest::collection::vec((any::<proptest::sample::Index>(), 0u16..5, any::<bool>()), 0..30),
+            mover in any::<proptest::sample::Index>(),
+        ) {
+            // Members from `joined` on have not joined: rows of no sponsor,
+            // inactive, laid out under the sponsor they will have.
+            let (mut parent, mut rank, mut active, joined) = tree;
+            let n = parent.len();
+            let mut links = Links::default();
+            let cols: Vec<usize> = masks.iter().map(|&m| links.column(m)).collect();
+            let mut up = Upline::live(n, &links);
+            for m in 0..joined {
+                up.set(m as u32, parent[m], 0, rank[m], active[m]).unwrap();
+            }
+            up.lay(&parent).unwrap();
+            let agree = |up: &Upline, parent: &[u32], rank: &[u16], active: &[bool]| {
+                for m in 0..joined as u32 {
+                    for (&mask, &c) in masks.iter().zip(&cols) {
+                        assert_eq!(up.link(m, c), walk(parent, rank, active, mask, m), "m{m} mask {mask:b}");
+                    }
+                }
+            };
+            let (r0, a0) = (rank.clone(), active.clone());
+            let seen = |r: &[u16], a: &[bool]| -> (Vec<u16>, Vec<bool>) {
+                (0..n).map(|m| if m < joined { (r[m], a[m]) } else { (0, false) }).unzip()
+            };
+            let (r, a) = seen(&r0, &a0);
+            agree(&up, &parent, &r, &a);
+            // Ranks and activity change: the paths follow at once.
+            for (who, r, a) in changes {
+                let m = who.index(joined.max(1)).min(n - 1);
+                if m < joined {
+                    (rank[m], active[m]) = (r, a);
+                    up.set(m as u32, parent[m], 0, r, a).unwrap();
+                }
+            }
+            let (r, a) = seen(&rank, &active);
+            agree(&up, &parent, &r, &a);
+            // A member moves to a root: links walk until laid out again.
+            let m = mover.index(n);
+            if m < joined && parent[m] != NONE {
+                parent[m] = NONE;
+                up.set(m as u32, NONE, 0, rank[m], active[m]).unwrap();
+                agree(&up, &parent, &r, &a);
+                up.lay(&parent).unwrap();
+                agree(&up, &parent, &r, &a);
+            }
         }
     }
 }

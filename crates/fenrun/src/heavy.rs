@@ -1,0 +1,179 @@
+//! A tree cut into heavy paths, each member's largest child continuing its
+//! path: a chain from any member up to its root is then at most log₂ n
+//! pieces, each the start of a path down to a member of it. Each path is
+//! given room for a segment tree over its members, top first (node k of it
+//! is `base + k`, 1 the root, `width + i` the leaf of the path's member i),
+//! all the paths' trees one after another in one array: what `paths.rs` keeps
+//! team sales in and `upline.rs` the ranks the links look for,
+//! in O(log² n) per chain instead of a walk up a chain that may be
+//! thousands of members deep.
+
+use crate::error::{Error, MemberAt, Must, Result};
+use crate::graph::NONE;
+
+/// A member's place: its path's segment tree and its index on the path;
+/// `hang` is the sponsor of the path's first member.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Place {
+    pub base: usize,
+    pub width: usize,
+    pub index: usize,
+    pub hang: u32,
+}
+
+/// One path: its tree's first node and width (a power of two), and its
+/// members (top first) as a range of [`Layout::along`].
+#[derive(Clone, Debug)]
+pub(crate) struct Path {
+    pub base: usize,
+    pub width: usize,
+    pub members: std::ops::Range<usize>,
+}
+
+/// The heavy paths of a tree.
+#[derive(Debug, Default)]
+pub(crate) struct Layout {
+    /// Every member, each after its sponsor.
+    pub order: Vec<u32>,
+    /// Where each member sits.
+    pub place: Vec<Place>,
+    /// The paths, in order of their first member in `order`.
+    pub paths: Vec<Path>,
+    /// The members of every path, path after path, each top first.
+    pub along: Vec<u32>,
+    /// Nodes of all the paths' trees together.
+    pub nodes: usize,
+    /// The member at each leaf node ([`NONE`] elsewhere).
+    pub who: Vec<u32>,
+}
+
+impl Layout {
+    /// The heavy paths of the tree `parent` ([`NONE`] for a root); an
+    /// error if it has a cycle.
+    pub fn of(parent: &[u32]) -> Result<Layout> {
+        let n = parent.len();
+        // Children in one table, then every member after its sponsor.
+        let mut start = vec![0u32; n + 1];
+        for &p in parent {
+            if p != NONE {
+                *start.get_mut(p as usize + 1).must("members", "sponsor")? += 1;
+            }
+        }
+        for i in 0..n {
+            let s = *start.get(i).must("members", "children")?;
+            *start.get_mut(i + 1).must("members", "children")? += s;
+        }
+        let mut fill = start.clone();
+        let mut kids = vec![0u32; n];
+        for (m, &p) in (0u32..).zip(parent) {
+            if p != NONE {
+                let slot = fill.get_mut(p as usize).must(MemberAt(p), "children")?;
+                *kids.get_mut(*slot as usize).must(MemberAt(p), "children")? = m;
+                *slot += 1;
+            }
+        }
+        let mut order: Vec<u32> = (0u32..)
+            .zip(parent)
+            .filter(|(_, &p)| p == NONE)
+            .map(|(m, _)| m)
+            .collect();
+        let mut k = 0;
+        while let Some(&m) = order.get(k) {
+            let a = *start.get(m as usize).must(MemberAt(m), "children")? as usize;
+            let b = *start.get(m as usize + 1).must(MemberAt(m), "children")? as usize;
+            order.extend_from_slice(kids.get(a..b).must(MemberAt(m), "children")?);
+            k += 1;
+        }
+        if order.len() != n {
+            return Err(Error::missing("members", "tree without cycles"));
+        }
+        // Subtree sizes, children first; each member's largest child.
+        let mut size = vec![1u32; n];
+        let mut heavy = vec![NONE; n];
+        for &m in order.iter().rev() {
+            let p = *parent.get(m as usize).must(MemberAt(m), "sponsor")?;
+            if p == NONE {
+                continue;
+            }
+            let s = *size.get(m as usize).must(MemberAt(m), "size")?;
+            *size.get_mut(p as usize).must(MemberAt(p), "size")? += s;
+            let h = heavy.get_mut(p as usize).must(MemberAt(p), "heavy child")?;
+            let best = match *h {
+                NONE => 0,
+                c => *size.get(c as usize).must(MemberAt(c), "size")?,
+            };
+            if s > best {
+                *h = m;
+            }
+        }
+        // A path starts at each root and each child that is not its
+        // sponsor's largest, and follows the largest children down.
+        let far = Place {
+            base: 0,
+            width: 0,
+            index: 0,
+            hang: NONE,
+        };
+        let mut layout = Layout {
+            order: Vec::new(),
+            place: vec![far; n],
+            paths: Vec::new(),
+            along: Vec::with_capacity(n),
+            nodes: 0,
+            who: Vec::new(),
+        };
+        for &h in &order {
+            let p = *parent.get(h as usize).must(MemberAt(h), "sponsor")?;
+            if p != NONE && *heavy.get(p as usize).must(MemberAt(p), "heavy child")? == h {
+                continue;
+            }
+            let first = layout.along.len();
+            let mut x = h;
+            while x != NONE {
+                layout.along.push(x);
+                x = *heavy.get(x as usize).must(MemberAt(x), "heavy child")?;
+            }
+            let members = first..layout.along.len();
+            let (base, width) = (layout.nodes, members.len().next_power_of_two());
+            for (index, &m) in (0..).zip(layout.along.get(members.clone()).unwrap_or(&[])) {
+                *layout
+                    .place
+                    .get_mut(m as usize)
+                    .must(MemberAt(m), "place")? = Place {
+                    base,
+                    width,
+                    index,
+                    hang: p,
+                };
+            }
+            layout.nodes = base + 2 * width;
+            layout.who.resize(layout.nodes, NONE);
+            for (index, &m) in (0..).zip(layout.along.get(members.clone()).unwrap_or(&[])) {
+                *layout
+                    .who
+                    .get_mut(base + width + index)
+                    .must(MemberAt(m), "leaf")? = m;
+            }
+            layout.paths.push(Path {
+                base,
+                width,
+                members,
+            });
+        }
+        layout.order = order;
+        Ok(layout)
+    }
+
+    /// Member `m`'s place.
+    pub fn place(&self, m: u32) -> Result<Place, crate::error::Missing> {
+        self.place
+            .get(m as usize)
+            .copied()
+            .must(MemberAt(m), "place")
+    }
+
+    /// The members of `path`, top first.
+    pub fn members(&self, path: &Path) -> &[u32] {
+        self.along.get(path.members.clone()).unwrap_or(&[])
+    }
+}
