@@ -66,6 +66,7 @@ pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
         let Some(rule) = policy.rules().get(usize::from(l.rule)) else {
             continue;
         };
+        let (base, amount) = l.money(scale).must("order", "a line's amounts as money")?;
         let quantity = batch.events.quantity(event);
         let calc = if l.fixed {
             let (fixed, total) = if l.per_unit {
@@ -77,25 +78,25 @@ pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
             } else {
                 (money(l.rate), l.rate)
             };
-            let clamped = if l.amount.abs() < total && total > l.base {
-                format!(", at most the order's {}", money(l.base))
+            let clamped = if amount.abs() < total && total > base {
+                format!(", at most the order's {}", money(base))
             } else {
                 String::new()
             };
-            format!("fixed {fixed}{clamped} = {}", money(l.amount.abs()))
+            format!("fixed {fixed}{clamped} = {}", money(amount.abs()))
         } else if policy.round_per_unit() && quantity > 1 {
             format!(
                 "{} × {} rounded per unit of {quantity} = {}",
                 short_string(l.rate),
-                money(l.base),
-                money(l.amount.abs())
+                money(base),
+                money(amount.abs())
             )
         } else {
             format!(
                 "{} × {} = {}",
                 short_string(l.rate),
-                money(l.base),
-                money(l.amount.abs())
+                money(base),
+                money(amount.abs())
             )
         };
         if l.refund != NONE {
@@ -106,8 +107,8 @@ pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
             };
             out.push(format!(
                 "refund {refund} of {} reverses {} of {}'s {} line ({}, level {}){held}",
-                money(l.base),
-                money(l.amount),
+                money(base),
+                money(amount),
                 batch.id(l.beneficiary),
                 rule.id,
                 rule.kind.type_name(),
@@ -142,7 +143,7 @@ pub(crate) fn explain(engine: &State, order_id: &str) -> Result<Vec<String>> {
                 steps.at(value).words(steps, scale)
             ));
         }
-        if promised != l.amount {
+        if promised != amount {
             // Only the cap cuts a line: an order without one pays what it promised.
             let cap = record.cap.must("order", "order cap of a cut line")?;
             text.push_str(&format!(

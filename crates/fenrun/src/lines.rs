@@ -17,7 +17,6 @@ use crate::graph::NONE;
 use crate::hold::{Times, Timestamp};
 use crate::ids::RuleId;
 use crate::index::Packed;
-use crate::money::units_at;
 
 /// The rule index of a member-cap line (§12.3), which has no rule.
 pub(crate) const MEMBER_CAP: u16 = u16::MAX;
@@ -36,16 +35,26 @@ pub(crate) struct Line {
     pub beneficiary: u32,
     /// Level ([`NONE`] for pool lines).
     pub level: u32,
-    /// Order amount, refund amount, or pool amount.
-    pub base: Decimal,
+    /// Order amount, refund amount, or pool amount, in units of the
+    /// policy scale (`12.34` at scale 2 is `1234`).
+    pub base: i128,
     /// Rate or fixed amount (order lines) or weight (pool lines).
     pub rate: Decimal,
-    /// Signed amount at the policy scale.
-    pub amount: Decimal,
+    /// Signed amount, in units of the policy scale.
+    pub amount: i128,
     /// `rate` is a fixed amount (§12.2).
     pub fixed: bool,
     /// `rate` is a fixed amount per unit of the order (§12.5).
     pub per_unit: bool,
+}
+
+impl Line {
+    /// The line's base and amount as money at `scale` (that of the
+    /// settlement that made it); `None` beyond a decimal's 96 bits.
+    pub(crate) fn money(&self, scale: u32) -> Option<(Decimal, Decimal)> {
+        let money = |u: i128| Decimal::try_from_i128_with_scale(u, scale).ok();
+        Some((money(self.base)?, money(self.amount)?))
+    }
 }
 
 /// Lines as columns, in output order: what a settlement keeps and what a
@@ -109,12 +118,12 @@ impl LineTable {
         }
     }
 
-    /// Append one line; `None` (nothing appended) when its base or amount
-    /// has more decimals than the scale, or has more units than a decimal
-    /// at the scale holds (96 bits), so that every line kept reads back.
+    /// Append one line (its units at the table's scale); `None` (nothing
+    /// appended) when its base or amount has more units than a decimal at
+    /// the scale holds (96 bits), so that every line kept reads back.
     #[inline]
     pub(crate) fn push(&mut self, l: &Line) -> Option<()> {
-        let exact = |d: Decimal| units_at(d, self.scale).filter(|u| u.unsigned_abs() < 1 << 96);
+        let exact = |u: i128| Some(u).filter(|u| u.unsigned_abs() < 1 << 96);
         let base = exact(l.base)?;
         let amount = exact(l.amount)?;
         self.order.push(l.order);
@@ -133,16 +142,15 @@ impl LineTable {
     /// Line `i` as the kernel made it.
     pub(crate) fn get(&self, i: usize) -> Option<Line> {
         let flags = *self.flags.get(i)?;
-        let money = |u: i128| Decimal::try_from_i128_with_scale(u, self.scale).ok();
         Some(Line {
             order: *self.order.get(i)?,
             refund: *self.refund.get(i)?,
             rule: *self.rule.get(i)?,
             beneficiary: *self.beneficiary.get(i)?,
             level: *self.level.get(i)?,
-            base: money(*self.base.get(i)?)?,
+            base: *self.base.get(i)?,
             rate: *self.value.get(i)?,
-            amount: money(*self.amount.get(i)?)?,
+            amount: *self.amount.get(i)?,
             fixed: flags & FIXED != 0,
             per_unit: flags & PER_UNIT != 0,
         })
@@ -447,7 +455,7 @@ mod tests {
     use super::{Line, LineTable, NONE};
     use rust_decimal::Decimal;
 
-    fn line(base: Decimal, amount: Decimal) -> Line {
+    fn line(base: i128, amount: i128) -> Line {
         Line {
             order: 0,
             refund: NONE,
@@ -465,21 +473,17 @@ mod tests {
     #[test]
     fn a_line_is_kept_only_if_it_reads_back() {
         let mut t = LineTable::new(2);
-        // 12.3 and 1.230 are 1230 and 123 cents; they read back at the scale.
-        let ok = line(Decimal::new(123, 1), Decimal::new(1230, 3));
-        assert_eq!(t.push(&ok), Some(()));
+        // 12.30 and 1.23 at scale 2.
+        assert_eq!(t.push(&line(1230, 123)), Some(()));
         assert_eq!(t.base_units(), [1230]);
         assert_eq!(t.amount_units(), [123]);
-        let back = t.get(0).map(|l| (l.base.to_string(), l.amount.to_string()));
-        assert_eq!(back, Some(("12.30".to_owned(), "1.23".to_owned())));
-        // 10^27 at scale 2 is 10^29 cents, more than a decimal's 96 bits (7.9 × 10^28).
-        let huge = line(
-            Decimal::from_i128_with_scale(10i128.pow(27), 0),
-            Decimal::ONE,
-        );
-        assert_eq!(t.push(&huge), None);
-        // 1.234 has a third decimal: not money at scale 2.
-        assert_eq!(t.push(&line(Decimal::new(1234, 3), Decimal::ONE)), None);
-        assert_eq!(t.len(), 1);
+        assert_eq!(t.get(0), Some(line(1230, 123)));
+        // 10^29 cents (10^27 at scale 2) is more than a decimal's 96 bits
+        // (7.9 × 10^28); so is a refund of as many.
+        assert_eq!(t.push(&line(10i128.pow(29), 100)), None);
+        assert_eq!(t.push(&line(100, -(10i128.pow(29)))), None);
+        // 2^96 - 1 units is the largest a decimal holds.
+        assert_eq!(t.push(&line((1 << 96) - 1, 100)), Some(()));
+        assert_eq!(t.len(), 2);
     }
 }

@@ -566,7 +566,7 @@ impl Part {
     /// member's total a few lines ahead so that the cache misses of a large
     /// member table overlap rather than come one after another.
     fn book_soon(&mut self, l: &Line) -> Result<()> {
-        let units = self.units(l.amount)?;
+        let units = l.amount;
         self.add_paid(units)?;
         self.pending.push((l.beneficiary, units));
         if self.pending.len() >= PENDING {
@@ -596,7 +596,7 @@ impl Part {
 
     /// Count a line into the totals.
     fn book(&mut self, l: &Line) -> Result<()> {
-        let units = self.units(l.amount)?;
+        let units = l.amount;
         let m = l.beneficiary as usize;
         let at = MemberAt(l.beneficiary);
         let t = self.totals.get_mut(m).must(at, "total")?;
@@ -804,7 +804,7 @@ impl State {
                     let a = available
                         .get_mut(l.beneficiary as usize)
                         .must(at, "available")?;
-                    *a = checked_add(*a, l.amount, "available")?;
+                    *a = checked_add(*a, money(l.amount, scale)?, "available")?;
                 }
             }
             match lines {
@@ -1014,7 +1014,7 @@ impl State {
                             let k = match sums.acc.iter().position(|a| a.0 == s.who) {
                                 Some(k) => k,
                                 None => {
-                                    sums.acc.push((s.who, Decimal::ZERO, 0, false));
+                                    sums.acc.push((s.who, 0, false));
                                     prefetch_index::prefetch_index(&part.totals, s.who as usize);
                                     sums.acc.len() - 1
                                 }
@@ -1085,10 +1085,12 @@ impl State {
                 part.book_unpaid(&out)?;
                 for l in &out.lines {
                     if let Some(a) = sums.acc.iter_mut().find(|a| a.0 == l.beneficiary) {
-                        a.1 = checked_add(a.1, l.amount, "totals")?;
-                        a.3 = true;
+                        a.1 =
+                            a.1.checked_add(l.amount)
+                                .ok_or_else(|| sum_overflow("totals"))?;
+                        a.2 = true;
                     }
-                    part.add_paid(part.units(l.amount)?)?;
+                    part.add_paid(l.amount)?;
                 }
                 if order.first_refund != NONE {
                     let mut state = Reversible::of(amount, &out);
@@ -1102,14 +1104,10 @@ impl State {
                     }
                 }
             }
-            for &(m, dec, int, any) in &sums.acc {
+            for &(m, sum, any) in &sums.acc {
                 if !any || m == NONE {
                     continue;
                 }
-                let sum = part
-                    .units(dec)?
-                    .checked_add(int)
-                    .ok_or_else(|| sum_overflow("totals"))?;
                 let m = m as usize;
                 if let (Some(t), Some(h)) = (part.totals.get_mut(m), part.has_line.get_mut(m)) {
                     *t = t.checked_add(sum).ok_or_else(|| sum_overflow("totals"))?;
@@ -1320,8 +1318,7 @@ impl State {
                         false if self.in_units(i) => self.batch.events.order_units(i, scale),
                         _ => None,
                     };
-                    let amounts = units.map(|u| (o.amount, u));
-                    let done = match amounts {
+                    let done = match units {
                         Some(a) => self
                             .settle_order_in_units(i, a, category, slots, rates, &caps, &mut out)?,
                         None => false,
@@ -1453,7 +1450,16 @@ impl State {
         o.out
             .order(schedule, &DecimalPrices { base, rates }, cap)
             .map_err(fail)?;
-        self.lines_of(event, order_amount, schedule, rates, o)
+        let scale = rounding.scale;
+        let base = crate::money::units_at(order_amount, scale).ok_or_else(|| {
+            overflow(
+                &format!("events[{event}].amount"),
+                "an order amount has more decimals than the policy scale",
+            )
+        })?;
+        let paid = o.out.paid.iter();
+        let paid = paid.map(|p| (p.slot, crate::money::units_at(p.kept, scale)));
+        self.lines_of(event, base, schedule, rates, paid, &mut o.lines)
     }
 
     /// [`State::settle_order`] of an order of `units` (one unit, or a
@@ -1465,7 +1471,7 @@ impl State {
     fn settle_order_in_units(
         &self,
         event: usize,
-        (order_amount, units): (Decimal, i64),
+        units: i64,
         category: u16,
         schedule: &[Slot],
         rates: &RateTable,
@@ -1503,37 +1509,47 @@ impl State {
             .extend(from.breakage.iter().map(|&(r, b)| (r, money(b))));
         to.cap = from.cap.map(money);
         to.cut = money(from.cut);
-        self.lines_of(event, order_amount, schedule, rates, o)?;
+        let paid = from.paid.iter().map(|p| (p.slot, Some(i128::from(p.kept))));
+        self.lines_of(event, units.into(), schedule, rates, paid, &mut o.lines)?;
         Ok(true)
     }
 
-    /// The lines of an order's outcome `o.out` (its paid slots of `schedule`).
+    /// The lines of an order of `base` units (at the policy scale) that
+    /// paid `paid`: each paid slot of `schedule` with what it kept, in
+    /// units (`None`: not a whole number of them), into `lines`.
     fn lines_of(
         &self,
         event: usize,
-        order_amount: Decimal,
+        base: i128,
         schedule: &[Slot],
         rates: &RateTable,
-        o: &mut OrderOutcome,
+        paid: impl Iterator<Item = (usize, Option<i128>)>,
+        lines: &mut Vec<Line>,
     ) -> Result<()> {
-        o.lines.clear();
-        for p in &o.out.paid {
-            let Some(s) = schedule.get(p.slot) else {
+        lines.clear();
+        for (slot, kept) in paid {
+            let Some(s) = schedule.get(slot) else {
                 return Err(Error::Internal {
                     path: format!("events[{event}]"),
                     detail: "a paid slot outside its schedule".into(),
                 });
             };
             let price = rates.must(s.rate, EventAt(event))?;
-            o.lines.push(Line {
+            let amount = kept.ok_or_else(|| {
+                overflow(
+                    &format!("events[{event}]"),
+                    "a line's amount has more decimals than the policy scale",
+                )
+            })?;
+            lines.push(Line {
                 order: idx32(event),
                 refund: NONE,
                 rule: s.rule,
                 beneficiary: s.who,
                 level: s.level,
-                base: order_amount,
+                base,
                 rate: price.value(),
-                amount: p.kept,
+                amount,
                 fixed: price.is_fixed(),
                 per_unit: price.per_unit(),
             });
@@ -1608,9 +1624,9 @@ impl State {
                             rule: rule_idx(ri),
                             beneficiary: *m,
                             level: NONE,
-                            base: pool,
+                            base: part.units(pool)?,
                             rate: *w,
-                            amount,
+                            amount: part.units(amount)?,
                             fixed: false,
                             per_unit: false,
                         };
@@ -1675,9 +1691,9 @@ impl State {
                 rule: MEMBER_CAP,
                 beneficiary: m,
                 level: NONE,
-                base: total,
+                base: part.units(total)?,
                 rate: Decimal::ZERO,
-                amount,
+                amount: part.units(amount)?,
                 fixed: false,
                 per_unit: false,
             };
@@ -1761,8 +1777,8 @@ fn money(units: i128, scale: u32) -> Result<Decimal> {
 /// Integer sums of the totals-only path, in units of the scale.
 #[derive(Debug)]
 struct UnitSums {
-    /// For the current seller: (beneficiary, Decimal sum, integer sum, has a line).
-    acc: Vec<(u32, Decimal, i128, bool)>,
+    /// For the current seller: (beneficiary, sum in units, has a line).
+    acc: Vec<(u32, i128, bool)>,
     breakage: Vec<i128>,
     paid: i128,
     cap_cut: i128,
@@ -1781,8 +1797,8 @@ impl UnitSums {
     ) {
         for (slot, net) in lines {
             if let Some(a) = acc_of.get(slot).and_then(|&k| self.acc.get_mut(k)) {
-                a.2 += i128::from(net);
-                a.3 = true;
+                a.1 += i128::from(net);
+                a.2 = true;
             }
             self.paid += i128::from(net);
         }
@@ -1935,8 +1951,8 @@ impl Book<i64> for UnitBook<'_> {
             .get(slot)
             .and_then(|&k| self.sums.acc.get_mut(k))
         {
-            a.2 += i128::from(kept);
-            a.3 = true;
+            a.1 += i128::from(kept);
+            a.2 = true;
         }
         self.sums.paid += i128::from(kept);
     }
@@ -2058,8 +2074,8 @@ fn reverse(
         }
         let reversal = Line {
             refund: idx32(refund_event),
-            base: x,
-            amount: -rev,
+            base: part.units(x)?,
+            amount: part.units(-rev)?,
             ..*l
         };
         part.book(&reversal)?;

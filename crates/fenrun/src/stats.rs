@@ -376,7 +376,8 @@ impl<'e> Earnings<'e> {
 pub(crate) fn earnings<'e>(state: &'e State, s: &Settlement) -> Result<Earnings<'e>> {
     check_same(state, s)?;
     let n = state.batch.ids.len();
-    let zero = Decimal::new(0, state.policy.rounding().scale);
+    let scale = state.policy.rounding().scale;
+    let zero = Decimal::new(0, scale);
     let mut by_source = vec![[zero; 4]; n];
     let mut failed = false;
     let mut book = |l: &Line| {
@@ -392,7 +393,8 @@ pub(crate) fn earnings<'e>(state: &'e State, s: &Settlement) -> Result<Earnings<
         let slot = by_source
             .get_mut(l.beneficiary as usize)
             .and_then(|row| row.get_mut(k));
-        match slot.and_then(|x| x.checked_add(l.amount).map(|y| (x, y))) {
+        let amount = Decimal::try_from_i128_with_scale(l.amount, scale).ok();
+        match slot.and_then(|x| x.checked_add(amount?).map(|y| (x, y))) {
             Some((x, y)) => *x = y,
             None => failed = true,
         }
