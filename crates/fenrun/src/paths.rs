@@ -42,8 +42,10 @@ pub(crate) struct Paths {
     chain: Vec<(u32, Place)>,
 }
 
-/// A node of a path's segment tree.
+/// A node of a path's segment tree; aligned so that a node never spans
+/// two cache lines.
 #[derive(Clone, Copy)]
+#[repr(align(32))]
 struct Node {
     /// Team sales, in units, added to every member under it.
     add: i128,
@@ -175,7 +177,7 @@ impl Paths {
 
     /// Ask for member `m`'s place to be brought into the cache.
     pub fn prefetch(&self, m: u32) {
-        prefetch_index::prefetch_index(&self.layout.place, m as usize);
+        self.layout.prefetch(m);
     }
 
     fn place(&self, m: u32) -> Result<Place, Missing> {
