@@ -169,6 +169,8 @@ impl Layout {
             }
             let members = first..layout.along.len();
             let (base, width) = (layout.nodes, members.len().next_power_of_two());
+            layout.nodes = base + 2 * width;
+            layout.who.resize(layout.nodes, NONE);
             for (index, &m) in (0..).zip(layout.along.get(members.clone()).unwrap_or(&[])) {
                 let spot = Spot::of(Place {
                     base,
@@ -185,10 +187,6 @@ impl Layout {
                     .place
                     .get_mut(m as usize)
                     .must(MemberAt(m), "place")? = spot;
-            }
-            layout.nodes = base + 2 * width;
-            layout.who.resize(layout.nodes, NONE);
-            for (index, &m) in (0..).zip(layout.along.get(members.clone()).unwrap_or(&[])) {
                 *layout
                     .who
                     .get_mut(base + width + index)
