@@ -607,12 +607,7 @@ impl Part {
 
     /// `amount` (a line's, or a sum of them) in units of the part's scale.
     fn units(&self, amount: Decimal) -> Result<i128> {
-        crate::money::units_at(amount, self.scale).ok_or_else(|| {
-            overflow(
-                "lines",
-                "a line's amount has more decimals than the policy scale",
-            )
-        })
+        units(amount, self.scale)
     }
 
     /// Add `units` to the total paid.
@@ -1451,14 +1446,9 @@ impl State {
             .order(schedule, &DecimalPrices { base, rates }, cap)
             .map_err(fail)?;
         let scale = rounding.scale;
-        let base = crate::money::units_at(order_amount, scale).ok_or_else(|| {
-            overflow(
-                &format!("events[{event}].amount"),
-                "an order amount has more decimals than the policy scale",
-            )
-        })?;
+        let base = units(order_amount, scale)?;
         let paid = o.out.paid.iter();
-        let paid = paid.map(|p| (p.slot, crate::money::units_at(p.kept, scale)));
+        let paid = paid.map(|p| Ok((p.slot, units(p.kept, scale)?)));
         self.lines_of(event, base, schedule, rates, paid, &mut o.lines)
     }
 
@@ -1509,25 +1499,26 @@ impl State {
             .extend(from.breakage.iter().map(|&(r, b)| (r, money(b))));
         to.cap = from.cap.map(money);
         to.cut = money(from.cut);
-        let paid = from.paid.iter().map(|p| (p.slot, Some(i128::from(p.kept))));
+        let paid = from.paid.iter().map(|p| Ok((p.slot, i128::from(p.kept))));
         self.lines_of(event, units.into(), schedule, rates, paid, &mut o.lines)?;
         Ok(true)
     }
 
     /// The lines of an order of `base` units (at the policy scale) that
     /// paid `paid`: each paid slot of `schedule` with what it kept, in
-    /// units (`None`: not a whole number of them), into `lines`.
+    /// units, into `lines`.
     fn lines_of(
         &self,
         event: usize,
         base: i128,
         schedule: &[Slot],
         rates: &RateTable,
-        paid: impl Iterator<Item = (usize, Option<i128>)>,
+        paid: impl Iterator<Item = Result<(usize, i128)>>,
         lines: &mut Vec<Line>,
     ) -> Result<()> {
         lines.clear();
-        for (slot, kept) in paid {
+        for paid in paid {
+            let (slot, amount) = paid?;
             let Some(s) = schedule.get(slot) else {
                 return Err(Error::Internal {
                     path: format!("events[{event}]"),
@@ -1535,12 +1526,6 @@ impl State {
                 });
             };
             let price = rates.must(s.rate, EventAt(event))?;
-            let amount = kept.ok_or_else(|| {
-                overflow(
-                    &format!("events[{event}]"),
-                    "a line's amount has more decimals than the policy scale",
-                )
-            })?;
             lines.push(Line {
                 order: idx32(event),
                 refund: NONE,
@@ -1767,6 +1752,16 @@ pub(crate) struct OrderRecord {
     pub promised: Vec<Decimal>,
     /// The order cap's amount, if the policy has one.
     pub cap: Option<Decimal>,
+}
+
+/// `amount` (a line's, or a sum of them) in units of `scale`.
+fn units(amount: Decimal, scale: u32) -> Result<i128> {
+    crate::money::units_at(amount, scale).ok_or_else(|| {
+        overflow(
+            "lines",
+            "a line's amount has more decimals than the policy scale",
+        )
+    })
 }
 
 /// Units of the scale back to money, or `arithmetic_overflow` beyond the exact decimal range.
