@@ -13,6 +13,47 @@ use crate::index::Packed;
 /// Marker for "no parent" in the dense parent array.
 pub(crate) const NONE: u32 = u32::MAX;
 
+/// Chains climbed ahead of their use, so that their loads wait on nothing:
+/// a member comes in `N` steps before its chain is read, and at each step
+/// every member in flight moves one up (reading what was asked for a step
+/// before) and asks for the data of where it is now. By its turn, a
+/// member's first `N` chain entries have been asked for, a step apart,
+/// instead of being loaded one after another while its reader waits. Asking
+/// changes nothing: data that change meanwhile are read as they are then.
+#[derive(Debug)]
+pub(crate) struct Ahead<const N: usize> {
+    ring: [u32; N],
+    at: usize,
+}
+
+impl<const N: usize> Default for Ahead<N> {
+    fn default() -> Ahead<N> {
+        Ahead {
+            ring: [NONE; N],
+            at: 0,
+        }
+    }
+}
+
+impl<const N: usize> Ahead<N> {
+    /// One step: every member in flight moves to `up` of it and `fetch` is
+    /// asked for it; `next` ([`NONE`]: none) comes in and is fetched.
+    #[inline]
+    pub fn step(&mut self, next: u32, up: impl Fn(u32) -> u32, fetch: impl Fn(u32)) {
+        for x in &mut self.ring {
+            if *x != NONE {
+                *x = up(*x);
+                fetch(*x);
+            }
+        }
+        if let Some(slot) = self.ring.get_mut(self.at) {
+            *slot = next;
+            fetch(next);
+        }
+        self.at = (self.at + 1) % N.max(1);
+    }
+}
+
 /// The sponsor forest as flat arrays, indexed by dense member index.
 #[derive(Debug, Clone)]
 pub(crate) struct Forest {
@@ -146,8 +187,38 @@ fn cycle_error(g: &DiGraph<(), (), u32>, ids: &Packed) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::{Forest, NONE};
+    use super::{Ahead, Forest, NONE};
     use crate::index::Packed;
+
+    /// A member that came in `N` steps before its turn has had itself and
+    /// its first `N` ancestors fetched, each once, by its turn; a chain that
+    /// ends sooner stops there.
+    #[test]
+    fn ahead_fetches_a_chain_before_its_turn() {
+        // A chain 0 <- 1 <- ... <- 99.
+        let up = |x: u32| if x == 0 { NONE } else { x - 1 };
+        let fetched = std::cell::RefCell::new(Vec::new());
+        let fetch = |x: u32| {
+            if x != NONE {
+                fetched.borrow_mut().push(x);
+            }
+        };
+        let mut ahead = Ahead::<4>::default();
+        ahead.step(50, up, fetch);
+        ahead.step(2, up, fetch);
+        for _ in 0..3 {
+            ahead.step(NONE, up, fetch);
+        }
+        // 50 came in at the first step: its turn comes after the fifth, 4
+        // steps later, and by then 50, 49, 48, 47 and 46 were asked for; 2
+        // climbed to the top and stopped.
+        let mut got = fetched.borrow().clone();
+        got.sort_unstable();
+        assert_eq!(got, vec![0, 1, 2, 46, 47, 48, 49, 50]);
+        // A slot is reused once its member's turn has come.
+        ahead.step(7, up, fetch);
+        assert!(fetched.borrow().contains(&7));
+    }
 
     /// Every member comes after its sponsor in `parents_first`, exactly once.
     fn parents_first_holds(f: &Forest) {

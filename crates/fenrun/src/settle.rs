@@ -30,7 +30,7 @@ use crate::rank::{RankChange, Ranking};
 use crate::rule::{pool, On, Price, RuleKind};
 use crate::running::Running;
 use crate::state::State;
-use crate::upline::Upline;
+use crate::upline::{Upline, WALKS_AHEAD};
 
 /// What one order's rules produced before any refund: the kernel's outcome
 /// and its lines.
@@ -1244,6 +1244,7 @@ impl State {
             false => None,
         };
         let (mut own_rates, mut own_slots) = (RateTable::default(), Vec::new());
+        let mut ahead = crate::graph::Ahead::default();
         let (caps, scale) = (self.int_caps(), self.policy.rounding().scale);
         for (i, e) in self.batch.events.iter().enumerate() {
             if let Some(r) = running.as_mut() {
@@ -1294,6 +1295,11 @@ impl State {
                         };
                     let (slots, rates) = match live {
                         Some((live, values)) => {
+                            let next = match self.batch.events.get(i + WALKS_AHEAD) {
+                                Some(Event::Order(o)) => o.seller,
+                                _ => NONE,
+                            };
+                            live.ahead(&mut ahead, next);
                             own_slots.clear();
                             self.schedule_on(
                                 live,

@@ -18,7 +18,7 @@
 //! that reads each member's sponsor's row once.
 
 use crate::error::{Error, MemberAt, Missing, Must, Result};
-use crate::graph::{Forest, NONE};
+use crate::graph::{Ahead, Forest, NONE};
 use crate::heavy::Layout;
 use crate::ids::RankIdx;
 
@@ -35,6 +35,9 @@ const ACTIVE: u32 = 1 << 16;
 /// Ancestors a live table's link reads one by one before it looks on the
 /// heavy paths.
 const WALK: u32 = 16;
+/// How many walks ahead [`Upline::ahead`] brings a chain in: one ancestor a
+/// walk, as many as [`Upline::link`] reads one by one.
+pub(crate) const WALKS_AHEAD: usize = WALK as usize;
 /// Cells (`u32`) in a 64-byte cache line.
 const LINE: usize = 16;
 
@@ -392,7 +395,25 @@ impl Upline {
     #[inline]
     pub fn prefetch_sponsor(&self, m: u32) {
         if let Some(p) = self.parent(m) {
-            prefetch_index::prefetch_index(&self.cells, self.at(p));
+            self.prefetch(p);
+        }
+    }
+
+    /// Bring the rows of the chains of the members a live table is about to
+    /// be walked from into the cache ahead of the walks ([`Ahead`]): `next`,
+    /// the start of the walk [`WALKS_AHEAD`] walks from now ([`NONE`]: no
+    /// walk), comes in; the rows of a member's first [`WALKS_AHEAD`]
+    /// ancestors, which [`Upline::link`] reads one by one, have been asked
+    /// for by its walk.
+    pub fn ahead(&self, ahead: &mut Ahead<WALKS_AHEAD>, next: u32) {
+        ahead.step(next, |x| self.cell(x, PARENT), |x| self.prefetch(x));
+    }
+
+    /// Ask for `m`'s row to be brought into the cache ([`NONE`]: nothing).
+    #[inline]
+    fn prefetch(&self, m: u32) {
+        if m != NONE {
+            prefetch_index::prefetch_index(&self.cells, self.at(m));
         }
     }
 

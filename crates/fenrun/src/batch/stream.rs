@@ -164,7 +164,6 @@ impl<'p> BatchBuilder<'p> {
         }
     }
 
-    /// The canonical JSON of stream event `k` ("" past the end).
     /// The id of stream event `k` ("" past the end).
     pub(crate) fn stream_id(&self, k: usize) -> &str {
         match self.stream.as_deref() {
@@ -173,6 +172,7 @@ impl<'p> BatchBuilder<'p> {
         }
     }
 
+    /// The canonical JSON of stream event `k` ("" past the end).
     pub(crate) fn stream_text(&self, k: usize) -> &str {
         match self.stream.as_deref() {
             Some(s) if k < s.texts.len() => s.texts.get(idx32(k)),
