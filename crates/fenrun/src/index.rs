@@ -388,6 +388,13 @@ impl<S: Slot> IdIndex<S> {
         )
     }
 
+    /// Ask for the first tag and slot of `id`'s probe to be brought into the
+    /// cache, without waiting: a [`IdIndex::get`] or [`IdIndex::insert`] of
+    /// it after some other work then finds them there.
+    pub fn prefetch_id(&self, id: &str) {
+        self.prefetch(&self.probe(id));
+    }
+
     /// The position of `id`, if it was inserted.
     pub fn get<'n>(&self, id: &str, name: impl Fn(u32) -> &'n str) -> Option<u32> {
         self.find(&self.probe(id), &name).1
