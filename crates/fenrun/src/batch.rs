@@ -478,16 +478,9 @@ impl<'p> BatchBuilder<'p> {
         let (members, member_names) = (&self.member_index, &self.member_names);
         let buyers_too = self.buyers;
         let resolve = |sellers: bool| {
-            // A buyer is looked up when the policy reads purchases, or in
-            // place of an absent seller (see `Batch::buyers`).
-            let name = |i| {
-                if sellers {
-                    docs.seller(i)
-                } else if buyers_too || docs.seller(i).is_none() {
-                    docs.buyer(i)
-                } else {
-                    None
-                }
+            let name = |i| match sellers {
+                true => docs.seller(i),
+                false => buyer_looked_up(buyers_too, docs.seller(i), docs.buyer(i)),
             };
             let mut found = Vec::with_capacity(if checking { n } else { 0 });
             if checking {
@@ -775,6 +768,17 @@ impl<'p> BatchBuilder<'p> {
 
 /// The refunds of order `order` (amount `order_amount`) so far, `so_far`,
 /// with refund `refund` (event `i`) of `amount`: at most the order's amount.
+/// The buyer of an order that is looked up among the members: when the
+/// policy reads purchases (`buyers`), or in place of an absent seller (see
+/// `Batch::buyers`); else none.
+fn buyer_looked_up<'a>(
+    buyers: bool,
+    seller: Option<&str>,
+    buyer: Option<&'a str>,
+) -> Option<&'a str> {
+    buyer.filter(|_| buyers || seller.is_none())
+}
+
 fn refund_total(
     so_far: Decimal,
     amount: Decimal,

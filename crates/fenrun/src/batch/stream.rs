@@ -10,8 +10,8 @@ use std::borrow::Cow;
 use rust_decimal::Decimal;
 
 use super::{
-    check_timestamp, group_of, map_with_capacity, rank_of, refund_total, sponsor_of, Batch,
-    BatchBuilder, Change, Event, HashMap, What, UNKNOWN,
+    buyer_looked_up, check_timestamp, group_of, map_with_capacity, rank_of, refund_total,
+    sponsor_of, Batch, BatchBuilder, Change, Event, HashMap, What, UNKNOWN,
 };
 use crate::error::{Error, Result};
 use crate::graph::{Forest, NONE};
@@ -197,8 +197,8 @@ impl<'p> BatchBuilder<'p> {
                 if let Some(seller) = &record.seller {
                     self.member_index.prefetch_id(seller);
                 }
-                if let (true, Some(buyer)) = (self.buyers || record.seller.is_none(), &record.buyer)
-                {
+                let (seller, buyer) = (record.seller.as_deref(), record.buyer.as_deref());
+                if let Some(buyer) = buyer_looked_up(self.buyers, seller, buyer) {
                     self.member_index.prefetch_id(buyer);
                 }
             }
@@ -324,12 +324,11 @@ impl<'p> BatchBuilder<'p> {
             Some(n) => index.get(n, |m| names.get(m)).unwrap_or(UNKNOWN),
         };
         let seller = lookup(record.seller.as_deref());
-        // As `push_events` resolves a buyer.
-        let buyer = if self.buyers || record.seller.is_none() {
-            lookup(record.buyer.as_deref())
-        } else {
-            NONE
-        };
+        let buyer = lookup(buyer_looked_up(
+            self.buyers,
+            record.seller.as_deref(),
+            record.buyer.as_deref(),
+        ));
         self.names.push(&record.id);
         let rows = std::slice::from_ref(record);
         let checked = self
