@@ -142,7 +142,8 @@ pub(crate) fn run(action: LedgerCommand) -> Result<(), Failure> {
                 Format::Csv => write_out(out.as_deref(), &crate::lines_csv(&s, &p)?)?,
             }
             if let Some(path) = &out {
-                print_summary(&s, p.currency(), path);
+                let lines = crate::lines_note(&s, None, false);
+                print_summary(&s, p.currency(), &lines, path);
             }
         }
     }

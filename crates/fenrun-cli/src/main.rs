@@ -559,7 +559,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             clock.lap("write");
             clock.show.done();
             if let Some(path) = &out {
-                print_summary(&s, p.currency(), path);
+                let lines = lines_note(&s, lines_out.as_deref(), no_lines);
+                print_summary(&s, p.currency(), &lines, path);
                 if let Some(stats) = &stats {
                     print_stats(stats);
                 }
@@ -739,7 +740,20 @@ fn lines_csv(s: &Settlement, policy: &Policy) -> Result<Vec<u8>, Failure> {
     Ok(buf)
 }
 
-fn print_summary(s: &Settlement, currency: Option<&str>, out: &Path) {
+/// Where a settlement's lines went, for its summary: counted in the
+/// document, streamed to a file, or not made.
+fn lines_note(s: &Settlement, lines_out: Option<&Path>, no_lines: bool) -> String {
+    match (lines_out, no_lines) {
+        (Some(file), _) => format!("lines streamed to {}", file.display()),
+        (None, true) => "no lines (--no-lines)".to_owned(),
+        (None, false) => format!("{} lines", s.line_count()),
+    }
+}
+
+/// The summary table after a settlement written to `out`; `lines` says
+/// where the lines went (counted in the document, streamed to a file, or
+/// not made).
+fn print_summary(s: &Settlement, currency: Option<&str>, lines: &str, out: &Path) {
     let cur = currency.unwrap_or("");
     let scale = s.scale();
     let money = |d: Decimal| {
@@ -768,8 +782,7 @@ fn print_summary(s: &Settlement, currency: Option<&str>, out: &Path) {
         println!("  {:<14} {:>18}", m, money(*t));
     }
     println!(
-        "{} lines, {beneficiaries} beneficiaries; full settlement written to {}",
-        s.line_count(),
+        "{lines}, {beneficiaries} beneficiaries; settlement written to {}",
         out.display()
     );
 }

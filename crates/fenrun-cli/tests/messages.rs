@@ -1,6 +1,7 @@
 //! What the command line says to a person: a JSON syntax error names the file
-//! it is in, the summary shows the payout ratio as a percentage, and a
-//! command whose stderr is not a terminal shows no progress.
+//! it is in, the summary shows the payout ratio as a percentage and says
+//! where the lines went, and a command whose stderr is not a terminal shows
+//! no progress.
 #![allow(clippy::expect_used)] // a test helper: a binary that does not start is a failed test
 
 mod common;
@@ -63,4 +64,38 @@ fn the_summary_shows_the_payout_ratio_in_percent() {
         .find(|l| l.starts_with("payout ratio"))
         .expect("a payout ratio line");
     assert!(line.ends_with(" 22.00 %"), "{line}");
+}
+
+#[test]
+fn the_summary_says_where_the_lines_went() {
+    // The bundled example has 36 lines (docs/analysts.md); streamed to a
+    // file they are not in the document, and with --no-lines none is made.
+    let (policy, batch) = (
+        repo("examples/community-retail/policy.json"),
+        repo("examples/community-retail/batch.json"),
+    );
+    let out = scratch("summary-settlement.json", "");
+    let lines = scratch("summary-lines.csv", "");
+    let last = |more: &[&str]| {
+        let mut args = vec![
+            "settle", "--policy", &policy, "--batch", &batch, "--out", &out,
+        ];
+        args.extend_from_slice(more);
+        let run = fenrun(&args);
+        let text = String::from_utf8_lossy(&run.stdout).into_owned();
+        assert!(run.status.success(), "{text}");
+        text.lines().last().expect("a summary").to_owned()
+    };
+    let tail = format!(", 9 beneficiaries; settlement written to {out}");
+    assert_eq!(last(&[]), format!("36 lines{tail}"));
+    assert_eq!(
+        last(&["--lines-out", &lines]),
+        format!("lines streamed to {lines}{tail}")
+    );
+    let written = std::fs::read_to_string(&lines).expect("the lines file");
+    assert_eq!(written.lines().count(), 37, "a header and 36 lines");
+    assert_eq!(
+        last(&["--no-lines"]),
+        format!("no lines (--no-lines){tail}")
+    );
 }
