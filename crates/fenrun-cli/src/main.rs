@@ -751,8 +751,7 @@ fn lines_note(s: &Settlement, lines_out: Option<&Path>, no_lines: bool) -> Strin
 }
 
 /// The summary table after a settlement written to `out`; `lines` says
-/// where the lines went (counted in the document, streamed to a file, or
-/// not made).
+/// where the lines went ([`lines_note`]).
 fn print_summary(s: &Settlement, currency: Option<&str>, lines: &str, out: &Path) {
     let cur = currency.unwrap_or("");
     let scale = s.scale();

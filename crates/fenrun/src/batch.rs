@@ -766,8 +766,6 @@ impl<'p> BatchBuilder<'p> {
     }
 }
 
-/// The refunds of order `order` (amount `order_amount`) so far, `so_far`,
-/// with refund `refund` (event `i`) of `amount`: at most the order's amount.
 /// The buyer of an order that is looked up among the members: when the
 /// policy reads purchases (`buyers`), or in place of an absent seller (see
 /// `Batch::buyers`); else none.
@@ -779,6 +777,8 @@ fn buyer_looked_up<'a>(
     buyer.filter(|_| buyers || seller.is_none())
 }
 
+/// The refunds of order `order` (amount `order_amount`) so far, `so_far`,
+/// with refund `refund` (event `i`) of `amount`: at most the order's amount.
 fn refund_total(
     so_far: Decimal,
     amount: Decimal,
