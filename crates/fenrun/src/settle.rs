@@ -110,6 +110,9 @@ impl RateTable {
     }
 }
 
+/// How many orders ahead [`State::run`] asks for a seller's schedule.
+const SCHEDULES_AHEAD: usize = 16;
+
 /// Schedules of the sellers met so far, built on a seller's first order of
 /// a category.
 struct Schedules {
@@ -134,6 +137,22 @@ impl Schedules {
             slots: Vec::new(),
             rates: RateTable::default(),
             scratch: Vec::new(),
+        }
+    }
+
+    /// Ask for the cache line of `seller`'s span (orders of no named
+    /// category), a few orders before it is read.
+    fn prefetch_span(&self, seller: u32) {
+        prefetch_index::prefetch_index(&self.span, seller as usize);
+    }
+
+    /// Ask for the first slots of `seller`'s schedule, once built, whose
+    /// span [`Schedules::prefetch_span`] brought in earlier.
+    fn prefetch_slots(&self, seller: u32) {
+        if let Some(&(start, _)) = self.span.get(seller as usize) {
+            if start != NONE {
+                prefetch_index::prefetch_index(&self.slots, start as usize);
+            }
         }
     }
 
@@ -1311,7 +1330,24 @@ impl State {
                             )?;
                             (own_slots.as_slice(), &own_rates)
                         }
-                        None => schedules.of(o.seller, category, self, up)?,
+                        None => {
+                            // A schedule is two loads at random places (the
+                            // seller's span, then its slots): asked for ahead,
+                            // the span 2 × SCHEDULES_AHEAD orders early and the
+                            // slots SCHEDULES_AHEAD, they overlap instead of
+                            // each order waiting for its own.
+                            let seller_at = |k: usize| match self.batch.events.get(k) {
+                                Some(Event::Order(o)) => Some(o.seller),
+                                _ => None,
+                            };
+                            if let Some(s) = seller_at(i + 2 * SCHEDULES_AHEAD) {
+                                schedules.prefetch_span(s);
+                            }
+                            if let Some(s) = seller_at(i + SCHEDULES_AHEAD) {
+                                schedules.prefetch_slots(s);
+                            }
+                            schedules.of(o.seller, category, self, up)?
+                        }
                     };
                     // In integers when the order has no refund to reverse
                     // and its amount alone prices it; else in Decimal.
