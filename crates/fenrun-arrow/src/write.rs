@@ -579,7 +579,7 @@ impl TableWriter {
     }
 
     /// [`TableWriter::create`] with Parquet properties `props` (snappy is set on them).
-    fn create_with(
+    pub fn create_with(
         path: &Path,
         format: TableFormat,
         schema: SchemaRef,
@@ -741,6 +741,25 @@ enum LinesOut {
     Csv(csv::Writer<BufWriter<File>>, String, fenrun::LineNames),
 }
 
+/// The Parquet writer properties of a lines file (snappy is set on them
+/// when the file is made).
+pub fn lines_properties() -> parquet::file::properties::WriterPropertiesBuilder {
+    // Lines come in order of the orders: the min and max of an id column
+    // over a page or row group would select nothing, and cost two string
+    // comparisons a value to keep. Numbers keep their statistics.
+    let mut props = WriterProperties::builder();
+    for id in ["order", "refund", "rule", "kind", "beneficiary"] {
+        props = props.set_column_statistics_enabled(id.into(), EnabledStatistics::None);
+    }
+    // Bases, amounts and order ids are nearly all distinct within a row
+    // group: a dictionary would hold every value once more, and costs a
+    // hash a value to build (beneficiaries, rules and kinds repeat).
+    for distinct in ["base", "amount", "order", "refund"] {
+        props = props.set_column_dictionary_enabled(distinct.into(), false);
+    }
+    props
+}
+
 /// A sink of blocks of lines writing to a table file: Parquet, one record
 /// batch per block, or CSV row by row. Lines never sit in memory beyond a block.
 pub struct LinesFile<'p> {
@@ -763,20 +782,7 @@ impl<'p> LinesFile<'p> {
     ) -> Result<LinesFile<'p>> {
         let precision = Precision::narrowest(names, rate_scale);
         let schema = lines_schema_at(precision, scale, rate_scale, columns);
-        // Lines come in order of the orders: the min and max of an id column
-        // over a page or row group would select nothing, and cost two string
-        // comparisons a value to keep. Numbers keep their statistics.
-        let mut props = WriterProperties::builder();
-        for id in ["order", "refund", "rule", "kind", "beneficiary"] {
-            props = props.set_column_statistics_enabled(id.into(), EnabledStatistics::None);
-        }
-        // Bases, amounts and order ids are nearly all distinct within a row
-        // group: a dictionary would hold every value once more, and costs a
-        // hash a value to build (beneficiaries, rules and kinds repeat).
-        for distinct in ["base", "amount", "order", "refund"] {
-            props = props.set_column_dictionary_enabled(distinct.into(), false);
-        }
-        let out = match TableWriter::create_with(path, format, schema, props)? {
+        let out = match TableWriter::create_with(path, format, schema, lines_properties())? {
             TableWriter::Parquet(w) => LinesOut::Parquet(
                 w,
                 Box::new(LineArrays::at(precision, names, scale, rate_scale, columns)),
