@@ -74,6 +74,24 @@ struct Row {
     units: i64,
 }
 
+impl Row {
+    /// An order's row (a refund's units are negated).
+    #[inline]
+    fn is_order(&self) -> bool {
+        self.units > 0 || self.units == BIG_ORDER
+    }
+
+    /// Who the row's event concerns.
+    #[inline]
+    fn party(&self) -> Party {
+        if self.is_order() {
+            Party::Seller(self.a)
+        } else {
+            Party::RefundOf(self.a)
+        }
+    }
+}
+
 /// Events in input order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Events {
@@ -257,13 +275,13 @@ impl Events {
     /// Who each event concerns, without its amount (no [`Decimal`] is made):
     /// for passes that only group events.
     pub fn parties(&self) -> impl ExactSizeIterator<Item = Party> + '_ {
-        self.rows.iter().map(|row| {
-            if row.units > 0 || row.units == BIG_ORDER {
-                Party::Seller(row.a)
-            } else {
-                Party::RefundOf(row.a)
-            }
-        })
+        self.rows.iter().map(Row::party)
+    }
+
+    /// Who event `i` concerns, without its amount: for looking ahead.
+    #[inline]
+    pub fn party(&self, i: usize) -> Option<Party> {
+        self.rows.get(i).map(Row::party)
     }
 
     /// Orders less refunds over the batch in units of the scale kept (no
@@ -385,7 +403,7 @@ impl Events {
             BIG_ORDER | BIG_REFUND => self.big_amount(i),
             u => Decimal::new(u.abs(), self.scale),
         };
-        if row.units > 0 || row.units == BIG_ORDER {
+        if row.is_order() {
             Event::Order(Order {
                 seller: row.a,
                 buyer: row.b,

@@ -1264,6 +1264,12 @@ impl State {
         };
         let (mut own_rates, mut own_slots) = (RateTable::default(), Vec::new());
         let mut ahead = crate::graph::Ahead::default();
+        // The seller of the order at `k`, if it is one: for looking ahead
+        // (no amount is made).
+        let seller_at = |k: usize| match self.batch.events.party(k) {
+            Some(Party::Seller(s)) => Some(s),
+            _ => None,
+        };
         let (caps, scale) = (self.int_caps(), self.policy.rounding().scale);
         for (i, e) in self.batch.events.iter().enumerate() {
             if let Some(r) = running.as_mut() {
@@ -1314,10 +1320,7 @@ impl State {
                         };
                     let (slots, rates) = match live {
                         Some((live, values)) => {
-                            let next = match self.batch.events.get(i + WALKS_AHEAD) {
-                                Some(Event::Order(o)) => o.seller,
-                                _ => NONE,
-                            };
+                            let next = seller_at(i + WALKS_AHEAD).unwrap_or(NONE);
                             live.ahead(&mut ahead, next);
                             own_slots.clear();
                             self.schedule_on(
@@ -1336,10 +1339,6 @@ impl State {
                             // the span 2 × SCHEDULES_AHEAD orders early and the
                             // slots SCHEDULES_AHEAD, they overlap instead of
                             // each order waiting for its own.
-                            let seller_at = |k: usize| match self.batch.events.get(k) {
-                                Some(Event::Order(o)) => Some(o.seller),
-                                _ => None,
-                            };
                             if let Some(s) = seller_at(i + 2 * SCHEDULES_AHEAD) {
                                 schedules.prefetch_span(s);
                             }
