@@ -32,7 +32,7 @@ fn run(lines: &str, out: &str, runs: usize) -> Result<(), Box<dyn std::error::Er
             path,
             TableFormat::Parquet,
             schema.clone(),
-            lines_properties(),
+            lines_properties(&schema),
         )?;
         for b in &blocks {
             w.write(b, path)?;

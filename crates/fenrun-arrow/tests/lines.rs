@@ -161,11 +161,44 @@ fn streamed_parquet_holds_the_kept_lines_and_its_bytes_do_not_depend_on_threads(
             );
         }
         assert_eq!(rows(&batches), kept, "{threads} threads");
+        assert_encodings(&path);
     }
     assert!(
         files[0] == files[1],
         "the file's bytes depend on the writer thread"
     );
+}
+
+/// 64-bit money is written as bit-packed differences, beneficiaries plain
+/// (no dictionary), rules and kinds through their dictionaries.
+fn assert_encodings(path: &std::path::Path) {
+    use parquet::basic::Encoding;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(File::open(path).unwrap()).unwrap();
+    let meta = reader.metadata();
+    assert!(meta.num_row_groups() > 0);
+    for rg in meta.row_groups() {
+        for c in rg.columns() {
+            let name = c.column_path().string();
+            let encodings: Vec<Encoding> = c.encodings().collect();
+            match name.as_str() {
+                "base" | "amount" => {
+                    assert!(
+                        encodings.contains(&Encoding::DELTA_BINARY_PACKED),
+                        "{name}: {encodings:?}"
+                    );
+                }
+                "beneficiary" | "order" => {
+                    assert!(c.dictionary_page_offset().is_none(), "{name}: {encodings:?}");
+                    assert!(!encodings.contains(&Encoding::RLE_DICTIONARY), "{name}");
+                }
+                "rule" | "kind" => {
+                    assert!(encodings.contains(&Encoding::RLE_DICTIONARY), "{name}");
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 #[test]
