@@ -454,26 +454,33 @@ pub fn settle_lines_to_file(
     let options = options.lines(Lines::Stream);
     let rows = write::BATCH_ROWS;
     if threads < 2 {
-        let s = engine.settle_blocks(options, rows, |block| file.write(&block))?;
+        let s = engine.settle_blocks(options, rows, |block| file.write(block))?;
         file.close()?;
         return Ok(s);
     }
-    // Two blocks in flight at most: memory stays bounded by blocks, not lines.
+    // Two blocks in flight at most: memory stays bounded by blocks, not
+    // lines. Written blocks come back to be filled again.
     let (send, receive) = std::sync::mpsc::sync_channel::<fenrun::LineTable>(2);
+    let (give_back, written) = std::sync::mpsc::channel::<fenrun::LineTable>();
     std::thread::scope(|scope| {
         let writer = scope.spawn(move || -> Result<()> {
             for block in receive {
                 file.write(&block)?;
+                // The settling side may have finished: a block it will not
+                // take back is dropped.
+                let _ = give_back.send(block);
             }
             file.close()
         });
         let settled = engine.settle_blocks(options, rows, |block| {
+            let spare = written.try_recv().unwrap_or_default();
             // A closed channel means the writer stopped on an error, which
             // its join below reports.
-            send.send(block).map_err(|_| Error::SinkError {
-                path: "lines".into(),
-                detail: "the writer stopped".into(),
-            })
+            send.send(std::mem::replace(block, spare))
+                .map_err(|_| Error::SinkError {
+                    path: "lines".into(),
+                    detail: "the writer stopped".into(),
+                })
         });
         drop(send);
         let written = writer

@@ -189,7 +189,10 @@ fn assert_encodings(path: &std::path::Path) {
                     );
                 }
                 "beneficiary" | "order" => {
-                    assert!(c.dictionary_page_offset().is_none(), "{name}: {encodings:?}");
+                    assert!(
+                        c.dictionary_page_offset().is_none(),
+                        "{name}: {encodings:?}"
+                    );
                     assert!(!encodings.contains(&Encoding::RLE_DICTIONARY), "{name}");
                 }
                 "rule" | "kind" => {

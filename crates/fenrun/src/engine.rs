@@ -280,7 +280,7 @@ impl Engine {
         let names = self.line_names();
         self.settle_blocks(options, VIEW_BLOCK, |block| {
             for i in 0..block.len() {
-                let line = names.view(&block, i).must("lines", "line")?;
+                let line = names.view(block, i).must("lines", "line")?;
                 sink(line).map_err(|e| crate::Error::SinkError {
                     path: "lines".into(),
                     detail: e.to_string(),
@@ -296,7 +296,10 @@ impl Engine {
     /// it). A block's indices are resolved by [`Engine::line_names`]. The
     /// blocks depend on `rows` and the batch only, so a writer fed by them
     /// writes the same bytes however it is run; the sink's error stops the
-    /// settlement and is returned as it is.
+    /// settlement and is returned as it is. The block is lent: a sink that
+    /// reads it leaves it to be cleared and filled again (no allocation per
+    /// block), one that keeps it takes it (`std::mem::take`, or
+    /// `std::mem::replace` with a spare table of an earlier block).
     ///
     /// ```
     /// # let policy = fenrun::Policy::from_json(r#"{"version":1,"ranks":[{"id":"member","rate":"0.1"}],"rules":[{"id":"d","type":"differential"}]}"#)?;
@@ -322,7 +325,7 @@ impl Engine {
         mut sink: F,
     ) -> Result<Settlement>
     where
-        F: FnMut(LineTable) -> Result<()>,
+        F: FnMut(&mut LineTable) -> Result<()>,
     {
         let progress = options.progress.as_ref();
         if let Some(p) = progress {

@@ -178,11 +178,28 @@ impl LineTable {
         self.flags.append(&mut other.flags);
     }
 
-    /// The lines held, and an empty table of the same scale with room for
-    /// as many in their place.
-    pub(crate) fn take(&mut self) -> LineTable {
-        let next = LineTable::with_capacity(self.scale, self.len());
-        std::mem::replace(self, next)
+    /// Empty again at `scale` (that of a table taken away, [`LineTable::default`],
+    /// is 0) with room for `rows` lines, keeping what memory it has.
+    pub(crate) fn refill(&mut self, scale: u32, rows: usize) {
+        self.scale = scale;
+        self.order.clear();
+        self.order.reserve(rows);
+        self.refund.clear();
+        self.refund.reserve(rows);
+        self.rule.clear();
+        self.rule.reserve(rows);
+        self.beneficiary.clear();
+        self.beneficiary.reserve(rows);
+        self.level.clear();
+        self.level.reserve(rows);
+        self.base.clear();
+        self.base.reserve(rows);
+        self.amount.clear();
+        self.amount.reserve(rows);
+        self.value.clear();
+        self.value.reserve(rows);
+        self.flags.clear();
+        self.flags.reserve(rows);
     }
 
     /// Number of lines.

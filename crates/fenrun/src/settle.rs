@@ -793,7 +793,7 @@ impl State {
         as_of: Option<Timestamp>,
         lines: crate::Lines,
         rows: usize,
-        sink: &mut dyn FnMut(LineTable) -> Result<()>,
+        sink: &mut dyn FnMut(&mut LineTable) -> Result<()>,
         progress: Option<&SettleProgress>,
     ) -> Result<Settlement> {
         let times = self.batch.times.as_deref();
@@ -826,7 +826,8 @@ impl State {
                 crate::Lines::Stream => {
                     keep(&mut table, l)?;
                     if table.len() >= rows {
-                        sink(table.take())?;
+                        sink(&mut table)?;
+                        table.refill(scale, rows);
                     }
                     Ok(())
                 }
@@ -837,7 +838,7 @@ impl State {
         let mut s = self.finish_into(part, &mut emit)?;
         match lines {
             crate::Lines::Keep => s.lines = table,
-            crate::Lines::Stream if !table.is_empty() => sink(table)?,
+            crate::Lines::Stream if !table.is_empty() => sink(&mut table)?,
             _ => {}
         }
         let Some(as_of) = as_of else {
