@@ -181,25 +181,20 @@ impl LineTable {
     /// Empty again at `scale` (that of a table taken away, [`LineTable::default`],
     /// is 0) with room for `rows` lines, keeping what memory it has.
     pub(crate) fn refill(&mut self, scale: u32, rows: usize) {
+        fn again<T>(column: &mut Vec<T>, rows: usize) {
+            column.clear();
+            column.reserve(rows);
+        }
         self.scale = scale;
-        self.order.clear();
-        self.order.reserve(rows);
-        self.refund.clear();
-        self.refund.reserve(rows);
-        self.rule.clear();
-        self.rule.reserve(rows);
-        self.beneficiary.clear();
-        self.beneficiary.reserve(rows);
-        self.level.clear();
-        self.level.reserve(rows);
-        self.base.clear();
-        self.base.reserve(rows);
-        self.amount.clear();
-        self.amount.reserve(rows);
-        self.value.clear();
-        self.value.reserve(rows);
-        self.flags.clear();
-        self.flags.reserve(rows);
+        again(&mut self.order, rows);
+        again(&mut self.refund, rows);
+        again(&mut self.rule, rows);
+        again(&mut self.beneficiary, rows);
+        again(&mut self.level, rows);
+        again(&mut self.base, rows);
+        again(&mut self.amount, rows);
+        again(&mut self.value, rows);
+        again(&mut self.flags, rows);
     }
 
     /// Number of lines.
