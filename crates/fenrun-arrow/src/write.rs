@@ -757,8 +757,8 @@ pub fn lines_properties(schema: &Schema) -> parquet::file::properties::WriterPro
     // large batch pays hundreds of thousands of members: their dictionary
     // outgrows its page after the first few pages and the rest is written
     // plain anyway, each value hashed for nothing (rules and kinds keep theirs).
-    for distinct in ["base", "amount", "order", "refund", "beneficiary"] {
-        props = props.set_column_dictionary_enabled(distinct.into(), false);
+    for plain in ["base", "amount", "order", "refund", "beneficiary"] {
+        props = props.set_column_dictionary_enabled(plain.into(), false);
     }
     // Money held in 64 bits (Parquet `INT64`, up to 18 digits) is small
     // integers of units: bit-packed differences take fewer bytes than plain
