@@ -94,9 +94,16 @@ pub(crate) fn run(action: LedgerCommand) -> Result<(), Failure> {
             }
             // Every event before a refused one is kept.
             save(&ledger, &state)?;
-            // The period's rank changes so far (its evaluation now): an
+            // The period's rank changes so far (its evaluation now), from
+            // the settlement the lines come from when they are asked for: an
             // error there comes after a refused event's.
-            let changes = ledger.rank_changes().map(|c| c.len());
+            let (changes, lines) = match &lines_out {
+                Some(_) => match ledger.lines_since(from) {
+                    Ok((s, lines)) => (Ok(s.rank_changes().len()), Some(lines)),
+                    Err(e) => (Err(e), None),
+                },
+                None => (ledger.rank_changes().map(|c| c.len()), None),
+            };
             println!(
                 "applied {}, duplicates {}; {} events in the period; rank changes so far: {}",
                 tally.applied,
@@ -106,8 +113,7 @@ pub(crate) fn run(action: LedgerCommand) -> Result<(), Failure> {
                     .as_ref()
                     .map_or_else(|_| "?".to_owned(), ToString::to_string)
             );
-            if let Some(path) = &lines_out {
-                let text = ledger.lines_since_json(from)?;
+            if let (Some(path), Some(text)) = (&lines_out, lines) {
                 fs::write(path, text)
                     .map_err(|e| Failure::Io(format!("cannot write {}: {e}", path.display())))?;
             }

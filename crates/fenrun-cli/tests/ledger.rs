@@ -232,3 +232,69 @@ fn apply_says_how_many_members_change_rank_so_far() {
         "applied 4, duplicates 0; 4 events in the period; rank changes so far: 1\n"
     );
 }
+
+#[test]
+fn apply_writes_the_lines_of_the_events_it_applied() {
+    // `immediate` timing: an owner (10 %) from 100.00 of own sales, a member
+    // earns 5 % of its own sales as the differential from nothing.
+    let policy = scratch(
+        "ledger-lines-policy.json",
+        r#"{"version": 2, "rank_timing": "immediate", "evaluate_ranks": true,
+            "ranks": [{"id": "member", "rate": "0.05"}, {"id": "owner", "rate": "0.10",
+                      "upgrade": {"metric": "sales", "gte": "100"}}],
+            "rules": [{"id": "spread", "type": "differential"}]}"#,
+    );
+    let state = scratch("ledger-lines.state", "");
+    std::fs::remove_file(&state).unwrap();
+    // o1 is settled with m1 a member: 0.05 × 150.00 = 7.50; after it m1
+    // has 150.00 of sales and is an owner.
+    let first = scratch(
+        "ledger-lines-1.jsonl",
+        concat!(
+            r#"{"id": "e1", "member": {"id": "m1"}}"#,
+            "\n",
+            r#"{"id": "o1", "seller": "m1", "amount": "150.00"}"#,
+            "\n"
+        ),
+    );
+    ok(&fenrun(&[
+        "ledger", "apply", "--policy", &policy, "--state", &state, "--events", &first,
+    ]));
+    // The next run's lines only: o2 at the owner's rate, 0.10 × 20.00 =
+    // 2.00; r1 reverses all of o1's line at its own rate, −7.50.
+    let second = scratch(
+        "ledger-lines-2.jsonl",
+        concat!(
+            r#"{"id": "o2", "seller": "m1", "amount": "20.00"}"#,
+            "\n",
+            r#"{"id": "r1", "refund_of": "o1", "amount": "150.00"}"#,
+            "\n"
+        ),
+    );
+    let lines = scratch("ledger-lines-out.jsonl", "");
+    let said = ok(&fenrun(&[
+        "ledger",
+        "apply",
+        "--policy",
+        &policy,
+        "--state",
+        &state,
+        "--events",
+        &second,
+        "--lines-out",
+        &lines,
+    ]));
+    assert_eq!(
+        said,
+        "applied 2, duplicates 0; 4 events in the period; rank changes so far: 1\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&lines).unwrap(),
+        concat!(
+            r#"{"order":"o2","rule":"spread","kind":"differential","beneficiary":"m1","level":0,"base":"20.00","rate":"0.1","amount":"2.00"}"#,
+            "\n",
+            r#"{"order":"o1","refund":"r1","rule":"spread","kind":"differential","beneficiary":"m1","level":0,"base":"150.00","rate":"0.05","amount":"-7.50"}"#,
+            "\n"
+        )
+    );
+}

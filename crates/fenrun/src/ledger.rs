@@ -5,7 +5,7 @@
 
 use crate::batch::stream::StreamDoc;
 use crate::batch::BatchBuilder;
-use crate::engine::{Engine, SettleOptions};
+use crate::engine::{Engine, Lines, SettleOptions};
 use crate::error::{Error, Result};
 use crate::input::{GroupRecord, MemberRecord, StreamEvent};
 use crate::policy::Policy;
@@ -312,25 +312,42 @@ impl Ledger {
     /// # Ok::<(), fenrun::Error>(())
     /// ```
     pub fn lines_since_json(&self, from: usize) -> Result<String> {
+        Ok(self.lines_since(from)?.1)
+    }
+
+    /// [`Ledger::lines_since_json`] with the settlement of the period so far
+    /// that it came from, without its lines (totals, rank changes, summary):
+    /// one settlement where a caller wants both.
+    ///
+    /// ```
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 2, "rank_timing": "immediate",
+    ///   "ranks": [{"id": "member", "rate": "0.10"}],
+    ///   "rules": [{"id": "spread", "type": "differential"}]}"#)?;
+    /// let mut ledger = fenrun::Ledger::open(&policy, vec![fenrun::input::MemberRecord::new("m1")], vec![])?;
+    /// ledger.apply_json(r#"{"id": "o1", "seller": "m1", "amount": "50.00"}"#)?;
+    /// let (settlement, lines) = ledger.lines_since(1)?;
+    /// assert_eq!((settlement.total_of("m1").unwrap().to_string(), lines.as_str()), ("5.00".into(), ""));
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn lines_since(&self, from: usize) -> Result<(Settlement, String)> {
         let ids: std::collections::HashSet<&str> = (from..self.len())
             .map(|k| self.builder.stream_id(k))
             .collect();
         let mut out = String::new();
-        if ids.is_empty() {
-            return Ok(out);
-        }
-        let s = self.settlement()?;
-        for line in s.lines() {
-            let of = match (line.refund, line.order) {
-                (Some(refund), _) => Some(refund),
-                (None, order) => order,
-            };
-            if of.is_some_and(|e| ids.contains(e)) {
-                out.push_str(&crate::output::line_json(line, s.scale()));
+        // The period's lines stream past in blocks: only the asked ones are
+        // kept, not every line of the period.
+        let engine = self.engine()?;
+        let scale = engine.scale();
+        let stream = SettleOptions::default().lines(Lines::Stream);
+        let settlement = engine.settle_to(stream, |line| {
+            // A reversal is its refund's line, any other line its order's.
+            if line.refund.or(line.order).is_some_and(|e| ids.contains(e)) {
+                out.push_str(&crate::output::line_json(line, scale));
                 out.push('\n');
             }
-        }
-        Ok(out)
+            Ok(())
+        })?;
+        Ok((settlement, out))
     }
 
     /// Close the period: its settlement.
