@@ -140,7 +140,7 @@ pub(crate) fn run(action: LedgerCommand) -> Result<(), Failure> {
                     state.display()
                 )));
             }
-            let engine: Engine = restore(&p, &state)?.engine()?;
+            let engine: Engine = restore(&p, &state)?.into_engine()?;
             let s = engine.settle_with(options)?;
             drop(engine);
             match format {

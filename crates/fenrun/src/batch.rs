@@ -727,26 +727,27 @@ impl<'p> BatchBuilder<'p> {
 
     /// The validated batch, or the first error in input order (see the type).
     pub fn finish(mut self) -> Result<Batch> {
-        if self.stream.is_some() {
-            return self.to_batch();
-        }
-        let ids = std::mem::replace(&mut self.ids, EventIds::with_capacity(0));
-        let pending_of = &self.pending_of;
-        let resolved = ids.finish(
-            &self.names,
-            (0..pending_of.len()).map(|q| pending_of.get(idx32(q))),
-        );
-        // An id error anywhere comes first.
-        if resolved.duplicate {
-            first_duplicate(&self.names, self.names.len())?;
-        }
-        // Every pending refund comes before the first failed event (its
-        // checks stopped there): the first refund that fails comes first.
-        self.check_refunds(&resolved.found)?;
-        if let Some(e) = self.failed {
-            return Err(e);
+        // A stream's events were checked one by one as they came.
+        if self.stream.is_none() {
+            let ids = std::mem::replace(&mut self.ids, EventIds::with_capacity(0));
+            let pending_of = &self.pending_of;
+            let resolved = ids.finish(
+                &self.names,
+                (0..pending_of.len()).map(|q| pending_of.get(idx32(q))),
+            );
+            // An id error anywhere comes first.
+            if resolved.duplicate {
+                first_duplicate(&self.names, self.names.len())?;
+            }
+            // Every pending refund comes before the first failed event (its
+            // checks stopped there): the first refund that fails comes first.
+            self.check_refunds(&resolved.found)?;
+            if let Some(e) = self.failed {
+                return Err(e);
+            }
         }
         drop(self.member_index);
+        drop(self.stream);
         let ids = Arc::new(self.member_names);
         let forest = Forest::build(self.parent, &ids)?;
         Ok(Batch {

@@ -352,8 +352,15 @@ impl Ledger {
 
     /// Close the period: its settlement.
     pub fn close(self) -> Result<Settlement> {
+        self.into_engine()?.settle()
+    }
+
+    /// Close the period as an [`Engine`] (ranks evaluated, rules prepared),
+    /// for a settlement with options: [`Ledger::engine`] without a copy of
+    /// the period's events.
+    pub fn into_engine(self) -> Result<Engine> {
         let policy = self.policy().clone();
-        Engine::new(&policy, self.into_batch()?)?.settle()
+        Engine::new(&policy, self.into_batch()?)
     }
 
     /// The ledger as bytes, to be given back to [`Ledger::restore`] (in this
