@@ -312,6 +312,9 @@ impl Ledger {
     /// # Ok::<(), fenrun::Error>(())
     /// ```
     pub fn lines_since_json(&self, from: usize) -> Result<String> {
+        if from >= self.len() {
+            return Ok(String::new());
+        }
         Ok(self.lines_since(from)?.1)
     }
 
