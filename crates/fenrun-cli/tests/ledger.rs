@@ -30,6 +30,19 @@ fn ok(out: &std::process::Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
+/// A JSON Lines file `name` of `events`, one a line.
+fn events_file<S: AsRef<str>>(name: &str, events: &[S]) -> String {
+    let text: String = events.iter().map(|e| format!("{}\n", e.as_ref())).collect();
+    scratch(name, &text)
+}
+
+/// The path `name` of a state file that does not exist yet.
+fn new_state(name: &str) -> String {
+    let state = scratch(name, "");
+    std::fs::remove_file(&state).unwrap();
+    state
+}
+
 /// A generated batch: its members-and-groups document, its events as JSON
 /// Lines, and the batch file itself.
 fn generated(dir: &str, members: &str, orders: &str) -> (String, String, String) {
@@ -60,7 +73,7 @@ fn generated(dir: &str, members: &str, orders: &str) -> (String, String, String)
         .collect();
     (
         scratch(&format!("{dir}-start.json"), &start.to_string()),
-        scratch(&format!("{dir}-events.jsonl"), &(lines.join("\n") + "\n")),
+        events_file(&format!("{dir}-events.jsonl"), &lines),
         batch_path,
     )
 }
@@ -69,8 +82,7 @@ fn generated(dir: &str, members: &str, orders: &str) -> (String, String, String)
 fn open_apply_settle_equals_batch_settle() {
     let policy = scratch("ledger-policy.json", POLICY);
     let (start, events, batch) = generated("ledger-basic", "300", "2000");
-    let state = scratch("ledger-basic.state", "");
-    std::fs::remove_file(&state).unwrap();
+    let state = new_state("ledger-basic.state");
     ok(&fenrun(&[
         "ledger", "open", "--policy", &policy, "--state", &state, "--batch", &start,
     ]));
@@ -99,20 +111,16 @@ fn open_apply_settle_equals_batch_settle() {
 #[test]
 fn a_refused_event_stops_the_run_and_keeps_the_events_before_it() {
     let policy = scratch("ledger-policy-2.json", POLICY);
-    let state = scratch("ledger-refused.state", "");
-    std::fs::remove_file(&state).unwrap();
-    let events = scratch(
+    let state = new_state("ledger-refused.state");
+    let events = events_file(
         "ledger-refused.jsonl",
-        concat!(
+        &[
             r#"{"id": "e1", "member": {"id": "m1"}}"#,
-            "\n\n",
+            "",
             r#"{"id": "o1", "seller": "m1", "amount": "100.00"}"#,
-            "\n",
             r#"{"id": "o2", "seller": "m9", "amount": "100.00"}"#,
-            "\n",
             r#"{"id": "o3", "seller": "m1", "amount": "100.00"}"#,
-            "\n"
-        ),
+        ],
     );
     let out = fenrun(&[
         "ledger", "apply", "--policy", &policy, "--state", &state, "--events", &events,
@@ -209,20 +217,15 @@ fn apply_says_how_many_members_change_rank_so_far() {
             "ranks": [{"id": "member"}, {"id": "owner", "rate": "0.10",
                       "upgrade": {"metric": "sales", "gte": "100"}}]}"#,
     );
-    let state = scratch("ledger-ranks.state", "");
-    std::fs::remove_file(&state).unwrap();
-    let events = scratch(
+    let state = new_state("ledger-ranks.state");
+    let events = events_file(
         "ledger-ranks.jsonl",
-        concat!(
+        &[
             r#"{"id": "e1", "member": {"id": "m1"}}"#,
-            "\n",
             r#"{"id": "e2", "member": {"id": "m2", "sponsor": "m1"}}"#,
-            "\n",
             r#"{"id": "o1", "seller": "m1", "amount": "150.00"}"#,
-            "\n",
             r#"{"id": "o2", "seller": "m2", "amount": "99.99"}"#,
-            "\n"
-        ),
+        ],
     );
     let said = ok(&fenrun(&[
         "ledger", "apply", "--policy", &policy, "--state", &state, "--events", &events,
@@ -244,32 +247,27 @@ fn apply_writes_the_lines_of_the_events_it_applied() {
                       "upgrade": {"metric": "sales", "gte": "100"}}],
             "rules": [{"id": "spread", "type": "differential"}]}"#,
     );
-    let state = scratch("ledger-lines.state", "");
-    std::fs::remove_file(&state).unwrap();
+    let state = new_state("ledger-lines.state");
     // o1 is settled with m1 a member: 0.05 × 150.00 = 7.50; after it m1
     // has 150.00 of sales and is an owner.
-    let first = scratch(
+    let first = events_file(
         "ledger-lines-1.jsonl",
-        concat!(
+        &[
             r#"{"id": "e1", "member": {"id": "m1"}}"#,
-            "\n",
             r#"{"id": "o1", "seller": "m1", "amount": "150.00"}"#,
-            "\n"
-        ),
+        ],
     );
     ok(&fenrun(&[
         "ledger", "apply", "--policy", &policy, "--state", &state, "--events", &first,
     ]));
     // The next run's lines only: o2 at the owner's rate, 0.10 × 20.00 =
     // 2.00; r1 reverses all of o1's line at its own rate, −7.50.
-    let second = scratch(
+    let second = events_file(
         "ledger-lines-2.jsonl",
-        concat!(
+        &[
             r#"{"id": "o2", "seller": "m1", "amount": "20.00"}"#,
-            "\n",
             r#"{"id": "r1", "refund_of": "o1", "amount": "150.00"}"#,
-            "\n"
-        ),
+        ],
     );
     let lines = scratch("ledger-lines-out.jsonl", "");
     let said = ok(&fenrun(&[
