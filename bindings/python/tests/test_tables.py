@@ -223,3 +223,22 @@ def test_progress_true_draws_a_tqdm_bar(capsys):
     # tqdm draws on stderr; the bar ends at 12 of 12 orders (counts in units: 12.0, 10.0M).
     last = capsys.readouterr().err.split("\r")[-1]
     assert "100%" in last and "12.0/12.0" in last
+
+
+def test_a_repeated_row_counts_once_under_a_version_2_policy():
+    # SPEC §14.2: o1 delivered twice counts once; m1 (0.10 over a member at 0)
+    # earns 0.10 × (30.00 + 12.00) = 4.20. The same id written 5.0 after 5.00
+    # is another message: event_conflict at its row.
+    policy = fenrun.Policy.from_json(json.dumps({
+        "version": 2, "ranks": [{"id": "member"}, {"id": "owner", "rate": "0.10"}],
+        "rules": [{"id": "spread", "type": "differential"}]}))
+    members = pa.table({"id": ["m1", "m2"], "sponsor": [None, "m1"], "rank": ["owner", None]})
+    money = pa.decimal128(12, 2)
+    orders = pa.table({"id": ["o1", "o1", "o2"], "seller": ["m2"] * 3,
+                       "amount": pa.array([decimal.Decimal("30.00")] * 2 + [decimal.Decimal("12.00")], money)})
+    s = fenrun.settle(policy, members=members, orders=orders)
+    assert {r["member"]: str(r["amount"]) for r in s.totals.to_pylist()} == {"m1": "4.20"}
+    conflict = pa.table({"id": ["o2", "o1", "o2"], "seller": ["m2"] * 3, "amount": ["5.00", "30.00", "5.0"]})
+    with pytest.raises(fenrun.InputError) as e:
+        fenrun.settle(policy, members=members, orders=conflict)
+    assert (e.value.code, e.value.path) == ("event_conflict", "orders[2].id")

@@ -60,7 +60,7 @@ use std::path::Path;
 
 use fenrun::input::{rows_from_value, BatchRecords, EventRecord, GroupRecord, MemberRecord};
 use fenrun::{
-    Batch, BatchBuilder, Engine, Error, Lines, Policy, Result, SettleOptions, Settlement,
+    Batch, BatchBuilder, Engine, Error, Finished, Lines, Policy, Result, SettleOptions, Settlement,
 };
 
 /// One table's rows: Arrow record batches, or JSON records (a binding's list
@@ -266,58 +266,101 @@ fn validate_chunks(
         Some(path) => read::groups(&read_table(path, "groups")?, "groups", opts)?,
         None => Vec::new(),
     };
-    let orders = TableChunks::open_with(files.orders, "orders", chunk_rows)?;
-    let refunds = files
-        .refunds
-        .map(|p| TableChunks::open_with(p, "refunds", chunk_rows))
-        .transpose()?;
-    let from_orders = orders.rows();
+    let chunks = ChunkFiles {
+        files,
+        opts,
+        threads,
+        chunk_rows,
+        progress,
+    };
+    let tables = chunks.open()?;
+    let from_orders = tables.0.rows();
+    let rows = from_orders + tables.1.as_ref().map_or(0, TableChunks::rows);
     let rename = |e: Error| e.map_path(|p| event_path(p, from_orders));
     let mut builder = BatchBuilder::new(members, &groups, policy)?.threads(threads);
-    let events = from_orders + refunds.as_ref().map_or(0, TableChunks::rows);
-    builder.reserve(events);
-    if let Some(p) = progress {
-        p.start(events as u64);
+    builder.reserve(rows);
+    let pushed = chunks.push(tables, rows, &mut |c| builder.push_events(c))?;
+    match builder.finish_or_again(pushed).map_err(rename)? {
+        Finished::Batch(batch) => Ok(batch),
+        // The files read again, a row at a time (§14.2).
+        Finished::Again(mut again) => {
+            again.reserve(rows);
+            let pushed = chunks.push(chunks.open()?, rows, &mut |c| again.push_events(c))?;
+            pushed.and_then(|()| again.finish()).map_err(rename)
+        }
     }
-    // After an error of meaning, the rest is still read: an unreadable row
-    // comes first, as when the whole tables are read before validation.
-    let mut failed = None;
-    let mut rows = [0, 0];
-    let mut take = |table: usize, chunk: Result<RecordBatch>| -> Result<()> {
-        let events = event_chunk(table, chunk?, opts, &mut rows)?;
-        if failed.is_none() {
-            failed = builder.push_events(&events).err();
+}
+
+/// The order and refund files of [`validate_files`], read a chunk at a time.
+struct ChunkFiles<'a> {
+    files: &'a TableFiles<'a>,
+    opts: &'a ReadOptions,
+    threads: usize,
+    chunk_rows: usize,
+    progress: Option<&'a fenrun::SettleProgress>,
+}
+
+impl ChunkFiles<'_> {
+    /// The tables, a chunk at a time.
+    fn open(&self) -> Result<(TableChunks, Option<TableChunks>)> {
+        let orders = TableChunks::open_with(self.files.orders, "orders", self.chunk_rows)?;
+        let refunds = self
+            .files
+            .refunds
+            .map(|p| TableChunks::open_with(p, "refunds", self.chunk_rows))
+            .transpose()?;
+        Ok((orders, refunds))
+    }
+
+    /// Give every chunk of the opened `tables`' `events` rows to `push`: a
+    /// table that cannot be read or converted is the error; `push`'s first
+    /// error is the `Ok` value, after every chunk was read.
+    fn push(
+        &self,
+        (orders, refunds): (TableChunks, Option<TableChunks>),
+        events: usize,
+        push: &mut dyn FnMut(&read::EventTable) -> Result<()>,
+    ) -> Result<Result<()>> {
+        if let Some(p) = self.progress {
+            p.start(events as u64);
         }
-        if let Some(p) = progress {
-            p.add(fenrun::input::EventColumns::len(&events) as u64);
-        }
-        Ok(())
-    };
-    let tables = std::iter::once((0, orders)).chain(refunds.map(|r| (1, r)));
-    let chunks = tables.flat_map(|(table, chunks)| chunks.map(move |c| (table, c)));
-    if threads > 1 {
-        // The next chunk is decoded on another thread while this one is validated.
-        std::thread::scope(|scope| {
-            let (send, receive) = std::sync::mpsc::sync_channel(1);
-            scope.spawn(move || {
-                for chunk in chunks {
-                    if send.send(chunk).is_err() {
-                        break;
+        // After an error of meaning, the rest is still read: an unreadable row
+        // comes first, as when the whole tables are read before validation.
+        let mut failed = None;
+        let mut rows = [0, 0];
+        let mut take = |table: usize, chunk: Result<RecordBatch>| -> Result<()> {
+            let events = event_chunk(table, chunk?, self.opts, &mut rows)?;
+            if failed.is_none() {
+                failed = push(&events).err();
+            }
+            if let Some(p) = self.progress {
+                p.add(fenrun::input::EventColumns::len(&events) as u64);
+            }
+            Ok(())
+        };
+        let tables = std::iter::once((0, orders)).chain(refunds.map(|r| (1, r)));
+        let chunks = tables.flat_map(|(table, chunks)| chunks.map(move |c| (table, c)));
+        if self.threads > 1 {
+            // The next chunk is decoded on another thread while this one is validated.
+            std::thread::scope(|scope| {
+                let (send, receive) = std::sync::mpsc::sync_channel(1);
+                scope.spawn(move || {
+                    for chunk in chunks {
+                        if send.send(chunk).is_err() {
+                            break;
+                        }
                     }
-                }
-            });
-            receive
+                });
+                receive
+                    .into_iter()
+                    .try_for_each(|(table, chunk)| take(table, chunk))
+            })?;
+        } else {
+            chunks
                 .into_iter()
-                .try_for_each(|(table, chunk)| take(table, chunk))
-        })?;
-    } else {
-        chunks
-            .into_iter()
-            .try_for_each(|(table, chunk)| take(table, chunk))?;
-    }
-    match failed {
-        Some(e) => Err(rename(e)),
-        None => builder.finish().map_err(rename),
+                .try_for_each(|(table, chunk)| take(table, chunk))?;
+        }
+        Ok(failed.map_or(Ok(()), Err))
     }
 }
 
@@ -395,13 +438,20 @@ impl Columns {
         let (members, groups) = (self.members, &self.groups);
         let (batch, orders) = match &self.events {
             Events::Chunks(chunks, orders) => {
+                let rows = chunks.iter().map(fenrun::input::EventColumns::len).sum();
                 let build = || {
                     let mut builder = BatchBuilder::new(members, groups, policy)?.threads(threads);
-                    builder.reserve(chunks.iter().map(fenrun::input::EventColumns::len).sum());
-                    for chunk in chunks {
-                        builder.push_events(chunk)?;
+                    builder.reserve(rows);
+                    let pushed = chunks.iter().try_for_each(|c| builder.push_events(c));
+                    match builder.finish_or_again(pushed)? {
+                        Finished::Batch(batch) => Ok(batch),
+                        // The chunks taken again, a row at a time (§14.2).
+                        Finished::Again(mut again) => {
+                            again.reserve(rows);
+                            chunks.iter().try_for_each(|c| again.push_events(c))?;
+                            again.finish()
+                        }
                     }
-                    builder.finish()
                 };
                 (build(), *orders)
             }

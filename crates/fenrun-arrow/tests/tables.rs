@@ -816,3 +816,64 @@ fn orders_in_several_batches_and_a_refunds_table_read_as_one_event_list() {
         }
     }
 }
+
+/// SPEC §14.2 in a table under a version-2 policy: a row repeating an
+/// earlier row's content (a webhook delivered twice, exported twice) counts
+/// once, in memory and from files read a row at a time on one or two
+/// threads; the same id with an amount written otherwise is
+/// `event_conflict` naming the row; version 1 keeps `duplicate_event`.
+#[test]
+fn a_repeated_row_counts_once_under_version_2() {
+    let v2 = Policy::from_json(
+        r#"{"version": 2, "ranks": [{"id": "member"}, {"id": "group_owner", "rate": "0.10"}],
+            "rules": [{"id": "spread", "type": "differential"}]}"#,
+    )
+    .unwrap();
+    let members = temp("rep-m.csv");
+    std::fs::write(&members, "id,sponsor,rank\nm1,,group_owner\nm2,m1,\n").unwrap();
+    let orders = temp("rep-o.csv");
+    let files = fenrun_arrow::TableFiles {
+        members: &members,
+        groups: None,
+        orders: &orders,
+        refunds: None,
+    };
+    let opts = fenrun_arrow::ReadOptions::default();
+    let from_files =
+        |p: &Policy, threads: usize| fenrun_arrow::validate_files_in(p, &files, &opts, threads, 1);
+    let in_memory = |p: &Policy| {
+        Tables::from_files(&members, None, &orders, None)
+            .unwrap()
+            .into_batch(p)
+    };
+    // o1 twice, o2, r1 (of o1) twice: m1 is paid 0.10 × (30.00 + 12.00 − 10.00) = 3.20.
+    std::fs::write(
+        &orders,
+        "id,seller,amount,refund_of\no1,m2,30.00,\no1,m2,30.00,\no2,m2,12.00,\nr1,,10.00,o1\nr1,,10.00,o1\n",
+    )
+    .unwrap();
+    for batch in [in_memory(&v2), from_files(&v2, 1), from_files(&v2, 2)] {
+        let b = batch.unwrap();
+        assert_eq!(b.event_count(), 3);
+        let s = fenrun::settle(&v2, b).unwrap();
+        assert_eq!(s.total_of("m1").unwrap().to_string(), "3.20");
+        assert_eq!(s.net_sales().to_string(), "32.00");
+    }
+    let err = in_memory(&policy()).unwrap_err();
+    assert_eq!(
+        (err.code(), err.path()),
+        ("duplicate_event", "orders[1].id")
+    );
+    // 5.0 is not 5.00 as written: not the same message. The first o2 is
+    // the second event counted, and row 2.
+    std::fs::write(
+        &orders,
+        "id,seller,amount\no1,m2,30.00\no1,m2,30.00\no2,m2,5.00\no2,m2,5.0\n",
+    )
+    .unwrap();
+    for err in [in_memory(&v2), from_files(&v2, 1), from_files(&v2, 2)] {
+        let err = err.unwrap_err();
+        assert_eq!((err.code(), err.path()), ("event_conflict", "orders[3].id"));
+        assert!(err.to_string().contains("(events[2])"), "{err}");
+    }
+}

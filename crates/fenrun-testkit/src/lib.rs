@@ -78,21 +78,19 @@ pub struct Vector {
     pub expect_as_of: Option<Vec<serde_json::Map<String, Value>>>,
 }
 
-/// Whether a batch document is read as an event stream under a version-2
-/// policy (SPEC §14, §14.2): an event that is a member, group or `received`
-/// event, or an id used twice. Tables carry orders and refunds only, so such
-/// a document has no table form.
+/// Whether a batch document has an event that is a member, group or
+/// `received` event (SPEC §14). Tables carry orders and refunds only, so
+/// such a document has no table form (one that only repeats an order or a
+/// refund has, §14.2).
 pub fn is_stream_document(doc: &Value) -> bool {
     let events = doc
         .get("events")
         .and_then(Value::as_array)
         .map_or(&[][..], Vec::as_slice);
-    let mut ids = std::collections::HashSet::new();
     events.iter().any(|e| {
         ["member", "group", "received"]
             .iter()
             .any(|k| e.get(k).is_some())
-            || !ids.insert(e.get("id").map(Value::to_string))
     })
 }
 

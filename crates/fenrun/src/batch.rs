@@ -166,7 +166,8 @@ impl Batch {
     /// Validate a batch given as typed records (a columnar reader's or a
     /// binding's output); see [`crate::input`].
     pub fn from_records(records: crate::input::BatchRecords, policy: &Policy) -> Result<Batch> {
-        Batch::from_doc(records, policy)
+        let events = records.events.as_slice();
+        Batch::from_columns(records.members, &records.groups, events, policy)
     }
 
     /// Number of members.
@@ -196,9 +197,13 @@ impl Batch {
         self.ids.get(m)
     }
 
-    /// The batch document as written (§2.4): its serde shapes are the public records.
+    /// The batch document as written (§2.4): its serde shapes are the public
+    /// records. A repeated id is `duplicate_event` here: a version-2
+    /// document with one is read again as a stream ([`Batch::from_json`]).
     fn from_doc(doc: crate::input::BatchRecords, policy: &Policy) -> Result<Batch> {
-        Batch::from_columns(doc.members, &doc.groups, doc.events.as_slice(), policy)
+        let mut builder = BatchBuilder::new(doc.members, &doc.groups, policy)?;
+        builder.push_events(doc.events.as_slice())?;
+        builder.finish()
     }
 
     /// Validate members and groups given as records and events given by column
@@ -224,8 +229,14 @@ impl Batch {
         threads: usize,
     ) -> Result<Batch> {
         let mut builder = BatchBuilder::new(members, group_rows, policy)?.threads(threads);
-        builder.push_events(event_rows)?;
-        builder.finish()
+        let pushed = builder.push_events(event_rows);
+        match builder.finish_or_again(pushed)? {
+            Finished::Batch(batch) => Ok(batch),
+            Finished::Again(mut again) => {
+                again.push_events(event_rows)?;
+                again.finish()
+            }
+        }
     }
 }
 
@@ -290,6 +301,43 @@ pub struct BatchBuilder<'p> {
     times: Option<Times>,
     /// What the stream's member and group events changed so far.
     log: Vec<Change>,
+}
+
+/// What [`BatchBuilder::finish_or_again`] gives.
+#[derive(Debug)]
+// Made once a batch: moved, never kept in a collection.
+#[allow(clippy::large_enum_variant)]
+pub enum Finished {
+    /// The validated batch.
+    Batch(Batch),
+    /// The events repeat an id under a version-2 policy (§14.2): push the
+    /// same rows again, in the same order, into this builder, then finish it.
+    Again(RowBuilder),
+}
+
+/// A batch's members and groups taking its orders and refunds again, a row
+/// at a time as a ledger takes events (§14.2): a row repeating an earlier
+/// row's content counts once, a repeated id with other content is
+/// `event_conflict`, and the first error is returned at once, naming its
+/// row. Given by [`BatchBuilder::finish_or_again`].
+#[derive(Debug)]
+pub struct RowBuilder(BatchBuilder<'static>);
+
+impl RowBuilder {
+    /// Room for `n` more rows.
+    pub fn reserve(&mut self, n: usize) {
+        self.0.reserve_stream(n);
+    }
+
+    /// Take the next chunk of rows (numbered on from the last chunk's).
+    pub fn push_events<E: EventColumns + ?Sized>(&mut self, docs: &E) -> Result<()> {
+        self.0.take_rows(docs)
+    }
+
+    /// The batch of the rows taken.
+    pub fn finish(self) -> Result<Batch> {
+        self.0.finish()
+    }
 }
 
 /// Member `m`'s attribute `name` in a table of attributes by member (ascending).
@@ -726,8 +774,59 @@ impl<'p> BatchBuilder<'p> {
     }
 
     /// The validated batch, or the first error in input order (see the type).
+    /// A repeated event id is `duplicate_event` here, under any policy: a
+    /// reader that can give its rows again finishes with
+    /// [`BatchBuilder::finish_or_again`], which counts a repeat once under a
+    /// version-2 policy (§14.2).
     pub fn finish(mut self) -> Result<Batch> {
-        // A stream's events were checked one by one as they came.
+        self.check_all()?;
+        self.assemble()
+    }
+
+    /// [`BatchBuilder::finish`] for a reader that may give the same rows
+    /// twice, with `pushed` the outcome of its last
+    /// [`BatchBuilder::push_events`]: the batch, or, when the events repeat
+    /// an id under a version-2 policy (§14.2), [`Finished::Again`]: a
+    /// [`RowBuilder`] to take the same rows again, as a ledger takes events.
+    /// A version-1 policy keeps `duplicate_event`.
+    ///
+    /// ```
+    /// use fenrun::input::{EventRecord, MemberRecord};
+    /// use fenrun::Finished;
+    /// use rust_decimal::Decimal;
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 2, "ranks": [{"id": "member", "rate": "0.1"}],
+    ///   "rules": [{"id": "d", "type": "differential"}]}"#)?;
+    /// let o1 = EventRecord::order("o1", Some("m1"), None, Decimal::new(1000, 2));
+    /// // A webhook delivered twice: the same order in two rows.
+    /// let rows = [o1.clone(), o1];
+    /// let mut builder = fenrun::BatchBuilder::new(vec![MemberRecord::new("m1")], &[], &policy)?;
+    /// let pushed = builder.push_events(&rows[..]);
+    /// let batch = match builder.finish_or_again(pushed)? {
+    ///     Finished::Batch(batch) => batch,
+    ///     Finished::Again(mut again) => {
+    ///         again.push_events(&rows[..])?;
+    ///         again.finish()?
+    ///     }
+    /// };
+    /// assert_eq!(batch.event_count(), 1);
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn finish_or_again(mut self, pushed: Result<()>) -> Result<Finished> {
+        match pushed.and_then(|()| self.check_all()) {
+            Ok(()) => self.assemble().map(Finished::Batch),
+            Err(Error::DuplicateEvent { .. })
+                if self.policy.version() >= 2 && self.stream.is_none() =>
+            {
+                Ok(Finished::Again(RowBuilder(self.again())))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The checks made at the end: duplicates and the orders of refunds,
+    /// then the first event's own error (a stream's events were checked one
+    /// by one as they came).
+    fn check_all(&mut self) -> Result<()> {
         if self.stream.is_none() {
             let ids = std::mem::replace(&mut self.ids, EventIds::with_capacity(0));
             let pending_of = &self.pending_of;
@@ -742,10 +841,15 @@ impl<'p> BatchBuilder<'p> {
             // Every pending refund comes before the first failed event (its
             // checks stopped there): the first refund that fails comes first.
             self.check_refunds(&resolved.found)?;
-            if let Some(e) = self.failed {
+            if let Some(e) = self.failed.take() {
                 return Err(e);
             }
         }
+        Ok(())
+    }
+
+    /// The batch of the events checked.
+    fn assemble(self) -> Result<Batch> {
         drop(self.member_index);
         drop(self.stream);
         let ids = Arc::new(self.member_names);

@@ -152,7 +152,8 @@ impl Ledger {
     /// Open a period from a batch document given as JSON text (§2.4):
     /// `members`, `groups` (optional) and `events` (optional here), the
     /// events being applied in order as by [`Ledger::apply`]. Errors name
-    /// the document's records (`members[2].sponsor`, `events[5].amount`).
+    /// the document's records (`members[2].sponsor`, `events[5].amount`,
+    /// the sixth record even after a repeated one).
     pub fn open_json(policy: &Policy, text: &str) -> Result<Ledger> {
         Ledger::open_with(policy, StreamDoc::from_json(text)?)
     }
@@ -166,8 +167,11 @@ impl Ledger {
     fn open_with(policy: &Policy, doc: StreamDoc) -> Result<Ledger> {
         let mut ledger = Ledger::open(policy, doc.members, doc.groups)?;
         ledger.reserve(doc.events.len());
-        for event in doc.events {
-            ledger.apply_value(event)?;
+        // Errors name the document's records, as a batch's do.
+        for (row, event) in doc.events.into_iter().enumerate() {
+            ledger
+                .builder
+                .take_row(row, StreamEvent::from_value(event))?;
         }
         Ok(ledger)
     }

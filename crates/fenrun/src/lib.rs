@@ -112,7 +112,7 @@ pub use api::{
     check_batch_json, check_object_batch_json, check_policy_json, compare, compare_json,
     error_json, evaluate_ranks_json, explain_json, lint_json, settle, settle_json, stats_json,
 };
-pub use batch::{Batch, BatchBuilder};
+pub use batch::{Batch, BatchBuilder, Finished, RowBuilder};
 pub use compare::{Comparison, MemberDelta, Side};
 pub use engine::{Engine, Lines, SettleOptions};
 pub use error::{Error, ErrorFamily, ErrorReport, Result};

@@ -144,6 +144,60 @@ proptest! {
         prop_assert_eq!(ledger.snapshot(), before);
         prop_assert_eq!(ledger.settlement().unwrap().to_json(), settled);
     }
+
+    /// §14.2: a version-2 batch whose events are repeated (each picked
+    /// repeated later, anywhere after itself) settles as the batch without
+    /// the repeats, from a document and from rows given in chunks (a
+    /// table's reader: [`fenrun::BatchBuilder::finish_or_again`]), in both
+    /// rank timings.
+    #[test]
+    fn repeated_events_count_once_in_documents_and_tables(
+        w in world(),
+        immediate in any::<bool>(),
+        repeats in prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..6),
+        chunk in 1usize..5,
+    ) {
+        let (mut policy, doc, _) = batch_in(&w, immediate);
+        if policy.version() < 2 {
+            let mut p = w.policy();
+            p["version"] = json!(2);
+            policy = Policy::from_value(p).unwrap();
+        }
+        let settled = Batch::from_value(doc.clone(), &policy)
+            .and_then(|b| fenrun::settle(&policy, b))
+            .map(|s| s.to_json());
+        let Ok(settled) = settled else { return Ok(()) };
+        let mut all = events(&doc);
+        for (pick, to) in &repeats {
+            if all.is_empty() {
+                break;
+            }
+            let i = pick.index(all.len());
+            let at = i + 1 + to.index(all.len() - i);
+            all.insert(at, all[i].clone());
+        }
+        let mut repeated = doc.clone();
+        repeated["events"] = Value::Array(all.clone());
+        let from_doc = Batch::from_value(repeated, &policy).and_then(|b| fenrun::settle(&policy, b));
+        prop_assert_eq!(from_doc.unwrap().to_json(), settled.clone());
+        // Tables carry orders and refunds only.
+        let Ok(rows) = serde_json::from_value::<Vec<fenrun::input::EventRecord>>(Value::Array(all)) else {
+            return Ok(());
+        };
+        let members: Vec<MemberRecord> = serde_json::from_value(doc["members"].clone()).unwrap();
+        let groups: Vec<GroupRecord> =
+            serde_json::from_value(doc.get("groups").cloned().unwrap_or(json!([]))).unwrap();
+        let mut builder = fenrun::BatchBuilder::new(members, &groups, &policy).unwrap();
+        let pushed = rows.chunks(chunk).try_for_each(|c| builder.push_events(c));
+        let batch = match builder.finish_or_again(pushed).unwrap() {
+            fenrun::Finished::Batch(b) => b,
+            fenrun::Finished::Again(mut again) => {
+                rows.chunks(chunk).try_for_each(|c| again.push_events(c)).unwrap();
+                again.finish().unwrap()
+            }
+        };
+        prop_assert_eq!(fenrun::settle(&policy, batch).unwrap().to_json(), settled);
+    }
 }
 
 const POLICY: &str = r#"{"version": 2,

@@ -19,7 +19,8 @@ use crate::hold::{HoldFrom, Timestamp};
 use crate::ids::idx32;
 use crate::index::{IdIndex, Packed};
 use crate::input::{
-    map_event_index, EventRecord, GroupRecord, MemberChange, ReceivedEvent, StreamEvent,
+    map_event_index, EventColumns, EventRecord, GroupRecord, MemberChange, ReceivedEvent,
+    StreamEvent,
 };
 use crate::policy::Policy;
 
@@ -92,6 +93,11 @@ pub(crate) struct Stream {
     group_ids: HashMap<String, usize>,
     /// The stream position of each received order's `received` event.
     received: HashMap<u32, u32>,
+    /// Taking a document's or a table's records ([`BatchBuilder::take_row`]):
+    /// the records read, and the record of each stream event, what errors
+    /// name (empty while each event's record is its position).
+    rows_read: usize,
+    rows: Vec<u32>,
 }
 
 impl<'p> BatchBuilder<'p> {
@@ -112,6 +118,8 @@ impl<'p> BatchBuilder<'p> {
             refunded: HashMap::default(),
             group_ids,
             received: HashMap::default(),
+            rows_read: 0,
+            rows: Vec::new(),
         };
         BatchBuilder {
             policy: Cow::Owned(self.policy.into_owned()),
@@ -224,6 +232,68 @@ impl<'p> BatchBuilder<'p> {
         }
     }
 
+    /// Take a chunk of a table's orders and refunds, each row as the next
+    /// event of the stream ([`BatchBuilder::take_event`]: a row repeating
+    /// an earlier one's content counted once), rows numbered on from the
+    /// last chunk's; the first error is returned at once, naming its row.
+    pub(crate) fn take_rows<E: EventColumns + ?Sized>(&mut self, docs: &E) -> Result<()> {
+        let offset = self.stream()?.rows_read;
+        for k in 0..docs.len() {
+            let record = row_record(docs, k).map_err(|e| {
+                e.map_path(|p| map_event_index(p, |j| format!("events[{}]", j + offset)))
+            })?;
+            self.take_row(offset + k, Ok(StreamEvent::Sale(record)))?;
+        }
+        Ok(())
+    }
+
+    /// Take record `row` of a document or table as the next event of the
+    /// stream (`event`: the record read, or its parse error), its errors
+    /// naming records instead of stream positions.
+    pub(crate) fn take_row(&mut self, row: usize, event: Result<StreamEvent>) -> Result<()> {
+        let position = self.stream_len();
+        let event = event.map_err(|e| name_event_at(e, row))?;
+        let taken = self
+            .take_event(&event)
+            .map_err(|e| self.name_row(e, position, row))?;
+        let stream = self
+            .stream
+            .as_deref_mut()
+            .ok_or_else(|| Error::missing("events", "a streaming builder"))?;
+        stream.rows_read = row + 1;
+        // Kept from the first repeat on: until then each event's record is
+        // its position.
+        if taken.is_none() && (row != position || !stream.rows.is_empty()) {
+            if stream.rows.is_empty() {
+                stream.rows.extend((0..position).map(idx32));
+            }
+            stream.rows.push(idx32(row));
+        }
+        Ok(())
+    }
+
+    /// An error of the event at stream `position`, record `row` of a
+    /// document or table (the stream's errors name the event's own fields),
+    /// naming records instead of stream positions.
+    fn name_row(&self, e: Error, position: usize, row: usize) -> Error {
+        let e = match e {
+            Error::EventConflict { path, event, first } => Error::EventConflict {
+                path,
+                event,
+                first: self
+                    .stream
+                    .as_deref()
+                    .and_then(|s| s.rows.get(first))
+                    .map_or(first, |&r| r as usize),
+            },
+            e => e,
+        };
+        e.map_path(|p| match position == row {
+            true => p.to_owned(),
+            false => map_event_index(p, |_| format!("events[{row}]")),
+        })
+    }
+
     /// Take the next event given as a JSON value (see [`Self::take_event`]);
     /// a parse error's path is put under the event's (`events[i].amount`).
     pub(crate) fn take_value(&mut self, value: serde_json::Value) -> Result<Option<usize>> {
@@ -233,12 +303,7 @@ impl<'p> BatchBuilder<'p> {
 
     /// An event parser's error, its path put under the next event's.
     pub(crate) fn name_event(&self, e: Error) -> Error {
-        let at = format!("events[{}]", self.stream_len());
-        e.map_path(|p| match p {
-            "" | "$" => at,
-            p if p.starts_with("line ") || p.starts_with("byte ") => format!("{at} {p}"),
-            p => format!("{at}.{p}"),
-        })
+        name_event_at(e, self.stream_len())
     }
 
     /// Check the next event of the stream against everything before it and
@@ -606,10 +671,27 @@ impl<'p> BatchBuilder<'p> {
         let mut builder =
             BatchBuilder::new(doc.members, &doc.groups, policy)?.streaming(&doc.groups);
         builder.reserve_stream(doc.events.len());
-        for event in doc.events {
-            builder.take_value(event)?;
+        for (row, event) in doc.events.into_iter().enumerate() {
+            builder.take_row(row, StreamEvent::from_value(event))?;
         }
         builder.finish()
+    }
+
+    /// This builder's members and groups, its events dropped, taking a
+    /// table's rows again one at a time ([`BatchBuilder::take_rows`]).
+    pub(super) fn again(mut self) -> BatchBuilder<'static> {
+        self.ids = crate::event_ids::EventIds::with_capacity(0);
+        self.names = Packed::default();
+        self.refund_rows = Vec::new();
+        self.pending = Vec::new();
+        self.pending_of = Packed::default();
+        self.events = crate::events::Events::new(self.policy.rounding().scale);
+        self.failed = None;
+        self.categories = Vec::new();
+        self.category_codes = HashMap::default();
+        self.times = self.policy.hold().map(crate::hold::Times::new);
+        // A table carries no group event: no group id is looked up.
+        self.streaming(&[])
     }
 
     /// The batch of the events so far, the builder kept (it takes more).
@@ -631,4 +713,28 @@ impl<'p> BatchBuilder<'p> {
             log: self.log.clone(),
         })
     }
+}
+
+/// Row `k` of a table's orders and refunds as the record a stream takes.
+fn row_record<E: EventColumns + ?Sized>(docs: &E, k: usize) -> Result<EventRecord> {
+    Ok(EventRecord {
+        id: docs.id(k)?.into(),
+        seller: docs.seller(k).map(Into::into),
+        buyer: docs.buyer(k).map(str::to_owned),
+        amount: docs.amount(k)?,
+        at: docs.at(k).map(str::to_owned),
+        refund_of: docs.refund_of(k).map(Into::into),
+        category: docs.category(k).map(str::to_owned),
+        quantity: docs.quantity(k),
+    })
+}
+
+/// An event parser's error, its path put under that of event `i`.
+fn name_event_at(e: Error, i: usize) -> Error {
+    let at = format!("events[{i}]");
+    e.map_path(|p| match p {
+        "" | "$" => at,
+        p if p.starts_with("line ") || p.starts_with("byte ") => format!("{at} {p}"),
+        p => format!("{at}.{p}"),
+    })
 }
