@@ -542,3 +542,26 @@ fn sponsor_moves_change_later_chains_only() {
         })
         .unwrap();
 }
+
+/// A table read again (§14.2) keeps the canonical form only of rows whose id
+/// the first reading saw more than once; rows that changed between the two
+/// readings are refused, never merged: here the second reading has o2
+/// twice where the first had o2 and o3, neither kept.
+#[test]
+fn rows_changed_between_two_readings_are_refused() {
+    use fenrun::input::EventRecord;
+    use rust_decimal::Decimal;
+    let policy = Policy::from_json(POLICY).unwrap();
+    let order = |id: &str| EventRecord::order(id, Some("m1"), None, Decimal::new(500, 2));
+    let first = [order("o1"), order("o1"), order("o2"), order("o3")];
+    let mut builder =
+        fenrun::BatchBuilder::new(vec![MemberRecord::new("m1")], &[], &policy).unwrap();
+    let pushed = builder.push_events(&first[..]);
+    let fenrun::Finished::Again(mut again) = builder.finish_or_again(pushed).unwrap() else {
+        panic!("a repeated id under a version-2 policy is read again");
+    };
+    let err = again
+        .push_events(&[order("o1"), order("o1"), order("o2"), order("o2")][..])
+        .unwrap_err();
+    assert_eq!((err.code(), err.path()), ("event_conflict", "events[3].id"));
+}

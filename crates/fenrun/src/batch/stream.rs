@@ -98,6 +98,10 @@ pub(crate) struct Stream {
     /// name (empty while each event's record is its position).
     rows_read: usize,
     rows: Vec<u32>,
+    /// Taking a table's rows again ([`BatchBuilder::again`]): whether each
+    /// row's id is used more than once, the rows whose canonical JSON is
+    /// kept (`None`: every event's).
+    repeated: Option<Vec<bool>>,
 }
 
 impl<'p> BatchBuilder<'p> {
@@ -120,6 +124,7 @@ impl<'p> BatchBuilder<'p> {
             received: HashMap::default(),
             rows_read: 0,
             rows: Vec::new(),
+            repeated: None,
         };
         BatchBuilder {
             policy: Cow::Owned(self.policy.into_owned()),
@@ -193,6 +198,13 @@ impl<'p> BatchBuilder<'p> {
     /// changes and the first one's position is returned (§14.2); the same
     /// id with other content is `event_conflict`. Any error changes nothing.
     pub(crate) fn take_event(&mut self, event: &StreamEvent) -> Result<Option<usize>> {
+        self.take(event, true)
+    }
+
+    /// [`BatchBuilder::take_event`], the event's canonical JSON kept to
+    /// compare later repeats with only when `keep` (else an event with its
+    /// id again is `event_conflict`).
+    fn take(&mut self, event: &StreamEvent, keep: bool) -> Result<Option<usize>> {
         // The index slots the checks will read are asked for first, so that
         // their loads (at scale, cache misses) overlap with writing the
         // canonical form.
@@ -211,7 +223,7 @@ impl<'p> BatchBuilder<'p> {
                 }
             }
         }
-        let text = event.to_json();
+        let text = if keep { event.to_json() } else { String::new() };
         let position = self.stream_len();
         match self.push_now(event) {
             Ok(()) => {
@@ -220,7 +232,7 @@ impl<'p> BatchBuilder<'p> {
                 }
                 Ok(None)
             }
-            Err(Error::DuplicateEvent { first, .. }) if self.stream_text(first) == text => {
+            Err(Error::DuplicateEvent { first, .. }) if keep && self.stream_text(first) == text => {
                 Ok(Some(first))
             }
             Err(Error::DuplicateEvent { first, .. }) => Err(Error::EventConflict {
@@ -253,8 +265,13 @@ impl<'p> BatchBuilder<'p> {
     pub(crate) fn take_row(&mut self, row: usize, event: Result<StreamEvent>) -> Result<()> {
         let position = self.stream_len();
         let event = event.map_err(|e| name_event_at(e, row))?;
+        let keep = self
+            .stream()?
+            .repeated
+            .as_ref()
+            .is_none_or(|r| r.get(row).copied().unwrap_or(true));
         let taken = self
-            .take_event(&event)
+            .take(&event, keep)
             .map_err(|e| self.name_row(e, position, row))?;
         let stream = self
             .stream
@@ -681,7 +698,6 @@ impl<'p> BatchBuilder<'p> {
     /// table's rows again one at a time ([`BatchBuilder::take_rows`]).
     pub(super) fn again(mut self) -> BatchBuilder<'static> {
         self.ids = crate::event_ids::EventIds::with_capacity(0);
-        self.names = Packed::default();
         self.refund_rows = Vec::new();
         self.pending = Vec::new();
         self.pending_of = Packed::default();
@@ -690,8 +706,31 @@ impl<'p> BatchBuilder<'p> {
         self.categories = Vec::new();
         self.category_codes = HashMap::default();
         self.times = self.policy.hold().map(crate::hold::Times::new);
+        // Only a row whose id is used again can be compared with another:
+        // the others' canonical JSON is not kept.
+        let names = std::mem::take(&mut self.names);
+        let mut repeated = vec![false; names.len()];
+        let mut first: HashMap<&str, u32> = map_with_capacity(names.len());
+        for i in 0..names.len() {
+            let i = idx32(i);
+            if let Some(&f) = first.get(names.get(i)) {
+                for k in [f, i] {
+                    if let Some(r) = repeated.get_mut(k as usize) {
+                        *r = true;
+                    }
+                }
+            } else {
+                first.insert(names.get(i), i);
+            }
+        }
+        drop(first);
+        drop(names);
         // A table carries no group event: no group id is looked up.
-        self.streaming(&[])
+        let mut again = self.streaming(&[]);
+        if let Some(stream) = again.stream.as_deref_mut() {
+            stream.repeated = Some(repeated);
+        }
+        again
     }
 
     /// The batch of the events so far, the builder kept (it takes more).
