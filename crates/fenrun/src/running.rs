@@ -40,14 +40,14 @@ pub(crate) fn ranking(policy: &Policy, batch: &Batch) -> Result<(Ranking, Option
     }
     let mut running = Running::start(policy, batch, &Links::default())?;
     if policy.rules().iter().all(|r| r.kind.metrics().is_empty()) {
-        running.record()?;
+        running.record(batch)?;
     }
     for i in 0..batch.events.len() {
-        running.before(i)?;
-        running.sale(i)?;
+        running.before(batch, i)?;
+        running.sale(batch, i)?;
     }
     let walks = running.walks.take();
-    Ok((running.finish()?, walks))
+    Ok((running.finish(batch)?, walks))
 }
 
 /// What the orders of a period in `immediate` timing walk (§13), as the
@@ -117,9 +117,10 @@ impl Cursor<'_> {
 }
 
 /// One period's state in `immediate` timing, moved forward event by event.
-pub(crate) struct Running<'a> {
-    policy: &'a Policy,
-    batch: &'a Batch,
+pub(crate) struct Running {
+    /// A copy of the policy (a few hundred bytes): the state is kept across
+    /// calls by whoever owns the batch, which each call lends.
+    policy: Policy,
     metrics: Metrics,
     rank: Vec<RankIdx>,
     /// Each member's sponsor now (or, for one not joined yet, when it joins).
@@ -157,11 +158,11 @@ pub(crate) struct Running<'a> {
     seen_by: u32,
 }
 
-impl<'a> Running<'a> {
+impl Running {
     /// The state before the first event: the batch's starting members and
     /// groups (the log undone), evaluated once children first, upgrades only
     /// (the changes reported without `after`).
-    pub fn start(policy: &'a Policy, batch: &'a Batch, links: &Links) -> Result<Running<'a>> {
+    pub fn start(policy: &Policy, batch: &Batch, links: &Links) -> Result<Running> {
         let n = batch.ids.len();
         let mut parent = batch.forest.parent.clone();
         let mut input_active = batch.input_active.clone();
@@ -225,8 +226,7 @@ impl<'a> Running<'a> {
             false => None,
         };
         let mut running = Running {
-            policy,
-            batch,
+            policy: policy.clone(),
             metrics,
             rank,
             parent,
@@ -256,12 +256,12 @@ impl<'a> Running<'a> {
     }
 
     /// Keep every change of the rows the orders walk from now on ([`Walks`]).
-    pub fn record(&mut self) -> Result<()> {
+    pub fn record(&mut self, batch: &Batch) -> Result<()> {
         let mut walks = Walks {
             parent: self.parent.clone(),
             ..Walks::default()
         };
-        for m in 0..self.batch.ids.len() {
+        for m in 0..batch.ids.len() {
             let m = crate::ids::idx32(m);
             walks.changes.push((0, m, self.up.row_of(m)?));
         }
@@ -297,33 +297,33 @@ impl<'a> Running<'a> {
 
     /// Apply the member and group events that come before order or refund
     /// `i` (all the rest when `i` is past the last), each evaluated after it.
-    pub fn before(&mut self, i: usize) -> Result<()> {
+    pub fn before(&mut self, batch: &Batch, i: usize) -> Result<()> {
         self.seen_by = u32::try_from(i).unwrap_or(u32::MAX);
-        while let Some(c) = self.batch.log.get(self.next) {
+        while let Some(c) = batch.log.get(self.next) {
             if c.before as usize > i {
                 break;
             }
             let event = &c.event;
             // Every change of one event, then its evaluation.
-            while let Some(c) = self.batch.log.get(self.next) {
+            while let Some(c) = batch.log.get(self.next) {
                 if c.before as usize > i || c.event != *event {
                     break;
                 }
                 self.change(&c.what)?;
                 self.next += 1;
             }
-            self.settle(Some(event))?;
+            self.settle(batch, Some(event))?;
         }
         Ok(())
     }
 
     /// Order or refund `i` is counted (after its lines were made), and the
     /// members it touched evaluated.
-    pub fn sale(&mut self, i: usize) -> Result<()> {
+    pub fn sale(&mut self, batch: &Batch, i: usize) -> Result<()> {
         self.seen_by = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        let (seller, buyer, amount) = match self.batch.events.get(i) {
+        let (seller, buyer, amount) = match batch.events.get(i) {
             Some(Event::Order(o)) => (o.seller, o.buyer, o.amount),
-            Some(Event::Refund(r)) => match self.batch.events.get(r.order_event as usize) {
+            Some(Event::Refund(r)) => match batch.events.get(r.order_event as usize) {
                 Some(Event::Order(o)) => (o.seller, o.buyer, -r.amount),
                 _ => {
                     return Err(crate::Error::missing(
@@ -335,7 +335,7 @@ impl<'a> Running<'a> {
             None => return Err(crate::Error::missing(&format!("events[{i}]"), "event")),
         };
         // The next order's seller is read at once: ask for its rows now.
-        if let Some(Event::Order(next)) = self.batch.events.get(i + 1) {
+        if let Some(Event::Order(next)) = batch.events.get(i + 1) {
             self.metrics.prefetch_sums(next.seller);
             if let Some(paths) = &self.paths {
                 paths.prefetch(next.seller);
@@ -343,7 +343,7 @@ impl<'a> Running<'a> {
         }
         let path = || format!("events[{i}].amount");
         self.metrics.add_sale(seller, buyer, amount, &path)?;
-        let id = self.batch.event_ids.get(crate::ids::idx32(i));
+        let id = batch.event_ids.get(crate::ids::idx32(i));
         if let Some(paths) = &mut self.paths {
             let mut due = std::mem::take(&mut self.due);
             due.clear();
@@ -361,13 +361,18 @@ impl<'a> Running<'a> {
         if needs.purchases && buyer != NONE {
             self.mark(buyer);
         }
-        self.settle(Some(id))
+        self.settle(batch, Some(id))
     }
 
     /// Evaluate member `m` (upgrades only), fold a new rank into its
     /// ancestors' counts, and set its activity and bound; the change, if
     /// its rank moved, reported `after` an event.
-    fn evaluate(&mut self, m: u32, after: Option<&str>) -> Result<Option<RankChange>> {
+    fn evaluate(
+        &mut self,
+        batch: &Batch,
+        m: u32,
+        after: Option<&str>,
+    ) -> Result<Option<RankChange>> {
         if let Some(paths) = &self.paths {
             let t = paths.team_sales(m)?;
             *self
@@ -380,10 +385,10 @@ impl<'a> Running<'a> {
         let mut change = None;
         if self.policy.evaluate_ranks() {
             let moved =
-                rank::evaluate_member(self.policy, &self.attrs, &self.metrics, m, r, false)?;
+                rank::evaluate_member(&self.policy, &self.attrs, &self.metrics, m, r, false)?;
             if let Some(moved) = moved {
                 self.rerank(m, r, moved.to)?;
-                change = Some(moved.report(self.policy, self.batch.ids.get(m), after)?);
+                change = Some(moved.report(&self.policy, batch.ids.get(m), after)?);
             }
         }
         let r = self.rank_of(m)?;
@@ -391,7 +396,7 @@ impl<'a> Running<'a> {
             .input_active
             .get(m as usize)
             .must(MemberAt(m), "active")?;
-        let active = rank::active(self.policy, &self.attrs, &self.metrics, m, input)?;
+        let active = rank::active(&self.policy, &self.attrs, &self.metrics, m, input)?;
         let (p, d) = (self.sponsor(m), self.up.depth(m));
         self.put(m, p, d, r, active)?;
         self.set_bound(m)?;
@@ -485,19 +490,19 @@ impl<'a> Running<'a> {
     /// The state at the end of the period: the last member and group events
     /// applied, then retention (§12.4) once on the final metrics, children
     /// first (the changes reported without `after`), and everyone's activity.
-    pub fn finish(mut self) -> Result<Ranking> {
-        self.before(usize::MAX)?;
+    pub fn finish(mut self, batch: &Batch) -> Result<Ranking> {
+        self.before(batch, usize::MAX)?;
         self.exact()?;
         let retains = self.policy.ranks().iter().any(|r| r.retain.is_some());
         let mut last = Vec::new();
         if self.policy.evaluate_ranks() && retains {
-            for &m in self.batch.forest.parents_first.iter().rev() {
+            for &m in batch.forest.parents_first.iter().rev() {
                 let r = *self.rank.get(m as usize).must(MemberAt(m), "rank")?;
                 let moved =
-                    rank::evaluate_member(self.policy, &self.attrs, &self.metrics, m, r, true)?;
+                    rank::evaluate_member(&self.policy, &self.attrs, &self.metrics, m, r, true)?;
                 if let Some(moved) = moved {
                     self.rerank(m, moved.from, moved.to)?;
-                    last.push(moved.report(self.policy, self.batch.ids.get(m), None)?);
+                    last.push(moved.report(&self.policy, batch.ids.get(m), None)?);
                 }
             }
         }
@@ -506,7 +511,7 @@ impl<'a> Running<'a> {
         let mut active = Vec::with_capacity(self.live);
         for (m, &input) in (0u32..).zip(&self.input_active) {
             active.push(rank::active(
-                self.policy,
+                &self.policy,
                 &self.attrs,
                 &self.metrics,
                 m,
@@ -616,10 +621,10 @@ impl<'a> Running<'a> {
 
     /// Evaluate the members the event touched, deepest first, then report
     /// its rank changes (by member id) with `after`.
-    fn settle(&mut self, after: Option<&str>) -> Result<()> {
+    fn settle(&mut self, batch: &Batch, after: Option<&str>) -> Result<()> {
         let mut now = Vec::new();
         while let Some((_, Reverse(m))) = self.queue.pop() {
-            if let Some(change) = self.evaluate(m, after)? {
+            if let Some(change) = self.evaluate(batch, m, after)? {
                 now.push(change);
                 if self.metrics.needs().counts {
                     let p = self.sponsor(m);

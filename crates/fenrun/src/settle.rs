@@ -1226,170 +1226,13 @@ impl State {
         progress: Option<&SettleProgress>,
     ) -> Result<Part> {
         let mut tick = Tick::new(progress);
-        let mut part = Part::new(
-            self.batch.ids.len(),
-            self.policy.rules().len(),
-            self.policy.rounding().scale,
-        );
-        // One buffer for every order's lines: no allocation per order.
-        let mut out = OrderOutcome::default();
-        let mut schedules = Schedules::new(self.batch.ids.len());
-        let mut open: HashMap<usize, Reversible, foldhash::fast::RandomState> = HashMap::default();
-        // Orders (event index) that have at least one refund: their lines are
-        // kept until their last refund. (The totals-only path finds them as
-        // it groups, so the engine does not keep this.)
-        let mut refunded = vec![false; self.batch.events.len()];
-        for (i, p) in self.batch.events.parties().enumerate() {
-            if let Party::RefundOf(order) = p {
-                *refunded
-                    .get_mut(order as usize)
-                    .must(EventAt(i), "refunded order")? = true;
+        let mut pass = Pass::new(self)?;
+        for i in 0..self.batch.events.len() {
+            if pass.step(self, i, take, emit)? {
+                tick.add(1);
             }
         }
-        // The tree as it stood at each order (§14): a member moved by a
-        // stream changes the chains of the orders after the move only.
-        // Events come in order: the tree in place moves forward only.
-        let mut epoch = 0;
-        let mut up = self.upline_for(0);
-        // In `immediate` timing (§13) each order walks the state just before
-        // it: a schedule of its own, the state moved after every event.
-        // What ranking the period recorded of it, when it did; else the
-        // period is replayed here.
-        let mut walk = self
-            .walks
-            .as_ref()
-            .map(|w| w.cursor(self.batch.ids.len(), &self.links));
-        let mut running = match self.policy.is_immediate() && walk.is_none() {
-            true => Some(Running::start(&self.policy, &self.batch, &self.links)?),
-            false => None,
-        };
-        let (mut own_rates, mut own_slots) = (RateTable::default(), Vec::new());
-        let mut ahead = crate::graph::Ahead::default();
-        // The seller of the order at `k`, if it is one: for looking ahead
-        // (no amount is made).
-        let seller_at = |k: usize| match self.batch.events.party(k) {
-            Some(Party::Seller(s)) => Some(s),
-            _ => None,
-        };
-        let (caps, scale) = (self.int_caps(), self.policy.rounding().scale);
-        for (i, e) in self.batch.events.iter().enumerate() {
-            if let Some(r) = running.as_mut() {
-                r.before(i)?;
-            }
-            let walked = match walk.as_mut() {
-                Some(w) => Some(w.to(i)?),
-                None => None,
-            };
-            match e {
-                Event::Order(o) => {
-                    if !take(i) {
-                        if let Some(r) = running.as_mut() {
-                            r.sale(i)?;
-                        }
-                        continue;
-                    }
-                    tick.add(1);
-                    let before = epoch;
-                    while self
-                        .earlier
-                        .get(epoch)
-                        .is_some_and(|(until, _)| i >= *until as usize)
-                    {
-                        epoch += 1;
-                    }
-                    if epoch != before {
-                        up = self.earlier.get(epoch).map_or(&self.upline, |(_, u)| u);
-                        schedules = Schedules::new(self.batch.ids.len());
-                    }
-                    let category = self.category_of(i)?;
-                    // In `immediate` timing, a schedule of the order's own on
-                    // the live table: the running state's, or the one ranking
-                    // recorded (only when no rule reads a metric).
-                    let recorded = |m: u32, _: &crate::condition::Metric| {
-                        None.must(MemberAt(m), "metric of a recorded walk")
-                    };
-                    let replayed;
-                    let live: Option<(&Upline, crate::rule::Values<'_>)> =
-                        match (running.as_ref(), walked) {
-                            (Some(r), _) => {
-                                replayed =
-                                    |m: u32, metric: &crate::condition::Metric| r.value(m, metric);
-                                Some((r.upline(), &replayed))
-                            }
-                            (None, Some(w)) => Some((w, &recorded)),
-                            (None, None) => None,
-                        };
-                    let (slots, rates) = match live {
-                        Some((live, values)) => {
-                            let next = seller_at(i + WALKS_AHEAD).unwrap_or(NONE);
-                            live.ahead(&mut ahead, next);
-                            own_slots.clear();
-                            self.schedule_on(
-                                live,
-                                values,
-                                o.seller,
-                                category,
-                                &mut own_rates,
-                                &mut own_slots,
-                            )?;
-                            (own_slots.as_slice(), &own_rates)
-                        }
-                        None => {
-                            // A schedule is two loads at random places (the
-                            // seller's span, then its slots): asked for ahead,
-                            // the span 2 × SCHEDULES_AHEAD orders early and the
-                            // slots SCHEDULES_AHEAD, they overlap instead of
-                            // each order waiting for its own.
-                            if let Some(s) = seller_at(i + 2 * SCHEDULES_AHEAD) {
-                                schedules.prefetch_span(s);
-                            }
-                            if let Some(s) = seller_at(i + SCHEDULES_AHEAD) {
-                                schedules.prefetch_slots(s);
-                            }
-                            schedules.of(o.seller, category, self, up)?
-                        }
-                    };
-                    // In integers when the order has no refund to reverse
-                    // and its amount alone prices it; else in Decimal.
-                    let units = match *refunded.get(i).must(EventAt(i), "refunds")? {
-                        false if self.in_units(i) => self.batch.events.order_units(i, scale),
-                        _ => None,
-                    };
-                    let done = match units {
-                        Some(a) => self
-                            .settle_order_in_units(i, a, category, slots, rates, &caps, &mut out)?,
-                        None => false,
-                    };
-                    if !done {
-                        self.settle_order(i, o.amount, category, slots, rates, &mut out)?;
-                    }
-                    part.book_unpaid(&out)?;
-                    for l in &out.lines {
-                        part.book_soon(l)?;
-                        emit(l)?;
-                    }
-                    if *refunded.get(i).must(EventAt(i), "refunds")? {
-                        open.insert(i, Reversible::of(o.amount, &out));
-                    }
-                }
-                Event::Refund(r) => {
-                    let state = open.get_mut(&(r.order_event as usize));
-                    if let (true, Some(state)) = (take(r.order_event as usize), state) {
-                        let how = self.refunding(r.order_event as usize, i, r.completes);
-                        let rounding = self.policy.rounding();
-                        reverse(state, i, r.amount, how, rounding, &mut part, emit)?;
-                        if how.completes {
-                            open.remove(&(r.order_event as usize));
-                        }
-                    }
-                }
-            }
-            if let Some(r) = running.as_mut() {
-                r.sale(i)?;
-            }
-        }
-        part.flush()?;
-        Ok(part)
+        pass.end()
     }
 
     /// The order cap of each class (the policy's category index) as the
@@ -1752,10 +1595,10 @@ impl State {
             // The state just before the order (§13), from the first event.
             let mut r = Running::start(&self.policy, &self.batch, &self.links)?;
             for i in 0..event {
-                r.before(i)?;
-                r.sale(i)?;
+                r.before(&self.batch, i)?;
+                r.sale(&self.batch, i)?;
             }
-            r.before(event)?;
+            r.before(&self.batch, event)?;
             let values = |m: u32, metric: &crate::condition::Metric| r.value(m, metric);
             self.schedule_on(
                 r.upline(),
@@ -2125,6 +1968,222 @@ fn reverse(
     }
     part.cap_cut -= cut;
     Ok(())
+}
+
+/// Settling a period's events in input order, one event at a time: what
+/// carries from one event to the next (the totals so far, the orders a
+/// refund may still reverse, the schedules walked, and in `immediate`
+/// timing the state the next order walks). The one loop of every in-order
+/// settlement ([`State::run`]).
+struct Pass<'s> {
+    part: Part,
+    /// One buffer for every order's lines: no allocation per order.
+    out: OrderOutcome,
+    schedules: Schedules,
+    open: HashMap<usize, Reversible, foldhash::fast::RandomState>,
+    /// Orders (event index) that have at least one refund: their lines are
+    /// kept until their last refund. (The totals-only path finds them as
+    /// it groups, so the engine does not keep this.)
+    refunded: Vec<bool>,
+    /// The tree as it stood at each order (§14): a member moved by a
+    /// stream changes the chains of the orders after the move only. Events
+    /// come in order: the tree in place (`State::earlier`) moves forward only.
+    epoch: usize,
+    /// In `immediate` timing (§13) each order walks the state just before
+    /// it: a schedule of its own, the state moved after every event. What
+    /// ranking the period recorded of it, when it did; else the period is
+    /// replayed as it is settled.
+    walk: Option<crate::running::Cursor<'s>>,
+    running: Option<Running>,
+    own_rates: RateTable,
+    own_slots: Vec<Slot>,
+    ahead: crate::graph::Ahead<WALKS_AHEAD>,
+    caps: Vec<Option<Option<IntRate>>>,
+}
+
+impl<'s> Pass<'s> {
+    /// Before the first event of `state`.
+    fn new(state: &'s State) -> Result<Pass<'s>> {
+        let mut refunded = vec![false; state.batch.events.len()];
+        for (i, p) in state.batch.events.parties().enumerate() {
+            if let Party::RefundOf(order) = p {
+                *refunded
+                    .get_mut(order as usize)
+                    .must(EventAt(i), "refunded order")? = true;
+            }
+        }
+        let walk = state
+            .walks
+            .as_ref()
+            .map(|w| w.cursor(state.batch.ids.len(), &state.links));
+        let running = match state.policy.is_immediate() && walk.is_none() {
+            true => Some(Running::start(&state.policy, &state.batch, &state.links)?),
+            false => None,
+        };
+        Ok(Pass {
+            part: Part::new(
+                state.batch.ids.len(),
+                state.policy.rules().len(),
+                state.policy.rounding().scale,
+            ),
+            out: OrderOutcome::default(),
+            schedules: Schedules::new(state.batch.ids.len()),
+            open: HashMap::default(),
+            refunded,
+            epoch: 0,
+            walk,
+            running,
+            own_rates: RateTable::default(),
+            own_slots: Vec::new(),
+            ahead: crate::graph::Ahead::default(),
+            caps: state.int_caps(),
+        })
+    }
+
+    /// Settle event `i` of `state` (the one after the last stepped) when
+    /// `take` accepts its order, its lines booked and handed to `emit`;
+    /// whether it settled an order.
+    fn step(
+        &mut self,
+        state: &State,
+        i: usize,
+        take: &dyn Fn(usize) -> bool,
+        emit: &mut dyn FnMut(&Line) -> Result<()>,
+    ) -> Result<bool> {
+        let batch = &state.batch;
+        let Some(e) = batch.events.get(i) else {
+            return Err(Error::missing(&format!("events[{i}]"), "event"));
+        };
+        if let Some(r) = self.running.as_mut() {
+            r.before(batch, i)?;
+        }
+        let walked = match self.walk.as_mut() {
+            Some(w) => Some(w.to(i)?),
+            None => None,
+        };
+        let mut settled = false;
+        match e {
+            Event::Order(o) if take(i) => {
+                settled = true;
+                let before = self.epoch;
+                while state
+                    .earlier
+                    .get(self.epoch)
+                    .is_some_and(|(until, _)| i >= *until as usize)
+                {
+                    self.epoch += 1;
+                }
+                if self.epoch != before {
+                    self.schedules = Schedules::new(batch.ids.len());
+                }
+                let up = state
+                    .earlier
+                    .get(self.epoch)
+                    .map_or(&state.upline, |(_, u)| u);
+                // The seller of the order at `k`, if it is one: for looking
+                // ahead (no amount is made).
+                let seller_at = |k: usize| match batch.events.party(k) {
+                    Some(Party::Seller(s)) => Some(s),
+                    _ => None,
+                };
+                let category = state.category_of(i)?;
+                // In `immediate` timing, a schedule of the order's own on
+                // the live table: the running state's, or the one ranking
+                // recorded (only when no rule reads a metric).
+                let recorded = |m: u32, _: &crate::condition::Metric| {
+                    None.must(MemberAt(m), "metric of a recorded walk")
+                };
+                let replayed;
+                let live: Option<(&Upline, crate::rule::Values<'_>)> =
+                    match (self.running.as_ref(), walked) {
+                        (Some(r), _) => {
+                            replayed =
+                                |m: u32, metric: &crate::condition::Metric| r.value(m, metric);
+                            Some((r.upline(), &replayed))
+                        }
+                        (None, Some(w)) => Some((w, &recorded)),
+                        (None, None) => None,
+                    };
+                let (slots, rates) = match live {
+                    Some((live, values)) => {
+                        let next = seller_at(i + WALKS_AHEAD).unwrap_or(NONE);
+                        live.ahead(&mut self.ahead, next);
+                        self.own_slots.clear();
+                        state.schedule_on(
+                            live,
+                            values,
+                            o.seller,
+                            category,
+                            &mut self.own_rates,
+                            &mut self.own_slots,
+                        )?;
+                        (self.own_slots.as_slice(), &self.own_rates)
+                    }
+                    None => {
+                        // A schedule is two loads at random places (the
+                        // seller's span, then its slots): asked for ahead,
+                        // the span 2 × SCHEDULES_AHEAD orders early and the
+                        // slots SCHEDULES_AHEAD, they overlap instead of
+                        // each order waiting for its own.
+                        if let Some(s) = seller_at(i + 2 * SCHEDULES_AHEAD) {
+                            self.schedules.prefetch_span(s);
+                        }
+                        if let Some(s) = seller_at(i + SCHEDULES_AHEAD) {
+                            self.schedules.prefetch_slots(s);
+                        }
+                        self.schedules.of(o.seller, category, state, up)?
+                    }
+                };
+                let refunded = *self.refunded.get(i).must(EventAt(i), "refunds")?;
+                // In integers when the order has no refund to reverse
+                // and its amount alone prices it; else in Decimal.
+                let scale = state.policy.rounding().scale;
+                let units = match refunded {
+                    false if state.in_units(i) => batch.events.order_units(i, scale),
+                    _ => None,
+                };
+                let out = &mut self.out;
+                let done = match units {
+                    Some(a) => state
+                        .settle_order_in_units(i, a, category, slots, rates, &self.caps, out)?,
+                    None => false,
+                };
+                if !done {
+                    state.settle_order(i, o.amount, category, slots, rates, out)?;
+                }
+                self.part.book_unpaid(out)?;
+                for l in &out.lines {
+                    self.part.book_soon(l)?;
+                    emit(l)?;
+                }
+                if refunded {
+                    self.open.insert(i, Reversible::of(o.amount, out));
+                }
+            }
+            Event::Order(_) => {}
+            Event::Refund(r) => {
+                let order = r.order_event as usize;
+                if let (true, Some(open)) = (take(order), self.open.get_mut(&order)) {
+                    let how = state.refunding(order, i, r.completes);
+                    let rounding = state.policy.rounding();
+                    reverse(open, i, r.amount, how, rounding, &mut self.part, emit)?;
+                    if how.completes {
+                        self.open.remove(&order);
+                    }
+                }
+            }
+        }
+        if let Some(r) = self.running.as_mut() {
+            r.sale(batch, i)?;
+        }
+        Ok(settled)
+    }
+
+    /// The orders' part, after the last event.
+    fn end(mut self) -> Result<Part> {
+        self.part.flush()?;
+        Ok(self.part)
+    }
 }
 
 /// The result of a settlement (§9): lines, totals, rank changes, summary.
