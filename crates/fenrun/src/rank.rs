@@ -5,7 +5,7 @@
 //! accumulates the per-rank counts that `min_rank` metrics need into the
 //! member's sponsor as it goes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -43,6 +43,10 @@ pub(crate) struct Metrics {
     /// Group sizes, grouped by owner: `group_sizes[group_start[m]..group_start[m+1]]`.
     group_start: Vec<u32>,
     group_sizes: Vec<u64>,
+    /// The sizes of the groups of each owner who gained or lost a group
+    /// since that index was built ([`Metrics::set_group`]), read instead of
+    /// its entry there: at most every member once, with its groups.
+    moved_groups: HashMap<u32, Vec<u64>, foldhash::fast::RandomState>,
     /// Net sales of the whole batch.
     pub net_sales: Decimal,
 }
@@ -262,15 +266,60 @@ impl Metrics {
             legs_ge: counts(n * ranks),
             group_start,
             group_sizes,
+            moved_groups: HashMap::default(),
             net_sales,
         })
     }
 
     /// The groups are now `groups` (a group event, §14).
-    pub fn set_groups(&mut self, groups: &[Group]) -> Result<()> {
-        let n = self.group_start.len().saturating_sub(1);
-        (self.group_start, self.group_sizes) = group_index(n, groups)?;
+    /// A group event (§14) made a group `to` (`from`: what it was, `None`
+    /// for a new group), in the owners' group counts, not the members': a
+    /// size change in place, a new group or a change of owner by copying
+    /// the owners' sizes out of the index by owner (once per member). A
+    /// member's group metrics read its groups' sizes as a multiset (count,
+    /// count at a size, sum, largest), so which group of a size is which
+    /// does not matter.
+    pub fn set_group(&mut self, from: Option<Group>, to: Group) -> Result<(), Missing> {
+        match from {
+            Some(f) if f.owner == to.owner => self.resize_group(f.owner, f.size, to.size)?,
+            Some(f) => {
+                let sizes = self.moved_of(f.owner)?;
+                let k = sizes.iter().position(|&s| s == f.size);
+                sizes.swap_remove(k.must(MemberAt(f.owner), "group")?);
+                self.moved_of(to.owner)?.push(to.size);
+            }
+            None => self.moved_of(to.owner)?.push(to.size),
+        }
         Ok(())
+    }
+
+    /// A group of member `m` of size `from` is now of size `to`.
+    fn resize_group(&mut self, m: u32, from: u64, to: u64) -> Result<(), Missing> {
+        let sizes = match self.moved_groups.get_mut(&m) {
+            Some(sizes) => sizes.as_mut_slice(),
+            None => {
+                let i = m as usize;
+                let start = |i: usize| self.group_start.get(i).map(|&s| s as usize);
+                let range = start(i).zip(start(i + 1)).map(|(a, b)| a..b);
+                let range = range.must(MemberAt(m), "groups")?;
+                self.group_sizes
+                    .get_mut(range)
+                    .must(MemberAt(m), "groups")?
+            }
+        };
+        let slot = sizes.iter_mut().find(|s| **s == from);
+        *slot.must(MemberAt(m), "group")? = to;
+        Ok(())
+    }
+
+    /// Member `m`'s group sizes, copied out of the index by owner if they
+    /// were not yet.
+    fn moved_of(&mut self, m: u32) -> Result<&mut Vec<u64>, Missing> {
+        if !self.moved_groups.contains_key(&m) {
+            let sizes = self.index_groups_of(m)?.to_vec();
+            self.moved_groups.insert(m, sizes);
+        }
+        self.moved_groups.get_mut(&m).must(MemberAt(m), "groups")
     }
 
     /// What the policy reads of the metrics.
@@ -443,6 +492,16 @@ impl Metrics {
 
     /// The sizes of the groups member `m` owns.
     fn groups_of(&self, m: u32) -> Result<&[u64], Missing> {
+        if !self.moved_groups.is_empty() {
+            if let Some(sizes) = self.moved_groups.get(&m) {
+                return Ok(sizes);
+            }
+        }
+        self.index_groups_of(m)
+    }
+
+    /// The sizes of the groups member `m` owned when the index by owner was built.
+    fn index_groups_of(&self, m: u32) -> Result<&[u64], Missing> {
         let i = m as usize;
         let start = |i: usize| self.group_start.get(i).map(|&s| s as usize);
         let (a, b) = (start(i), start(i + 1));
@@ -1116,5 +1175,43 @@ mod tests {
         let err = evaluate(&bought, &for_none).unwrap_err();
         assert_eq!(err.code(), "invalid_value");
         assert!(err.to_string().contains("reads purchases"), "{err}");
+    }
+
+    proptest::proptest! {
+        /// A run of group events (new groups, size changes, owner changes)
+        /// applied one by one to the index by owner gives every member the
+        /// group metrics of an index built from the groups as they end up.
+        #[test]
+        fn group_events_keep_the_index_by_owner_exact(
+            steps in proptest::collection::vec((0usize..12, 0u32..6, 0u64..400), 1..60),
+        ) {
+            use super::{Group, Metric, Metrics};
+            let n = 6;
+            let needs = Needs::default();
+            let mut groups: Vec<Group> = Vec::new();
+            let mut metrics = Metrics::empty(n, 1, needs, &groups).unwrap();
+            for (k, owner, size) in steps {
+                let to = Group { owner, size };
+                let from = groups.get(k).copied();
+                match from {
+                    Some(_) => groups[k] = to,
+                    None => groups.push(to),
+                }
+                metrics.set_group(from, to).unwrap();
+                let fresh = Metrics::empty(n, 1, needs, &groups).unwrap();
+                for m in 0..6u32 {
+                    for metric in [
+                        Metric::Groups(None),
+                        Metric::Groups(Some(100)),
+                        Metric::GroupMembers,
+                        Metric::LargestGroup,
+                    ] {
+                        let got = metrics.value_in(&[], m, &metric).unwrap();
+                        let want = fresh.value_in(&[], m, &metric).unwrap();
+                        proptest::prop_assert_eq!(got, want, "member {} {:?}", m, metric);
+                    }
+                }
+            }
+        }
     }
 }

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 use rust_decimal::Decimal;
 
-use crate::batch::{Batch, Event, Group, What};
+use crate::batch::{Batch, Event, What};
 use crate::condition::{Condition, Metric, Op};
 use crate::error::{MemberAt, Missing, Must, Result};
 use crate::graph::{Forest, NONE};
@@ -127,7 +127,6 @@ pub(crate) struct Running {
     parent: Vec<u32>,
     input_active: Vec<bool>,
     attrs: Vec<(u32, BTreeMap<String, Decimal>)>,
-    groups: Vec<Group>,
     /// The tree, ranks and activity as the order rules walk them.
     up: Upline,
     /// Members joined so far: members join in index order.
@@ -232,7 +231,6 @@ impl Running {
             parent,
             input_active,
             attrs,
-            groups,
             up,
             live,
             next: 0,
@@ -602,14 +600,8 @@ impl Running {
                 set_attrs(&mut self.attrs, *member, to.clone());
                 self.mark(*member);
             }
-            What::Group { group, from, to } => {
-                let k = *group as usize;
-                if k == self.groups.len() {
-                    self.groups.push(*to);
-                } else {
-                    *self.groups.get_mut(k).must("groups", "group")? = *to;
-                }
-                self.metrics.set_groups(&self.groups)?;
+            What::Group { from, to, .. } => {
+                self.metrics.set_group(*from, *to)?;
                 self.mark(to.owner);
                 if let Some(f) = from {
                     self.mark(f.owner);
