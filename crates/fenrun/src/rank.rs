@@ -5,7 +5,7 @@
 //! accumulates the per-rank counts that `min_rank` metrics need into the
 //! member's sponsor as it goes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -45,8 +45,10 @@ pub(crate) struct Metrics {
     group_sizes: Vec<u64>,
     /// The sizes of the groups of each owner who gained or lost a group
     /// since that index was built ([`Metrics::set_group`]), read instead of
-    /// its entry there: at most every member once, with its groups.
-    moved_groups: HashMap<u32, Vec<u64>, foldhash::fast::RandomState>,
+    /// its entry there: `moved_groups[moved_at[m]]` (`moved_at` empty until
+    /// the first such change, [`NONE`] for a member whose groups did not).
+    moved_at: Vec<u32>,
+    moved_groups: Vec<Vec<u64>>,
     /// Net sales of the whole batch.
     pub net_sales: Decimal,
 }
@@ -266,7 +268,8 @@ impl Metrics {
             legs_ge: counts(n * ranks),
             group_start,
             group_sizes,
-            moved_groups: HashMap::default(),
+            moved_at: Vec::new(),
+            moved_groups: Vec::new(),
             net_sales,
         })
     }
@@ -295,7 +298,8 @@ impl Metrics {
 
     /// A group of member `m` of size `from` is now of size `to`.
     fn resize_group(&mut self, m: u32, from: u64, to: u64) -> Result<(), Missing> {
-        let sizes = match self.moved_groups.get_mut(&m) {
+        let moved = self.moved_at.get(m as usize).copied().unwrap_or(NONE);
+        let sizes = match self.moved_groups.get_mut(moved as usize) {
             Some(sizes) => sizes.as_mut_slice(),
             None => {
                 let i = m as usize;
@@ -315,11 +319,22 @@ impl Metrics {
     /// Member `m`'s group sizes, copied out of the index by owner if they
     /// were not yet.
     fn moved_of(&mut self, m: u32) -> Result<&mut Vec<u64>, Missing> {
-        if !self.moved_groups.contains_key(&m) {
-            let sizes = self.index_groups_of(m)?.to_vec();
-            self.moved_groups.insert(m, sizes);
+        if self.moved_at.is_empty() {
+            self.moved_at = vec![NONE; self.group_start.len().saturating_sub(1)];
         }
-        self.moved_groups.get_mut(&m).must(MemberAt(m), "groups")
+        let at = self
+            .moved_at
+            .get_mut(m as usize)
+            .must(MemberAt(m), "groups")?;
+        if *at == NONE {
+            *at = crate::ids::idx32(self.moved_groups.len());
+            let sizes = self.index_groups_of(m)?.to_vec();
+            self.moved_groups.push(sizes);
+        }
+        let at = self.moved_at.get(m as usize).copied().unwrap_or(NONE);
+        self.moved_groups
+            .get_mut(at as usize)
+            .must(MemberAt(m), "groups")
     }
 
     /// What the policy reads of the metrics.
@@ -492,12 +507,11 @@ impl Metrics {
 
     /// The sizes of the groups member `m` owns.
     fn groups_of(&self, m: u32) -> Result<&[u64], Missing> {
-        if !self.moved_groups.is_empty() {
-            if let Some(sizes) = self.moved_groups.get(&m) {
-                return Ok(sizes);
-            }
+        let moved = self.moved_at.get(m as usize).copied().unwrap_or(NONE);
+        match self.moved_groups.get(moved as usize) {
+            Some(sizes) => Ok(sizes),
+            None => self.index_groups_of(m),
         }
-        self.index_groups_of(m)
     }
 
     /// The sizes of the groups member `m` owned when the index by owner was built.
