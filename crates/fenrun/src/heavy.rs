@@ -79,6 +79,12 @@ pub(crate) struct Layout {
     pub nodes: usize,
     /// The member at each leaf node ([`NONE`] elsewhere).
     pub who: Vec<u32>,
+    /// Members laid out by [`Layout::of`]; those after them joined later
+    /// ([`Layout::append`]), each with the number of appended paths on its
+    /// chain, and the most of any.
+    laid: usize,
+    appended: Vec<u32>,
+    deepest: u32,
 }
 
 impl Layout {
@@ -155,6 +161,9 @@ impl Layout {
             along: Vec::with_capacity(n),
             nodes: 0,
             who: Vec::new(),
+            laid: n,
+            appended: Vec::new(),
+            deepest: 0,
         };
         for &h in &order {
             let p = *parent.get(h as usize).must(MemberAt(h), "sponsor")?;
@@ -200,6 +209,59 @@ impl Layout {
         }
         layout.order = order;
         Ok(layout)
+    }
+
+    /// Member `m`, the next one, joins under `hang` ([`NONE`]: a root) as a
+    /// path of its own: its chain crosses one more piece than it would
+    /// laid out, and so do those of the members who join under it, until
+    /// the tree is laid out anew ([`Layout::worn`]).
+    pub fn append(&mut self, m: u32, hang: u32) -> Result<()> {
+        if m as usize != self.place.len() {
+            return Err(Error::missing(
+                &format!("members[{m}]"),
+                "the next member to join",
+            ));
+        }
+        let base = self.nodes;
+        let spot = Spot::of(Place {
+            base,
+            width: 1,
+            index: 0,
+            hang,
+        });
+        let spot = spot.ok_or_else(|| Error::Overflow {
+            path: "members".to_owned(),
+            detail: "more members than a tree of heavy paths holds".to_owned(),
+        })?;
+        let above = match (hang as usize).checked_sub(self.laid) {
+            Some(k) if hang != NONE => *self.appended.get(k).must(MemberAt(hang), "place")?,
+            _ => 0,
+        };
+        self.place.push(spot);
+        self.who.extend([NONE, m]);
+        self.nodes = base + 2;
+        let at = self.along.len();
+        self.paths.push(Path {
+            base,
+            width: 1,
+            members: at..at + 1,
+        });
+        self.along.push(m);
+        self.order.push(m);
+        self.appended.push(above + 1);
+        self.deepest = self.deepest.max(above + 1);
+        Ok(())
+    }
+
+    /// Whether the members appended since the layout are enough that
+    /// laying the tree out anew pays: more than a quarter of those laid
+    /// out (so the layouts of a period cost a few times one of its whole
+    /// tree), or a chain crossing more than 32 appended paths once more
+    /// than 1/64 of them joined (so a chain crosses at most log₂ n pieces
+    /// of the layout and 32 appended ones, or those of 1/64 of the tree).
+    pub fn worn(&self) -> bool {
+        let joined = self.appended.len();
+        joined > self.laid / 4 + 16 || (self.deepest > 32 && joined > self.laid / 64)
     }
 
     /// Member `m`'s place.

@@ -161,6 +161,23 @@ impl Paths {
         Ok(())
     }
 
+    /// Member `m`, the next one, joins under `hang` with no team sales
+    /// and no trigger ([`Layout::append`]; [`Paths::worn`] says when to lay
+    /// the tree out anew).
+    pub fn join(&mut self, m: u32, hang: u32) -> Result<()> {
+        self.layout.append(m, hang)?;
+        self.nodes.extend([FAR_NODE; 2]);
+        if !self.fall.is_empty() {
+            self.fall.extend([FAR; 2]);
+        }
+        Ok(())
+    }
+
+    /// Whether enough members joined since the layout to lay it out anew.
+    pub fn worn(&self) -> bool {
+        self.layout.worn()
+    }
+
     /// A leaf's `rise` for bound `b` and team sales `t` (units).
     fn rise_of(&self, b: Decimal, t: i128) -> i128 {
         units_of(b, self.scale, RoundingStrategy::ToPositiveInfinity).saturating_sub(t)

@@ -215,13 +215,11 @@ impl Running {
             let active = rank::active(policy, &attrs, &metrics, m, input)?;
             up.set(m, p, d, r, active)?;
         }
-        up.lay(&parent)?;
+        // The members who join later are laid out as they join.
+        let joined = parent.get(..live).must("members", "starting members")?;
+        up.lay(joined)?;
         let paths = match metrics.needs().team_sales {
-            true => Some(Paths::new(
-                &parent,
-                policy.rounding().scale,
-                floors(policy),
-            )?),
+            true => Some(Paths::new(joined, policy.rounding().scale, floors(policy))?),
             false => None,
         };
         let mut running = Running {
@@ -532,6 +530,10 @@ impl Running {
                 let m = *m;
                 self.live = self.live.max(m as usize + 1);
                 let p = self.sponsor(m);
+                self.up.join(m, p)?;
+                if let Some(paths) = &mut self.paths {
+                    paths.join(m, p)?;
+                }
                 let depth = if p == NONE { 0 } else { self.up.depth(p) + 1 };
                 let r = self.rank_of(m)?;
                 self.put(m, p, depth, r, false)?;
@@ -547,6 +549,9 @@ impl Running {
                 self.mark(m);
                 if needs.counts {
                     self.mark_chain(p);
+                }
+                if self.up.worn() || self.paths.as_ref().is_some_and(Paths::worn) {
+                    self.relayout()?;
                 }
             }
             What::Move { member, from, to } => {
@@ -569,7 +574,8 @@ impl Running {
                     .get_mut(m as usize)
                     .must(MemberAt(m), "sponsor")? = *to;
                 self.redepth()?;
-                self.up.lay(&self.parent)?;
+                let joined = self.parent.get(..self.live).must("members", "joined")?;
+                self.up.lay(joined)?;
                 if let Some(walks) = &mut self.walks {
                     walks.moves.push((self.seen_by, m, *to));
                 }
@@ -582,7 +588,8 @@ impl Running {
                 self.shift(*to, into, size + 1, 1, sales)?;
                 if let Some(paths) = &mut self.paths {
                     let team = &self.metrics.team_sales;
-                    paths.layout(&self.parent, team, &self.bound, &self.floor)?;
+                    let joined = self.parent.get(..self.live).must("members", "joined")?;
+                    paths.layout(joined, team, &self.bound, &self.floor)?;
                 }
                 if needs.counts || needs.team_sales {
                     self.mark_chain(*from);
@@ -689,6 +696,20 @@ impl Running {
                 }
                 depth += 1;
             }
+        }
+        Ok(())
+    }
+
+    /// Lay the joined members' tree out anew on heavy paths, for the live
+    /// table and the team sales, once enough members joined since the last
+    /// time ([`Upline::worn`], [`Paths::worn`]).
+    fn relayout(&mut self) -> Result<()> {
+        self.exact()?;
+        let joined = self.parent.get(..self.live).must("members", "joined")?;
+        self.up.lay(joined)?;
+        if let Some(paths) = &mut self.paths {
+            let team = &self.metrics.team_sales;
+            paths.layout(joined, team, &self.bound, &self.floor)?;
         }
         Ok(())
     }

@@ -275,8 +275,9 @@ impl Upline {
     }
 
     /// Lay a live table's tree out in heavy paths, so that links are found
-    /// in O(log² n): `parent` holds each member's sponsor now, or, for one
-    /// not joined yet (a row of no sponsor, inactive), when it joins. A row
+    /// in O(log² n): `parent` holds the sponsor of each of the first members,
+    /// now, or, for one not joined yet (a row of no sponsor, inactive), when
+    /// it joins; the members after them join with [`Upline::join`]. A row
     /// set later on another sponsor takes the table back to walking until
     /// it is laid out again (after a move).
     pub fn lay(&mut self, parent: &[u32]) -> Result<()> {
@@ -309,6 +310,24 @@ impl Upline {
         }
         self.reach = Some(reach);
         Ok(())
+    }
+
+    /// Member `m`, the next one, joins a live table laid out under
+    /// `sponsor`, holding no rank yet ([`Layout::append`]; [`Upline::worn`]
+    /// says when to lay it out anew).
+    pub fn join(&mut self, m: u32, sponsor: u32) -> Result<()> {
+        if let Some(reach) = self.reach.as_mut() {
+            reach.layout.append(m, sponsor)?;
+            reach.parent.push(sponsor);
+            reach.bits.extend([0, 0]);
+        }
+        Ok(())
+    }
+
+    /// Whether enough members joined since the table was laid out to lay
+    /// it out anew.
+    pub fn worn(&self) -> bool {
+        self.reach.as_ref().is_some_and(|r| r.layout.worn())
     }
 
     /// The rank `m` holds for the links, as a mask: none when inactive.
