@@ -151,6 +151,9 @@ pub(crate) struct Running {
     paths: Option<Paths>,
     /// Scratch: the members an order's team sales made due.
     due: Vec<u32>,
+    /// The metrics the policy's conditions read (upgrade, retention and
+    /// `active_if` leaves).
+    reads: Vec<Metric>,
     /// The rows the orders walk, when recorded ([`Running::record`]), and
     /// the event whose lines see a change made now.
     walks: Option<Walks>,
@@ -241,6 +244,7 @@ impl Running {
             floor: vec![Decimal::MIN; n],
             paths,
             due: Vec::new(),
+            reads: reads(policy),
             walks: None,
             seen_by: 0,
         };
@@ -548,7 +552,7 @@ impl Running {
                 self.shift(p, counts, 1, 1, Decimal::ZERO)?;
                 self.mark(m);
                 if needs.counts {
-                    self.mark_chain(p);
+                    self.mark_upline(p, None, r);
                 }
                 if self.up.worn() || self.paths.as_ref().is_some_and(Paths::worn) {
                     self.relayout()?;
@@ -623,11 +627,12 @@ impl Running {
     fn settle(&mut self, batch: &Batch, after: Option<&str>) -> Result<()> {
         let mut now = Vec::new();
         while let Some((_, Reverse(m))) = self.queue.pop() {
+            let from = self.rank_of(m)?;
             if let Some(change) = self.evaluate(batch, m, after)? {
                 now.push(change);
                 if self.metrics.needs().counts {
-                    let p = self.sponsor(m);
-                    self.mark_chain(p);
+                    let (p, to) = (self.sponsor(m), self.rank_of(m)?);
+                    self.mark_upline(p, Some(from), to);
                 }
             }
         }
@@ -741,6 +746,25 @@ impl Running {
         }
     }
 
+    /// A member under `p` joined at rank `to` (`from` is `None`) or moved
+    /// up from rank `from` to `to`: the counts by rank of `p` and every
+    /// ancestor of it changed for the ranks it now counts at. Only `p` is
+    /// put in the queue (its referrals changed) unless the policy reads,
+    /// above a sponsor, a count that moved: team size (of any rank a
+    /// joining member counts for) or legs of such a rank.
+    fn mark_upline(&mut self, p: u32, from: Option<RankIdx>, to: RankIdx) {
+        let moved = |r: RankIdx| from.is_none_or(|f| r > f) && r <= to;
+        let deep = self.reads.iter().any(|metric| match metric {
+            Metric::TeamSize(None) => from.is_none(),
+            Metric::TeamSize(Some(r)) | Metric::Legs(r) => moved(*r),
+            _ => false,
+        });
+        match deep {
+            true => self.mark_chain(p),
+            false => self.mark(p),
+        }
+    }
+
     /// Put `m` and every ancestor of it in the queue.
     fn mark_chain(&mut self, m: u32) {
         let mut x = m;
@@ -753,6 +777,27 @@ impl Running {
             x = self.sponsor(x);
         }
     }
+}
+
+/// The metrics the leaves of `policy`'s conditions read (upgrade,
+/// retention, `active_if`), each once.
+fn reads(policy: &Policy) -> Vec<Metric> {
+    let mut stack: Vec<&Condition> = policy
+        .ranks()
+        .iter()
+        .flat_map(|r| r.upgrade.iter().chain(r.retain.iter()))
+        .chain(policy.active_if())
+        .collect();
+    let mut reads = Vec::new();
+    while let Some(c) = stack.pop() {
+        match c {
+            Condition::Leaf(l) if !reads.contains(&l.metric) => reads.push(l.metric.clone()),
+            Condition::Leaf(_) => {}
+            Condition::All(items) | Condition::Any(items) => stack.extend(items),
+            Condition::Not(inner) => stack.push(inner),
+        }
+    }
+    reads
 }
 
 /// Whether [`Running::set_bound`] may give a member a floor: the policy has
