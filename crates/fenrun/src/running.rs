@@ -8,10 +8,12 @@
 //! An event touches what it changes: an order its seller, its buyer and,
 //! when the policy reads team sales, those ancestors of the seller whose
 //! team sales reached a point where their rank or activity could change
-//! (found without walking the chain: [`Paths`]); a new rank every ancestor
-//! of the member when the policy counts members by rank. No event costs a
-//! pass over the whole tree, except a sponsor move, which lays the tree out
-//! anew (moves are rare).
+//! (found without walking the chain: [`Paths`]); a joining member or a new
+//! rank its sponsor, and every ancestor when the policy reads a count by
+//! rank that moved above the sponsor. No event costs a pass over the whole
+//! tree, except a sponsor move, which lays the tree out anew (moves are
+//! rare), and now and then a join (the joined tree laid out anew once
+//! enough members joined since, [`crate::heavy::Layout::worn`]).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
