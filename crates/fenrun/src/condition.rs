@@ -237,6 +237,21 @@ pub enum Condition {
     Leaf(Leaf),
 }
 
+impl Condition {
+    /// Every comparison of the condition, each once, in no set order.
+    pub(crate) fn leaves(&self) -> Vec<&Leaf> {
+        let (mut stack, mut leaves) = (vec![self], Vec::new());
+        while let Some(c) = stack.pop() {
+            match c {
+                Condition::All(items) | Condition::Any(items) => stack.extend(items),
+                Condition::Not(x) => stack.push(x),
+                Condition::Leaf(l) => leaves.push(l),
+            }
+        }
+        leaves
+    }
+}
+
 pub(crate) fn compile_condition(
     c: &ConditionDoc,
     path: &str,

@@ -241,6 +241,15 @@ impl Policy {
             .unwrap_or(Decimal::ZERO)
     }
 
+    /// Every condition of the policy: the ranks' upgrades and retentions,
+    /// and `active_if`.
+    pub(crate) fn conditions(&self) -> impl Iterator<Item = &Condition> {
+        let ranks = self.ranks().iter();
+        ranks
+            .flat_map(|r| r.upgrade.iter().chain(r.retain.iter()))
+            .chain(self.active_if())
+    }
+
     /// The activity condition.
     pub(crate) fn active_if(&self) -> Option<&Condition> {
         self.active_if.as_ref()
@@ -522,18 +531,8 @@ impl Needs {
     /// What `policy` reads.
     pub fn of(policy: &Policy) -> Needs {
         let mut needs = Needs::default();
-        let mut stack: Vec<&Condition> = policy
-            .ranks()
-            .iter()
-            .flat_map(|r| r.upgrade.iter().chain(r.retain.iter()))
-            .chain(policy.active_if())
-            .collect();
-        while let Some(c) = stack.pop() {
-            match c {
-                Condition::All(items) | Condition::Any(items) => stack.extend(items),
-                Condition::Not(x) => stack.push(x),
-                Condition::Leaf(l) => needs.add(&l.metric),
-            }
+        for leaf in policy.conditions().flat_map(Condition::leaves) {
+            needs.add(&leaf.metric);
         }
         for m in policy.rules().iter().flat_map(|r| r.kind.metrics()) {
             needs.add(m);

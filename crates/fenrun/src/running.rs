@@ -246,7 +246,11 @@ impl Running {
             floor: vec![Decimal::MIN; n],
             paths,
             due: Vec::new(),
-            reads: reads(policy),
+            reads: policy
+                .conditions()
+                .flat_map(Condition::leaves)
+                .map(|l| l.metric.clone())
+                .collect(),
             walks: None,
             seen_by: 0,
         };
@@ -779,27 +783,6 @@ impl Running {
             x = self.sponsor(x);
         }
     }
-}
-
-/// The metrics the leaves of `policy`'s conditions read (upgrade,
-/// retention, `active_if`), each once.
-fn reads(policy: &Policy) -> Vec<Metric> {
-    let mut stack: Vec<&Condition> = policy
-        .ranks()
-        .iter()
-        .flat_map(|r| r.upgrade.iter().chain(r.retain.iter()))
-        .chain(policy.active_if())
-        .collect();
-    let mut reads = Vec::new();
-    while let Some(c) = stack.pop() {
-        match c {
-            Condition::Leaf(l) if !reads.contains(&l.metric) => reads.push(l.metric.clone()),
-            Condition::Leaf(_) => {}
-            Condition::All(items) | Condition::Any(items) => stack.extend(items),
-            Condition::Not(inner) => stack.push(inner),
-        }
-    }
-    reads
 }
 
 /// Whether [`Running::set_bound`] may give a member a floor: the policy has
