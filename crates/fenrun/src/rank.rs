@@ -274,7 +274,6 @@ impl Metrics {
         })
     }
 
-    /// The groups are now `groups` (a group event, §14).
     /// A group event (§14) made a group `to` (`from`: what it was, `None`
     /// for a new group), in the owners' group counts, not the members': a
     /// size change in place, a new group or a change of owner by copying
