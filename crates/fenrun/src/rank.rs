@@ -49,8 +49,20 @@ pub(crate) struct Metrics {
     /// the first such change, [`NONE`] for a member whose groups did not).
     moved_at: Vec<u32>,
     moved_groups: Vec<Vec<u64>>,
+    /// The counts something reads ([`Metrics::read_only`]); `None`: all.
+    count_reads: Option<CountReads>,
     /// Net sales of the whole batch.
     pub net_sales: Decimal,
+}
+
+/// Which counts of [`Metrics`] are read: team size, per rank r any count of
+/// rank ≥ r, and among those the ones an ancestor above a sponsor has
+/// (team size and legs of rank ≥ r; referrals are the sponsor's own).
+#[derive(Debug, Clone)]
+struct CountReads {
+    size: bool,
+    rank: Vec<bool>,
+    above: Vec<bool>,
 }
 
 fn overflow(path: &str, what: &str) -> Error {
@@ -270,6 +282,7 @@ impl Metrics {
             group_sizes,
             moved_at: Vec::new(),
             moved_groups: Vec::new(),
+            count_reads: None,
             net_sales,
         })
     }
@@ -375,6 +388,52 @@ impl Metrics {
         Ok(())
     }
 
+    /// Only `metrics` will be read of these metrics (a policy's conditions
+    /// and rules): the counts of team size and by rank that none of them
+    /// reads are no longer kept up to date above a sponsor by
+    /// [`Metrics::shift`], whose walk up the chain then ends where only
+    /// those still move (a member joining, or an upgrade to a rank no count
+    /// read looks at, touches its sponsor only).
+    pub fn read_only<'m>(&mut self, metrics: impl Iterator<Item = &'m Metric>) {
+        let none = vec![false; self.ranks];
+        let mut reads = CountReads {
+            size: false,
+            rank: none.clone(),
+            above: none,
+        };
+        for metric in metrics {
+            let (r, above) = match metric {
+                Metric::TeamSize(None) => {
+                    reads.size = true;
+                    continue;
+                }
+                Metric::TeamSize(Some(r)) | Metric::Legs(r) => (r, true),
+                Metric::DirectReferrals(Some(r)) => (r, false),
+                _ => continue,
+            };
+            if let Some(read) = reads.rank.get_mut(usize::from(*r)) {
+                *read = true;
+            }
+            if let Some(read) = reads.above.get_mut(usize::from(*r)) {
+                *read |= above;
+            }
+        }
+        self.count_reads = Some(reads);
+    }
+
+    /// Whether a member under a sponsor joining at rank `to` (`from` is
+    /// `None`), or moving up from rank `from` to `to`, moves a count that
+    /// is read of an ancestor above that sponsor: team size, or team size or
+    /// legs of a rank it now counts at.
+    pub fn counted_above(&self, from: Option<RankIdx>, to: RankIdx) -> bool {
+        let Some(reads) = &self.count_reads else {
+            return true;
+        };
+        let now = |r: usize| from.is_none_or(|f| r > usize::from(f)) && r <= usize::from(to);
+        (from.is_none() && reads.size)
+            || (0..self.ranks).any(|r| now(r) && reads.above.get(r) == Some(&true))
+    }
+
     /// Member `m`'s subtree changes as its ancestors see it (§13): under
     /// `p` (its sponsor, or the one it leaves or joins), the members of rank
     /// ≥ r in it go from `before[r]` to `after[r]`, `m` itself counts for
@@ -411,6 +470,13 @@ impl Metrics {
             .map(|(a, b)| a - b)
             .collect();
         let (mut before, mut after) = (counts.before.to_vec(), counts.after.to_vec());
+        // What is kept up to date: counts no one reads are left as they
+        // are, whole (never in part, so no later change takes them below 0).
+        let (reads_size, read) = match &self.count_reads {
+            Some(reads) => (reads.size, reads.rank.clone()),
+            None => (true, vec![true; n]),
+        };
+        let read_at = |r: usize| read.get(r).copied().unwrap_or(true);
         let mut x = p;
         let mut first = true;
         while x != NONE {
@@ -420,10 +486,12 @@ impl Metrics {
                 add(self.team_sales.get_mut(xi), sales, path, "team sales")?;
             }
             if self.needs.counts {
-                bump(
-                    self.team_size.get_mut(xi).must(MemberAt(x), "team size")?,
-                    size,
-                )?;
+                if reads_size {
+                    bump(
+                        self.team_size.get_mut(xi).must(MemberAt(x), "team size")?,
+                        size,
+                    )?;
+                }
                 let row = xi * n..(xi + 1) * n;
                 if first {
                     bump(
@@ -434,20 +502,21 @@ impl Metrics {
                         .direct_ge
                         .get_mut(row.clone())
                         .must(MemberAt(x), "counts by rank")?;
-                    for ((d, a), b) in direct
-                        .iter_mut()
-                        .zip(counts.own_after)
-                        .zip(counts.own_before)
-                    {
-                        bump(d, a - b)?;
+                    let own = counts.own_after.iter().zip(counts.own_before);
+                    for (r, (d, (a, b))) in direct.iter_mut().zip(own).enumerate() {
+                        if read_at(r) {
+                            bump(d, a - b)?;
+                        }
                     }
                 }
                 let legs = self
                     .legs_ge
                     .get_mut(row.clone())
                     .must(MemberAt(x), "counts by rank")?;
-                for ((l, a), b) in legs.iter_mut().zip(&after).zip(&before) {
-                    bump(l, i64::from(*a > 0) - i64::from(*b > 0))?;
+                for (r, ((l, a), b)) in legs.iter_mut().zip(&after).zip(&before).enumerate() {
+                    if read_at(r) {
+                        bump(l, i64::from(*a > 0) - i64::from(*b > 0))?;
+                    }
                 }
                 let desc = self
                     .desc_ge
@@ -460,13 +529,20 @@ impl Metrics {
                     .zip(after.iter_mut().zip(before.iter_mut()))
                     .enumerate()
                 {
-                    bump(c, *d)?;
+                    if read_at(r) {
+                        bump(c, *d)?;
+                    }
                     // As x's own sponsor sees x's subtree.
                     *a = i64::from(*c) + i64::from(own >= r);
                     *b = *a - d;
                 }
             }
             first = false;
+            // Above here only counts no one reads would move.
+            let moved = (0..n).any(|r| read_at(r) && delta.get(r).is_some_and(|d| *d != 0));
+            if !team && (size == 0 || !reads_size) && !moved {
+                break;
+            }
             x = parent(x);
         }
         Ok(())

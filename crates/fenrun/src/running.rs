@@ -153,9 +153,6 @@ pub(crate) struct Running {
     paths: Option<Paths>,
     /// Scratch: the members an order's team sales made due.
     due: Vec<u32>,
-    /// The metrics the policy's conditions read (upgrade, retention and
-    /// `active_if` leaves).
-    reads: Vec<Metric>,
     /// The rows the orders walk, when recorded ([`Running::record`]), and
     /// the event whose lines see a change made now.
     walks: Option<Walks>,
@@ -202,6 +199,9 @@ impl Running {
         let forest = Forest::build(start, &batch.ids)?;
         let ranks = policy.ranks().len();
         let mut metrics = Metrics::empty(n, ranks, Needs::of(policy), &groups)?;
+        let rules = policy.rules().iter().flat_map(|r| r.kind.metrics());
+        let leaves = policy.conditions().flat_map(Condition::leaves);
+        metrics.read_only(rules.chain(leaves.map(|l| &l.metric)));
         let mut rank = batch.input_rank.clone();
         let changes = rank::children_first(
             policy,
@@ -246,11 +246,6 @@ impl Running {
             floor: vec![Decimal::MIN; n],
             paths,
             due: Vec::new(),
-            reads: policy
-                .conditions()
-                .flat_map(Condition::leaves)
-                .map(|l| l.metric.clone())
-                .collect(),
             walks: None,
             seen_by: 0,
         };
@@ -759,13 +754,7 @@ impl Running {
     /// above a sponsor, a count that moved: team size (of any rank a
     /// joining member counts for) or legs of such a rank.
     fn mark_upline(&mut self, p: u32, from: Option<RankIdx>, to: RankIdx) {
-        let moved = |r: RankIdx| from.is_none_or(|f| r > f) && r <= to;
-        let deep = self.reads.iter().any(|metric| match metric {
-            Metric::TeamSize(None) => from.is_none(),
-            Metric::TeamSize(Some(r)) | Metric::Legs(r) => moved(*r),
-            _ => false,
-        });
-        match deep {
+        match self.metrics.counted_above(from, to) {
             true => self.mark_chain(p),
             false => self.mark(p),
         }
