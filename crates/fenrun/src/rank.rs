@@ -472,9 +472,9 @@ impl Metrics {
         let (mut before, mut after) = (counts.before.to_vec(), counts.after.to_vec());
         // What is kept up to date: counts no one reads are left as they
         // are, whole (never in part, so no later change takes them below 0).
-        let (reads_size, read) = match &self.count_reads {
-            Some(reads) => (reads.size, reads.rank.clone()),
-            None => (true, vec![true; n]),
+        let (reads_size, read): (bool, &[bool]) = match &self.count_reads {
+            Some(reads) => (reads.size, &reads.rank),
+            None => (true, &[]),
         };
         let read_at = |r: usize| read.get(r).copied().unwrap_or(true);
         let mut x = p;
