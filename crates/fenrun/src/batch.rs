@@ -28,6 +28,7 @@ use crate::ids::{idx32, RankIdx};
 use crate::policy::Policy;
 
 pub(crate) mod stream;
+pub(crate) use stream::Joining;
 
 /// A group owned by a member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,6 +8,7 @@ use crate::batch::BatchBuilder;
 use crate::engine::{Engine, Lines, SettleOptions};
 use crate::error::{Error, Result};
 use crate::input::{GroupRecord, MemberRecord, StreamEvent};
+use crate::live::Live;
 use crate::policy::Policy;
 use crate::settle::Settlement;
 
@@ -55,6 +56,10 @@ pub struct Ledger {
     start: String,
     members: usize,
     groups: usize,
+    /// In `immediate` rank timing, the period settled as its events come:
+    /// what gives an order's lines at once (§14 guarantee 4). `None` in
+    /// `period_end` timing, or after a step failed (see [`Ledger::apply`]).
+    live: Option<Box<Live>>,
 }
 
 /// What [`Ledger::apply`] did with an event.
@@ -67,6 +72,27 @@ pub struct Applied {
     /// The event had been applied before with the same content: nothing
     /// changed.
     pub duplicate: bool,
+    /// In `immediate` rank timing, the lines the event made (§14 guarantee
+    /// 4): an order's lines, a refund's reversals, none for another kind;
+    /// each line's canonical JSON (§9), in output order, as a settlement of
+    /// the period gives them (`available_at` as known when it was applied).
+    /// `None` in `period_end` timing (lines are known at close) and for a
+    /// duplicate (its lines were given when it was first applied).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "raw_lines")]
+    pub lines: Option<Vec<String>>,
+}
+
+/// Lines kept as canonical JSON, written as they are (an array of objects).
+fn raw_lines<S: serde::Serializer>(lines: &Option<Vec<String>>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::{Error as _, SerializeSeq};
+    let lines = lines.as_deref().unwrap_or_default();
+    let mut seq = s.serialize_seq(Some(lines.len()))?;
+    for line in lines {
+        let raw =
+            serde_json::value::RawValue::from_string(line.clone()).map_err(S::Error::custom)?;
+        seq.serialize_element(&raw)?;
+    }
+    seq.end()
 }
 
 /// What a run of events did: how many were applied, how many were
@@ -100,15 +126,17 @@ impl Tally {
 impl Applied {
     /// The answer for an event taken at `position`: new, or a repeat of the
     /// event at `first`.
-    fn of(position: usize, first: Option<usize>) -> Applied {
+    fn of(position: usize, first: Option<usize>, lines: Option<Vec<String>>) -> Applied {
         match first {
             None => Applied {
                 position,
                 duplicate: false,
+                lines,
             },
             Some(first) => Applied {
                 position: first,
                 duplicate: true,
+                lines: None,
             },
         }
     }
@@ -141,11 +169,16 @@ impl Ledger {
         }
         let (m, g) = (members.len(), groups.len());
         let builder = BatchBuilder::new(members, &groups, policy)?.streaming(&groups);
+        let live = match policy.is_immediate() {
+            true => Some(Box::new(Live::open(policy, &builder)?)),
+            false => None,
+        };
         Ok(Ledger {
             builder,
             start,
             members: m,
             groups: g,
+            live,
         })
     }
 
@@ -169,9 +202,16 @@ impl Ledger {
         ledger.reserve(doc.events.len());
         // Errors name the document's records, as a batch's do.
         for (row, event) in doc.events.into_iter().enumerate() {
-            ledger
-                .builder
-                .take_row(row, StreamEvent::from_value(event))?;
+            let event = StreamEvent::from_value(event);
+            let kept = match (&ledger.live, &event) {
+                (Some(_), Ok(e)) => Some(e.clone()),
+                _ => None,
+            };
+            let before = ledger.len();
+            ledger.builder.take_row(row, event)?;
+            if let Some(e) = kept.filter(|_| ledger.len() > before) {
+                ledger.step(&e)?;
+            }
         }
         Ok(ledger)
     }
@@ -211,9 +251,51 @@ impl Ledger {
     /// same (nothing changes; the answer is the first one's), else the error
     /// `event_conflict`. Any error leaves the ledger as it was. Error paths
     /// name the event's position in the stream: `events[i].amount`.
+    ///
+    /// In `immediate` timing the event is settled as it is applied, and the
+    /// answer carries its lines ([`Applied::lines`]). Should that fail (a
+    /// running sum beyond a decimal's range), the error is returned with
+    /// the event kept, as a settlement of the period would fail on it too;
+    /// later answers carry no lines.
+    ///
+    /// ```
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 2, "rank_timing": "immediate",
+    ///   "evaluate_ranks": true,
+    ///   "ranks": [{"id": "member", "rate": "0.10"},
+    ///             {"id": "owner", "rate": "0.20", "upgrade": {"metric": "sales", "gte": "100"}}],
+    ///   "rules": [{"id": "spread", "type": "differential"}]}"#)?;
+    /// let mut ledger = fenrun::Ledger::open(&policy, vec![fenrun::input::MemberRecord::new("m1")], vec![])?;
+    /// // 150.00 at the member's 10 %: 15.00; the sale makes m1 an owner (≥ 100).
+    /// let first = ledger.apply_json(r#"{"id": "o1", "seller": "m1", "amount": "150.00"}"#)?;
+    /// assert!(first.lines.unwrap()[0].contains(r#""amount":"15.00""#));
+    /// // The next order pays the owner's 20 %: 50.00 × 0.20 = 10.00.
+    /// let next = ledger.apply_json(r#"{"id": "o2", "seller": "m1", "amount": "50.00"}"#)?;
+    /// assert!(next.lines.unwrap()[0].contains(r#""amount":"10.00""#));
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
     pub fn apply(&mut self, event: &StreamEvent) -> Result<Applied> {
         let position = self.len();
-        Ok(Applied::of(position, self.builder.take_event(event)?))
+        let first = self.builder.take_event(event)?;
+        let lines = match first {
+            None => self.step(event)?,
+            Some(_) => None,
+        };
+        Ok(Applied::of(position, first, lines))
+    }
+
+    /// The live period brought up to `event`, just taken: its lines, in
+    /// `immediate` timing. A failure drops the live period (see [`Ledger::apply`]).
+    fn step(&mut self, event: &StreamEvent) -> Result<Option<Vec<String>>> {
+        let Some(live) = self.live.as_mut() else {
+            return Ok(None);
+        };
+        match live.step(&self.builder, event) {
+            Ok(lines) => Ok(Some(lines)),
+            Err(e) => {
+                self.live = None;
+                Err(e)
+            }
+        }
     }
 
     /// Apply the next event given as JSON text (a line of an event stream);
@@ -247,8 +329,8 @@ impl Ledger {
 
     /// Apply the next event given as a JSON value (a binding's dict).
     pub fn apply_value(&mut self, value: serde_json::Value) -> Result<Applied> {
-        let position = self.len();
-        Ok(Applied::of(position, self.builder.take_value(value)?))
+        let event = StreamEvent::from_value(value).map_err(|e| self.builder.name_event(e))?;
+        self.apply(&event)
     }
 
     /// The period so far as an [`Engine`] (ranks evaluated, rules prepared):

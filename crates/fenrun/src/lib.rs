@@ -88,6 +88,7 @@ mod ledger;
 pub mod limits;
 mod lines;
 mod lint;
+mod live;
 mod money;
 mod output;
 mod paths;

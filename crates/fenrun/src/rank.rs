@@ -287,6 +287,30 @@ impl Metrics {
         })
     }
 
+    /// One more member (the next index) with no sales, counts or groups:
+    /// a member joining a period a ledger keeps live (§14).
+    pub fn push_member(&mut self) {
+        if self.needs.sums {
+            self.sales.push(Decimal::ZERO);
+            self.purchases.push(Decimal::ZERO);
+        }
+        if self.needs.team_sales {
+            self.team_sales.push(Decimal::ZERO);
+        }
+        if self.needs.counts {
+            self.team_size.push(0);
+            self.children.push(0);
+            for counts in [&mut self.desc_ge, &mut self.direct_ge, &mut self.legs_ge] {
+                counts.extend(std::iter::repeat_n(0, self.ranks));
+            }
+        }
+        let end = self.group_start.last().copied().unwrap_or(0);
+        self.group_start.push(end);
+        if !self.moved_at.is_empty() {
+            self.moved_at.push(NONE);
+        }
+    }
+
     /// A group event (§14) made a group `to` (`from`: what it was, `None`
     /// for a new group), in the owners' group counts, not the members': a
     /// size change in place, a new group or a change of owner by copying

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 use rust_decimal::Decimal;
 
-use crate::batch::{Batch, Event, What};
+use crate::batch::{Batch, Event, Joining, What};
 use crate::condition::{Condition, Metric, Op};
 use crate::error::{MemberAt, Missing, Must, Result};
 use crate::graph::{Forest, NONE};
@@ -267,6 +267,29 @@ impl Running {
             walks.changes.push((0, m, self.up.row_of(m)?));
         }
         self.walks = Some(walks);
+        Ok(())
+    }
+
+    /// Room for member `m`, the next index, about to join a period a
+    /// ledger keeps live (§14), as its event gave it. The join itself is
+    /// the log's ([`What::Join`]), applied by [`Running::before`].
+    pub fn admit(&mut self, m: u32, joining: Joining) -> Result<()> {
+        if m as usize != self.parent.len() {
+            return Err(crate::Error::missing(
+                &format!("members[{m}]"),
+                "the next member to join",
+            ));
+        }
+        self.parent.push(joining.sponsor);
+        self.rank.push(joining.rank);
+        self.input_active.push(joining.active);
+        set_attrs(&mut self.attrs, m, joining.attrs);
+        self.up.push_row();
+        self.metrics.push_member();
+        self.queued.push(0);
+        self.chained.push(0);
+        self.bound.push(Decimal::MAX);
+        self.floor.push(Decimal::MIN);
         Ok(())
     }
 

@@ -579,6 +579,14 @@ impl Part {
         }
     }
 
+    /// Room for `n` members' totals (members who joined a live period).
+    pub(crate) fn grow(&mut self, n: usize) {
+        if n > self.totals.len() {
+            self.totals.resize(n, 0);
+            self.has_line.resize(n, false);
+        }
+    }
+
     /// [`Part::book`] for the lines of many orders in a row: the line is
     /// counted in the total paid now, and in its member's total by
     /// [`Part::flush`], a few thousand lines at a time, which asks for each
@@ -1975,7 +1983,7 @@ fn reverse(
 /// refund may still reverse, the schedules walked, and in `immediate`
 /// timing the state the next order walks). The one loop of every in-order
 /// settlement ([`State::run`]).
-struct Pass<'s> {
+pub(crate) struct Pass<'s> {
     part: Part,
     /// One buffer for every order's lines: no allocation per order.
     out: OrderOutcome,
@@ -1999,9 +2007,47 @@ struct Pass<'s> {
     own_slots: Vec<Slot>,
     ahead: crate::graph::Ahead<WALKS_AHEAD>,
     caps: Vec<Option<Option<IntRate>>>,
+    /// Every order's lines are kept for the refunds that may come (a
+    /// period a ledger keeps live, whose refunds are not known ahead).
+    keep: bool,
 }
 
 impl<'s> Pass<'s> {
+    /// Before the first event of `state`, a period a ledger keeps live in
+    /// `immediate` timing (§14): the running state moved by each event as
+    /// it comes ([`Pass::step`]), every order's lines kept for its refunds.
+    pub(crate) fn live(state: &State) -> Result<Pass<'static>> {
+        Ok(Pass {
+            part: Part::new(
+                state.batch.ids.len(),
+                state.policy.rules().len(),
+                state.policy.rounding().scale,
+            ),
+            out: OrderOutcome::default(),
+            schedules: Schedules::new(0),
+            open: HashMap::default(),
+            refunded: Vec::new(),
+            epoch: 0,
+            walk: None,
+            running: Some(Running::start(&state.policy, &state.batch, &state.links)?),
+            own_rates: RateTable::default(),
+            own_slots: Vec::new(),
+            ahead: crate::graph::Ahead::default(),
+            caps: state.int_caps(),
+            keep: true,
+        })
+    }
+
+    /// The running state of a live period ([`Pass::live`]).
+    pub(crate) fn running_mut(&mut self) -> Option<&mut Running> {
+        self.running.as_mut()
+    }
+
+    /// Room for `n` members in the part's totals (members who joined a live period).
+    pub(crate) fn grow(&mut self, n: usize) {
+        self.part.grow(n);
+    }
+
     /// Before the first event of `state`.
     fn new(state: &'s State) -> Result<Pass<'s>> {
         let mut refunded = vec![false; state.batch.events.len()];
@@ -2037,13 +2083,14 @@ impl<'s> Pass<'s> {
             own_slots: Vec::new(),
             ahead: crate::graph::Ahead::default(),
             caps: state.int_caps(),
+            keep: false,
         })
     }
 
     /// Settle event `i` of `state` (the one after the last stepped) when
     /// `take` accepts its order, its lines booked and handed to `emit`;
     /// whether it settled an order.
-    fn step(
+    pub(crate) fn step(
         &mut self,
         state: &State,
         i: usize,
@@ -2134,7 +2181,7 @@ impl<'s> Pass<'s> {
                         self.schedules.of(o.seller, category, state, up)?
                     }
                 };
-                let refunded = *self.refunded.get(i).must(EventAt(i), "refunds")?;
+                let refunded = self.keep || *self.refunded.get(i).must(EventAt(i), "refunds")?;
                 // In integers when the order has no refund to reverse
                 // and its amount alone prices it; else in Decimal.
                 let scale = state.policy.rounding().scale;

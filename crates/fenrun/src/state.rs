@@ -106,6 +106,21 @@ impl State {
         })
     }
 
+    /// After the batch took more orders (a period a ledger keeps live,
+    /// §14): the policy's index of each category that came since, and the
+    /// schedule classes.
+    pub fn grown(&mut self) {
+        let known = self.category_index.len().saturating_sub(1);
+        if let Some(new) = self.batch.categories.get(known..) {
+            let policy = &self.policy;
+            self.category_index
+                .extend(new.iter().map(|c| policy.category_index(c)));
+        }
+        if !self.batch.categories.is_empty() {
+            self.classes = u16::try_from(self.policy.categories().len() + 1).unwrap_or(u16::MAX);
+        }
+    }
+
     /// The policy's index of event `i`'s category (0: none, or one the
     /// policy does not name; a refund's is its order's).
     #[inline]

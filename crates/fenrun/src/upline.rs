@@ -274,6 +274,16 @@ impl Upline {
         }
     }
 
+    /// One more row in a live table (the next member: no sponsor,
+    /// inactive), for a member joining a period a ledger keeps live (§14).
+    pub fn push_row(&mut self) {
+        let start = self.cells.len();
+        self.cells.resize(start + self.width, 0);
+        if let Some(p) = self.cells.get_mut(start + PARENT) {
+            *p = NONE;
+        }
+    }
+
     /// Lay a live table's tree out in heavy paths, so that links are found
     /// in O(log² n): `parent` holds the sponsor of each of the first members,
     /// now, or, for one not joined yet (a row of no sponsor, inactive), when

@@ -357,9 +357,23 @@ fn check(start: Vec<u8>, steps: Vec<Step>, plain: bool, always: bool) -> Result<
     };
     let replayed = settle_with(json!({"metric": "team_sales", "steps": [["0", "0.03"]]}));
     prop_assert_eq!(replayed, settle_with(json!("0.03")));
-    let batch = Batch::from_value(doc, &policy).unwrap();
+    let batch = Batch::from_value(doc.clone(), &policy).unwrap();
     let settled: Value =
         serde_json::from_str(&fenrun::settle(&policy, batch).unwrap().to_json()).unwrap();
+    // §14 guarantee 4: each event applied to a ledger answers with the
+    // lines the settlement gives it (every line here is an order's).
+    let mut ledger =
+        fenrun::Ledger::open_value(&policy, json!({"members": doc["members"]})).unwrap();
+    let mut answered = Vec::new();
+    for e in doc["events"].as_array().unwrap() {
+        let lines = ledger.apply_value(e.clone()).unwrap().lines.unwrap();
+        answered.extend(
+            lines
+                .iter()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap()),
+        );
+    }
+    prop_assert_eq!(&Value::Array(answered), &settled["lines"]);
     let got: Vec<Value> = settled["rank_changes"]
         .as_array()
         .unwrap()

@@ -64,8 +64,28 @@ proptest! {
         let (policy, doc, settled) = batch_in(&w, immediate);
         let Some(settled) = settled else { return Ok(()) };
         let mut ledger = open(&policy, &doc);
+        let mut answered = Vec::new();
         for e in events(&doc) {
-            ledger.apply_value(e).unwrap();
+            let applied = ledger.apply_value(e).unwrap();
+            // §14 guarantee 4: in `immediate` timing each event answers
+            // with its lines; in `period_end` timing none is known yet.
+            prop_assert_eq!(applied.lines.is_some(), immediate && !applied.duplicate);
+            for l in applied.lines.unwrap_or_default() {
+                answered.push(serde_json::from_str::<Value>(&l).unwrap());
+            }
+        }
+        if immediate {
+            // The settlement's lines of orders and refunds, pools' and
+            // member caps' (which belong to no event) left out.
+            let all: Value = serde_json::from_str(&settled).unwrap();
+            let of_events: Vec<Value> = all["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|l| l.get("order").is_some())
+                .cloned()
+                .collect();
+            prop_assert_eq!(answered, of_events);
         }
         prop_assert_eq!(&ledger.settlement().unwrap().to_json(), &settled);
         prop_assert_eq!(&ledger.close().unwrap().to_json(), &settled);
@@ -564,4 +584,49 @@ fn rows_changed_between_two_readings_are_refused() {
         .push_events(&[order("o1"), order("o1"), order("o2"), order("o2")][..])
         .unwrap_err();
     assert_eq!((err.code(), err.path()), ("event_conflict", "events[3].id"));
+}
+
+/// §14 guarantee 4 with a hold from receipt (§14.1), `immediate` timing:
+/// each event answers with its lines as known when it is applied. Member
+/// 10 %, hold 7 days from receipt.
+///
+/// - o1 (01-01), 100.00: 10.00, pending with no `available_at` (not received).
+/// - k1 receives o1 on 01-02: no line; o1's lines become available 01-09.
+/// - r1 (01-20) refunds 40.00 of o1: after 01-09, a clawback of
+///   40.00 × 0.10 = 4.00 (base the refund amount, §6.2), available at the
+///   refund's own `at`, 01-20.
+/// - o2 (01-01), 50.00: 5.00; r2 (01-05) refunds all of it before any
+///   receipt: a void, −5.00, with o2's line's `available_at` (unknown: none).
+#[test]
+fn an_order_answers_with_its_lines_as_known_when_applied() {
+    let policy = Policy::from_json(
+        r#"{"version": 2, "rank_timing": "immediate", "hold": {"days": 7, "from": "received"},
+            "ranks": [{"id": "member", "rate": "0.10"}],
+            "rules": [{"id": "spread", "type": "differential"}]}"#,
+    )
+    .unwrap();
+    let mut ledger = Ledger::open(&policy, vec![MemberRecord::new("m1")], vec![]).unwrap();
+    let mut answer = |event: &str| ledger.apply_json(event).unwrap().lines.unwrap();
+    let line = r#"{"order":"o1","rule":"spread","kind":"differential","beneficiary":"m1","level":0,"base":"100.00","rate":"0.1","amount":"10.00"}"#;
+    assert_eq!(
+        answer(r#"{"id": "o1", "seller": "m1", "amount": "100.00", "at": "2026-01-01T00:00:00Z"}"#),
+        [line]
+    );
+    assert!(answer(r#"{"id": "k1", "received": "o1", "at": "2026-01-02T00:00:00Z"}"#).is_empty());
+    let back = r#"{"order":"o1","refund":"r1","rule":"spread","kind":"differential","beneficiary":"m1","level":0,"base":"40.00","rate":"0.1","amount":"-4.00","available_at":"2026-01-20T00:00:00Z"}"#;
+    assert_eq!(
+        answer(r#"{"id": "r1", "refund_of": "o1", "amount": "40.00", "at": "2026-01-20T00:00:00Z"}"#),
+        [back]
+    );
+    answer(r#"{"id": "o2", "seller": "m1", "amount": "50.00", "at": "2026-01-01T00:00:00Z"}"#);
+    let void = r#"{"order":"o2","refund":"r2","rule":"spread","kind":"differential","beneficiary":"m1","level":0,"base":"50.00","rate":"0.1","amount":"-5.00"}"#;
+    assert_eq!(
+        answer(r#"{"id": "r2", "refund_of": "o2", "amount": "50.00", "at": "2026-01-05T00:00:00Z"}"#),
+        [void]
+    );
+    // A duplicate answers with the first position and no lines.
+    let again = ledger
+        .apply_json(r#"{"id": "o2", "seller": "m1", "amount": "50.00", "at": "2026-01-01T00:00:00Z"}"#)
+        .unwrap();
+    assert_eq!((again.position, again.duplicate, again.lines), (3, true, None));
 }

@@ -6,6 +6,7 @@
 //! events given at once.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
@@ -309,13 +310,6 @@ impl<'p> BatchBuilder<'p> {
             true => p.to_owned(),
             false => map_event_index(p, |_| format!("events[{row}]")),
         })
-    }
-
-    /// Take the next event given as a JSON value (see [`Self::take_event`]);
-    /// a parse error's path is put under the event's (`events[i].amount`).
-    pub(crate) fn take_value(&mut self, value: serde_json::Value) -> Result<Option<usize>> {
-        let event = StreamEvent::from_value(value).map_err(|e| self.name_event(e))?;
-        self.take_event(&event)
     }
 
     /// An event parser's error, its path put under the next event's.
@@ -752,6 +746,91 @@ impl<'p> BatchBuilder<'p> {
             log: self.log.clone(),
         })
     }
+}
+
+impl BatchBuilder<'static> {
+    /// Bring `live`, a batch of this builder ([`BatchBuilder::to_batch`])
+    /// kept up with it since, to the events taken so far, `event` the last
+    /// one: the ids of the members who joined, the orders and refunds, the
+    /// member and group changes, categories and instants. The members'
+    /// own tables in `live` stay as it was made (a live state keeps the
+    /// members as events move them, `Running`). Returns the members who
+    /// joined since.
+    pub(crate) fn sync(
+        &self,
+        live: &mut Batch,
+        event: &StreamEvent,
+    ) -> Result<std::ops::Range<usize>> {
+        let joined = live.ids.len()..self.member_names.len();
+        if !joined.is_empty() {
+            let ids = std::sync::Arc::make_mut(&mut live.ids);
+            for m in joined.clone() {
+                ids.push(self.member_names.get(idx32(m)));
+            }
+        }
+        for i in live.events.len()..self.events.len() {
+            let e = self
+                .events
+                .get(i)
+                .ok_or_else(|| Error::missing(&format!("events[{i}]"), "event"))?;
+            live.events.push(e);
+            match self.events.quantity(i) {
+                1 => {}
+                q => live.events.set_quantity(q),
+            }
+            match self.events.category(i) {
+                0 => {}
+                c => live.events.set_category(c),
+            }
+            std::sync::Arc::make_mut(&mut live.event_ids).push(self.names.get(idx32(i)));
+        }
+        if let Some(new) = self.categories.get(live.categories.len()..) {
+            live.categories.extend_from_slice(new);
+        }
+        if let Some(new) = self.log.get(live.log.len()..) {
+            live.log.extend_from_slice(new);
+        }
+        if let (Some(times), Some(kept)) = (&self.times, &mut live.times) {
+            let kept = std::sync::Arc::make_mut(kept);
+            if let Some(new) = times.at.get(kept.at.len()..) {
+                kept.at.extend_from_slice(new);
+            }
+            if let (StreamEvent::Received(e), Ok(stream)) = (event, self.stream()) {
+                let names = &stream.names;
+                let order = stream.index.get(&e.received, |k| names.get(k));
+                let order = order.and_then(|j| stream.sales.get(j as usize).copied());
+                if let Some((o, &at)) = order.and_then(|o| Some((o, times.received.get(&o)?))) {
+                    kept.received.insert(o, at);
+                }
+            }
+        }
+        Ok(joined)
+    }
+
+    /// Member `m` as it stands now (one who just joined: as its event gave it).
+    pub(crate) fn joining(&self, m: usize) -> Option<Joining> {
+        let attrs = self
+            .attrs
+            .binary_search_by_key(&idx32(m), |(k, _)| *k)
+            .ok()
+            .and_then(|k| self.attrs.get(k))
+            .map(|(_, a)| a.clone());
+        Some(Joining {
+            sponsor: *self.parent.get(m)?,
+            rank: *self.input_rank.get(m)?,
+            active: *self.input_active.get(m)?,
+            attrs,
+        })
+    }
+}
+
+/// A member joining a period: its sponsor, input rank, activity and attributes.
+#[derive(Debug, Clone)]
+pub(crate) struct Joining {
+    pub sponsor: u32,
+    pub rank: crate::ids::RankIdx,
+    pub active: bool,
+    pub attrs: Option<BTreeMap<String, Decimal>>,
 }
 
 /// Row `k` of a table's orders and refunds as the record a stream takes.
