@@ -65,7 +65,7 @@ pub(crate) struct Path {
 }
 
 /// The heavy paths of a tree.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Layout {
     /// Every member, each after its sponsor.
     pub order: Vec<u32>,

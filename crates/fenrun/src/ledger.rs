@@ -354,6 +354,9 @@ impl Ledger {
     /// # Ok::<(), fenrun::Error>(())
     /// ```
     pub fn rank_changes(&self) -> Result<Vec<crate::RankChange>> {
+        if let Some(live) = &self.live {
+            return Ok(live.ranking(&self.builder)?.1.changes);
+        }
         let batch = self.builder.to_batch()?;
         Ok(crate::running::ranking(self.policy(), &batch)?.0.changes)
     }
@@ -371,7 +374,13 @@ impl Ledger {
     }
 
     /// [`Ledger::settlement`] with options (lines kept or not, threads).
+    /// In `immediate` timing a totals-only settlement (without `as_of`) is
+    /// finished from the state the ledger keeps, without settling the
+    /// events again; any other settles them again, as a batch.
     pub fn settlement_with(&self, options: SettleOptions) -> Result<Settlement> {
+        if let (Some(live), Lines::TotalsOnly, None) = (&self.live, options.lines, options.as_of) {
+            return live.totals(&self.builder);
+        }
         self.engine()?.settle_with(options)
     }
 

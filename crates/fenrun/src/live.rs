@@ -11,7 +11,9 @@ use crate::ids::{idx32, RuleId};
 use crate::input::StreamEvent;
 use crate::lines::{LineNames, LineTable};
 use crate::policy::Policy;
+use crate::rank::Ranking;
 use crate::settle::Pass;
+use crate::settle::Settlement;
 use crate::state::State;
 
 /// The pass of a settlement over a period that grows event by event.
@@ -59,6 +61,27 @@ impl Live {
             next: 0,
             rules: rules.into(),
         })
+    }
+
+    /// The ranks of the period so far, as if it closed now (§13: the log
+    /// applied, then retention once), from a copy of the running state:
+    /// no event settled again. `builder` is the one the period follows.
+    pub fn ranking(&self, builder: &BatchBuilder<'static>) -> Result<(Batch, Ranking)> {
+        let running = self.pass.now()?.1.must("ledger", "the running state")?;
+        let batch = builder.to_batch()?;
+        let ranking = running.finish(&batch)?;
+        Ok((batch, ranking))
+    }
+
+    /// The totals-only settlement of the period so far, as if it closed
+    /// now, finished from the live state: pools and member caps on the
+    /// ranks and metrics so far, no event settled again.
+    pub fn totals(&self, builder: &BatchBuilder<'static>) -> Result<Settlement> {
+        let (part, running) = self.pass.now()?;
+        let running = running.must("ledger", "the running state")?;
+        let batch = builder.to_batch()?;
+        let ranking = running.finish(&batch)?;
+        State::with_ranking(&self.state.policy, batch, ranking)?.finish_totals(part)
     }
 
     /// After `builder` took `event` (a new one): the period brought up to

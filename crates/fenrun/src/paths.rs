@@ -27,6 +27,7 @@ use crate::heavy::{Layout, Place};
 const FAR: i128 = i128::MAX >> 3;
 
 /// The heavy paths of a tree with team sales and triggers.
+#[derive(Clone)]
 pub(crate) struct Paths {
     scale: u32,
     /// The paths, and where each member sits on them.

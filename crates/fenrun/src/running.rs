@@ -56,7 +56,7 @@ pub(crate) fn ranking(policy: &Policy, batch: &Batch) -> Result<(Ranking, Option
 /// replay that ranked it left it: each member's row of the live table
 /// ([`Upline::set`]) before the first event, and every change of a row
 /// after, each with the first event whose lines see it.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Walks {
     changes: Vec<(u32, u32, Row)>,
     /// The tree the table is laid out on ([`Upline::lay`]) before the first
@@ -119,6 +119,7 @@ impl Cursor<'_> {
 }
 
 /// One period's state in `immediate` timing, moved forward event by event.
+#[derive(Clone)]
 pub(crate) struct Running {
     /// A copy of the policy (a few hundred bytes): the state is kept across
     /// calls by whoever owns the batch, which each call lends.

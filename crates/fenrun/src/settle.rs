@@ -1444,6 +1444,12 @@ impl State {
         Ok(s)
     }
 
+    /// The totals-only settlement of the orders' `part`, settled already:
+    /// pools and member caps added, totals and summary built.
+    pub(crate) fn finish_totals(&self, part: Part) -> Result<Settlement> {
+        self.finish_into(part, &mut |_: &Line| Ok(()))
+    }
+
     /// Every line of the whole batch handed to `f` in output order, none
     /// kept: what an analysis of a settlement that kept no lines reads.
     pub(crate) fn each_line(&self, f: &mut dyn FnMut(&Line)) -> Result<()> {
@@ -2046,6 +2052,14 @@ impl<'s> Pass<'s> {
     /// Room for `n` members in the part's totals (members who joined a live period).
     pub(crate) fn grow(&mut self, n: usize) {
         self.part.grow(n);
+    }
+
+    /// The orders' part so far and the running state, copied: what a
+    /// settlement of a live period as it stands finishes from.
+    pub(crate) fn now(&self) -> Result<(Part, Option<Running>)> {
+        let mut part = self.part.clone();
+        part.flush()?;
+        Ok((part, self.running.clone()))
     }
 
     /// Before the first event of `state`.

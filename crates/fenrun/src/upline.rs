@@ -83,7 +83,7 @@ pub(crate) fn at_least(min: RankIdx, ranks: usize) -> u64 {
 /// tree's heavy paths ([`Upline::lay`]), in O(log² n) however deep the
 /// chain (before the tree is laid out, or after a row moved off it, by
 /// walking on).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Upline {
     width: usize,
     start: usize,
@@ -98,7 +98,7 @@ pub(crate) struct Upline {
 /// node holds the ranks of the active members under it (bit `r` for rank
 /// `r`), so that the nearest ancestor holding one of a set is found by
 /// looking at O(log n) nodes per piece of the chain.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Reach {
     /// The tree laid out: each member's sponsor now, or when it joins.
     parent: Vec<u32>,

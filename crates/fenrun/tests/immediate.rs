@@ -374,6 +374,17 @@ fn check(start: Vec<u8>, steps: Vec<Step>, plain: bool, always: bool) -> Result<
         );
     }
     prop_assert_eq!(&Value::Array(answered), &settled["lines"]);
+    // The ledger's totals, finished from the state it keeps, are the batch's.
+    let totals = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly);
+    let batch = Batch::from_value(doc.clone(), &policy).unwrap();
+    prop_assert_eq!(
+        ledger.settlement_with(totals.clone()).unwrap().to_json(),
+        fenrun::Engine::new(&policy, batch)
+            .unwrap()
+            .settle_with(totals)
+            .unwrap()
+            .to_json()
+    );
     let got: Vec<Value> = settled["rank_changes"]
         .as_array()
         .unwrap()

@@ -88,6 +88,16 @@ proptest! {
             prop_assert_eq!(answered, of_events);
         }
         prop_assert_eq!(&ledger.settlement().unwrap().to_json(), &settled);
+        // Totals only and the rank changes (in `immediate` timing finished
+        // from the state the ledger keeps): the batch's.
+        let totals = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly);
+        let batch = Batch::from_value(doc.clone(), &policy).unwrap();
+        let engine = fenrun::Engine::new(&policy, batch).unwrap();
+        prop_assert_eq!(
+            ledger.settlement_with(totals.clone()).unwrap().to_json(),
+            engine.settle_with(totals).unwrap().to_json()
+        );
+        prop_assert_eq!(ledger.rank_changes().unwrap(), engine.settle().unwrap().rank_changes().to_vec());
         prop_assert_eq!(&ledger.close().unwrap().to_json(), &settled);
     }
 
@@ -615,18 +625,27 @@ fn an_order_answers_with_its_lines_as_known_when_applied() {
     assert!(answer(r#"{"id": "k1", "received": "o1", "at": "2026-01-02T00:00:00Z"}"#).is_empty());
     let back = r#"{"order":"o1","refund":"r1","rule":"spread","kind":"differential","beneficiary":"m1","level":0,"base":"40.00","rate":"0.1","amount":"-4.00","available_at":"2026-01-20T00:00:00Z"}"#;
     assert_eq!(
-        answer(r#"{"id": "r1", "refund_of": "o1", "amount": "40.00", "at": "2026-01-20T00:00:00Z"}"#),
+        answer(
+            r#"{"id": "r1", "refund_of": "o1", "amount": "40.00", "at": "2026-01-20T00:00:00Z"}"#
+        ),
         [back]
     );
     answer(r#"{"id": "o2", "seller": "m1", "amount": "50.00", "at": "2026-01-01T00:00:00Z"}"#);
     let void = r#"{"order":"o2","refund":"r2","rule":"spread","kind":"differential","beneficiary":"m1","level":0,"base":"50.00","rate":"0.1","amount":"-5.00"}"#;
     assert_eq!(
-        answer(r#"{"id": "r2", "refund_of": "o2", "amount": "50.00", "at": "2026-01-05T00:00:00Z"}"#),
+        answer(
+            r#"{"id": "r2", "refund_of": "o2", "amount": "50.00", "at": "2026-01-05T00:00:00Z"}"#
+        ),
         [void]
     );
     // A duplicate answers with the first position and no lines.
     let again = ledger
-        .apply_json(r#"{"id": "o2", "seller": "m1", "amount": "50.00", "at": "2026-01-01T00:00:00Z"}"#)
+        .apply_json(
+            r#"{"id": "o2", "seller": "m1", "amount": "50.00", "at": "2026-01-01T00:00:00Z"}"#,
+        )
         .unwrap();
-    assert_eq!((again.position, again.duplicate, again.lines), (3, true, None));
+    assert_eq!(
+        (again.position, again.duplicate, again.lines),
+        (3, true, None)
+    );
 }
