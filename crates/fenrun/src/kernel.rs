@@ -494,6 +494,23 @@ pub(crate) struct Open<N> {
 }
 
 impl<N: Exact> Open<N> {
+    /// Open an order of `amount` that kept `kept` on its paid slots (in
+    /// order), broke `breakage` and cut `cut`, nothing reversed yet: what
+    /// [`Open::reset`] makes of its outcome.
+    pub(crate) fn of_parts(
+        amount: N,
+        kept: impl Iterator<Item = N>,
+        breakage: impl Iterator<Item = (u16, N)>,
+        cut: N,
+    ) -> Open<N> {
+        Open {
+            amount,
+            lines: kept.map(|k| (k, N::ZERO)).collect(),
+            breakage: breakage.map(|(r, b)| (r, b, N::ZERO)).collect(),
+            cut: (cut, N::ZERO),
+        }
+    }
+
     /// Open the order of `amount` whose outcome is `out`, nothing reversed yet.
     pub(crate) fn reset(&mut self, amount: N, out: &Outcome<N>) {
         self.amount = amount;

@@ -542,6 +542,136 @@ impl Reversible {
     }
 }
 
+/// The lines, breakage and cap cut of every order of a live pass, packed
+/// for the refunds that may come (a period a ledger keeps live, whose
+/// refunds are not known ahead, §14): what [`Reversible::of`] keeps of an
+/// order, in 24 bytes a line, made into a [`Reversible`] at the order's
+/// first refund.
+#[derive(Debug, Default)]
+struct Kept {
+    /// Per event up to the last order kept, where its lines start in
+    /// `lines` (a refund's: where the next order's do).
+    start: Vec<usize>,
+    lines: Vec<KeptLine>,
+    /// The lines' rates, each written as it is (`0.1` and `0.10` apart).
+    rates: Vec<Decimal>,
+    rate_index: HashMap<[u8; 16], u32, foldhash::fast::RandomState>,
+    /// Amounts beyond 64 bits, by line.
+    big: HashMap<usize, i128, foldhash::fast::RandomState>,
+    /// (order, rule, breakage) and (order, cut) as the kernel gave them, in
+    /// event order; a cut only when it is not a plain zero.
+    breakage: Vec<(u32, u16, Decimal)>,
+    cuts: Vec<(u32, Decimal)>,
+}
+
+/// One kept line: its amount in units ([`KEPT_BIG`]: in `Kept::big`).
+#[derive(Debug, Clone, Copy)]
+struct KeptLine {
+    amount: i64,
+    beneficiary: u32,
+    level: u32,
+    rate: u32,
+    rule: u16,
+    fixed: bool,
+    per_unit: bool,
+}
+
+const KEPT_BIG: i64 = i64::MIN;
+
+impl Kept {
+    /// Keep order `i`'s outcome `o`.
+    fn push(&mut self, i: usize, o: &OrderOutcome) -> Result<()> {
+        let at = self.lines.len();
+        self.start.resize(i, at);
+        self.start.push(at);
+        for l in &o.lines {
+            let key = l.rate.serialize();
+            let rate = match self.rate_index.get(&key) {
+                Some(&r) => r,
+                None => {
+                    let r = u32::try_from(self.rates.len())
+                        .map_err(|_| overflow("lines", "rates of a live period"))?;
+                    self.rates.push(l.rate);
+                    self.rate_index.insert(key, r);
+                    r
+                }
+            };
+            let amount = match i64::try_from(l.amount) {
+                Ok(a) if a != KEPT_BIG => a,
+                _ => {
+                    self.big.insert(self.lines.len(), l.amount);
+                    KEPT_BIG
+                }
+            };
+            self.lines.push(KeptLine {
+                amount,
+                beneficiary: l.beneficiary,
+                level: l.level,
+                rate,
+                rule: l.rule,
+                fixed: l.fixed,
+                per_unit: l.per_unit,
+            });
+        }
+        let order = idx32(i);
+        self.breakage
+            .extend(o.out.breakage.iter().map(|&(r, b)| (order, r, b)));
+        if o.out.cut.serialize() != Decimal::ZERO.serialize() {
+            self.cuts.push((order, o.out.cut));
+        }
+        Ok(())
+    }
+
+    /// Order `i` (of `amount`) as [`Reversible::of`] made it.
+    fn reversible(&self, i: usize, amount: Decimal, scale: u32) -> Result<Reversible> {
+        let at = |k: usize| self.start.get(k).copied();
+        let from = at(i).must(EventAt(i), "kept lines")?;
+        let to = at(i + 1).unwrap_or(self.lines.len());
+        let kept = self.lines.get(from..to).must(EventAt(i), "kept lines")?;
+        let mut lines = Vec::with_capacity(kept.len());
+        let mut amounts = Vec::with_capacity(kept.len());
+        for (k, l) in (from..).zip(kept) {
+            let units = match l.amount {
+                KEPT_BIG => *self.big.get(&k).must(EventAt(i), "kept amount")?,
+                a => i128::from(a),
+            };
+            amounts.push(money(units, scale)?);
+            lines.push(Line {
+                order: idx32(i),
+                refund: NONE,
+                rule: l.rule,
+                beneficiary: l.beneficiary,
+                level: l.level,
+                base: 0,
+                rate: *self
+                    .rates
+                    .get(l.rate as usize)
+                    .must(EventAt(i), "kept rate")?,
+                amount: units,
+                fixed: l.fixed,
+                per_unit: l.per_unit,
+            });
+        }
+        let order = idx32(i);
+        let first = self.breakage.partition_point(|b| b.0 < order);
+        let breakage = self.breakage.get(first..).unwrap_or_default();
+        let breakage = breakage.iter().take_while(|b| b.0 == order);
+        let cut = match self.cuts.binary_search_by_key(&order, |c| c.0) {
+            Ok(k) => self.cuts.get(k).map_or(Decimal::ZERO, |c| c.1),
+            Err(_) => Decimal::ZERO,
+        };
+        Ok(Reversible {
+            open: Open::of_parts(
+                amount,
+                amounts.into_iter(),
+                breakage.map(|b| (b.1, b.2)),
+                cut,
+            ),
+            lines,
+        })
+    }
+}
+
 /// The order lines, breakage and cap cut of some of a batch's orders with their refunds.
 /// Parts of one engine merge exactly ([`Part::merge`]); pools are added by [`crate::Engine::finish`].
 #[derive(Debug, Clone, Default)]
@@ -2013,9 +2143,9 @@ pub(crate) struct Pass<'s> {
     own_slots: Vec<Slot>,
     ahead: crate::graph::Ahead<WALKS_AHEAD>,
     caps: Vec<Option<Option<IntRate>>>,
-    /// Every order's lines are kept for the refunds that may come (a
-    /// period a ledger keeps live, whose refunds are not known ahead).
-    keep: bool,
+    /// Every order's lines, kept for the refunds that may come (a period a
+    /// ledger keeps live, whose refunds are not known ahead).
+    kept: Option<Kept>,
 }
 
 impl<'s> Pass<'s> {
@@ -2040,7 +2170,7 @@ impl<'s> Pass<'s> {
             own_slots: Vec::new(),
             ahead: crate::graph::Ahead::default(),
             caps: state.int_caps(),
-            keep: true,
+            kept: Some(Kept::default()),
         })
     }
 
@@ -2097,7 +2227,7 @@ impl<'s> Pass<'s> {
             own_slots: Vec::new(),
             ahead: crate::graph::Ahead::default(),
             caps: state.int_caps(),
-            keep: false,
+            kept: None,
         })
     }
 
@@ -2195,7 +2325,8 @@ impl<'s> Pass<'s> {
                         self.schedules.of(o.seller, category, state, up)?
                     }
                 };
-                let refunded = self.keep || *self.refunded.get(i).must(EventAt(i), "refunds")?;
+                let refunded =
+                    self.kept.is_some() || *self.refunded.get(i).must(EventAt(i), "refunds")?;
                 // In integers when the order has no refund to reverse
                 // and its amount alone prices it; else in Decimal.
                 let scale = state.policy.rounding().scale;
@@ -2217,13 +2348,25 @@ impl<'s> Pass<'s> {
                     self.part.book_soon(l)?;
                     emit(l)?;
                 }
-                if refunded {
-                    self.open.insert(i, Reversible::of(o.amount, out));
+                match self.kept.as_mut() {
+                    Some(kept) => kept.push(i, out)?,
+                    None if refunded => {
+                        self.open.insert(i, Reversible::of(o.amount, out));
+                    }
+                    None => {}
                 }
             }
             Event::Order(_) => {}
             Event::Refund(r) => {
                 let order = r.order_event as usize;
+                if let (Some(kept), false) = (&self.kept, self.open.contains_key(&order)) {
+                    let Some(Event::Order(o)) = batch.events.get(order) else {
+                        return Err(Error::missing(&format!("events[{i}]"), "refunded order"));
+                    };
+                    let scale = state.policy.rounding().scale;
+                    self.open
+                        .insert(order, kept.reversible(order, o.amount, scale)?);
+                }
                 if let (true, Some(open)) = (take(order), self.open.get_mut(&order)) {
                     let how = state.refunding(order, i, r.completes);
                     let rounding = state.policy.rounding();

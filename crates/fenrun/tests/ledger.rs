@@ -649,3 +649,30 @@ fn an_order_answers_with_its_lines_as_known_when_applied() {
         (3, true, None)
     );
 }
+
+/// An order whose line is beyond 64 bits of cents, refunded whole in
+/// `immediate` timing (the ledger keeps such amounts apart): 10 % of
+/// 10^21 is 10^20 (10^22 cents, above 2^63); the refund of all of it
+/// reverses all that is left of the line, 10^20.
+#[test]
+fn a_refund_of_an_order_beyond_64_bits_of_cents_reverses_it() {
+    let policy = Policy::from_json(
+        r#"{"version": 2, "rank_timing": "immediate",
+            "ranks": [{"id": "member", "rate": "0.10"}],
+            "rules": [{"id": "spread", "type": "differential"}]}"#,
+    )
+    .unwrap();
+    let mut ledger = Ledger::open(&policy, vec![MemberRecord::new("m1")], vec![]).unwrap();
+    let big = r#"{"id": "o1", "seller": "m1", "amount": "1000000000000000000000.00"}"#;
+    let lines = ledger.apply_json(big).unwrap().lines.unwrap();
+    assert!(
+        lines[0].contains(r#""amount":"100000000000000000000.00""#),
+        "{lines:?}"
+    );
+    let all = r#"{"id": "r1", "refund_of": "o1", "amount": "1000000000000000000000.00"}"#;
+    let lines = ledger.apply_json(all).unwrap().lines.unwrap();
+    assert!(
+        lines[0].contains(r#""amount":"-100000000000000000000.00""#),
+        "{lines:?}"
+    );
+}
