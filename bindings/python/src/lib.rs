@@ -1122,7 +1122,8 @@ impl Ledger {
     }
 
     /// Apply one event (a dict: an order, refund, member, group or received
-    /// event): ``{"position": i, "duplicate": bool}``.
+    /// event): ``{"position": i, "duplicate": bool}``, with ``"lines"`` (the
+    /// event's lines as dicts, final) in ``immediate`` rank timing.
     fn apply(&mut self, py: Python<'_>, event: &Bound<'_, PyDict>) -> PyResult<Py<PyAny>> {
         let value = convert::to_json(event)?;
         let text = self.run(py, |l| Ok(l.apply_value(value)?.to_json()))?;
@@ -1160,19 +1161,9 @@ impl Ledger {
         };
         let tally = self.run(py, |l| match many {
             Many::Lines(text) => l.apply_json_lines(&text),
-            Many::Values(items) => {
-                let mut tally = fenrun::Tally::default();
-                for v in items {
-                    tally.count(&l.apply_value(v)?);
-                }
-                Ok(tally)
-            }
+            Many::Values(items) => l.apply_values(items),
             Many::Records(records) => {
-                let mut tally = fenrun::Tally::default();
-                for r in records {
-                    tally.count(&l.apply(&fenrun::input::StreamEvent::Sale(r))?);
-                }
-                Ok(tally)
+                l.apply_events(records.into_iter().map(fenrun::input::StreamEvent::Sale))
             }
         })?;
         parsed(py, &tally.to_json())

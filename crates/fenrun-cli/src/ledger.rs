@@ -75,7 +75,8 @@ pub(crate) fn run(action: LedgerCommand) -> Result<(), Failure> {
                 if line.trim().is_empty() {
                     continue;
                 }
-                match ledger.apply_json(&line) {
+                // Settled together below: faster than one by one.
+                match ledger.take_json(&line) {
                     Ok(a) => tally.count(&a),
                     Err(e) => {
                         // The stream position becomes the file's line.
@@ -92,7 +93,9 @@ pub(crate) fn run(action: LedgerCommand) -> Result<(), Failure> {
                     }
                 }
             }
-            // Every event before a refused one is kept.
+            // Every event before a refused one is kept, and settled in
+            // `immediate` timing; the refused one's error comes first.
+            let caught = ledger.catch_up();
             save(&ledger, &state)?;
             // The period's rank changes so far (its evaluation now), from
             // the settlement the lines come from when they are asked for: an
@@ -120,6 +123,7 @@ pub(crate) fn run(action: LedgerCommand) -> Result<(), Failure> {
             if let Some(e) = failed {
                 return Err(Failure::Fenrun(e));
             }
+            caught?;
             changes?;
         }
         LedgerCommand::Settle {

@@ -8,7 +8,7 @@ use crate::batch::BatchBuilder;
 use crate::engine::{Engine, Lines, SettleOptions};
 use crate::error::{Error, Result};
 use crate::input::{GroupRecord, MemberRecord, StreamEvent};
-use crate::live::Live;
+use crate::live::{EventLines, Live};
 use crate::policy::Policy;
 use crate::settle::Settlement;
 
@@ -76,20 +76,21 @@ pub struct Applied {
     /// 4): an order's lines, a refund's reversals, none for another kind;
     /// each line's canonical JSON (§9), in output order, as a settlement of
     /// the period gives them (`available_at` as known when it was applied).
-    /// `None` in `period_end` timing (lines are known at close) and for a
-    /// duplicate (its lines were given when it was first applied).
+    /// `None` in `period_end` timing (lines are known at close), for a
+    /// duplicate (its lines were given when it was first applied) and for
+    /// an event taken by [`Ledger::take`] (settled later, its lines not
+    /// given).
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "raw_lines")]
-    pub lines: Option<Vec<String>>,
+    pub lines: Option<EventLines>,
 }
 
 /// Lines kept as canonical JSON, written as they are (an array of objects).
-fn raw_lines<S: serde::Serializer>(lines: &Option<Vec<String>>, s: S) -> Result<S::Ok, S::Error> {
+fn raw_lines<S: serde::Serializer>(lines: &Option<EventLines>, s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::{Error as _, SerializeSeq};
-    let lines = lines.as_deref().unwrap_or_default();
+    let lines = lines.as_ref().map(EventLines::json).unwrap_or_default();
     let mut seq = s.serialize_seq(Some(lines.len()))?;
     for line in lines {
-        let raw =
-            serde_json::value::RawValue::from_string(line.clone()).map_err(S::Error::custom)?;
+        let raw = serde_json::value::RawValue::from_string(line).map_err(S::Error::custom)?;
         seq.serialize_element(&raw)?;
     }
     seq.end()
@@ -126,7 +127,7 @@ impl Tally {
 impl Applied {
     /// The answer for an event taken at `position`: new, or a repeat of the
     /// event at `first`.
-    fn of(position: usize, first: Option<usize>, lines: Option<Vec<String>>) -> Applied {
+    fn of(position: usize, first: Option<usize>, lines: Option<EventLines>) -> Applied {
         match first {
             None => Applied {
                 position,
@@ -141,9 +142,10 @@ impl Applied {
         }
     }
 
-    /// The answer as JSON: `{"position":3,"duplicate":false}`.
+    /// The answer as JSON: `{"position":3,"duplicate":false}`, with
+    /// `"lines":[...]` (each line's canonical JSON) when it has lines.
     pub fn to_json(&self) -> String {
-        // Two plain fields always serialize.
+        // Plain fields and lines of canonical JSON always serialize.
         serde_json::to_string(self).unwrap_or_default()
     }
 }
@@ -210,9 +212,10 @@ impl Ledger {
             let before = ledger.len();
             ledger.builder.take_row(row, event)?;
             if let Some(e) = kept.filter(|_| ledger.len() > before) {
-                ledger.step(&e)?;
+                ledger.sync(&e)?;
             }
         }
+        ledger.catch_up()?;
         Ok(ledger)
     }
 
@@ -267,35 +270,106 @@ impl Ledger {
     /// let mut ledger = fenrun::Ledger::open(&policy, vec![fenrun::input::MemberRecord::new("m1")], vec![])?;
     /// // 150.00 at the member's 10 %: 15.00; the sale makes m1 an owner (≥ 100).
     /// let first = ledger.apply_json(r#"{"id": "o1", "seller": "m1", "amount": "150.00"}"#)?;
-    /// assert!(first.lines.unwrap()[0].contains(r#""amount":"15.00""#));
+    /// assert!(first.lines.unwrap().json()[0].contains(r#""amount":"15.00""#));
     /// // The next order pays the owner's 20 %: 50.00 × 0.20 = 10.00.
     /// let next = ledger.apply_json(r#"{"id": "o2", "seller": "m1", "amount": "50.00"}"#)?;
-    /// assert!(next.lines.unwrap()[0].contains(r#""amount":"10.00""#));
+    /// assert!(next.lines.unwrap().json()[0].contains(r#""amount":"10.00""#));
     /// # Ok::<(), fenrun::Error>(())
     /// ```
     pub fn apply(&mut self, event: &StreamEvent) -> Result<Applied> {
         let position = self.len();
-        let first = self.builder.take_event(event)?;
-        let lines = match first {
-            None => self.step(event)?,
-            Some(_) => None,
+        let answer = self.live.as_ref().map(|l| l.taken());
+        let first = self.take_new(event)?;
+        let lines = match (first, answer) {
+            (None, Some(answer)) => Some(self.settle_live(answer)?),
+            _ => None,
         };
         Ok(Applied::of(position, first, lines))
     }
 
-    /// The live period brought up to `event`, just taken: its lines, in
-    /// `immediate` timing. A failure drops the live period (see [`Ledger::apply`]).
-    fn step(&mut self, event: &StreamEvent) -> Result<Option<Vec<String>>> {
-        let Some(live) = self.live.as_mut() else {
-            return Ok(None);
-        };
-        match live.step(&self.builder, event) {
-            Ok(lines) => Ok(Some(lines)),
-            Err(e) => {
-                self.live = None;
-                Err(e)
-            }
+    /// [`Ledger::apply`] without the event's lines: in `immediate` timing
+    /// the event is settled later, with the others taken, by the next
+    /// [`Ledger::apply`] or [`Ledger::catch_up`], which report an error
+    /// settling it. Many events taken then caught up once settle faster
+    /// than applied one by one (each order's chain is asked for while the
+    /// one before it is settled, as in a batch): what
+    /// [`Ledger::apply_json_lines`] and [`Ledger::restore`] do. In
+    /// `period_end` timing it is [`Ledger::apply`].
+    ///
+    /// ```
+    /// use fenrun::input::StreamEvent;
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 2, "rank_timing": "immediate",
+    ///   "ranks": [{"id": "member", "rate": "0.10"}],
+    ///   "rules": [{"id": "spread", "type": "differential"}]}"#)?;
+    /// let mut ledger = fenrun::Ledger::open(&policy, vec![fenrun::input::MemberRecord::new("m1")], vec![])?;
+    /// for (id, amount) in [("o1", "50.00"), ("o2", "20.00")] {
+    ///     let order = format!(r#"{{"id": "{id}", "seller": "m1", "amount": "{amount}"}}"#);
+    ///     assert_eq!(ledger.take(&StreamEvent::from_json(&order)?)?.lines, None);
+    /// }
+    /// ledger.catch_up()?;
+    /// let totals_only = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly);
+    /// let totals = ledger.settlement_with(totals_only)?;
+    /// assert_eq!(totals.total_of("m1").unwrap().to_string(), "7.00");
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn take(&mut self, event: &StreamEvent) -> Result<Applied> {
+        let position = self.len();
+        let first = self.take_new(event)?;
+        Ok(Applied::of(position, first, None))
+    }
+
+    /// [`Ledger::take`] for an event given as JSON text (see
+    /// [`Ledger::apply_json`]).
+    pub fn take_json(&mut self, text: &str) -> Result<Applied> {
+        let event = StreamEvent::from_json(text).map_err(|e| self.builder.name_event(e))?;
+        self.take(&event)
+    }
+
+    /// [`Ledger::take`] for an event given as a JSON value.
+    fn take_value(&mut self, value: serde_json::Value) -> Result<Applied> {
+        let event = StreamEvent::from_value(value).map_err(|e| self.builder.name_event(e))?;
+        self.take(&event)
+    }
+
+    /// In `immediate` timing, settle every event taken by [`Ledger::take`]
+    /// and not settled yet. Should that fail (a running sum beyond a
+    /// decimal's range), the error is returned with the events kept, as for
+    /// [`Ledger::apply`]. Nothing to do in `period_end` timing.
+    pub fn catch_up(&mut self) -> Result<()> {
+        match self.live.as_ref().map(|l| l.taken()) {
+            Some(taken) => self.settle_live(taken).map(drop),
+            None => Ok(()),
         }
+    }
+
+    /// Take `event`: the first application's position if it is a repeat.
+    /// A new event brings the live period's batch up to it.
+    fn take_new(&mut self, event: &StreamEvent) -> Result<Option<usize>> {
+        let first = self.builder.take_event(event)?;
+        if first.is_none() {
+            self.sync(event)?;
+        }
+        Ok(first)
+    }
+
+    /// The live period, if any, brought up to `event`, just taken. A
+    /// failure drops the live period (see [`Ledger::apply`]).
+    fn sync(&mut self, event: &StreamEvent) -> Result<()> {
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        live.sync(&self.builder, event)
+            .inspect_err(|_| self.live = None)
+    }
+
+    /// Settle the live period's events taken and not settled: the lines of
+    /// those from `answer` on (their index among orders and refunds). A
+    /// failure drops the live period (see [`Ledger::apply`]).
+    fn settle_live(&mut self, answer: usize) -> Result<EventLines> {
+        let Some(live) = self.live.as_mut() else {
+            return Ok(EventLines::default());
+        };
+        live.catch_up(answer).inspect_err(|_| self.live = None)
     }
 
     /// Apply the next event given as JSON text (a line of an event stream);
@@ -310,11 +384,49 @@ impl Ledger {
     /// A refused event returns its error: the events before it stay
     /// applied; it and the ones after it are not.
     pub fn apply_json_lines(&mut self, text: &str) -> Result<Tally> {
+        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+        self.take_each(|ledger| lines.next().map(|l| ledger.take_json(l)))
+    }
+
+    /// Apply events in order, as [`Ledger::apply_json_lines`] does (taken,
+    /// then settled together).
+    pub fn apply_events(&mut self, events: impl IntoIterator<Item = StreamEvent>) -> Result<Tally> {
+        let mut events = events.into_iter();
+        self.take_each(|ledger| events.next().map(|e| ledger.take(&e)))
+    }
+
+    /// [`Ledger::apply_events`] for events given as JSON values (a
+    /// binding's dicts).
+    pub fn apply_values(
+        &mut self,
+        events: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Result<Tally> {
+        let mut events = events.into_iter();
+        self.take_each(|ledger| events.next().map(|v| ledger.take_value(v)))
+    }
+
+    /// Take each event `next` gives until it gives none or one is refused,
+    /// then settle them: a refused event's error comes first.
+    fn take_each(
+        &mut self,
+        mut next: impl FnMut(&mut Ledger) -> Option<Result<Applied>>,
+    ) -> Result<Tally> {
         let mut tally = Tally::default();
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            tally.count(&self.apply_json(line)?);
+        let mut refused = None;
+        while let Some(applied) = next(self) {
+            match applied {
+                Ok(applied) => tally.count(&applied),
+                Err(e) => {
+                    refused = Some(e);
+                    break;
+                }
+            }
         }
-        Ok(tally)
+        let caught = self.catch_up();
+        match refused {
+            Some(e) => Err(e),
+            None => caught.map(|()| tally),
+        }
     }
 
     /// [`Ledger::apply_json`] for an event that came from a JavaScript
@@ -354,7 +466,7 @@ impl Ledger {
     /// # Ok::<(), fenrun::Error>(())
     /// ```
     pub fn rank_changes(&self) -> Result<Vec<crate::RankChange>> {
-        if let Some(live) = &self.live {
+        if let Some(live) = self.live.as_ref().filter(|l| l.is_current()) {
             return Ok(live.ranking(&self.builder)?.1.changes);
         }
         let batch = self.builder.to_batch()?;
@@ -378,7 +490,8 @@ impl Ledger {
     /// finished from the state the ledger keeps, without settling the
     /// events again; any other settles them again, as a batch.
     pub fn settlement_with(&self, options: SettleOptions) -> Result<Settlement> {
-        if let (Some(live), Lines::TotalsOnly, None) = (&self.live, options.lines, options.as_of) {
+        let live = self.live.as_ref().filter(|l| l.is_current());
+        if let (Some(live), Lines::TotalsOnly, None) = (live, options.lines, options.as_of) {
             return live.totals(&self.builder);
         }
         self.engine()?.settle_with(options)
@@ -590,13 +703,16 @@ impl Ledger {
         ledger.reserve(header.events.min(content.len()));
         for (k, line) in lines {
             let applied = ledger
-                .apply_json(line)
+                .take_json(line)
                 .map_err(|e| bad(k + 1, e.to_string()))?;
             if applied.duplicate {
                 return Err(bad(k + 1, "an event repeated".into()));
             }
             events += 1;
         }
+        // A period that failed to settle an event kept it and went on
+        // without its live state (see `apply`): so does the restored one.
+        ledger.catch_up().ok();
         if events != header.events {
             return Err(bad(
                 0,

@@ -122,6 +122,7 @@ pub use ids::{EventId, GroupId, MemberId, RankId, RuleId};
 pub use ledger::{Applied, Ledger, Tally};
 pub use lines::{LineNames, LineTable, LineView};
 pub use lint::{lint, Code as LintCode, Finding, Lint, Profile, Severity};
+pub use live::EventLines;
 pub use money::{
     money_string, percent_string, percent_text, short_string, units_at, Rounding, RoundingMode,
     RATIO_PLACES,

@@ -9,7 +9,7 @@ use crate::batch::{Batch, BatchBuilder};
 use crate::error::{Must, Result};
 use crate::ids::{idx32, RuleId};
 use crate::input::StreamEvent;
-use crate::lines::{LineNames, LineTable};
+use crate::lines::{LineNames, LineTable, LineView};
 use crate::policy::Policy;
 use crate::rank::Ranking;
 use crate::settle::Pass;
@@ -36,6 +36,88 @@ impl std::fmt::Debug for Live {
         f.debug_struct("Live")
             .field("next", &self.next)
             .finish_non_exhaustive()
+    }
+}
+
+/// The lines one event made ([`crate::Applied::lines`]): an order's lines
+/// or a refund's reversals, in output order, names resolved, owned.
+///
+/// ```
+/// let policy = fenrun::Policy::from_json(r#"{"version": 2, "rank_timing": "immediate",
+///   "ranks": [{"id": "member", "rate": "0.10"}],
+///   "rules": [{"id": "spread", "type": "differential"}]}"#)?;
+/// let mut ledger = fenrun::Ledger::open(&policy, vec![fenrun::input::MemberRecord::new("m1")], vec![])?;
+/// let lines = ledger.apply_json(r#"{"id": "o1", "seller": "m1", "amount": "50.00"}"#)?.lines.unwrap();
+/// let line = lines.iter().next().unwrap();
+/// assert_eq!((line.beneficiary, line.amount.to_string().as_str()), ("m1", "5.00"));
+/// # Ok::<(), fenrun::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventLines {
+    rules: Arc<[(RuleId, &'static str)]>,
+    scale: u32,
+    order: Box<str>,
+    refund: Option<Box<str>>,
+    /// The members paid, end to end (each line's ends at its `member_end`).
+    members: String,
+    rows: Vec<EventLine>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct EventLine {
+    member_end: usize,
+    rule: u16,
+    level: Option<u32>,
+    base: rust_decimal::Decimal,
+    rate: Option<rust_decimal::Decimal>,
+    fixed: Option<rust_decimal::Decimal>,
+    amount: rust_decimal::Decimal,
+    available_at: Option<crate::Timestamp>,
+}
+
+impl EventLines {
+    /// Number of lines.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the event made no line.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Every line, in output order.
+    pub fn iter(&self) -> impl Iterator<Item = LineView<'_>> + '_ {
+        let mut start = 0;
+        self.rows.iter().map(move |r| {
+            let beneficiary = self.members.get(start..r.member_end).unwrap_or("");
+            start = r.member_end;
+            let (rule, kind) = self
+                .rules
+                .get(usize::from(r.rule))
+                .map_or(("", ""), |(id, kind)| (id.as_str(), *kind));
+            LineView {
+                order: Some(&self.order),
+                refund: self.refund.as_deref(),
+                rule: Some(rule),
+                kind,
+                beneficiary,
+                level: r.level,
+                base: r.base,
+                rate: r.rate,
+                fixed: r.fixed,
+                weight: None,
+                amount: r.amount,
+                available_at: r.available_at,
+            }
+        })
+    }
+
+    /// Each line's canonical JSON (§9), in output order.
+    pub fn json(&self) -> Vec<String> {
+        self.iter()
+            .map(|l| crate::output::line_json(l, self.scale))
+            .collect()
     }
 }
 
@@ -84,15 +166,10 @@ impl Live {
         State::with_ranking(&self.state.policy, batch, ranking)?.finish_totals(part)
     }
 
-    /// After `builder` took `event` (a new one): the period brought up to
-    /// it and the order or refund it is, if any, settled; its lines (order
-    /// lines, or a refund's reversals) as canonical JSON (§9), in output
-    /// order.
-    pub fn step(
-        &mut self,
-        builder: &BatchBuilder<'static>,
-        event: &StreamEvent,
-    ) -> Result<Vec<String>> {
+    /// After `builder` took `event` (a new one): the period's batch brought
+    /// up to it, a member who joined given room in the running state. Its
+    /// order or refund, if it is one, is settled by [`Live::catch_up`].
+    pub fn sync(&mut self, builder: &BatchBuilder<'static>, event: &StreamEvent) -> Result<()> {
         let joined = builder.sync(&mut self.state.batch, event)?;
         let running = self
             .pass
@@ -104,12 +181,32 @@ impl Live {
         }
         self.pass.grow(self.state.batch.ids.len());
         self.state.grown();
+        Ok(())
+    }
+
+    /// Orders and refunds taken so far (settled or not).
+    pub fn taken(&self) -> usize {
+        self.state.batch.events.len()
+    }
+
+    /// Whether every order and refund taken is settled.
+    pub fn is_current(&self) -> bool {
+        self.next == self.taken()
+    }
+
+    /// Settle every order and refund taken and not settled yet, in input
+    /// order (each next order's chain asked for ahead, as a batch does);
+    /// the lines of those from `answer` on (their index among orders and
+    /// refunds).
+    pub fn catch_up(&mut self, answer: usize) -> Result<EventLines> {
         self.lines.refill(self.state.policy.rounding().scale, 0);
-        while self.next < self.state.batch.events.len() {
-            let lines = &mut self.lines;
+        while self.next < self.taken() {
+            let (lines, keep) = (&mut self.lines, self.next >= answer);
             self.pass
                 .step(&self.state, self.next, &|_| true, &mut |l| {
-                    lines.push(l).must("lines", "line")?;
+                    if keep {
+                        lines.push(l).must("lines", "line")?;
+                    }
                     Ok(())
                 })?;
             self.next += 1;
@@ -122,12 +219,32 @@ impl Live {
             times: batch.times.clone(),
             money_bound: None,
         };
-        let scale = self.state.policy.rounding().scale;
-        (0..self.lines.len())
-            .map(|i| {
-                let line = names.view(&self.lines, i).must("lines", "line")?;
-                Ok(crate::output::line_json(line, scale))
-            })
-            .collect()
+        let mut lines = EventLines {
+            rules: Arc::clone(&self.rules),
+            scale: self.state.policy.rounding().scale,
+            order: Box::default(),
+            refund: None,
+            members: String::new(),
+            rows: Vec::with_capacity(self.lines.len()),
+        };
+        for i in 0..self.lines.len() {
+            let view = names.view(&self.lines, i).must("lines", "line")?;
+            if i == 0 {
+                lines.order = view.order.unwrap_or_default().into();
+                lines.refund = view.refund.map(Into::into);
+            }
+            lines.members.push_str(view.beneficiary);
+            lines.rows.push(EventLine {
+                member_end: lines.members.len(),
+                rule: *self.lines.rules().get(i).must("lines", "rule")?,
+                level: view.level,
+                base: view.base,
+                rate: view.rate,
+                fixed: view.fixed,
+                amount: view.amount,
+                available_at: view.available_at,
+            });
+        }
+        Ok(lines)
     }
 }

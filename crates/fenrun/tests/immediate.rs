@@ -366,7 +366,7 @@ fn check(start: Vec<u8>, steps: Vec<Step>, plain: bool, always: bool) -> Result<
         fenrun::Ledger::open_value(&policy, json!({"members": doc["members"]})).unwrap();
     let mut answered = Vec::new();
     for e in doc["events"].as_array().unwrap() {
-        let lines = ledger.apply_value(e.clone()).unwrap().lines.unwrap();
+        let lines = ledger.apply_value(e.clone()).unwrap().lines.unwrap().json();
         answered.extend(
             lines
                 .iter()
