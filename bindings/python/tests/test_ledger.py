@@ -38,7 +38,7 @@ def run(v):
     """Open (or restore) and apply the vector's events up to the first refused one."""
     policy = fenrun.Policy.from_json(policy_text(v))
     given = v["ledger"]
-    duplicates, error, ledger = [], None, None
+    duplicates, answers, error, ledger = [], [], None, None
     try:
         if "restore" in given:
             ledger = fenrun.Ledger.restore(policy, given["restore"].encode())
@@ -48,16 +48,17 @@ def run(v):
         for k, event in enumerate(given["events"]):
             if given.get("restore_after") == k:
                 ledger = fenrun.Ledger.restore(policy, ledger.snapshot())
-            if ledger.apply(event)["duplicate"]:
+            answers.append(ledger.apply(event))
+            if answers[-1]["duplicate"]:
                 duplicates.append(event["id"])
     except fenrun.FenrunError as e:
         error = e
-    return ledger, duplicates, error
+    return ledger, duplicates, answers, error
 
 
 @pytest.mark.parametrize("name,v", LEDGER_VECTORS, ids=[n for n, _ in LEDGER_VECTORS])
 def test_ledger_vector(name, v):
-    ledger, duplicates, error = run(v)
+    ledger, duplicates, answers, error = run(v)
     if "expect_error" in v:
         want = v["expect_error"]
         assert error is not None, "expected an error"
@@ -69,6 +70,8 @@ def test_ledger_vector(name, v):
         assert error is None, str(error)
     if "expect_duplicates" in v:
         assert duplicates == v["expect_duplicates"]
+    if "expect_answers" in v:
+        assert answers == v["expect_answers"]
     if "expect" in v:
         doc = json.loads(ledger.settlement().to_json())
         for key, want in v["expect"].items():

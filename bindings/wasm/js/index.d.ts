@@ -255,10 +255,15 @@ export interface ReceivedEvent {
 /** One event of a ledger's stream. */
 export type LedgerEvent = Order | Refund | MemberEvent | GroupEvent | ReceivedEvent;
 
-/** What `Ledger.apply` did: the event's position in the stream, and whether it was a duplicate. */
+/**
+ * What `Ledger.apply` did: the event's position in the stream, whether it was a duplicate, and
+ * in `immediate` rank timing the lines it made (an order's lines, a refund's reversals; absent
+ * for a duplicate and in `period_end` timing).
+ */
 export interface Applied {
   position: number;
   duplicate: boolean;
+  lines?: Line[];
 }
 
 /** One open period of a policy taking events as they arrive (SPEC §14). */

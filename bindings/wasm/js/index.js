@@ -216,7 +216,7 @@ export class Ledger {
     return new Ledger(null, null, guard(() => WasmLedger.restore(p, snapshot)));
   }
 
-  /** Apply one event (object or JSON text): `{position, duplicate}`. */
+  /** Apply one event (object or JSON text): `{position, duplicate, lines?}` (`lines` in `immediate` timing). */
   apply(event) {
     const [text, fromObject] = asText(event, "event");
     return JSON.parse(guard(() => this.#ledger.applyJson(text, fromObject)));

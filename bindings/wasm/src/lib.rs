@@ -241,7 +241,7 @@ impl Ledger {
             .map_err(|e| thrown(&e))
     }
 
-    /// Apply one event (JSON text): `{"position","duplicate"}` as JSON.
+    /// Apply one event (JSON text): `{"position","duplicate","lines"?}` as JSON.
     #[wasm_bindgen(js_name = applyJson)]
     pub fn apply_json(&mut self, event: &str, strings_only: bool) -> Result<String, JsValue> {
         if strings_only {

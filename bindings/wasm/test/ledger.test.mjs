@@ -41,7 +41,7 @@ function checkSnapshot(bytes, want, policyJson) {
 function run(v) {
   const policy = policyText(v);
   const given = v.ledger;
-  const out = { ledger: undefined, duplicates: [], error: undefined };
+  const out = { ledger: undefined, duplicates: [], answers: [], error: undefined };
   try {
     out.ledger = "restore" in given
       ? fenrun.Ledger.restore(policy, new TextEncoder().encode(given.restore))
@@ -52,7 +52,9 @@ function run(v) {
         out.ledger.free();
         out.ledger = restored;
       }
-      if (out.ledger.apply(event).duplicate) out.duplicates.push(event.id);
+      const applied = out.ledger.apply(event);
+      out.answers.push(applied);
+      if (applied.duplicate) out.duplicates.push(event.id);
     });
   } catch (e) {
     if (!(e instanceof fenrun.FenrunError)) throw e;
@@ -67,7 +69,7 @@ test("every ledger vector is replayed", () => {
 
 for (const [name, v] of LEDGER_VECTORS) {
   test(`ledger vector ${name}`, () => {
-    const { ledger, duplicates, error } = run(v);
+    const { ledger, duplicates, answers, error } = run(v);
     if (v.expect_error) {
       assert.ok(error, "expected an error");
       assert.deepEqual([error.code, error.path], [v.expect_error.code, v.expect_error.path], error.message);
@@ -76,6 +78,7 @@ for (const [name, v] of LEDGER_VECTORS) {
       assert.equal(error, undefined, error?.message);
     }
     if (v.expect_duplicates) assert.deepEqual(duplicates, v.expect_duplicates);
+    if (v.expect_answers) assert.deepEqual(answers, v.expect_answers);
     if (v.expect) {
       const doc = ledger.settlement();
       for (const [key, want] of Object.entries(v.expect)) assert.deepEqual(doc[key], want, `\`${key}\` differs`);

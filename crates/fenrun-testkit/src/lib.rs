@@ -68,6 +68,11 @@ pub struct Vector {
     /// The ids of the events a ledger answered as duplicates, in order.
     #[serde(default)]
     pub expect_duplicates: Option<Vec<String>>,
+    /// A ledger's answer to each event it applied (`Applied` as JSON:
+    /// position, duplicate, and in `immediate` timing the event's lines),
+    /// in order, each compared whole.
+    #[serde(default)]
+    pub expect_answers: Option<Vec<Value>>,
     /// The records of the ledger's snapshot after its last event: the lines
     /// between the header and the checksum, each compared as JSON.
     #[serde(default)]
@@ -149,6 +154,8 @@ pub struct LedgerRun {
     pub ledger: Option<fenrun::Ledger>,
     /// Ids of the events answered as duplicates, in order.
     pub duplicates: Vec<String>,
+    /// The answer to each event applied, as JSON.
+    pub answers: Vec<String>,
     /// The error that ended the run.
     pub error: Option<fenrun::Error>,
 }
@@ -159,6 +166,7 @@ pub fn run_ledger_events(policy: &fenrun::Policy, input: &LedgerInput) -> Ledger
     let mut run = LedgerRun {
         ledger: None,
         duplicates: Vec::new(),
+        answers: Vec::new(),
         error: None,
     };
     let opened = match &input.restore {
@@ -186,14 +194,18 @@ pub fn run_ledger_events(policy: &fenrun::Policy, input: &LedgerInput) -> Ledger
             }
         }
         match ledger.apply_value(event.clone()) {
-            Ok(applied) if applied.duplicate => run.duplicates.push(
-                event
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned(),
-            ),
-            Ok(_) => {}
+            Ok(applied) => {
+                run.answers.push(applied.to_json());
+                if applied.duplicate {
+                    run.duplicates.push(
+                        event
+                            .get("id")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_owned(),
+                    );
+                }
+            }
             Err(e) => {
                 run.error = Some(e);
                 break;
@@ -384,6 +396,20 @@ fn run_ledger(v: &Vector, input: &LedgerInput) -> Result<(), String> {
     let policy = fenrun::Policy::from_json(&v.policy_text()).map_err(|e| e.to_string())?;
     let run = run_ledger_events(&policy, input);
     let (duplicates, refused) = (run.duplicates, run.error);
+    if let Some(want) = &v.expect_answers {
+        let got = run
+            .answers
+            .iter()
+            .map(|a| serde_json::from_str(a).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<Value>, _>>()?;
+        if *want != got {
+            return Err(format!(
+                "answers differ\n  expected: {}\n  actual:   {}",
+                Value::from(want.clone()),
+                Value::from(got)
+            ));
+        }
+    }
     match (&v.expect_error, &refused) {
         (Some(want), Some(got)) => want.check(got)?,
         (Some(want), None) => return Err(format!("expected error {}, got success", want.code)),
