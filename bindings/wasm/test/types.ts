@@ -111,12 +111,13 @@ async function main(): Promise<void> {
   const joined: LedgerEvent = { id: "e1", member: { id: "m9", sponsor: "m1" } };
   const sold: LedgerEvent = { id: "e2", seller: "m9", amount: "10.00" };
   const applied: Applied = ledger.apply(joined);
+  const paid: string | undefined = applied.lines?.[0]?.amount;
   const tally: { applied: number; duplicates: number } = ledger.applyMany([sold]);
   const sofar: Settlement = ledger.settlement({ lines: false });
   const bytes: Uint8Array = ledger.snapshot();
   const again: Ledger = Ledger.restore(policy, bytes);
   const name: string = again.fingerprint;
-  console.log(applied.position, tally.applied, sofar.summary.total_paid, ledger.length, name);
+  console.log(applied.position, paid, tally.applied, sofar.summary.total_paid, ledger.length, name);
   ledger.free();
   again.free();
   console.log(delta, gini, report.errors, severity, curve.length, c.b.summary.total_paid);
