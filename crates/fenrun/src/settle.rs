@@ -2153,25 +2153,8 @@ impl<'s> Pass<'s> {
     /// `immediate` timing (§14): the running state moved by each event as
     /// it comes ([`Pass::step`]), every order's lines kept for its refunds.
     pub(crate) fn live(state: &State) -> Result<Pass<'static>> {
-        Ok(Pass {
-            part: Part::new(
-                state.batch.ids.len(),
-                state.policy.rules().len(),
-                state.policy.rounding().scale,
-            ),
-            out: OrderOutcome::default(),
-            schedules: Schedules::new(0),
-            open: HashMap::default(),
-            refunded: Vec::new(),
-            epoch: 0,
-            walk: None,
-            running: Some(Running::start(&state.policy, &state.batch, &state.links)?),
-            own_rates: RateTable::default(),
-            own_slots: Vec::new(),
-            ahead: crate::graph::Ahead::default(),
-            caps: state.int_caps(),
-            kept: Some(Kept::default()),
-        })
+        // Members join as it goes: no per-member schedule cache.
+        Pass::fresh(state, None, Vec::new(), 0, Some(Kept::default()))
     }
 
     /// The running state of a live period ([`Pass::live`]).
@@ -2206,6 +2189,21 @@ impl<'s> Pass<'s> {
             .walks
             .as_ref()
             .map(|w| w.cursor(state.batch.ids.len(), &state.links));
+        let members = state.batch.ids.len();
+        Pass::fresh(state, walk, refunded, members, None)
+    }
+
+    /// Before the first event of `state`: the orders walk `walk` (a record
+    /// of a replay) or, in `immediate` timing without one, the running
+    /// state; `refunded` marks the orders a refund will reverse (empty when
+    /// not known ahead); a schedule cache for `members`.
+    fn fresh<'w>(
+        state: &State,
+        walk: Option<crate::running::Cursor<'w>>,
+        refunded: Vec<bool>,
+        members: usize,
+        kept: Option<Kept>,
+    ) -> Result<Pass<'w>> {
         let running = match state.policy.is_immediate() && walk.is_none() {
             true => Some(Running::start(&state.policy, &state.batch, &state.links)?),
             false => None,
@@ -2217,7 +2215,7 @@ impl<'s> Pass<'s> {
                 state.policy.rounding().scale,
             ),
             out: OrderOutcome::default(),
-            schedules: Schedules::new(state.batch.ids.len()),
+            schedules: Schedules::new(members),
             open: HashMap::default(),
             refunded,
             epoch: 0,
@@ -2227,7 +2225,7 @@ impl<'s> Pass<'s> {
             own_slots: Vec::new(),
             ahead: crate::graph::Ahead::default(),
             caps: state.int_caps(),
-            kept: None,
+            kept,
         })
     }
 
