@@ -99,13 +99,22 @@ pub(crate) fn run(action: LedgerCommand) -> Result<(), Failure> {
             save(&ledger, &state)?;
             // The period's rank changes so far (its evaluation now), from
             // the settlement the lines come from when they are asked for: an
-            // error there comes after a refused event's.
-            let (changes, lines) = match &lines_out {
-                Some(_) => match ledger.lines_since(from) {
+            // error there comes after a refused event's. In `immediate`
+            // timing the events' lines are those the catch-up settled.
+            let (caught, settled) = match caught {
+                Ok(lines) => (Ok(()), lines),
+                Err(e) => (Err(e), None),
+            };
+            let (changes, lines) = match (&lines_out, settled) {
+                (Some(_), Some(lines)) => (
+                    ledger.rank_changes().map(|c| c.len()),
+                    Some(lines.json_lines()),
+                ),
+                (Some(_), None) => match ledger.lines_since(from) {
                     Ok((s, lines)) => (Ok(s.rank_changes().len()), Some(lines)),
                     Err(e) => (Err(e), None),
                 },
-                None => (ledger.rank_changes().map(|c| c.len()), None),
+                (None, _) => (ledger.rank_changes().map(|c| c.len()), None),
             };
             println!(
                 "applied {}, duplicates {}; {} events in the period; rank changes so far: {}",

@@ -306,7 +306,8 @@ impl Ledger {
     ///     let order = format!(r#"{{"id": "{id}", "seller": "m1", "amount": "{amount}"}}"#);
     ///     assert_eq!(ledger.take(&StreamEvent::from_json(&order)?)?.lines, None);
     /// }
-    /// ledger.catch_up()?;
+    /// // Their lines, settled together: 5.00 and 2.00.
+    /// assert_eq!(ledger.catch_up()?.map_or(0, |lines| lines.len()), 2);
     /// let totals_only = fenrun::SettleOptions::default().lines(fenrun::Lines::TotalsOnly);
     /// let totals = ledger.settlement_with(totals_only)?;
     /// assert_eq!(totals.total_of("m1").unwrap().to_string(), "7.00");
@@ -332,13 +333,15 @@ impl Ledger {
     }
 
     /// In `immediate` timing, settle every event taken by [`Ledger::take`]
-    /// and not settled yet. Should that fail (a running sum beyond a
-    /// decimal's range), the error is returned with the events kept, as for
-    /// [`Ledger::apply`]. Nothing to do in `period_end` timing.
-    pub fn catch_up(&mut self) -> Result<()> {
-        match self.live.as_ref().map(|l| l.taken()) {
-            Some(taken) => self.settle_live(taken).map(drop),
-            None => Ok(()),
+    /// and not settled yet: their lines, in output order (what their
+    /// answers would have carried, end to end). Should that fail (a running
+    /// sum beyond a decimal's range), the error is returned with the events
+    /// kept, as for [`Ledger::apply`]. `None` in `period_end` timing or
+    /// once a step failed: nothing is settled before the period is.
+    pub fn catch_up(&mut self) -> Result<Option<EventLines>> {
+        match self.live.as_ref().map(|l| l.next()) {
+            Some(next) => self.settle_live(next).map(Some),
+            None => Ok(None),
         }
     }
 
@@ -425,7 +428,7 @@ impl Ledger {
         let caught = self.catch_up();
         match refused {
             Some(e) => Err(e),
-            None => caught.map(|()| tally),
+            None => caught.map(|_| tally),
         }
     }
 

@@ -39,8 +39,9 @@ impl std::fmt::Debug for Live {
     }
 }
 
-/// The lines one event made ([`crate::Applied::lines`]): an order's lines
-/// or a refund's reversals, in output order, names resolved, owned.
+/// The lines events made, in output order, names resolved, owned: one
+/// event's ([`crate::Applied::lines`]: an order's lines or a refund's
+/// reversals), or those of the events a [`crate::Ledger::catch_up`] settled.
 ///
 /// ```
 /// let policy = fenrun::Policy::from_json(r#"{"version": 2, "rank_timing": "immediate",
@@ -56,8 +57,8 @@ impl std::fmt::Debug for Live {
 pub struct EventLines {
     rules: Arc<[(RuleId, &'static str)]>,
     scale: u32,
-    order: Box<str>,
-    refund: Option<Box<str>>,
+    /// Each event's order, and refund for a refund's reversals.
+    events: Vec<(Box<str>, Option<Box<str>>)>,
     /// The members paid, end to end (each line's ends at its `member_end`).
     members: String,
     rows: Vec<EventLine>,
@@ -65,6 +66,8 @@ pub struct EventLines {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct EventLine {
+    /// Its event, in `events`.
+    event: usize,
     member_end: usize,
     rule: u16,
     level: Option<u32>,
@@ -96,9 +99,13 @@ impl EventLines {
                 .rules
                 .get(usize::from(r.rule))
                 .map_or(("", ""), |(id, kind)| (id.as_str(), *kind));
+            let (order, refund) = self
+                .events
+                .get(r.event)
+                .map_or(("", None), |(o, r)| (&**o, r.as_deref()));
             LineView {
-                order: Some(&self.order),
-                refund: self.refund.as_deref(),
+                order: Some(order),
+                refund,
                 rule: Some(rule),
                 kind,
                 beneficiary,
@@ -118,6 +125,16 @@ impl EventLines {
         self.iter()
             .map(|l| crate::output::line_json(l, self.scale))
             .collect()
+    }
+
+    /// The lines as JSON Lines: each line's canonical JSON and `\n`.
+    pub fn json_lines(&self) -> String {
+        let mut out = String::new();
+        for l in self.iter() {
+            out.push_str(&crate::output::line_json(l, self.scale));
+            out.push('\n');
+        }
+        out
     }
 }
 
@@ -189,6 +206,11 @@ impl Live {
         self.state.batch.events.len()
     }
 
+    /// Orders and refunds settled so far.
+    pub fn next(&self) -> usize {
+        self.next
+    }
+
     /// Whether every order and refund taken is settled.
     pub fn is_current(&self) -> bool {
         self.next == self.taken()
@@ -222,19 +244,21 @@ impl Live {
         let mut lines = EventLines {
             rules: Arc::clone(&self.rules),
             scale: self.state.policy.rounding().scale,
-            order: Box::default(),
-            refund: None,
+            events: Vec::new(),
             members: String::new(),
             rows: Vec::with_capacity(self.lines.len()),
         };
         for i in 0..self.lines.len() {
             let view = names.view(&self.lines, i).must("lines", "line")?;
-            if i == 0 {
-                lines.order = view.order.unwrap_or_default().into();
-                lines.refund = view.refund.map(Into::into);
+            // An event's lines come together; an order and its refund's
+            // reversals differ in their refund.
+            let event = (view.order.unwrap_or_default(), view.refund);
+            if lines.events.last().map(|(o, r)| (&**o, r.as_deref())) != Some(event) {
+                lines.events.push((event.0.into(), event.1.map(Into::into)));
             }
             lines.members.push_str(view.beneficiary);
             lines.rows.push(EventLine {
+                event: lines.events.len().saturating_sub(1),
                 member_end: lines.members.len(),
                 rule: *self.lines.rules().get(i).must("lines", "rule")?,
                 level: view.level,

@@ -64,18 +64,31 @@ proptest! {
         w in world(),
         immediate in any::<bool>(),
         cut in any::<prop::sample::Index>(),
+        caught in any::<bool>(),
     ) {
         let (policy, doc, settled) = batch_in(&w, immediate);
         let Some(settled) = settled else { return Ok(()) };
         let mut ledger = open(&policy, &doc);
-        // The first events taken (settled later, with the next one
-        // applied), the others applied one by one.
+        // The first events taken (settled later: by a catch-up, or with
+        // the next one applied), the others applied one by one.
         let all = events(&doc);
+        let ids: Vec<String> = all.iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect();
         let k = cut.index(all.len() + 1);
         let mut answered = Vec::new();
         let mut answering = std::collections::HashSet::new();
+        let mut collect = |lines: Option<fenrun::EventLines>, of: &[String]| {
+            if let Some(lines) = lines {
+                answering.extend(of.iter().cloned());
+                for l in lines.json() {
+                    answered.push(serde_json::from_str::<Value>(&l).unwrap());
+                }
+            }
+        };
         for (i, e) in all.into_iter().enumerate() {
-            let id = e["id"].as_str().unwrap().to_owned();
+            if i == k && caught {
+                // The taken events' lines, end to end.
+                collect(ledger.catch_up().unwrap(), &ids[..k]);
+            }
             let applied = match i < k {
                 true => ledger.take(&StreamEvent::from_value(e).unwrap()).unwrap(),
                 false => ledger.apply_value(e).unwrap(),
@@ -84,15 +97,14 @@ proptest! {
             // answers with its lines; in `period_end` timing none is known
             // yet; a taken event's come with no answer.
             prop_assert_eq!(applied.lines.is_some(), immediate && !applied.duplicate && i >= k);
-            if applied.lines.is_some() {
-                answering.insert(id);
-            }
-            for l in applied.lines.map(|l| l.json()).unwrap_or_default() {
-                answered.push(serde_json::from_str::<Value>(&l).unwrap());
-            }
+            collect(applied.lines, &ids[i..=i]);
         }
+        // Events only taken are settled before the state is read.
+        let last = ledger.catch_up().unwrap();
+        prop_assert_eq!(last.is_some(), immediate);
+        collect(last, if k == ids.len() { &ids[..] } else { &[] });
         if immediate {
-            // The settlement's lines of the orders and refunds applied
+            // The settlement's lines of the orders and refunds answered
             // (a reversal is its refund's), pools' and member caps' (which
             // belong to no event) left out.
             let all: Value = serde_json::from_str(&settled).unwrap();
@@ -108,8 +120,6 @@ proptest! {
                 .collect();
             prop_assert_eq!(answered, of_events);
         }
-        // Events only taken are settled before the state is read.
-        ledger.catch_up().unwrap();
         prop_assert_eq!(&ledger.settlement().unwrap().to_json(), &settled);
         // Totals only and the rank changes (in `immediate` timing finished
         // from the state the ledger keeps): the batch's.
