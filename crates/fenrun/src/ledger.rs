@@ -22,7 +22,9 @@ const CHECKSUM: &str = "sha256:";
 /// One open period of a policy, taking events one at a time (§14).
 ///
 /// The period's rank timing is the policy's (`period_end`: ranks, metrics
-/// and lines are those of the whole period, known when it is settled). At
+/// and lines are those of the whole period, known when it is settled;
+/// `immediate`: each event is settled as it is applied, and
+/// [`Ledger::apply`] answers with its lines). At
 /// any point [`Ledger::settlement`] is the settlement of the events so far,
 /// byte for byte the settlement of a batch holding the starting members and
 /// groups and those events; the ledger stays open.
