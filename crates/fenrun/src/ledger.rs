@@ -217,7 +217,7 @@ impl Ledger {
                 ledger.sync(&e)?;
             }
         }
-        ledger.catch_up()?;
+        ledger.settle_taken()?;
         Ok(ledger)
     }
 
@@ -339,11 +339,21 @@ impl Ledger {
     /// answers would have carried, end to end). Should that fail (a running
     /// sum beyond a decimal's range), the error is returned with the events
     /// kept, as for [`Ledger::apply`]. `None` in `period_end` timing or
-    /// once a step failed: nothing is settled before the period is.
+    /// once a step failed: nothing is settled before the period is. The
+    /// lines are held until returned: catch up every few thousand events,
+    /// not once a month.
     pub fn catch_up(&mut self) -> Result<Option<EventLines>> {
         match self.live.as_ref().map(|l| l.next()) {
             Some(next) => self.settle_live(next).map(Some),
             None => Ok(None),
+        }
+    }
+
+    /// [`Ledger::catch_up`] without the lines (none is held).
+    fn settle_taken(&mut self) -> Result<()> {
+        match self.live.as_ref().map(|l| l.taken()) {
+            Some(taken) => self.settle_live(taken).map(drop),
+            None => Ok(()),
         }
     }
 
@@ -427,10 +437,10 @@ impl Ledger {
                 }
             }
         }
-        let caught = self.catch_up();
+        let caught = self.settle_taken();
         match refused {
             Some(e) => Err(e),
-            None => caught.map(|_| tally),
+            None => caught.map(|()| tally),
         }
     }
 
@@ -717,7 +727,7 @@ impl Ledger {
         }
         // A period that failed to settle an event kept it and went on
         // without its live state (see `apply`): so does the restored one.
-        ledger.catch_up().ok();
+        ledger.settle_taken().ok();
         if events != header.events {
             return Err(bad(
                 0,

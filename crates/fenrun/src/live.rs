@@ -16,6 +16,9 @@ use crate::settle::Pass;
 use crate::settle::Settlement;
 use crate::state::State;
 
+/// Lines the scratch table keeps room for between catch-ups.
+const SCRATCH_LINES: usize = 4096;
+
 /// The pass of a settlement over a period that grows event by event.
 pub(crate) struct Live {
     /// The rules prepared on the batch so far: the starting members (whose
@@ -268,6 +271,11 @@ impl Live {
                 amount: view.amount,
                 available_at: view.available_at,
             });
+        }
+        // The scratch keeps what one order's lines need, not the largest
+        // catch-up's.
+        if self.lines.len() > SCRATCH_LINES {
+            self.lines = LineTable::new(self.state.policy.rounding().scale);
         }
         Ok(lines)
     }
