@@ -72,3 +72,61 @@ pub fn load(policy: &str, batch: &str) -> (Policy, Batch) {
 fn panic_on(e: &fenrun::Error) -> ! {
     panic!("bench input refused: {e}")
 }
+
+/// Events a service takes between two catch-ups of a ledger
+/// (`Ledger::take_json`, `Ledger::catch_up`), in the ledger benches.
+pub const CHUNK: usize = 1000;
+
+/// The generated period of the ledger benches: the batch document, the same
+/// without its events (what a ledger opens with), and each event as a JSON
+/// line.
+pub struct LedgerData {
+    /// The batch document, events included.
+    pub batch: String,
+    /// The members and groups only.
+    pub start: String,
+    /// Each event's JSON, in order.
+    pub lines: Vec<String>,
+}
+
+/// [`LedgerData`] of a generated batch of `members` members and `orders` orders.
+pub fn ledger_data(members: usize, orders: usize) -> Result<LedgerData, serde_json::Error> {
+    let batch = batch_json(members, orders);
+    let mut doc: serde_json::Value = serde_json::from_str(&batch)?;
+    let events = doc
+        .as_object_mut()
+        .and_then(|doc| doc.remove("events"))
+        .unwrap_or_default();
+    let lines = match events {
+        serde_json::Value::Array(events) => events
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<_, _>>()?,
+        _ => Vec::new(),
+    };
+    Ok(LedgerData {
+        batch,
+        start: doc.to_string(),
+        lines,
+    })
+}
+
+/// The policy at `path` (`-` or none: the reference policy) as given, and
+/// the same in `immediate` rank timing when `timing` is `immediate`.
+pub fn ledger_policy(
+    path: Option<&str>,
+    timing: Option<&str>,
+) -> Result<(Policy, Policy), Box<dyn std::error::Error>> {
+    let text = match path {
+        Some(path) if path != "-" => std::fs::read_to_string(path)?,
+        _ => REFERENCE_POLICY.to_owned(),
+    };
+    let base = Policy::from_json(&text)?;
+    if timing != Some("immediate") {
+        return Ok((base.clone(), base));
+    }
+    let mut doc: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)?;
+    doc.insert("version".into(), serde_json::json!(2));
+    doc.insert("rank_timing".into(), serde_json::json!("immediate"));
+    Ok((base, Policy::from_value(serde_json::Value::Object(doc))?))
+}

@@ -15,43 +15,14 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use fenrun::{Batch, Engine, Ledger, Lines, Policy, SettleOptions};
+use fenrun::{Batch, Engine, Ledger, Lines, SettleOptions};
+use fenrun_benches::{ledger_data, ledger_policy, CHUNK};
 
-/// Events a service takes between two catch-ups ([`Ledger::take_json`],
-/// [`Ledger::catch_up`]).
-const CHUNK: usize = 1000;
 /// Events applied one at a time for the latency of one `apply`.
 const LATENCY_EVENTS: usize = 1_000_000;
 
 fn totals() -> SettleOptions {
     SettleOptions::default().lines(Lines::TotalsOnly)
-}
-
-struct Data {
-    batch: String,
-    start: String,
-    lines: Vec<String>,
-}
-
-fn data(members: usize, orders: usize) -> Result<Data, Box<dyn std::error::Error>> {
-    let batch = fenrun_testkit::gen::generate(members, orders, 42).to_json();
-    let mut doc: serde_json::Value = serde_json::from_str(&batch)?;
-    let events = doc
-        .as_object_mut()
-        .and_then(|doc| doc.remove("events"))
-        .unwrap_or_default();
-    let lines = match events {
-        serde_json::Value::Array(events) => events
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<Result<_, _>>()?,
-        _ => Vec::new(),
-    };
-    Ok(Data {
-        batch,
-        start: doc.to_string(),
-        lines,
-    })
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -69,22 +40,12 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         _ => return Err("usage: ledger MEMBERS ORDERS [ROUNDS] [POLICY.json]".into()),
     };
     let rounds: usize = args.get(2).map(|r| r.parse()).transpose()?.unwrap_or(3);
-    let policy_text = match args.get(3).map(String::as_str) {
-        Some(path) if path != "-" => std::fs::read_to_string(path)?,
-        _ => fenrun_benches::REFERENCE_POLICY.to_owned(),
-    };
     let immediate = args.get(4).is_some_and(|a| a == "immediate");
-    let base = Policy::from_json(&policy_text)?;
-    let policy = if immediate {
-        let mut doc: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&policy_text)?;
-        doc.insert("version".into(), serde_json::json!(2));
-        doc.insert("rank_timing".into(), serde_json::json!("immediate"));
-        Policy::from_value(serde_json::Value::Object(doc))?
-    } else {
-        base.clone()
-    };
-    let data = data(members, orders)?;
+    let (base, policy) = ledger_policy(
+        args.get(3).map(String::as_str),
+        args.get(4).map(String::as_str),
+    )?;
+    let data = ledger_data(members, orders)?;
     let (mut batch_t, mut ledger_t, mut apply_t) = (Vec::new(), Vec::new(), Vec::new());
     let mut period_end_t = Vec::new();
     let mut latencies: Vec<u32> = Vec::with_capacity(LATENCY_EVENTS);
