@@ -130,3 +130,18 @@ pub fn ledger_policy(
     doc.insert("rank_timing".into(), serde_json::json!("immediate"));
     Ok((base, Policy::from_value(serde_json::Value::Object(doc))?))
 }
+
+/// A bench binary's `main`: `run` on the command line's arguments, its
+/// error printed and the exit code failed.
+pub fn run_main(
+    run: impl FnOnce(&[String]) -> Result<(), Box<dyn std::error::Error>>,
+) -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
