@@ -262,6 +262,16 @@ impl Ledger {
             .map_err(|e| thrown(&e))
     }
 
+    /// Apply the events of JSON Lines text made from JavaScript objects
+    /// (money as strings): `{"applied","duplicates"}` as JSON.
+    #[wasm_bindgen(js_name = applyObjectLines)]
+    pub fn apply_object_lines(&mut self, lines: &str) -> Result<String, JsValue> {
+        self.ledger
+            .apply_object_json_lines(lines)
+            .map(|t| t.to_json())
+            .map_err(|e| thrown(&e))
+    }
+
     /// The settlement of the events so far as canonical JSON (what
     /// `fenrun ledger settle` prints); without `lines`, `"lines": []`; with
     /// `as_of`, the totals split at that time.

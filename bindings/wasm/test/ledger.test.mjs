@@ -153,6 +153,42 @@ test("a refused event throws and changes nothing; money as a JS number is refuse
   ledger.free();
 });
 
+test("applyMany of an array settles its events together, as one at a time would; a JS number in it is refused, the events before it stay", () => {
+  const policy = {
+    version: 2,
+    rank_timing: "immediate",
+    ranks: [{ id: "member", rate: "0.10" }],
+    rules: [{ id: "spread", type: "differential" }],
+  };
+  const events = [
+    { id: "e1", member: { id: "m2", sponsor: "m1" } },
+    { id: "o1", seller: "m2", amount: "30.00" },
+    { id: "o1", seller: "m2", amount: "30.00" },
+    { id: "r1", refund_of: "o1", amount: "10.00" },
+  ];
+  const many = new fenrun.Ledger(policy, { members: [{ id: "m1" }] });
+  assert.deepEqual(many.applyMany(events), { applied: 3, duplicates: 1 });
+  const one = new fenrun.Ledger(policy, { members: [{ id: "m1" }] });
+  for (const event of events) one.apply(event);
+  assert.equal(many.settlementJson(), one.settlementJson());
+  // m2 sells 30.00 at 0.10 = 3.00, a third of it refunded: 3.00 - 1.00 = 2.00.
+  assert.equal(many.settlement().totals.m2, "2.00");
+  const mixed = [
+    { id: "o2", seller: "m1", amount: "5.00" },
+    { id: "o3", seller: "m1", amount: 5 },
+  ];
+  const refused = (e) => e instanceof fenrun.FenrunError && e.code === "number_money" && e.path === "events[4].amount";
+  assert.throws(() => many.applyMany(mixed), refused);
+  assert.equal(many.length, 4);
+  // A hole in the array is refused as an event, not skipped.
+  assert.throws(() => many.applyMany([undefined]), (e) => e instanceof fenrun.FenrunError && e.path.startsWith("events[4]"));
+  assert.equal(many.length, 4);
+  // o2 stays: 0.10 x 5.00 = 0.50 for m1.
+  assert.equal(many.settlement().totals.m1, "0.50");
+  many.free();
+  one.free();
+});
+
 test("the rank changes so far", () => {
   // m1 owns no group until g1 (150 members >= 100): then an owner.
   const ledger = new fenrun.Ledger(POLICY, { members: [{ id: "m1" }] });

@@ -399,8 +399,20 @@ impl Ledger {
     /// A refused event returns its error: the events before it stay
     /// applied; it and the ones after it are not.
     pub fn apply_json_lines(&mut self, text: &str) -> Result<Tally> {
+        self.take_lines(text, false)
+    }
+
+    /// The events of JSON Lines text taken, then settled together; with
+    /// `objects`, each made from a JavaScript object (money as strings).
+    fn take_lines(&mut self, text: &str, objects: bool) -> Result<Tally> {
         let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-        self.take_each(|ledger| lines.next().map(|l| ledger.take_json(l)))
+        self.take_each(|ledger| {
+            let line = lines.next()?;
+            Some(match objects {
+                true => ledger.object_json(line).and_then(|v| ledger.take_value(v)),
+                false => ledger.take_json(line),
+            })
+        })
     }
 
     /// Apply events in order, as [`Ledger::apply_json_lines`] does (taken,
@@ -449,9 +461,45 @@ impl Ledger {
     /// refused (`number_money`), as [`crate::input::require_string_money`]
     /// refuses it in a batch.
     pub fn apply_object_json(&mut self, text: &str) -> Result<Applied> {
+        let value = self.object_json(text)?;
+        self.apply_value(value)
+    }
+
+    /// [`Ledger::apply_json_lines`] for JSON Lines text made from
+    /// JavaScript objects, one event a line: each event's money must be a
+    /// string, as for [`Ledger::apply_object_json`]. The events are taken,
+    /// then settled together; a refused event returns its error, the events
+    /// before it staying applied.
+    ///
+    /// ```
+    /// let policy = fenrun::Policy::from_json(r#"{"version": 2, "rank_timing": "immediate",
+    ///   "ranks": [{"id": "member", "rate": "0.10"}],
+    ///   "rules": [{"id": "spread", "type": "differential"}]}"#)?;
+    /// let mut ledger = fenrun::Ledger::open(&policy, vec![fenrun::input::MemberRecord::new("m1")], vec![])?;
+    /// let order = r#"{"id": "o1", "seller": "m1", "amount": "50.00"}"#;
+    /// let tally = ledger.apply_object_json_lines(&format!("{order}\n{order}\n"))?;
+    /// assert_eq!((tally.applied, tally.duplicates), (1, 1));
+    /// // A number is a binary float: refused, and the events before it stay.
+    /// let err = ledger
+    ///     .apply_object_json_lines(concat!(
+    ///         r#"{"id": "o2", "seller": "m1", "amount": "20.00"}"#, "\n",
+    ///         r#"{"id": "o3", "seller": "m1", "amount": 0.1}"#,
+    ///     ))
+    ///     .unwrap_err();
+    /// assert_eq!((err.code(), err.path()), ("number_money", "events[2].amount"));
+    /// assert_eq!(ledger.settlement()?.total_of("m1").unwrap().to_string(), "7.00");
+    /// # Ok::<(), fenrun::Error>(())
+    /// ```
+    pub fn apply_object_json_lines(&mut self, text: &str) -> Result<Tally> {
+        self.take_lines(text, true)
+    }
+
+    /// The next event, given as JSON text made from a JavaScript object,
+    /// as a value if its money is given as strings.
+    fn object_json(&self, text: &str) -> Result<serde_json::Value> {
         let value = crate::doc::from_str(text).map_err(|e| self.builder.name_event(e))?;
         crate::input::require_string_money_event(&value).map_err(|e| self.builder.name_event(e))?;
-        self.apply_value(value)
+        Ok(value)
     }
 
     /// Apply the next event given as a JSON value (a binding's dict).
