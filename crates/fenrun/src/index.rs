@@ -702,9 +702,15 @@ impl Packed {
     /// Add an id at the end.
     #[inline]
     pub fn push(&mut self, id: &str) {
+        self.push_parts(id, "");
+    }
+
+    /// Append the id `head` then `tail`, end to end.
+    pub fn push_parts(&mut self, head: &str, tail: &str) {
         // In u64: a 32-bit target's usize cannot be shifted by 32.
         let before = self.text.len() as u64 >> LOW_BITS;
-        self.text.push_str(id);
+        self.text.push_str(head);
+        self.text.push_str(tail);
         let end = self.text.len() as u64;
         for _ in before..end >> LOW_BITS {
             self.highs.push(idx32(self.ends.len()));

@@ -50,9 +50,10 @@ const CHECKSUM: &str = "sha256:";
 /// ```
 #[derive(Debug)]
 pub struct Ledger {
-    /// The batch so far, taking events one at a time; it keeps each event's
-    /// canonical JSON, what a repeated event is compared with and what a
-    /// snapshot keeps.
+    /// The batch so far, taking events one at a time; it gives back each
+    /// event's canonical JSON, what a repeated event is compared with and
+    /// what a snapshot keeps (most orders' and refunds' made again from its
+    /// tables, the others' kept).
     builder: BatchBuilder<'static>,
     /// The starting members' and groups' canonical JSON, a line each.
     start: String,
@@ -652,19 +653,15 @@ impl Ledger {
             "groups": self.groups,
             "events": self.len(),
         });
-        let mut out = format!("{MAGIC} {SNAPSHOT_VERSION}\n{header}\n");
-        out.push_str(&self.start);
-        for k in 0..self.len() {
-            out.push_str(self.builder.stream_text(k));
-            out.push('\n');
-        }
+        let mut out = format!("{MAGIC} {SNAPSHOT_VERSION}\n{header}\n{}", self.start).into_bytes();
+        self.builder.write_stream_texts(&mut out);
         let digest = {
             use sha2::Digest;
-            sha2::Sha256::digest(out.as_bytes())
+            sha2::Sha256::digest(&out)
         };
-        out.push_str(&crate::doc::hex(CHECKSUM, &digest));
-        out.push('\n');
-        out.into_bytes()
+        out.extend_from_slice(crate::doc::hex(CHECKSUM, &digest).as_bytes());
+        out.push(b'\n');
+        out
     }
 
     /// A ledger from a snapshot of a ledger of `policy`. Bytes that are not a

@@ -159,6 +159,21 @@ proptest! {
         prop_assert_eq!(restored.close().unwrap().to_json(), settled);
     }
 
+    /// A snapshot holds each event as its canonical JSON, whether the ledger
+    /// kept that text or makes it again from its tables.
+    #[test]
+    fn snapshots_hold_each_events_canonical_json(w in world()) {
+        let (policy, doc, settled) = batch_of(&w);
+        let Some(_) = settled else { return Ok(()) };
+        let mut ledger = open(&policy, &doc);
+        let mut canonical = Vec::new();
+        for e in events(&doc) {
+            canonical.push(StreamEvent::from_value(e.clone()).unwrap().to_json());
+            ledger.apply_value(e).unwrap();
+        }
+        prop_assert_eq!(snapshot_events(&ledger), canonical);
+    }
+
     /// §14 guarantee 2: every event applied twice is applied once.
     #[test]
     fn twice_is_once(w in world()) {
@@ -708,4 +723,92 @@ fn a_refund_of_an_order_beyond_64_bits_of_cents_reverses_it() {
         lines[0].contains(r#""amount":"-100000000000000000000.00""#),
         "{lines:?}"
     );
+}
+
+/// The events a ledger's snapshot holds, a line each (its last `events`
+/// lines before the checksum).
+fn snapshot_events(ledger: &Ledger) -> Vec<String> {
+    let bytes = ledger.snapshot();
+    let text = std::str::from_utf8(&bytes).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let end = lines.len() - 1;
+    lines[end - ledger.len()..end]
+        .iter()
+        .map(|l| (*l).to_owned())
+        .collect()
+}
+
+/// Most orders and refunds are kept as the batch's tables hold them and
+/// their canonical JSON made again when asked for: every other form is kept
+/// as given. Each event's snapshot line is its canonical JSON, a repeat is
+/// told from a conflict by it, and a restore gives the same bytes.
+#[test]
+fn events_kept_in_tables_give_back_their_canonical_json() {
+    let policy = Policy::from_json(
+        r#"{"version": 2, "ranks": [{"id": "member", "rate": "0.10"}],
+            "rules": [{"id": "spread", "type": "differential"}]}"#,
+    )
+    .unwrap();
+    let members = vec![MemberRecord::new("m1"), MemberRecord::new("m 2")];
+    let mut ledger = Ledger::open(&policy, members, vec![]).unwrap();
+    let events = [
+        // Plain: id, seller or order, amount at the policy's two decimals.
+        r#"{"id": "o1", "seller": "m1", "amount": "50.00"}"#,
+        r#"{"id": "r1", "refund_of": "o1", "amount": "0.01"}"#,
+        // Ids that JSON escapes.
+        r#"{"id": "o\"2\u00e9", "seller": "m 2", "amount": "7.10"}"#,
+        r#"{"id": "r\n2", "refund_of": "o\"2\u00e9", "amount": "7.10"}"#,
+        // Fewer decimals than the scale: the tables would write "50.00".
+        r#"{"id": "o3", "seller": "m1", "amount": "50"}"#,
+        r#"{"id": "o4", "seller": "m1", "amount": "5.5"}"#,
+        // Beyond 64 bits of units.
+        r#"{"id": "o5", "seller": "m1", "amount": "100000000000000000000.00"}"#,
+        // A buyer, a time, a category, a quantity, no seller.
+        r#"{"id": "o6", "seller": "m1", "buyer": "c1", "amount": "1.00"}"#,
+        r#"{"id": "o7", "seller": "m1", "amount": "1.00", "at": "2026-12-01T08:00:00+08:00"}"#,
+        r#"{"id": "o8", "seller": "m1", "amount": "1.00", "category": "food"}"#,
+        r#"{"id": "o9", "seller": "m1", "amount": "1.00", "quantity": 2}"#,
+        r#"{"id": "o10", "buyer": "m1", "amount": "1.00"}"#,
+        r#"{"id": "r3", "refund_of": "o3", "amount": "10"}"#,
+        r#"{"id": "e1", "member": {"id": "m3", "sponsor": "m1"}}"#,
+        r#"{"id": "o11", "seller": "m3", "amount": "2.00"}"#,
+        // Buyers, kept beside the mark: empty, a member, marks and escapes.
+        r#"{"id": "o12", "seller": "m1", "buyer": "", "amount": "1.00"}"#,
+        r#"{"id": "o13", "seller": "m1", "buyer": "m 2", "amount": "1.00"}"#,
+        r#"{"id": "o14", "seller": "m1", "buyer": "+=\"{\u00e9", "amount": "1.00"}"#,
+        r#"{"id": "=", "seller": "m1", "amount": "1.00"}"#,
+    ];
+    let canonical: Vec<String> = events
+        .iter()
+        .map(|e| StreamEvent::from_json(e).unwrap().to_json())
+        .collect();
+    for e in &events {
+        assert!(!ledger.apply_json(e).unwrap().duplicate, "{e}");
+    }
+    assert_eq!(snapshot_events(&ledger), canonical);
+    // Repeats of each form: the same content is a duplicate.
+    for (k, e) in events.iter().enumerate() {
+        let again = ledger.apply_json(e).unwrap();
+        assert_eq!((again.duplicate, again.position), (true, k), "{e}");
+    }
+    // Other content under a kept id is a conflict: another amount, the same
+    // amount written otherwise, a field more.
+    for e in [
+        r#"{"id": "o1", "seller": "m1", "amount": "50.01"}"#,
+        r#"{"id": "o1", "seller": "m1", "amount": "50.0"}"#,
+        r#"{"id": "r1", "refund_of": "o1", "amount": "0.01", "at": "2026-12-01T08:00:00Z"}"#,
+        r#"{"id": "o3", "seller": "m1", "amount": "50.00"}"#,
+        r#"{"id": "o11", "seller": "m1", "amount": "2.00"}"#,
+        r#"{"id": "o6", "seller": "m1", "buyer": "c2", "amount": "1.00"}"#,
+        r#"{"id": "o6", "seller": "m1", "amount": "1.00"}"#,
+        r#"{"id": "o12", "seller": "m1", "amount": "1.00"}"#,
+        r#"{"id": "o1", "seller": "m1", "buyer": "", "amount": "50.00"}"#,
+    ] {
+        let err = ledger.apply_json(e).unwrap_err();
+        assert_eq!(err.code(), "event_conflict", "{e}");
+    }
+    let bytes = ledger.snapshot();
+    let restored = Ledger::restore(&policy, &bytes).unwrap();
+    assert_eq!(restored.snapshot(), bytes);
+    assert_eq!(snapshot_events(&restored), canonical);
 }

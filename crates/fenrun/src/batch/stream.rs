@@ -82,7 +82,11 @@ pub(crate) struct Stream {
     /// Every event's id, in stream order.
     names: Packed,
     /// Every event's canonical JSON ([`StreamEvent::to_json`]), in stream
-    /// order: what a repeated event is compared with (§14.2).
+    /// order: what a repeated event is compared with (§14.2) and a ledger's
+    /// snapshot holds. An order or refund whose canonical JSON the batch's
+    /// tables give back exactly but for its buyer (see [`plain_sale`])
+    /// keeps [`REMADE`] instead, or [`REMADE_BUYER`] and the buyer: most
+    /// events are, and their text would be most of a ledger's memory.
     texts: Packed,
     /// Event id → stream position.
     index: IdIndex<u32>,
@@ -186,12 +190,60 @@ impl<'p> BatchBuilder<'p> {
         }
     }
 
-    /// The canonical JSON of stream event `k` ("" past the end).
-    pub(crate) fn stream_text(&self, k: usize) -> &str {
-        match self.stream.as_deref() {
-            Some(s) if k < s.texts.len() => s.texts.get(idx32(k)),
-            _ => "",
+    /// The canonical JSON of stream event `k` ("" past the end, or not kept).
+    pub(crate) fn stream_text(&self, k: usize) -> Cow<'_, str> {
+        let Some(stream) = self.stream.as_deref().filter(|s| k < s.texts.len()) else {
+            return Cow::Borrowed("");
+        };
+        let mut record = EventRecord::default();
+        match self.remake(stream, k, &mut record) {
+            None => Cow::Borrowed(stream.texts.get(idx32(k))),
+            Some(()) => Cow::Owned(StreamEvent::Sale(record).to_json()),
         }
+    }
+
+    /// Every stream event's canonical JSON and a line break, in stream
+    /// order, written to `out` (a snapshot's events).
+    pub(crate) fn write_stream_texts(&self, out: &mut Vec<u8>) {
+        let Some(stream) = self.stream.as_deref() else {
+            return;
+        };
+        // One record, its strings refilled for each event made again.
+        let mut record = EventRecord::default();
+        for k in 0..stream.texts.len() {
+            match self.remake(stream, k, &mut record) {
+                None => out.extend_from_slice(stream.texts.get(idx32(k)).as_bytes()),
+                // Records of strings and decimals always serialize (as
+                // in `StreamEvent::to_json`).
+                Some(()) => {
+                    let _ = serde_json::to_writer(&mut *out, &record);
+                }
+            }
+            out.push(b'\n');
+        }
+    }
+
+    /// Stream event `k` into `record` if its canonical JSON is made again
+    /// from the batch's tables (see [`plain_sale`]): its id, its seller's or
+    /// its order's id, its amount in units at the policy's scale (as it was
+    /// given), and an order's buyer, kept after its mark. `None`: its text
+    /// is kept.
+    fn remake(&self, stream: &Stream, k: usize, record: &mut EventRecord) -> Option<()> {
+        let buyer = match stream.texts.get(idx32(k)) {
+            REMADE => None,
+            text => Some(text.strip_prefix(REMADE_BUYER)?),
+        };
+        let e = stream.sales.get(k).copied().unwrap_or(NONE);
+        let (party, amount, refund) = match self.events.get(e as usize)? {
+            Event::Order(o) => (self.member_names.get(o.seller), o.amount, false),
+            Event::Refund(r) => (self.names.get(r.order_event), r.amount, true),
+        };
+        refill(&mut record.id.0, stream.names.get(idx32(k)));
+        set(&mut record.seller, (!refund).then_some(party), |m| &mut m.0);
+        set(&mut record.refund_of, refund.then_some(party), |m| &mut m.0);
+        set(&mut record.buyer, buyer, |b| b);
+        record.amount = amount;
+        Some(())
     }
 
     /// Take the next event of the stream (§14): applied when new (`None`);
@@ -224,16 +276,28 @@ impl<'p> BatchBuilder<'p> {
                 }
             }
         }
-        let text = if keep { event.to_json() } else { String::new() };
+        let remade = keep && plain_sale(event, self.policy.rounding().scale);
+        let text = match keep && !remade {
+            true => event.to_json(),
+            false => String::new(),
+        };
         let position = self.stream_len();
         match self.push_now(event) {
             Ok(()) => {
                 if let Some(stream) = self.stream.as_deref_mut() {
-                    stream.texts.push(&text);
+                    match (remade, event) {
+                        (true, StreamEvent::Sale(EventRecord { buyer: Some(b), .. })) => {
+                            stream.texts.push_parts(REMADE_BUYER, b);
+                        }
+                        (true, _) => stream.texts.push(REMADE),
+                        (false, _) => stream.texts.push(&text),
+                    }
                 }
                 Ok(None)
             }
-            Err(Error::DuplicateEvent { first, .. }) if keep && self.stream_text(first) == text => {
+            Err(Error::DuplicateEvent { first, .. })
+                if keep && self.stream_text(first) == event.to_json() =>
+            {
                 Ok(Some(first))
             }
             Err(Error::DuplicateEvent { first, .. }) => Err(Error::EventConflict {
@@ -834,6 +898,54 @@ pub(crate) struct Joining {
 }
 
 /// Row `k` of a table's orders and refunds as the record a stream takes.
+/// `slot` holding `text`, its string refilled rather than made anew.
+fn refill(slot: &mut String, text: &str) {
+    slot.clear();
+    slot.push_str(text);
+}
+
+/// `field` set to `value` (`None`: emptied), its string reused.
+fn set<T: Default>(field: &mut Option<T>, value: Option<&str>, string: fn(&mut T) -> &mut String) {
+    match value {
+        Some(v) => refill(string(field.get_or_insert_with(T::default)), v),
+        None => *field = None,
+    }
+}
+
+/// What [`Stream::texts`] keeps for an event the batch's tables give back.
+/// Canonical JSON is an object: it never starts so.
+const REMADE: &str = "=";
+/// [`REMADE`] for an order with a buyer, which follows the mark.
+const REMADE_BUYER: &str = "+";
+
+/// Whether `event` is an order of a seller (and any buyer) or a refund,
+/// with nothing but its id, that seller or order, and an amount written
+/// with the policy's `scale` of decimals in units that fit 64 bits: what
+/// the batch's tables keep exactly, so that its canonical JSON is made
+/// again from them ([`BatchBuilder::stream_text`]) rather than kept.
+fn plain_sale(event: &StreamEvent, scale: u32) -> bool {
+    let StreamEvent::Sale(record) = event else {
+        return false;
+    };
+    let EventRecord {
+        id: _,
+        seller,
+        buyer,
+        amount,
+        at,
+        refund_of,
+        category,
+        quantity,
+    } = record;
+    (seller.is_some() && refund_of.is_none()
+        || refund_of.is_some() && seller.is_none() && buyer.is_none())
+        && at.is_none()
+        && category.is_none()
+        && quantity.is_none()
+        && amount.scale() == scale
+        && i64::try_from(amount.mantissa()).is_ok_and(|units| units > 0)
+}
+
 fn row_record<E: EventColumns + ?Sized>(docs: &E, k: usize) -> Result<EventRecord> {
     Ok(EventRecord {
         id: docs.id(k)?.into(),
