@@ -227,12 +227,12 @@ export class Ledger {
    * A refused event throws; the events before it stay applied.
    */
   applyMany(events) {
-    if (typeof events === "string") return JSON.parse(guard(() => this.#ledger.applyLines(events)));
+    if (typeof events === "string") return JSON.parse(guard(() => this.#ledger.applyLines(events, false)));
     if (!Array.isArray(events)) throw new TypeError("fenrun: applyMany takes an array of events or JSON Lines text");
     // JSON.stringify escapes line breaks inside strings: one event a line
     // (`undefined`, which it skips, as `null`, which the core refuses).
     const text = events.map((event) => JSON.stringify(event) ?? "null").join("\n");
-    return JSON.parse(guard(() => this.#ledger.applyObjectLines(text)));
+    return JSON.parse(guard(() => this.#ledger.applyLines(text, true)));
   }
 
   /** The settlement of the events so far as canonical JSON text (what `fenrun ledger settle` prints). */

@@ -253,23 +253,17 @@ impl Ledger {
         .map_err(|e| thrown(&e))
     }
 
-    /// Apply the events of JSON Lines text: `{"applied","duplicates"}` as JSON.
+    /// Apply the events of JSON Lines text (with `strings_only`, made from
+    /// JavaScript objects: money as strings): `{"applied","duplicates"}` as JSON.
     #[wasm_bindgen(js_name = applyLines)]
-    pub fn apply_lines(&mut self, lines: &str) -> Result<String, JsValue> {
-        self.ledger
-            .apply_json_lines(lines)
-            .map(|t| t.to_json())
-            .map_err(|e| thrown(&e))
-    }
-
-    /// Apply the events of JSON Lines text made from JavaScript objects
-    /// (money as strings): `{"applied","duplicates"}` as JSON.
-    #[wasm_bindgen(js_name = applyObjectLines)]
-    pub fn apply_object_lines(&mut self, lines: &str) -> Result<String, JsValue> {
-        self.ledger
-            .apply_object_json_lines(lines)
-            .map(|t| t.to_json())
-            .map_err(|e| thrown(&e))
+    pub fn apply_lines(&mut self, lines: &str, strings_only: bool) -> Result<String, JsValue> {
+        if strings_only {
+            self.ledger.apply_object_json_lines(lines)
+        } else {
+            self.ledger.apply_json_lines(lines)
+        }
+        .map(|t| t.to_json())
+        .map_err(|e| thrown(&e))
     }
 
     /// The settlement of the events so far as canonical JSON (what
