@@ -897,7 +897,6 @@ pub(crate) struct Joining {
     pub attrs: Option<BTreeMap<String, Decimal>>,
 }
 
-/// Row `k` of a table's orders and refunds as the record a stream takes.
 /// `slot` holding `text`, its string refilled rather than made anew.
 fn refill(slot: &mut String, text: &str) {
     slot.clear();
@@ -946,6 +945,7 @@ fn plain_sale(event: &StreamEvent, scale: u32) -> bool {
         && i64::try_from(amount.mantissa()).is_ok_and(|units| units > 0)
 }
 
+/// Row `k` of a table's orders and refunds as the record a stream takes.
 fn row_record<E: EventColumns + ?Sized>(docs: &E, k: usize) -> Result<EventRecord> {
     Ok(EventRecord {
         id: docs.id(k)?.into(),
