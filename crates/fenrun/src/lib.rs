@@ -68,6 +68,7 @@
 
 mod api;
 mod batch;
+mod blocks;
 mod check;
 mod compare;
 mod condition;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 use crate::batch::{Batch, Event};
+use crate::blocks::Blocks;
 use crate::error::{At, Error, EventAt, MemberAt, Missing, Must, Result, Where};
 use crate::events::Party;
 use crate::graph::NONE;
@@ -546,13 +547,14 @@ impl Reversible {
 /// for the refunds that may come (a period a ledger keeps live, whose
 /// refunds are not known ahead, §14): what [`Reversible::of`] keeps of an
 /// order, in 24 bytes a line, made into a [`Reversible`] at the order's
-/// first refund.
+/// first refund. Held in blocks: kept for the whole period, they grow
+/// without being copied.
 #[derive(Debug, Default)]
 struct Kept {
     /// Per event up to the last order kept, where its lines start in
     /// `lines` (a refund's: where the next order's do).
-    start: Vec<usize>,
-    lines: Vec<KeptLine>,
+    start: Blocks<usize>,
+    lines: Blocks<KeptLine>,
     /// The lines' rates, each written as it is (`0.1` and `0.10` apart).
     rates: Vec<Decimal>,
     rate_index: HashMap<[u8; 16], u32, foldhash::fast::RandomState>,
@@ -560,8 +562,8 @@ struct Kept {
     big: HashMap<usize, i128, foldhash::fast::RandomState>,
     /// (order, rule, breakage) and (order, cut) as the kernel gave them, in
     /// event order; a cut only when it is not a plain zero.
-    breakage: Vec<(u32, u16, Decimal)>,
-    cuts: Vec<(u32, Decimal)>,
+    breakage: Blocks<(u32, u16, Decimal)>,
+    cuts: Blocks<(u32, Decimal)>,
 }
 
 /// One kept line: its amount in units ([`KEPT_BIG`]: in `Kept::big`).
@@ -582,8 +584,9 @@ impl Kept {
     /// Keep order `i`'s outcome `o`.
     fn push(&mut self, i: usize, o: &OrderOutcome) -> Result<()> {
         let at = self.lines.len();
-        self.start.resize(i, at);
-        self.start.push(at);
+        while self.start.len() <= i {
+            self.start.push(at);
+        }
         for l in &o.lines {
             let key = l.rate.serialize();
             let rate = match self.rate_index.get(&key) {
@@ -614,8 +617,9 @@ impl Kept {
             });
         }
         let order = idx32(i);
-        self.breakage
-            .extend(o.out.breakage.iter().map(|&(r, b)| (order, r, b)));
+        for &(r, b) in &o.out.breakage {
+            self.breakage.push((order, r, b));
+        }
         if o.out.cut.serialize() != Decimal::ZERO.serialize() {
             self.cuts.push((order, o.out.cut));
         }
@@ -627,10 +631,12 @@ impl Kept {
         let at = |k: usize| self.start.get(k).copied();
         let from = at(i).must(EventAt(i), "kept lines")?;
         let to = at(i + 1).unwrap_or(self.lines.len());
-        let kept = self.lines.get(from..to).must(EventAt(i), "kept lines")?;
-        let mut lines = Vec::with_capacity(kept.len());
-        let mut amounts = Vec::with_capacity(kept.len());
-        for (k, l) in (from..).zip(kept) {
+        (from <= to && to <= self.lines.len())
+            .then_some(())
+            .must(EventAt(i), "kept lines")?;
+        let mut lines = Vec::with_capacity(to - from);
+        let mut amounts = Vec::with_capacity(to - from);
+        for (k, l) in (from..).zip(self.lines.range(from, to)) {
             let units = match l.amount {
                 KEPT_BIG => *self.big.get(&k).must(EventAt(i), "kept amount")?,
                 a => i128::from(a),
@@ -654,12 +660,10 @@ impl Kept {
         }
         let order = idx32(i);
         let first = self.breakage.partition_point(|b| b.0 < order);
-        let breakage = self.breakage.get(first..).unwrap_or_default();
-        let breakage = breakage.iter().take_while(|b| b.0 == order);
-        let cut = match self.cuts.binary_search_by_key(&order, |c| c.0) {
-            Ok(k) => self.cuts.get(k).map_or(Decimal::ZERO, |c| c.1),
-            Err(_) => Decimal::ZERO,
-        };
+        let breakage = self.breakage.range(first, self.breakage.len());
+        let breakage = breakage.take_while(|b| b.0 == order);
+        let cut = self.cuts.get(self.cuts.partition_point(|c| c.0 < order));
+        let cut = cut.filter(|c| c.0 == order).map_or(Decimal::ZERO, |c| c.1);
         Ok(Reversible {
             open: Open::of_parts(
                 amount,
@@ -2583,6 +2587,108 @@ impl Settlement {
 mod tests {
     use super::{pack, unpack, BySeller, BUCKET, FAST_LIMIT};
     use crate::{Batch, Policy};
+
+    /// A live pass keeps every order's lines, breakage and cut in blocks
+    /// (of 4 items in tests): refunds of orders kept many blocks back, in
+    /// part and in full, reverse what their orders paid, as the batch does.
+    #[test]
+    fn a_live_pass_reverses_orders_kept_blocks_back() {
+        let mut doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../../examples/reference-policy.json")).unwrap();
+        doc["version"] = serde_json::json!(2);
+        doc["rank_timing"] = serde_json::json!("immediate");
+        // A cap below the rules' rates: most orders are cut.
+        doc["order_cap"] = serde_json::json!("0.12");
+        let policy = Policy::from_value(doc).unwrap();
+        // A chain m0 <- m1 <- ... <- m5; m0 and m2 own groups of 100 or more
+        // (group owners), so the levels rule pays some and breaks the rest.
+        let mut members = String::from(r#"{"id": "m0"}"#);
+        for i in 1..6 {
+            members.push_str(&format!(r#", {{"id": "m{i}", "sponsor": "m{}"}}"#, i - 1));
+        }
+        let start = format!(
+            r#"{{"members": [{members}], "groups": [{{"id": "g0", "owner": "m0", "size": 120}},
+                {{"id": "g2", "owner": "m2", "size": 150}}]}}"#
+        );
+        let mut events = Vec::new();
+        for o in 0..30 {
+            let seller = 5 - o % 4;
+            events.push(format!(
+                r#"{{"id": "o{o}", "seller": "m{seller}", "amount": "{}.{:02}"}}"#,
+                100 + 37 * o,
+                (o * 13) % 100
+            ));
+            // Refunds of orders many blocks back: o1 in part, then the rest
+            // of it; o5 in full; o0 in two parts; o17 in part.
+            let refunds: &[(&str, usize, &str)] = match o {
+                12 => &[("r0", 1, "20.00")],
+                20 => &[("r1", 5, "285.65"), ("r2", 1, "117.13")],
+                25 => &[("r3", 0, "0.01")],
+                29 => &[("r4", 0, "99.99"), ("r5", 17, "50.00")],
+                _ => &[],
+            };
+            for (id, of, amount) in refunds {
+                events.push(format!(
+                    r#"{{"id": "{id}", "refund_of": "o{of}", "amount": "{amount}"}}"#
+                ));
+            }
+        }
+        let whole = format!(
+            "{}, \"events\": [{}]}}",
+            start.trim_end().trim_end_matches('}'),
+            events.join(", ")
+        );
+        let settled = crate::settle(&policy, Batch::from_json(&whole, &policy).unwrap())
+            .unwrap()
+            .to_json();
+        // Reversals many blocks after their orders; breakage and cuts.
+        for kept in [r#""refund":"r4""#, r#""refund":"r5""#, r#""cap_cut":"#] {
+            assert!(settled.contains(kept), "{kept} in {settled}");
+        }
+        assert!(!settled.contains(r#""cap_cut":"0.00""#), "{settled}");
+        assert!(!settled.contains(r#""dist":"0.00""#), "{settled}");
+        // The lines of orders and refunds, as the batch wrote them.
+        let settled: serde_json::Value = serde_json::from_str(&settled).unwrap();
+        let want: Vec<&serde_json::Value> = settled["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l.get("order").is_some())
+            .collect();
+        let answers = |lines: Option<crate::EventLines>| -> Vec<serde_json::Value> {
+            let lines = lines.unwrap();
+            lines
+                .json()
+                .iter()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        };
+        // Each event applied answers with its lines; or taken, all of them
+        // settled together by a catch-up.
+        let mut one_by_one = crate::Ledger::open_json(&policy, &start).unwrap();
+        let mut got = Vec::new();
+        for e in &events {
+            got.extend(answers(one_by_one.apply_json(e).unwrap().lines));
+        }
+        assert_eq!(got.iter().collect::<Vec<_>>(), want);
+        let mut together = crate::Ledger::open_json(&policy, &start).unwrap();
+        for e in &events {
+            together.take_json(e).unwrap();
+        }
+        let got = answers(together.catch_up().unwrap());
+        assert_eq!(got.iter().collect::<Vec<_>>(), want);
+        // The summary's breakage and cap cut, net of what the refunds
+        // reversed, finished from the live state.
+        let totals = crate::SettleOptions::default().lines(crate::Lines::TotalsOnly);
+        let batch = Batch::from_json(&whole, &policy).unwrap();
+        let by_batch = crate::Engine::new(&policy, batch)
+            .unwrap()
+            .settle_with(totals.clone());
+        assert_eq!(
+            together.settlement_with(totals).unwrap().to_json(),
+            by_batch.unwrap().to_json()
+        );
+    }
 
     #[test]
     fn an_entry_keeps_its_place_and_value() {
