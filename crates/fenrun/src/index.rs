@@ -762,6 +762,22 @@ impl Packed {
         self.text.get(start..self.end(i)).unwrap_or("")
     }
 
+    /// Ask for where id `i` is to be brought into the cache, without
+    /// waiting for it (before [`Packed::prefetch_text`] of the same id).
+    #[inline]
+    pub fn prefetch_end(&self, i: u32) {
+        let i = i as usize;
+        prefetch_index::prefetch_index(&self.ends, i.saturating_sub(1));
+    }
+
+    /// Ask for id `i`'s text to be brought into the cache, without waiting
+    /// for it (it reads where the id starts).
+    #[inline]
+    pub fn prefetch_text(&self, i: u32) {
+        let start = (i as usize).checked_sub(1).map_or(0, |j| self.end(j));
+        prefetch_index::prefetch_index(self.text.as_bytes(), start);
+    }
+
     /// Keep the first `n` ids only.
     pub fn truncate(&mut self, n: usize) {
         if n >= self.len() {

@@ -19,6 +19,10 @@ use crate::state::State;
 /// Lines the scratch table keeps room for between catch-ups.
 const SCRATCH_LINES: usize = 4096;
 
+/// Lines ahead whose member's id is asked for (where it ends twice as far
+/// ahead, then its text).
+const IDS_AHEAD: usize = 8;
+
 /// The pass of a settlement over a period that grows event by event.
 pub(crate) struct Live {
     /// The rules prepared on the batch so far: the starting members (whose
@@ -60,8 +64,12 @@ impl std::fmt::Debug for Live {
 pub struct EventLines {
     rules: Arc<[(RuleId, &'static str)]>,
     scale: u32,
-    /// Each event's order, and refund for a refund's reversals.
-    events: Vec<(Box<str>, Option<Box<str>>)>,
+    /// Each event's order id, then its refund id for a refund's
+    /// reversals, end to end.
+    ids: String,
+    /// Per event, where its order id ends in `ids` and, for a refund, where
+    /// its refund id does (each id starts where the one before ends).
+    events: Vec<(usize, Option<usize>)>,
     /// The members paid, end to end (each line's ends at its `member_end`).
     members: String,
     rows: Vec<EventLine>,
@@ -102,10 +110,7 @@ impl EventLines {
                 .rules
                 .get(usize::from(r.rule))
                 .map_or(("", ""), |(id, kind)| (id.as_str(), *kind));
-            let (order, refund) = self
-                .events
-                .get(r.event)
-                .map_or(("", None), |(o, r)| (&**o, r.as_deref()));
+            let (order, refund) = self.event(r.event);
             LineView {
                 order: Some(order),
                 refund,
@@ -121,6 +126,19 @@ impl EventLines {
                 available_at: r.available_at,
             }
         })
+    }
+
+    /// Event `k`'s order id and refund id.
+    fn event(&self, k: usize) -> (&str, Option<&str>) {
+        let start = match k.checked_sub(1).and_then(|j| self.events.get(j)) {
+            Some(&(order, refund)) => refund.unwrap_or(order),
+            None => 0,
+        };
+        let Some(&(order, refund)) = self.events.get(k) else {
+            return ("", None);
+        };
+        let id = |from: usize, to: usize| self.ids.get(from..to).unwrap_or("");
+        (id(start, order), refund.map(|end| id(order, end)))
     }
 
     /// Each line's canonical JSON (§9), in output order.
@@ -247,17 +265,35 @@ impl Live {
         let mut lines = EventLines {
             rules: Arc::clone(&self.rules),
             scale: self.state.policy.rounding().scale,
+            ids: String::new(),
             events: Vec::new(),
             members: String::new(),
             rows: Vec::with_capacity(self.lines.len()),
         };
+        // An event's lines come together; an order and its refund's
+        // reversals differ in their refund.
+        let mut last = None;
+        let beneficiaries = self.lines.beneficiaries();
         for i in 0..self.lines.len() {
+            // Each paid member's id is a random read among all of them:
+            // asked for ahead, where it ends, then its text.
+            if let Some(&m) = beneficiaries.get(i + 2 * IDS_AHEAD) {
+                batch.ids.prefetch_end(m);
+            }
+            if let Some(&m) = beneficiaries.get(i + IDS_AHEAD) {
+                batch.ids.prefetch_text(m);
+            }
             let view = names.view(&self.lines, i).must("lines", "line")?;
-            // An event's lines come together; an order and its refund's
-            // reversals differ in their refund.
-            let event = (view.order.unwrap_or_default(), view.refund);
-            if lines.events.last().map(|(o, r)| (&**o, r.as_deref())) != Some(event) {
-                lines.events.push((event.0.into(), event.1.map(Into::into)));
+            let event = (self.lines.orders().get(i), self.lines.refunds().get(i));
+            if last != Some(event) {
+                last = Some(event);
+                lines.ids.push_str(view.order.unwrap_or_default());
+                let order = lines.ids.len();
+                let refund = view.refund.map(|r| {
+                    lines.ids.push_str(r);
+                    lines.ids.len()
+                });
+                lines.events.push((order, refund));
             }
             lines.members.push_str(view.beneficiary);
             lines.rows.push(EventLine {
