@@ -2,9 +2,8 @@
 //! event for the rest of the period (the settlement's kept lines).
 //!
 //! A `Vec` grown by doubling holds up to as much room again as it has items,
-//! and copies everything it holds at each doubling: at 1M members / 10M
-//! orders, the kept lines of an `immediate` ledger took 1.6 GB of room for
-//! 1.0 GB of lines. Here every full block holds exactly [`BLOCK`] items and
+//! and copies everything it holds at each doubling. Here every full block
+//! holds exactly [`BLOCK`] items and
 //! growing never copies a full block; only the first block grows by
 //! doubling, so a small period does not take a whole block of room.
 
