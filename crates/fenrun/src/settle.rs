@@ -546,7 +546,7 @@ impl Reversible {
 /// The lines, breakage and cap cut of every order of a live pass, packed
 /// for the refunds that may come (a period a ledger keeps live, whose
 /// refunds are not known ahead, §14): what [`Reversible::of`] keeps of an
-/// order, in 24 bytes a line, made into a [`Reversible`] at the order's
+/// order, in 16 bytes a line, made into a [`Reversible`] at the order's
 /// first refund. Held in blocks: kept for the whole period, they grow
 /// without being copied.
 #[derive(Debug, Default)]
@@ -555,9 +555,10 @@ struct Kept {
     /// `lines` (a refund's: where the next order's do).
     start: Blocks<usize>,
     lines: Blocks<KeptLine>,
-    /// The lines' rates, each written as it is (`0.1` and `0.10` apart).
-    rates: Vec<Decimal>,
-    rate_index: HashMap<[u8; 16], u32, foldhash::fast::RandomState>,
+    /// What lines share but their member and amount: a policy's rules,
+    /// levels and rates make few of them, each kept once.
+    shapes: Vec<Shape>,
+    shape_index: HashMap<ShapeKey, u32, foldhash::fast::RandomState>,
     /// Amounts beyond 64 bits, by line.
     big: HashMap<usize, i128, foldhash::fast::RandomState>,
     /// (order, rule, breakage) and (order, cut) as the kernel gave them, in
@@ -566,16 +567,38 @@ struct Kept {
     cuts: Blocks<(u32, Decimal)>,
 }
 
-/// One kept line: its amount in units ([`KEPT_BIG`]: in `Kept::big`).
+/// One kept line: its amount in units ([`KEPT_BIG`]: in `Kept::big`), its
+/// member and its shape (in `Kept::shapes`).
 #[derive(Debug, Clone, Copy)]
 struct KeptLine {
     amount: i64,
     beneficiary: u32,
+    shape: u32,
+}
+
+/// A kept line's rule, level and rate, the rate written as it is (`0.1`
+/// and `0.10` apart).
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    rate: Decimal,
     level: u32,
-    rate: u32,
     rule: u16,
     fixed: bool,
     per_unit: bool,
+}
+
+/// A [`Shape`] as a key: the rate's bytes, then the level, the rule and
+/// the flags in one word.
+type ShapeKey = (u128, u64);
+
+impl Shape {
+    fn key(&self) -> ShapeKey {
+        let word = u64::from(self.level) << 32
+            | u64::from(self.rule) << 16
+            | u64::from(self.fixed) << 1
+            | u64::from(self.per_unit);
+        (u128::from_le_bytes(self.rate.serialize()), word)
+    }
 }
 
 const KEPT_BIG: i64 = i64::MIN;
@@ -588,15 +611,23 @@ impl Kept {
             self.start.push(at);
         }
         for l in &o.lines {
-            let key = l.rate.serialize();
-            let rate = match self.rate_index.get(&key) {
-                Some(&r) => r,
+            let shape = Shape {
+                rate: l.rate,
+                level: l.level,
+                rule: l.rule,
+                fixed: l.fixed,
+                per_unit: l.per_unit,
+            };
+            let key = shape.key();
+            let shape = match self.shape_index.get(&key) {
+                Some(&k) => k,
                 None => {
-                    let r = u32::try_from(self.rates.len())
-                        .map_err(|_| overflow("lines", "rates of a live period"))?;
-                    self.rates.push(l.rate);
-                    self.rate_index.insert(key, r);
-                    r
+                    let k = u32::try_from(self.shapes.len()).map_err(|_| {
+                        overflow("lines", "rules, levels and rates of a live period")
+                    })?;
+                    self.shapes.push(shape);
+                    self.shape_index.insert(key, k);
+                    k
                 }
             };
             let amount = match i64::try_from(l.amount) {
@@ -609,11 +640,7 @@ impl Kept {
             self.lines.push(KeptLine {
                 amount,
                 beneficiary: l.beneficiary,
-                level: l.level,
-                rate,
-                rule: l.rule,
-                fixed: l.fixed,
-                per_unit: l.per_unit,
+                shape,
             });
         }
         let order = idx32(i);
@@ -642,20 +669,21 @@ impl Kept {
                 a => i128::from(a),
             };
             amounts.push(money(units, scale)?);
+            let shape = self
+                .shapes
+                .get(l.shape as usize)
+                .must(EventAt(i), "kept line")?;
             lines.push(Line {
                 order: idx32(i),
                 refund: NONE,
-                rule: l.rule,
+                rule: shape.rule,
                 beneficiary: l.beneficiary,
-                level: l.level,
+                level: shape.level,
                 base: 0,
-                rate: *self
-                    .rates
-                    .get(l.rate as usize)
-                    .must(EventAt(i), "kept rate")?,
+                rate: shape.rate,
                 amount: units,
-                fixed: l.fixed,
-                per_unit: l.per_unit,
+                fixed: shape.fixed,
+                per_unit: shape.per_unit,
             });
         }
         let order = idx32(i);
