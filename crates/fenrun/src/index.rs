@@ -327,20 +327,20 @@ impl<S: Slot> IdIndex<S> {
         (self.len + 1) * 4 > self.tags.len() * 3
     }
 
-    /// An index sized for `n` ids holding the first `n.min(names.len())` ids
-    /// of `names` at their positions, read in order and inserted reading
-    /// ahead: how a list's index is remade bigger faster than [`IdIndex`]'s
-    /// own growth, which takes the ids in table order, each a cache miss in
-    /// the list.
-    pub fn of_list(names: &Packed, n: usize) -> IdIndex<S> {
+    /// An index sized for `n` ids holding the first `n.min(len)` ids of a
+    /// list, `name(k)` its id at position `k`, read in order and inserted
+    /// reading ahead: how a list's index is remade bigger faster than
+    /// [`IdIndex`]'s own growth, which takes the ids in table order, each a
+    /// cache miss in the list.
+    pub fn of_list<'n>(len: usize, name: impl Fn(u32) -> &'n str, n: usize) -> IdIndex<S> {
         let mut index = IdIndex::with_capacity(n);
-        let ids = names.len().min(n);
+        let ids = len.min(n);
         // Neither the ids nor `each` fail; a repeated id keeps its first position.
         let _ = index.insert_all(
             0,
             ids,
-            |k| Ok::<_, ()>(names.get(idx32(k))),
-            |k| names.get(k),
+            |k| Ok::<_, ()>(name(idx32(k))),
+            &name,
             |_, _, _| Ok(()),
         );
         index
@@ -589,7 +589,7 @@ mod tests {
     fn of_list_holds_the_lists_ids() {
         let ids = ["e1", "event-with-a-long-name", "e2", "e1", "e3"];
         let names = super::Packed::new(ids.iter().copied());
-        let index = IdIndex::<u32>::of_list(&names, 4);
+        let index = IdIndex::<u32>::of_list(names.len(), |k| names.get(k), 4);
         let name = |k: u32| names.get(k);
         let got: Vec<Option<u32>> = ids.iter().map(|id| index.get(id, name)).collect();
         assert_eq!(got, [Some(0), Some(1), Some(2), Some(0), None]);

@@ -79,8 +79,12 @@ impl StreamDoc {
 /// What a builder taking events one at a time keeps besides the batch.
 #[derive(Debug)]
 pub(crate) struct Stream {
-    /// Every event's id, in stream order.
-    names: Packed,
+    /// The ids of the events that are not orders or refunds, in stream
+    /// order; an order's or refund's is the builder's, at its position
+    /// among them ([`StreamIds`]).
+    others: Packed,
+    /// The stream position of each id in `others`.
+    other_at: Vec<u32>,
     /// Every event's canonical JSON ([`StreamEvent::to_json`]), in stream
     /// order: what a repeated event is compared with (§14.2) and a ledger's
     /// snapshot holds. An order or refund whose canonical JSON the batch's
@@ -90,7 +94,8 @@ pub(crate) struct Stream {
     texts: Packed,
     /// Event id → stream position.
     index: IdIndex<u32>,
-    /// Each stream event's position among orders and refunds (`NONE`: another kind).
+    /// Each stream event's position among orders and refunds (`NONE`:
+    /// another kind); one a stream event.
     sales: Vec<u32>,
     /// Refunds so far of each refunded order (by its position among orders and refunds).
     refunded: HashMap<u32, Decimal>,
@@ -109,6 +114,43 @@ pub(crate) struct Stream {
     repeated: Option<Vec<bool>>,
 }
 
+/// Every stream event's id: an order's or refund's among the builder's
+/// ids of orders and refunds (kept once, not again for the stream), any
+/// other's among the stream's own.
+#[derive(Clone, Copy)]
+struct StreamIds<'a> {
+    names: &'a Packed,
+    sales: &'a [u32],
+    others: &'a Packed,
+    other_at: &'a [u32],
+}
+
+impl<'a> StreamIds<'a> {
+    /// The id of stream event `k` ("" past the end).
+    fn get(self, k: u32) -> &'a str {
+        match self.sales.get(k as usize) {
+            Some(&e) if e != NONE => self.names.get(e),
+            Some(_) => match self.other_at.binary_search(&k) {
+                Ok(j) => self.others.get(idx32(j)),
+                Err(_) => "",
+            },
+            None => "",
+        }
+    }
+}
+
+impl Stream {
+    /// Its events' ids, `names` the builder's ids of orders and refunds.
+    fn ids<'a>(&'a self, names: &'a Packed) -> StreamIds<'a> {
+        StreamIds {
+            names,
+            sales: &self.sales,
+            others: &self.others,
+            other_at: &self.other_at,
+        }
+    }
+}
+
 impl<'p> BatchBuilder<'p> {
     /// This builder, owning a copy of its policy, taking events one at a
     /// time from here on ([`BatchBuilder::push_now`]). `groups` are the
@@ -120,7 +162,8 @@ impl<'p> BatchBuilder<'p> {
             group_ids.insert(g.id.to_string(), k);
         }
         let stream = Stream {
-            names: Packed::default(),
+            others: Packed::default(),
+            other_at: Vec::new(),
             texts: Packed::default(),
             index: IdIndex::with_capacity(0),
             sales: Vec::new(),
@@ -165,7 +208,7 @@ impl<'p> BatchBuilder<'p> {
 
     /// Events taken so far (every kind).
     pub(crate) fn stream_len(&self) -> usize {
-        self.stream.as_deref().map_or(0, |s| s.names.len())
+        self.stream.as_deref().map_or(0, |s| s.sales.len())
     }
 
     /// Room for `n` more stream events: tables sized once instead of grown
@@ -173,10 +216,9 @@ impl<'p> BatchBuilder<'p> {
     pub(crate) fn reserve_stream(&mut self, n: usize) {
         self.reserve(n);
         if let Some(stream) = self.stream.as_deref_mut() {
-            if stream.names.is_empty() {
+            if stream.sales.is_empty() {
                 stream.index = IdIndex::with_capacity(n);
             }
-            stream.names.reserve(n);
             stream.texts.reserve(n);
             stream.sales.reserve(n);
         }
@@ -185,7 +227,7 @@ impl<'p> BatchBuilder<'p> {
     /// The id of stream event `k` ("" past the end).
     pub(crate) fn stream_id(&self, k: usize) -> &str {
         match self.stream.as_deref() {
-            Some(s) if k < s.names.len() => s.names.get(idx32(k)),
+            Some(s) if k < s.sales.len() => s.ids(&self.names).get(idx32(k)),
             _ => "",
         }
     }
@@ -238,7 +280,7 @@ impl<'p> BatchBuilder<'p> {
             Event::Order(o) => (self.member_names.get(o.seller), o.amount, false),
             Event::Refund(r) => (self.names.get(r.order_event), r.amount, true),
         };
-        refill(&mut record.id.0, stream.names.get(idx32(k)));
+        refill(&mut record.id.0, self.names.get(e));
         set(&mut record.seller, (!refund).then_some(party), |m| &mut m.0);
         set(&mut record.refund_of, refund.then_some(party), |m| &mut m.0);
         set(&mut record.buyer, buyer, |b| b);
@@ -386,7 +428,7 @@ impl<'p> BatchBuilder<'p> {
     /// position) with nothing changed.
     fn push_now(&mut self, event: &StreamEvent) -> Result<()> {
         let stream = self.stream()?;
-        let i = stream.names.len();
+        let i = stream.sales.len();
         // Formatted only when needed: most events are orders that pass.
         let path = || format!("events[{i}]");
         let id = event.id();
@@ -395,8 +437,8 @@ impl<'p> BatchBuilder<'p> {
                 path: format!("{}.id", path()),
             });
         }
-        let names = &stream.names;
-        if let Some(first) = stream.index.get(id, |k| names.get(k)) {
+        let ids = stream.ids(&self.names);
+        if let Some(first) = stream.index.get(id, |k| ids.get(k)) {
             return Err(Error::DuplicateEvent {
                 path: format!("{}.id", path()),
                 event: id.to_owned(),
@@ -432,25 +474,35 @@ impl<'p> BatchBuilder<'p> {
                 NONE
             }
         };
-        let stream = self
-            .stream
-            .as_deref_mut()
-            .ok_or_else(|| Error::missing("events", "a streaming builder"))?;
-        stream.names.push(id);
+        let BatchBuilder { stream, names, .. } = self;
         let Stream {
-            names,
+            others,
+            other_at,
             index,
             sales,
             ..
-        } = stream;
+        } = stream
+            .as_deref_mut()
+            .ok_or_else(|| Error::missing("events", "a streaming builder"))?;
+        sales.push(sale);
+        if sale == NONE {
+            others.push(id);
+            other_at.push(idx32(i));
+        }
+        let ids = StreamIds {
+            names,
+            sales,
+            others,
+            other_at,
+        };
         if index.is_full() {
             // Remade twice as big from every id so far, this one included.
-            *index = IdIndex::of_list(names, names.len().saturating_mul(2));
+            let n = sales.len();
+            *index = IdIndex::of_list(n, |k| ids.get(k), n.saturating_mul(2));
         } else {
             // Checked absent above.
-            let _ = index.insert(id, idx32(i), |k| names.get(k));
+            let _ = index.insert(id, idx32(i), |k| ids.get(k));
         }
-        sales.push(sale);
         Ok(())
     }
 
@@ -505,10 +557,10 @@ impl<'p> BatchBuilder<'p> {
     /// position, its refunds with this one, and whether they complete it.
     fn refund_now(&self, e: usize, record: &EventRecord, of: &str) -> Result<(u32, Decimal, bool)> {
         let stream = self.stream()?;
-        let names = &stream.names;
+        let ids = stream.ids(&self.names);
         let order = stream
             .index
-            .get(of, |k| names.get(k))
+            .get(of, |k| ids.get(k))
             .and_then(|j| stream.sales.get(j as usize).copied())
             .filter(|&o| o != NONE)
             .and_then(|o| match self.events.get(o as usize) {
@@ -699,10 +751,10 @@ impl<'p> BatchBuilder<'p> {
     /// An order is received: an earlier order, received once.
     fn received_now(&mut self, e: &ReceivedEvent, path: &str, i: usize) -> Result<()> {
         let stream = self.stream()?;
-        let names = &stream.names;
+        let ids = stream.ids(&self.names);
         let order = stream
             .index
-            .get(&e.received, |k| names.get(k))
+            .get(&e.received, |k| ids.get(k))
             .and_then(|j| stream.sales.get(j as usize).copied())
             .filter(|&o| matches!(self.events.get(o as usize), Some(Event::Order(_))));
         let Some(o) = order else {
@@ -860,8 +912,8 @@ impl BatchBuilder<'static> {
                 kept.at.extend_from_slice(new);
             }
             if let (StreamEvent::Received(e), Ok(stream)) = (event, self.stream()) {
-                let names = &stream.names;
-                let order = stream.index.get(&e.received, |k| names.get(k));
+                let ids = stream.ids(&self.names);
+                let order = stream.index.get(&e.received, |k| ids.get(k));
                 let order = order.and_then(|j| stream.sales.get(j as usize).copied());
                 if let Some((o, &at)) = order.and_then(|o| Some((o, times.received.get(&o)?))) {
                     kept.received.insert(o, at);
