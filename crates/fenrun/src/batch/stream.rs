@@ -95,7 +95,8 @@ pub(crate) struct Stream {
     /// Event id → stream position.
     index: IdIndex<u32>,
     /// Each stream event's position among orders and refunds (`NONE`:
-    /// another kind); one a stream event.
+    /// another kind): one entry per stream event, so its length is the
+    /// stream's.
     sales: Vec<u32>,
     /// Refunds so far of each refunded order (by its position among orders and refunds).
     refunded: HashMap<u32, Decimal>,
