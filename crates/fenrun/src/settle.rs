@@ -562,7 +562,7 @@ struct Kept {
     /// Amounts beyond 64 bits, by line.
     big: HashMap<usize, i128, foldhash::fast::RandomState>,
     /// (order, rule, breakage) and (order, cut) as the kernel gave them, in
-    /// event order; a cut only when it is not a plain zero.
+    /// event order; a cut only when it is not zero.
     breakage: Blocks<(u32, u16, Decimal)>,
     cuts: Blocks<(u32, Decimal)>,
 }
@@ -647,7 +647,7 @@ impl Kept {
         for &(r, b) in &o.out.breakage {
             self.breakage.push((order, r, b));
         }
-        if o.out.cut.serialize() != Decimal::ZERO.serialize() {
+        if !o.out.cut.is_zero() {
             self.cuts.push((order, o.out.cut));
         }
         Ok(())
@@ -2355,8 +2355,13 @@ impl<'s> Pass<'s> {
                         self.schedules.of(o.seller, category, state, up)?
                     }
                 };
-                let refunded =
-                    self.kept.is_some() || *self.refunded.get(i).must(EventAt(i), "refunds")?;
+                // A live pass keeps every order as its lines (below),
+                // whatever refunds come; a batch knows which orders they
+                // reverse and keeps those whole.
+                let refunded = match self.kept {
+                    Some(_) => false,
+                    None => *self.refunded.get(i).must(EventAt(i), "refunds")?,
+                };
                 // In integers when the order has no refund to reverse
                 // and its amount alone prices it; else in Decimal.
                 let scale = state.policy.rounding().scale;
