@@ -55,7 +55,7 @@ pub struct Batch {
     /// Attributes of the members that have any, by member index (ascending).
     pub(crate) attrs: Vec<(u32, BTreeMap<String, Decimal>)>,
     pub(crate) groups: Vec<Group>,
-    pub(crate) events: Events,
+    pub(crate) events: Arc<Events>,
     /// Whether orders' buyers were resolved to members: only when the policy
     /// reads purchases, the one use of a member buyer besides standing in for
     /// an absent seller (otherwise every order's `buyer` is [`NONE`]).
@@ -279,14 +279,18 @@ pub struct BatchBuilder<'p> {
     attrs: Vec<(u32, BTreeMap<String, Decimal>)>,
     /// Every event's id, checked and looked up by refunds at the end.
     ids: EventIds,
-    names: Packed,
+    /// Every event's id in input order: lent to a batch made while events
+    /// still come (a ledger's live period, [`BatchBuilder::to_batch`]),
+    /// copied only if a batch still holds it when the next one comes.
+    names: Arc<Packed>,
     /// The position of every refund, in input order (checked or not).
     refund_rows: Vec<u32>,
     /// The refunds that passed their own checks, whose order is found and
     /// checked at the end: their positions and the orders they name.
     pending: Vec<u32>,
     pending_of: Packed,
-    events: Events,
+    /// The events checked, in input order: shared as `names` is.
+    events: Arc<Events>,
     /// Resolve every order's buyer (see [`Batch`]'s `buyers`).
     buyers: bool,
     /// The first event that failed its own checks (refunds' orders aside):
@@ -459,11 +463,11 @@ impl<'p> BatchBuilder<'p> {
             groups,
             attrs,
             ids: EventIds::with_capacity(0),
-            names: Packed::default(),
+            names: Arc::default(),
             refund_rows: Vec::new(),
             pending: Vec::new(),
             pending_of: Packed::default(),
-            events: Events::new(policy.rounding().scale),
+            events: Arc::new(Events::new(policy.rounding().scale)),
             buyers: crate::policy::Needs::of(policy).purchases,
             failed: None,
             categories: Vec::new(),
@@ -492,8 +496,8 @@ impl<'p> BatchBuilder<'p> {
         if self.names.is_empty() && !self.ids.fits(total) {
             self.ids = EventIds::with_capacity(total);
         }
-        self.names.reserve(n);
-        self.events.reserve(n);
+        Arc::make_mut(&mut self.names).reserve(n);
+        Arc::make_mut(&mut self.events).reserve(n);
     }
 
     /// Validate the next chunk of events (positions continue from the last
@@ -517,7 +521,7 @@ impl<'p> BatchBuilder<'p> {
             // at every doubling (room never written is never resident).
             let later = self.events.capacity().saturating_sub(total);
             let mean = bytes.div_ceil(n.max(1));
-            self.names
+            Arc::make_mut(&mut self.names)
                 .reserve_text(bytes.saturating_add(mean.saturating_mul(later)));
         }
         let checking = self.failed.is_none();
@@ -549,7 +553,8 @@ impl<'p> BatchBuilder<'p> {
         };
         // Every id is kept for the end, where duplicates and the orders of
         // refunds are found all at once (see `event_ids`).
-        let (ids, names, refund_rows) = (&mut self.ids, &mut self.names, &mut self.refund_rows);
+        let names = Arc::make_mut(&mut self.names);
+        let (ids, refund_rows) = (&mut self.ids, &mut self.refund_rows);
         let mut index_ids = || index_event_ids(docs, offset, ids, names, refund_rows);
         // The two share nothing but reads: apart, they can run at once.
         let (sellers, buyers, indexed) = if self.threads > 1 && checking {
@@ -585,6 +590,7 @@ impl<'p> BatchBuilder<'p> {
         let scale = self.policy.rounding().scale;
         let names = &self.names;
         let event_name = |j: u32| names.get(j);
+        let events = Arc::make_mut(&mut self.events);
         for k in 0..docs.len() {
             let i = offset + k;
             let refund_of = docs.refund_of(k);
@@ -656,7 +662,7 @@ impl<'p> BatchBuilder<'p> {
                     // Its order is found, and checked, at the end.
                     self.pending.push(idx32(i));
                     self.pending_of.push(of);
-                    self.events.push(Event::Refund(Refund {
+                    events.push(Event::Refund(Refund {
                         order_event: NONE,
                         amount,
                         completes: false,
@@ -688,8 +694,8 @@ impl<'p> BatchBuilder<'p> {
                         s => s,
                     };
                     match amount {
-                        Amount::Units(u) => self.events.push_order_units(seller, buyer, u),
-                        Amount::Exact(amount) => self.events.push(Event::Order(Order {
+                        Amount::Units(u) => events.push_order_units(seller, buyer, u),
+                        Amount::Exact(amount) => events.push(Event::Order(Order {
                             seller,
                             buyer,
                             amount,
@@ -704,7 +710,7 @@ impl<'p> BatchBuilder<'p> {
                             c,
                             i,
                         )?;
-                        self.events.set_category(code);
+                        events.set_category(code);
                     }
                     if let Some(q) = docs.quantity(k) {
                         let path = || format!("events[{i}].quantity");
@@ -724,7 +730,7 @@ impl<'p> BatchBuilder<'p> {
                             });
                         }
                         if q > 1 {
-                            self.events.set_quantity(q);
+                            events.set_quantity(q);
                         }
                     }
                 }
@@ -769,7 +775,7 @@ impl<'p> BatchBuilder<'p> {
             let so_far = refunded.entry(j).or_insert(Decimal::ZERO);
             let total = refund_total(*so_far, refund.amount, order_amount, i, &id(), of)?;
             *so_far = total;
-            self.events.set_refund(i, idx32(j), total == order_amount);
+            Arc::make_mut(&mut self.events).set_refund(i, idx32(j), total == order_amount);
         }
         Ok(())
     }
@@ -857,7 +863,7 @@ impl<'p> BatchBuilder<'p> {
         let forest = Forest::build(self.parent, &ids)?;
         Ok(Batch {
             ids,
-            event_ids: Arc::new(self.names),
+            event_ids: self.names,
             forest,
             input_rank: self.input_rank,
             input_active: self.input_active,

@@ -213,7 +213,7 @@ impl Ledger {
                 _ => None,
             };
             let before = ledger.len();
-            ledger.builder.take_row(row, event)?;
+            ledger.with_builder(|b| b.take_row(row, event))?;
             if let Some(e) = kept.filter(|_| ledger.len() > before) {
                 ledger.sync(&e)?;
             }
@@ -249,7 +249,22 @@ impl Ledger {
     /// when it opens the period; [`Ledger::restore`] calls it with the
     /// snapshot's count.
     pub fn reserve(&mut self, n: usize) {
-        self.builder.reserve_stream(n);
+        self.with_builder(|b| b.reserve_stream(n));
+    }
+
+    /// Change the builder, the live period's share of its event ids and
+    /// rows given back first and lent again after (see
+    /// [`Live::return_events`]): held by both, they would be copied to be
+    /// changed.
+    fn with_builder<T>(&mut self, change: impl FnOnce(&mut BatchBuilder<'static>) -> T) -> T {
+        if let Some(live) = self.live.as_mut() {
+            live.return_events();
+        }
+        let out = change(&mut self.builder);
+        if let Some(live) = self.live.as_mut() {
+            live.lend_events(&self.builder);
+        }
+        out
     }
 
     /// Apply the next event. An event whose id was applied before is a
@@ -361,7 +376,7 @@ impl Ledger {
     /// Take `event`: the first application's position if it is a repeat.
     /// A new event brings the live period's batch up to it.
     fn take_new(&mut self, event: &StreamEvent) -> Result<Option<usize>> {
-        let first = self.builder.take_event(event)?;
+        let first = self.with_builder(|b| b.take_event(event))?;
         if first.is_none() {
             self.sync(event)?;
         }
@@ -794,4 +809,61 @@ struct Header {
     members: usize,
     groups: usize,
     events: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::Ledger;
+    use crate::input::MemberRecord;
+    use crate::Policy;
+
+    fn order(id: &str, amount: &str) -> String {
+        format!(r#"{{"id": "{id}", "seller": "m1", "amount": "{amount}"}}"#)
+    }
+
+    /// The live period reads the builder's event ids and rows, not a copy
+    /// of them, through accepted and rejected events; a batch kept out of
+    /// the ledger keeps the events it was made with while the ledger goes on.
+    #[test]
+    fn the_live_period_shares_the_builders_event_ids() {
+        let policy = Policy::from_json(
+            r#"{"version": 2, "rank_timing": "immediate",
+              "ranks": [{"id": "member", "rate": "0.10"}],
+              "rules": [{"id": "spread", "type": "differential"}]}"#,
+        )
+        .unwrap();
+        let mut ledger = Ledger::open(&policy, vec![MemberRecord::new("m1")], vec![]).unwrap();
+        let shared = |l: &Ledger, n: usize| {
+            let (ids, events) = l.live.as_ref().unwrap().events();
+            let (own_ids, own_events) = l.builder.shared_events();
+            assert_eq!((ids.len(), events.len()), (n, n));
+            Arc::ptr_eq(ids, &own_ids) && Arc::ptr_eq(events, &own_events)
+        };
+        ledger.apply_json(&order("o1", "50.00")).unwrap();
+        ledger.apply_json(&order("o2", "20.00")).unwrap();
+        assert!(shared(&ledger, 2));
+        // Rejected: a seller no one knows; a refund of more than the order.
+        let unknown = r#"{"id": "o3", "seller": "m9", "amount": "1.00"}"#;
+        assert!(ledger.apply_json(unknown).is_err());
+        let over = r#"{"id": "r1", "refund_of": "o2", "amount": "20.01"}"#;
+        assert!(ledger.apply_json(over).is_err());
+        assert!(shared(&ledger, 2));
+        // A batch made now holds the two ids; the ledger's third is its own.
+        let engine = ledger.engine().unwrap();
+        let lines = ledger
+            .apply_json(&order("o3", "30.00"))
+            .unwrap()
+            .lines
+            .unwrap();
+        assert_eq!(lines.json_lines().matches("\"order\":\"o3\"").count(), 1);
+        assert!(shared(&ledger, 3));
+        assert_eq!(engine.batch().event_ids.len(), 2);
+        assert_eq!(engine.batch().events.len(), 2);
+        let refund = r#"{"id": "r1", "refund_of": "o3", "amount": "30.00"}"#;
+        let lines = ledger.apply_json(refund).unwrap().lines.unwrap();
+        assert_eq!(lines.json_lines().matches("\"refund\":\"r1\"").count(), 1);
+        assert!(shared(&ledger, 4));
+    }
 }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use crate::batch::{Batch, BatchBuilder};
 use crate::error::{Must, Result};
+use crate::events::Events;
 use crate::ids::{idx32, RuleId};
+use crate::index::Packed;
 use crate::input::StreamEvent;
 use crate::lines::{LineNames, LineTable, LineView};
 use crate::policy::Policy;
@@ -36,6 +38,9 @@ pub(crate) struct Live {
     rules: Arc<[(RuleId, &'static str)]>,
     /// Scratch: the lines of the events of one step.
     lines: LineTable,
+    /// What the batch holds instead of the builder's event ids and rows
+    /// while the builder takes an event ([`Live::return_events`]).
+    blank: (Arc<Packed>, Arc<Events>),
 }
 
 impl std::fmt::Debug for Live {
@@ -180,6 +185,10 @@ impl Live {
             pass,
             next: 0,
             rules: rules.into(),
+            blank: (
+                Arc::default(),
+                Arc::new(Events::new(policy.rounding().scale)),
+            ),
         })
     }
 
@@ -220,6 +229,27 @@ impl Live {
         self.pass.grow(self.state.batch.ids.len());
         self.state.grown();
         Ok(())
+    }
+
+    /// Give the builder's event ids and rows back: the builder is about to
+    /// take an event, and what both hold would be copied to take it.
+    /// Nothing reads the live batch's events until [`Live::lend_events`]
+    /// or [`Live::sync`] lends them again.
+    pub fn return_events(&mut self) {
+        let (ids, events) = &self.blank;
+        self.state.batch.event_ids = Arc::clone(ids);
+        self.state.batch.events = Arc::clone(events);
+    }
+
+    /// Lend the live batch `builder`'s event ids and rows (this period's builder).
+    pub fn lend_events(&mut self, builder: &BatchBuilder<'static>) {
+        (self.state.batch.event_ids, self.state.batch.events) = builder.shared_events();
+    }
+
+    /// The live batch's event ids and rows (lent by the builder).
+    #[cfg(test)]
+    pub fn events(&self) -> (&Arc<Packed>, &Arc<Events>) {
+        (&self.state.batch.event_ids, &self.state.batch.events)
     }
 
     /// Orders and refunds taken so far (settled or not).

@@ -522,7 +522,7 @@ impl<'p> BatchBuilder<'p> {
             record.seller.as_deref(),
             record.buyer.as_deref(),
         ));
-        self.names.push(&record.id);
+        std::sync::Arc::make_mut(&mut self.names).push(&record.id);
         let rows = std::slice::from_ref(record);
         let checked = self
             .check_events(rows, e, &[seller], &[buyer])
@@ -534,8 +534,8 @@ impl<'p> BatchBuilder<'p> {
         self.pending_of = Packed::default();
         match checked {
             Err(err) => {
-                self.names.truncate(e);
-                self.events.truncate(e);
+                std::sync::Arc::make_mut(&mut self.names).truncate(e);
+                std::sync::Arc::make_mut(&mut self.events).truncate(e);
                 if let Some(times) = self.times.as_mut() {
                     times.at.truncate(e);
                 }
@@ -543,7 +543,7 @@ impl<'p> BatchBuilder<'p> {
             }
             Ok(refund) => {
                 if let Some((order, total, completes)) = refund {
-                    self.events.set_refund(e, order, completes);
+                    std::sync::Arc::make_mut(&mut self.events).set_refund(e, order, completes);
                     if let Some(stream) = self.stream.as_deref_mut() {
                         stream.refunded.insert(order, total);
                     }
@@ -812,7 +812,7 @@ impl<'p> BatchBuilder<'p> {
         self.refund_rows = Vec::new();
         self.pending = Vec::new();
         self.pending_of = Packed::default();
-        self.events = crate::events::Events::new(self.policy.rounding().scale);
+        self.events = std::sync::Arc::new(crate::events::Events::new(self.policy.rounding().scale));
         self.failed = None;
         self.categories = Vec::new();
         self.category_codes = HashMap::default();
@@ -844,19 +844,36 @@ impl<'p> BatchBuilder<'p> {
         again
     }
 
+    /// Every event's id and row so far, shared: a batch holding them lets
+    /// the builder take more only by copying them (see
+    /// [`Live::return_events`]).
+    ///
+    /// [`Live::return_events`]: crate::live::Live::return_events
+    pub(crate) fn shared_events(
+        &self,
+    ) -> (
+        std::sync::Arc<Packed>,
+        std::sync::Arc<crate::events::Events>,
+    ) {
+        (
+            std::sync::Arc::clone(&self.names),
+            std::sync::Arc::clone(&self.events),
+        )
+    }
+
     /// The batch of the events so far, the builder kept (it takes more).
     pub(crate) fn to_batch(&self) -> Result<Batch> {
         let ids = std::sync::Arc::new(self.member_names.clone());
         let forest = Forest::build(self.parent.clone(), &ids)?;
         Ok(Batch {
             ids,
-            event_ids: std::sync::Arc::new(self.names.clone()),
+            event_ids: std::sync::Arc::clone(&self.names),
             forest,
             input_rank: self.input_rank.clone(),
             input_active: self.input_active.clone(),
             attrs: self.attrs.clone(),
             groups: self.groups.clone(),
-            events: self.events.clone(),
+            events: std::sync::Arc::clone(&self.events),
             buyers: self.buyers,
             categories: self.categories.clone(),
             times: self.times.clone().map(std::sync::Arc::new),
@@ -885,22 +902,8 @@ impl BatchBuilder<'static> {
                 ids.push(self.member_names.get(idx32(m)));
             }
         }
-        for i in live.events.len()..self.events.len() {
-            let e = self
-                .events
-                .get(i)
-                .ok_or_else(|| Error::missing(&format!("events[{i}]"), "event"))?;
-            live.events.push(e);
-            match self.events.quantity(i) {
-                1 => {}
-                q => live.events.set_quantity(q),
-            }
-            match self.events.category(i) {
-                0 => {}
-                c => live.events.set_category(c),
-            }
-            std::sync::Arc::make_mut(&mut live.event_ids).push(self.names.get(idx32(i)));
-        }
+        live.events = std::sync::Arc::clone(&self.events);
+        live.event_ids = std::sync::Arc::clone(&self.names);
         if let Some(new) = self.categories.get(live.categories.len()..) {
             live.categories.extend_from_slice(new);
         }
