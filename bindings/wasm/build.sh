@@ -44,7 +44,7 @@ cp bindings/wasm/js/index.js bindings/wasm/js/node.js bindings/wasm/js/index.d.t
 
 raw=$(stat -c %s "$PKG/wasm/fenrun_wasm_bg.wasm")
 gz=$(gzip -9 -c "$PKG/wasm/fenrun_wasm_bg.wasm" | wc -c)
-limit=412672 # 403 KiB gzipped: the limit docs/javascript.md states
+limit=414720 # 405 KiB gzipped: the limit docs/javascript.md states
 printf 'fenrun_wasm_bg.wasm: %d bytes, %d bytes gzipped (limit %d)\n' "$raw" "$gz" "$limit" | tee target/wasm-size.txt
 if [ "$gz" -gt "$limit" ]; then
   echo "fenrun_wasm_bg.wasm is $gz bytes gzipped, above the limit of $limit" >&2
