@@ -234,7 +234,7 @@ impl Live {
     /// Give the builder's event ids and rows back: the builder is about to
     /// take an event, and what both hold would be copied to take it.
     /// Nothing reads the live batch's events until [`Live::lend_events`]
-    /// or [`Live::sync`] lends them again.
+    /// lends them again.
     pub fn return_events(&mut self) {
         let (ids, events) = &self.blank;
         self.state.batch.event_ids = Arc::clone(ids);

@@ -885,11 +885,14 @@ impl<'p> BatchBuilder<'p> {
 impl BatchBuilder<'static> {
     /// Bring `live`, a batch of this builder ([`BatchBuilder::to_batch`])
     /// kept up with it since, to the events taken so far, `event` the last
-    /// one: the ids of the members who joined, the orders and refunds, the
-    /// member and group changes, categories and instants. The members'
+    /// one: the ids of the members who joined, the member and group
+    /// changes, categories and instants (the event ids and rows are the
+    /// builder's own, lent: [`Live::lend_events`]). The members'
     /// own tables in `live` stay as it was made (a live state keeps the
     /// members as events move them, `Running`). Returns the members who
     /// joined since.
+    ///
+    /// [`Live::lend_events`]: crate::live::Live::lend_events
     pub(crate) fn sync(
         &self,
         live: &mut Batch,
@@ -902,8 +905,6 @@ impl BatchBuilder<'static> {
                 ids.push(self.member_names.get(idx32(m)));
             }
         }
-        live.events = std::sync::Arc::clone(&self.events);
-        live.event_ids = std::sync::Arc::clone(&self.names);
         if let Some(new) = self.categories.get(live.categories.len()..) {
             live.categories.extend_from_slice(new);
         }
